@@ -1,0 +1,63 @@
+# Signon: `make run` serves the app with the demo letter; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app signon
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# The PostgreSQL run (see README): override to point at another server.
+SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-postgres lint format browser migrate-check clean help
+
+help:
+	@echo "make run            install, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
+	@echo "make test           install and run the whole test suite (SQLite)"
+	@echo "make test-postgres  the same suite against PostgreSQL ($$SIGNON_TEST_POSTGRES_URL)"
+	@echo "make lint           ruff (lint and format check) and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The real-browser tests use Debian's Chromium (Playwright drives it through executable_path).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Chromium and fonts with apt..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-dejavu-core >/dev/null; \
+	fi
+
+run: install
+	@mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	@echo ""
+	@echo "  Signon is starting on http://$(HOST):$(PORT)"
+	@$(FLASK) demo-login
+	@echo ""
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install browser
+	$(BIN)/pytest
+
+test-postgres: install browser
+	SIGNON_TEST_DATABASE_URL=$(SIGNON_TEST_POSTGRES_URL) $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check signon tests benchmarks migrations/env.py
+	$(BIN)/ruff format --check signon tests benchmarks
+	$(BIN)/mypy signon tests benchmarks
+
+format: install
+	$(BIN)/ruff check --fix signon tests benchmarks
+	$(BIN)/ruff format signon tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

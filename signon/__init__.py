@@ -1,0 +1,94 @@
+"""Signon: collaborative sign-on letters."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from signon.config import PROJECT_ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, CLI."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_mapping(settings.flask_config())
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_templates(app)
+
+    from signon import cli
+    from signon.core import access, errors, headers, transaction
+
+    access.init_app(app)
+    transaction.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from signon.db import render_item_for_alembic, tune_sqlite
+    from signon.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            tune_sqlite(db.engine)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        compare_type=True,
+        render_as_batch=True,
+        render_item=render_item_for_alembic,
+    )
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from signon.accounts.models import User
+
+    @login_manager.user_loader
+    def _load_user(session_id: str) -> User | None:
+        """Sessions name the user and their session token; a rotated token ends them."""
+        user_id, _, token = session_id.partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_token != token:
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    import signon.models  # noqa: F401  (every model registered before first use)
+    from signon.accounts.views import bp as accounts_bp
+    from signon.core.views import bp as core_bp
+    from signon.letters.views import bp as letters_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(letters_bp)
+
+
+def _init_templates(app: Flask) -> None:
+    from signon.core.markdown import render_markdown
+    from signon.core.timefmt import format_date, format_datetime
+
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,204 @@
+"""Users, organisations, memberships and the one-time tokens that accounts use."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime, timedelta
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from signon.core.permissions import Action, OrganisationRole, organisation_role_allows
+from signon.core.tokens import hash_token, new_token
+from signon.db import TimestampMixin, enum_column, utcnow
+from signon.extensions import db
+
+
+class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email_confirmed_at: Mapped[datetime | None]
+    #: Changes at password change and logout-everywhere: sessions carrying an older
+    #: value are no longer accepted (see ``get_id`` and the user loader).
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    last_login_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def rotate_session_token(self) -> None:
+        self.session_token = secrets.token_hex(16)
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def find_by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == cls.normalise_email(email)))
+
+
+class Organisation(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    #: Lower-cased name, unique: "Amnesty International" and "amnesty international" are one.
+    name_key: Mapped[str] = mapped_column(String(300), unique=True)
+    short_name: Mapped[str | None] = mapped_column(String(80))
+    country: Mapped[str | None] = mapped_column(String(100))
+    website: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name!r}>"
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        return " ".join(name.split()).casefold()
+
+    def role_of(self, user: object) -> OrganisationRole | None:
+        if not isinstance(user, User) or not user.is_authenticated:
+            return None
+        role = db.session.scalar(
+            select(Membership.role).where(
+                Membership.organisation_id == self.id, Membership.user_id == user.id
+            )
+        )
+        return role
+
+    def can(self, user: object, action: Action) -> bool:
+        return organisation_role_allows(self.role_of(user), action)
+
+    def admin_count(self) -> int:
+        return (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .where(
+                    Membership.organisation_id == self.id,
+                    Membership.role == OrganisationRole.ADMIN,
+                )
+            )
+            or 0
+        )
+
+
+class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[OrganisationRole] = mapped_column(
+        enum_column(OrganisationRole), default=OrganisationRole.MEMBER
+    )
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship(back_populates="memberships")
+
+    def __repr__(self) -> str:
+        return f"<Membership user={self.user_id} org={self.organisation_id} {self.role}>"
+
+
+class TokenPurpose(enum.StrEnum):
+    CONFIRM_EMAIL = "confirm_email"
+    RESET_PASSWORD = "reset_password"
+
+
+class UserToken(db.Model):  # type: ignore[name-defined,misc]
+    """A single-use, expiring token mailed to a user. Only its SHA-256 is stored."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<UserToken {self.id} {self.purpose} user={self.user_id}>"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > utcnow()
+
+    @classmethod
+    def issue(cls, user: User, purpose: TokenPurpose, lifetime: timedelta) -> tuple[UserToken, str]:
+        raw = new_token()
+        token = cls(
+            user=user,
+            purpose=purpose,
+            token_hash=hash_token(raw),
+            expires_at=utcnow() + lifetime,
+        )
+        db.session.add(token)
+        return token, raw
+
+    @classmethod
+    def find(cls, raw: str, purpose: TokenPurpose) -> UserToken | None:
+        return db.session.scalar(
+            select(cls).where(cls.token_hash == hash_token(raw), cls.purpose == purpose)
+        )
+
+
+class OrganisationInvitation(db.Model):  # type: ignore[name-defined,misc]
+    """An invitation for a colleague to join an organisation, mailed with a hashed token."""
+
+    __tablename__ = "organisation_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[OrganisationRole] = mapped_column(
+        enum_column(OrganisationRole), default=OrganisationRole.MEMBER
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def __repr__(self) -> str:
+        return f"<OrganisationInvitation {self.id} {self.email} org={self.organisation_id}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > utcnow()

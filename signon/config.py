@@ -1,0 +1,142 @@
+"""Typed settings read from the environment (``SIGNON_*``) with safe defaults.
+
+``create_app`` takes a :class:`Settings` object; tests build their own instead of
+mutating ``app.config`` after the fact.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"SIGNON_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "")
+    if not raw:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, "")
+    return int(raw) if raw else default
+
+
+def _development_secret_key() -> str:
+    """A random key kept in ``instance/secret_key`` so sessions survive restarts in development."""
+    path = INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'signon.db'}"
+    testing: bool = False
+    #: Mail: with no SMTP host, messages are written to ``mail_outbox`` and printed.
+    mail_server: str = ""
+    mail_port: int = 25
+    mail_username: str = ""
+    mail_password: str = ""
+    mail_use_tls: bool = False
+    mail_use_ssl: bool = False
+    mail_default_sender: str = "Signon <no-reply@signon.localhost>"
+    mail_outbox: str = str(INSTANCE_DIR / "outbox")
+    #: Used to build absolute links in e-mails sent from the command line.
+    server_name: str | None = None
+    preferred_url_scheme: str = "http"
+    #: Secure cookies and HSTS: switch on whenever the site is served over HTTPS.
+    https: bool = False
+    #: Limits on user input.
+    max_body_chars: int = 200_000
+    max_content_length: int = 4 * 1024 * 1024
+    #: Token lifetimes, in hours.
+    confirm_email_hours: int = 72
+    reset_password_hours: int = 2
+    organisation_invite_hours: int = 14 * 24
+    #: Rate limiting storage (``memory://`` or ``redis://host:port``).
+    ratelimit_storage_url: str = "memory://"
+    ratelimit_enabled: bool = True
+    wtf_csrf_enabled: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            secret_key=_env("SECRET_KEY") or _development_secret_key(),
+            database_url=_env("DATABASE_URL") or cls.database_url,
+            mail_server=_env("MAIL_SERVER"),
+            mail_port=_env_int("MAIL_PORT", 25),
+            mail_username=_env("MAIL_USERNAME"),
+            mail_password=_env("MAIL_PASSWORD"),
+            mail_use_tls=_env_bool("MAIL_USE_TLS", False),
+            mail_use_ssl=_env_bool("MAIL_USE_SSL", False),
+            mail_default_sender=_env("MAIL_DEFAULT_SENDER") or cls.mail_default_sender,
+            mail_outbox=_env("MAIL_OUTBOX") or cls.mail_outbox,
+            server_name=_env("SERVER_NAME") or None,
+            preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
+            https=_env_bool("HTTPS", False),
+            ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def flask_config(self) -> dict[str, object]:
+        """The settings as Flask and its extensions expect them."""
+        database_url = self.database_url
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+        config: dict[str, object] = {
+            "SECRET_KEY": self.secret_key,
+            "TESTING": self.testing,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "WTF_CSRF_ENABLED": self.wtf_csrf_enabled,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.https,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.https,
+            "PREFERRED_URL_SCHEME": self.preferred_url_scheme,
+            "MAIL_DEFAULT_SENDER": self.mail_default_sender,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "SIGNON": self,
+        }
+        if self.server_name:
+            config["SERVER_NAME"] = self.server_name
+        if self.mail_server:
+            config.update(
+                MAIL_BACKEND="smtp",
+                MAIL_SERVER=self.mail_server,
+                MAIL_PORT=self.mail_port,
+                MAIL_USERNAME=self.mail_username or None,
+                MAIL_PASSWORD=self.mail_password or None,
+                MAIL_USE_TLS=self.mail_use_tls,
+                MAIL_USE_SSL=self.mail_use_ssl,
+                MAIL_TIMEOUT=10,
+            )
+        else:
+            config.update(MAIL_BACKEND="file", MAIL_FILE_PATH=self.mail_outbox)
+        config.update(self.extra)
+        return config

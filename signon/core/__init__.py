@@ -1,0 +1,1 @@
+"""What every feature shares: permissions, forms, transaction, mail, markdown, errors."""

@@ -1,0 +1,39 @@
+"""Markdown to safe HTML, once, for pages, previews and (later) the PDF.
+
+markdown-it-py renders with raw HTML disabled; nh3 (the Ammonia sanitiser) then
+keeps only an allow-list of tags, attributes and URL schemes. Anything else is
+autoescaped by Jinja.
+"""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+    "strong", "em", "del", "s", "sup", "sub", "blockquote", "code", "pre",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+_parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_parser.enable(["table", "strikethrough"])
+
+
+def sanitise_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown source to sanitised HTML, safe to put on a page as it is."""
+    return Markup(sanitise_html(_parser.render(text or "")))  # noqa: S704 - sanitised above

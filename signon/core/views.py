@@ -1,0 +1,36 @@
+"""Pages that belong to no feature: the home page, the Markdown preview, health."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from signon.core.access import public
+from signon.core.forms import PreviewForm
+from signon.core.markdown import render_markdown
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+@public
+def home() -> BaseResponse | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("letters.index"))
+    return render_template("core/home.html")
+
+
+@bp.get("/healthz")
+@public
+def health() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.post("/preview")
+def preview() -> Response | tuple[Response, int]:
+    """Render Markdown exactly as the letter page will: the editor's live preview."""
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        return jsonify(errors=form.errors), 400
+    return jsonify(html=str(render_markdown(form.body.data or "")))

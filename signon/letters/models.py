@@ -1,0 +1,249 @@
+"""Letters, their drafting team, their immutable revisions and unresolved drafts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    exists,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from signon.accounts.models import Membership, Organisation, User
+from signon.core.permissions import Action, TeamRole, letter_role_allows
+from signon.core.tokens import sha256_text
+from signon.db import TimestampMixin, enum_column, utcnow
+from signon.extensions import db
+
+
+class LetterStatus(enum.StrEnum):
+    DRAFTING = "drafting"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+    @property
+    def label(self) -> str:
+        return {
+            LetterStatus.DRAFTING: "Drafting",
+            LetterStatus.OPEN: "Open for signature",
+            LetterStatus.CLOSED: "Closed",
+            LetterStatus.PUBLISHED: "Published",
+        }[self]
+
+
+class ChangeKind(enum.StrEnum):
+    """How a revision changed the text; classified by a coordinator (see the signatures feature)."""
+
+    EDITORIAL = "editorial"
+    SUBSTANTIVE = "substantive"
+
+
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "ar": "Arabic",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "de": "German",
+    "it": "Italian",
+    "nl": "Dutch",
+    "sw": "Swahili",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "he": "Hebrew",
+    "el": "Greek",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "fa": "Persian",
+    "hi": "Hindi",
+    "id": "Indonesian",
+}
+
+
+class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    addressee: Mapped[str] = mapped_column(String(500), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    deadline: Mapped[datetime | None]
+    status: Mapped[LetterStatus] = mapped_column(
+        enum_column(LetterStatus), default=LetterStatus.DRAFTING
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Time of the last change to the text or the settings; shown in lists.
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+    team: Mapped[list[TeamMember]] = relationship(
+        back_populates="letter", cascade="all, delete-orphan", order_by="TeamMember.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Letter {self.id} {self.slug}>"
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGES.get(self.language, self.language)
+
+    def role_of(self, user: object) -> TeamRole | None:
+        """The strongest role the user holds, directly or through an organisation."""
+        if not isinstance(user, User) or not user.is_authenticated:
+            return None
+        roles = db.session.scalars(
+            select(TeamMember.role).where(
+                TeamMember.letter_id == self.id, TeamMember.reaches_user(user.id)
+            )
+        ).all()
+        return max(roles, key=lambda role: role.rank) if roles else None
+
+    def can(self, user: object, action: Action) -> bool:
+        return letter_role_allows(self.role_of(user), action)
+
+    def head(self) -> Revision | None:
+        """The current revision: the one with the highest number."""
+        return db.session.scalar(
+            select(Revision)
+            .where(Revision.letter_id == self.id)
+            .order_by(Revision.number.desc())
+            .limit(1)
+        )
+
+    @staticmethod
+    def visible_to(user_id: int) -> ColumnElement[bool]:
+        """A WHERE clause: letters on whose team the user is, directly or via an organisation."""
+        return exists(
+            select(TeamMember.id).where(
+                TeamMember.letter_id == Letter.id, TeamMember.reaches_user(user_id)
+            )
+        )
+
+
+class TeamMember(db.Model):  # type: ignore[name-defined,misc]
+    """A user or an organisation on a letter's drafting team, with a role."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (
+        UniqueConstraint("letter_id", "user_id"),
+        UniqueConstraint("letter_id", "organisation_id"),
+        CheckConstraint(
+            "(user_id IS NULL) <> (organisation_id IS NULL)", name="user_xor_organisation"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    role: Mapped[TeamRole] = mapped_column(enum_column(TeamRole))
+    #: Drafting organisations appear on the letterhead and as the PDF's author.
+    is_drafting_organisation: Mapped[bool] = mapped_column(default=False)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    letter: Mapped[Letter] = relationship(back_populates="team")
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    organisation: Mapped[Organisation | None] = relationship()
+
+    def __repr__(self) -> str:
+        who = f"user={self.user_id}" if self.user_id else f"org={self.organisation_id}"
+        return f"<TeamMember letter={self.letter_id} {who} {self.role}>"
+
+    @property
+    def display_name(self) -> str:
+        if self.user is not None:
+            return self.user.display_name
+        assert self.organisation is not None
+        return self.organisation.name
+
+    @staticmethod
+    def reaches_user(user_id: int) -> ColumnElement[bool]:
+        """The member is this user, or an organisation this user belongs to."""
+        return or_(
+            TeamMember.user_id == user_id,
+            TeamMember.organisation_id.in_(
+                select(Membership.organisation_id).where(Membership.user_id == user_id)
+            ),
+        )
+
+
+class Revision(db.Model):  # type: ignore[name-defined,misc]
+    """An immutable version of a letter's text. Numbers are unique per letter."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("letter_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    #: The revision the author was editing when they saved. Differs from the parent
+    #: when someone else saved meanwhile and the two edits were merged.
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    title: Mapped[str] = mapped_column(String(300))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    change_kind: Mapped[ChangeKind | None] = mapped_column(enum_column(ChangeKind))
+    merged: Mapped[bool] = mapped_column(default=False)
+
+    letter: Mapped[Letter] = relationship()
+    author: Mapped[User | None] = relationship()
+    parent: Mapped[Revision | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    def __repr__(self) -> str:
+        return f"<Revision {self.letter_id}#{self.number} {self.content_sha256[:8]}>"
+
+    @staticmethod
+    def hash_content(title: str, body_markdown: str) -> str:
+        """SHA-256 over the title and the text, as the signatories will approve them."""
+        return sha256_text(f"{title}\n\n{body_markdown}")
+
+
+class UnresolvedDraft(db.Model):  # type: ignore[name-defined,misc]
+    """A text that could not be saved because it conflicted with someone else's edit.
+
+    Kept until its author resolves the conflict, so that nothing typed is lost even
+    if they close the browser on the conflict page.
+    """
+
+    __tablename__ = "unresolved_drafts"
+    __table_args__ = (Index("ix_unresolved_drafts_letter_author", "letter_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    base_revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    conflicting_revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    change_note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+    letter: Mapped[Letter] = relationship()
+    author: Mapped[User] = relationship()
+    base_revision: Mapped[Revision] = relationship(foreign_keys=[base_revision_id])
+    conflicting_revision: Mapped[Revision] = relationship(foreign_keys=[conflicting_revision_id])
+
+    def __repr__(self) -> str:
+        return f"<UnresolvedDraft {self.id} letter={self.letter_id} author={self.author_id}>"

@@ -1,0 +1,156 @@
+"""Shared fixtures: the app on a real database, a rolled-back transaction per test,
+a real SMTP server in-process, and logged-in clients.
+
+The database is SQLite (a file in a temporary folder) unless
+``SIGNON_TEST_DATABASE_URL`` names another, e.g.
+``postgresql://postgres@127.0.0.1:5432/test``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from signon import create_app
+from signon.config import Settings
+from signon.extensions import db
+from tests.smtp import MailCatcher
+
+TEST_DATABASE_URL_VAR = "SIGNON_TEST_DATABASE_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_commits: the test commits for real (threads, several connections); "
+        "tables are emptied afterwards instead of rolling back",
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get(TEST_DATABASE_URL_VAR)
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'signon-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    catcher = MailCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
+def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any) -> Settings:
+    settings = Settings(
+        secret_key="test-secret-key",
+        database_url=database_url,
+        testing=True,
+        mail_server="127.0.0.1",
+        mail_port=mail_catcher.port,
+        server_name=None,
+        ratelimit_enabled=False,
+        wtf_csrf_enabled=False,
+    )
+    return settings.with_(**overrides)
+
+
+def reset_schema(app: Flask) -> None:
+    """Start from an empty database and build it with the migrations, as production does."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, mail_catcher: MailCatcher) -> Flask:
+    app = create_app(make_settings(database_url, mail_catcher))
+    reset_schema(app)
+    return app
+
+
+def empty_all_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _database(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
+    """Each test runs inside a transaction that is rolled back afterwards.
+
+    Commits made by the code under test (one per request) only release a
+    SAVEPOINT. Tests marked ``real_commits`` commit for real instead.
+    """
+    if request.node.get_closest_marker("real_commits"):
+        with app.app_context():
+            empty_all_tables()
+            db.session.remove()
+        yield
+        with app.app_context():
+            db.session.remove()
+            empty_all_tables()
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(  # type: ignore[assignment,arg-type]
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(mail_catcher: MailCatcher) -> MailCatcher:
+    mail_catcher.clear()
+    return mail_catcher
+
+
+def login(client: FlaskClient, user: Any) -> FlaskClient:
+    """Log ``user`` in on ``client`` without going through the login form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
