@@ -114,9 +114,8 @@ def _database(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = scoped_session(  # type: ignore[assignment,arg-type]
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        )
+        factory: Any = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        db.session = scoped_session(factory)
         try:
             yield
         finally:
