@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from signon.core.transaction import commit
+from signon.extensions import db
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--if-empty", is_flag=True, help="Only when the database has no letter yet.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo letter (the ICC cooperation statement) with accounts and revisions."""
+    from signon.demo import DEMO_SLUG, seed_demo
+    from signon.letters.models import Letter
+
+    if if_empty and (db.session.scalar(select(func.count()).select_from(Letter)) or 0) > 0:
+        click.echo("The database already has letters: demo not loaded.")
+        return
+    result = seed_demo()
+    commit()
+    if result.created:
+        click.echo(f"Demo letter loaded: /letters/{DEMO_SLUG}/")
+    else:
+        click.echo(f"The demo letter is already there: /letters/{DEMO_SLUG}/")
+
+
+@click.command("demo-login")
+@with_appcontext
+def demo_login_command() -> None:
+    """Print the demo accounts' login."""
+    from signon.demo import COORDINATOR_EMAIL, DEMO_PASSWORD, DRAFTER_EMAIL
+
+    click.echo(f"  Log in as the coordinator: {COORDINATOR_EMAIL} / {DEMO_PASSWORD}")
+    click.echo(f"  or as a drafter:           {DRAFTER_EMAIL} / {DEMO_PASSWORD}")
 
 
 def init_app(app: Flask) -> None:
     """Register the project's commands on ``app.cli``."""
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(demo_login_command)

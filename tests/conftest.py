@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -131,8 +131,24 @@ def app_context(app: Flask) -> Iterator[None]:
         yield
 
 
+class RequestIsolatingClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    Tests that hold an app context (``app_context``) would otherwise share ``g``
+    with the requests they make: Flask reuses a pushed app context, and
+    Flask-Login caches the current user in ``g``.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            for name in list(g):
+                g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = RequestIsolatingClient
     return app.test_client()
 
 

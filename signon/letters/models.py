@@ -161,6 +161,7 @@ class TeamMember(db.Model):  # type: ignore[name-defined,misc]
     letter: Mapped[Letter] = relationship(back_populates="team")
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     organisation: Mapped[Organisation | None] = relationship()
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
     def __repr__(self) -> str:
         who = f"user={self.user_id}" if self.user_id else f"org={self.organisation_id}"

@@ -1,12 +1,360 @@
-"""Letters blueprint. STUB: to be filled in."""
+"""Letters blueprint: list, create, the letter page, its team, editing, history, diff.
+
+Every view: load the objects (through the letter), check permission, validate the
+form, call one operation, flash, redirect.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from signon.accounts.models import Organisation
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action, TeamRole, require
+from signon.core.timefmt import local
+from signon.extensions import db
+from signon.letters import operations, queries
+from signon.letters.forms import (
+    AddTeamOrganisationForm,
+    AddTeamUserForm,
+    ChangeRoleForm,
+    CreateLetterForm,
+    EditTextForm,
+    LetterDetailsForm,
+)
+from signon.letters.models import Letter, LetterStatus
+from signon.letters.operations import LetterError, SaveStatus
+from signon.letters.text import blame, diff_stats, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
 
 
+def _letter_for(slug: str, action: Action) -> Letter:
+    """The letter, if the user may do ``action``; 404 if they may not even see it."""
+    letter = queries.letter_by_slug(slug)
+    require(letter, current_user, action, hide=Action.LETTER_VIEW)
+    return letter
+
+
 @bp.get("/")
 def index() -> str:
-    return "letters"
+    return render_template("letters/index.html", rows=queries.letters_for(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Response | str:
+    form = CreateLetterForm(user=current_user)
+    if form.validate_on_submit():
+        organisation = (
+            db.session.get(Organisation, form.drafting_organisation.data)
+            if form.drafting_organisation.data
+            else None
+        )
+        letter = operations.create_letter(
+            current_user,
+            title=form.title.data or "",
+            addressee=form.addressee.data or "",
+            language=form.language.data or "en",
+            deadline=form.deadline_utc(),
+            body=form.body.data or "",
+            drafting_organisation=organisation,
+        )
+        flash(f"“{letter.title}” is created. Invite your drafting team next.", "success")
+        return redirect(url_for("letters.show", slug=letter.slug))
+    return render_template("letters/new.html", form=form)
+
+
+@bp.get("/<slug>/")
+def show(slug: str) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    head = letter.head()
+    return render_template(
+        "letters/show.html",
+        letter=letter,
+        head=head,
+        team=queries.team_of(letter),
+        drafts=queries.open_drafts(letter, current_user),
+        role=letter.role_of(current_user),
+        can_edit=letter.can(current_user, Action.LETTER_EDIT),
+        can_manage=letter.can(current_user, Action.LETTER_MANAGE),
+    )
+
+
+@bp.route("/<slug>/settings", methods=["GET", "POST"])
+def settings(slug: str) -> Response | str:
+    letter = _letter_for(slug, Action.LETTER_MANAGE)
+    form = LetterDetailsForm(obj=letter)
+    if request.method == "GET" and letter.deadline is not None:
+        shown = local(letter.deadline)
+        form.deadline.data = shown.replace(tzinfo=None) if shown else None
+    if form.validate_on_submit():
+        operations.update_letter_details(
+            letter,
+            addressee=form.addressee.data or "",
+            language=form.language.data or "en",
+            deadline=form.deadline_utc(),
+        )
+        flash("The letter's details are saved.", "success")
+        return redirect(url_for("letters.show", slug=letter.slug))
+    return render_template("letters/settings.html", letter=letter, form=form)
+
+
+# --- Team ----------------------------------------------------------------------------
+
+
+def _render_team(
+    letter: Letter,
+    user_form: AddTeamUserForm | None = None,
+    org_form: AddTeamOrganisationForm | None = None,
+) -> str:
+    can_manage = letter.can(current_user, Action.LETTER_MANAGE_TEAM)
+    return render_template(
+        "letters/team.html",
+        letter=letter,
+        team=queries.team_of(letter),
+        can_manage=can_manage,
+        user_form=user_form or AddTeamUserForm(letter=letter, formdata=None),
+        org_form=org_form or AddTeamOrganisationForm(letter=letter, formdata=None),
+        role_form=ChangeRoleForm(formdata=None),
+        roles=list(TeamRole),
+    )
+
+
+@bp.get("/<slug>/team")
+def team(slug: str) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    return _render_team(letter)
+
+
+@bp.post("/<slug>/team/users")
+def team_add_user(slug: str) -> Response | str:
+    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+    form = AddTeamUserForm(letter=letter)
+    if form.validate_on_submit() and form.user is not None:
+        member = operations.add_team_member(
+            letter, role=TeamRole(form.role.data), added_by=current_user, user=form.user
+        )
+        flash(f"{member.display_name} joined the team as {member.role.label.lower()}.", "success")
+        return redirect(url_for("letters.team", slug=letter.slug))
+    return _render_team(letter, user_form=form)
+
+
+@bp.post("/<slug>/team/organisations")
+def team_add_organisation(slug: str) -> Response | str:
+    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+    form = AddTeamOrganisationForm(letter=letter)
+    if form.validate_on_submit() and form.chosen is not None:
+        try:
+            member = operations.add_team_member(
+                letter,
+                role=TeamRole(form.role.data),
+                added_by=current_user,
+                organisation=form.chosen,
+                drafting=bool(form.drafting.data),
+            )
+        except LetterError as error:
+            flash(str(error), "error")
+            return redirect(url_for("letters.team", slug=letter.slug))
+        flash(
+            f"{member.display_name} joined the team: every member of it is now a "
+            f"{member.role.label.lower()}.",
+            "success",
+        )
+        return redirect(url_for("letters.team", slug=letter.slug))
+    return _render_team(letter, org_form=form)
+
+
+@bp.post("/<slug>/team/<int:member_id>/role")
+def team_change_role(slug: str, member_id: int) -> Response:
+    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+    member = queries.team_member(letter, member_id)
+    form = ChangeRoleForm()
+    if form.validate_on_submit():
+        try:
+            operations.change_team_role(member, TeamRole(form.role.data))
+        except LetterError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"{member.display_name} is now {member.role.label.lower()}.", "success")
+    else:
+        flash("Choose one of the listed roles.", "error")
+    return redirect(url_for("letters.team", slug=letter.slug))
+
+
+@bp.post("/<slug>/team/<int:member_id>/remove")
+def team_remove(slug: str, member_id: int) -> Response:
+    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+    member = queries.team_member(letter, member_id)
+    if ActionForm().validate_on_submit():
+        name = member.display_name
+        try:
+            operations.remove_team_member(member)
+        except LetterError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"{name} is no longer on the team.", "success")
+    return redirect(url_for("letters.team", slug=letter.slug))
+
+
+# --- Editing -------------------------------------------------------------------------
+
+
+def _render_editor(letter: Letter, form: EditTextForm, status: int = 200) -> tuple[str, int]:
+    return (
+        render_template(
+            "letters/edit.html",
+            letter=letter,
+            form=form,
+            head=letter.head(),
+            drafts=queries.open_drafts(letter, current_user),
+        ),
+        status,
+    )
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str) -> Response | tuple[str, int]:
+    letter = _letter_for(slug, Action.LETTER_EDIT)
+    if letter.status != LetterStatus.DRAFTING:
+        flash("The text is frozen for signature and can no longer be edited.", "warning")
+        return redirect(url_for("letters.show", slug=letter.slug))
+    form = EditTextForm(letter=letter)
+    if request.method == "GET":
+        head = letter.head()
+        assert head is not None
+        form.title.data, form.body.data = head.title, head.body_markdown
+        form.base_revision.data = head.id
+    if not form.validate_on_submit() or form.base is None:
+        return _render_editor(letter, form)
+    draft = queries.draft_of(letter, current_user, form.draft.data) if form.draft.data else None
+    try:
+        result = operations.save_revision(
+            letter,
+            current_user,
+            base=form.base,
+            title=form.title.data or "",
+            body=form.body.data or "",
+            change_note=form.change_note.data or "",
+            draft=draft,
+        )
+    except LetterError as error:
+        flash(f"{error} Your text is kept below.", "error")
+        return _render_editor(letter, form, 409)
+    return _after_save(letter, result)
+
+
+def _after_save(letter: Letter, result: operations.SaveResult) -> Response:
+    others = sorted({r.author.display_name for r in result.concurrent if r.author is not None})
+    if result.status == SaveStatus.CONFLICT:
+        assert result.draft is not None
+        flash(
+            "Someone else changed the same passage while you were editing. Your text is kept: "
+            "resolve the differences below and save again.",
+            "warning",
+        )
+        return redirect(url_for("letters.draft", slug=letter.slug, draft_id=result.draft.id))
+    if result.status == SaveStatus.UNCHANGED:
+        flash("There was nothing to save: the text is the same as the current version.", "info")
+    elif result.status == SaveStatus.MERGED:
+        assert result.revision is not None
+        flash(
+            f"Saved as revision {result.revision.number}. Meanwhile {', '.join(others)} saved "
+            "changes too; both were merged, nothing was lost. Check the result below.",
+            "success",
+        )
+    else:
+        assert result.revision is not None
+        flash(f"Saved as revision {result.revision.number}.", "success")
+    return redirect(url_for("letters.show", slug=letter.slug))
+
+
+@bp.get("/<slug>/drafts/<int:draft_id>")
+def draft(slug: str, draft_id: int) -> str:
+    letter = _letter_for(slug, Action.LETTER_EDIT)
+    unresolved = queries.draft_of(letter, current_user, draft_id)
+    head = letter.head()
+    assert head is not None
+    form = EditTextForm(letter=letter, formdata=None)
+    form.title.data, form.body.data = unresolved.title, unresolved.body_markdown
+    form.change_note.data = unresolved.change_note
+    form.base_revision.data = head.id
+    form.draft.data = unresolved.id
+    merge = three_way_merge(
+        unresolved.base_revision.body_markdown, unresolved.body_markdown, head.body_markdown
+    )
+    return render_template(
+        "letters/conflict.html",
+        letter=letter,
+        draft=unresolved,
+        head=head,
+        form=form,
+        conflicts=merge.conflicts,
+        their_changes=word_diff(unresolved.base_revision.body_markdown, head.body_markdown),
+        your_changes=word_diff(unresolved.base_revision.body_markdown, unresolved.body_markdown),
+        discard_form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/<slug>/drafts/<int:draft_id>/discard")
+def discard_draft(slug: str, draft_id: int) -> Response:
+    letter = _letter_for(slug, Action.LETTER_EDIT)
+    unresolved = queries.draft_of(letter, current_user, draft_id)
+    if ActionForm().validate_on_submit():
+        operations.discard_draft(unresolved)
+        flash("Your unsaved draft was discarded.", "info")
+    return redirect(url_for("letters.show", slug=letter.slug))
+
+
+# --- History, diff, who wrote what ----------------------------------------------------
+
+
+@bp.get("/<slug>/revisions")
+def history(slug: str) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    revisions = queries.revisions_of(letter)
+    return render_template("letters/history.html", letter=letter, revisions=revisions[::-1])
+
+
+@bp.get("/<slug>/revisions/<int:number>")
+def revision(slug: str, number: int) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    shown = queries.revision_by_number(letter, number)
+    return render_template(
+        "letters/revision.html", letter=letter, revision=shown, head=letter.head()
+    )
+
+
+@bp.get("/<slug>/diff")
+def diff(slug: str) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    revisions = queries.revisions_of(letter)
+    by_number = {r.number: r for r in revisions}
+    head = revisions[-1]
+    new_number = request.args.get("to", default=head.number, type=int)
+    old_number = request.args.get("from", default=max(1, new_number - 1), type=int)
+    if old_number not in by_number or new_number not in by_number:
+        flash("Choose two revisions from the list.", "warning")
+        old_number, new_number = max(1, head.number - 1), head.number
+    old, new = by_number[old_number], by_number[new_number]
+    segments = word_diff(old.body_markdown, new.body_markdown)
+    return render_template(
+        "letters/diff.html",
+        letter=letter,
+        revisions=revisions,
+        old=old,
+        new=new,
+        segments=segments,
+        title_segments=word_diff(old.title, new.title) if old.title != new.title else None,
+        stats=diff_stats(segments),
+    )
+
+
+@bp.get("/<slug>/authorship")
+def authorship(slug: str) -> str:
+    letter = _letter_for(slug, Action.LETTER_VIEW)
+    revisions = queries.revisions_of(letter)
+    lines = blame([r.body_markdown for r in revisions])
+    rows = [(line.text, revisions[line.origin]) for line in lines if line.text.strip()]
+    return render_template("letters/authorship.html", letter=letter, rows=rows, head=revisions[-1])

@@ -1,0 +1,189 @@
+"""Forms of the letters feature. Context (the letter, the user) comes in as keyword arguments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+
+from signon.accounts.models import Membership, Organisation, User
+from signon.core.forms import body_length_check
+from signon.core.permissions import TeamRole
+from signon.core.timefmt import reader_zone
+from signon.extensions import db
+from signon.letters.models import LANGUAGES, Letter, Revision, TeamMember
+
+ROLE_CHOICES = [
+    (TeamRole.COORDINATOR.value, "Coordinator: runs the letter, the team and its settings"),
+    (TeamRole.DRAFTER.value, "Drafter: edits the text"),
+    (TeamRole.VIEWER.value, "Viewer: reads the drafts"),
+]
+LANGUAGE_CHOICES = list(LANGUAGES.items())
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _normalise_newlines(value: Any) -> Any:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+class DeadlineMixin:
+    """A deadline typed in the reader's time zone, stored in UTC."""
+
+    deadline = DateTimeLocalField(
+        "Deadline for signatures (optional)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+
+    def deadline_utc(self) -> datetime | None:
+        value: datetime | None = self.deadline.data
+        if value is None:
+            return None
+        return value.replace(tzinfo=reader_zone()).astimezone(UTC)
+
+
+class LetterDetailsForm(DeadlineMixin, FlaskForm):
+    addressee = StringField(
+        "Addressed to", validators=[Optional(), Length(max=500)], filters=[_strip]
+    )
+    language = SelectField("Language of the letter", choices=LANGUAGE_CHOICES, default="en")
+
+
+class CreateLetterForm(LetterDetailsForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[_strip])
+    drafting_organisation = SelectField(
+        "Drafting on behalf of", coerce=int, validators=[Optional()]
+    )
+    body = TextAreaField(
+        "First draft of the text (optional)",
+        validators=[Optional(), body_length_check],
+        filters=[_normalise_newlines],
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        organisations = db.session.scalars(
+            select(Organisation)
+            .join(Membership)
+            .where(Membership.user_id == user.id)
+            .order_by(Organisation.name)
+        ).all()
+        self.drafting_organisation.choices = [(0, "Myself only")] + [
+            (org.id, org.name) for org in organisations
+        ]
+
+    # Order of the fields on the page.
+    def ordered_fields(self) -> list[Any]:
+        return [
+            self.title,
+            self.addressee,
+            self.language,
+            self.deadline,
+            self.drafting_organisation,
+            self.body,
+        ]
+
+
+class EditTextForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[_strip])
+    body = TextAreaField("Text", validators=[body_length_check], filters=[_normalise_newlines])
+    change_note = StringField(
+        "Change note (optional)",
+        validators=[Optional(), Length(max=500)],
+        filters=[_strip],
+        description="A few words on what you changed, shown in the history.",
+    )
+    base_revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    draft = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.letter = letter
+        self.base: Revision | None = None
+
+    def validate_base_revision(self, field: IntegerField) -> None:
+        revision = db.session.scalar(
+            select(Revision).where(Revision.letter_id == self.letter.id, Revision.id == field.data)
+        )
+        if revision is None:
+            raise ValidationError(
+                "This edit is based on a version of the letter we do not know. "
+                "Your text is kept below; reload the letter to start from the current version."
+            )
+        self.base = revision
+
+
+class AddTeamUserForm(FlaskForm):
+    email = EmailField(
+        "E-mail of a registered user",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        filters=[_strip],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default=TeamRole.DRAFTER.value)
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="user", **kwargs)
+        self.letter = letter
+        self.user: User | None = None
+
+    def validate_email(self, field: EmailField) -> None:
+        user = User.find_by_email(field.data or "")
+        if user is None:
+            raise ValidationError(
+                "No account uses this e-mail address. Ask your colleague to create an "
+                "account first, then add them."
+            )
+        already = db.session.scalar(
+            select(TeamMember.id).where(
+                TeamMember.letter_id == self.letter.id, TeamMember.user_id == user.id
+            )
+        )
+        if already is not None:
+            raise ValidationError(f"{user.display_name} is already on the team.")
+        self.user = user
+
+
+class AddTeamOrganisationForm(FlaskForm):
+    organisation = SelectField("Organisation", coerce=int, validators=[DataRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=TeamRole.DRAFTER.value)
+    drafting = BooleanField("A drafting organisation (shown as an author of the letter)")
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="org", **kwargs)
+        self.letter = letter
+        on_team = select(TeamMember.organisation_id).where(
+            TeamMember.letter_id == letter.id, TeamMember.organisation_id.is_not(None)
+        )
+        organisations = db.session.scalars(
+            select(Organisation).where(Organisation.id.not_in(on_team)).order_by(Organisation.name)
+        ).all()
+        self.organisation.choices = [(0, "Choose an organisation…")] + [
+            (org.id, org.name) for org in organisations
+        ]
+        self.chosen: Organisation | None = None
+
+    def validate_organisation(self, field: SelectField) -> None:
+        organisation = db.session.get(Organisation, field.data) if field.data else None
+        if organisation is None:
+            raise ValidationError("Choose an organisation from the list.")
+        self.chosen = organisation
+
+
+class ChangeRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)

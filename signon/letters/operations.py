@@ -1,0 +1,338 @@
+"""Everything that changes letters, their team and their text. Add and flush; never commit."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slugify import slugify
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from signon.accounts.models import Organisation, User
+from signon.core.permissions import TeamRole
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, LetterStatus, Revision, TeamMember, UnresolvedDraft
+from signon.letters.text import three_way_merge
+
+#: How often a save retries when other saves keep landing first.
+MAX_SAVE_ATTEMPTS = 8
+
+
+class LetterError(Exception):
+    """A rule of the domain was broken; the message is meant for the user."""
+
+
+def normalise_text(text: str) -> str:
+    """One form for every stored text: LF line ends and a single final newline."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.rstrip() + "\n" if text.strip() else ""
+
+
+def unique_slug(title: str) -> str:
+    base = slugify(title, max_length=80, word_boundary=True) or "letter"
+    taken = set(
+        db.session.scalars(
+            select(Letter.slug).where((Letter.slug == base) | Letter.slug.like(f"{base}-%"))
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_letter(
+    creator: User,
+    *,
+    title: str,
+    addressee: str = "",
+    language: str = "en",
+    deadline: datetime | None = None,
+    body: str = "",
+    drafting_organisation: Organisation | None = None,
+    slug: str | None = None,
+) -> Letter:
+    """A new letter in drafting, its creator as coordinator, and revision 1."""
+    letter = Letter(
+        slug=slug or unique_slug(title),
+        title=title,
+        addressee=addressee,
+        language=language,
+        deadline=deadline,
+        status=LetterStatus.DRAFTING,
+        created_by=creator,
+    )
+    db.session.add(letter)
+    db.session.add(
+        TeamMember(letter=letter, user=creator, role=TeamRole.COORDINATOR, added_by=creator)
+    )
+    if drafting_organisation is not None:
+        db.session.add(
+            TeamMember(
+                letter=letter,
+                organisation=drafting_organisation,
+                role=TeamRole.DRAFTER,
+                is_drafting_organisation=True,
+                added_by=creator,
+            )
+        )
+    db.session.flush()
+    _insert_revision(
+        letter,
+        number=1,
+        parent=None,
+        base=None,
+        author=creator,
+        title=title,
+        body=normalise_text(body),
+        note="First draft",
+    )
+    return letter
+
+
+def update_letter_details(
+    letter: Letter, *, addressee: str, language: str, deadline: datetime | None
+) -> None:
+    letter.addressee = addressee
+    letter.language = language
+    letter.deadline = deadline
+    letter.last_activity_at = utcnow()
+    db.session.flush()
+
+
+# --- The drafting team ---------------------------------------------------------------
+
+
+def add_team_member(
+    letter: Letter,
+    *,
+    role: TeamRole,
+    added_by: User,
+    user: User | None = None,
+    organisation: Organisation | None = None,
+    drafting: bool = False,
+) -> TeamMember:
+    if (user is None) == (organisation is None):
+        raise ValueError("a team member is a user or an organisation")
+    member = TeamMember(
+        letter=letter,
+        user=user,
+        organisation=organisation,
+        role=role,
+        is_drafting_organisation=drafting and organisation is not None,
+        added_by=added_by,
+    )
+    db.session.add(member)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise LetterError(f"{member.display_name} is already on the team.") from exc
+    return member
+
+
+def _coordinator_count(letter: Letter) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(TeamMember)
+            .where(TeamMember.letter_id == letter.id, TeamMember.role == TeamRole.COORDINATOR)
+        )
+        or 0
+    )
+
+
+def change_team_role(member: TeamMember, role: TeamRole) -> None:
+    if (
+        member.role == TeamRole.COORDINATOR
+        and role != TeamRole.COORDINATOR
+        and _coordinator_count(member.letter) <= 1
+    ):
+        raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+    member.role = role
+    db.session.flush()
+
+
+def remove_team_member(member: TeamMember) -> None:
+    if member.role == TeamRole.COORDINATOR and _coordinator_count(member.letter) <= 1:
+        raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+    db.session.delete(member)
+    db.session.flush()
+
+
+# --- Saving the text -----------------------------------------------------------------
+
+
+class SaveStatus(enum.StrEnum):
+    SAVED = "saved"
+    MERGED = "merged"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+
+
+@dataclass
+class SaveResult:
+    status: SaveStatus
+    revision: Revision | None = None
+    draft: UnresolvedDraft | None = None
+    #: Revisions that others saved between the author's base and this save.
+    concurrent: list[Revision] = field(default_factory=list)
+
+
+def _insert_revision(
+    letter: Letter,
+    *,
+    number: int,
+    parent: Revision | None,
+    base: Revision | None,
+    author: User,
+    title: str,
+    body: str,
+    note: str,
+    merged: bool = False,
+) -> Revision:
+    revision = Revision(
+        letter=letter,
+        number=number,
+        parent_id=parent.id if parent else None,
+        base_id=base.id if base else None,
+        author=author,
+        title=title,
+        body_markdown=body,
+        content_sha256=Revision.hash_content(title, body),
+        change_note=note,
+        merged=merged,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def _revisions_between(letter: Letter, base: Revision, head: Revision) -> list[Revision]:
+    return list(
+        db.session.scalars(
+            select(Revision)
+            .where(
+                Revision.letter_id == letter.id,
+                Revision.number > base.number,
+                Revision.number <= head.number,
+            )
+            .order_by(Revision.number)
+        )
+    )
+
+
+def _merge_title(base: str, ours: str, theirs: str) -> str | None:
+    """The title merged like one token: ``None`` when both changed it differently."""
+    if ours in (theirs, base):
+        return theirs
+    if theirs == base:
+        return ours
+    return None
+
+
+def save_revision(
+    letter: Letter,
+    author: User,
+    *,
+    base: Revision,
+    title: str,
+    body: str,
+    change_note: str = "",
+    draft: UnresolvedDraft | None = None,
+) -> SaveResult:
+    """Save the author's text as the next revision, never losing anyone's edit.
+
+    The save is made against ``base``, the revision the author was editing. If
+    nobody saved since, the text becomes revision base+1. If someone did, the
+    two edits are merged (three-way, word-level); when they overlap, the text is
+    kept as an :class:`UnresolvedDraft` and nothing is overwritten. A concurrent
+    save that wins the race for a number makes the unique constraint on
+    (letter, number) fire: we then retry against the new head.
+    """
+    if letter.status != LetterStatus.DRAFTING:
+        raise LetterError("The text is frozen: it can no longer be edited.")
+    body = normalise_text(body)
+    for _attempt in range(MAX_SAVE_ATTEMPTS):
+        head = letter.head()
+        assert head is not None, "every letter has a first revision"
+        concurrent: list[Revision] = []
+        if head.id == base.id:
+            new_title, new_body, merged = title, body, False
+        else:
+            concurrent = _revisions_between(letter, base, head)
+            merge = three_way_merge(base.body_markdown, body, head.body_markdown)
+            merged_title = _merge_title(base.title, title, head.title)
+            if not merge.clean or merged_title is None:
+                return SaveResult(
+                    SaveStatus.CONFLICT,
+                    draft=_keep_draft(letter, author, base, head, title, body, change_note, draft),
+                    concurrent=concurrent,
+                )
+            new_title, new_body, merged = merged_title, merge.text, True
+        if new_title == head.title and new_body == head.body_markdown:
+            _resolve(draft)
+            return SaveResult(SaveStatus.UNCHANGED, revision=head, concurrent=concurrent)
+        try:
+            with db.session.begin_nested():
+                revision = _insert_revision(
+                    letter,
+                    number=head.number + 1,
+                    parent=head,
+                    base=base,
+                    author=author,
+                    title=new_title,
+                    body=new_body,
+                    note=change_note,
+                    merged=merged,
+                )
+        except IntegrityError:
+            continue  # another save took this number first: merge with it and try again
+        letter.title = new_title
+        letter.last_activity_at = utcnow()
+        _resolve(draft)
+        db.session.flush()
+        status = SaveStatus.MERGED if merged else SaveStatus.SAVED
+        return SaveResult(status, revision=revision, concurrent=concurrent)
+    raise LetterError("The letter is being changed very often right now; please save again.")
+
+
+def _keep_draft(
+    letter: Letter,
+    author: User,
+    base: Revision,
+    head: Revision,
+    title: str,
+    body: str,
+    change_note: str,
+    previous: UnresolvedDraft | None,
+) -> UnresolvedDraft:
+    """Store the author's text so that a conflict never loses it."""
+    _resolve(previous)
+    draft = UnresolvedDraft(
+        letter=letter,
+        author=author,
+        base_revision=base,
+        conflicting_revision=head,
+        title=title,
+        body_markdown=body,
+        change_note=change_note,
+    )
+    db.session.add(draft)
+    db.session.flush()
+    return draft
+
+
+def _resolve(draft: UnresolvedDraft | None) -> None:
+    if draft is not None and draft.resolved_at is None:
+        draft.resolved_at = utcnow()
+
+
+def discard_draft(draft: UnresolvedDraft) -> None:
+    _resolve(draft)
+    db.session.flush()

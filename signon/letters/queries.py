@@ -1,0 +1,134 @@
+"""Read-only lookups for the letters pages, each a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from signon.accounts.models import User
+from signon.core.permissions import TeamRole
+from signon.extensions import db
+from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
+
+
+@dataclass(frozen=True)
+class LetterRow:
+    letter: Letter
+    role: TeamRole
+    head: Revision
+
+
+def letters_for(user: User) -> list[LetterRow]:
+    """Every letter the user can see, newest activity first, with their role and head."""
+    letters = db.session.scalars(
+        select(Letter).where(Letter.visible_to(user.id)).order_by(Letter.last_activity_at.desc())
+    ).all()
+    if not letters:
+        return []
+    ids = [letter.id for letter in letters]
+    roles: dict[int, TeamRole] = {}
+    for letter_id, role in db.session.execute(
+        select(TeamMember.letter_id, TeamMember.role).where(
+            TeamMember.letter_id.in_(ids), TeamMember.reaches_user(user.id)
+        )
+    ):
+        if letter_id not in roles or role.rank > roles[letter_id].rank:
+            roles[letter_id] = role
+    latest = (
+        select(Revision.letter_id, db.func.max(Revision.number).label("number"))
+        .where(Revision.letter_id.in_(ids))
+        .group_by(Revision.letter_id)
+        .subquery()
+    )
+    heads = {
+        revision.letter_id: revision
+        for revision in db.session.scalars(
+            select(Revision)
+            .join(
+                latest,
+                (Revision.letter_id == latest.c.letter_id) & (Revision.number == latest.c.number),
+            )
+            .options(selectinload(Revision.author))
+        )
+    }
+    return [LetterRow(letter, roles[letter.id], heads[letter.id]) for letter in letters]
+
+
+def letter_by_slug(slug: str) -> Letter:
+    letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+    if letter is None:
+        abort(404)
+    return letter
+
+
+def revision_by_number(letter: Letter, number: int) -> Revision:
+    revision = db.session.scalar(
+        select(Revision)
+        .where(Revision.letter_id == letter.id, Revision.number == number)
+        .options(selectinload(Revision.author))
+    )
+    if revision is None:
+        abort(404)
+    return revision
+
+
+def revisions_of(letter: Letter) -> list[Revision]:
+    return list(
+        db.session.scalars(
+            select(Revision)
+            .where(Revision.letter_id == letter.id)
+            .order_by(Revision.number)
+            .options(selectinload(Revision.author))
+        )
+    )
+
+
+def team_of(letter: Letter) -> list[TeamMember]:
+    return list(
+        db.session.scalars(
+            select(TeamMember)
+            .where(TeamMember.letter_id == letter.id)
+            .order_by(TeamMember.id)
+            .options(selectinload(TeamMember.user), selectinload(TeamMember.organisation))
+        )
+    )
+
+
+def team_member(letter: Letter, member_id: int) -> TeamMember:
+    member = db.session.scalar(
+        select(TeamMember).where(TeamMember.letter_id == letter.id, TeamMember.id == member_id)
+    )
+    if member is None:
+        abort(404)
+    return member
+
+
+def open_drafts(letter: Letter, user: User) -> list[UnresolvedDraft]:
+    return list(
+        db.session.scalars(
+            select(UnresolvedDraft)
+            .where(
+                UnresolvedDraft.letter_id == letter.id,
+                UnresolvedDraft.author_id == user.id,
+                UnresolvedDraft.resolved_at.is_(None),
+            )
+            .order_by(UnresolvedDraft.created_at.desc())
+        )
+    )
+
+
+def draft_of(letter: Letter, user: User, draft_id: int) -> UnresolvedDraft:
+    """A draft of this letter by this user; anyone else's draft does not exist for them."""
+    draft = db.session.scalar(
+        select(UnresolvedDraft).where(
+            UnresolvedDraft.letter_id == letter.id,
+            UnresolvedDraft.id == draft_id,
+            UnresolvedDraft.author_id == user.id,
+        )
+    )
+    if draft is None:
+        abort(404)
+    return draft

@@ -1,0 +1,177 @@
+"""Every letters route × every role: anonymous, outsider, viewer, drafter, coordinator.
+
+A drafter of letter A can't touch letter B: outsiders get 404 (the letter does
+not exist for them), team members without the right get 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from signon.accounts.models import User
+from signon.core.permissions import TeamRole
+from signon.extensions import db
+from signon.letters import operations
+from signon.letters.models import Letter
+from tests.conftest import login
+from tests.factories import add_revision, add_team_member, make_letter, make_organisation, make_user
+
+ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    path: str  # formatted with slug, member_id, draft_id
+    expected: dict[str, int]
+    data: dict[str, Any] | None = None
+
+
+def expect(
+    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int
+) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, outsider, viewer, drafter, coordinator), strict=True))
+
+
+READ = expect(302, 404, 200, 200, 200)
+EDIT_PAGE = expect(302, 404, 403, 200, 200)
+MANAGE_PAGE = expect(302, 404, 403, 403, 200)
+MANAGE_POST = expect(302, 404, 403, 403, 302)
+
+ROUTES = [
+    Route("letters.index", "GET", "/letters/", expect(302, 200, 200, 200, 200)),
+    Route("letters.new", "GET", "/letters/new", expect(302, 200, 200, 200, 200)),
+    Route(
+        "letters.new",
+        "POST",
+        "/letters/new",
+        expect(302, 302, 302, 302, 302),
+        {"title": "Another letter", "language": "en", "drafting_organisation": "0"},
+    ),
+    Route("letters.show", "GET", "/letters/{slug}/", READ),
+    Route("letters.settings", "GET", "/letters/{slug}/settings", MANAGE_PAGE),
+    Route(
+        "letters.settings",
+        "POST",
+        "/letters/{slug}/settings",
+        MANAGE_POST,
+        {"addressee": "Someone", "language": "en"},
+    ),
+    Route("letters.team", "GET", "/letters/{slug}/team", READ),
+    Route(
+        "letters.team_add_user",
+        "POST",
+        "/letters/{slug}/team/users",
+        MANAGE_POST,
+        {"user-email": "newcomer@example.org", "user-role": "viewer"},
+    ),
+    Route(
+        "letters.team_add_organisation",
+        "POST",
+        "/letters/{slug}/team/organisations",
+        MANAGE_POST,
+        {"org-organisation": "{spare_org_id}", "org-role": "viewer"},
+    ),
+    Route(
+        "letters.team_change_role",
+        "POST",
+        "/letters/{slug}/team/{member_id}/role",
+        MANAGE_POST,
+        {"role": "drafter"},
+    ),
+    Route("letters.team_remove", "POST", "/letters/{slug}/team/{member_id}/remove", MANAGE_POST),
+    Route("letters.edit", "GET", "/letters/{slug}/edit", EDIT_PAGE),
+    Route(
+        "letters.edit",
+        "POST",
+        "/letters/{slug}/edit",
+        expect(302, 404, 403, 302, 302),
+        {"title": "Letter", "body": "A new text.", "base_revision": "{head_id}"},
+    ),
+    # the draft belongs to the coordinator: a drafter may edit, but it is not theirs
+    Route(
+        "letters.draft", "GET", "/letters/{slug}/drafts/{draft_id}", expect(302, 404, 403, 404, 200)
+    ),
+    Route(
+        "letters.discard_draft",
+        "POST",
+        "/letters/{slug}/drafts/{draft_id}/discard",
+        expect(302, 404, 403, 404, 302),
+    ),
+    Route("letters.history", "GET", "/letters/{slug}/revisions", READ),
+    Route("letters.revision", "GET", "/letters/{slug}/revisions/1", READ),
+    Route("letters.diff", "GET", "/letters/{slug}/diff?from=1&to=2", READ),
+    Route("letters.authorship", "GET", "/letters/{slug}/authorship", READ),
+]
+
+
+@dataclass
+class World:
+    letter: Letter
+    users: dict[str, User]
+    ids: dict[str, Any]
+
+
+def build_world() -> World:
+    coordinator, drafter, viewer, outsider = (make_user() for _ in range(4))
+    letter = make_letter(coordinator, body="One.\n\nTwo.\n")
+    base = letter.head()
+    add_team_member(letter, role=TeamRole.DRAFTER, user=drafter)
+    add_team_member(letter, role=TeamRole.VIEWER, user=viewer)
+    add_revision(letter, drafter, "One!\n\nTwo.\n")
+    # a conflicting save by the coordinator leaves them a draft
+    result = operations.save_revision(
+        letter, coordinator, base=base, title=letter.title, body="One?\n\nTwo.\n"
+    )
+    assert result.draft is not None
+    # the outsider drafts another letter: that gives them nothing here
+    make_letter(outsider)
+    make_user(email="newcomer@example.org")
+    spare = make_organisation("Spare NGO")
+    member = add_team_member(letter, role=TeamRole.VIEWER, user=make_user())
+    db.session.flush()
+    return World(
+        letter,
+        {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
+        {
+            "slug": letter.slug,
+            "member_id": member.id,
+            "draft_id": result.draft.id,
+            "head_id": letter.head().id,
+            "spare_org_id": spare.id,
+        },
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: str) -> None:
+    with app.test_request_context():
+        world = build_world()
+        if role != "anonymous":
+            login(client, world.users[role])
+        path = route.path.format(**world.ids)
+        data = {k: str(v).format(**world.ids) for k, v in (route.data or {}).items()}
+        response = client.open(path, method=route.method, data=data)
+        assert response.status_code == route.expected[role], (
+            f"{role} {route.method} {path}: {response.status_code}"
+        )
+        if role == "anonymous":
+            assert response.location.startswith("/login")
+
+
+def test_every_letters_route_is_in_the_matrix(app: Flask) -> None:
+    covered = {(r.endpoint, r.method) for r in ROUTES}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("letters."):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (rule.endpoint, method) in covered, (
+                f"{method} {rule.rule} has no permission test"
+            )

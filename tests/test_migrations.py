@@ -1,0 +1,85 @@
+"""The migrations build exactly the models' schema, and each one goes down and up again.
+
+Runs on its own database next to the test database (a second SQLite file, or a
+``<name>_migrations`` PostgreSQL database created on demand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from signon import create_app
+from signon.db import render_item_for_alembic
+from signon.extensions import db, migrate
+from tests.conftest import make_settings
+from tests.smtp import MailCatcher
+
+
+def _migrations_database(database_url: str) -> str:
+    url = make_url(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    if url.get_backend_name() == "sqlite":
+        return database_url.replace(".db", "-migrations.db")
+    name = f"{url.database}_migrations"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def migration_app(database_url: str, mail_catcher: MailCatcher) -> Iterator[Flask]:
+    app = create_app(make_settings(_migrations_database(database_url), mail_catcher))
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        yield app
+        db.session.remove()
+        engine.dispose()
+
+
+def _differences(app: Flask) -> list[object]:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={"compare_type": True, "render_item": render_item_for_alembic},
+        )
+        return list(compare_metadata(context, db.metadata))
+
+
+def test_upgrade_head_matches_the_models(migration_app: Flask) -> None:
+    upgrade()
+    assert _differences(migration_app) == []
+
+
+def test_each_migration_goes_down_and_up_again(migration_app: Flask) -> None:
+    config = migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    revisions = list(script.walk_revisions("base", "heads"))[::-1]  # oldest first
+    assert revisions, "there is at least one migration"
+    for revision in revisions:
+        upgrade(revision=revision.revision)
+        downgrade(revision=revision.down_revision or "base")
+        upgrade(revision=revision.revision)
+    assert _differences(migration_app) == []
+    downgrade(revision="base")
+    tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+    assert tables == set()
