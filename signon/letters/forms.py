@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from signon.accounts.models import Membership, Organisation, User
@@ -27,11 +28,13 @@ from signon.extensions import db
 from signon.letters.models import LANGUAGES, Letter, Revision, TeamMember
 
 ROLE_CHOICES = [
-    (TeamRole.COORDINATOR.value, "Coordinator: runs the letter, the team and its settings"),
-    (TeamRole.DRAFTER.value, "Drafter: edits the text"),
-    (TeamRole.VIEWER.value, "Viewer: reads the drafts"),
+    SelectChoice(
+        TeamRole.COORDINATOR.value, "Coordinator: runs the letter, the team and its settings"
+    ),
+    SelectChoice(TeamRole.DRAFTER.value, "Drafter: edits the text"),
+    SelectChoice(TeamRole.VIEWER.value, "Viewer: reads the drafts"),
 ]
-LANGUAGE_CHOICES = list(LANGUAGES.items())
+LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in LANGUAGES.items()]
 
 
 def _strip(value: Any) -> Any:
@@ -84,8 +87,8 @@ class CreateLetterForm(LetterDetailsForm):
             .where(Membership.user_id == user.id)
             .order_by(Organisation.name)
         ).all()
-        self.drafting_organisation.choices = [(0, "Myself only")] + [
-            (org.id, org.name) for org in organisations
+        self.drafting_organisation.choices = [SelectChoice("0", "Myself only")] + [
+            SelectChoice(str(org.id), org.name) for org in organisations
         ]
 
     # Order of the fields on the page.
@@ -173,8 +176,8 @@ class AddTeamOrganisationForm(FlaskForm):
         organisations = db.session.scalars(
             select(Organisation).where(Organisation.id.not_in(on_team)).order_by(Organisation.name)
         ).all()
-        self.organisation.choices = [(0, "Choose an organisation…")] + [
-            (org.id, org.name) for org in organisations
+        self.organisation.choices = [SelectChoice("0", "Choose an organisation…")] + [
+            SelectChoice(str(org.id), org.name) for org in organisations
         ]
         self.chosen: Organisation | None = None
 
