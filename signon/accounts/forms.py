@@ -1,0 +1,258 @@
+"""Forms for accounts and organisations.
+
+Forms get their context (the organisation, the current user) as keyword
+arguments; uniqueness checks are ``validate_<field>`` methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    EmailField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from signon.accounts.models import Membership, Organisation, User
+from signon.accounts.queries import timezone_names
+from signon.core.passwords import MIN_PASSWORD_LENGTH, verify_password
+from signon.core.permissions import OrganisationRole
+from signon.core.timefmt import is_valid_timezone
+from signon.extensions import db
+
+ROLE_CHOICES = [
+    SelectChoice(OrganisationRole.MEMBER.value, "Member: sees the organisation and its members"),
+    SelectChoice(OrganisationRole.ADMIN.value, "Admin: also edits details and manages members"),
+]
+ROW_ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in OrganisationRole]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _strip_or_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        return value or None
+    return value
+
+
+def _normalise_email(value: Any) -> Any:
+    return User.normalise_email(value) if isinstance(value, str) else value
+
+
+def _website(value: Any) -> Any:
+    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and ":" not in value:
+        value = "https://" + value
+    return value or None
+
+
+def http_url(form: FlaskForm, field: Field) -> None:
+    """Only web addresses (http or https) with a host; never ``javascript:`` and the like."""
+    if not field.data:
+        return
+    try:
+        parts = urlsplit(field.data)
+    except ValueError as error:
+        raise ValidationError("This is not a valid web address.") from error
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in field.data:
+        raise ValidationError("Enter a web address starting with http:// or https://.")
+
+
+def _email_field(label: str = "Email", autocomplete: str = "email") -> EmailField:
+    return EmailField(
+        label,
+        filters=[_normalise_email],
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            Email("Enter a valid email address, like name@example.org."),
+        ],
+        render_kw={"autocomplete": autocomplete, "spellcheck": "false", "autocapitalize": "none"},
+    )
+
+
+def _new_password_fields(
+    label: str = "New password", repeat: str = "Repeat the new password"
+) -> tuple[PasswordField, PasswordField]:
+    password = PasswordField(
+        label,
+        validators=[
+            DataRequired("Choose a password."),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    confirm = PasswordField(
+        repeat,
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("password", "The two passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    return password, confirm
+
+
+class RegisterForm(FlaskForm):
+    email = _email_field()
+    display_name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[DataRequired("Enter your name."), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
+    password, password_confirm = _new_password_fields("Password", "Repeat the password")
+    timezone = HiddenField(render_kw={"data-timezone": True})
+    submit = SubmitField("Create account")
+
+    def validate_email(self, field: Field) -> None:
+        if User.find_by_email(field.data) is not None:
+            raise ValidationError(
+                "This address is already registered. Log in, or reset your password if you "
+                "have forgotten it."
+            )
+
+    @property
+    def timezone_or_utc(self) -> str:
+        name = (self.timezone.data or "").strip()
+        return name if name and is_valid_timezone(name) else "UTC"
+
+
+class LoginForm(FlaskForm):
+    email = _email_field("Email")
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Log in")
+
+
+class EmailOnlyForm(FlaskForm):
+    """Forgot password, resend confirmation: just an address."""
+
+    email = _email_field()
+    submit = SubmitField("Send the link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password, password_confirm = _new_password_fields()
+    submit = SubmitField("Set the new password")
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        "Your name",
+        filters=[_strip],
+        validators=[DataRequired("Enter your name."), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
+    timezone = SelectField("Time zone", validate_choice=True)
+    submit = SubmitField("Save")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [
+            SelectChoice(name, name.replace("_", " ")) for name in timezone_names()
+        ]
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, password_confirm = _new_password_fields()
+    submit = SubmitField("Change password")
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field: Field) -> None:
+        if not verify_password(self.user.password_hash, field.data or ""):
+            raise ValidationError("This is not your current password.")
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        "Name",
+        filters=[_strip_or_none],
+        validators=[DataRequired("Enter the organisation's name."), Length(max=300)],
+        description="As it should be printed under a letter.",
+    )
+    short_name = StringField(
+        "Short name or acronym",
+        filters=[_strip_or_none],
+        validators=[Optional(), Length(max=80)],
+    )
+    country = StringField(
+        "Country", filters=[_strip_or_none], validators=[Optional(), Length(max=100)]
+    )
+    website = StringField(
+        "Website",
+        filters=[_website],
+        validators=[Optional(), Length(max=500), http_url],
+        render_kw={"inputmode": "url", "autocomplete": "url", "spellcheck": "false"},
+    )
+    submit = SubmitField("Save")
+
+    def __init__(self, *args: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, obj=organisation, **kwargs)
+        self.organisation = organisation
+
+    def validate_name(self, field: Field) -> None:
+        key = Organisation.key_for(field.data or "")
+        query = select(Organisation.id).where(Organisation.name_key == key)
+        if self.organisation is not None:
+            query = query.where(Organisation.id != self.organisation.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(
+                "An organisation with this name already exists on Signon. Ask one of its "
+                "members to invite you."
+            )
+
+
+class InviteForm(FlaskForm):
+    email = _email_field("Colleague's email", autocomplete="off")
+    role = SelectField("Role", choices=ROLE_CHOICES, default=OrganisationRole.MEMBER.value)
+    submit = SubmitField("Send invitation")
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+
+    def validate_email(self, field: Field) -> None:
+        member = db.session.scalar(
+            select(Membership.id)
+            .join(User, Membership.user_id == User.id)
+            .where(Membership.organisation_id == self.organisation.id, User.email == field.data)
+        )
+        if member is not None:
+            raise ValidationError("This person is already a member of the organisation.")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROW_ROLE_CHOICES)
+    submit = SubmitField("Change role")

@@ -1,0 +1,421 @@
+"""Everything that changes users, organisations and memberships.
+
+Operations take plain arguments, add and flush, queue mail, and raise an
+:class:`AccountsError` (with a message meant for people) when the change is not
+allowed. They never commit, never read ``request`` and never render pages.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from signon.accounts import notifications
+from signon.accounts.models import (
+    Membership,
+    Organisation,
+    OrganisationInvitation,
+    TokenPurpose,
+    User,
+    UserToken,
+)
+from signon.config import Settings
+from signon.core.passwords import hash_password, needs_rehash, verify_password
+from signon.core.permissions import OrganisationRole
+from signon.core.timefmt import is_valid_timezone
+from signon.core.tokens import hash_token, new_token
+from signon.db import utcnow
+from signon.extensions import db
+
+
+class AccountsError(Exception):
+    """A refused change; ``str(error)`` says why, in words for the person who asked."""
+
+
+class EmailTakenError(AccountsError):
+    pass
+
+
+class OrganisationNameTakenError(AccountsError):
+    pass
+
+
+class LastAdminError(AccountsError):
+    pass
+
+
+class AlreadyMemberError(AccountsError):
+    pass
+
+
+class TokenProblem(enum.StrEnum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class InvalidTokenError(AccountsError):
+    def __init__(self, problem: TokenProblem) -> None:
+        super().__init__(f"This link is {problem.value}.")
+        self.problem = problem
+
+
+class LoginStatus(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    UNCONFIRMED = "unconfirmed"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    status: LoginStatus
+    user: User | None = None
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SIGNON"]
+    return settings
+
+
+def _lock_organisation(organisation: Organisation) -> None:
+    """Serialise membership changes of one organisation (row lock on PostgreSQL;
+    SQLite's write transactions are serialised already)."""
+    db.session.execute(
+        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
+    )
+
+
+def _use_up_tokens(user: User, purpose: TokenPurpose) -> None:
+    """Mark every outstanding token of this purpose used: old links stop working."""
+    now = utcnow()
+    for token in db.session.scalars(
+        select(UserToken).where(
+            UserToken.user_id == user.id,
+            UserToken.purpose == purpose,
+            UserToken.used_at.is_(None),
+        )
+    ):
+        token.used_at = now
+
+
+def _clean_timezone(name: str | None) -> str:
+    name = (name or "").strip()
+    return name if name and is_valid_timezone(name) else "UTC"
+
+
+def token_problem(token: UserToken | None) -> TokenProblem | None:
+    """Why a mailed link cannot be used, or ``None`` when it can."""
+    if token is None:
+        return TokenProblem.UNKNOWN
+    if token.used_at is not None:
+        return TokenProblem.USED
+    if token.expires_at <= utcnow():
+        return TokenProblem.EXPIRED
+    return None
+
+
+def invitation_problem(invitation: OrganisationInvitation | None) -> TokenProblem | None:
+    if invitation is None:
+        return TokenProblem.UNKNOWN
+    if invitation.accepted_at is not None:
+        return TokenProblem.USED
+    if invitation.revoked_at is not None:
+        return TokenProblem.REVOKED
+    if invitation.expires_at <= utcnow():
+        return TokenProblem.EXPIRED
+    return None
+
+
+def _usable_token(raw: str, purpose: TokenPurpose) -> UserToken:
+    """The token named by ``raw``, locked against a concurrent use, or InvalidTokenError."""
+    token = db.session.scalar(
+        select(UserToken)
+        .where(UserToken.token_hash == hash_token(raw), UserToken.purpose == purpose)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    problem = token_problem(token)
+    if problem is not None or token is None:
+        raise InvalidTokenError(problem or TokenProblem.UNKNOWN)
+    return token
+
+
+# --- Registration and e-mail confirmation -------------------------------------------
+
+
+def send_email_confirmation(user: User, next_url: str | None = None) -> UserToken:
+    """Issue a confirmation token and mail the link (the raw token lives only in the mail)."""
+    hours = _settings().confirm_email_hours
+    token, raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours))
+    db.session.flush()
+    notifications.mail_email_confirmation(user, raw, hours, next_url)
+    return token
+
+
+def register_user(
+    email: str,
+    display_name: str,
+    password: str,
+    timezone: str | None = None,
+    next_url: str | None = None,
+) -> User:
+    """Create an unconfirmed account and mail the confirmation link."""
+    user = User(
+        email=User.normalise_email(email),
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        timezone=_clean_timezone(timezone),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError as error:
+        raise EmailTakenError("This address is already registered.") from error
+    send_email_confirmation(user, next_url)
+    return user
+
+
+def resend_email_confirmation(email: str, next_url: str | None = None) -> None:
+    """Mail a fresh link if ``email`` belongs to an unconfirmed account; otherwise nothing
+    (the caller answers the same either way)."""
+    user = User.find_by_email(email)
+    if user is not None and not user.is_confirmed:
+        send_email_confirmation(user, next_url)
+
+
+def confirm_email(raw_token: str) -> User:
+    """Mark the address confirmed; every confirmation link of this user is then used up."""
+    token = _usable_token(raw_token, TokenPurpose.CONFIRM_EMAIL)
+    user = token.user
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    _use_up_tokens(user, TokenPurpose.CONFIRM_EMAIL)
+    db.session.flush()
+    return user
+
+
+# --- Login and passwords -----------------------------------------------------------------
+
+
+def attempt_login(email: str, password: str, next_url: str | None = None) -> LoginResult:
+    """Check the password (in equal time for unknown addresses). On success record the
+    login and upgrade the hash if its parameters are old; on an unconfirmed account
+    mail a fresh confirmation link instead."""
+    user = User.find_by_email(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        return LoginResult(LoginStatus.BAD_CREDENTIALS)
+    if not user.is_confirmed:
+        send_email_confirmation(user, next_url)
+        return LoginResult(LoginStatus.UNCONFIRMED, user)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return LoginResult(LoginStatus.OK, user)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address has an account; nothing otherwise."""
+    user = User.find_by_email(email)
+    if user is None:
+        return
+    hours = _settings().reset_password_hours
+    _token, raw = UserToken.issue(user, TokenPurpose.RESET_PASSWORD, timedelta(hours=hours))
+    db.session.flush()
+    notifications.mail_password_reset(user, raw, hours)
+
+
+def reset_password(raw_token: str, new_password: str) -> User:
+    """Set a new password from a reset link: the link and every other reset link are used
+    up, and every existing session ends. The link proves the address, so it counts as
+    confirmed."""
+    token = _usable_token(raw_token, TokenPurpose.RESET_PASSWORD)
+    user = token.user
+    user.password_hash = hash_password(new_password)
+    user.rotate_session_token()
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
+    db.session.flush()
+    notifications.mail_password_changed(user)
+    return user
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Change the password (the form checked the current one) and end every session."""
+    user.password_hash = hash_password(new_password)
+    user.rotate_session_token()
+    _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
+    db.session.flush()
+    notifications.mail_password_changed(user)
+
+
+def update_profile(user: User, display_name: str, timezone: str) -> None:
+    user.display_name = display_name.strip()
+    user.timezone = _clean_timezone(timezone)
+    db.session.flush()
+
+
+# --- Organisations -----------------------------------------------------------------------
+
+
+def _name_taken() -> OrganisationNameTakenError:
+    return OrganisationNameTakenError("An organisation with this name already exists on Signon.")
+
+
+def create_organisation(
+    creator: User,
+    name: str,
+    short_name: str | None = None,
+    country: str | None = None,
+    website: str | None = None,
+) -> Organisation:
+    """Create an organisation; its creator becomes its first admin."""
+    organisation = Organisation(
+        name=" ".join(name.split()),
+        name_key=Organisation.key_for(name),
+        short_name=short_name or None,
+        country=country or None,
+        website=website or None,
+        created_by_id=creator.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(organisation)
+            db.session.flush()
+    except IntegrityError as error:
+        raise _name_taken() from error
+    db.session.add(Membership(user=creator, organisation=organisation, role=OrganisationRole.ADMIN))
+    db.session.flush()
+    return organisation
+
+
+def update_organisation(
+    organisation: Organisation,
+    name: str,
+    short_name: str | None = None,
+    country: str | None = None,
+    website: str | None = None,
+) -> None:
+    try:
+        # The savepoint first, then the changes: a name taken meanwhile undoes only them.
+        with db.session.begin_nested():
+            organisation.name = " ".join(name.split())
+            organisation.name_key = Organisation.key_for(name)
+            organisation.short_name = short_name or None
+            organisation.country = country or None
+            organisation.website = website or None
+            db.session.flush()
+    except IntegrityError as error:
+        raise _name_taken() from error
+
+
+def invite_to_organisation(
+    organisation: Organisation, inviter: User, email: str, role: OrganisationRole
+) -> OrganisationInvitation:
+    """Invite someone by e-mail. An address with an open invitation gets it again (new
+    link, new expiry, the role asked now) instead of a second one."""
+    _lock_organisation(organisation)
+    email = User.normalise_email(email)
+    already = db.session.scalar(
+        select(Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.organisation_id == organisation.id, User.email == email)
+    )
+    if already is not None:
+        raise AlreadyMemberError("This person is already a member of the organisation.")
+    hours = _settings().organisation_invite_hours
+    raw = new_token()
+    invitation = db.session.scalar(
+        select(OrganisationInvitation)
+        .where(
+            OrganisationInvitation.organisation_id == organisation.id,
+            OrganisationInvitation.email == email,
+            OrganisationInvitation.accepted_at.is_(None),
+            OrganisationInvitation.revoked_at.is_(None),
+        )
+        .order_by(OrganisationInvitation.created_at.desc())
+        .limit(1)
+    )
+    if invitation is None:
+        invitation = OrganisationInvitation(organisation=organisation, email=email)
+        db.session.add(invitation)
+    invitation.role = role
+    invitation.token_hash = hash_token(raw)
+    invitation.invited_by = inviter
+    invitation.expires_at = utcnow() + timedelta(hours=hours)
+    db.session.flush()
+    notifications.mail_organisation_invitation(invitation, raw, hours)
+    return invitation
+
+
+def revoke_invitation(invitation: OrganisationInvitation) -> None:
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        db.session.flush()
+
+
+def accept_invitation(invitation: OrganisationInvitation, user: User) -> Membership:
+    """Join the invitation's organisation with its role. Someone who is a member already
+    keeps their role; the invitation is used up either way."""
+    locked = db.session.scalar(
+        select(OrganisationInvitation)
+        .where(OrganisationInvitation.id == invitation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    problem = invitation_problem(locked)
+    if problem is not None or locked is None:
+        raise InvalidTokenError(problem or TokenProblem.UNKNOWN)
+    organisation = locked.organisation
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.organisation_id == organisation.id, Membership.user_id == user.id
+        )
+    )
+    if membership is None:
+        membership = Membership(user=user, organisation=organisation, role=locked.role)
+        db.session.add(membership)
+    locked.accepted_at = utcnow()
+    locked.accepted_by_id = user.id
+    db.session.flush()
+    return membership
+
+
+def _refuse_if_last_admin(membership: Membership, doing: str) -> None:
+    organisation = membership.organisation
+    _lock_organisation(organisation)
+    db.session.refresh(membership)  # the role as it is now that changes are serialised
+    if membership.role == OrganisationRole.ADMIN and organisation.admin_count() <= 1:
+        raise LastAdminError(
+            f"{organisation.name} needs at least one admin: make someone else an admin "
+            f"before {doing}."
+        )
+
+
+def change_member_role(membership: Membership, role: OrganisationRole) -> None:
+    if membership.role == role:
+        return
+    if role != OrganisationRole.ADMIN:
+        _refuse_if_last_admin(membership, "changing this role")
+    membership.role = role
+    db.session.flush()
+
+
+def remove_member(membership: Membership) -> None:
+    _refuse_if_last_admin(membership, "removing this member")
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def leave_organisation(membership: Membership) -> None:
+    _refuse_if_last_admin(membership, "leaving")
+    db.session.delete(membership)
+    db.session.flush()
