@@ -7,7 +7,6 @@ the form, call one operation, flash, redirect.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -46,6 +45,7 @@ from signon.accounts.notifications import describe_hours
 from signon.core.access import public
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, OrganisationRole, require
+from signon.core.urls import safe_next_url
 from signon.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -55,28 +55,6 @@ BAD_LOGIN_MESSAGE = "The email address or password is not right. Please try agai
 
 
 # --- Helpers --------------------------------------------------------------------------------
-
-
-def safe_next_url(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None``.
-
-    Refuses absolute URLs (``https://evil``), protocol-relative ones (``//evil``),
-    backslashes (``/\\evil``, which browsers read as ``//evil``) and any control
-    character or whitespace (browsers drop tabs and newlines: ``/\\t/evil``).
-    """
-    if not target or len(target) > 2000:
-        return None
-    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    try:
-        parts = urlsplit(target)
-    except ValueError:
-        return None
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def _next_url() -> str | None:

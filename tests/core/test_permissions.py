@@ -1,0 +1,66 @@
+"""Core routes × visitors, and the guarantee that no route ships without a permission test."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from tests.accounts import test_permissions as accounts_matrix
+from tests.conftest import login
+from tests.factories import make_user
+from tests.letters import test_permissions as letters_matrix
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+CORE_ROUTES = [
+    # method, path, data, anonymous, logged in
+    ("GET", "/", None, 200, 302),
+    ("GET", "/healthz", None, 200, 200),
+    ("POST", "/preview", {"body": "**hi**"}, 302, 200),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "data", "anonymous", "logged_in"), CORE_ROUTES)
+def test_core_routes(
+    client: FlaskClient, method: str, path: str, data, anonymous: int, logged_in: int
+) -> None:
+    assert client.open(path, method=method, data=data).status_code == anonymous
+    login(client, make_user())
+    assert client.open(path, method=method, data=data).status_code == logged_in
+
+
+def _endpoint(app: Flask, method: str, path: str) -> str:
+    adapter = app.url_map.bind("localhost")
+    try:
+        endpoint, _ = adapter.match(path.split("?")[0], method=method)
+    except (NotFound, MethodNotAllowed) as exc:  # pragma: no cover - a typo in a matrix
+        raise AssertionError(f"{method} {path} matches no route") from exc
+    return str(endpoint)
+
+
+def test_every_route_has_a_permission_test(app: Flask) -> None:
+    """Walk the URL map: a new route fails this test until a permission matrix lists it."""
+    placeholders = {
+        "slug": "s", "member_id": "1", "draft_id": "1", "head_id": "1", "spare_org_id": "1",
+        "org": "1", "confirm": "t", "reset": "t", "invitation": "t",
+    }  # fmt: skip
+    covered = {(m, _endpoint(app, m, p)) for m, p, *_ in CORE_ROUTES}
+    covered |= {(r.method, r.endpoint) for r in letters_matrix.ROUTES}
+    for route in accounts_matrix.ROUTES:
+        path = route.path.format_map(_Anything(placeholders))
+        covered.add((route.method, _endpoint(app, route.method, path)))
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if (method, rule.endpoint) not in covered:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert missing == [], "routes without a permission test: " + ", ".join(missing)
+
+
+class _Anything(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "1"

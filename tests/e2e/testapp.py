@@ -1,0 +1,98 @@
+"""Test-only pages, registered on the live server's app and nowhere else.
+
+They let the browser tests exercise shared front-end pieces (the Markdown editor, the
+CSP checks of the fixtures) independently of the feature pages, and log a user in
+without going through the login form.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template_string, request
+from flask_login import login_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+
+from signon.accounts.models import User
+from signon.core.access import public
+from signon.core.forms import body_length_check
+from signon.extensions import db
+
+bp = Blueprint("e2e", __name__, url_prefix="/__test__")
+
+EDITOR_URL = "/__test__/editor"
+CSP_VIOLATION_URL = "/__test__/csp-violation"
+
+
+def login_url(user_id: int, next_url: str = "/") -> str:
+    return f"/__test__/login/{user_id}?next={next_url}"
+
+
+class EditorForm(FlaskForm):
+    body = TextAreaField(
+        "Text of the letter",
+        validators=[DataRequired(message="Write something first."), body_length_check],
+    )
+
+
+EDITOR_PAGE = """
+{% extends "base.html" %}
+{% from "_macros/forms.html" import form_errors %}
+{% from "_macros/editor.html" import markdown_editor %}
+{% block title %}Editor test{% endblock %}
+{% block content %}
+<h1>Editor test</h1>
+{% if saved is not none %}
+<section class="card" aria-labelledby="saved-title">
+  <h2 id="saved-title">Saved</h2>
+  <pre id="saved-text">{{ saved }}</pre>
+</section>
+{% endif %}
+<form method="post" action="{{ url_for('e2e.editor') }}" novalidate>
+  {{ form.hidden_tag() }}
+  {{ form_errors(form) }}
+  {{ markdown_editor(form.body, hint="Paste from Word or Google Docs; formatting is kept.") }}
+  <div class="actions"><button type="submit">Save</button></div>
+</form>
+{% endblock %}
+"""
+
+CSP_VIOLATION_PAGE = """
+{% extends "base.html" %}
+{% block content %}
+<h1>An inline script the Content-Security-Policy must refuse</h1>
+<script>document.title = "inline script ran";</script>
+{% endblock %}
+"""
+
+
+@bp.route("/editor", methods=["GET", "POST"])
+@public
+def editor() -> str:
+    """The Markdown editor in an ordinary POST form; a valid POST shows what was received."""
+    form = EditorForm()
+    saved = None
+    if form.validate_on_submit():
+        saved = form.body.data
+        form = EditorForm(formdata=None, body=saved)
+    return render_template_string(EDITOR_PAGE, form=form, saved=saved)
+
+
+@bp.get("/csp-violation")
+@public
+def csp_violation() -> str:
+    return render_template_string(CSP_VIOLATION_PAGE)
+
+
+@bp.get("/login/<int:user_id>")
+@public
+def login(user_id: int) -> Response:
+    """Log a user in without the login form (quick set-up for tests about other things)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    login_user(user)
+    next_url = request.args.get("next", "/")
+    safe = next_url.startswith("/") and not next_url.startswith("//")
+    return redirect(next_url if safe else "/")
