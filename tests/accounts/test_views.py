@@ -253,7 +253,9 @@ def test_registering_from_an_invitation_comes_back_to_it(
 
 def test_login_page_labels(client: FlaskClient) -> None:
     page = html(client.get("/login"))
-    assert re.search(r'<label for="email">Email( <span class="required"[^>]*>\*</span>)?</label>', page)
+    assert re.search(
+        r'<label for="email">Email( <span class="required"[^>]*>\*</span>)?</label>', page
+    )
     assert re.search(
         r'<label for="password">Password( <span class="required"[^>]*>\*</span>)?</label>', page
     )
