@@ -75,12 +75,18 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import signon.models  # noqa: F401  (every model registered before first use)
     from signon.accounts.views import bp as accounts_bp
+    from signon.api.views import bp as api_bp
     from signon.core.views import bp as core_bp
+    from signon.exports.views import bp as exports_bp
     from signon.letters.views import bp as letters_bp
+    from signon.signatures.views import bp as signatures_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(letters_bp)
+    app.register_blueprint(signatures_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(api_bp)
 
 
 def _init_templates(app: Flask) -> None:

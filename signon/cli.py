@@ -42,5 +42,10 @@ def demo_login_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the project's commands on ``app.cli``."""
+    from signon.exports import commands as export_commands
+    from signon.signatures import commands as signature_commands
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_login_command)
+    signature_commands.register(app)
+    export_commands.register(app)

@@ -7,14 +7,33 @@ from signon.accounts.models import (
     User,
     UserToken,
 )
+from signon.audit.models import AuditEvent
+from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
+from signon.signatures.models import (
+    ApiToken,
+    Invitation,
+    PublicSignRequest,
+    ReminderSent,
+    Signature,
+    SignatureEvent,
+)
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "ExportRecord",
+    "ExportSettings",
+    "Invitation",
     "Letter",
     "Membership",
     "Organisation",
     "OrganisationInvitation",
+    "PublicSignRequest",
+    "ReminderSent",
     "Revision",
+    "Signature",
+    "SignatureEvent",
     "TeamMember",
     "UnresolvedDraft",
     "User",

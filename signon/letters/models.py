@@ -88,6 +88,8 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: Time of the last change to the text or the settings; shown in lists.
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A public page shows the letter and its published signatories, and anyone may ask to sign.
+    is_public: Mapped[bool] = mapped_column(default=False)
 
     created_by: Mapped[User | None] = relationship()
     team: Mapped[list[TeamMember]] = relationship(
@@ -96,6 +98,17 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Letter {self.id} {self.slug}>"
+
+    @property
+    def is_past_deadline(self) -> bool:
+        return self.deadline is not None and self.deadline <= utcnow()
+
+    @property
+    def accepts_signatures(self) -> bool:
+        """Organisations may approve, decline or ask to sign (withdrawing is always possible)."""
+        return (
+            self.status in (LetterStatus.DRAFTING, LetterStatus.OPEN) and not self.is_past_deadline
+        )
 
     @property
     def language_name(self) -> str:
@@ -205,10 +218,15 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
     content_sha256: Mapped[str] = mapped_column(String(64))
     change_note: Mapped[str] = mapped_column(String(500), default="")
     change_kind: Mapped[ChangeKind | None] = mapped_column(enum_column(ChangeKind))
+    classified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    classified_at: Mapped[datetime | None]
     merged: Mapped[bool] = mapped_column(default=False)
 
     letter: Mapped[Letter] = relationship()
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    classified_by: Mapped[User | None] = relationship(foreign_keys=[classified_by_id])
     parent: Mapped[Revision | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
 
     def __repr__(self) -> str:

@@ -1,0 +1,1 @@
+"""Read-only JSON API for integrations (coalition websites, CRMs)."""

@@ -1,0 +1,69 @@
+"""Audit events: append-only, chained by SHA-256 per letter so that tampering shows.
+
+Each event stores the hash of the previous event of the same letter (or of the
+global chain when it concerns no letter) and its own hash over its content and
+that previous hash. ``seq`` is unique per chain, so two concurrent writers cannot
+both extend the chain from the same event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from signon.accounts.models import User
+from signon.db import utcnow
+from signon.extensions import db
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("uq_audit_events_chain_seq", "chain", "seq", unique=True),
+        Index("ix_audit_events_letter_id", "letter_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "letter:<id>" or "global".
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int]
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who acted, as text that survives the account: an e-mail, or "system".
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.chain}#{self.seq} {self.action}>"
+
+    def compute_hash(self) -> str:
+        payload = json.dumps(
+            {
+                "chain": self.chain,
+                "seq": self.seq,
+                "letter_id": self.letter_id,
+                "actor_label": self.actor_label,
+                "action": self.action,
+                "details": self.details,
+                "created_at": self.created_at.isoformat(),
+                "prev_hash": self.prev_hash,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Co-signatories: invitations, approvals of a specific revision, public sign-on, reminders."""

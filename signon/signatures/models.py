@@ -1,0 +1,304 @@
+"""Invitations, signatures (one per organisation per letter) and their history.
+
+A signature approves one exact revision (its id and content hash are kept). It
+is *current* when it approved the head, or when every revision since was
+classified editorial; otherwise it awaits re-confirmation. That state is derived
+(see :mod:`signon.signatures.state`), never stored, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from signon.accounts.models import User
+from signon.db import TimestampMixin, enum_column, utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, Revision
+
+
+class InvitationStatus(enum.StrEnum):
+    """What happened to an invitation. "Expired" is derived from ``expires_at``."""
+
+    QUEUED = "queued"  # created; the e-mail goes out after the commit
+    SENT = "sent"
+    FAILED = "failed"  # the mail server refused it (bounced / failed to send)
+    OPENED = "opened"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return {
+            InvitationStatus.QUEUED: "Sending",
+            InvitationStatus.SENT: "Sent",
+            InvitationStatus.FAILED: "Failed to send",
+            InvitationStatus.OPENED: "Opened",
+            InvitationStatus.APPROVED: "Approved",
+            InvitationStatus.DECLINED: "Declined",
+            InvitationStatus.WITHDRAWN: "Withdrawn",
+            InvitationStatus.REVOKED: "Revoked",
+        }[self]
+
+
+#: States in which the invitee can still act on the invitation link.
+LIVE_INVITATION_STATES = frozenset(
+    {
+        InvitationStatus.QUEUED,
+        InvitationStatus.SENT,
+        InvitationStatus.FAILED,
+        InvitationStatus.OPENED,
+        InvitationStatus.APPROVED,
+        InvitationStatus.DECLINED,
+        InvitationStatus.WITHDRAWN,
+    }
+)
+
+
+class SignatureStatus(enum.StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class SignatoryKind(enum.StrEnum):
+    NGO = "ngo"
+    NETWORK = "network"
+    ACADEMIC = "academic"
+    FAITH = "faith"
+    UNION = "union"
+    MEDIA = "media"
+    BUSINESS = "business"
+    GOVERNMENT = "government"
+    INDIVIDUAL = "individual"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            SignatoryKind.NGO: "Non-governmental organisation",
+            SignatoryKind.NETWORK: "Network or coalition",
+            SignatoryKind.ACADEMIC: "Academic institution",
+            SignatoryKind.FAITH: "Faith-based organisation",
+            SignatoryKind.UNION: "Trade union",
+            SignatoryKind.MEDIA: "Media organisation",
+            SignatoryKind.BUSINESS: "Business",
+            SignatoryKind.GOVERNMENT: "Government or public body",
+            SignatoryKind.INDIVIDUAL: "Individual",
+            SignatoryKind.OTHER: "Other",
+        }[self]
+
+
+class SignatureSource(enum.StrEnum):
+    INVITATION = "invitation"
+    PUBLIC = "public"
+    IMPORT = "import"
+
+
+class Moderation(enum.StrEnum):
+    """Public sign-on requests wait for a coordinator; invited signatures need none."""
+
+    NOT_NEEDED = "not_needed"
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Invitation(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("letter_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
+    organisation_name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[InvitationStatus] = mapped_column(
+        enum_column(InvitationStatus), default=InvitationStatus.QUEUED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    send_attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    opened_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    #: The latest revision the invitee was shown: the next visit shows the diff since.
+    last_seen_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    letter: Mapped[Letter] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    last_seen_revision: Mapped[Revision | None] = relationship()
+    signature: Mapped[Signature | None] = relationship(back_populates="invitation", uselist=False)
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} letter={self.letter_id} {self.email} {self.status}>"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+    @property
+    def is_usable(self) -> bool:
+        return (
+            self.status in LIVE_INVITATION_STATES
+            and self.revoked_at is None
+            and not self.is_expired
+        )
+
+
+class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """An organisation's (or an individual's) answer to a letter: one per name per letter."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        UniqueConstraint("letter_id", "name_key"),
+        Index("ix_signatures_letter_status", "letter_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), unique=True
+    )
+    source: Mapped[SignatureSource] = mapped_column(enum_column(SignatureSource))
+    status: Mapped[SignatureStatus] = mapped_column(enum_column(SignatureStatus))
+    moderation: Mapped[Moderation] = mapped_column(
+        enum_column(Moderation), default=Moderation.NOT_NEEDED
+    )
+    #: The name exactly as it must be printed.
+    name: Mapped[str] = mapped_column(String(300))
+    #: Case- and space-folded name: one signature per organisation per letter.
+    name_key: Mapped[str] = mapped_column(String(300))
+    #: Optional sort key ("Moroccan Coalition for the ICC, the").
+    sort_name: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[SignatoryKind] = mapped_column(
+        enum_column(SignatoryKind), default=SignatoryKind.NGO
+    )
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_title: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(500))
+    #: Server-generated file name of the re-encoded logo under the uploads folder.
+    logo_filename: Mapped[str | None] = mapped_column(String(80))
+    #: The e-mail address that confirmed (the proof that they hold the invitation).
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: The e-mail's domain matches the website's: otherwise the coordinator checks.
+    domain_verified: Mapped[bool] = mapped_column(default=False)
+    authority_confirmed: Mapped[bool] = mapped_column(default=False)
+    #: The revision approved, and its content hash at the time (for approvals).
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    approved_sha256: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None]
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    letter: Mapped[Letter] = relationship()
+    invitation: Mapped[Invitation | None] = relationship(back_populates="signature")
+    revision: Mapped[Revision | None] = relationship()
+    events: Mapped[list[SignatureEvent]] = relationship(
+        back_populates="signature", order_by="SignatureEvent.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Signature {self.id} letter={self.letter_id} {self.name!r} {self.status}>"
+
+    @staticmethod
+    def key_for(name: str) -> str:
+        return " ".join(name.split()).casefold()
+
+    @property
+    def is_public(self) -> bool:
+        """Shown on public pages and in the API: approved, and moderated if it needed it."""
+        return self.status == SignatureStatus.APPROVED and self.moderation in (
+            Moderation.NOT_NEEDED,
+            Moderation.ACCEPTED,
+        )
+
+
+class SignatureEvent(db.Model):  # type: ignore[name-defined,misc]
+    """The history of a signature: every approval, decline, withdrawal, kept for good."""
+
+    __tablename__ = "signature_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    signature: Mapped[Signature] = relationship(back_populates="events")
+    revision: Mapped[Revision | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SignatureEvent {self.id} sig={self.signature_id} {self.action}>"
+
+
+class ReminderSent(db.Model):  # type: ignore[name-defined,misc]
+    """One reminder per invitation per point before the deadline, ever (a unique row)."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("invitation_id", "hours_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"))
+    hours_before: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublicSignRequest(db.Model):  # type: ignore[name-defined,misc]
+    """A public "sign this letter" request waiting for its e-mail to be confirmed."""
+
+    __tablename__ = "public_sign_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The form as submitted (name, sort name, country, kind, representative, website).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signatures.id", ondelete="SET NULL")
+    )
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+
+    letter: Mapped[Letter] = relationship()
+    revision: Mapped[Revision] = relationship()
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A read-only API token for one letter, created and revoked by a coordinator."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters, shown so that coordinators can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    letter: Mapped[Letter] = relationship()
+    created_by: Mapped[User | None] = relationship()
