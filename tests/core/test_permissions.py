@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from tests.accounts import test_permissions as accounts_matrix
 from tests.conftest import login
 from tests.factories import make_user
-from tests.letters import test_permissions as letters_matrix
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -40,17 +42,31 @@ def _endpoint(app: Flask, method: str, path: str) -> str:
     return str(endpoint)
 
 
+def _matrix_modules() -> list[ModuleType]:
+    """Every ``tests/**/test_permissions*.py`` module (except this one)."""
+    root = Path(__file__).resolve().parent.parent
+    modules = []
+    for path in sorted(root.rglob("test_permissions*.py")):
+        name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        if name != __name__:
+            modules.append(importlib.import_module(name))
+    return modules
+
+
 def test_every_route_has_a_permission_test(app: Flask) -> None:
-    """Walk the URL map: a new route fails this test until a permission matrix lists it."""
-    placeholders = {
-        "slug": "s", "member_id": "1", "draft_id": "1", "head_id": "1", "spare_org_id": "1",
-        "org": "1", "confirm": "t", "reset": "t", "invitation": "t",
-    }  # fmt: skip
+    """Walk the URL map: a new route fails this test until a permission matrix lists it.
+
+    A matrix is a module-level ``ROUTES`` list whose items have a ``method`` and
+    either an ``endpoint`` or a ``path`` (``{placeholders}`` allowed).
+    """
     covered = {(m, _endpoint(app, m, p)) for m, p, *_ in CORE_ROUTES}
-    covered |= {(r.method, r.endpoint) for r in letters_matrix.ROUTES}
-    for route in accounts_matrix.ROUTES:
-        path = route.path.format_map(_Anything(placeholders))
-        covered.add((route.method, _endpoint(app, route.method, path)))
+    for module in _matrix_modules():
+        for route in module.ROUTES:
+            endpoint = getattr(route, "endpoint", None)
+            if endpoint is None:
+                path = route.path.format_map(_Anything())
+                endpoint = _endpoint(app, route.method, path)
+            covered.add((route.method, endpoint))
     missing = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
