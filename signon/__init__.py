@@ -75,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import signon.models  # noqa: F401  (every model registered before first use)
     from signon.accounts.views import bp as accounts_bp
+    from signon.api.admin import bp as api_admin_bp
     from signon.api.views import bp as api_bp
     from signon.core.views import bp as core_bp
     from signon.exports.views import bp as exports_bp
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(signatures_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_admin_bp)
 
 
 def _init_templates(app: Flask) -> None:

@@ -69,6 +69,12 @@ class Settings:
     confirm_email_hours: int = 72
     reset_password_hours: int = 2
     organisation_invite_hours: int = 14 * 24
+    #: Letter invitations without a deadline expire after this many days.
+    invitation_days: int = 30
+    #: Reminders go out this many hours before a letter's deadline (once per point).
+    reminder_hours: tuple[int, ...] = (168, 48, 12)
+    #: Where uploaded logos and exported PDFs are kept.
+    storage_dir: str = str(INSTANCE_DIR / "storage")
     #: Rate limiting storage (``memory://`` or ``redis://host:port``).
     ratelimit_storage_url: str = "memory://"
     ratelimit_enabled: bool = True
@@ -92,6 +98,10 @@ class Settings:
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
             ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,
+            reminder_hours=tuple(
+                int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()
+            ),
+            storage_dir=_env("STORAGE_DIR") or cls.storage_dir,
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -1,9 +1,13 @@
-"""Flask commands of this feature. Each is one unit of work: commit once, then send mail."""
+"""Flask commands of the exports feature: PDF export and letter bundles."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from signon.exports import bundles_cli, pdf_cli
+
 
 def register(app: Flask) -> None:
     """Add this feature's commands to ``app.cli``."""
+    bundles_cli.register(app)
+    pdf_cli.register(app)

@@ -118,6 +118,9 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
     organisation_name: Mapped[str] = mapped_column(String(300))
     email: Mapped[str] = mapped_column(String(254))
+    #: The link's token is HMAC(secret key, id + nonce); only its SHA-256 is stored.
+    #: A new nonce (re-send after a revocation) makes every earlier link stop working.
+    link_nonce: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[InvitationStatus] = mapped_column(
         enum_column(InvitationStatus), default=InvitationStatus.QUEUED

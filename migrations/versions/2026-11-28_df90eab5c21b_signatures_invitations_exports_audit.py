@@ -1,8 +1,8 @@
 """signatures, invitations, exports, audit
 
-Revision ID: ff08083e011a
+Revision ID: df90eab5c21b
 Revises: 175f30ff1eac
-Create Date: 2026-11-28 03:58:03.404030
+Create Date: 2026-11-28 04:01:16.108095
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ff08083e011a'
+revision = 'df90eab5c21b'
 down_revision = '175f30ff1eac'
 branch_labels = None
 depends_on = None
@@ -103,6 +103,7 @@ def upgrade():
     sa.Column('letter_id', sa.Integer(), nullable=False),
     sa.Column('organisation_name', sa.String(length=300), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('link_nonce', sa.String(length=32), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.Enum('queued', 'sent', 'failed', 'opened', 'approved', 'declined', 'withdrawn', 'revoked', name='invitationstatus', native_enum=False, length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
