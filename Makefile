@@ -9,7 +9,7 @@ PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
 SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-postgres lint format browser migrate-check clean help
+.PHONY: install run test test-postgres lint format browser system-deps clean help
 
 help:
 	@echo "make run            install, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
@@ -27,14 +27,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The real-browser tests use Debian's Chromium (Playwright drives it through executable_path).
-browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		echo "Installing Chromium and fonts with apt..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-dejavu-core >/dev/null; \
+# System packages from Debian: Chromium for the real-browser tests (Playwright drives it
+# through executable_path) and the fonts the PDF export embeds (every script a name may use).
+SYSTEM_PACKAGES := chromium fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing with apt:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: install
+browser: system-deps
+
+run: install system-deps
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
