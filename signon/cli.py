@@ -40,6 +40,37 @@ def demo_login_command() -> None:
     click.echo(f"  or as a drafter:           {DRAFTER_EMAIL} / {DEMO_PASSWORD}")
 
 
+@click.command("verify-audit")
+@click.argument("slug", required=False)
+@with_appcontext
+def verify_audit_command(slug: str | None) -> None:
+    """Recompute the audit chains (of one letter, or all) and name the first broken event."""
+    from signon.audit.verify import verify_all
+    from signon.letters.models import Letter
+
+    letter_id = None
+    if slug:
+        letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+        if letter is None:
+            raise click.ClickException(f"No letter with the slug {slug!r}.")
+        letter_id = letter.id
+    reports = verify_all(letter_id)
+    broken = [r for r in reports if not r.intact]
+    for report in reports:
+        if report.intact:
+            click.echo(f"{report.chain}: {report.events} events, intact")
+        else:
+            assert report.broken_at is not None
+            event = report.broken_at
+            click.echo(
+                f"{report.chain}: BROKEN at event #{event.seq} (id {event.id}, "
+                f"{event.action}, {event.created_at.isoformat()}): {report.problem}"
+            )
+    if broken:
+        raise SystemExit(1)
+    click.echo("All audit chains are intact.")
+
+
 def init_app(app: Flask) -> None:
     """Register the project's commands on ``app.cli``."""
     from signon.exports import commands as export_commands
@@ -47,5 +78,6 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_login_command)
+    app.cli.add_command(verify_audit_command)
     signature_commands.register(app)
     export_commands.register(app)
