@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 
 # System packages from Debian: Chromium for the real-browser tests (Playwright drives it
 # through executable_path) and the fonts the PDF export embeds (every script a name may use).
-SYSTEM_PACKAGES := chromium fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+SYSTEM_PACKAGES := chromium fontconfig fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -1,0 +1,277 @@
+"""Who is listed under a revision (and who is left out, and why), with real signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from signon.core.permissions import TeamRole
+from signon.exports.models import ExportSettings
+from signon.exports.ordering import (
+    LeftOutCode,
+    OrderMode,
+    eligible_signatures,
+    join_names,
+    signatory_list,
+)
+from signon.extensions import db
+from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.models import (
+    Moderation,
+    SignatoryKind,
+    Signature,
+    SignatureSource,
+    SignatureStatus,
+)
+from signon.signatures.operations import SignatoryDetails, approve, withdraw
+from tests.factories import add_revision, add_team_member, make_letter, make_organisation, make_user
+from tests.querycount import count_queries
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def sign(
+    letter: Letter,
+    revision: Revision,
+    name: str,
+    *,
+    moderation: Moderation = Moderation.NOT_NEEDED,
+    **details: object,
+) -> Signature:
+    """``name`` approves exactly ``revision`` (through the real operation)."""
+    return approve(
+        letter,
+        revision,
+        SignatoryDetails(name=name, authority_confirmed=True, **details),  # type: ignore[arg-type]
+        email=f"contact-{abs(hash(name)) % 10**8}@example.org",
+        source=SignatureSource.INVITATION
+        if moderation == Moderation.NOT_NEEDED
+        else SignatureSource.PUBLIC,
+        moderation=moderation,
+        require_current=False,
+    )
+
+
+def revise(letter: Letter, kind: ChangeKind | None, body: str) -> Revision:
+    revision = add_revision(letter, None, body)
+    revision.change_kind = kind
+    db.session.flush()
+    return revision
+
+
+@dataclass
+class History:
+    letter: Letter
+    revisions: dict[int, Revision]
+    signatures: dict[str, Signature]
+
+
+def build_history() -> History:
+    """Revisions 1..5: 2 editorial, 3 substantive, 4 not classified, 5 editorial."""
+    letter = make_letter(make_user(), body="One.\n")
+    revisions = {1: letter.head()}
+    for number, kind in ((2, ChangeKind.EDITORIAL), (3, ChangeKind.SUBSTANTIVE), (4, None)):
+        revisions[number] = revise(letter, kind, f"Text {number}.\n")
+    revisions[5] = revise(letter, ChangeKind.EDITORIAL, "Text 5.\n")
+    signatures = {
+        "Approved Five": sign(letter, revisions[5], "Approved Five"),
+        "Approved Four": sign(letter, revisions[4], "Approved Four"),
+        "Approved Three": sign(letter, revisions[3], "Approved Three"),
+        "Approved Two": sign(letter, revisions[2], "Approved Two"),
+        "Approved One": sign(letter, revisions[1], "Approved One"),
+        "Pending": sign(letter, revisions[5], "Pending", moderation=Moderation.PENDING),
+        "Rejected": sign(letter, revisions[5], "Rejected", moderation=Moderation.PENDING),
+        "Withdrawn": sign(letter, revisions[5], "Withdrawn"),
+    }
+    signatures["Rejected"].moderation = Moderation.REJECTED
+    withdraw(signatures["Withdrawn"], reason="changed our mind", email="w@example.org")
+    declined = Signature(
+        letter=letter,
+        source=SignatureSource.INVITATION,
+        status=SignatureStatus.DECLINED,
+        name="Declined",
+        name_key="declined:1",
+        kind=SignatoryKind.NGO,
+    )
+    db.session.add(declined)
+    db.session.flush()
+    signatures["Declined"] = declined
+    return History(letter, revisions, signatures)
+
+
+def test_only_approvals_covering_the_head_are_listed_and_the_others_say_why() -> None:
+    history = build_history()
+    result = eligible_signatures(history.letter, history.revisions[5])
+    assert sorted(s.name for s in result.listed) == ["Approved Five", "Approved Four"]
+    reasons = {item.signature.name: item.reason for item in result.left_out}
+    assert reasons == {
+        "Approved Three": "approved revision 3; revision 4 is not classified yet",
+        "Approved Two": "approved revision 2; revision 3 changed the text substantively",
+        "Approved One": "approved revision 1; revision 3 changed the text substantively",
+        "Pending": "awaiting moderation",
+        "Rejected": "rejected in moderation",
+    }
+    codes = {item.signature.name: item.code for item in result.left_out}
+    assert codes["Approved Three"] == LeftOutCode.UNCLASSIFIED
+    assert codes["Approved One"] == LeftOutCode.SUBSTANTIVE_CHANGE
+    assert codes["Pending"] == LeftOutCode.AWAITING_MODERATION
+    # withdrawn and declined appear nowhere
+    everyone = {s.name for s in result.listed} | set(reasons)
+    assert "Withdrawn" not in everyone and "Declined" not in everyone
+    # left out in alphabetical order, so that the page and the PDF agree
+    assert [i.signature.name for i in result.left_out] == [
+        "Approved One",
+        "Approved Three",
+        "Approved Two",
+        "Pending",
+        "Rejected",
+    ]
+    assert result.approved_numbers[history.signatures["Approved Four"].id] == 4
+
+
+def test_an_older_revision_lists_who_approved_it_or_an_editorial_predecessor() -> None:
+    history = build_history()
+    result = eligible_signatures(history.letter, history.revisions[2])
+    assert sorted(s.name for s in result.listed) == ["Approved One", "Approved Two"]
+    reasons = {item.signature.name: item.reason for item in result.left_out}
+    assert reasons["Approved Five"] == "approved revision 5, a later text than revision 2"
+    assert reasons["Approved Three"] == "approved revision 3, a later text than revision 2"
+
+
+def test_several_unclassified_revisions_are_named() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    first = letter.head()
+    signature = sign(letter, first, "Early Bird")
+    revise(letter, None, "Two.\n")
+    head = revise(letter, None, "Three.\n")
+    result = eligible_signatures(letter, head)
+    assert result.listed == []
+    assert result.left_out[0].signature is signature
+    assert (
+        result.left_out[0].reason == "approved revision 1; revisions 2 and 3 are not classified yet"
+    )
+
+
+def test_classifying_a_revision_editorial_brings_the_approval_back() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    sign(letter, letter.head(), "Early Bird")
+    head = revise(letter, None, "One, corrected.\n")
+    assert eligible_signatures(letter, head).listed == []
+    head.change_kind = ChangeKind.EDITORIAL
+    db.session.flush()
+    assert [s.name for s in eligible_signatures(letter, head).listed] == ["Early Bird"]
+
+
+def test_include_earlier_lists_earlier_approvals_but_never_unmoderated_ones() -> None:
+    history = build_history()
+    result = eligible_signatures(history.letter, history.revisions[5], include_earlier=True)
+    assert sorted(s.name for s in result.listed) == [
+        "Approved Five",
+        "Approved Four",
+        "Approved One",
+        "Approved Three",
+        "Approved Two",
+    ]
+    assert [i.signature.name for i in result.left_out] == ["Pending", "Rejected"]
+
+
+def test_eligibility_takes_a_fixed_number_of_queries() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    head = letter.head()
+    for i in range(3):
+        sign(letter, head, f"Small {i}")
+    db.session.expire_all()
+    assert letter.language == "en" and head.number == 1  # loaded before counting
+    with count_queries() as small:
+        result = eligible_signatures(letter, head)
+        numbers = [s.revision.number for s in result.listed]
+    big = make_letter(make_user(), body="One.\n")
+    big_head = big.head()
+    for i in range(40):
+        sign(big, big_head, f"Big {i}")
+    big_head = revise(big, None, "Two.\n")
+    db.session.expire_all()
+    assert big.language == "en" and big_head.number == 2
+    with count_queries() as large:
+        result = eligible_signatures(big, big_head)
+        reasons = [item.reason for item in result.left_out]
+        names = [item.signature.revision.number for item in result.left_out]
+    assert numbers == [1, 1, 1] and names == [1] * 40 and len(set(reasons)) == 1
+    assert large.count == small.count == 2, large.statements
+
+
+def test_signatory_list_follows_the_export_settings_and_can_be_overridden() -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n")
+    head = letter.head()
+    sign(letter, head, "Zeta Kenya", country="Kenya")
+    sign(letter, head, "Alpha Nowhere")
+    sign(letter, head, "Beta Austria", country="Austria")
+    assert signatory_list(letter, head).names == ["Alpha Nowhere", "Beta Austria", "Zeta Kenya"]
+    db.session.add(ExportSettings(letter=letter, options={"order": "country"}))
+    db.session.flush()
+    listing = signatory_list(letter, head)
+    assert listing.mode == OrderMode.COUNTRY
+    assert listing.names == ["Beta Austria", "Zeta Kenya", "Alpha Nowhere"]
+    assert signatory_list(letter, head, mode=OrderMode.ALPHABETICAL).names[0] == "Alpha Nowhere"
+
+
+def test_signatory_list_custom_order_from_the_settings() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    head = letter.head()
+    a, b, c = (sign(letter, head, name) for name in ("Alpha", "Beta", "Gamma"))
+    db.session.add(
+        ExportSettings(letter=letter, options={"order": "custom", "custom_order": [c.id, a.id]})
+    )
+    db.session.flush()
+    assert signatory_list(letter, head).names == ["Gamma", "Alpha", "Beta"]
+    assert signatory_list(letter, head, custom_order=[b.id]).names == ["Beta", "Alpha", "Gamma"]
+
+
+def test_drafting_organisations_first_uses_the_team() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    head = letter.head()
+    add_team_member(
+        letter,
+        role=TeamRole.COORDINATOR,
+        organisation=make_organisation("Zeta Drafters"),
+        drafting=True,
+    )
+    add_team_member(letter, role=TeamRole.VIEWER, organisation=make_organisation("Alpha Viewer"))
+    for name in ("Alpha Viewer", "Beta", "Zeta Drafters"):
+        sign(letter, head, name)
+    listing = signatory_list(letter, head, mode=OrderMode.DRAFTERS_FIRST)
+    assert listing.names == ["Zeta Drafters", "Alpha Viewer", "Beta"]
+
+
+def test_the_demo_signatories_as_approved_in_the_database(project_root) -> None:
+    import json
+
+    bundle = json.loads((project_root / "signon/demo/icc-cooperation-statement.json").read_text())
+    letter = make_letter(make_user(), body=bundle["body_markdown"], language=bundle["language"])
+    head = letter.head()
+    for entry in reversed(bundle["signatories"]):
+        sign(letter, head, entry["name"])
+    listing = signatory_list(letter, head)
+    assert join_names(listing.names, letter.language) == (
+        "Al-Haq; Amnesty International; FIDH (International Federation of Human Rights); "
+        "Human Rights Watch; Institute for Security Studies; International Justice Project; "
+        "Kenyans for Peace with Truth and Justice; the Moroccan Coalition for the ICC; "
+        "the Nigerian Coalition for the ICC; No Peace Without Justice; and REDRESS"
+    )
+
+
+def test_an_approval_whose_fingerprint_does_not_match_is_left_out() -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    head = letter.head()
+    honest = sign(letter, head, "Honest")
+    tampered = sign(letter, head, "Tampered")
+    tampered.approved_sha256 = "0" * 64
+    db.session.flush()
+    result = eligible_signatures(letter, head)
+    assert result.listed == [honest]
+    assert [(i.signature.name, i.code) for i in result.left_out] == [
+        ("Tampered", LeftOutCode.HASH_MISMATCH)
+    ]
+    assert "does not match revision 1" in result.left_out[0].reason
