@@ -158,6 +158,12 @@ def approve(
     existing = _existing_signature(letter, invitation, details.name)
     if (
         existing is not None
+        and source == SignatureSource.PUBLIC
+        and (invitation is None or existing.invitation_id != invitation.id)
+    ):
+        raise SignatureError(f"An organisation named “{details.name}” has already signed this letter.")
+    if (
+        existing is not None
         and invitation is not None
         and existing.invitation_id not in (None, invitation.id)
     ):

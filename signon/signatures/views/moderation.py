@@ -1,5 +1,185 @@
-"""Routes: see signon/signatures/views/__init__.py."""
+"""The coordinators' moderation queue and public-page settings (``/letters/<slug>/moderation``).
+
+Pending public signatures are accepted (then shown publicly), rejected (never
+shown), or merged into an existing signatory. The same page switches the public
+page on or off and gives the iframe snippet of the embed.
+"""
 
 from __future__ import annotations
 
-from signon.signatures.views import bp  # noqa: F401
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from signon.accounts.models import User
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action, require
+from signon.extensions import db
+from signon.letters import queries
+from signon.letters.models import Letter
+from signon.signatures import public as operations
+from signon.signatures.models import Moderation, Signature
+from signon.signatures.operations import SignatureError
+from signon.signatures.public_forms import MergeForm, PublicSettingsForm, RejectForm
+from signon.signatures.views import bp
+from signon.signatures.views.public import embed_snippet
+
+
+def _letter_for(slug: str, action: Action) -> Letter:
+    """The letter, if the user may do ``action``; 404 if they may not even see it."""
+    letter = queries.letter_by_slug(slug)
+    require(letter, current_user, action, hide=Action.LETTER_VIEW)
+    return letter
+
+
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _signature(letter: Letter, signature_id: int) -> Signature:
+    signature = operations.signature_of(letter, signature_id)
+    if signature is None:
+        abort(404)
+    return signature
+
+
+def _merge_candidates(letter: Letter, signature: Signature) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.id != signature.id,
+                Signature.moderation != Moderation.REJECTED,
+            )
+            .order_by(Signature.name)
+        )
+    )
+
+
+def _render(
+    letter: Letter,
+    *,
+    reject_form: tuple[int, RejectForm] | None = None,
+    merge_form: tuple[int, MergeForm] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The page; a form that failed validation is shown again with its errors."""
+    queue = operations.moderation_queue(letter)
+    reject_forms: dict[int, RejectForm] = {}
+    merge_forms: dict[int, MergeForm] = {}
+    for item in queue.items:
+        sid = item.signature.id
+        reject_forms[sid] = RejectForm(formdata=None, prefix=f"reject-{sid}")
+        merge_forms[sid] = MergeForm(
+            formdata=None,
+            prefix=f"merge-{sid}",
+            duplicates=[d.signature for d in item.duplicates],
+            others=[s for s in queue.merge_targets if s.id != sid],
+        )
+    if reject_form is not None:
+        reject_forms[reject_form[0]] = reject_form[1]
+    if merge_form is not None:
+        merge_forms[merge_form[0]] = merge_form[1]
+    settings_form = PublicSettingsForm(formdata=None, is_public=letter.is_public)
+    return (
+        render_template(
+            "signatures/moderation.html",
+            letter=letter,
+            queue=queue,
+            settings_form=settings_form,
+            reject_forms=reject_forms,
+            merge_forms=merge_forms,
+            public_url=operations.public_url(letter),
+            embed_url=operations.embed_url(letter),
+            snippet=embed_snippet(letter),
+        ),
+        status,
+    )
+
+
+@bp.get("/letters/<slug>/moderation")
+def moderation(slug: str) -> tuple[str, int]:
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    return _render(letter)
+
+
+@bp.post("/letters/<slug>/moderation/public")
+def moderation_public_settings(slug: str) -> Response:
+    letter = _letter_for(slug, Action.LETTER_MANAGE)
+    form = PublicSettingsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = bool(form.is_public.data)
+    if operations.set_public_page(letter, enabled=enabled, user=_user()):
+        flash(
+            "The public page is on: anyone with its address can read the letter and ask to sign."
+            if enabled
+            else "The public page is off: its address, its embed and its links no longer work.",
+            "success",
+        )
+    else:
+        flash("Nothing changed.", "info")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/accept")
+def moderation_accept(slug: str, signature_id: int) -> Response:
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.accept_signature(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is accepted and now listed publicly.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/reject")
+def moderation_reject(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    form = RejectForm(prefix=f"reject-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, reject_form=(signature.id, form), status=422)
+    try:
+        operations.reject_signature(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is rejected; it will not be shown.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/merge")
+def moderation_merge(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    candidates = _merge_candidates(letter, signature)
+    form = MergeForm(
+        prefix=f"merge-{signature.id}",
+        duplicates=[d.signature for d in operations.find_duplicates(signature, candidates)],
+        others=candidates,
+    )
+    if not form.validate_on_submit():
+        return _render(letter, merge_form=(signature.id, form), status=422)
+    target = _signature(letter, int(form.target.data))
+    target_name = target.name
+    try:
+        operations.merge_signature(
+            signature, target, moderator=_user(), take_details=bool(form.take_details.data)
+        )
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(
+            f"“{signature.name}” is merged into “{target_name}”"
+            + (", which took over the newer details." if form.take_details.data else "."),
+            "success",
+        )
+    return redirect(url_for("signatures.moderation", slug=letter.slug))

@@ -1,0 +1,195 @@
+"""Forms of public sign-on and of its moderation queue.
+
+Context (the letter, the signature under review, its possible duplicates) comes
+in as keyword arguments; choices are scoped to the letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from signon.signatures.models import SignatoryKind, Signature
+
+KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
+
+
+def _squash(value: Any) -> Any:
+    """Strip and collapse inner runs of white space (names are printed as typed otherwise)."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def _email(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _website(value: Any) -> Any:
+    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and "://" not in value:
+        value = "https://" + value
+    return value or None
+
+
+def http_url(form: FlaskForm, field: Field) -> None:
+    """Only web addresses (http or https) with a host; never ``javascript:`` and the like."""
+    if not field.data:
+        return
+    try:
+        parts = urlsplit(field.data)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        raise ValidationError("Enter a web address such as https://example.org.") from error
+    if parts.scheme not in ("http", "https") or not host or "." not in host or " " in field.data:
+        raise ValidationError("Enter a web address such as https://example.org.")
+
+
+class PublicSignForm(FlaskForm):
+    """ "Sign this letter" on the public page. Nothing is published before moderation."""
+
+    name = StringField(
+        "Name of the organisation, exactly as it should be printed",
+        filters=[_squash],
+        validators=[
+            DataRequired("Enter the name of the organisation."),
+            Length(max=300),
+        ],
+        render_kw={"autocomplete": "organization"},
+    )
+    sort_name = StringField(
+        "Sort under (optional)",
+        filters=[_squash],
+        validators=[Optional(), Length(max=300)],
+    )
+    country = StringField(
+        "Country",
+        filters=[_squash],
+        validators=[DataRequired("Enter the country."), Length(max=100)],
+        render_kw={"autocomplete": "country-name"},
+    )
+    kind = SelectField("Type", choices=KIND_CHOICES, default=SignatoryKind.NGO.value)
+    representative_name = StringField(
+        "Name of the person signing for it",
+        filters=[_squash],
+        validators=[DataRequired("Enter the name of the person signing."), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    representative_title = StringField(
+        "Their title or role",
+        filters=[_squash],
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    website = StringField(
+        "Website (optional)",
+        filters=[_website],
+        validators=[Optional(), Length(max=500), http_url],
+        render_kw={"autocomplete": "url", "inputmode": "url", "spellcheck": "false"},
+    )
+    email = EmailField(
+        "Your e-mail address",
+        filters=[_email],
+        validators=[
+            DataRequired("Enter your e-mail address: we send the confirmation link there."),
+            Length(max=254),
+            Email("Enter a valid e-mail address, like name@example.org."),
+        ],
+        render_kw={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "none"},
+    )
+    authority = BooleanField(
+        "I confirm that the person named above may sign this letter on behalf of the organisation.",
+        validators=[DataRequired("Please confirm that this person may sign for the organisation.")],
+    )
+    #: The revision the visitor was shown (it is what they ask to approve).
+    revision_id = HiddenField()
+
+    def __init__(self, *args: Any, revision_ids: Sequence[int] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.revision_ids = set(revision_ids)
+
+    def validate_revision_id(self, field: Field) -> None:
+        raw = str(field.data or "")
+        if not raw.isdigit() or int(raw) not in self.revision_ids:
+            raise ValidationError(
+                "The page was out of date. Please read the text below and send the form again."
+            )
+
+    @property
+    def shown_revision_id(self) -> int:
+        return int(str(self.revision_id.data))
+
+
+class ConfirmPublicForm(FlaskForm):
+    """The button on the confirmation page: "I approve this text" (its revision)."""
+
+    revision_id = HiddenField(validators=[DataRequired()])
+
+    @property
+    def chosen_revision_id(self) -> int | None:
+        raw = str(self.revision_id.data or "")
+        return int(raw) if raw.isdigit() else None
+
+
+class PublicSettingsForm(FlaskForm):
+    is_public = BooleanField(
+        "Publish a public page where anyone can read the letter, see the published "
+        "signatories and ask to sign"
+    )
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional, never shown to anyone outside the team)",
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+
+
+class MergeForm(FlaskForm):
+    """Merge a pending public signature into an existing signatory of the same letter."""
+
+    target = SelectField("Merge into", coerce=int, validate_choice=True)
+    take_details = BooleanField(
+        "The existing signatory takes over the newer details (name as printed, country, "
+        "type, representative, website)"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        duplicates: Sequence[Signature] = (),
+        others: Sequence[Signature] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        seen = {s.id for s in duplicates}
+        self.target.choices = [
+            SelectChoice(str(s.id), _label(s), optgroup="Possible duplicates") for s in duplicates
+        ] + [
+            SelectChoice(str(s.id), _label(s), optgroup="Other signatories")
+            for s in others
+            if s.id not in seen
+        ]
+
+
+def _label(signature: Signature) -> str:
+    country = f" ({signature.country})" if signature.country else ""
+    return f"{signature.name}{country}"

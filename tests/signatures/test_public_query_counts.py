@@ -1,0 +1,68 @@
+"""The public page, its embed and the moderation queue send a fixed number of SQL queries."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from signon.signatures.models import Moderation, SignatureSource, SignatureStatus
+from tests.conftest import RequestIsolatingClient, login
+from tests.factories import add_revision, make_user
+from tests.querycount import count_queries
+from tests.signatures.test_public_factories import (
+    ask,
+    ask_and_confirm,
+    make_public_letter,
+    make_signature,
+)
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def _counts(client: FlaskClient, size: int) -> dict[str, int]:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    for i in range(size):
+        make_signature(letter, f"Invited {i}", logo_filename=f"logo{i}.png" if i % 2 else None)
+        make_signature(
+            letter,
+            f"Accepted {i}",
+            source=SignatureSource.PUBLIC,
+            moderation=Moderation.ACCEPTED,
+        )
+        make_signature(letter, f"Withdrawn {i}", status=SignatureStatus.WITHDRAWN)
+        if i % 3 == 0:
+            add_revision(letter, None, f"Version {i}.\n")
+    for i in range(max(size // 10, 1)):
+        ask_and_confirm(letter, f"Pending {i}", email=f"p{i}@pending{i}.example.org")
+        ask(letter, f"Unconfirmed {i}", email=f"u{i}@example.org")
+    counts = {}
+    for name, path in [
+        ("page", f"/p/{letter.slug}"),
+        ("embed", f"/p/{letter.slug}/embed"),
+        ("check", f"/p/{letter.slug}/check-email"),
+    ]:
+        with count_queries() as counter:
+            response = client.get(path)
+            assert response.status_code == 200, path
+        counts[name] = counter.count
+    page = client.get(f"/p/{letter.slug}").get_data(as_text=True)
+    assert page.count('class="signatory-name"') == 2 * size
+    login(client, coordinator)
+    with count_queries() as counter:
+        response = client.get(f"/letters/{letter.slug}/moderation")
+        assert response.status_code == 200
+    assert response.get_data(as_text=True).count('class="card moderation-item"') == max(
+        size // 10, 1
+    )
+    counts["moderation"] = counter.count
+    return counts
+
+
+def test_query_counts_do_not_grow_with_the_number_of_signatories(app: Flask) -> None:
+    app.test_client_class = RequestIsolatingClient
+    small = _counts(app.test_client(), 3)
+    large = _counts(app.test_client(), 60)  # a new client: anonymous again
+    assert small == large
+    assert small["page"] <= 8, small
