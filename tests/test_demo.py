@@ -9,9 +9,29 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from signon.accounts.models import User
-from signon.demo import COORDINATOR_EMAIL, DEMO_PASSWORD, DEMO_SLUG, DRAFTER_EMAIL
+from signon.audit.models import AuditEvent
+from signon.demo import (
+    COORDINATOR_EMAIL,
+    DECLINE_REASON,
+    DECLINING_NAME,
+    DEMO_PASSWORD,
+    DEMO_SLUG,
+    DRAFTER_EMAIL,
+    OPENING_NAME,
+    RECONFIRMING,
+    SENT_NAME,
+    seed_demo,
+)
 from signon.extensions import db
-from signon.letters.models import Letter, Revision
+from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.links import find_invitation, invitation_token
+from signon.signatures.models import (
+    Invitation,
+    Signature,
+    SignatureSource,
+    SignatureStatus,
+)
+from signon.signatures.state import SignatoryState, coverage, state_of
 
 pytestmark = pytest.mark.real_commits
 
@@ -43,6 +63,86 @@ def test_seed_demo_loads_the_statement_once(app: Flask, project_root) -> None:
         assert len(revisions[-1].body_markdown.strip().split("\n\n")) == 7
         for email in (COORDINATOR_EMAIL, DRAFTER_EMAIL):
             assert User.find_by_email(email) is not None
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Letter, Revision, Signature, Invitation, AuditEvent, User)
+    }
+
+
+def test_seed_demo_shows_every_signatory_state(app: Flask, project_root) -> None:
+    """The eleven approve the current text; four invitations show the other states."""
+    bundle = json.loads((project_root / "signon/demo/icc-cooperation-statement.json").read_text())
+    with app.app_context():
+        assert seed_demo().created
+        db.session.commit()
+        letter = db.session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
+        revisions = db.session.scalars(
+            select(Revision).where(Revision.letter_id == letter.id).order_by(Revision.number)
+        ).all()
+        # Three revisions (the drafting journey saves "revision 4"), both changes substantive.
+        assert [r.number for r in revisions] == [1, 2, 3]
+        assert [r.change_kind for r in revisions] == [
+            None,
+            ChangeKind.SUBSTANTIVE,
+            ChangeKind.SUBSTANTIVE,
+        ]
+        cover = coverage(revisions)
+        numbers = {r.id: r.number for r in revisions}
+        signatures = db.session.scalars(
+            select(Signature).where(Signature.letter_id == letter.id)
+        ).all()
+        invitations = db.session.scalars(
+            select(Invitation).where(Invitation.letter_id == letter.id)
+        ).all()
+        by_invitation = {s.invitation_id: s for s in signatures if s.invitation_id}
+        states: dict[str, SignatoryState] = {}
+        for signature in signatures:
+            if signature.invitation_id is None:
+                states[signature.name] = state_of(
+                    signature, None, numbers.get(signature.revision_id), cover
+                )
+        for invitation in invitations:
+            signature = by_invitation.get(invitation.id)
+            number = numbers.get(signature.revision_id) if signature else None
+            states[invitation.organisation_name] = state_of(signature, invitation, number, cover)
+
+        names = [s["name"] for s in bundle["signatories"]]
+        assert len(names) == 11
+        assert {n: states[n] for n in names} == dict.fromkeys(
+            names, SignatoryState.APPROVED_CURRENT
+        )
+        assert {n: s for n, s in states.items() if n not in names} == {
+            RECONFIRMING.name: SignatoryState.APPROVED_EARLIER,
+            DECLINING_NAME: SignatoryState.DECLINED,
+            OPENING_NAME: SignatoryState.OPENED,
+            SENT_NAME: SignatoryState.INVITED,
+        }
+        eleven = [s for s in signatures if s.name in names]
+        head = revisions[-1]
+        assert all(
+            s.source == SignatureSource.IMPORT
+            and s.revision_id == head.id
+            and s.approved_sha256 == head.content_sha256
+            and s.is_public
+            for s in eleven
+        )
+        reconfirming = next(s for s in signatures if s.name == RECONFIRMING.name)
+        assert reconfirming.revision_id == revisions[1].id and reconfirming.domain_verified
+        declined = next(s for s in signatures if s.status == SignatureStatus.DECLINED)
+        assert declined.decline_reason == DECLINE_REASON
+        for invitation in invitations:
+            assert invitation.email.endswith("@example.org")
+            assert find_invitation(invitation_token(invitation)) is invitation
+        assert sum(1 for i in invitations if i.opened_at is not None) == 1
+
+        # Running it again changes nothing at all.
+        before = _counts()
+        assert not seed_demo().created
+        db.session.commit()
+        assert _counts() == before
 
 
 def test_demo_login_prints_the_credentials(app: Flask) -> None:

@@ -2,31 +2,67 @@
 
 ``flask --app signon seed-demo`` loads it with a drafting organisation, two accounts
 and a few revisions, so that the history, diff and who-wrote-what pages show
-something real.
+something real; its eleven signatories approving the current text; and four
+invitations to fictional organisations in the other states (awaiting
+re-confirmation, declined, opened, just sent), so that the signatories'
+dashboard shows them all.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from signon.accounts.models import Membership, Organisation, User
+from signon.audit.operations import record_event
 from signon.core.passwords import hash_password
 from signon.core.permissions import OrganisationRole
 from signon.db import utcnow
+from signon.exports.bundles import import_signatories
 from signon.extensions import db
 from signon.letters import operations
-from signon.letters.models import Letter
+from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures import operations as signature_operations
+from signon.signatures.links import assign_new_link
+from signon.signatures.models import Invitation, InvitationStatus, SignatoryKind
+from signon.signatures.operations import SignatoryDetails
 
 DEMO_SLUG = "icc-cooperation-statement"
 DEMO_PASSWORD = "signon-demo-2026"
 COORDINATOR_EMAIL = "coordinator@example.org"
 DRAFTER_EMAIL = "drafter@example.org"
 DRAFTING_ORGANISATION = "Justice Coalition Drafting Group (demo)"
+
+#: Fictional organisations invited to the demo letter, one per remaining state.
+RECONFIRMING = SignatoryDetails(
+    name="Centre for Victims' Rights (demo)",
+    kind=SignatoryKind.NGO,
+    country="Kenya",
+    representative_name="Amani Otieno",
+    representative_title="Executive Director",
+    website="https://example.org/victims-rights-centre",
+    authority_confirmed=True,
+)
+RECONFIRMING_EMAIL = "victims-rights@example.org"
+DECLINING_NAME = "Legal Aid Foundation (demo)"
+DECLINE_REASON = (
+    "Our board cannot meet before the Assembly; we support the statement's aims "
+    "but cannot sign without its approval."
+)
+OPENING_NAME = "Example Rights Network (demo)"
+SENT_NAME = "Transitional Justice Institute (demo)"
+EXTRA_INVITATIONS = (
+    (RECONFIRMING.name, RECONFIRMING_EMAIL),
+    (DECLINING_NAME, "legal-aid@example.org"),
+    (OPENING_NAME, "rights-network@example.org"),
+    (SENT_NAME, "tj-institute@example.org"),
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +144,53 @@ def _organisation(name: str, admin: User, member: User) -> Organisation:
     return organisation
 
 
+def _classify(revision: Revision, kind: ChangeKind, coordinator: User) -> None:
+    revision.change_kind = kind
+    revision.classified_by_id = coordinator.id
+    revision.classified_at = utcnow()
+    record_event(
+        "revision.classified",
+        letter_id=revision.letter_id,
+        actor=coordinator,
+        revision=revision.number,
+        change_kind=kind.value,
+    )
+
+
+def _invite(letter: Letter, organisation_name: str, email: str, coordinator: User) -> Invitation:
+    """An invitation as if it had been sent just now (no mail goes out from the demo)."""
+    days = current_app.config["SIGNON"].invitation_days
+    invitation = Invitation(
+        letter_id=letter.id,
+        organisation_name=organisation_name,
+        email=email,
+        status=InvitationStatus.SENT,
+        created_by_id=coordinator.id,
+        expires_at=letter.deadline or utcnow() + timedelta(days=days),
+        sent_at=utcnow(),
+        send_attempts=1,
+    )
+    assign_new_link(invitation)
+    record_event(
+        "invitation.created",
+        letter_id=letter.id,
+        actor=coordinator,
+        organisation=organisation_name,
+        email=email,
+    )
+    return invitation
+
+
 def seed_demo() -> DemoResult:
-    """Load the demo letter unless it is there already. Adds and flushes; the caller commits."""
+    """Load the demo letter unless it is there already. Adds and flushes; the caller commits.
+
+    The statement is saved in three revisions (both later ones classified
+    substantive). The eleven organisations of the original statement approve the
+    current text (revision 3), recorded as imported, through the bundle import's
+    code path. Four invitations show the other states: one organisation approved
+    revision 2 and awaits re-confirmation, one declined with a reason, one opened
+    the link, one was just sent.
+    """
     existing = db.session.scalar(select(Letter).where(Letter.slug == DEMO_SLUG))
     if existing is not None:
         return DemoResult(existing, created=False)
@@ -128,10 +209,34 @@ def seed_demo() -> DemoResult:
         drafting_organisation=organisation,
         slug=DEMO_SLUG,
     )
-    for email, note, text in drafts[1:]:
+    invitations = {
+        name: _invite(letter, name, email, coordinator) for name, email in EXTRA_INVITATIONS
+    }
+    for number, (email, note, text) in enumerate(drafts[1:], start=2):
         head = letter.head()
         assert head is not None
-        operations.save_revision(
+        saved = operations.save_revision(
             letter, authors[email], base=head, title=bundle["title"], body=text, change_note=note
         )
+        assert saved.revision is not None and saved.revision.number == number
+        _classify(saved.revision, ChangeKind.SUBSTANTIVE, coordinator)
+        if number == 2:
+            # This one approved revision 2; revision 3 changed the substance after it.
+            signature_operations.approve(
+                letter,
+                saved.revision,
+                RECONFIRMING,
+                email=RECONFIRMING_EMAIL,
+                invitation=invitations[RECONFIRMING.name],
+            )
+    head = letter.head()
+    assert head is not None
+    import_signatories(letter, bundle["signatories"])
+    declining = invitations[DECLINING_NAME]
+    signature_operations.decline(letter, declining, reason=DECLINE_REASON, email=declining.email)
+    opened = invitations[OPENING_NAME]
+    opened.status = InvitationStatus.OPENED
+    opened.opened_at = opened.last_activity_at = utcnow()
+    opened.last_seen_revision_id = head.id
+    db.session.flush()
     return DemoResult(letter, created=True)

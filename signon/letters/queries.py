@@ -58,6 +58,8 @@ def letters_for(user: User) -> list[LetterRow]:
 
 
 def letter_by_slug(slug: str) -> Letter:
+    if not slug or len(slug) > 120 or "\x00" in slug:  # PostgreSQL refuses NUL in text
+        abort(404)
     letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
     if letter is None:
         abort(404)

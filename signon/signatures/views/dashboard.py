@@ -1,5 +1,148 @@
-"""Routes: see signon/signatures/views/__init__.py."""
+"""The coordinators' dashboard: where every organisation stands, with a chart and a CSV export.
+
+Coordinators only (``Action.INVITATION_SEND``): the table shows representatives'
+e-mail addresses. Both routes read, never write; they cost a fixed number of
+queries whatever the number of organisations (see ``signon.signatures.queries``).
+"""
 
 from __future__ import annotations
 
-from signon.signatures.views import bp  # noqa: F401
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from datetime import tzinfo
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from signon.core.permissions import Action, require
+from signon.core.timefmt import local, reader_zone
+from signon.db import utcnow
+from signon.letters.models import Letter
+from signon.letters.queries import letter_by_slug
+from signon.signatures import chart, queries
+from signon.signatures.dashboard_forms import DashboardFilterForm
+from signon.signatures.models import SignatoryKind
+from signon.signatures.queries import (
+    STATE_BADGES,
+    STATE_ORDER,
+    SignatoryRow,
+    SortOrder,
+    Verification,
+)
+from signon.signatures.state import SignatoryState
+from signon.signatures.views import bp
+
+CSV_HEADER = (
+    "Organisation",
+    "Sort name",
+    "State",
+    "Note",
+    "Revision approved",
+    "Approved SHA-256",
+    "Hash check",
+    "Verification",
+    "Country",
+    "Type",
+    "E-mail",
+    "Last activity",
+)
+
+#: Labels looked up once (an enum's ``label`` builds its table at every call).
+_STATE_LABELS = {state: state.label for state in SignatoryState}
+_KIND_LABELS = {kind: kind.label for kind in SignatoryKind}
+_VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: ""}
+
+#: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _coordinator_letter(slug: str) -> Letter:
+    letter = letter_by_slug(slug)
+    require(letter, current_user, Action.INVITATION_SEND, hide=Action.LETTER_VIEW)
+    return letter
+
+
+@bp.get("/letters/<slug>/signatories")
+def dashboard(slug: str) -> str:
+    letter = _coordinator_letter(slug)
+    form = DashboardFilterForm(request.args)
+    filters = form.filters()
+    data = queries.signatory_rows(letter)
+    shown = queries.apply_filters(data.rows, filters)
+    page = queries.paginate(shown, filters.page)
+    days = chart.approvals_per_day(queries.approval_events(letter), reader_zone())
+    today = local(utcnow())
+    assert today is not None
+    return render_template(
+        "signatures/dashboard.html",
+        letter=letter,
+        form=form,
+        filters=filters,
+        args=form.query_args(filters),
+        data=data,
+        counts=data.counts,
+        states=STATE_ORDER,
+        badges=STATE_BADGES,
+        sorts=list(SortOrder),
+        page=page,
+        days=days,
+        chart_svg=chart.render_chart(days, today=today.date()),
+    )
+
+
+@bp.get("/letters/<slug>/signatories.csv")
+def dashboard_csv(slug: str) -> Response:
+    letter = _coordinator_letter(slug)
+    form = DashboardFilterForm(request.args)
+    filters = form.filters()
+    rows = queries.apply_filters(queries.signatory_rows(letter).rows, filters)
+    body = signatories_csv(rows, reader_zone())
+    if form.bom.data:
+        body = "\ufeff" + body
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers.set("Content-Disposition", "attachment", filename=csv_filename(letter))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def neutralise(value: object) -> str:
+    """A cell as text, with an apostrophe before anything a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_filename(letter: Letter) -> str:
+    """``signatories-<slug>-<date>.csv``, with nothing but ASCII letters, digits and dashes."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", letter.slug).strip("-")[:80] or "letter"
+    today = local(utcnow())
+    assert today is not None
+    return f"signatories-{slug}-{today:%Y-%m-%d}.csv"
+
+
+def csv_cells(row: SignatoryRow, zone: tzinfo) -> Sequence[object]:
+    """The dashboard's columns for one row, as the CSV writes them (before neutralising)."""
+    return (
+        row.name,
+        row.sort_name,
+        _STATE_LABELS[row.state],
+        row.note,
+        row.approved_number,
+        row.approved_sha256,
+        "hash mismatch" if row.hash_mismatch else ("ok" if row.approved_sha256 else ""),
+        _VERIFICATION_LABELS[row.verification],
+        row.country,
+        _KIND_LABELS[row.kind] if row.kind is not None else "",
+        row.email,
+        row.last_activity_at.astimezone(zone).isoformat(timespec="seconds"),
+    )
+
+
+def signatories_csv(rows: Iterable[SignatoryRow], zone: tzinfo) -> str:
+    """The rows as CSV text (CRLF line ends, every cell neutralised), times in ``zone``."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows([neutralise(cell) for cell in csv_cells(row, zone)] for row in rows)
+    return out.getvalue()

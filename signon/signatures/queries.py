@@ -1,0 +1,519 @@
+"""Read-only lookups for the coordinators' dashboard, each a fixed number of queries.
+
+The dashboard shows one row per organisation: a signature (with its invitation, if
+it came through one), or an invitation that has no signature yet. The rows are
+read as plain column tuples (no ORM objects, no lazy loading) and turned into
+:class:`SignatoryRow` dataclasses; the state of each row is derived in Python by
+:func:`signon.signatures.state.state_of`, so counts, filters and sorting by state
+run over those rows. Whatever the number of organisations, a dashboard page costs:
+the letter, the role check, :func:`revision_facts`, the two queries of
+:func:`signatory_rows` and, for the chart, :func:`approval_events`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+from typing import NamedTuple, cast
+
+import icu
+from sqlalchemy import and_, case, exists, literal, select
+
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.models import (
+    Invitation,
+    InvitationStatus,
+    Moderation,
+    SignatoryKind,
+    Signature,
+    SignatureEvent,
+    SignatureSource,
+    SignatureStatus,
+)
+from signon.signatures.state import Coverage, SignatoryState, coverage, state_of
+
+#: Rows per dashboard page. Counts and the CSV export always cover every row.
+PER_PAGE = 100
+
+#: The order of states on the dashboard: the signed first, then those still to
+#: answer, then the ones who said no or are out.
+STATE_ORDER: tuple[SignatoryState, ...] = (
+    SignatoryState.APPROVED_CURRENT,
+    SignatoryState.APPROVED_EARLIER,
+    SignatoryState.PENDING_MODERATION,
+    SignatoryState.OPENED,
+    SignatoryState.INVITED,
+    SignatoryState.NO_RESPONSE,
+    SignatoryState.SEND_FAILED,
+    SignatoryState.DECLINED,
+    SignatoryState.WITHDRAWN,
+    SignatoryState.REVOKED,
+    SignatoryState.REJECTED,
+)
+_STATE_RANK = {state: rank for rank, state in enumerate(STATE_ORDER)}
+
+#: Badge style per state (CSS classes in static/css/signon.css).
+STATE_BADGES: dict[SignatoryState, str] = {
+    SignatoryState.APPROVED_CURRENT: "badge-ok",
+    SignatoryState.APPROVED_EARLIER: "badge-warn",
+    SignatoryState.PENDING_MODERATION: "badge-warn",
+    SignatoryState.OPENED: "badge-info",
+    SignatoryState.INVITED: "badge-info",
+    SignatoryState.NO_RESPONSE: "",
+    SignatoryState.SEND_FAILED: "badge-danger",
+    SignatoryState.DECLINED: "badge-danger",
+    SignatoryState.WITHDRAWN: "badge-danger",
+    SignatoryState.REVOKED: "",
+    SignatoryState.REJECTED: "",
+}
+
+#: Signature events the approvals chart reads: up with an approval, down with the others.
+APPROVED, IMPORTED = "approved", "imported"
+CHART_ACTIONS = (APPROVED, "withdrawn", "declined")
+#: Public sign-ons count in the chart once a coordinator accepted them.
+_COUNTED_MODERATION = (Moderation.NOT_NEEDED, Moderation.ACCEPTED)
+
+
+class Verification(enum.StrEnum):
+    """Whether the person who approved showed an address of the organisation's domain."""
+
+    VERIFIED = "verified"
+    CHECK = "check"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return {
+            Verification.VERIFIED: "Domain verified",
+            Verification.CHECK: "Check this",
+            Verification.NONE: "—",
+        }[self]
+
+
+class SortOrder(enum.StrEnum):
+    NAME = "name"
+    STATE = "state"
+    ACTIVITY = "activity"
+
+    @property
+    def label(self) -> str:
+        return {
+            SortOrder.NAME: "Name (A–Z)",
+            SortOrder.STATE: "State",
+            SortOrder.ACTIVITY: "Last activity (newest first)",
+        }[self]
+
+
+@dataclass(frozen=True)
+class RevisionFacts:
+    """The columns of a revision that the dashboard needs (and :func:`coverage` reads)."""
+
+    id: int
+    number: int
+    change_kind: ChangeKind | None
+    content_sha256: str
+
+
+class _SignatureFacts(NamedTuple):
+    """What :func:`state_of` reads of a signature."""
+
+    status: SignatureStatus
+    moderation: Moderation
+
+
+class _InvitationFacts(NamedTuple):
+    """What :func:`state_of` reads of an invitation."""
+
+    status: InvitationStatus
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class SignatoryRow:
+    """One organisation on the dashboard: plain values, ready for a template or a CSV.
+
+    (Not frozen: a frozen dataclass is several times slower to build, and the
+    dashboard builds thousands of these per request. Treat it as read-only.)
+    """
+
+    key: str  # "s<signature id>" or "i<invitation id>": unique on the page
+    signature_id: int | None
+    invitation_id: int | None
+    name: str
+    sort_name: str | None
+    state: SignatoryState
+    #: The explanation next to the state ("approved rev 3 (later changes editorial)").
+    note: str
+    approved_number: int | None
+    approved_sha256: str | None
+    #: The stored hash differs from the approved revision's content hash.
+    hash_mismatch: bool
+    verification: Verification
+    country: str | None
+    kind: SignatoryKind | None
+    source: SignatureSource | None
+    email: str | None
+    last_activity_at: datetime
+    #: The name's collation key in the letter's language (accents sort with their letter).
+    sort_key: bytes = field(repr=False)
+    search_text: str = field(repr=False)
+
+    @property
+    def short_sha(self) -> str:
+        return (self.approved_sha256 or "")[:8]
+
+    @property
+    def badge(self) -> str:
+        return STATE_BADGES[self.state]
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Every row of a letter's dashboard (unfiltered), and what they were judged against."""
+
+    head: RevisionFacts | None
+    cover: Coverage
+    rows: list[SignatoryRow]
+
+    @property
+    def counts(self) -> dict[SignatoryState, int]:
+        return count_states(self.rows)
+
+
+@dataclass(frozen=True)
+class Filters:
+    states: frozenset[SignatoryState] = frozenset()
+    search: str = ""
+    sort: SortOrder = SortOrder.NAME
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[SignatoryRow]
+    number: int
+    pages: int
+    total: int
+    per_page: int
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the first row shown (0 when there is none)."""
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.items) - 1 if self.items else 0
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    def window(self, around: int = 2) -> list[int | None]:
+        """Page numbers to link: the first, the last, and those near the current one;
+        ``None`` where numbers are left out."""
+        wanted = {1, self.pages} | set(range(self.number - around, self.number + around + 1))
+        numbers = sorted(n for n in wanted if 1 <= n <= self.pages)
+        shown: list[int | None] = []
+        for n in numbers:
+            if shown and shown[-1] is not None and n - shown[-1] > 1:
+                shown.append(None)
+            shown.append(n)
+        return shown
+
+
+# --- Queries ---------------------------------------------------------------------------
+
+
+def revision_facts(letter: Letter) -> list[RevisionFacts]:
+    """The letter's revisions, oldest first, without their texts (one query)."""
+    return [
+        RevisionFacts(
+            id=row.id,
+            number=row.number,
+            change_kind=row.change_kind,
+            content_sha256=row.content_sha256,
+        )
+        for row in db.session.execute(
+            select(Revision.id, Revision.number, Revision.change_kind, Revision.content_sha256)
+            .where(Revision.letter_id == letter.id)
+            .order_by(Revision.number)
+        )
+    ]
+
+
+def coverage_of(revisions: Sequence[RevisionFacts]) -> Coverage:
+    """:func:`signon.signatures.state.coverage` over the revision columns only.
+
+    ``coverage`` reads nothing but ``number`` and ``change_kind``, which
+    :class:`RevisionFacts` has; loading whole revisions (with their texts) would be
+    wasteful.
+    """
+    return coverage(cast("Sequence[Revision]", revisions))
+
+
+def _note(state: SignatoryState, approved: int | None, revisions: Sequence[RevisionFacts]) -> str:
+    """The explanation shown under an approval's state."""
+    if approved is None or not revisions:
+        return ""
+    head = revisions[-1].number
+    if state == SignatoryState.APPROVED_CURRENT and approved < head:
+        return f"Approved rev {approved} (later changes editorial)"
+    if state == SignatoryState.APPROVED_EARLIER:
+        later = [r for r in revisions if approved < r.number <= head]
+        if not any(r.change_kind == ChangeKind.SUBSTANTIVE for r in later):
+            waiting = ", ".join(str(r.number) for r in later if r.change_kind is None)
+            return (
+                f"Approved rev {approved}; rev {waiting} not yet classified as editorial "
+                "or substantive"
+            )
+        return (
+            f"Approved rev {approved}; the current text (rev {head}) awaits their re-confirmation"
+        )
+    if state == SignatoryState.WITHDRAWN:
+        return f"Had approved rev {approved}"
+    return ""
+
+
+def _search_text(*values: str | None) -> str:
+    return "\n".join(filter(None, values)).casefold()
+
+
+def _collator(language: str) -> icu.Collator:
+    try:
+        return icu.Collator.createInstance(icu.Locale(language))
+    except icu.ICUError:  # pragma: no cover - ICU falls back on its root locale itself
+        return icu.Collator.createInstance(icu.Locale.getRoot())
+
+
+def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData:
+    """Every organisation of the letter, one row each (three queries)."""
+    now = now or utcnow()
+    sort_key = _collator(letter.language).getSortKey
+    revisions = revision_facts(letter)
+    head = revisions[-1] if revisions else None
+    cover = coverage_of(revisions)
+    by_id = {r.id: r for r in revisions}
+    notes: dict[tuple[SignatoryState, int | None], str] = {}
+    rows: list[SignatoryRow] = []
+
+    def note_for(state: SignatoryState, approved: int | None) -> str:
+        """Notes depend on the state and the approved revision only: worked out once each."""
+        key = (state, approved)
+        if key not in notes:
+            notes[key] = _note(state, approved, revisions)
+        return notes[key]
+
+    # Core columns of the tables (not the mapped attributes): the rows skip the ORM's
+    # entity machinery, which costs more than the query itself at thousands of rows.
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    signatures = db.session.execute(
+        select(
+            sig.id,
+            sig.invitation_id,
+            sig.name,
+            sig.sort_name,
+            sig.status,
+            sig.moderation,
+            sig.source,
+            sig.country,
+            sig.kind,
+            sig.email,
+            sig.domain_verified,
+            sig.revision_id,
+            sig.approved_sha256,
+            case(
+                (inv.last_activity_at > sig.last_activity_at, inv.last_activity_at),
+                else_=sig.last_activity_at,
+            ).label("last_activity_at"),
+            inv.email.label("invitation_email"),
+        )
+        .select_from(Signature.__table__)
+        .outerjoin(Invitation.__table__, inv.id == sig.invitation_id)
+        .where(sig.letter_id == letter.id)
+    )
+    for (
+        signature_id,
+        invitation_id,
+        name,
+        sort_name,
+        status,
+        moderation,
+        source,
+        country,
+        kind,
+        signature_email,
+        domain_verified,
+        revision_id,
+        approved_sha256,
+        activity,
+        invitation_email,
+    ) in signatures.tuples():
+        revision = by_id.get(revision_id) if revision_id is not None else None
+        approved = revision.number if revision is not None else None
+        signature_facts = _SignatureFacts(status, moderation)
+        state = state_of(cast(Signature, signature_facts), None, approved, cover, now)
+        if status == SignatureStatus.APPROVED and signature_email:
+            verification = Verification.VERIFIED if domain_verified else Verification.CHECK
+        else:
+            verification = Verification.NONE
+        # a decline without an approval before it gave no details (the type is a placeholder)
+        gave_details = status != SignatureStatus.DECLINED or revision_id is not None
+        rows.append(
+            SignatoryRow(
+                key=f"s{signature_id}",
+                signature_id=signature_id,
+                invitation_id=invitation_id,
+                name=name,
+                sort_name=sort_name,
+                state=state,
+                note=note_for(state, approved),
+                approved_number=approved,
+                approved_sha256=approved_sha256,
+                hash_mismatch=(
+                    approved_sha256 is not None
+                    and revision is not None
+                    and approved_sha256 != revision.content_sha256
+                ),
+                verification=verification,
+                country=country,
+                kind=kind if gave_details else None,
+                source=source,
+                email=signature_email or invitation_email,
+                last_activity_at=activity,
+                sort_key=sort_key(sort_name or name),
+                search_text=_search_text(
+                    name, sort_name, signature_email, invitation_email, country
+                ),
+            )
+        )
+
+    invitations = db.session.execute(
+        select(
+            inv.id,
+            inv.organisation_name,
+            inv.email,
+            inv.status,
+            inv.expires_at,
+            inv.last_activity_at,
+        ).where(
+            inv.letter_id == letter.id,
+            ~exists(select(sig.id).where(sig.invitation_id == inv.id)),
+        )
+    )
+    for invitation_id, name, email, status, expires_at, activity in invitations.tuples():
+        invitation_facts = _InvitationFacts(status, expires_at)
+        rows.append(
+            SignatoryRow(
+                key=f"i{invitation_id}",
+                signature_id=None,
+                invitation_id=invitation_id,
+                name=name,
+                sort_name=None,
+                state=state_of(None, cast(Invitation, invitation_facts), None, cover, now),
+                note="",
+                approved_number=None,
+                approved_sha256=None,
+                hash_mismatch=False,
+                verification=Verification.NONE,
+                country=None,
+                kind=None,
+                source=None,
+                email=email,
+                last_activity_at=activity,
+                sort_key=sort_key(name),
+                search_text=_search_text(name, email),
+            )
+        )
+    return DashboardData(head=head, cover=cover, rows=rows)
+
+
+def approval_events(letter: Letter) -> list[tuple[int, str, datetime]]:
+    """(signature id, action, time) of the events the chart needs, oldest first (one query).
+
+    Signatures awaiting moderation or rejected are left out: they are not signatories.
+    A signature restored from a letter bundle without its history has one "imported"
+    event; it reads as "approved" when the signature was imported approved.
+    """
+    event = SignatureEvent.__table__.c
+    sig = Signature.__table__.c
+    action = case(
+        (
+            and_(
+                event.action == IMPORTED,
+                event.details["status"].as_string() == SignatureStatus.APPROVED.value,
+            ),
+            literal(APPROVED),
+        ),
+        else_=event.action,
+    )
+    return list(
+        db.session.execute(
+            select(event.signature_id, action, event.created_at)
+            .select_from(SignatureEvent.__table__)
+            .join(Signature.__table__, sig.id == event.signature_id)
+            .where(
+                sig.letter_id == letter.id,
+                sig.moderation.in_(_COUNTED_MODERATION),
+                event.action.in_((*CHART_ACTIONS, IMPORTED)),
+            )
+            .order_by(event.created_at, event.id)
+        ).tuples()
+    )
+
+
+# --- Counting, filtering, sorting, paging (in Python, over the rows) ------------------------
+
+
+def count_states(rows: Iterable[SignatoryRow]) -> dict[SignatoryState, int]:
+    """How many rows are in each state, every state listed (zeros included), in display order."""
+    counted = Counter(row.state for row in rows)
+    return {state: counted.get(state, 0) for state in STATE_ORDER}
+
+
+def apply_filters(rows: Sequence[SignatoryRow], filters: Filters) -> list[SignatoryRow]:
+    """The rows in the chosen states that match the search, in the chosen order.
+
+    The search is a case-insensitive substring match (``str.casefold``, right for
+    every script, unlike SQLite's ASCII-only ``lower``) on the name, sort name,
+    e-mail addresses and country.
+    """
+    needle = " ".join(filters.search.split()).casefold()
+    shown = [
+        row
+        for row in rows
+        if (not filters.states or row.state in filters.states)
+        and (not needle or needle in row.search_text)
+    ]
+    if filters.sort == SortOrder.STATE:
+        shown.sort(key=lambda r: (_STATE_RANK[r.state], r.sort_key, r.key))
+    elif filters.sort == SortOrder.ACTIVITY:
+        shown.sort(key=lambda r: (r.last_activity_at, r.key), reverse=True)
+    else:
+        shown.sort(key=lambda r: (r.sort_key, r.key))
+    return shown
+
+
+def paginate(rows: Sequence[SignatoryRow], page: int, per_page: int = PER_PAGE) -> Page:
+    """One page of rows; a page number past the end shows the last page."""
+    pages = max(1, ceil(len(rows) / per_page))
+    number = min(max(1, page), pages)
+    start = (number - 1) * per_page
+    return Page(
+        items=list(rows[start : start + per_page]),
+        number=number,
+        pages=pages,
+        total=len(rows),
+        per_page=per_page,
+    )

@@ -1,0 +1,63 @@
+"""The dashboard and its CSV send a fixed, small number of queries, however many organisations."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import login
+from tests.factories import make_user
+from tests.querycount import count_queries
+from tests.signatures.dashboard_data import bulk_signatories, every_state, three_revision_letter
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+PAGES = [
+    "signatories",
+    "signatories?sort=state&page=2",
+    "signatories?state=approved_current&state=invited&q=organisation",
+    "signatories.csv",
+    "signatories.csv?bom=1&sort=activity",
+]
+#: The user (login), the letter, the role check, the revisions, signatures with their
+#: invitation, invitations without a signature, and the chart's events.
+MOST = 7
+
+
+def _counts(client: FlaskClient, organisations: int) -> dict[str, int]:
+    coordinator = make_user()
+    letter = three_revision_letter(coordinator)
+    bulk_signatories(letter, organisations, seed=organisations)
+    login(client, coordinator)
+    slug = letter.slug
+    # a first request commits, which expires what the test holds: from then on, every
+    # request loads its user as in production
+    assert client.get(f"/letters/{slug}/signatories").status_code == 200
+    counts = {}
+    for page in PAGES:
+        with count_queries() as counter:
+            response = client.get(f"/letters/{slug}/{page}")
+            assert response.status_code == 200, page
+            response.get_data()
+        counts[page] = counter.count
+    return counts
+
+
+def test_same_queries_for_5_and_200_organisations(client: FlaskClient) -> None:
+    small = _counts(client, 5)
+    large = _counts(client, 200)
+    assert small == large
+    assert large["signatories"] == MOST, large
+    assert large["signatories.csv"] == MOST - 1  # no chart in the CSV
+    assert max(large.values()) <= MOST, large
+
+
+def test_every_kind_of_row_loads_nothing_lazily(client: FlaskClient) -> None:
+    coordinator = make_user()
+    world = every_state(coordinator)
+    login(client, coordinator)
+    path = f"/letters/{world.letter.slug}/signatories"
+    assert client.get(path).status_code == 200
+    with count_queries() as counter:
+        assert client.get(path).status_code == 200
+    assert counter.count <= MOST, counter.statements
