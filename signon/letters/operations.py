@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import Organisation, User
+from signon.audit.operations import record_event
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
@@ -82,6 +83,7 @@ def create_letter(
             )
         )
     db.session.flush()
+    record_event("letter.created", letter_id=letter.id, actor=creator, slug=letter.slug)
     _insert_revision(
         letter,
         number=1,
@@ -133,6 +135,13 @@ def add_team_member(
             db.session.flush()
     except IntegrityError as exc:
         raise LetterError(f"{member.display_name} is already on the team.") from exc
+    record_event(
+        "team.added",
+        letter_id=letter.id,
+        actor=added_by,
+        member=member.display_name,
+        role=role.value,
+    )
     return member
 
 
@@ -147,20 +156,32 @@ def _coordinator_count(letter: Letter) -> int:
     )
 
 
-def change_team_role(member: TeamMember, role: TeamRole) -> None:
+def change_team_role(member: TeamMember, role: TeamRole, actor: User | None = None) -> None:
     if (
         member.role == TeamRole.COORDINATOR
         and role != TeamRole.COORDINATOR
         and _coordinator_count(member.letter) <= 1
     ):
         raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+    old_role = member.role
     member.role = role
+    record_event(
+        "team.role_changed",
+        letter_id=member.letter_id,
+        actor=actor,
+        member=member.display_name,
+        old=old_role.value,
+        new=role.value,
+    )
     db.session.flush()
 
 
-def remove_team_member(member: TeamMember) -> None:
+def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
     if member.role == TeamRole.COORDINATOR and _coordinator_count(member.letter) <= 1:
         raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+    record_event(
+        "team.removed", letter_id=member.letter_id, actor=actor, member=member.display_name
+    )
     db.session.delete(member)
     db.session.flush()
 
@@ -255,6 +276,7 @@ def save_revision(
     save that wins the race for a number makes the unique constraint on
     (letter, number) fire: we then retry against the new head.
     """
+    _lock_letter(letter)
     if letter.status != LetterStatus.DRAFTING:
         raise LetterError("The text is frozen: it can no longer be edited.")
     body = normalise_text(body)
@@ -296,10 +318,29 @@ def save_revision(
         letter.title = new_title
         letter.last_activity_at = utcnow()
         _resolve(draft)
+        record_event(
+            "revision.saved",
+            letter_id=letter.id,
+            actor=author,
+            revision=revision.number,
+            sha256=revision.content_sha256,
+            merged=merged or None,
+        )
         db.session.flush()
         status = SaveStatus.MERGED if merged else SaveStatus.SAVED
         return SaveResult(status, revision=revision, concurrent=concurrent)
     raise LetterError("The letter is being changed very often right now; please save again.")
+
+
+def _lock_letter(letter: Letter) -> None:
+    """Take the letter's row lock (PostgreSQL) so that a save and a freeze cannot interleave.
+
+    Saves of one letter then take turns, as they do on SQLite (BEGIN IMMEDIATE); the
+    unique (letter, number) constraint stays as the guard of last resort.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Letter.id).where(Letter.id == letter.id).with_for_update())
+        db.session.refresh(letter, ["status"])
 
 
 def _keep_draft(

@@ -173,7 +173,7 @@ def team_change_role(slug: str, member_id: int) -> Response:
     form = ChangeRoleForm()
     if form.validate_on_submit():
         try:
-            operations.change_team_role(member, TeamRole(form.role.data))
+            operations.change_team_role(member, TeamRole(form.role.data), current_user)
         except LetterError as error:
             flash(str(error), "error")
         else:
@@ -190,7 +190,7 @@ def team_remove(slug: str, member_id: int) -> Response:
     if ActionForm().validate_on_submit():
         name = member.display_name
         try:
-            operations.remove_team_member(member)
+            operations.remove_team_member(member, current_user)
         except LetterError as error:
             flash(str(error), "error")
         else:

@@ -2,8 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import click
+from flask import Flask, current_app, has_request_context
+from flask.cli import with_appcontext
+
+from signon.core import transaction
+from signon.db import utcnow
+
+
+@click.command("send-reminders")
+@with_appcontext
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only count the reminders that are due: record and send nothing.",
+)
+def send_reminders_command(dry_run: bool) -> None:
+    """Mail reminders before letters' deadlines. Idempotent: run it from cron every few minutes.
+
+    Each organisation that has not approved the current text gets one mail per point
+    before the deadline (SIGNON_REMINDER_HOURS, e.g. 168,48,12), never twice, even
+    when two runs overlap.
+    """
+    from signon.signatures.reminders import reminder_points, send_reminders
+
+    if not dry_run and not current_app.config.get("SERVER_NAME") and not has_request_context():
+        raise click.ClickException(
+            "Set SIGNON_SERVER_NAME (e.g. signon.example.org) so that the links in the "
+            "reminders point to this site."
+        )
+    summary = send_reminders(utcnow(), dry_run=dry_run)
+    if dry_run:
+        transaction.rollback()
+    else:
+        transaction.commit()
+    for line in summary.lines(reminder_points()):
+        click.echo(line)
 
 
 def register(app: Flask) -> None:
     """Add this feature's commands to ``app.cli``."""
+    app.cli.add_command(send_reminders_command)

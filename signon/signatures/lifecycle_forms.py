@@ -1,0 +1,105 @@
+"""Forms of the lifecycle pages: classify a revision, change the status, extend the deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from signon.core.timefmt import reader_zone
+from signon.db import utcnow
+from signon.letters.models import ChangeKind, Letter
+
+KIND_CHOICES = [
+    SelectChoice(
+        ChangeKind.EDITORIAL.value, "Editorial: typos, formatting; approvals carry forward"
+    ),
+    SelectChoice(
+        ChangeKind.SUBSTANTIVE.value, "Substantive: organisations who approved must re-confirm"
+    ),
+]
+
+REASON_MAX = 1000
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ClassifyForm(FlaskForm):
+    """Two buttons on the changes page, each sending one ``kind``."""
+
+    kind = SelectField("Kind of change", choices=KIND_CHOICES, validators=[InputRequired()])
+
+    @property
+    def change_kind(self) -> ChangeKind:
+        return ChangeKind(self.kind.data)
+
+
+class UnfreezeForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is the text unfrozen?",
+        validators=[
+            DataRequired(message="Give a reason: the team and the log will show it."),
+            Length(max=REASON_MAX),
+        ],
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="unfreeze", **kwargs)
+
+
+class CloseSigningForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="close", **kwargs)
+
+
+class ReopenSigningForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="reopen", **kwargs)
+
+
+class ExtendDeadlineForm(FlaskForm):
+    """A new deadline typed in the reader's time zone; in the future and after the current one."""
+
+    deadline = DateTimeLocalField(
+        "New deadline",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message="Choose a date and time.")],
+    )
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="deadline", **kwargs)
+        self.letter = letter
+
+    def deadline_utc(self) -> datetime | None:
+        value: datetime | None = self.deadline.data
+        if value is None:
+            return None
+        return value.replace(tzinfo=reader_zone()).astimezone(UTC)
+
+    def validate_deadline(self, field: DateTimeLocalField) -> None:
+        chosen = self.deadline_utc()
+        if chosen is None:
+            return
+        if chosen <= utcnow():
+            raise ValidationError("The new deadline must be in the future.")
+        current = self.letter.deadline
+        if current is not None and chosen <= current:
+            raise ValidationError(
+                "Choose a time after the current deadline (to bring it forward, use the "
+                "letter's settings)."
+            )
