@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import signon.exports.pdf_views
     import signon.models  # noqa: F401  (every model registered before first use)
     from signon.accounts.views import bp as accounts_bp
     from signon.api.admin import bp as api_admin_bp

@@ -9,6 +9,7 @@ The database is SQLite (a file in a temporary folder) unless
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,12 @@ def mail_catcher() -> Iterator[MailCatcher]:
     catcher.stop()
 
 
+_STORAGE = tempfile.mkdtemp(prefix="signon-test-storage-")
+
+
 def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any) -> Settings:
     settings = Settings(
+        storage_dir=_STORAGE,
         secret_key="test-secret-key",
         database_url=database_url,
         testing=True,

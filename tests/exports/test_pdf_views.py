@@ -1,0 +1,179 @@
+"""The export pages through the test client: settings, who is left out, preview, export,
+the record page and the byte-identical download."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from flask.testing import FlaskClient
+
+import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+from signon.core import transaction
+from signon.exports import pdf_operations
+from signon.exports.models import ExportStatus, Layout
+from signon.letters.models import ChangeKind
+from tests.conftest import login
+from tests.exports.test_pdf_factories import demo_letter, sign
+from tests.factories import add_revision, make_letter, make_user
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def _coordinator_letter(client: FlaskClient):
+    coordinator = make_user()
+    letter = demo_letter(coordinator)
+    login(client, coordinator)
+    return coordinator, letter
+
+
+def test_the_export_page_shows_who_is_listed_and_who_is_left_out(client: FlaskClient) -> None:
+    coordinator, letter = _coordinator_letter(client)
+    sign(letter, ["Approved The Old Text"], revision_number=1)
+    revision = add_revision(letter, coordinator, "A substantive change.")
+    revision.change_kind = ChangeKind.SUBSTANTIVE
+    sign(letter, ["Approved The New Text"])
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert "<strong>1</strong> signatory" in page
+    assert "Left out (12)" in page
+    assert "Approved The Old Text" in page
+    assert "changed the text substantively" in page
+    assert f'/letters/{letter.slug}/export/preview.png"' in page
+    assert "Export PDF" in page
+    assert "No PDF has been exported yet." in page
+
+
+def test_with_nobody_listed_there_is_no_export_button(client: FlaskClient) -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Empty")
+    login(client, coordinator)
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert "nothing to export" in page
+    assert "Export PDF" not in page
+    response = client.post(f"/letters/{letter.slug}/exports")
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "No signatory&#39;s approval covers revision 1" in page
+
+
+def test_saving_settings_matches_names_to_signatures(client: FlaskClient) -> None:
+    _, letter = _coordinator_letter(client)
+    data = {
+        "layout": "letter",
+        "page_size": "Letter",
+        "variant": "standard",
+        "order": "alphabetical",
+        "grouping": "tier",
+        "first_tier": "amnesty international\n  Human   Rights Watch ",
+        "first_tier_heading": "Convened by",
+        "columns": "3",
+        "individuals": "count",
+        "addressees": "The President\n\nThe Members",
+        "cc": "The Registrar",
+        "descriptions": "REDRESS: Ending torture, seeking justice",
+        "show_descriptions": "y",
+        "new_since": "2026-01-31",
+    }
+    response = client.post(f"/letters/{letter.slug}/export", data=data)
+    assert response.status_code == 302
+    settings = pdf_operations.settings_for(letter)
+    assert settings.layout == Layout.LETTER
+    assert settings.page_size.value == "Letter"
+    assert settings.audit_page is False  # an unticked box
+    options = settings.options
+    names = {s.id: s.name for s in pdf_operations.prepare(letter).printed}
+    assert [names[i] for i in options["first_tier"]] == [
+        "Amnesty International",
+        "Human Rights Watch",
+    ]
+    assert options["first_tier_heading"] == "Convened by"
+    assert options["addressees"] == ["The President", "The Members"]
+    assert options["columns"] == 3 and options["individuals"] == "count"
+    assert options["new_since"] == "2026-01-31"
+    [(key, text)] = options["descriptions"].items()
+    assert names[int(key)] == "REDRESS" and text == "Ending torture, seeking justice"
+    # shown again as names
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert "Amnesty International\nHuman Rights Watch</textarea>" in page
+
+
+def test_unknown_names_are_named_and_nothing_is_saved(client: FlaskClient) -> None:
+    _, letter = _coordinator_letter(client)
+    response = client.post(
+        f"/letters/{letter.slug}/export",
+        data={
+            "layout": "letter",
+            "page_size": "A4",
+            "variant": "standard",
+            "order": "custom",
+            "custom_order": "REDRESS\nNobody We Know",
+            "grouping": "none",
+            "columns": "2",
+            "individuals": "list",
+        },
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Not among the listed signatories: “Nobody We Know”" in page
+    assert pdf_operations.settings_for(letter).id is None
+
+
+def test_the_preview_is_an_image_of_the_first_pages(client: FlaskClient) -> None:
+    _, letter = _coordinator_letter(client)
+    response = client.get(f"/letters/{letter.slug}/export/preview.png")
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.data.startswith(b"\x89PNG")
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.open(BytesIO(response.data))
+    assert image.width > image.height  # two pages side by side
+    response = client.get(f"/letters/{letter.slug}/export/preview.pdf")
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert "inline" in response.headers["Content-Disposition"]
+
+
+def test_export_then_download_the_same_bytes_again(client: FlaskClient) -> None:
+    _, letter = _coordinator_letter(client)
+    response = client.post(f"/letters/{letter.slug}/exports")
+    assert response.status_code == 302
+    record = pdf_operations.records_of(letter)[0]
+    assert response.location == f"/letters/{letter.slug}/exports/{record.id}"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The PDF is ready" in page
+    assert "Download PDF" in page
+    assert record.file_sha256 in page
+    download = client.get(f"/letters/{letter.slug}/exports/{record.id}.pdf")
+    assert download.status_code == 200
+    assert download.mimetype == "application/pdf"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert hashlib.sha256(download.data).hexdigest() == record.file_sha256
+    assert client.get(f"/letters/{letter.slug}/exports/{record.id}.pdf").data == download.data
+    # exporting again without changes gives the same export
+    response = client.post(f"/letters/{letter.slug}/exports")
+    assert response.location == f"/letters/{letter.slug}/exports/{record.id}"
+    assert "Nothing has changed since export" in client.get(response.location).get_data(
+        as_text=True
+    )
+    listing = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert f"Export {record.id}" in listing
+
+
+def test_a_failed_export_says_why_and_has_no_download(client: FlaskClient, app) -> None:
+    _, letter = _coordinator_letter(client)
+    app.config["SIGNON_PDF_TIMEOUT"] = 0.01
+    try:
+        response = client.post(f"/letters/{letter.slug}/exports")
+    finally:
+        app.config.pop("SIGNON_PDF_TIMEOUT")
+    record = pdf_operations.records_of(letter)[0]
+    assert record.status == ExportStatus.FAILED
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The PDF could not be made" in page
+    assert "longer than the limit" in page
+    transaction.commit()
+    response = client.get(f"/letters/{letter.slug}/exports/{record.id}.pdf")
+    assert response.status_code == 302

@@ -1,0 +1,142 @@
+"""Every PDF export route × every visitor: anonymous, outsider, viewer, drafter, coordinator.
+
+Only coordinators export (``LETTER_EXPORT``). People who cannot see the letter get 404
+(it does not exist for them); team members without the right get 403. An export record
+is looked up within its letter: another letter's record is a 404 even for a coordinator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+from signon.accounts.models import User
+from signon.core import transaction
+from signon.core.permissions import TeamRole
+from signon.exports import pdf_operations
+from signon.letters.models import Letter
+from tests.conftest import login
+from tests.exports.test_pdf_factories import demo_letter, sign
+from tests.factories import add_team_member, make_letter, make_user
+
+ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    path: str  # formatted with slug, record_id
+    expected: dict[str, int]
+    data: dict[str, Any] | None = None
+
+
+def expect(
+    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int
+) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, outsider, viewer, drafter, coordinator), strict=True))
+
+
+PAGE = expect(302, 404, 403, 403, 200)
+POST = expect(302, 404, 403, 403, 302)
+
+ROUTES = [
+    Route("exports.pdf_settings", "GET", "/letters/{slug}/export", PAGE),
+    Route(
+        "exports.pdf_settings",
+        "POST",
+        "/letters/{slug}/export",
+        POST,
+        {
+            "layout": "letter",
+            "page_size": "A4",
+            "variant": "standard",
+            "order": "alphabetical",
+            "grouping": "none",
+            "columns": "2",
+            "individuals": "list",
+            "audit_page": "y",
+        },
+    ),
+    Route("exports.pdf_preview_image", "GET", "/letters/{slug}/export/preview.png", PAGE),
+    Route("exports.pdf_preview", "GET", "/letters/{slug}/export/preview.pdf", PAGE),
+    Route("exports.pdf_export", "POST", "/letters/{slug}/exports", POST),
+    Route("exports.pdf_record", "GET", "/letters/{slug}/exports/{record_id}", PAGE),
+    Route("exports.pdf_download", "GET", "/letters/{slug}/exports/{record_id}.pdf", PAGE),
+]
+
+
+@dataclass
+class World:
+    letter: Letter
+    users: dict[str, User]
+    ids: dict[str, Any]
+
+
+def build_world() -> World:
+    coordinator, drafter, viewer, outsider = (make_user() for _ in range(4))
+    letter = demo_letter(coordinator)
+    add_team_member(letter, role=TeamRole.DRAFTER, user=drafter)
+    add_team_member(letter, role=TeamRole.VIEWER, user=viewer)
+    # the outsider coordinates another letter: that gives them nothing here
+    other = make_letter(outsider, title="Another letter")
+    sign(other, ["Someone"])
+    record = pdf_operations.export_pdf(letter, coordinator).record
+    other_record = pdf_operations.export_pdf(other, outsider).record
+    return World(
+        letter,
+        {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
+        {
+            "slug": letter.slug,
+            "record_id": record.id,
+            "other_record_id": other_record.id,
+            "other_slug": other.slug,
+        },
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: str) -> None:
+    with app.test_request_context():
+        world = build_world()
+        transaction.commit()
+        if role != "anonymous":
+            login(client, world.users[role])
+        path = route.path.format(**world.ids)
+        response = client.open(path, method=route.method, data=route.data or {})
+        assert response.status_code == route.expected[role], (
+            f"{role} {route.method} {path}: {response.status_code}"
+        )
+        if role == "anonymous":
+            assert response.location.startswith("/login")
+
+
+@pytest.mark.parametrize("suffix", ["", ".pdf"])
+def test_a_record_is_looked_up_within_its_letter(
+    app: Flask, client: FlaskClient, suffix: str
+) -> None:
+    with app.test_request_context():
+        world = build_world()
+        transaction.commit()
+        login(client, world.users["coordinator"])
+        path = f"/letters/{world.ids['slug']}/exports/{world.ids['other_record_id']}{suffix}"
+        assert client.get(path).status_code == 404
+        # and the other letter's coordinator cannot reach this letter's record through theirs
+        login(client, world.users["outsider"])
+        path = f"/letters/{world.ids['other_slug']}/exports/{world.ids['record_id']}{suffix}"
+        assert client.get(path).status_code == 404
+
+
+def test_every_pdf_route_is_in_the_matrix(app: Flask) -> None:
+    covered = {(r.endpoint, r.method) for r in ROUTES}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("exports.pdf_"):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (rule.endpoint, method) in covered, f"{method} {rule.rule} has no test"
