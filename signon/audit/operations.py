@@ -22,7 +22,9 @@ def _lock_chain(letter_id: int | None) -> None:
         return
     from signon.letters.models import Letter
 
-    db.session.execute(select(Letter.id).where(Letter.id == letter_id).with_for_update())
+    db.session.execute(
+        select(Letter.id).where(Letter.id == letter_id).with_for_update(key_share=True)
+    )
 
 
 def record_event(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask import g, has_app_context
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -114,16 +115,30 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     def language_name(self) -> str:
         return LANGUAGES.get(self.language, self.language)
 
-    def role_of(self, user: object) -> TeamRole | None:
-        """The strongest role the user holds, directly or through an organisation."""
+    def role_of(self, user: object, *, cached: bool = False) -> TeamRole | None:
+        """The strongest role the user holds, directly or through an organisation.
+
+        Every lookup is remembered for the rest of the request; ``cached=True``
+        (used by page furniture such as the letter's tabs) reuses it instead of
+        asking the database again.
+        """
         if not isinstance(user, User) or not user.is_authenticated:
             return None
+        memo: dict[tuple[int, int], TeamRole | None] | None = (
+            g.setdefault("_letter_roles", {}) if has_app_context() else None
+        )
+        key = (self.id, user.id)
+        if cached and memo is not None and key in memo:
+            return memo[key]
         roles = db.session.scalars(
             select(TeamMember.role).where(
                 TeamMember.letter_id == self.id, TeamMember.reaches_user(user.id)
             )
         ).all()
-        return max(roles, key=lambda role: role.rank) if roles else None
+        role = max(roles, key=lambda r: r.rank) if roles else None
+        if memo is not None:
+            memo[key] = role
+        return role
 
     def can(self, user: object, action: Action) -> bool:
         return letter_role_allows(self.role_of(user), action)

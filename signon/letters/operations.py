@@ -339,7 +339,9 @@ def _lock_letter(letter: Letter) -> None:
     unique (letter, number) constraint stays as the guard of last resort.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Letter.id).where(Letter.id == letter.id).with_for_update())
+        db.session.execute(
+            select(Letter.id).where(Letter.id == letter.id).with_for_update(key_share=True)
+        )
         db.session.refresh(letter, ["status"])
 
 

@@ -92,6 +92,29 @@ def _apply(signature: Signature, details: SignatoryDetails) -> None:
     signature.authority_confirmed = details.authority_confirmed
 
 
+def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
+    """Nothing to record: the form says exactly what is recorded already."""
+    return (
+        signature.name,
+        signature.sort_name or None,
+        signature.country or None,
+        signature.kind,
+        signature.representative_name or None,
+        signature.representative_title or None,
+        signature.website or None,
+        signature.authority_confirmed,
+    ) == (
+        details.name,
+        details.sort_name or None,
+        details.country or None,
+        details.kind,
+        details.representative_name or None,
+        details.representative_title or None,
+        details.website or None,
+        details.authority_confirmed,
+    )
+
+
 def _event(
     signature: Signature,
     action: str,
@@ -161,7 +184,9 @@ def approve(
         and source == SignatureSource.PUBLIC
         and (invitation is None or existing.invitation_id != invitation.id)
     ):
-        raise SignatureError(f"An organisation named “{details.name}” has already signed this letter.")
+        raise SignatureError(
+            f"An organisation named “{details.name}” has already signed this letter."
+        )
     if (
         existing is not None
         and invitation is not None
@@ -175,7 +200,8 @@ def approve(
         existing is not None
         and existing.status == SignatureStatus.APPROVED
         and existing.revision_id == revision.id
-        and existing.name == details.name
+        and _same_details(existing, details)
+        and existing.email == email
     ):
         return existing  # the same approval, submitted twice: nothing new happened
     signature = existing or Signature(
@@ -197,13 +223,13 @@ def approve(
         signature.logo_filename = logo_filename
     if existing is None:
         db.session.add(signature)
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
-        except IntegrityError as exc:
-            raise SignatureError(
-                f"An organisation named “{details.name}” has already signed this letter."
-            ) from exc
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise SignatureError(
+            f"An organisation named “{details.name}” has already signed this letter."
+        ) from exc
     _event(signature, "approved", revision, email, sha256=revision.content_sha256)
     if invitation is not None:
         invitation.status = InvitationStatus.APPROVED

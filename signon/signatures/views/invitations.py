@@ -1,5 +1,197 @@
-"""Routes: see signon/signatures/views/__init__.py."""
+"""Coordinators invite organisations to sign a letter, revoke and re-send invitations.
+
+Routes (all within a letter, all for coordinators; outsiders get 404, other team
+members 403):
+
+- ``GET  /letters/<slug>/invitations``: the invitations, with the two invite forms;
+- ``POST /letters/<slug>/invitations``: invite one organisation;
+- ``POST /letters/<slug>/invitations/bulk``: invite many (pasted lines or a CSV file);
+- ``POST /letters/<slug>/invitations/<id>/revoke`` and ``/resend``;
+- ``GET  /letters/<slug>/signatures/<id>/logo``: a signatory's logo, for coordinators.
+"""
 
 from __future__ import annotations
 
-from signon.signatures.views import bp  # noqa: F401
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from signon.accounts.models import User
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action, require
+from signon.letters import queries
+from signon.letters.models import Letter
+from signon.signatures import invitations as ops
+from signon.signatures.forms import InviteManyForm, InviteOneForm
+from signon.signatures.invitations import BulkReport, InvitationError
+from signon.signatures.models import Invitation
+from signon.signatures.uploads import logo_path
+from signon.signatures.views import bp
+
+
+def _letter_for(slug: str, action: Action) -> Letter:
+    """The letter, if the user may do ``action``; 404 if they may not even see it."""
+    letter = queries.letter_by_slug(slug)
+    require(letter, current_user, action, hide=Action.LETTER_VIEW)
+    return letter
+
+
+def _invitation_for(letter: Letter, invitation_id: int) -> Invitation:
+    invitation = ops.invitation_in(letter, invitation_id)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _render(
+    letter: Letter,
+    *,
+    one_form: InviteOneForm | None = None,
+    many_form: InviteManyForm | None = None,
+    report: BulkReport | None = None,
+) -> str:
+    listing = ops.invitations_page(letter, request.args.get("page", 1, type=int))
+    return render_template(
+        "signatures/invitations.html",
+        letter=letter,
+        listing=listing,
+        one_form=one_form or InviteOneForm(letter=letter, formdata=None),
+        many_form=many_form or InviteManyForm(formdata=None),
+        report=report,
+        action_form=ActionForm(formdata=None),
+        default_expiry=ops.default_expiry(letter),
+        display_status=ops.display_status,
+        max_lines=ops.MAX_BULK_LINES,
+    )
+
+
+@bp.get("/letters/<slug>/invitations")
+def invitations(slug: str) -> str:
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    return _render(letter)
+
+
+@bp.post("/letters/<slug>/invitations")
+def invitation_create(slug: str) -> Response | str:
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    form = InviteOneForm(letter=letter)
+    if not form.validate_on_submit():
+        return _render(letter, one_form=form)
+    try:
+        invitation = ops.invite_organisation(
+            letter,
+            organisation_name=form.organisation_name.data or "",
+            email=form.email.data or "",
+            invited_by=_user(),
+            expires_at=form.expires_at(),
+        )
+    except InvitationError as error:
+        form.form_errors.append(str(error))
+        return _render(letter, one_form=form)
+    flash(
+        f"{invitation.organisation_name} is invited; the e-mail to {invitation.email} "
+        "is on its way.",
+        "success",
+    )
+    return redirect(url_for("signatures.invitations", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/invitations/bulk")
+def invitations_bulk(slug: str) -> str:
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    form = InviteManyForm()
+    if not form.validate_on_submit():
+        return _render(letter, many_form=form)
+    pasted = (form.lines.data or "").strip()
+    if pasted and form.has_file():
+        form.form_errors.append(
+            "Send either the pasted lines or the file, not both at once. Your lines are kept "
+            "below; choose the file again afterwards."
+        )
+        return _render(letter, many_form=form)
+    try:
+        if form.has_file():
+            upload: FileStorage = form.csv_file.data
+            lines = ops.parse_csv(upload.stream.read(ops.MAX_CSV_BYTES + 1))
+        else:
+            lines = ops.parse_pasted(pasted)
+        report = ops.create_invitations(
+            letter, lines, invited_by=_user(), expires_at=form.expires_at()
+        )
+    except InvitationError as error:
+        form.form_errors.append(str(error))
+        return _render(letter, many_form=form)
+    created, refused = len(report.created), len(report.refused)
+    if created:
+        flash(
+            f"{created} {'organisation is' if created == 1 else 'organisations are'} invited; "
+            "the e-mails are on their way.",
+            "success",
+        )
+    if refused:
+        flash(
+            f"{refused} {'line was' if refused == 1 else 'lines were'} not used: "
+            "see why below. Lines to correct are back in the box.",
+            "warning",
+        )
+    if not created and not refused:
+        flash("There was nothing to invite.", "info")
+    # Only the lines worth correcting go back into the box: nothing typed is lost.
+    again = InviteManyForm(formdata=None, lines=report.text_to_fix())
+    again.expires_on.data = form.expires_on.data
+    return _render(letter, many_form=again, report=report)
+
+
+@bp.post("/letters/<slug>/invitations/<int:invitation_id>/revoke")
+def invitation_revoke(slug: str, invitation_id: int) -> Response:
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    invitation = _invitation_for(letter, invitation_id)
+    if ActionForm().validate_on_submit():
+        if ops.revoke_invitation(invitation, by=_user()):
+            flash(
+                f"The invitation of {invitation.organisation_name} is revoked: its link no "
+                "longer works. Re-sending it gives them a new link.",
+                "success",
+            )
+        else:
+            flash(f"The invitation of {invitation.organisation_name} was already revoked.", "info")
+    return redirect(url_for("signatures.invitations", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/invitations/<int:invitation_id>/resend")
+def invitation_resend(slug: str, invitation_id: int) -> Response:
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    invitation = _invitation_for(letter, invitation_id)
+    if ActionForm().validate_on_submit():
+        try:
+            new_link = ops.resend_invitation(invitation, by=_user())
+        except InvitationError as error:
+            flash(str(error), "error")
+        else:
+            flash(
+                f"The invitation is being sent again to {invitation.email}"
+                + (" with a new link; the old one stays dead." if new_link else "."),
+                "success",
+            )
+    return redirect(url_for("signatures.invitations", slug=letter.slug))
+
+
+@bp.get("/letters/<slug>/signatures/<int:signature_id>/logo")
+def signature_logo(slug: str, signature_id: int) -> Response:
+    """The stored (re-encoded) logo of a signature of this letter, for its coordinators."""
+    letter = _letter_for(slug, Action.LETTER_MANAGE)
+    signature = ops.signature_in(letter, signature_id)
+    path = logo_path(signature.logo_filename) if signature is not None else None
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png", max_age=0, conditional=True)
+    response.headers["Content-Disposition"] = "inline; filename=logo.png"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

@@ -1,0 +1,277 @@
+"""Forms for invitations (coordinators) and for the invitation link (invitees).
+
+Context (the letter) comes in as keyword arguments; checks that need the database are
+``validate_<field>`` methods. Uploaded files are only checked for presence here:
+their content is judged by :mod:`signon.signatures.invitations` (CSV) and
+:mod:`signon.signatures.uploads` (logos).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from signon.accounts.forms import http_url
+from signon.core.timefmt import reader_zone
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, Revision
+from signon.signatures.invitations import (
+    MAX_NAME_CHARS,
+    InvitationError,
+    normalise_invitee_email,
+)
+from signon.signatures.models import Invitation, SignatoryKind
+from signon.signatures.operations import SignatoryDetails
+
+KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
+#: The textarea of a bulk invitation accepts this many characters (2,000 long lines).
+MAX_PASTE_CHARS = 600_000
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _one_line(value: Any) -> Any:
+    """Collapse runs of spaces, tabs and line breaks: names are printed on one line."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def _website(value: Any) -> Any:
+    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and "://" not in value and not value.lower().startswith(("javascript:", "data:")):
+        value = "https://" + value
+    return value or None
+
+
+def _normalise_newlines(value: Any) -> Any:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _has_file(field: FileField) -> bool:
+    data = field.data
+    return isinstance(data, FileStorage) and bool(data.filename)
+
+
+class ExpiryMixin:
+    """An optional last day for the link, in the coordinator's time zone."""
+
+    expires_on = DateField(
+        "Link valid until (optional)",
+        validators=[Optional()],
+    )
+
+    def expires_at(self) -> datetime | None:
+        """The end of the chosen day in the reader's time zone, in UTC."""
+        day = self.expires_on.data
+        if day is None:
+            return None
+        return datetime.combine(day, time(23, 59), tzinfo=reader_zone()).astimezone(UTC)
+
+    def validate_expires_on(self, field: DateField) -> None:
+        moment = self.expires_at()
+        if moment is not None and moment <= utcnow():
+            raise ValidationError("Choose today or a later day.")
+
+
+class InviteOneForm(ExpiryMixin, FlaskForm):
+    organisation_name = StringField(
+        "Organisation",
+        validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
+        filters=[_one_line],
+    )
+    email = EmailField(
+        "E-mail address", validators=[DataRequired(), Length(max=254)], filters=[_strip]
+    )
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="one", **kwargs)
+        self.letter = letter
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            field.data = normalise_invitee_email(field.data or "")
+        except InvitationError as error:
+            raise ValidationError(str(error)) from error
+        already = db.session.scalar(
+            select(Invitation).where(
+                Invitation.letter_id == self.letter.id, Invitation.email == field.data
+            )
+        )
+        if already is not None:
+            raise ValidationError(
+                f"{already.email} is already invited for {already.organisation_name}. "
+                "Re-send or revoke that invitation in the list below."
+            )
+
+
+class InviteManyForm(ExpiryMixin, FlaskForm):
+    lines = TextAreaField(
+        "Organisations and addresses, one per line",
+        validators=[Optional(), Length(max=MAX_PASTE_CHARS)],
+        filters=[_normalise_newlines],
+    )
+    csv_file = FileField("Or a CSV file (columns: organisation, email)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="many", **kwargs)
+
+    def has_file(self) -> bool:
+        return _has_file(self.csv_file)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not (self.lines.data or "").strip() and not self.has_file():
+            self.lines.errors = [
+                "Paste at least one line “Organisation, email”, or choose a CSV file."
+            ]
+            return False
+        return True
+
+
+class RevisionFormMixin:
+    """The revision the person read (a hidden field), checked to belong to the letter."""
+
+    revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    letter: Letter
+    read_revision: Revision | None = None
+
+    def validate_revision(self, field: IntegerField) -> None:
+        revision = db.session.scalar(
+            select(Revision).where(Revision.letter_id == self.letter.id, Revision.id == field.data)
+        )
+        if revision is None:
+            raise ValidationError(
+                "This form refers to a version of the text we do not know. "
+                "Read the current text below and answer again."
+            )
+        self.read_revision = revision
+
+    def set_revision(self, revision: Revision) -> None:
+        """Point the hidden field at ``revision`` (after showing the person the changes)."""
+        self.revision.data = revision.id
+        self.revision.raw_data = [str(revision.id)]
+
+
+class SeenForm(RevisionFormMixin, FlaskForm):
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.letter = letter
+
+
+class ApproveForm(RevisionFormMixin, FlaskForm):
+    name = StringField(
+        "Name of the organisation, exactly as it should be printed",
+        validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
+        filters=[_one_line],
+    )
+    sort_name = StringField(
+        "Sort under (optional)",
+        validators=[Optional(), Length(max=MAX_NAME_CHARS)],
+        filters=[_one_line],
+        description="Only if the name should be sorted differently from how it is written, "
+        "e.g. “Moroccan Coalition for the ICC, the” for “the Moroccan Coalition for the ICC”.",
+    )
+    country = StringField(
+        "Country",
+        validators=[Optional(), Length(max=100)],
+        filters=[_one_line],
+        description="Where the organisation is based, or “International”.",
+    )
+    kind = SelectField("Type of organisation", choices=KIND_CHOICES, default="ngo")
+    representative_name = StringField(
+        "Name of the person signing for it",
+        validators=[DataRequired(), Length(max=200)],
+        filters=[_one_line],
+    )
+    representative_title = StringField(
+        "Their title or role",
+        validators=[DataRequired(), Length(max=200)],
+        filters=[_one_line],
+        description="e.g. Executive Director",
+    )
+    website = StringField(
+        "Website (optional)",
+        validators=[Optional(), Length(max=500), http_url],
+        filters=[_website],
+    )
+    logo = FileField(
+        "Logo (optional)",
+        description="PNG, JPEG or WebP, up to 2 MB. It is re-encoded; please choose the file "
+        "again if the form is shown a second time.",
+    )
+    authority = BooleanField(
+        "I confirm that the person named above may sign on behalf of this organisation",
+        validators=[
+            DataRequired(message="Please confirm that this person may sign for the organisation.")
+        ],
+    )
+
+    def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="approve", **kwargs)
+        self.letter = letter
+
+    def has_logo(self) -> bool:
+        return _has_file(self.logo)
+
+    def details(self) -> SignatoryDetails:
+        return SignatoryDetails(
+            name=self.name.data or "",
+            kind=SignatoryKind(self.kind.data),
+            sort_name=self.sort_name.data or None,
+            country=self.country.data or None,
+            representative_name=self.representative_name.data or None,
+            representative_title=self.representative_title.data or None,
+            website=self.website.data or None,
+            authority_confirmed=bool(self.authority.data),
+        )
+
+    def authority_label(self) -> str:
+        who = (self.representative_name.data or "").strip()
+        if who:
+            return f"I confirm that {who} may sign on behalf of this organisation"
+        return str(self.authority.label.text)
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional, shared with the coordinators)",
+        validators=[Optional(), Length(max=2000)],
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="decline", **kwargs)
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional, shared with the coordinators)",
+        validators=[Optional(), Length(max=2000)],
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="withdraw", **kwargs)

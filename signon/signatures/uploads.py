@@ -1,0 +1,154 @@
+"""Logos uploaded by signatories: judged by their content, re-encoded, stored under a made-up name.
+
+What reaches the disk is never the uploaded file. The bytes are read up to a size cap
+(before anything decodes them), Pillow is allowed to recognise PNG, JPEG and WebP only
+(an SVG, HTML or anything else renamed ``.png`` is refused, whatever its name or its
+declared content type), the pixel count in the header is checked before decoding (a
+small PNG of 20,000 × 20,000 pixels would otherwise need gigabytes), the image is
+decoded, turned upright (EXIF orientation), scaled down to at most
+:data:`MAX_LOGO_SIDE` pixels on its long side, copied into a fresh image (no EXIF, no
+ICC profile, no text chunks) and written as PNG under ``<storage_dir>/logos/`` with a
+random name chosen here. Only that name is kept in the database; the files are served
+by name after checking it against :data:`LOGO_NAME`.
+
+Processing (:func:`process_logo`) and writing (:func:`save_logo`) are separate so that
+the file is written only once the approval it belongs to has been recorded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Uploads larger than this are refused before any decoding.
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+#: Images with more pixels than this are refused from their header (decompression bombs).
+MAX_LOGO_PIXELS = 25_000_000
+#: Stored logos are at most this many pixels wide or high.
+MAX_LOGO_SIDE = 1200
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
+#: The only file names ever served: made here, never by the uploader.
+LOGO_NAME = re.compile(r"^[0-9a-f]{32}\.png$")
+
+
+class LogoError(ValueError):
+    """The upload is not a logo we accept; the message says why, for the person uploading."""
+
+
+@dataclass(frozen=True)
+class ProcessedLogo:
+    """A re-encoded logo, ready to be written under :attr:`filename`."""
+
+    filename: str
+    png: bytes
+    width: int
+    height: int
+
+
+def _read_capped(stream: IO[bytes]) -> bytes:
+    data = stream.read(MAX_LOGO_BYTES + 1)
+    if len(data) > MAX_LOGO_BYTES:
+        raise LogoError(
+            f"The logo is larger than {MAX_LOGO_BYTES // (1024 * 1024)} MB. "
+            "Please send a smaller file (a logo rarely needs more than 200 KB)."
+        )
+    if not data:
+        raise LogoError("The logo file is empty.")
+    return data
+
+
+def _open(data: bytes) -> Image.Image:
+    """Identify the image from its content; PNG, JPEG and WebP only."""
+    not_an_image = LogoError(
+        "This file is not a PNG, JPEG or WebP image (whatever its name says). "
+        "Please send the logo in one of these formats; SVG is not accepted."
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            if image.format not in ACCEPTED_FORMATS:  # pragma: no cover - formats= forbids it
+                raise not_an_image
+            width, height = image.size
+            if width < 1 or height < 1 or width * height > MAX_LOGO_PIXELS:
+                raise LogoError(
+                    f"The image is {width:,} × {height:,} pixels; we accept up to "
+                    f"{MAX_LOGO_PIXELS // 1_000_000} million pixels. Please send a smaller one."
+                )
+            image.verify()  # structure and checksums, without decoding the pixels
+            # verify() leaves the image unusable: open it again to decode it.
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            image.load()
+    except LogoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise LogoError("The image is too large once decoded. Please send a smaller one.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise not_an_image from exc
+    return image
+
+
+def _clean_copy(image: Image.Image) -> Image.Image:
+    """The pixels only, upright, in a mode PNG keeps, at most MAX_LOGO_SIDE on the long side."""
+    image.seek(0)  # animated PNG/WebP: the first frame
+    image = ImageOps.exif_transpose(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    image.thumbnail((MAX_LOGO_SIDE, MAX_LOGO_SIDE), Image.Resampling.LANCZOS)
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
+
+
+def process_logo(stream: IO[bytes]) -> ProcessedLogo:
+    """Check and re-encode an uploaded logo (nothing is written yet). Raises :class:`LogoError`."""
+    image = _clean_copy(_open(_read_capped(stream)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return ProcessedLogo(
+        filename=f"{secrets.token_hex(16)}.png",
+        png=buffer.getvalue(),
+        width=image.width,
+        height=image.height,
+    )
+
+
+def logos_dir() -> Path:
+    return Path(current_app.config["SIGNON"].storage_dir) / "logos"
+
+
+def save_logo(logo: ProcessedLogo) -> Path:
+    """Write the logo atomically (a temporary file renamed into place)."""
+    folder = logos_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / logo.filename
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".png")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(logo.png)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def logo_path(filename: str | None) -> Path | None:
+    """The stored file for a name we generated, or ``None`` (bad name, or no such file)."""
+    if not filename or not LOGO_NAME.fullmatch(filename):
+        return None
+    path = logos_dir() / filename
+    return path if path.is_file() else None
