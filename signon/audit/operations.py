@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from signon.accounts.models import User
 from signon.audit.models import GENESIS, AuditEvent
 from signon.db import utcnow
 from signon.extensions import db
+
+#: The advisory-lock key of the global chain (any constant unique to this use).
+GLOBAL_CHAIN_LOCK = 7401265
 
 
 def _chain_for(letter_id: int | None) -> str:
@@ -18,7 +21,12 @@ def _chain_for(letter_id: int | None) -> str:
 
 def _lock_chain(letter_id: int | None) -> None:
     """Serialise writers of one letter's chain (PostgreSQL row lock; SQLite locks at BEGIN)."""
-    if letter_id is None or db.session.get_bind().dialect.name != "postgresql":
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    if letter_id is None:
+        # The global chain (logins, accounts) has no row to lock: a transaction-scoped
+        # advisory lock serialises its writers instead.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_CHAIN_LOCK})
         return
     from signon.letters.models import Letter
 

@@ -98,12 +98,25 @@ def create_letter(
 
 
 def update_letter_details(
-    letter: Letter, *, addressee: str, language: str, deadline: datetime | None
+    letter: Letter,
+    *,
+    addressee: str,
+    language: str,
+    deadline: datetime | None,
+    actor: User | None = None,
 ) -> None:
     letter.addressee = addressee
     letter.language = language
     letter.deadline = deadline
     letter.last_activity_at = utcnow()
+    record_event(
+        "letter.details_changed",
+        letter_id=letter.id,
+        actor=actor,
+        addressee=addressee,
+        language=language,
+        deadline=deadline.isoformat() if deadline else None,
+    )
     db.session.flush()
 
 
@@ -378,4 +391,5 @@ def _resolve(draft: UnresolvedDraft | None) -> None:
 
 def discard_draft(draft: UnresolvedDraft) -> None:
     _resolve(draft)
+    record_event("draft.discarded", letter_id=draft.letter_id, actor=draft.author, draft=draft.id)
     db.session.flush()

@@ -95,6 +95,7 @@ def settings(slug: str) -> Response | str:
             addressee=form.addressee.data or "",
             language=form.language.data or "en",
             deadline=form.deadline_utc(),
+            actor=current_user,
         )
         flash("The letter's details are saved.", "success")
         return redirect(url_for("letters.show", slug=letter.slug))

@@ -631,9 +631,19 @@ def record_seen(invitation: Invitation, revision: Revision) -> None:
     if revision.letter_id != invitation.letter_id:
         raise SignatureError("This version belongs to another letter.")
     _lock_invitation(invitation, with_letter=False)
+    first_time = invitation.opened_at is None
     if invitation.status in UNANSWERED:
         invitation.status = InvitationStatus.OPENED
     _count_as_opened(invitation)
+    if first_time:
+        record_event(
+            "invitation.opened",
+            letter_id=invitation.letter_id,
+            actor_label=invitation.email,
+            email=invitation.email,
+            organisation=invitation.organisation_name,
+            revision=revision.number,
+        )
     seen = invitation.last_seen_revision
     if seen is None or seen.number < revision.number:
         invitation.last_seen_revision_id = revision.id

@@ -1,0 +1,170 @@
+"""The letter's audit log: every event of its chain, newest first, and whether the chain holds.
+
+Coordinators only (``Action.LETTER_MANAGE``): the log names the e-mail addresses of
+invitees and signatories. Others on the team get 403, everyone else 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from signon.audit.models import AuditEvent
+from signon.audit.verify import ChainReport, chain_head, verify_chain
+from signon.core.permissions import Action, require
+from signon.extensions import db
+from signon.letters import queries
+from signon.letters.models import Letter
+
+bp = Blueprint("audit", __name__)
+
+PER_PAGE = 50
+
+#: What each action means, in words (unknown actions are shown by their code).
+ACTIONS: dict[str, str] = {
+    "letter.created": "Created the letter",
+    "letter.details_changed": "Changed the letter's details",
+    "letter.frozen": "Froze the text for signature",
+    "letter.unfrozen": "Unfroze the text",
+    "letter.signing_closed": "Closed signing",
+    "letter.signing_reopened": "Reopened signing",
+    "letter.deadline_extended": "Changed the deadline",
+    "letter.revision_classified": "Classified a revision",
+    "letter.reconfirmation_requested": "Asked signatories to re-confirm",
+    "letter.reminders_sent": "Sent deadline reminders",
+    "letter.public_page_enabled": "Switched the public page on",
+    "letter.public_page_disabled": "Switched the public page off",
+    "letter.imported": "Imported the letter from a bundle",
+    "revision.saved": "Saved a revision",
+    "draft.discarded": "Discarded an unsaved draft",
+    "team.added": "Added someone to the team",
+    "team.role_changed": "Changed a team role",
+    "team.removed": "Removed someone from the team",
+    "invitations.created": "Invited organisations",
+    "invitation.resent": "Sent an invitation again",
+    "invitation.revoked": "Revoked an invitation",
+    "invitation.opened": "Opened the invitation",
+    "signature.approved": "Approved the letter",
+    "signature.declined": "Declined to sign",
+    "signature.withdrawn": "Withdrew the approval",
+    "signature.moderation_accepted": "Published a public signature",
+    "signature.moderation_rejected": "Rejected a public signature",
+    "signature.merged": "Merged a duplicate signature",
+    "public_signature.requested": "Asked to sign on the public page",
+    "export.settings_changed": "Changed the PDF settings",
+    "export.started": "Started a PDF export",
+    "export.finished": "Finished a PDF export",
+    "export.failed": "A PDF export failed",
+    "export.list_downloaded": "Downloaded the signatory list",
+    "export.bundle_downloaded": "Downloaded the letter bundle",
+    "api_token.created": "Created an API token",
+    "api_token.revoked": "Revoked an API token",
+}
+
+#: Detail keys in words; others are shown with underscores as spaces.
+DETAIL_LABELS: dict[str, str] = {
+    "sha256": "SHA-256",
+    "revision_sha256": "Revision SHA-256",
+    "signatures_sha256": "Signature list SHA-256",
+    "file_sha256": "File SHA-256",
+    "input_sha256": "Input SHA-256",
+    "old": "From",
+    "new": "To",
+    "export": "Export no.",
+    "token_id": "Token no.",
+}
+
+
+@dataclass(frozen=True)
+class LogRow:
+    event: AuditEvent
+    who: str
+    what: str
+    details: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[LogRow]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def describe(action: str) -> str:
+    return ACTIONS.get(action, action.replace(".", ": ").replace("_", " ").capitalize())
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def detail_pairs(details: dict[str, Any] | None) -> list[tuple[str, str]]:
+    pairs = []
+    for key, value in sorted((details or {}).items()):
+        label = DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
+        pairs.append((label, _value(value)))
+    return pairs
+
+
+def _who(event: AuditEvent) -> str:
+    if event.actor is not None and event.actor.display_name:
+        return f"{event.actor.display_name} ({event.actor_label})"
+    return event.actor_label
+
+
+def log_page(letter: Letter, number: int) -> LogPage:
+    chain = f"letter:{letter.id}"
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.chain == chain)
+        )
+        or 0
+    )
+    pages = max(1, -(-total // PER_PAGE))
+    if number < 1 or number > pages:
+        abort(404)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .offset((number - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+        .options(selectinload(AuditEvent.actor))
+    ).all()
+    rows = [LogRow(e, _who(e), describe(e.action), detail_pairs(e.details)) for e in events]
+    return LogPage(rows, number, pages, total)
+
+
+@bp.get("/letters/<slug>/audit")
+def letter_log(slug: str) -> str:
+    letter = queries.letter_by_slug(slug)
+    require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
+    page = log_page(letter, request.args.get("page", 1, type=int) or 1)
+    report: ChainReport = verify_chain(f"letter:{letter.id}")
+    return render_template(
+        "audit/letter_log.html",
+        letter=letter,
+        page=page,
+        report=report,
+        head_hash=chain_head(letter.id),
+    )
