@@ -16,12 +16,15 @@ Two ways to render, chosen by :func:`plan_mode` (numbers: benchmarks/README.md):
     wide and tall, no margins); the letter's text and the audit summary are laid
     out as ordinary pages meanwhile. Then pypdf places the column pages side by side
     on real pages (each column page becomes a Form XObject: no content stream is
-    parsed or rewritten), and a last, light render draws the running title and
-    "Page n of N" on every page. This PDF is not tagged (the structure trees of
-    separate renders cannot be joined by pypdf); the settings page says so.
+    parsed or rewritten). The furniture is drawn the same way: the running title,
+    rendered once, on every page, and "Page n of N" from a last, light render of one
+    small page per page (made while pypdf sets the pages). This PDF is not tagged
+    (the structure trees of separate renders cannot be joined by pypdf); the settings
+    page says so.
 
-The worker side (:func:`_render_html`, :func:`_compose`) knows nothing of Flask or the
-database: it gets HTML strings and folders, and returns bytes. Every render goes to a
+The worker side (:func:`_render_html`; :func:`_compose_pages` and :func:`_finish`, in
+the calling process) knows nothing of Flask or the database: it gets HTML strings and
+folders, and returns bytes. Every render goes to a
 persistent pool of worker processes (spawned, so that nothing of the web process's
 threads or connections is inherited); a render that exceeds its time limit has its
 workers killed and raises :class:`RenderTimeoutError`.
@@ -157,9 +160,13 @@ class SingleJob:
 class ComposedJob:
     geometry: Geometry
     segments: tuple[Segment, ...]
-    #: The page-furniture document around its pages (see :func:`furniture`).
+    #: The page-number document around its pages (see :func:`furniture`).
     furniture_head: str
     furniture_tail: str
+    #: The label of the page numbers, with ``{n}`` and ``{total}`` ("Page {n} of {total}").
+    page_label: str
+    #: The running title: one small page, drawn at the top of every page.
+    title_html: str
     #: Documents of one page (content width by :data:`BAND_MM`) holding the heading set
     #: above the columns on a segment's first page, by segment index.
     bands: dict[int, str]
@@ -308,49 +315,58 @@ def _render_single(job: SingleJob, folders: Folders) -> tuple[bytes, int, tuple[
     )
 
 
-def furniture(head: str, tail: str, first: int, count: int, total: int) -> str:
-    """The page-furniture document for pages ``first`` to ``first + count - 1`` of
-    ``total``: empty pages with the running title and the page number."""
-    head = head.replace("__FIRST__", str(int(first))).replace("__TOTAL__", str(int(total)))
-    return head + '<section class="sheet"></section>' * count + tail
+def furniture(
+    head: str, tail: str, first: int, count: int, total: int, label: str = "Page {n} of {total}"
+) -> str:
+    """The page numbers of pages ``first`` to ``first + count - 1`` of ``total``: one
+    small page each (the width of the text, the height of the bottom margin)."""
+    from markupsafe import escape
+
+    numbers = "".join(
+        f'<p class="page-number">{escape(label.format(n=n, total=int(total)))}</p>'
+        for n in range(int(first), int(first) + int(count))
+    )
+    return head + numbers + tail
 
 
 # --- Composition (pypdf) ------------------------------------------------------------------
 
 
-def _compose(
-    geometry: Geometry,
-    pieces: Sequence[tuple[Segment, Sequence[bytes], bytes | None]],
-    furniture_pdfs: Sequence[bytes],
-    metadata: Metadata,
-) -> tuple[bytes, int]:
-    """Put the rendered pieces on real pages and draw the furniture over every page."""
+def _as_xobject(writer: Any, page: Any) -> Any:
+    """A page of another PDF as a Form XObject of ``writer`` (its content stream is copied,
+    not parsed)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    contents = page.get_object()["/Contents"]
+    source = contents.get_object()
+    if isinstance(source, ArrayObject):  # several streams: join them (decoded)
+        stream = DecodedStreamObject()
+        stream.set_data(b"\n".join(part.get_object().get_data() for part in source))
+    else:
+        stream = source.clone(writer, force_duplicate=True).get_object()
+    stream[NameObject("/Type")] = NameObject("/XObject")
+    stream[NameObject("/Subtype")] = NameObject("/Form")
+    stream[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in page.mediabox])
+    stream[NameObject("/Resources")] = page["/Resources"].clone(writer)
+    return writer._add_object(stream)
+
+
+def _compose_pages(
+    geometry: Geometry, pieces: Sequence[tuple[Segment, Sequence[bytes], bytes | None]]
+) -> Any:
+    """The document's pages, without the furniture (done while the workers draw it)."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (
-        ArrayObject,
         DecodedStreamObject,
         DictionaryObject,
-        FloatObject,
         NameObject,
-        TextStringObject,
     )
 
     writer = PdfWriter()
     width, height = geometry.width * MM, geometry.height * MM
 
     def as_xobject(page: Any) -> Any:
-        contents = page.get_object()["/Contents"]
-        source = contents.get_object()
-        if isinstance(source, ArrayObject):  # several streams: join them (decoded)
-            stream = DecodedStreamObject()
-            stream.set_data(b"\n".join(part.get_object().get_data() for part in source))
-        else:
-            stream = source.clone(writer, force_duplicate=True).get_object()
-        stream[NameObject("/Type")] = NameObject("/XObject")
-        stream[NameObject("/Subtype")] = NameObject("/Form")
-        stream[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in page.mediabox])
-        stream[NameObject("/Resources")] = page["/Resources"].clone(writer)
-        return writer._add_object(stream)
+        return _as_xobject(writer, page)
 
     def new_page(placements: list[tuple[Any, float, float]]) -> None:
         page = writer.add_blank_page(width, height)
@@ -383,13 +399,39 @@ def _compose(
                 placements.append((as_xobject(page), x, bottom))
             new_page(placements)
 
+    return writer
+
+
+def _finish(
+    writer: Any,
+    furniture_pdfs: Sequence[bytes],
+    metadata: Metadata,
+    *,
+    geometry: Geometry | None = None,
+    title_pdf: bytes | None = None,
+) -> tuple[bytes, int]:
+    """Draw the furniture on every page (the running title, one shared Form XObject, in the
+    top margin; the page number in the bottom margin), set the metadata, write the file."""
+    from pypdf import PdfReader
+    from pypdf.generic import NameObject, TextStringObject
+
+    geometry = geometry or Geometry()
+    x = MARGIN_SIDE_MM * MM
+    title_y = (geometry.height - MARGIN_TOP_MM) * MM
+    title = None
+    if title_pdf is not None:
+        title = _as_xobject(writer, PdfReader(io.BytesIO(title_pdf)).pages[0])
     furniture_pages = [p for data in furniture_pdfs for p in PdfReader(io.BytesIO(data)).pages]
     for page, overlay in zip(writer.pages, furniture_pages, strict=False):
-        ref = as_xobject(overlay)
         xobjects: Any = page["/Resources"]["/XObject"]  # type: ignore[index]
-        xobjects[NameObject("/F")] = ref
+        ops = b""
+        if title is not None:
+            xobjects[NameObject("/T")] = title
+            ops += f"\nq 1 0 0 1 {x:.3f} {title_y:.3f} cm /T Do Q".encode("ascii")
+        xobjects[NameObject("/F")] = _as_xobject(writer, overlay)
+        ops += f"\nq 1 0 0 1 {x:.3f} 0 cm /F Do Q".encode("ascii")
         contents: Any = page["/Contents"].get_object()
-        contents.set_data(contents.get_data() + b"\nq /F Do Q")
+        contents.set_data(contents.get_data() + ops)
 
     writer.add_metadata(
         {
@@ -449,6 +491,8 @@ def render_composed(
     work.sort(key=lambda item: -len(item[2]))
     for s_index, c_index, html in work:
         pending.append((s_index, c_index, pool.apply_async(_render_part, (html, folders))))
+    # the running title does not depend on the page count: last, in a gap of the workers
+    title_result = pool.apply_async(_render_part, (job.title_html, folders))
     results: dict[tuple[int, int], bytes] = {}
     refused: list[str] = []
     page_counts: dict[tuple[int, int], int] = {}
@@ -470,8 +514,12 @@ def render_composed(
     # the furniture of all pages, in as many parts as there are workers
     parts = []
     for start, end in _split(physical, [math.ceil(physical / worker_count())] * worker_count()):
-        html = furniture(job.furniture_head, job.furniture_tail, start + 1, end - start, physical)
+        html = furniture(
+            job.furniture_head, job.furniture_tail, start + 1, end - start, physical, job.page_label
+        )
         parts.append(pool.apply_async(_render_part, (html, folders)))
+    # meanwhile, set the pages (pypdf, in this process)
+    writer = _compose_pages(job.geometry, pieces)
     furniture_pdfs = []
     for part in parts:
         furniture_pdf, _, refused_here = _wait(part, timer)
@@ -479,7 +527,11 @@ def render_composed(
         refused.extend(refused_here)
     if progress is not None:
         progress(95)
-    pdf, pages = _compose(job.geometry, pieces, furniture_pdfs, job.metadata)
+    title_pdf, _, refused_here = _wait(title_result, timer)
+    refused.extend(refused_here)
+    pdf, pages = _finish(
+        writer, furniture_pdfs, job.metadata, geometry=job.geometry, title_pdf=title_pdf
+    )
     timer.left()
     return Rendered(pdf, pages, _ms(started), "composed", tuple(refused))
 
@@ -570,15 +622,46 @@ class Entry:
 
     @property
     def rtl(self) -> bool:
-        """Written right to left: isolated from the number and details around it.
-
-        (Only then: an isolated inline box makes WeasyPrint's layout half again slower.)
-        """
+        """Written right to left: isolated from the number and details around it (only then:
+        even as Unicode isolate characters, isolation slows WeasyPrint's layout)."""
         return is_rtl(self.name)
 
 
 def is_rtl(text: str) -> bool:
+    # no character below U+05BE is right to left (R or AL): most names are decided at once
+    if not text or max(text) < "\u05be":
+        return False
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+def groups_html(parts: Sequence[Group]) -> Any:
+    """The signatories' paragraphs (templates/pdf/_macros.html ``groups``), escaped, built
+    here rather than in Jinja: for thousands of names that is several times faster."""
+    from markupsafe import Markup, escape
+
+    out: list[str] = []
+    for group in parts:
+        if group.heading:
+            out.append(f"<h3>{escape(group.heading)}</h3>\n")
+        for e in group.entries:
+            name = escape(e.name)
+            out.append(
+                '<p class="entry">' if e.number is not None else '<p class="entry unnumbered">'
+            )
+            if e.number is not None:
+                out.append(f"{int(e.number)}.&#8194;")
+            # a right-to-left name is isolated from the number and details around it with
+            # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE (what <bdi> does, without an
+            # inline box: a seventh faster on a chunk where most names are Arabic or Hebrew)
+            out.append(f"\u2068{name}\u2069" if e.rtl else name)
+            if e.details:
+                out.append(f'<span class="details">, {escape(e.details)}</span>')
+            if e.description:
+                out.append(f'<span class="description">{escape(e.description)}</span>')
+            out.append("</p>\n")
+        if group.summary:
+            out.append(f'<p class="summary">{escape(group.summary)}</p>\n')
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
 
 
 @dataclass(frozen=True)
@@ -611,11 +694,43 @@ class AuditRow:
         return is_rtl(self.name)
 
 
-def compact_audit_lines(rows: Sequence[AuditRow], per_line: int = 3) -> str:
-    """Long lists: the rows without names (the list's numbers name them), several a line."""
-    cells = [f"{r.position:>5} {r.revision:<4} {r.approved}" for r in rows]
+#: The compact audit rows' font (static/css/pdf/base.css ``.audit-compact``): its size in
+#: points and the advance of DejaVu Sans Mono (0.602 em), rounded up.
+AUDIT_FONT_PT = 6.8
+MONO_ADVANCE_EM = 0.61
+
+
+def audit_chars_per_line(width_mm: float) -> int:
+    """How many monospaced characters of the compact audit rows fit in ``width_mm`` (one
+    kept free: the rows are ``white-space: pre`` and must never overflow)."""
+    return max(20, int(width_mm * MM / (AUDIT_FONT_PT * MONO_ADVANCE_EM)) - 1)
+
+
+def compact_audit_lines(
+    rows: Sequence[AuditRow],
+    per_line: int | None = None,
+    *,
+    chars: int = 110,
+    widths: tuple[int, int] | None = None,
+) -> str:
+    """Long lists: the rows without names (the list's numbers name them), as many a line as
+    fit in ``chars`` characters (fewer lines are faster to lay out). ``widths``: of the
+    position and the revision columns (give the whole list's, so that chunks align)."""
+    if not rows:
+        return ""
+    position_width, revision_width = widths or (
+        max(len(str(r.position)) for r in rows),
+        max(len(r.revision) for r in rows),
+    )
+    cells = [
+        f"{r.position:>{position_width}} {r.revision:<{revision_width}} {r.approved}" for r in rows
+    ]
+    gap = "  "
+    if per_line is None:
+        cell = max(len(c) for c in cells)
+        per_line = max(1, (chars + len(gap)) // (cell + len(gap)))
     return "\n".join(
-        "   ".join(cells[start : start + per_line]) for start in range(0, len(cells), per_line)
+        gap.join(cells[start : start + per_line]) for start in range(0, len(cells), per_line)
     )
 
 
@@ -786,6 +901,7 @@ def _render(template: str, **context: Any) -> str:
     return render_template(
         f"pdf/{template}",
         static=lambda sheet: static_url(f"css/pdf/{sheet}"),
+        groups_html=groups_html,
         **context,
     )
 
@@ -935,20 +1051,34 @@ def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | Com
     if doc.audit is not None:
         segments.append(_flow(doc, "audit"))
         rows = doc.audit.rows
+        chars = audit_chars_per_line(geometry.content_width)
+        widths = (
+            max((len(str(r.position)) for r in rows), default=1),
+            max((len(r.revision) for r in rows), default=2),
+        )
         columns_segment(
             "audit_rows",
-            [{"text": compact_audit_lines(rows[a:b])} for a, b in _split(len(rows), sizes)],
+            [
+                {"text": compact_audit_lines(rows[a:b], chars=chars, widths=widths)}
+                for a, b in _split(len(rows), sizes)
+            ],
             1,
             False,
         )
+    width = f"{geometry.content_width:.3f}mm"
     furniture_html = _render(
         "furniture.html",
         doc=safe,
-        css=["base.css", "furniture.css"],
-        page_css=_page_css(
-            geometry, furniture_text=page_number_css(doc.labels["page"], total="__TOTAL__")
-        )
-        + "\n@page :first { counter-reset: page __FIRST__; }",
+        part="numbers",
+        css=["furniture.css"],
+        page_css=f"@page {{ size: {width} {MARGIN_BOTTOM_MM}mm; margin: 0; }}",
+    )
+    title_html = _render(
+        "furniture.html",
+        doc=safe,
+        part="title",
+        css=["furniture.css"],
+        page_css=f"@page {{ size: {width} {MARGIN_TOP_MM}mm; margin: 0; }}",
     )
     head, _, tail = furniture_html.partition("<!--SHEETS-->")
     return ComposedJob(
@@ -956,6 +1086,8 @@ def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | Com
         segments=tuple(segments),
         furniture_head=head,
         furniture_tail=tail,
+        page_label=doc.labels["page"],
+        title_html=title_html,
         bands=bands,
         metadata=Metadata(doc.title, doc.authors, doc.subject, doc.language, doc.created),
     )

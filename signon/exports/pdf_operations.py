@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from signon.accounts.models import Organisation, User
 from signon.audit.models import AuditEvent
@@ -153,6 +153,7 @@ _SPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c\x85]")
 _OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
+@functools.lru_cache(maxsize=65536)
 def printable_name(name: str) -> str:
     """The name without control characters (line breaks and tabs become spaces; kept:
     letters, marks, joiners, bidi marks), spaces collapsed."""
@@ -579,17 +580,22 @@ def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) 
         .order_by(Rev.number)
     ).all()
     # every change to a signature goes through the ORM, which sets ``updated_at``: with the
-    # state columns, that identifies the content without reading every name
+    # state columns, that identifies the content without reading every row. The database
+    # sums it up per (status, moderation, revision): how many, which ids (count, sum, min,
+    # max) and the latest change; a change of state moves a row between these groups.
     signatures = db.session.execute(
         select(
-            Signature.id,
-            Signature.updated_at,
             Signature.status,
             Signature.moderation,
             Signature.revision_id,
+            func.count(),
+            func.sum(Signature.id),
+            func.min(Signature.id),
+            func.max(Signature.id),
+            func.max(Signature.updated_at),
         )
         .where(Signature.letter_id == letter.id)
-        .order_by(Signature.id)
+        .group_by(Signature.status, Signature.moderation, Signature.revision_id)
     ).all()
     drafting = db.session.execute(
         select(Organisation.id, Organisation.name)
@@ -602,10 +608,19 @@ def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) 
         "renderer": pdf.renderer_version(),
         "letter": [letter.id, letter.slug, letter.addressee, letter.language],
         "revisions": [[r.id, r.number, r.content_sha256, str(r.change_kind)] for r in revisions],
-        "signatures": [
-            [s.id, s.updated_at.isoformat(), str(s.status), str(s.moderation), s.revision_id]
-            for s in signatures
-        ],
+        "signatures": sorted(
+            [
+                str(status),
+                str(moderation),
+                revision_id or 0,
+                count,
+                int(total),
+                low,
+                high,
+                str(latest),
+            ]
+            for status, moderation, revision_id, count, total, low, high, latest in signatures
+        ),
         "drafting": [[d.id, d.name] for d in drafting],
         "settings": [settings.layout.value, settings.page_size.value, settings.audit_page, options],
         "date": None if str(options.get("date_text") or "").strip() else today.isoformat(),
