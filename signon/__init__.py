@@ -23,8 +23,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _init_templates(app)
 
     from signon import cli
-    from signon.core import access, errors, headers, transaction
+    from signon.core import access, errors, headers, input_guard, transaction
 
+    input_guard.init_app(app)
     access.init_app(app)
     transaction.init_app(app)
     headers.init_app(app)

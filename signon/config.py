@@ -62,6 +62,8 @@ class Settings:
     preferred_url_scheme: str = "http"
     #: Secure cookies and HSTS: switch on whenever the site is served over HTTPS.
     https: bool = False
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+    trusted_proxies: int = 0
     #: Limits on user input.
     max_body_chars: int = 200_000
     max_content_length: int = 4 * 1024 * 1024
@@ -97,6 +99,7 @@ class Settings:
             server_name=_env("SERVER_NAME") or None,
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
+            trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
             ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,
             reminder_hours=tuple(
                 int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
-from signon.core.passwords import MIN_PASSWORD_LENGTH, verify_password
+from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem, verify_password
 from signon.core.permissions import OrganisationRole
 from signon.core.timefmt import is_valid_timezone
 from signon.extensions import db
@@ -113,6 +113,13 @@ def _new_password_fields(
     return password, confirm
 
 
+def check_new_password(password: str | None, email: str | None, name: str | None) -> None:
+    """Refuse common passwords and ones containing the person's name or address."""
+    problem = password_problem(password or "", email, name)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 class RegisterForm(FlaskForm):
     email = _email_field()
     display_name = StringField(
@@ -131,6 +138,10 @@ class RegisterForm(FlaskForm):
                 "This address is already registered. Log in, or reset your password if you "
                 "have forgotten it."
             )
+
+    def validate_password(self, field: Field) -> None:
+        if field.data and len(field.data) >= MIN_PASSWORD_LENGTH:
+            check_new_password(field.data, self.email.data, self.display_name.data)
 
     @property
     def timezone_or_utc(self) -> str:
@@ -158,6 +169,17 @@ class EmailOnlyForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password, password_confirm = _new_password_fields()
     submit = SubmitField("Set the new password")
+
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field: Field) -> None:
+        if field.data and len(field.data) >= MIN_PASSWORD_LENGTH:
+            user = self.user
+            check_new_password(
+                field.data, user.email if user else None, user.display_name if user else None
+            )
 
 
 class ProfileForm(FlaskForm):
@@ -193,6 +215,12 @@ class ChangePasswordForm(FlaskForm):
     def validate_current_password(self, field: Field) -> None:
         if not verify_password(self.user.password_hash, field.data or ""):
             raise ValidationError("This is not your current password.")
+
+    def validate_password(self, field: Field) -> None:
+        if field.data and len(field.data) >= MIN_PASSWORD_LENGTH:
+            check_new_password(field.data, self.user.email, self.user.display_name)
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError("Choose a password different from your current one.")
 
 
 class OrganisationForm(FlaskForm):

@@ -8,6 +8,8 @@ allowed. They never commit, never read ``request`` and never render pages.
 from __future__ import annotations
 
 import enum
+import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,13 +26,14 @@ from signon.accounts.models import (
     User,
     UserToken,
 )
+from signon.audit.operations import record_event
 from signon.config import Settings
 from signon.core.passwords import hash_password, needs_rehash, verify_password
 from signon.core.permissions import OrganisationRole
 from signon.core.timefmt import is_valid_timezone
 from signon.core.tokens import hash_token, new_token
 from signon.db import utcnow
-from signon.extensions import db
+from signon.extensions import db, limiter
 
 
 class AccountsError(Exception):
@@ -70,12 +73,16 @@ class LoginStatus(enum.Enum):
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"
     UNCONFIRMED = "unconfirmed"
+    #: Too many failed attempts for this address lately: not even checked.
+    BACKING_OFF = "backing_off"
 
 
 @dataclass(frozen=True)
 class LoginResult:
     status: LoginStatus
     user: User | None = None
+    #: With BACKING_OFF: how long to wait before the next attempt, in seconds.
+    retry_after: int = 0
 
 
 def _settings() -> Settings:
@@ -201,22 +208,101 @@ def confirm_email(raw_token: str) -> User:
     return user
 
 
+# --- Login back-off -------------------------------------------------------------------------
+#
+# Failed logins are counted per normalised e-mail address (known or not, so the answer
+# reveals nothing) in the rate limiter's storage: memory, or Redis in production. From
+# the FREE_FAILURES-th failure within FAILURE_WINDOW on, every further failure shuts the
+# address for a growing delay (1, 2, 4, 8 minutes ... capped at MAX_DELAY); attempts
+# during the delay are refused unchecked and do not count. A successful login or a
+# password reset clears it all, so the real owner is never locked out for long: at
+# worst MAX_DELAY at a time, and a reset link always works.
+
+FREE_FAILURES = 5
+FAILURE_WINDOW = 15 * 60
+FIRST_DELAY = 60
+MAX_DELAY = 15 * 60
+
+
+def _backoff_active() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED")) and limiter.enabled
+
+
+def _backoff_keys(email: str) -> tuple[str, str]:
+    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    address = User.normalise_email(email)
+    return f"{prefix}/login-failures/{address}", f"{prefix}/login-shut/{address}"
+
+
+def backoff_delay(failures: int) -> int:
+    """Seconds the address stays shut after its ``failures``-th failure in a row."""
+    if failures < FREE_FAILURES:
+        return 0
+    return min(FIRST_DELAY << min(failures - FREE_FAILURES, 20), MAX_DELAY)
+
+
+def login_backoff_remaining(email: str) -> int:
+    """Seconds before ``email`` may try to log in again (0: now)."""
+    if not _backoff_active():
+        return 0
+    _failures, shut = _backoff_keys(email)
+    storage = limiter.storage
+    if storage.get(shut) <= 0:
+        return 0
+    return max(1, math.ceil(storage.get_expiry(shut) - time.time()))
+
+
+def record_login_failure(email: str) -> int:
+    """Count a failed login for ``email``; returns the delay it is now shut for (seconds)."""
+    if not _backoff_active():
+        return 0
+    failures_key, shut_key = _backoff_keys(email)
+    storage = limiter.storage
+    failures = storage.incr(failures_key, FAILURE_WINDOW)
+    delay = backoff_delay(failures)
+    if delay:
+        # Keep the count while the delay runs and a window after it, so the next
+        # failure doubles the delay instead of starting over.
+        storage.clear(failures_key)
+        storage.incr(failures_key, delay + FAILURE_WINDOW, amount=failures)
+        storage.clear(shut_key)
+        storage.incr(shut_key, delay)
+    return delay
+
+
+def clear_login_failures(email: str) -> None:
+    if not _backoff_active():
+        return
+    for key in _backoff_keys(email):
+        limiter.storage.clear(key)
+
+
 # --- Login and passwords -----------------------------------------------------------------
 
 
 def attempt_login(email: str, password: str, next_url: str | None = None) -> LoginResult:
     """Check the password (in equal time for unknown addresses). On success record the
     login and upgrade the hash if its parameters are old; on an unconfirmed account
-    mail a fresh confirmation link instead."""
+    mail a fresh confirmation link instead. An address with too many recent failures
+    is refused unchecked (see the back-off above)."""
+    waiting = login_backoff_remaining(email)
+    if waiting:
+        return LoginResult(LoginStatus.BACKING_OFF, retry_after=waiting)
     user = User.find_by_email(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        record_event("account.login_failed", actor_label=User.normalise_email(email)[:254])
+        delay = record_login_failure(email)
+        if delay:
+            return LoginResult(LoginStatus.BACKING_OFF, retry_after=delay)
         return LoginResult(LoginStatus.BAD_CREDENTIALS)
+    clear_login_failures(email)
     if not user.is_confirmed:
         send_email_confirmation(user, next_url)
         return LoginResult(LoginStatus.UNCONFIRMED, user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    record_event("account.login", actor=user)
     db.session.flush()
     return LoginResult(LoginStatus.OK, user)
 
@@ -244,8 +330,17 @@ def reset_password(raw_token: str, new_password: str) -> User:
         user.email_confirmed_at = utcnow()
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
     db.session.flush()
+    clear_login_failures(user.email)
+    record_event("account.password_reset", actor=user)
     notifications.mail_password_changed(user)
     return user
+
+
+def log_out_everywhere(user: User) -> None:
+    """End every session of ``user`` on every device (the loader refuses the old token)."""
+    user.rotate_session_token()
+    record_event("account.logout", actor=user)
+    db.session.flush()
 
 
 def change_password(user: User, new_password: str) -> None:
@@ -253,6 +348,7 @@ def change_password(user: User, new_password: str) -> None:
     user.password_hash = hash_password(new_password)
     user.rotate_session_token()
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
+    record_event("account.password_changed", actor=user)
     db.session.flush()
     notifications.mail_password_changed(user)
 
@@ -400,17 +496,34 @@ def _refuse_if_last_admin(membership: Membership, doing: str) -> None:
         )
 
 
-def change_member_role(membership: Membership, role: OrganisationRole) -> None:
+def change_member_role(
+    membership: Membership, role: OrganisationRole, actor: User | None = None
+) -> None:
     if membership.role == role:
         return
     if role != OrganisationRole.ADMIN:
         _refuse_if_last_admin(membership, "changing this role")
+    old = membership.role
     membership.role = role
+    record_event(
+        "organisation.role_changed",
+        actor=actor,
+        organisation=membership.organisation.name,
+        member=membership.user.email,
+        old=old.value,
+        new=role.value,
+    )
     db.session.flush()
 
 
-def remove_member(membership: Membership) -> None:
+def remove_member(membership: Membership, actor: User | None = None) -> None:
     _refuse_if_last_admin(membership, "removing this member")
+    record_event(
+        "organisation.member_removed",
+        actor=actor,
+        organisation=membership.organisation.name,
+        member=membership.user.email,
+    )
     db.session.delete(membership)
     db.session.flush()
 

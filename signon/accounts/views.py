@@ -50,8 +50,25 @@ from signon.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 
-AUTH_LIMIT = "10 per minute"
+#: Per client address (behind trusted proxies: see signon.core.access).
+AUTH_LIMIT = "10 per minute;100 per hour"
+#: Per address typed into the form: no one gets a mailbox flooded with links.
+MAIL_LINK_LIMIT_PER_EMAIL = "5 per hour"
 BAD_LOGIN_MESSAGE = "The email address or password is not right. Please try again."
+
+
+def _form_email_key() -> str:
+    """Rate-limit key: the normalised address typed into the form."""
+    return "email:" + User.normalise_email(str(request.form.get("email", "")))[:254]
+
+
+def _backing_off_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        "There have been too many unsuccessful attempts to log in with this email address. "
+        f"Please wait {wait} and try again, or reset your password with the link below."
+    )
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -106,6 +123,10 @@ def login() -> Response | str:
             _log_in(result.user)
             flash(f"Welcome back, {result.user.display_name}.", "success")
             return redirect(next_url or url_for("core.home"))
+        if result.status is operations.LoginStatus.BACKING_OFF:
+            form.form_errors.append(_backing_off_message(result.retry_after))
+            page = render_template("accounts/login.html", form=form, next_url=next_url)
+            return Response(page, 429, {"Retry-After": str(result.retry_after)})
         if result.status is operations.LoginStatus.UNCONFIRMED:
             flash(
                 "Please confirm your email address first. We have sent you a new "
@@ -122,9 +143,10 @@ def logout() -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
+    operations.log_out_everywhere(_user())
     logout_user()
     session.clear()
-    flash("You have logged out.", "success")
+    flash("You have logged out, on this device and every other one.", "success")
     return redirect(url_for("core.home"))
 
 
@@ -165,6 +187,7 @@ def register() -> Response | str:
 @bp.route("/confirm", methods=["GET", "POST"])
 @public
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(MAIL_LINK_LIMIT_PER_EMAIL, key_func=_form_email_key, methods=["POST"])
 def resend_confirmation() -> Response | str:
     """'Check your inbox', with a form to have the confirmation link sent again."""
     form = EmailOnlyForm()
@@ -208,6 +231,7 @@ def confirm_email(token: str) -> Response | str | tuple[str, int]:
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @public
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limiter.limit(MAIL_LINK_LIMIT_PER_EMAIL, key_func=_form_email_key, methods=["POST"])
 def forgot_password() -> Response | str:
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -225,10 +249,11 @@ def forgot_password() -> Response | str:
 @public
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def reset_password(token: str) -> Response | str | tuple[str, int]:
-    problem = operations.token_problem(UserToken.find(token, TokenPurpose.RESET_PASSWORD))
-    if problem is not None:
-        return _token_problem_page("reset", problem)
-    form = ResetPasswordForm()
+    found = UserToken.find(token, TokenPurpose.RESET_PASSWORD)
+    problem = operations.token_problem(found)
+    if problem is not None or found is None:
+        return _token_problem_page("reset", problem or operations.TokenProblem.UNKNOWN)
+    form = ResetPasswordForm(user=found.user)
     if form.validate_on_submit():
         try:
             user = operations.reset_password(token, form.password.data)
@@ -397,7 +422,7 @@ def organisation_member_role(org_id: int, membership_id: int) -> Response:
     if form.validate_on_submit():
         role = OrganisationRole(form.role.data)
         try:
-            operations.change_member_role(membership, role)
+            operations.change_member_role(membership, role, actor=current_user)
         except operations.LastAdminError as error:
             flash(str(error), "error")
         else:
@@ -416,7 +441,7 @@ def organisation_remove_member(org_id: int, membership_id: int) -> Response:
         name = membership.user.display_name
         leaving = membership.user_id == _user().id
         try:
-            operations.remove_member(membership)
+            operations.remove_member(membership, actor=current_user)
         except operations.LastAdminError as error:
             flash(str(error), "error")
         else:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -107,6 +108,14 @@ SIGNATORY_KEYS = {
 EVENT_KEYS = {"action", "revision_number", "email", "details", "created_at"}
 #: Fields that are not content: they may differ after a round trip.
 NOT_CONTENT = ("exported_at", "slug")
+
+
+def _is_web_address(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class BundleError(Exception):
@@ -542,6 +551,8 @@ def _check_signatories(
         entry.representative_name = c.text(item, "representative_name", where, max_len=200)
         entry.representative_title = c.text(item, "representative_title", where, max_len=200)
         entry.website = c.text(item, "website", where, max_len=500)
+        if entry.website is not None and not _is_web_address(entry.website):
+            c.add(where, f"“{entry.website}” is not a web address (http or https)")
         entry.email = c.text(item, "email", where, max_len=254)
         if entry.email is not None and "@" not in entry.email:
             c.add(where, f"“{entry.email}” is not an e-mail address")

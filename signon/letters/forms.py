@@ -146,6 +146,8 @@ class AddTeamUserForm(FlaskForm):
         self.user: User | None = None
 
     def validate_email(self, field: EmailField) -> None:
+        if field.errors:
+            return
         user = User.find_by_email(field.data or "")
         if user is None:
             raise ValidationError(

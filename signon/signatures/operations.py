@@ -61,7 +61,10 @@ def website_host(website: str | None) -> str | None:
     if not website:
         return None
     candidate = website if "://" in website else f"https://{website}"
-    host = (urlsplit(candidate).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(candidate).hostname or "").lower().rstrip(".")
+    except ValueError:  # not a web address: no domain to match
+        return None
     return host.removeprefix("www.") or None
 
 

@@ -366,7 +366,7 @@ def test_logout_is_post_only(client: FlaskClient) -> None:
     assert is_logged_in(client)
     response = client.post("/logout")
     assert response.status_code == 302 and response.location == "/"
-    assert flashes(client) == ["You have logged out."]
+    assert flashes(client) == ["You have logged out, on this device and every other one."]
     assert not is_logged_in(client)
 
 

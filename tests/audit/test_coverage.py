@@ -261,7 +261,6 @@ def test_list_downloads_are_reads_and_write_no_event(client: FlaskClient) -> Non
 # --- Accounts (the global chain) -------------------------------------------------------------
 
 
-@missing("signon/accounts/operations.py attempt_login (success)")
 def test_login() -> None:
     user = make_user()
     result = accounts.attempt_login(user.email, DEFAULT_PASSWORD)
@@ -269,7 +268,6 @@ def test_login() -> None:
     assert the_event("account.login").actor_id == user.id
 
 
-@missing("signon/accounts/operations.py attempt_login (failure)")
 def test_failed_login() -> None:
     user = make_user()
     result = accounts.attempt_login(user.email, "not the password at all")
@@ -278,14 +276,12 @@ def test_failed_login() -> None:
     assert event.actor_label == user.email and event.actor_id is None
 
 
-@missing("signon/accounts/operations.py change_password")
 def test_password_change() -> None:
     user = make_user()
     accounts.change_password(user, "a much longer new passphrase 42")
     assert the_event("account.password_changed").actor_id == user.id
 
 
-@missing("signon/accounts/operations.py reset_password")
 def test_password_reset() -> None:
     user = make_user()
     _token, raw = UserToken.issue(user, TokenPurpose.RESET_PASSWORD, timedelta(hours=1))
@@ -294,7 +290,6 @@ def test_password_reset() -> None:
     assert the_event("account.password_reset").actor_id == user.id
 
 
-@missing("signon/accounts/operations.py change_member_role (+ actor) and the view")
 def test_organisation_role_change(client: FlaskClient) -> None:
     admin, member = make_user(), make_user()
     organisation = make_organisation("Org Roles NGO", admin=admin, members=(member,))

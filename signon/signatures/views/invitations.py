@@ -18,8 +18,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
+from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, require
+from signon.extensions import limiter
 from signon.letters import queries
 from signon.letters.models import Letter
 from signon.signatures import invitations as ops
@@ -28,6 +30,9 @@ from signon.signatures.invitations import BulkReport, InvitationError
 from signon.signatures.models import Invitation
 from signon.signatures.uploads import logo_path
 from signon.signatures.views import bp
+
+#: Invitation sends per coordinator (or address): generous for real use, a wall for a script.
+INVITE_LIMIT = "30 per minute;300 per hour"
 
 
 def _letter_for(slug: str, action: Action) -> Letter:
@@ -78,6 +83,7 @@ def invitations(slug: str) -> str:
 
 
 @bp.post("/letters/<slug>/invitations")
+@limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
 def invitation_create(slug: str) -> Response | str:
     letter = _letter_for(slug, Action.INVITATION_SEND)
     form = InviteOneForm(letter=letter)
@@ -103,6 +109,7 @@ def invitation_create(slug: str) -> Response | str:
 
 
 @bp.post("/letters/<slug>/invitations/bulk")
+@limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
 def invitations_bulk(slug: str) -> str:
     letter = _letter_for(slug, Action.INVITATION_SEND)
     form = InviteManyForm()
@@ -165,6 +172,7 @@ def invitation_revoke(slug: str, invitation_id: int) -> Response:
 
 
 @bp.post("/letters/<slug>/invitations/<int:invitation_id>/resend")
+@limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
 def invitation_resend(slug: str, invitation_id: int) -> Response:
     letter = _letter_for(slug, Action.INVITATION_SEND)
     invitation = _invitation_for(letter, invitation_id)
