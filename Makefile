@@ -9,13 +9,14 @@ PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
 SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-postgres lint format browser system-deps clean help
+.PHONY: install run test test-postgres lint format browser system-deps audit clean help
 
 help:
 	@echo "make run            install, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
 	@echo "make test           install and run the whole test suite (SQLite)"
-	@echo "make test-postgres  the same suite against PostgreSQL ($$SIGNON_TEST_POSTGRES_URL)"
+	@echo "make test-postgres  the same suite against PostgreSQL ($(SIGNON_TEST_POSTGRES_URL))"
 	@echo "make lint           ruff (lint and format check) and mypy"
+	@echo "make audit          pip-audit over the pinned requirements (needs network access)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -63,6 +64,12 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix signon tests benchmarks
 	$(BIN)/ruff format signon tests benchmarks
+
+# Known vulnerabilities in the pinned dependencies (needs PyPI's JSON API or OSV on the network;
+# --strict fails when a package could not be checked, instead of passing silently).
+audit: install
+	$(BIN)/pip-audit --strict -r requirements.txt
+	$(BIN)/pip-audit --strict -r requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
