@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from signon.api.admin import bp as api_admin_bp
     from signon.api.views import bp as api_bp
     from signon.audit.views import bp as audit_bp
+    from signon.core.mail_views import bp as mail_bp
     from signon.core.views import bp as core_bp
     from signon.exports.views import bp as exports_bp
     from signon.letters.views import bp as letters_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(api_admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(mail_bp)
 
 
 def _init_templates(app: Flask) -> None:

@@ -73,6 +73,7 @@ def verify_audit_command(slug: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the project's commands on ``app.cli``."""
+    from signon.core import commands as core_commands
     from signon.exports import commands as export_commands
     from signon.signatures import commands as signature_commands
 
@@ -80,4 +81,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_login_command)
     app.cli.add_command(verify_audit_command)
     signature_commands.register(app)
+    core_commands.register(app)
     export_commands.register(app)

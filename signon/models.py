@@ -8,6 +8,7 @@ from signon.accounts.models import (
     UserToken,
 )
 from signon.audit.models import AuditEvent
+from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
 from signon.signatures.models import (
@@ -29,6 +30,7 @@ __all__ = [
     "Membership",
     "Organisation",
     "OrganisationInvitation",
+    "OutboxMessage",
     "PublicSignRequest",
     "ReminderSent",
     "Revision",

@@ -1,21 +1,52 @@
 """E-mail: every message has a plain-text and an HTML part, both from ``templates/emails/``.
 
-Messages are queued during the request and sent only after the commit (see
-:mod:`signon.core.transaction`). Without an SMTP server configured, Flask-Mailman's
-file backend writes them to the outbox folder, and we print them to the console.
+Messages go through the outbox (:class:`signon.core.outbox.OutboxMessage`):
+:func:`queue_mail` renders the message and writes it as a row of the current unit of
+work, so that it is committed (or rolled back) with the change that caused it. Once
+the commit has succeeded (:mod:`signon.core.transaction`), the request tries to send
+it; the outcome (sent, or the server's answer and when to try again) is written in a
+short transaction of its own, since the request's transaction is already committed.
+``flask --app signon send-mail`` (:func:`send_due`) sends what is still unsent, with
+back-off. A sender first *claims* a message (an UPDATE that only succeeds when nobody
+else holds it), so two senders never send the same message.
+
+Delivery is at-least-once only in one case: a process that dies after the SMTP server
+accepted a message but before the outcome was written; its claim expires after
+:data:`CLAIM_SECONDS` and the message is sent again. Everything else is exactly once.
+
+Without an SMTP server configured, Flask-Mailman's file backend writes the messages
+to the outbox folder, and we print them to the console.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import smtplib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, render_template
 from flask_mailman import EmailMultiAlternatives
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
+from signon.core.outbox import OutboxMessage
 from signon.core.transaction import after_commit
+from signon.db import utcnow
+from signon.extensions import db, mail
 
 log = logging.getLogger(__name__)
+
+#: A claim older than this is considered abandoned (the sender died): others may send.
+CLAIM_SECONDS = 600
+#: After this many failed attempts, ``send-mail`` stops trying on its own; the message
+#: stays visible to the coordinators, who can still press "retry now".
+MAX_AUTOMATIC_ATTEMPTS = 10
+#: Back-off after the n-th failure: 1, 2, 4, 8... minutes, at most this many.
+MAX_BACKOFF_MINUTES = 6 * 60
 
 
 def build_message(to: str, subject: str, template: str, **context: Any) -> EmailMultiAlternatives:
@@ -23,6 +54,10 @@ def build_message(to: str, subject: str, template: str, **context: Any) -> Email
     context.setdefault("subject", subject)
     text = render_template(f"emails/{template}.txt", **context)
     html = render_template(f"emails/{template}.html", **context)
+    return _message(to, subject, text, html)
+
+
+def _message(to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -33,8 +68,7 @@ def build_message(to: str, subject: str, template: str, **context: Any) -> Email
     return message
 
 
-def send_now(message: EmailMultiAlternatives) -> None:
-    message.send()
+def _print_if_file_backend(message: EmailMultiAlternatives) -> None:
     if current_app.config.get("MAIL_BACKEND") == "file" and not current_app.testing:
         print(
             f"\n--- e-mail to {', '.join(message.to)}: {message.subject}\n"
@@ -43,7 +77,223 @@ def send_now(message: EmailMultiAlternatives) -> None:
         )
 
 
-def queue_mail(to: str, subject: str, template: str, **context: Any) -> None:
-    """Render now (while the request context is there), send after the commit."""
-    message = build_message(to, subject, template, **context)
-    after_commit(lambda: send_now(message))
+def send_now(message: EmailMultiAlternatives) -> None:
+    message.send()
+    _print_if_file_backend(message)
+
+
+def _letter_id(context: dict[str, Any]) -> int | None:
+    letter = context.get("letter")
+    letter_id = getattr(letter, "id", None)
+    return letter_id if isinstance(letter_id, int) else None
+
+
+def queue_mail(
+    to: str, subject: str, template: str, *, letter_id: int | None = None, **context: Any
+) -> OutboxMessage:
+    """Render now (while the request context is there), record in the outbox, send after
+    the commit. ``letter_id`` defaults to the id of ``context["letter"]``."""
+    context.setdefault("subject", subject)
+    text = render_template(f"emails/{template}.txt", **context)
+    html = render_template(f"emails/{template}.html", **context)
+    message = OutboxMessage(
+        letter_id=letter_id if letter_id is not None else _letter_id(context),
+        recipient=to,
+        subject=subject,
+        text=text,
+        html=html,
+        attempts=0,
+        created_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    message_id = message.id
+    after_commit(lambda: send_outbox([message_id]))
+    return message
+
+
+# --- Sending ------------------------------------------------------------------------
+
+
+def describe_send_error(exc: BaseException) -> str:
+    """The mail server's answer, short enough for the ``last_error`` column."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = [
+            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for code, msg in exc.recipients.values()
+        ]
+        text = "Refused by the mail server: " + "; ".join(answers)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        detail = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        text = f"Refused by the mail server: {exc.smtp_code} {detail}"
+    elif isinstance(exc, OSError):
+        text = f"Could not reach the mail server: {exc}"
+    else:
+        text = f"Could not send: {exc}"
+    return text[:500]
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_MINUTES))
+
+
+def _session() -> Session:
+    """A short unit of work of its own, bound to what the request's session is bound to:
+    the engine in production, and in the tests the test's connection."""
+    return Session(bind=db.session.get_bind(), expire_on_commit=False)
+
+
+def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[OutboxMessage]]:
+    """Take the unsent, unclaimed (or abandoned) messages among ``ids``; return them."""
+    token = secrets.token_hex(16)
+    stale = now - timedelta(seconds=CLAIM_SECONDS)
+    with _session() as session, session.begin():
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(ids)),
+                OutboxMessage.sent_at.is_(None),
+                or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < stale),
+            )
+            .values(claimed_at=now, claim_token=token)
+            .execution_options(synchronize_session=False)
+        )
+    with _session() as session:
+        claimed = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.claim_token == token)
+                .order_by(OutboxMessage.id)
+            )
+        )
+        session.expunge_all()
+    return token, claimed
+
+
+def _record(message_id: int, token: str, error: str | None) -> None:
+    now = utcnow()
+    with _session() as session, session.begin():
+        values: dict[str, Any] = {
+            "attempts": OutboxMessage.attempts + 1,
+            "claimed_at": None,
+            "claim_token": None,
+        }
+        if error is None:
+            values.update(sent_at=now, last_error=None, next_attempt_at=None)
+        else:
+            attempts = session.scalar(
+                select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)
+            )
+            values.update(last_error=error, next_attempt_at=now + backoff((attempts or 0) + 1))
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def send_outbox(ids: Sequence[int]) -> SendReport:
+    """Send these messages (those nobody else is sending and not sent yet), over one
+    connection; record each outcome as soon as it is known."""
+    report = SendReport()
+    if not ids:
+        return report
+    token, claimed = _claim(ids, utcnow())
+    if not claimed:
+        return report
+    connection = mail.get_connection()
+    try:
+        for row in claimed:
+            message = _message(row.recipient, row.subject, row.text, row.html)
+            message.connection = connection
+            try:
+                _deliver(connection, message)
+            except Exception as exc:  # every failure is recorded, none stops the others
+                log.warning("mail %s to %s not sent: %s", row.id, row.recipient, exc)
+                _record(row.id, token, describe_send_error(exc))
+                report.failed += 1
+            else:
+                _print_if_file_backend(message)
+                _record(row.id, token, None)
+                report.sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:  # pragma: no cover - closing a broken connection
+            log.exception("closing the mail connection failed")
+    return report
+
+
+def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
+    """Send on the shared connection; reconnect once if the server dropped it."""
+    try:
+        connection.open()
+        sent = connection.send_messages([message])
+    except smtplib.SMTPServerDisconnected:
+        connection.close()
+        connection.open()
+        sent = connection.send_messages([message])
+    if not sent:  # a backend that swallowed an error (fail_silently) reports 0
+        raise RuntimeError("the mail backend did not send the message")
+
+
+def due_ids(now: datetime | None = None, *, limit: int = 500) -> list[int]:
+    """Unsent messages whose back-off has passed (and not given up on)."""
+    now = now or utcnow()
+    # A short session of its own: on SQLite every transaction takes the write lock
+    # (BEGIN IMMEDIATE), which the claims that follow need.
+    with _session() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.attempts < MAX_AUTOMATIC_ATTEMPTS,
+                    or_(
+                        OutboxMessage.next_attempt_at.is_(None),
+                        OutboxMessage.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+
+
+def send_due(now: datetime | None = None) -> SendReport:
+    """What ``flask send-mail`` does: send every message that is due."""
+    return send_outbox(due_ids(now))
+
+
+def failed_messages(letter_id: int) -> list[OutboxMessage]:
+    """The letter's messages that were tried and not sent yet, newest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                and_(
+                    OutboxMessage.letter_id == letter_id,
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.attempts > 0,
+                )
+            )
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        )
+    )
+
+
+def retry_message(message: OutboxMessage) -> None:
+    """A coordinator's "retry now": due at once, and sent after the commit."""
+    message.next_attempt_at = utcnow()
+    db.session.flush()
+    message_id = message.id
+    after_commit(lambda: send_outbox([message_id]))

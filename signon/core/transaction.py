@@ -17,13 +17,13 @@ from signon.extensions import db
 log = logging.getLogger(__name__)
 
 
-def after_commit(callback: Callable[[], None]) -> None:
+def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current unit of work has been committed."""
     g.setdefault("_after_commit", []).append(callback)
 
 
 def run_after_commit_callbacks() -> None:
-    callbacks: list[Callable[[], None]] = g.pop("_after_commit", [])
+    callbacks: list[Callable[[], object]] = g.pop("_after_commit", [])
     for callback in callbacks:
         try:
             callback()

@@ -29,6 +29,7 @@ from werkzeug.routing import Rule
 from signon.accounts import operations as accounts
 from signon.accounts.models import Membership, OrganisationInvitation, User
 from signon.api.tokens import create_api_token
+from signon.core.outbox import OutboxMessage
 from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.transaction import commit
 from signon.exports.pdf_operations import export_pdf
@@ -66,6 +67,7 @@ OBJECT_ARGS = {
     "token_id",
     "org_id",
     "membership_id",
+    "message_id",
     "token",
 }
 
@@ -136,6 +138,16 @@ def _build() -> World:
         b_org, zed, "newcomer@zulu.example.org", OrganisationRole.MEMBER
     )
     assert zulu_member is not None and public_token is not None
+    b_message = OutboxMessage(
+        letter_id=b.id,
+        recipient="zulu-contact@zulu.example.org",
+        subject="Zulu undelivered",
+        text="Zulu",
+        html="<p>Zulu</p>",
+        attempts=1,
+        last_error="550 refused",
+    )
+    db.session.add(b_message)
     db.session.flush()
     return World(
         alice,
@@ -156,6 +168,7 @@ def _build() -> World:
             "membership_id": zulu_member.id,
             "org_invitation_id": org_invitation.id,
             "public_token": public_token,
+            "message_id": b_message.id,
         },
         a_raw,
     )
@@ -171,6 +184,7 @@ def _snapshot(world: World) -> dict[str, Any]:
     membership = db.session.get(Membership, ids["membership_id"])
     org_invitation = db.session.get(OrganisationInvitation, ids["org_invitation_id"])
     letter = db.session.get(Letter, ids["letter_id"])
+    message = db.session.get(OutboxMessage, ids["message_id"])
     assert letter is not None
     return {
         "member": member.role if member else None,
@@ -180,6 +194,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "membership": membership.role if membership else None,
         "org_invitation": org_invitation.revoked_at if org_invitation else None,
         "letter": (letter.status, letter.is_public, letter.title, letter.deadline),
+        "message": (message.attempts, message.sent_at) if message else None,
         "revisions": letter.head().number if letter.head() else None,  # type: ignore[union-attr]
     }
 
@@ -236,6 +251,7 @@ def _fillings(rule: Rule, a_slug: str, a_org: int, b: dict[str, Any]) -> list[di
         "record_id": b["record_id"],
         "token_id": b["token_id"],
         "membership_id": b["membership_id"],
+        "message_id": b["message_id"],
         "token": b["public_token"],
     }
     fillings = []
