@@ -36,7 +36,7 @@ from signon.letters.models import Letter
 from signon.signatures.models import ApiToken
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-limiter.limit("120 per minute;3000 per hour")(bp)
+limiter.shared_limit("120 per minute;3000 per hour", scope="api")(bp)
 csrf.exempt(bp)  # read-only: no view here changes state
 
 REALM = 'Bearer realm="Signon API"'

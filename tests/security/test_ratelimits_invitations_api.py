@@ -120,7 +120,6 @@ def test_the_121st_api_request_in_a_minute_gets_a_json_429(limited: AppFactory) 
         db.session.commit()
         client = app.test_client()
         address = {"REMOTE_ADDR": "198.51.100.77"}
-        # Flask-Limiter counts a blueprint-wide limit per route: one address, one route.
         path = f"/api/v1/letters/{letter.slug}"
         statuses = [client.get(path, environ_base=address).status_code for _ in range(120)]
         assert statuses == [200] * 120
@@ -137,3 +136,20 @@ def test_the_121st_api_request_in_a_minute_gets_a_json_429(limited: AppFactory) 
         other = client.get(path, environ_base={"REMOTE_ADDR": "198.51.100.78"})
         assert other.status_code == 200
         assert other.get_json()["slug"] == letter.slug
+
+
+def test_the_api_allowance_is_shared_by_every_api_address(limited: AppFactory) -> None:
+    """One allowance for the whole API (a shared limit), not 120 per route."""
+    app = limited()
+    with app.test_request_context():
+        letter = make_public_letter()
+        db.session.commit()
+        client = app.test_client()
+        address = {"REMOTE_ADDR": "198.51.100.90"}
+        letter_path = f"/api/v1/letters/{letter.slug}"
+        list_path = f"{letter_path}/signatories"
+        for _ in range(60):
+            assert client.get(letter_path, environ_base=address).status_code == 200
+            assert client.get(list_path, environ_base=address).status_code == 200
+        assert client.get(list_path, environ_base=address).status_code == 429
+        assert client.get("/api/v1/openapi.json", environ_base=address).status_code == 429
