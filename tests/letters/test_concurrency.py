@@ -20,6 +20,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, Revision, UnresolvedDraft
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
+from tests.threads import run_together
 
 pytestmark = pytest.mark.real_commits
 
@@ -38,26 +39,6 @@ def _setup(app: Flask, editors: int) -> tuple[str, int, list[int]]:
         user_ids = [u.id for u in users]
         db.session.commit()
     return slug, base_id, user_ids
-
-
-def _run_together(workers: list[Callable[[], None]]) -> None:
-    errors: list[BaseException] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # report in the main thread
-                errors.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=wrap(w)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
 
 
 def _editor(
@@ -100,7 +81,7 @@ def test_eight_simultaneous_editors_of_different_paragraphs_all_keep_their_edit(
         workers.append(
             _editor(app, slug, base_id, user_id, "\n\n".join(edited) + "\n", barrier, statuses)
         )
-    _run_together(workers)
+    run_together(workers)
     assert statuses == [302] * 8
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
@@ -129,7 +110,7 @@ def test_simultaneous_overlapping_edits_keep_the_losers_text_as_a_draft(app: Fla
         edited[0] = f"Paragraph 0 in the words of editor {i}."
         texts[user_id] = "\n\n".join(edited) + "\n"
         workers.append(_editor(app, slug, base_id, user_id, texts[user_id], barrier, statuses))
-    _run_together(workers)
+    run_together(workers)
     assert statuses == [302] * 4
     with app.app_context():
         letter = db.session.scalar(select(Letter).where(Letter.slug == slug))

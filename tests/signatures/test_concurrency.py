@@ -28,6 +28,7 @@ from signon.signatures.models import (
 )
 from tests.factories import make_letter, make_user
 from tests.smtp import MailCatcher
+from tests.threads import run_together
 
 pytestmark = pytest.mark.real_commits
 
@@ -49,27 +50,6 @@ def _setup(app: Flask, organisations: int) -> tuple[int, int, list[tuple[str, st
         notifications.wait_for_background_sends()  # more than a few are sent by a thread
         db.session.remove()
     return letter_id, head_id, result
-
-
-def _run_together(workers: list[Callable[[], None]]) -> None:
-    errors: list[BaseException] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # reported in the main thread
-                errors.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=wrap(w)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=240)
-    assert not any(t.is_alive() for t in threads), "a request hung"
-    assert not errors, errors
 
 
 def _approver(
@@ -104,8 +84,9 @@ def test_fifty_organisations_approving_at_once_are_all_recorded_once(
     outbox.clear()
     barrier = threading.Barrier(len(invitees))
     statuses: list[int] = []
-    _run_together(
-        [_approver(app, token, name, head_id, barrier, statuses) for token, name in invitees]
+    run_together(
+        [_approver(app, token, name, head_id, barrier, statuses) for token, name in invitees],
+        timeout=240,
     )
     assert statuses == [302] * 50
     with app.app_context():
@@ -135,7 +116,9 @@ def test_the_same_form_submitted_five_times_at_once_records_one_approval(
     (token, name) = invitees[0]
     barrier = threading.Barrier(5)
     statuses: list[int] = []
-    _run_together([_approver(app, token, name, head_id, barrier, statuses) for _ in range(5)])
+    run_together(
+        [_approver(app, token, name, head_id, barrier, statuses) for _ in range(5)], timeout=240
+    )
     assert statuses == [302] * 5
     with app.app_context():
         count = db.session.scalar(

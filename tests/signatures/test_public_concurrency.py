@@ -17,28 +17,9 @@ from signon.core import transaction
 from signon.extensions import db
 from signon.signatures.models import Invitation, PublicSignRequest, Signature
 from tests.signatures.test_public_factories import ask, make_public_letter
+from tests.threads import run_together
 
 pytestmark = pytest.mark.real_commits
-
-
-def _run_together(workers: list[Callable[[], None]]) -> None:
-    errors: list[BaseException] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # reported in the main thread
-                errors.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=wrap(w)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
 
 
 def _confirmer(
@@ -62,7 +43,7 @@ def test_one_link_confirmed_twice_at_once_makes_one_signature(app: Flask) -> Non
     barrier = threading.Barrier(4)
     statuses: list[int] = []
     path = f"/p/{slug}/confirm/{token}"
-    _run_together([_confirmer(app, path, head_id, barrier, statuses) for _ in range(4)])
+    run_together([_confirmer(app, path, head_id, barrier, statuses) for _ in range(4)], timeout=60)
     assert sorted(statuses) == [302, 410, 410, 410]
     with app.app_context():
         assert db.session.scalar(select(func.count(Signature.id))) == 1
@@ -81,11 +62,12 @@ def test_two_visitors_confirming_the_same_name_at_once(app: Flask) -> None:
         transaction.commit()
     barrier = threading.Barrier(3)
     statuses: list[int] = []
-    _run_together(
+    run_together(
         [
             _confirmer(app, f"/p/{slug}/confirm/{token}", head_id, barrier, statuses)
             for token in tokens
-        ]
+        ],
+        timeout=60,
     )
     assert sorted(statuses) == [302, 409, 409]
     with app.app_context():

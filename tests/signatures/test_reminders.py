@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from tests.signatures.test_lifecycle_factories import (
     make_invitation,
 )
 from tests.smtp import MailCatcher
+from tests.threads import run_together
 
 POINTS = (168, 48, 12)
 TEXT = "We call on the States to cooperate.\n\nWe thank the Court.\n"
@@ -268,26 +268,6 @@ def test_dry_run_records_and_sends_nothing(outbox: MailCatcher) -> None:
 # --- overlapping runs, with real commits ------------------------------------------------
 
 
-def _run_together(workers: list[Callable[[], None]]) -> None:
-    errors: list[BaseException] = []
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # reported in the main thread
-                errors.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=wrap(w)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-
-
 @pytest.mark.real_commits
 def test_overlapping_runs_send_each_reminder_once(app: Flask, outbox: MailCatcher) -> None:
     organisations = 12
@@ -308,7 +288,7 @@ def test_overlapping_runs_send_each_reminder_once(app: Flask, outbox: MailCatche
             totals.append(summary.total)
             db.session.remove()
 
-    _run_together([cron, cron])
+    run_together([cron, cron])
     assert sum(totals) == organisations, totals
     assert len(outbox.messages) == organisations
     assert len({str(m["To"]) for m in outbox.messages}) == organisations
