@@ -33,7 +33,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signon.accounts.models import User
-from signon.core.mail import build_message, queue_mail
+from signon.core.mail import build_message, describe_send_error, queue_mail
 from signon.core.transaction import after_commit
 from signon.db import utcnow
 from signon.extensions import db, mail
@@ -162,25 +162,6 @@ _T = TypeVar("_T")
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def describe_send_error(exc: BaseException) -> str:
-    """The mail server's answer, short enough for the ``last_error`` column."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        answers = [
-            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-            for code, msg in exc.recipients.values()
-        ]
-        text = "Refused by the mail server: " + "; ".join(answers)
-    elif isinstance(exc, smtplib.SMTPResponseException):
-        error = exc.smtp_error
-        detail = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-        text = f"Refused by the mail server: {exc.smtp_code} {detail}"
-    elif isinstance(exc, OSError):
-        text = f"Could not reach the mail server: {exc}"
-    else:
-        text = f"Could not send: {exc}"
-    return text[:500]
 
 
 def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:

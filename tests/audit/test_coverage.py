@@ -1,9 +1,7 @@
 """Every state change writes an audit event, with the right actor and details.
 
 Each test performs one action through its operation (or its route, where the
-operation does not know the actor yet) and looks for the event. The ones marked
-``xfail(strict=True)`` are missing today; the report of issue 5 gives the diff for
-each. They fail loudly (XPASS) once the event is written, so the mark must go then.
+operation does not know the actor yet) and looks for the event.
 """
 
 from __future__ import annotations
@@ -60,10 +58,6 @@ def the_event(action: str, letter: Letter | None = None, **details: Any) -> Audi
         assert event.details.get(key) == value, f"{action}.{key}: {event.details}"
     assert all(report.intact for report in verify_all())
     return event
-
-
-def missing(where: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"missing audit event: {where}")
 
 
 def _open_letter() -> tuple[User, Letter]:
