@@ -18,8 +18,8 @@ from signon.core.tokens import hash_token, new_token
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
-from tests.conftest import login
 from tests.factories import make_organisation, make_user
+from tests.permissions import log_in_as
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -146,8 +146,7 @@ def test_who_may_use_each_route(
 ) -> None:
     users = world["users"]
     assert isinstance(users, dict)
-    if role != "anonymous":
-        login(client, users[role])
+    log_in_as(client, users, role)
     path = route.path.format(**{k: v for k, v in world.items() if k != "users"})
     response = client.open(path, method=route.method, data=route.data or {})
     expected = route.expected[ROLES.index(role)]

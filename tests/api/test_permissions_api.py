@@ -10,43 +10,31 @@ token of another letter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from signon.accounts.models import User
 from signon.api.tokens import create_api_token, revoke_api_token
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from tests.api.factories import sign
-from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
+from tests.permissions import (
+    EVERYONE_200,
+    EVERYONE_404,
+    MANAGE_PAGE,
+    MANAGE_POST,
+    ROLES,
+    Route,
+    World,
+    check_route,
+    expect,
+    path_id,
+    untested_rules,
+)
 
-ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
 TOKENS = ["none", "valid", "revoked", "another_letter"]
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with private, public, token_id
-    expected: dict[str, int]
-    data: dict[str, Any] | None = None
-
-
-def expect(
-    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int
-) -> dict[str, int]:
-    return dict(zip(ROLES, (anonymous, outsider, viewer, drafter, coordinator), strict=True))
-
-
-EVERYONE_200 = expect(200, 200, 200, 200, 200)
-EVERYONE_404 = expect(404, 404, 404, 404, 404)
-MANAGE_PAGE = expect(302, 404, 403, 403, 200)
-MANAGE_POST = expect(302, 404, 403, 403, 302)
 
 ROUTES = [
     # A session is no API credential: a private letter is "not found" even for its coordinator.
@@ -75,13 +63,13 @@ ROUTES = [
 
 
 @dataclass
-class World:
-    users: dict[str, User]
-    ids: dict[str, Any]
+class TokenWorld(World):
+    """The world, and an API token of each of ``TOKENS`` (``None``: no token)."""
+
     tokens: dict[str, str | None]
 
 
-def build_world() -> World:
+def build_world() -> TokenWorld:
     coordinator, drafter, viewer, outsider = (make_user() for _ in range(4))
     private = make_letter(coordinator, slug="private-letter")
     add_team_member(private, role=TeamRole.DRAFTER, user=drafter)
@@ -95,7 +83,7 @@ def build_world() -> World:
     revoke_api_token(old, revoked_by=coordinator)
     _, foreign = create_api_token(elsewhere, name="Elsewhere", created_by=outsider)
     transaction.commit()
-    return World(
+    return TokenWorld(
         {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
         {"private": private.slug, "public": public.slug, "token_id": token.id},
         {"none": None, "valid": valid, "revoked": revoked, "another_letter": foreign},
@@ -103,19 +91,10 @@ def build_world() -> World:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize("route", ROUTES, ids=path_id)
 def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: str) -> None:
     with app.test_request_context():
-        world = build_world()
-        if role != "anonymous":
-            login(client, world.users[role])
-        path = route.path.format(**world.ids)
-        response = client.open(path, method=route.method, data=route.data)
-        assert response.status_code == route.expected[role], (
-            f"{role} {route.method} {path}: {response.status_code}"
-        )
-        if role == "anonymous" and response.status_code == 302:
-            assert response.location.startswith("/login")
+        response = check_route(client, route, build_world(), role)
         if route.endpoint.startswith("api."):
             assert response.is_json, "the API answers JSON, errors included"
 
@@ -148,9 +127,4 @@ def test_api_tokens(
 
 
 def test_every_api_route_is_in_the_matrix(app: Flask) -> None:
-    covered = {(r.endpoint, r.method) for r in ROUTES}
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(("api.", "api_admin.")):
-            continue
-        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-            assert (rule.endpoint, method) in covered, f"{method} {rule.rule} has no test"
+    assert untested_rules(app, ROUTES, prefixes=("api.", "api_admin.")) == []

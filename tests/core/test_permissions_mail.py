@@ -6,7 +6,6 @@ members 403. A message of another letter is 404 even for a coordinator of this o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,31 +19,20 @@ from signon.extensions import db
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.faults.helpers import production_like_app
+from tests.permissions import (
+    MANAGE_PAGE,
+    MANAGE_POST,
+    ROLES,
+    Route,
+    assert_status,
+    request_route,
+    route_id,
+)
 from tests.smtp import MailCatcher
 
-ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str
-    expected: dict[str, int]
-
-
-def expect(*codes: int) -> dict[str, int]:
-    return dict(zip(ROLES, codes, strict=True))
-
-
 ROUTES = [
-    Route("mail.problems", "GET", "/letters/{slug}/mail", expect(302, 404, 403, 403, 200)),
-    Route(
-        "mail.retry",
-        "POST",
-        "/letters/{slug}/mail/{message_id}/retry",
-        expect(302, 404, 403, 403, 302),
-    ),
+    Route("mail.problems", "GET", "/letters/{slug}/mail", MANAGE_PAGE),
+    Route("mail.retry", "POST", "/letters/{slug}/mail/{message_id}/retry", MANAGE_POST),
 ]
 
 
@@ -61,7 +49,7 @@ def _failed_message(letter: Any, to: str) -> OutboxMessage:
     return message
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
 @pytest.mark.parametrize("role", ROLES)
 def test_mail_routes(
     app: Flask, mail_app: Flask, outbox: MailCatcher, route: Route, role: str
@@ -84,8 +72,8 @@ def test_mail_routes(
         if visitor is not None:
             visitor.get_id()
             login(client, visitor)
-    response = client.open(route.path.format(**values), method=route.method)
-    assert response.status_code == route.expected[role]
+    response = request_route(client, route, values)
+    assert_status(response, route, role)
     if route.method == "POST":
         with app.test_request_context():
             sent = db.session.get(OutboxMessage, message_id)

@@ -7,51 +7,35 @@ is looked up within its letter: another letter's record is a 404 even for a coor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
-from signon.accounts.models import User
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from signon.exports import pdf_operations
-from signon.letters.models import Letter
 from tests.conftest import login
 from tests.exports.test_pdf_factories import demo_letter, sign
 from tests.factories import add_team_member, make_letter, make_user
-
-ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with slug, record_id
-    expected: dict[str, int]
-    data: dict[str, Any] | None = None
-
-
-def expect(
-    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int
-) -> dict[str, int]:
-    return dict(zip(ROLES, (anonymous, outsider, viewer, drafter, coordinator), strict=True))
-
-
-PAGE = expect(302, 404, 403, 403, 200)
-POST = expect(302, 404, 403, 403, 302)
+from tests.permissions import (
+    MANAGE_PAGE,
+    MANAGE_POST,
+    ROLES,
+    Route,
+    World,
+    check_route,
+    route_id,
+    untested_rules,
+)
 
 ROUTES = [
-    Route("exports.pdf_settings", "GET", "/letters/{slug}/export", PAGE),
+    Route("exports.pdf_settings", "GET", "/letters/{slug}/export", MANAGE_PAGE),
     Route(
         "exports.pdf_settings",
         "POST",
         "/letters/{slug}/export",
-        POST,
+        MANAGE_POST,
         {
             "layout": "letter",
             "page_size": "A4",
@@ -63,19 +47,12 @@ ROUTES = [
             "audit_page": "y",
         },
     ),
-    Route("exports.pdf_preview_image", "GET", "/letters/{slug}/export/preview.png", PAGE),
-    Route("exports.pdf_preview", "GET", "/letters/{slug}/export/preview.pdf", PAGE),
-    Route("exports.pdf_export", "POST", "/letters/{slug}/exports", POST),
-    Route("exports.pdf_record", "GET", "/letters/{slug}/exports/{record_id}", PAGE),
-    Route("exports.pdf_download", "GET", "/letters/{slug}/exports/{record_id}.pdf", PAGE),
+    Route("exports.pdf_preview_image", "GET", "/letters/{slug}/export/preview.png", MANAGE_PAGE),
+    Route("exports.pdf_preview", "GET", "/letters/{slug}/export/preview.pdf", MANAGE_PAGE),
+    Route("exports.pdf_export", "POST", "/letters/{slug}/exports", MANAGE_POST),
+    Route("exports.pdf_record", "GET", "/letters/{slug}/exports/{record_id}", MANAGE_PAGE),
+    Route("exports.pdf_download", "GET", "/letters/{slug}/exports/{record_id}.pdf", MANAGE_PAGE),
 ]
-
-
-@dataclass
-class World:
-    letter: Letter
-    users: dict[str, User]
-    ids: dict[str, Any]
 
 
 def build_world() -> World:
@@ -89,7 +66,6 @@ def build_world() -> World:
     record = pdf_operations.export_pdf(letter, coordinator).record
     other_record = pdf_operations.export_pdf(other, outsider).record
     return World(
-        letter,
         {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
         {
             "slug": letter.slug,
@@ -101,20 +77,12 @@ def build_world() -> World:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: str) -> None:
     with app.test_request_context():
         world = build_world()
         transaction.commit()
-        if role != "anonymous":
-            login(client, world.users[role])
-        path = route.path.format(**world.ids)
-        response = client.open(path, method=route.method, data=route.data or {})
-        assert response.status_code == route.expected[role], (
-            f"{role} {route.method} {path}: {response.status_code}"
-        )
-        if role == "anonymous":
-            assert response.location.startswith("/login")
+        check_route(client, route, world, role)
 
 
 @pytest.mark.parametrize("suffix", ["", ".pdf"])
@@ -134,9 +102,4 @@ def test_a_record_is_looked_up_within_its_letter(
 
 
 def test_every_pdf_route_is_in_the_matrix(app: Flask) -> None:
-    covered = {(r.endpoint, r.method) for r in ROUTES}
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("exports.pdf_"):
-            continue
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (rule.endpoint, method) in covered, f"{method} {rule.rule} has no test"
+    assert untested_rules(app, ROUTES, prefixes=("exports.pdf_",)) == []

@@ -6,8 +6,6 @@ coordinators of another letter) get 404; viewers and drafters 403.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from flask.testing import FlaskClient
 
@@ -15,29 +13,20 @@ from signon.core import transaction
 from signon.core.permissions import TeamRole
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
+from tests.permissions import (
+    MANAGE_PAGE,
+    VISITORS,
+    Route,
+    World,
+    check_route,
+    path_id,
+    with_other_coordinator,
+)
 from tests.signatures.dashboard_data import every_state
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-VISITORS = ["anonymous", "outsider", "viewer", "drafter", "coordinator", "other_coordinator"]
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with slug
-    expected: dict[str, int]
-
-
-COORDINATORS_ONLY = {
-    "anonymous": 302,
-    "outsider": 404,
-    "viewer": 403,
-    "drafter": 403,
-    "coordinator": 200,
-    "other_coordinator": 404,
-}
+COORDINATORS_ONLY = with_other_coordinator(MANAGE_PAGE)
 
 ROUTES = [
     Route("signatures.dashboard", "GET", "/letters/{slug}/signatories", COORDINATORS_ONLY),
@@ -58,7 +47,7 @@ ROUTES = [
 
 
 @pytest.mark.parametrize("visitor", VISITORS)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize("route", ROUTES, ids=path_id)
 def test_dashboard_permissions(client: FlaskClient, route: Route, visitor: str) -> None:
     coordinator, drafter, viewer, outsider, other = (make_user() for _ in range(5))
     world = every_state(coordinator)
@@ -73,17 +62,10 @@ def test_dashboard_permissions(client: FlaskClient, route: Route, visitor: str) 
         "other_coordinator": other,
     }
     transaction.commit()  # a refusal rolls back the request's session
-    if visitor != "anonymous":
-        login(client, users[visitor])
-    path = route.path.format(slug=world.letter.slug)
-    response = client.open(path, method=route.method)
-    assert response.status_code == route.expected[visitor], f"{visitor} {path}"
-    body = response.get_data(as_text=True)
-    if visitor == "anonymous":
-        assert response.location.startswith("/login")
+    response = check_route(client, route, World(users, {"slug": world.letter.slug}), visitor)
     if response.status_code != 200:
         # nobody but a coordinator sees a representative's address
-        assert "current@current.example.org" not in body
+        assert "current@current.example.org" not in response.get_data(as_text=True)
     elif route.endpoint == "signatures.dashboard_csv":
         assert response.headers["Content-Disposition"].startswith("attachment")
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
@@ -29,6 +30,23 @@ from signon.signatures.operations import SignatoryDetails
 from signon.signatures.uploads import process_logo
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
+from tests.permissions import (
+    ANONYMOUS,
+    MANAGE_PAGE,
+    MANAGE_POST,
+    VISITORS,
+    World,
+    assert_sent_to_login,
+    assert_status,
+    expect,
+    fill_in,
+    form_data,
+    log_in_as,
+    request_route,
+    untested_rules,
+    with_other_coordinator,
+)
+from tests.permissions import Route as MatrixRoute
 from tests.signatures.test_invitations_factories import (
     coordinated_letter,
     image_bytes,
@@ -38,16 +56,7 @@ from tests.signatures.test_invitations_factories import (
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-VISITORS = ("anonymous", "outsider", "viewer", "drafter", "coordinator", "other_coordinator")
 TOKENS = ("valid", "approved", "expired", "revoked", "tampered", "other_letter")
-
-
-def team(
-    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int, other: int
-) -> dict[str, int]:
-    return dict(
-        zip(VISITORS, (anonymous, outsider, viewer, drafter, coordinator, other), strict=True)
-    )
 
 
 def tokens(
@@ -59,12 +68,12 @@ def tokens(
 
 
 @dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with the world's ids; {token} for the invitation link
-    expected: dict[str, int]
-    data: dict[str, Any] | None = None
+class Route(MatrixRoute):
+    """A matrix route whose path may hold the invitation link's ``{token}``.
+
+    Its form is sent as a file upload when ``files`` is true.
+    """
+
     files: bool = False
 
     @property
@@ -72,8 +81,10 @@ class Route:
         return "{token}" in self.path
 
 
-COORDINATOR_ONLY = team(302, 404, 403, 403, 200, 404)
-COORDINATOR_POST = team(302, 404, 403, 403, 302, 404)
+COORDINATOR_ONLY = with_other_coordinator(MANAGE_PAGE)
+COORDINATOR_POST = with_other_coordinator(MANAGE_POST)
+#: an object of another letter, looked up through this letter: 404 for its coordinator too
+FOREIGN_OBJECT = with_other_coordinator(expect(302, 404, 403, 403, 404))
 APPROVE = {
     "approve-name": "Matrix NGO",
     "approve-kind": "ngo",
@@ -118,7 +129,7 @@ ROUTES = [
         "signatures.invitation_revoke",
         "POST",
         "/letters/{slug}/invitations/{foreign_invitation_id}/revoke",
-        team(302, 404, 403, 403, 404, 404),
+        FOREIGN_OBJECT,
     ),
     Route(
         "signatures.invitation_resend",
@@ -130,7 +141,7 @@ ROUTES = [
         "signatures.invitation_resend",
         "POST",
         "/letters/{slug}/invitations/{foreign_invitation_id}/resend",
-        team(302, 404, 403, 403, 404, 404),
+        FOREIGN_OBJECT,
     ),
     Route(
         "signatures.signature_logo",
@@ -142,7 +153,7 @@ ROUTES = [
         "signatures.signature_logo",
         "GET",
         "/letters/{slug}/signatures/{foreign_signature_id}/logo",
-        team(302, 404, 403, 403, 404, 404),
+        FOREIGN_OBJECT,
     ),
     # --- the invitation link (public): what counts is the token
     Route("signatures.sign", "GET", "/sign/{token}", tokens(200, 200, 410, 410, 404, 200)),
@@ -178,13 +189,13 @@ ROUTES = [
 
 
 @dataclass
-class World:
-    users: dict[str, Any]
-    ids: dict[str, Any]
+class TokenWorld(World):
+    """The world, and the invitation link's token of each of ``TOKENS``."""
+
     tokens: dict[str, str]
 
 
-def build_world() -> World:
+def build_world() -> TokenWorld:
     coordinator, letter = coordinated_letter()
     viewer, drafter, outsider = make_user(), make_user(), make_user()
     add_team_member(letter, role=TeamRole.VIEWER, user=viewer)
@@ -213,7 +224,7 @@ def build_world() -> World:
     foreign_signature = approve(invited(other, other_coordinator, name="Foreign Signed"), True)
     good = token_of(valid)
     commit()
-    return World(
+    return TokenWorld(
         users={
             "outsider": outsider,
             "viewer": viewer,
@@ -257,28 +268,29 @@ def _cases() -> list[Any]:
     return cases
 
 
+def _request(client: FlaskClient, route: Route, ids: dict[str, Any]) -> TestResponse:
+    if not route.files:
+        return request_route(client, route, ids)
+    files = {
+        key: (io.BytesIO(value.encode()), "list.csv")
+        for key, value in form_data(route, ids).items()
+    }
+    path = fill_in(route.path, ids)
+    return client.open(path, method=route.method, data=files, content_type="multipart/form-data")
+
+
 @pytest.mark.parametrize(("route", "kind"), _cases())
 def test_route_permissions(client: FlaskClient, storage: Path, route: Route, kind: str) -> None:
     world = build_world()
-    values = dict(world.ids)
+    ids = dict(world.ids)
     if route.by_token:
-        values["token"] = world.tokens[kind]
-    elif kind != "anonymous":
-        login(client, world.users[kind])
-    path = route.path.format(**values)
-    data: dict[str, Any] = {k: str(v).format(**values) for k, v in (route.data or {}).items()}
-    if route.files:
-        data = {k: (io.BytesIO(v.encode()), "list.csv") for k, v in data.items()}
-        response = client.open(
-            path, method=route.method, data=data, content_type="multipart/form-data"
-        )
+        ids["token"] = world.tokens[kind]
     else:
-        response = client.open(path, method=route.method, data=data)
-    assert response.status_code == route.expected[kind], (
-        f"{kind} {route.method} {path}: {response.status_code}"
-    )
-    if kind == "anonymous" and not route.by_token:
-        assert response.location.startswith("/login")
+        log_in_as(client, world.users, kind)
+    response = _request(client, route, ids)
+    assert_status(response, route, kind)
+    if kind == ANONYMOUS and not route.by_token:
+        assert_sent_to_login(response)
 
 
 def test_invitation_links_work_the_same_for_logged_in_people(
@@ -306,8 +318,4 @@ def test_every_invitation_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.sign_decline",
         "signatures.sign_withdraw",
     }
-    covered = {(r.endpoint, r.method) for r in ROUTES}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in mine:
-            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-                assert (rule.endpoint, method) in covered, f"{method} {rule.rule}"
+    assert untested_rules(app, ROUTES, endpoints=mine) == []

@@ -22,30 +22,28 @@ from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
-from tests.conftest import login
 from tests.factories import add_revision, add_team_member, make_letter, make_user
+from tests.permissions import (
+    MANAGE_POST,
+    READ,
+    VISITORS,
+    LetterWorld,
+    check_route,
+    with_other_coordinator,
+)
+from tests.permissions import Route as MatrixRoute
 from tests.signatures.test_lifecycle_factories import approve_through, make_invitation
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-VISITORS = ["anonymous", "outsider", "viewer", "drafter", "coordinator", "other_coordinator"]
-
-
-def expect(*codes: int) -> dict[str, int]:
-    return dict(zip(VISITORS, codes, strict=True))
-
-
-TEAM_READS = expect(302, 404, 200, 200, 200, 404)
-COORDINATORS_ACT = expect(302, 404, 403, 403, 302, 404)
+TEAM_READS = with_other_coordinator(READ)
+COORDINATORS_ACT = with_other_coordinator(MANAGE_POST)
 
 
 @dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with slug
-    expected: dict[str, int]
-    data: dict[str, str] | None = None
+class Route(MatrixRoute):
+    """A matrix route, requested with the letter in a given state."""
+
     #: The letter's status before the request.
     status: LetterStatus = LetterStatus.DRAFTING
     #: How revision 2 (saved after an approval) is classified before the request.
@@ -112,13 +110,7 @@ ROUTES = [
 ]
 
 
-@dataclass
-class World:
-    letter: Letter
-    users: dict[str, Any]
-
-
-def build_world(status: LetterStatus, revision_2: ChangeKind | None) -> World:
+def build_world(status: LetterStatus, revision_2: ChangeKind | None) -> LetterWorld:
     coordinator, viewer, drafter, outsider, other = (make_user() for _ in range(5))
     letter = make_letter(coordinator, body="One.\n", deadline=utcnow() + timedelta(days=10))
     add_team_member(letter, role=TeamRole.VIEWER, user=viewer)
@@ -136,7 +128,7 @@ def build_world(status: LetterStatus, revision_2: ChangeKind | None) -> World:
         "outsider": outsider,
         "other_coordinator": other,
     }
-    return World(letter, users)
+    return LetterWorld(users, {"slug": letter.slug}, letter)
 
 
 def _fingerprint(letter: Letter) -> tuple[Any, ...]:
@@ -161,15 +153,7 @@ def test_route_permissions(client: FlaskClient, route: Route, visitor: str) -> N
     world = build_world(route.status, route.revision_2)
     before = _fingerprint(world.letter)
     transaction.commit()  # a 403/404 rolls the request back: keep the world
-    if visitor != "anonymous":
-        login(client, world.users[visitor])
-    path = route.path.format(slug=world.letter.slug)
-    response = client.open(path, method=route.method, data=route.data or {})
-    assert response.status_code == route.expected[visitor], (
-        f"{visitor} {route.method} {path}: {response.status_code}"
-    )
-    if visitor == "anonymous":
-        assert response.location.startswith("/login")
+    check_route(client, route, world, visitor)
     db.session.expire_all()
     after = _fingerprint(db.session.get(Letter, world.letter.id))
     if route.method == "POST" and visitor == "coordinator":

@@ -8,46 +8,33 @@ coordinators of another letter) get 404, other team members 403.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from signon.accounts.models import User
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
-from signon.letters.models import Letter
 from signon.signatures import public as ops
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
+from tests.permissions import (
+    EVERYONE_200,
+    EVERYONE_302,
+    MANAGE_PAGE,
+    MANAGE_POST,
+    ROLES,
+    LetterWorld,
+    Route,
+    check_route,
+    log_in_as,
+    request_route,
+    route_id,
+    untested_rules,
+)
 from tests.signatures.test_public_factories import ask, make_public_letter, make_signature
-
-ROLES = ["anonymous", "outsider", "viewer", "drafter", "coordinator"]
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    method: str
-    path: str  # formatted with the ids of the world below
-    expected: dict[str, int]
-    data: dict[str, str] | None = None
-
-
-def expect(
-    anonymous: int, outsider: int, viewer: int, drafter: int, coordinator: int
-) -> dict[str, int]:
-    return dict(zip(ROLES, (anonymous, outsider, viewer, drafter, coordinator), strict=True))
-
-
-EVERYONE_200 = expect(200, 200, 200, 200, 200)
-EVERYONE_302 = expect(302, 302, 302, 302, 302)
-MODERATE_PAGE = expect(302, 404, 403, 403, 200)
-MODERATE_POST = expect(302, 404, 403, 403, 302)
 
 SIGN_FORM = {
     "name": "Visiting Organisation",
@@ -73,44 +60,37 @@ ROUTES = [
     ),
     Route("signatures.public_embed", "GET", "/p/{slug}/embed", EVERYONE_200),
     Route("signatures.public_logo", "GET", "/p/{slug}/logos/{listed_id}", EVERYONE_200),
-    Route("signatures.moderation", "GET", "/letters/{slug}/moderation", MODERATE_PAGE),
+    Route("signatures.moderation", "GET", "/letters/{slug}/moderation", MANAGE_PAGE),
     Route(
         "signatures.moderation_public_settings",
         "POST",
         "/letters/{slug}/moderation/public",
-        MODERATE_POST,
+        MANAGE_POST,
         {"is_public": "y"},
     ),
     Route(
         "signatures.moderation_accept",
         "POST",
         "/letters/{slug}/moderation/{pending_id}/accept",
-        MODERATE_POST,
+        MANAGE_POST,
     ),
     Route(
         "signatures.moderation_reject",
         "POST",
         "/letters/{slug}/moderation/{pending_id}/reject",
-        MODERATE_POST,
+        MANAGE_POST,
         {"reject-{pending_id}-reason": "Spam"},
     ),
     Route(
         "signatures.moderation_merge",
         "POST",
         "/letters/{slug}/moderation/{pending_id}/merge",
-        MODERATE_POST,
+        MANAGE_POST,
         {"merge-{pending_id}-target": "{listed_id}"},
     ),
 ]
 PUBLIC_ROUTES = [r for r in ROUTES if r.path.startswith("/p/")]
 MODERATION_ROUTES = [r for r in ROUTES if r.path.startswith("/letters/")]
-
-
-@dataclass
-class World:
-    letter: Letter
-    users: dict[str, User]
-    ids: dict[str, Any]
 
 
 @pytest.fixture
@@ -121,7 +101,7 @@ def logo_storage(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return tmp_path
 
 
-def build_world(*, public: bool = True) -> World:
+def build_world(*, public: bool = True) -> LetterWorld:
     coordinator, drafter, viewer, outsider = (make_user() for _ in range(4))
     letter = make_public_letter(coordinator, is_public=True)
     add_team_member(letter, role=TeamRole.DRAFTER, user=drafter)
@@ -132,8 +112,7 @@ def build_world(*, public: bool = True) -> World:
     token = ask(letter, "Asking Org", email="asking@example.org").token
     letter.is_public = public
     transaction.commit()  # responses >= 400 roll back: the world must survive them
-    return World(
-        letter,
+    return LetterWorld(
         {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
         {
             "slug": letter.slug,
@@ -142,45 +121,33 @@ def build_world(*, public: bool = True) -> World:
             "listed_id": listed.id,
             "pending_id": pending.id,
         },
+        letter,
     )
 
 
-def _call(client: FlaskClient, world: World, route: Route) -> Any:
-    path = route.path.format(**world.ids)
-    data = {k.format(**world.ids): v.format(**world.ids) for k, v in (route.data or {}).items()}
-    return client.open(path, method=route.method, data=data)
-
-
 @pytest.mark.usefixtures("logo_storage")
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
 def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: str) -> None:
     with app.test_request_context():
-        world = build_world()
-        if role != "anonymous":
-            login(client, world.users[role])
-        response = _call(client, world, route)
-        assert response.status_code == route.expected[role], (
-            f"{role} {route.method} {route.path}: {response.status_code}"
-        )
-        if role == "anonymous" and response.status_code == 302 and route in MODERATION_ROUTES:
-            assert response.location.startswith("/login")
+        # the public routes redirect everyone alike: only moderation sends to the login page
+        login_redirect = route in MODERATION_ROUTES
+        check_route(client, route, build_world(), role, login_redirect=login_redirect)
 
 
 @pytest.mark.usefixtures("logo_storage")
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("route", PUBLIC_ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("route", PUBLIC_ROUTES, ids=route_id)
 def test_public_routes_answer_404_to_everyone_when_the_page_is_off(
     app: Flask, client: FlaskClient, route: Route, role: str
 ) -> None:
     with app.test_request_context():
         world = build_world(public=False)
-        if role != "anonymous":
-            login(client, world.users[role])
-        assert _call(client, world, route).status_code == 404
+        log_in_as(client, world.users, role)
+        assert request_route(client, route, world.ids).status_code == 404
 
 
-@pytest.mark.parametrize("route", MODERATION_ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+@pytest.mark.parametrize("route", MODERATION_ROUTES, ids=route_id)
 def test_another_letters_coordinator_gets_404(
     app: Flask, client: FlaskClient, route: Route
 ) -> None:
@@ -190,7 +157,7 @@ def test_another_letters_coordinator_gets_404(
         make_public_letter(other_coordinator)
         transaction.commit()
         login(client, other_coordinator)
-        assert _call(client, world, route).status_code == 404
+        assert request_route(client, route, world.ids).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -238,9 +205,4 @@ def test_every_public_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.moderation_reject",
         "signatures.moderation_merge",
     }
-    covered = {(r.endpoint, r.method) for r in ROUTES}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint not in mine:
-            continue
-        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-            assert (rule.endpoint, method) in covered, f"{method} {rule.rule} is not tested"
+    assert untested_rules(app, ROUTES, endpoints=mine) == []
