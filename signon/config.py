@@ -123,6 +123,9 @@ class Settings:
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "WTF_CSRF_ENABLED": self.wtf_csrf_enabled,
             "WTF_CSRF_TIME_LIMIT": None,
+            # Over HTTPS the __Host- prefix makes browsers refuse the cookie unless it is
+            # Secure, for "/" and without a Domain: no sibling sub-domain can plant or widen it.
+            "SESSION_COOKIE_NAME": "__Host-session" if self.https else "session",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.https,

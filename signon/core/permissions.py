@@ -8,9 +8,12 @@ not even know exist).
 from __future__ import annotations
 
 import enum
+import logging
 from typing import Protocol
 
-from flask import abort
+from flask import abort, has_request_context, request
+
+security_log = logging.getLogger("signon.security")
 
 
 class Action(enum.StrEnum):
@@ -93,6 +96,24 @@ def require(obj: Guarded, user: object, action: Action, *, hide: Action | None =
     """
     if obj.can(user, action):
         return
-    if hide is not None and not obj.can(user, hide):
-        abort(404)
-    abort(403)
+    status = 404 if hide is not None and not obj.can(user, hide) else 403
+    log_refusal(obj, user, action, status)
+    abort(status)
+
+
+def log_refusal(obj: object, user: object, action: Action, status: int) -> None:
+    """Every refused authorization is a log line (ASVS 16.3.2): who, what, where, answer.
+
+    A log line, not an audit event: refusals are mostly GETs, which change no state, and an
+    outsider probing ids must not be able to grow a letter's audit chain.
+    """
+    user_id = getattr(user, "id", None)
+    where = f"{request.method} {request.path}" if has_request_context() else "-"
+    security_log.warning(
+        "authorization refused: user=%s action=%s object=%r answer=%s request=%r",
+        user_id if user_id is not None else "anonymous",
+        action.value,
+        obj,
+        status,
+        where,
+    )

@@ -47,6 +47,7 @@ def assert_security_headers(response: TestResponse, where: str, *, embeddable: b
     assert "'unsafe-eval'" not in script_src, where
     assert "*" not in script_src.split(), where
     assert directives.get("object-src") == "'none'", where
+    assert directives.get("base-uri") == "'none'", where  # no <base> may redirect relative URLs
     if embeddable:
         assert directives.get("frame-ancestors") != "'none'", where
         assert "X-Frame-Options" not in response.headers, where
@@ -151,6 +152,7 @@ def _log_in_through_the_form(client: FlaskClient, email: str) -> TestResponse:
 def test_over_plain_http_cookies_are_httponly_lax_and_no_hsts(client: FlaskClient) -> None:
     user = make_user()
     response = _log_in_through_the_form(client, user.email)
+    # browsers drop a __Host- cookie that is not Secure, so plain HTTP keeps the plain name
     flags = _flags(_cookie(response, "session"))
     assert "httponly" in flags
     assert "samesite=lax" in flags
@@ -173,7 +175,9 @@ def https_app(database_url: str, mail_catcher: MailCatcher) -> Iterator[Flask]:
         limiter.enabled = was_enabled
 
 
-def test_with_https_on_cookies_are_secure_and_hsts_is_sent(https_app: Flask) -> None:
+def test_with_https_on_cookies_are_secure_host_prefixed_and_hsts_is_sent(
+    https_app: Flask,
+) -> None:
     with https_app.test_request_context():
         user = make_user()
         client = https_app.test_client()
@@ -186,8 +190,12 @@ def test_with_https_on_cookies_are_secure_and_hsts_is_sent(https_app: Flask) -> 
             base_url="https://localhost",
         )
         assert response.status_code == 302
-        flags = _flags(_cookie(response, "session"))
-        assert {"secure", "httponly", "samesite=lax"} <= flags
+        cookie = _cookie(response, "__Host-session")
+        flags = _flags(cookie)
+        assert {"secure", "httponly", "samesite=lax", "path=/"} <= flags
+        assert not any(flag.startswith("domain=") for flag in flags), cookie
+        # the prefixed cookie is the session: it carries the login to the next request
+        assert client.get("/letters/", base_url="https://localhost").status_code == 200
         assert "Strict-Transport-Security" in response.headers
         missing = client.get("/no-such-page", base_url="https://localhost")
         assert missing.status_code == 404
