@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask_login import current_user
 
 CSP = "; ".join(
     [
@@ -30,8 +31,21 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if _private(response):
+            # Pages for a logged-in user hold drafts, e-mails and names at risk: no browser
+            # or proxy keeps them (the back button after logging out on a shared computer).
+            response.headers["Cache-Control"] = "private, no-store"
         if https:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+
+def _private(response: Response) -> bool:
+    """A response to a logged-in user that did not choose its own caching."""
+    return (
+        "Cache-Control" not in response.headers
+        and request.endpoint != "static"
+        and current_user.is_authenticated
+    )

@@ -101,11 +101,15 @@ def test_every_get_route_carries_the_security_headers(
         path = _url_for_rule(rule, public.slug, public.slug)
         response = client.get(path)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        where = f"{visitor} GET {path} ({response.status_code})"
         assert_security_headers(
             response,
-            f"{visitor} GET {path} ({response.status_code})",
+            where,
             embeddable=rule.endpoint == EMBED_ENDPOINT and response.status_code == 200,
         )
+        if visitor == "coordinator" and response.mimetype == "text/html":
+            # every page; files and the API's public documents say their own caching
+            assert "no-store" in response.headers.get("Cache-Control", ""), where
     # the walk really met pages, redirects and misses
     assert statuses.get(200, 0) > 3, statuses
     assert 404 in statuses, statuses
@@ -200,3 +204,15 @@ def test_with_https_on_cookies_are_secure_host_prefixed_and_hsts_is_sent(
         missing = client.get("/no-such-page", base_url="https://localhost")
         assert missing.status_code == 404
         assert "Strict-Transport-Security" in missing.headers
+
+
+def test_static_files_and_anonymous_pages_may_be_cached(client: FlaskClient) -> None:
+    letter = make_public_letter(make_user())
+    commit()
+    for path in ("/", f"/p/{letter.slug}", "/static/css/signon.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" not in response.headers.get("Cache-Control", ""), path
+    login(client, make_user())
+    assert "no-store" not in client.get("/static/css/signon.css").headers.get("Cache-Control", "")
+    assert client.get("/letters/").headers["Cache-Control"] == "private, no-store"
