@@ -293,14 +293,6 @@ def test_another_letters_invitation_is_not_found_here(client: FlaskClient) -> No
     assert foreign.status != InvitationStatus.REVOKED
 
 
-@pytest.fixture
-def storage(app: Flask, tmp_path: Path):
-    settings = app.config["SIGNON"]
-    app.config["SIGNON"] = settings.with_(storage_dir=str(tmp_path))
-    yield tmp_path
-    app.config["SIGNON"] = settings
-
-
 def test_logo_route_serves_the_stored_png_safely(client: FlaskClient, storage: Path) -> None:
     coordinator, letter = coordinated_letter()
     invitation = invited(letter, coordinator)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -42,14 +41,6 @@ from tests.smtp import MailCatcher
 pytestmark = pytest.mark.usefixtures("app_context")
 
 BODY = "We welcome the focus on asset recovery.\n\nWe urge all states to cooperate.\n"
-
-
-@pytest.fixture
-def storage(app: Flask, tmp_path: Path):
-    settings = app.config["SIGNON"]
-    app.config["SIGNON"] = settings.with_(storage_dir=str(tmp_path))
-    yield tmp_path
-    app.config["SIGNON"] = settings
 
 
 @pytest.fixture

@@ -251,14 +251,6 @@ def build_world() -> TokenWorld:
     )
 
 
-@pytest.fixture
-def storage(app: Flask, tmp_path: Path):
-    settings = app.config["SIGNON"]
-    app.config["SIGNON"] = settings.with_(storage_dir=str(tmp_path))
-    yield tmp_path
-    app.config["SIGNON"] = settings
-
-
 def _cases() -> list[Any]:
     cases = []
     for route in ROUTES:
