@@ -4,6 +4,7 @@ from signon.accounts.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    RecoveryCode,
     User,
     UserToken,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "OrganisationInvitation",
     "OutboxMessage",
     "PublicSignRequest",
+    "RecoveryCode",
     "ReminderSent",
     "Revision",
     "Signature",

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from signon.accounts import totp
 from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
 from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem, verify_password
@@ -221,6 +222,127 @@ class ChangePasswordForm(FlaskForm):
             check_new_password(field.data, self.user.email, self.user.display_name)
         if field.data and field.data == self.current_password.data:
             raise ValidationError("Choose a password different from your current one.")
+
+
+# --- Two-step login ---------------------------------------------------------------------------
+
+
+#: A code from an authenticator app: the phone offers digits, and may fill it in itself.
+APP_CODE_RENDER_KW = {
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "pattern": "[0-9 ]*",
+    "maxlength": 12,
+    "spellcheck": "false",
+    "autocapitalize": "none",
+    "class": "code-input",
+}
+
+
+def _app_code_field(label: str = "6-digit code from the app") -> StringField:
+    return StringField(
+        label,
+        filters=[totp.normalise_code],
+        validators=[DataRequired("Enter the 6-digit code your app shows.")],
+        render_kw=dict(APP_CODE_RENDER_KW),
+    )
+
+
+def _check_app_code(field: Field) -> None:
+    if field.data and not totp.looks_like_totp_code(field.data):
+        raise ValidationError("The code from the app has 6 digits.")
+
+
+class _CurrentPasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field: Field) -> None:
+        if not verify_password(self.user.password_hash, field.data or ""):
+            raise ValidationError("This is not your current password.")
+
+
+#: Fields that take an app code or a recovery code (letters too: no numeric keypad).
+CODE_TEXT_RENDER_KW = {
+    "maxlength": 24,
+    "spellcheck": "false",
+    "autocapitalize": "none",
+    "class": "code-input",
+}
+
+
+class TwoStepSetupForm(_CurrentPasswordForm):
+    """Confirm the new secret: the password, and a code the app made from it."""
+
+    code = _app_code_field()
+    submit = SubmitField("Turn on two-step login")
+
+    def validate_code(self, field: Field) -> None:
+        _check_app_code(field)
+
+
+class TwoStepChangeForm(_CurrentPasswordForm):
+    """Turning two-step login off, or new recovery codes: the password and a code.
+
+    Two of these share the settings page, so each gets a ``prefix`` (field ids differ)."""
+
+    code = StringField(
+        "Code from the app, or a recovery code",
+        filters=[totp.normalise_code],
+        validators=[DataRequired("Enter the code your app shows, or a recovery code.")],
+        render_kw={**CODE_TEXT_RENDER_KW, "autocomplete": "one-time-code"},
+    )
+    submit = SubmitField("Confirm")
+
+    def validate_code(self, field: Field) -> None:
+        if field.data and not (
+            totp.looks_like_totp_code(field.data) or totp.looks_like_recovery_code(field.data)
+        ):
+            raise ValidationError(
+                "Enter the 6 digits from your app, or a recovery code like abcde-fghij."
+            )
+
+
+class SecondFactorForm(FlaskForm):
+    """The second step of logging in: a code from the app, or else a recovery code."""
+
+    code = StringField(
+        "6-digit code from the app",
+        filters=[totp.normalise_code],
+        render_kw=dict(APP_CODE_RENDER_KW),
+    )
+    recovery_code = StringField(
+        "Recovery code",
+        filters=[totp.normalise_code],
+        render_kw={**CODE_TEXT_RENDER_KW, "autocomplete": "off"},
+    )
+    submit = SubmitField("Log in")
+
+    def validate_code(self, field: Field) -> None:
+        _check_app_code(field)
+
+    def validate_recovery_code(self, field: Field) -> None:
+        if field.data and not totp.looks_like_recovery_code(field.data):
+            raise ValidationError("A recovery code has 10 letters and digits, like abcde-fghij.")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if valid and not (self.code.data or self.recovery_code.data):
+            self.code.errors = [*self.code.errors, "Enter the 6-digit code your app shows."]
+            return False
+        return valid
+
+    @property
+    def given_code(self) -> str:
+        """The code to check: the app's if one was typed, else the recovery code."""
+        return str(self.code.data or self.recovery_code.data or "")
 
 
 class OrganisationForm(FlaskForm):

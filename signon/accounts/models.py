@@ -29,6 +29,13 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,mi
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     last_login_at: Mapped[datetime | None]
+    #: Two-step login (TOTP, RFC 6238): the base32 secret shared with the authenticator
+    #: app, set only once the person has confirmed a code from it; ``None`` when off.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    #: The time step (Unix time // 30) of the last code accepted: that code and older
+    #: ones are refused, so a code seen over someone's shoulder cannot be replayed.
+    totp_last_step: Mapped[int | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
@@ -43,6 +50,10 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,mi
     @property
     def is_confirmed(self) -> bool:
         return self.email_confirmed_at is not None
+
+    @property
+    def two_step_enabled(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
 
     def rotate_session_token(self) -> None:
         self.session_token = secrets.token_hex(16)
@@ -170,6 +181,27 @@ class UserToken(db.Model):  # type: ignore[name-defined,misc]
         return db.session.scalar(
             select(cls).where(cls.token_hash == hash_token(raw), cls.purpose == purpose)
         )
+
+
+class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
+    """A single-use code that stands in for the authenticator app (lost phone).
+
+    Only its SHA-256 is stored; the person saw the code once, when it was made."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        state = "used" if self.used_at else "unused"
+        return f"<RecoveryCode {self.id} user={self.user_id} {state}>"
 
 
 class OrganisationInvitation(db.Model):  # type: ignore[name-defined,misc]

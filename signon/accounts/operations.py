@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from signon.accounts import notifications
+from signon.accounts import notifications, totp
 from signon.accounts.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    RecoveryCode,
     TokenPurpose,
     User,
     UserToken,
@@ -75,6 +76,11 @@ class LoginStatus(enum.Enum):
     UNCONFIRMED = "unconfirmed"
     #: Too many failed attempts for this address lately: not even checked.
     BACKING_OFF = "backing_off"
+    #: The password is right, and the account has two-step login: a code must follow
+    #: (:func:`complete_login`). Nothing is recorded as a login yet.
+    SECOND_FACTOR_NEEDED = "second_factor_needed"
+    #: The code (or recovery code) is not right, or was used already.
+    BAD_CODE = "bad_code"
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class LoginResult:
     user: User | None = None
     #: With BACKING_OFF: how long to wait before the next attempt, in seconds.
     retry_after: int = 0
+    #: With OK after a second step: "totp" or "recovery_code".
+    second_factor: str | None = None
 
 
 def _settings() -> Settings:
@@ -295,6 +303,13 @@ def attempt_login(email: str, password: str, next_url: str | None = None) -> Log
         if delay:
             return LoginResult(LoginStatus.BACKING_OFF, retry_after=delay)
         return LoginResult(LoginStatus.BAD_CREDENTIALS)
+    if user.two_step_enabled:
+        # Half-way only: the failure count stays until the code is right too, so that
+        # someone who knows the password cannot reset it between guesses at codes.
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        db.session.flush()
+        return LoginResult(LoginStatus.SECOND_FACTOR_NEEDED, user)
     clear_login_failures(email)
     if not user.is_confirmed:
         send_email_confirmation(user, next_url)
@@ -357,6 +372,165 @@ def update_profile(user: User, display_name: str, timezone: str) -> None:
     user.display_name = display_name.strip()
     user.timezone = _clean_timezone(timezone)
     db.session.flush()
+
+
+# --- Two-step login ---------------------------------------------------------------------------
+#
+# A TOTP secret (see signon.accounts.totp) is stored on the user once a code from the app
+# has confirmed it, with ten single-use recovery codes (their SHA-256 only). Every code
+# check locks the user's row, so two requests with one code cannot both pass; a TOTP code
+# is accepted only for a later time step than the last one accepted (no replay), and a
+# recovery code is marked used. Wrong codes at login count toward the same per-address
+# back-off as wrong passwords.
+
+
+class InvalidCodeError(AccountsError):
+    """The code from the app (or the recovery code) is not right."""
+
+
+class TwoStepStateError(AccountsError):
+    """Two-step login is already on (when setting it up) or off (when changing it)."""
+
+
+BAD_CODE_MESSAGE = (
+    "This code is not right, or it has been used already. Check the time on your phone, "
+    "wait for the next code and try again."
+)
+
+
+def _lock_user(user: User) -> None:
+    """Serialise code checks of one user (row lock on PostgreSQL) and read the row afresh."""
+    db.session.execute(
+        select(User.id)
+        .where(User.id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    db.session.refresh(user)
+
+
+def _issue_recovery_codes(user: User) -> list[str]:
+    """Replace every recovery code of ``user`` with fresh ones; returns them (shown once)."""
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [totp.new_recovery_code() for _ in range(totp.RECOVERY_CODE_COUNT)]
+    for code in codes:
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(code)))
+    db.session.flush()
+    return codes
+
+
+def _use_second_factor(user: User, code: str) -> str | None:
+    """Check ``code`` against the user's app or recovery codes and use it up: returns
+    "totp" or "recovery_code", or ``None`` when it is wrong or was used before.
+    The caller has locked the user (:func:`_lock_user`)."""
+    secret = user.totp_secret
+    if secret is None:
+        return None
+    if totp.looks_like_totp_code(code):
+        step = totp.matching_step(secret, code)
+        if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+            return None
+        user.totp_last_step = step
+        db.session.flush()
+        return "totp"
+    if totp.looks_like_recovery_code(code):
+        recovery = db.session.scalar(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == totp.hash_recovery_code(code),
+                RecoveryCode.used_at.is_(None),
+            )
+        )
+        if recovery is None:
+            return None
+        recovery.used_at = utcnow()
+        db.session.flush()
+        return "recovery_code"
+    return None
+
+
+def _second_factor_failed(user: User, during: str) -> int:
+    """Record a wrong code (audit and back-off); returns the delay the address is shut for."""
+    record_event("account.second_factor_failed", actor=user, during=during)
+    return record_login_failure(user.email)
+
+
+def enable_two_step(user: User, secret: str, code: str) -> list[str]:
+    """Turn two-step login on with ``secret`` once ``code`` shows the app has it (the form
+    checked the password). Returns the recovery codes, to be shown once."""
+    _lock_user(user)
+    if user.two_step_enabled:
+        raise TwoStepStateError("Two-step login is already on for your account.")
+    step = totp.matching_step(secret, code)
+    if step is None:
+        raise InvalidCodeError(BAD_CODE_MESSAGE)
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    user.totp_last_step = step
+    codes = _issue_recovery_codes(user)
+    record_event("account.two_step_enabled", actor=user)
+    db.session.flush()
+    return codes
+
+
+def complete_login(user: User, code: str) -> LoginResult:
+    """The second step of a login (the password was right a moment ago): a code from the
+    app or an unused recovery code. Refused unchecked while the address backs off."""
+    waiting = login_backoff_remaining(user.email)
+    if waiting:
+        return LoginResult(LoginStatus.BACKING_OFF, user, retry_after=waiting)
+    _lock_user(user)
+    method = _use_second_factor(user, code)
+    if method is None:
+        delay = _second_factor_failed(user, "login")
+        if delay:
+            return LoginResult(LoginStatus.BACKING_OFF, user, retry_after=delay)
+        return LoginResult(LoginStatus.BAD_CODE, user)
+    clear_login_failures(user.email)
+    user.last_login_at = utcnow()
+    record_event("account.login", actor=user, second_factor=method)
+    db.session.flush()
+    return LoginResult(LoginStatus.OK, user, second_factor=method)
+
+
+def _check_code_for_change(user: User, code: str, during: str) -> str:
+    """For turning two-step login off and for new recovery codes (the form checked the
+    password): the code must be right, with the same back-off as at login."""
+    waiting = login_backoff_remaining(user.email)
+    if waiting:
+        minutes = max(1, -(-waiting // 60))
+        raise InvalidCodeError(
+            "There have been too many wrong codes lately. Please wait "
+            f"{'a minute' if minutes == 1 else f'{minutes} minutes'} and try again."
+        )
+    _lock_user(user)
+    if not user.two_step_enabled:
+        raise TwoStepStateError("Two-step login is not on for your account.")
+    method = _use_second_factor(user, code)
+    if method is None:
+        _second_factor_failed(user, during)
+        raise InvalidCodeError(BAD_CODE_MESSAGE)
+    return method
+
+
+def disable_two_step(user: User, code: str) -> None:
+    """Turn two-step login off: the secret and every recovery code are deleted."""
+    method = _check_code_for_change(user, code, "disable")
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    record_event("account.two_step_disabled", actor=user, second_factor=method)
+    db.session.flush()
+
+
+def regenerate_recovery_codes(user: User, code: str) -> list[str]:
+    """Replace the recovery codes (the old ones stop working); returns the new ones."""
+    method = _check_code_for_change(user, code, "new_recovery_codes")
+    codes = _issue_recovery_codes(user)
+    record_event("account.recovery_codes_regenerated", actor=user, second_factor=method)
+    db.session.flush()
+    return codes
 
 
 # --- Organisations -----------------------------------------------------------------------

@@ -5,10 +5,16 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from signon.accounts.models import Membership, Organisation, OrganisationInvitation, User
+from signon.accounts.models import (
+    Membership,
+    Organisation,
+    OrganisationInvitation,
+    RecoveryCode,
+    User,
+)
 from signon.core.permissions import OrganisationRole
 from signon.core.tokens import hash_token
 from signon.db import utcnow
@@ -93,4 +99,16 @@ def invitation_in(organisation: Organisation, invitation_id: int) -> Organisatio
 def invitation_by_token(raw: str) -> OrganisationInvitation | None:
     return db.session.scalar(
         select(OrganisationInvitation).where(OrganisationInvitation.token_hash == hash_token(raw))
+    )
+
+
+def unused_recovery_codes(user: User) -> int:
+    """How many of the user's recovery codes are still unused."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
     )

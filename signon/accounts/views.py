@@ -6,6 +6,7 @@ the form, call one operation, flash, redirect.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (
@@ -22,7 +23,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from signon.accounts import operations, queries
+from signon.accounts import operations, queries, totp
 from signon.accounts.forms import (
     ChangePasswordForm,
     EmailOnlyForm,
@@ -33,6 +34,9 @@ from signon.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
     RoleForm,
+    SecondFactorForm,
+    TwoStepChangeForm,
+    TwoStepSetupForm,
 )
 from signon.accounts.models import (
     Organisation,
@@ -84,6 +88,68 @@ def _log_in(user: User) -> None:
     login_user(user)
 
 
+# --- Two-step login: what the session holds between the steps ---------------------------------
+#
+# Between a right password and the code, the session (a signed cookie) holds only a
+# marker: the user's id, their session token (a password change or "log out everywhere"
+# meanwhile ends it) and when the password was checked. While setting two-step login up,
+# it holds the new secret, which reaches the database only once a code has confirmed it;
+# the recovery codes wait there for the one page that shows them.
+
+PENDING_LOGIN = "two_step_pending_login"
+PENDING_SECRET = "two_step_pending_secret"
+NEW_RECOVERY_CODES = "two_step_new_recovery_codes"
+#: A half-done login is forgotten after this many seconds.
+PENDING_LOGIN_SECONDS = 5 * 60
+
+
+def _start_pending_login(user: User) -> None:
+    """The password was right; the code is still to come. Whoever was logged in on this
+    browser is not any more, and nothing of their session survives."""
+    logout_user()
+    session.clear()
+    session[PENDING_LOGIN] = {
+        "user_id": user.id,
+        "token": user.session_token,
+        "at": int(time.time()),
+    }
+
+
+def _pending_login_user() -> User | None:
+    """The user half-way through logging in on this browser, or ``None`` (with a message
+    when there was one whose time ran out or whose session ended)."""
+    pending = session.get(PENDING_LOGIN)
+    if pending is None:
+        return None
+    try:
+        user_id, token, started = int(pending["user_id"]), str(pending["token"]), int(pending["at"])
+    except (KeyError, TypeError, ValueError):
+        session.pop(PENDING_LOGIN, None)
+        return None
+    if not 0 <= time.time() - started <= PENDING_LOGIN_SECONDS:
+        session.pop(PENDING_LOGIN, None)
+        flash(
+            "More than 5 minutes passed after your password was checked. For your safety, "
+            "please log in again.",
+            "warning",
+        )
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_token != token or not user.two_step_enabled:
+        session.pop(PENDING_LOGIN, None)
+        flash("Please log in again.", "warning")
+        return None
+    return user
+
+
+def _pending_secret(user: User) -> str | None:
+    pending = session.get(PENDING_SECRET)
+    if isinstance(pending, dict) and pending.get("user_id") == user.id:
+        secret = pending.get("secret")
+        return secret if isinstance(secret, str) else None
+    return None
+
+
 def _user() -> User:
     user: User = current_user._get_current_object()
     return user
@@ -123,6 +189,9 @@ def login() -> Response | str:
             _log_in(result.user)
             flash(f"Welcome back, {result.user.display_name}.", "success")
             return redirect(next_url or url_for("core.home"))
+        if result.status is operations.LoginStatus.SECOND_FACTOR_NEEDED and result.user:
+            _start_pending_login(result.user)
+            return redirect(url_for("accounts.login_code", next=next_url))
         if result.status is operations.LoginStatus.BACKING_OFF:
             form.form_errors.append(_backing_off_message(result.retry_after))
             page = render_template("accounts/login.html", form=form, next_url=next_url)
@@ -136,6 +205,41 @@ def login() -> Response | str:
             return redirect(url_for("accounts.resend_confirmation"))
         form.form_errors.append(BAD_LOGIN_MESSAGE)
     return render_template("accounts/login.html", form=form, next_url=next_url)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def login_code() -> Response | str:
+    """The second step of logging in, for accounts with two-step login."""
+    next_url = _next_url()
+    user = _pending_login_user()
+    if user is None:
+        return redirect(url_for("accounts.login", next=next_url))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        result = operations.complete_login(user, form.given_code)
+        if result.status is operations.LoginStatus.OK:
+            _log_in(user)
+            flash(f"Welcome back, {user.display_name}.", "success")
+            if result.second_factor == "recovery_code":
+                left = queries.unused_recovery_codes(user)
+                flash(
+                    f"You used a recovery code; {left} of them are left. If you have lost "
+                    "your phone, turn two-step login off and on again in your account "
+                    "settings, or make new recovery codes there.",
+                    "warning",
+                )
+            return redirect(next_url or url_for("core.home"))
+        if result.status is operations.LoginStatus.BACKING_OFF:
+            form.form_errors.append(_backing_off_message(result.retry_after))
+            page = render_template(
+                "accounts/login_code.html", form=form, next_url=next_url, user=user
+            )
+            return Response(page, 429, {"Retry-After": str(result.retry_after)})
+        field = form.recovery_code if not form.code.data else form.code
+        field.errors = [*field.errors, operations.BAD_CODE_MESSAGE]
+    return render_template("accounts/login_code.html", form=form, next_url=next_url, user=user)
 
 
 @bp.post("/logout")
@@ -217,6 +321,9 @@ def confirm_email(token: str) -> Response | str | tuple[str, int]:
             return _token_problem_page(
                 "confirm", error.problem, resend_form=EmailOnlyForm(formdata=None)
             )
+        if user.two_step_enabled:  # never in practice (it is set up after confirming)
+            _start_pending_login(user)
+            return redirect(url_for("accounts.login_code", next=_next_url()))
         _log_in(user)
         flash("Thank you: your email address is confirmed and you are logged in.", "success")
         return redirect(_next_url() or url_for("core.home"))
@@ -259,6 +366,15 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
             user = operations.reset_password(token, form.password.data)
         except operations.InvalidTokenError as error:
             return _token_problem_page("reset", error.problem)
+        if user.two_step_enabled:
+            # The link proves the mailbox, not the phone: two-step login stays on.
+            _start_pending_login(user)
+            flash(
+                "Your password has been changed. To log in, enter the code from your "
+                "authenticator app.",
+                "success",
+            )
+            return redirect(url_for("accounts.login_code"))
         _log_in(user)
         flash("Your password has been changed and you are logged in.", "success")
         return redirect(url_for("core.home"))
@@ -268,14 +384,28 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
 # --- Account settings --------------------------------------------------------------------------
 
 
+def _disable_form(user: User, **kwargs: Any) -> TwoStepChangeForm:
+    return TwoStepChangeForm(prefix="disable", user=user, **kwargs)
+
+
+def _new_codes_form(user: User, **kwargs: Any) -> TwoStepChangeForm:
+    return TwoStepChangeForm(prefix="newcodes", user=user, **kwargs)
+
+
 def _settings_page(
-    profile_form: ProfileForm | None = None, password_form: ChangePasswordForm | None = None
+    profile_form: ProfileForm | None = None,
+    password_form: ChangePasswordForm | None = None,
+    disable_form: TwoStepChangeForm | None = None,
+    new_codes_form: TwoStepChangeForm | None = None,
 ) -> str:
     user = _user()
     return render_template(
         "accounts/settings.html",
         profile_form=profile_form or ProfileForm(formdata=None, obj=user),
         password_form=password_form or ChangePasswordForm(formdata=None, user=user),
+        disable_form=disable_form or _disable_form(user, formdata=None),
+        new_codes_form=new_codes_form or _new_codes_form(user, formdata=None),
+        recovery_codes_left=queries.unused_recovery_codes(user) if user.two_step_enabled else 0,
         memberships=queries.memberships_of(user),
     )
 
@@ -304,6 +434,110 @@ def change_password() -> Response | str:
         )
         return redirect(url_for("accounts.settings"))
     return _settings_page(password_form=form)
+
+
+# --- Two-step login ----------------------------------------------------------------------------
+
+
+@bp.post("/account/two-step")
+def two_step_start() -> Response:
+    """The "Set up" button: a new secret waits in the session until a code confirms it.
+    Pressed again while one waits, it keeps that one (the app may have it already)."""
+    user = _user()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if user.two_step_enabled:
+        flash("Two-step login is already on for your account.", "info")
+        return redirect(url_for("accounts.settings"))
+    if _pending_secret(user) is None:
+        session[PENDING_SECRET] = {"user_id": user.id, "secret": totp.new_secret()}
+    return redirect(url_for("accounts.two_step_setup"))
+
+
+@bp.route("/account/two-step/setup", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def two_step_setup() -> Response | str:
+    user = _user()
+    if user.two_step_enabled:
+        flash("Two-step login is already on for your account.", "info")
+        return redirect(url_for("accounts.settings"))
+    secret = _pending_secret(user)
+    if secret is None:
+        flash("Press “Set up” to start setting up two-step login.", "info")
+        return redirect(url_for("accounts.settings"))
+    form = TwoStepSetupForm(user=user)
+    if form.validate_on_submit():
+        try:
+            codes = operations.enable_two_step(user, secret, form.code.data)
+        except operations.AccountsError as error:
+            form.code.errors = [*form.code.errors, str(error)]
+        else:
+            session.pop(PENDING_SECRET, None)
+            session[NEW_RECOVERY_CODES] = {"user_id": user.id, "codes": codes}
+            flash("Two-step login is on. From now on you log in with a code as well.", "success")
+            return redirect(url_for("accounts.two_step_recovery_codes"))
+    uri = totp.provisioning_uri(secret, user.email)
+    return render_template(
+        "accounts/two_step_setup.html",
+        form=form,
+        qr_code=totp.qr_code_data_uri(uri),
+        secret=totp.grouped(secret),
+    )
+
+
+@bp.get("/account/two-step/recovery-codes")
+def two_step_recovery_codes() -> Response | str:
+    """The new recovery codes, shown once: they leave the session as the page is made."""
+    user = _user()
+    pending = session.pop(NEW_RECOVERY_CODES, None)
+    if not isinstance(pending, dict) or pending.get("user_id") != user.id:
+        flash(
+            "Recovery codes are shown only once, right after they are made. You can make "
+            "new ones below.",
+            "info",
+        )
+        return redirect(url_for("accounts.settings"))
+    return render_template("accounts/recovery_codes.html", codes=list(pending.get("codes", [])))
+
+
+@bp.post("/account/two-step/disable")
+@limiter.limit(AUTH_LIMIT)
+def two_step_disable() -> Response | str:
+    user = _user()
+    if not user.two_step_enabled:
+        flash("Two-step login is not on for your account.", "info")
+        return redirect(url_for("accounts.settings"))
+    form = _disable_form(user)
+    if form.validate_on_submit():
+        try:
+            operations.disable_two_step(user, form.code.data)
+        except operations.AccountsError as error:
+            form.code.errors = [*form.code.errors, str(error)]
+        else:
+            flash("Two-step login is off. You log in with your password alone.", "success")
+            return redirect(url_for("accounts.settings"))
+    return _settings_page(disable_form=form)
+
+
+@bp.post("/account/two-step/new-codes")
+@limiter.limit(AUTH_LIMIT)
+def two_step_new_codes() -> Response | str:
+    user = _user()
+    if not user.two_step_enabled:
+        flash("Two-step login is not on for your account.", "info")
+        return redirect(url_for("accounts.settings"))
+    form = _new_codes_form(user)
+    if form.validate_on_submit():
+        try:
+            codes = operations.regenerate_recovery_codes(user, form.code.data)
+        except operations.AccountsError as error:
+            form.code.errors = [*form.code.errors, str(error)]
+        else:
+            session[NEW_RECOVERY_CODES] = {"user_id": user.id, "codes": codes}
+            flash("You have new recovery codes; the old ones no longer work.", "success")
+            return redirect(url_for("accounts.two_step_recovery_codes"))
+    return _settings_page(new_codes_form=form)
 
 
 # --- Organisations -----------------------------------------------------------------------------

@@ -60,6 +60,9 @@ ROUTES = [
     Route("POST", "/forgot-password", ("302", "302", "302", "302"), {"email": "x@example.org"}),
     Route("POST", "/reset-password/{reset}", ("200", "200", "200", "200"), {"password": "x"}),
     Route("POST", "/reset-password/unknown-token", ("404", "404", "404", "404")),
+    # The second step of logging in: without a half-done login, back to the login page.
+    Route("GET", "/login/code", ("302", "302", "302", "302")),
+    Route("POST", "/login/code", ("302", "302", "302", "302"), {"code": "123456"}),
     # Private to any logged-in user.
     Route("POST", "/logout", ("login", "302", "302", "302")),
     Route("GET", "/account", ("login", "200", "200", "200")),
@@ -67,6 +70,30 @@ ROUTES = [
         "POST", "/account", ("login", "302", "302", "302"), {"display_name": "N", "timezone": "UTC"}
     ),
     Route("POST", "/account/password", ("login", "200", "200", "200"), {"current_password": "x"}),
+    # Two-step login, for oneself only. Nobody here has it on: setting up starts (302),
+    # the set-up and codes pages without a secret or codes waiting send back to settings,
+    # turning off and new codes say it is not on.
+    Route("POST", "/account/two-step", ("login", "302", "302", "302")),
+    Route("GET", "/account/two-step/setup", ("login", "302", "302", "302")),
+    Route(
+        "POST",
+        "/account/two-step/setup",
+        ("login", "302", "302", "302"),
+        {"current_password": "x", "code": "123456"},
+    ),
+    Route("GET", "/account/two-step/recovery-codes", ("login", "302", "302", "302")),
+    Route(
+        "POST",
+        "/account/two-step/disable",
+        ("login", "302", "302", "302"),
+        {"disable-current_password": "x", "disable-code": "123456"},
+    ),
+    Route(
+        "POST",
+        "/account/two-step/new-codes",
+        ("login", "302", "302", "302"),
+        {"newcodes-current_password": "x", "newcodes-code": "123456"},
+    ),
     Route("GET", "/organisations", ("login", "200", "200", "200")),
     Route("GET", "/organisations/new", ("login", "200", "200", "200")),
     Route("POST", "/organisations/new", ("login", "302", "302", "302"), {"name": "A new one"}),
