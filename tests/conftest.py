@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -23,7 +25,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from signon import create_app
 from signon.config import Settings
-from signon.extensions import db
+from signon.extensions import db, limiter
 from tests.smtp import MailCatcher
 
 TEST_DATABASE_URL_VAR = "SIGNON_TEST_DATABASE_URL"
@@ -174,3 +176,44 @@ def login(client: FlaskClient, user: Any) -> FlaskClient:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory]:
+    """Build apps with the limiter on; everything is put back afterwards."""
+    was_enabled = limiter.enabled
+    was_prefix = limiter._key_prefix
+    prefixes: list[tuple[str, str]] = []
+
+    def build(storage: str = "memory://", **extra: Any) -> Flask:
+        prefix = f"signon-test-{uuid.uuid4().hex}"
+        prefixes.append((storage, prefix))
+        limiter._key_prefix = ""
+        app = create_app(
+            make_settings(
+                database_url,
+                mail_catcher,
+                ratelimit_enabled=True,
+                ratelimit_storage_url=storage,
+                extra={"RATELIMIT_KEY_PREFIX": prefix, **extra},
+            )
+        )
+        app.test_client_class = RequestIsolatingClient
+        return app
+
+    try:
+        yield build
+    finally:
+        for storage, prefix in prefixes:
+            if storage.startswith("redis://"):
+                connection = redis.Redis.from_url(storage)
+                keys = list(connection.scan_iter(match=f"*{prefix}*"))
+                if keys:
+                    connection.delete(*keys)
+            else:
+                limiter.reset()
+        limiter.enabled = was_enabled
+        limiter._key_prefix = was_prefix

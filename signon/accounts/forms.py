@@ -200,14 +200,14 @@ class ProfileForm(FlaskForm):
         ]
 
 
-class ChangePasswordForm(FlaskForm):
+class _CurrentPasswordForm(FlaskForm):
+    """A form that asks for the password of ``user``, the person it acts for."""
+
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password.")],
         render_kw={"autocomplete": "current-password"},
     )
-    password, password_confirm = _new_password_fields()
-    submit = SubmitField("Change password")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -216,6 +216,11 @@ class ChangePasswordForm(FlaskForm):
     def validate_current_password(self, field: Field) -> None:
         if not verify_password(self.user.password_hash, field.data or ""):
             raise ValidationError("This is not your current password.")
+
+
+class ChangePasswordForm(_CurrentPasswordForm):
+    password, password_confirm = _new_password_fields()
+    submit = SubmitField("Change password")
 
     def validate_password(self, field: Field) -> None:
         if field.data and len(field.data) >= MIN_PASSWORD_LENGTH:
@@ -251,22 +256,6 @@ def _app_code_field(label: str = "6-digit code from the app") -> StringField:
 def _check_app_code(field: Field) -> None:
     if field.data and not totp.looks_like_totp_code(field.data):
         raise ValidationError("The code from the app has 6 digits.")
-
-
-class _CurrentPasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password.")],
-        render_kw={"autocomplete": "current-password"},
-    )
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def validate_current_password(self, field: Field) -> None:
-        if not verify_password(self.user.password_hash, field.data or ""):
-            raise ValidationError("This is not your current password.")
 
 
 #: Fields that take an app code or a recovery code (letters too: no numeric keypad).

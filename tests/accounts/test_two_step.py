@@ -9,8 +9,7 @@ back where a test needs the code of "now" to be a fresh one.
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,15 +20,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from signon import create_app
 from signon.accounts import operations, totp
 from signon.accounts.models import RecoveryCode, TokenPurpose, User, UserToken
 from signon.accounts.views import PENDING_LOGIN, PENDING_SECRET
 from signon.audit.models import AuditEvent
 from signon.core.transaction import commit
-from signon.extensions import db, limiter
+from signon.extensions import db
 from tests.accounts.test_views import html, is_logged_in, log_in, text
-from tests.conftest import RequestIsolatingClient, login, make_settings
+from tests.conftest import AppFactory, login
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.smtp import MailCatcher
 
@@ -452,25 +450,9 @@ def test_a_password_reset_keeps_two_step_login(client: FlaskClient, outbox: Mail
 
 
 @pytest.fixture
-def limited_app(database_url: str, mail_catcher: MailCatcher) -> Iterator[Flask]:
+def limited_app(limited: AppFactory) -> Flask:
     """An app with the limiter on (memory storage); the limiter is put back afterwards."""
-    was_enabled, was_prefix = limiter.enabled, limiter._key_prefix
-    limiter._key_prefix = ""
-    app = create_app(
-        make_settings(
-            database_url,
-            mail_catcher,
-            ratelimit_enabled=True,
-            ratelimit_storage_url="memory://",
-            extra={"RATELIMIT_KEY_PREFIX": f"signon-test-{uuid.uuid4().hex}"},
-        )
-    )
-    app.test_client_class = RequestIsolatingClient
-    try:
-        yield app
-    finally:
-        limiter.reset()
-        limiter.enabled, limiter._key_prefix = was_enabled, was_prefix
+    return limited()
 
 
 def _from(ip: str) -> dict[str, Any]:

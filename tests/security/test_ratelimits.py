@@ -8,10 +8,7 @@ fixture puts it back as it was (enabled flag, key prefix) and removes its own co
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import redis
@@ -19,56 +16,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from signon import create_app
 from signon.accounts import operations
 from signon.accounts.models import TokenPurpose, UserToken
 from signon.extensions import db, limiter
-from tests.conftest import RequestIsolatingClient, make_settings
+from tests.conftest import AppFactory
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.smtp import MailCatcher
 
 REDIS_URL = "redis://127.0.0.1:6379"
 WRONG = "definitely not the password"
-
-AppFactory = Callable[..., Flask]
-
-
-@pytest.fixture
-def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory]:
-    """Build apps with the limiter on; everything is put back afterwards."""
-    was_enabled = limiter.enabled
-    was_prefix = limiter._key_prefix
-    prefixes: list[tuple[str, str]] = []
-
-    def build(storage: str = "memory://", **extra: Any) -> Flask:
-        prefix = f"signon-test-{uuid.uuid4().hex}"
-        prefixes.append((storage, prefix))
-        limiter._key_prefix = ""
-        app = create_app(
-            make_settings(
-                database_url,
-                mail_catcher,
-                ratelimit_enabled=True,
-                ratelimit_storage_url=storage,
-                extra={"RATELIMIT_KEY_PREFIX": prefix, **extra},
-            )
-        )
-        app.test_client_class = RequestIsolatingClient
-        return app
-
-    try:
-        yield build
-    finally:
-        for storage, prefix in prefixes:
-            if storage.startswith("redis://"):
-                connection = redis.Redis.from_url(storage)
-                keys = list(connection.scan_iter(match=f"*{prefix}*"))
-                if keys:
-                    connection.delete(*keys)
-            else:
-                limiter.reset()
-        limiter.enabled = was_enabled
-        limiter._key_prefix = was_prefix
 
 
 def _login(

@@ -2,16 +2,13 @@
 with the limiter switched on.
 
 The limiter is one extension object shared by every app of the test session: the
-``limited`` fixture of tests/security/test_ratelimits.py puts it back as it was
+``limited`` fixture of tests/conftest.py puts it back as it was
 (enabled flag, key prefix) and empties its counters; every app gets a unique prefix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
@@ -20,16 +17,12 @@ from signon.core.permissions import TeamRole
 from signon.extensions import db
 from signon.signatures.models import Invitation
 from signon.signatures.views.invitations import INVITE_LIMIT
-from tests.conftest import login
+from tests.conftest import AppFactory, login
 from tests.factories import add_team_member, make_user
-from tests.security.test_ratelimits import limited
 from tests.signatures.test_invitations_factories import coordinated_letter, invited
 from tests.signatures.test_public_factories import make_public_letter
 from tests.smtp import MailCatcher
 
-__all__ = ["limited"]  # the fixture, shared with test_ratelimits.py
-
-AppFactory = Callable[..., Flask]
 OFFICE = "203.0.113.40"  # both coordinators work from one office address
 
 

@@ -7,30 +7,20 @@ fixture puts it back the way it was (and empties its counters) afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from signon import create_app
-from signon.extensions import db, limiter
+from signon.extensions import db
 from signon.signatures.models import PublicSignRequest
-from tests.conftest import RequestIsolatingClient, make_settings
+from tests.conftest import AppFactory
 from tests.signatures.test_public_factories import make_public_letter
 from tests.smtp import MailCatcher
 
 
 @pytest.fixture
-def limited_app(database_url: str, mail_catcher: MailCatcher) -> Iterator[Flask]:
-    was_enabled = limiter.enabled
-    app = create_app(make_settings(database_url, mail_catcher, ratelimit_enabled=True))
-    app.test_client_class = RequestIsolatingClient
-    try:
-        yield app
-    finally:
-        limiter.reset()
-        limiter.enabled = was_enabled
+def limited_app(limited: AppFactory) -> Flask:
+    return limited()
 
 
 def _form(head_id: int, email: str, name: str) -> dict[str, str]:
