@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
-from signon.core.permissions import TeamRole
+from signon.core.permissions import Action, TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus, Revision, TeamMember, UnresolvedDraft
@@ -169,13 +169,40 @@ def _coordinator_count(letter: Letter) -> int:
     )
 
 
-def change_team_role(member: TeamMember, role: TeamRole, actor: User | None = None) -> None:
+def _keep_a_coordinator(member: TeamMember, new_role: TeamRole | None, actor: User | None) -> None:
+    """The one check of every change that can take a coordinator away (``new_role`` is
+    ``None`` for a removal): a letter always keeps at least one coordinator.
+
+    It runs under the letter's row lock, so two coordinators demoting or removing each
+    other at the same instant take turns: the second one sees the first one's change and
+    is refused. The member and the actor's own role are read again under the lock, since
+    either may have changed while the request waited for it.
+
+    Removing a person from an organisation never takes a coordinator away: an
+    organisation on the team keeps its role, and it always keeps an admin (see
+    ``accounts.operations._refuse_if_last_admin``).
+    """
+    letter = member.letter
+    _lock_letter(letter)
+    current = db.session.scalar(
+        select(TeamMember)
+        .where(TeamMember.id == member.id)
+        .execution_options(populate_existing=True)
+    )
+    if current is None:
+        raise LetterError("This member is no longer on the team: someone removed them meanwhile.")
+    if actor is not None and not letter.can(actor, Action.LETTER_MANAGE_TEAM):
+        raise LetterError("Only coordinators manage the team, and you are no longer one.")
     if (
-        member.role == TeamRole.COORDINATOR
-        and role != TeamRole.COORDINATOR
-        and _coordinator_count(member.letter) <= 1
+        current.role == TeamRole.COORDINATOR
+        and new_role != TeamRole.COORDINATOR
+        and _coordinator_count(letter) <= 1
     ):
         raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+
+
+def change_team_role(member: TeamMember, role: TeamRole, actor: User | None = None) -> None:
+    _keep_a_coordinator(member, role, actor)
     old_role = member.role
     member.role = role
     record_event(
@@ -190,8 +217,7 @@ def change_team_role(member: TeamMember, role: TeamRole, actor: User | None = No
 
 
 def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
-    if member.role == TeamRole.COORDINATOR and _coordinator_count(member.letter) <= 1:
-        raise LetterError("A letter needs at least one coordinator: appoint another one first.")
+    _keep_a_coordinator(member, None, actor)
     record_event(
         "team.removed", letter_id=member.letter_id, actor=actor, member=member.display_name
     )
@@ -346,7 +372,8 @@ def save_revision(
 
 
 def _lock_letter(letter: Letter) -> None:
-    """Take the letter's row lock (PostgreSQL) so that a save and a freeze cannot interleave.
+    """Take the letter's row lock (PostgreSQL) so that a save and a freeze cannot interleave,
+    nor two changes of the team.
 
     Saves of one letter then take turns, as they do on SQLite (BEGIN IMMEDIATE); the
     unique (letter, number) constraint stays as the guard of last resort.
