@@ -31,6 +31,7 @@ from signon.audit.operations import record_event
 from signon.config import Settings
 from signon.core.passwords import hash_password, needs_rehash, verify_password
 from signon.core.permissions import OrganisationRole
+from signon.core.signals import email_confirmed
 from signon.core.timefmt import is_valid_timezone
 from signon.core.tokens import hash_token, new_token
 from signon.db import utcnow
@@ -213,6 +214,9 @@ def confirm_email(raw_token: str) -> User:
         user.email_confirmed_at = utcnow()
     _use_up_tokens(user, TokenPurpose.CONFIRM_EMAIL)
     db.session.flush()
+    # Features above accounts act on it in this same transaction (letters: the roles
+    # waiting for this address on drafting teams).
+    email_confirmed.send(user)
     return user
 
 

@@ -133,8 +133,11 @@ class EditTextForm(FlaskForm):
 
 
 class AddTeamUserForm(FlaskForm):
+    """A person, by e-mail address: any address, with or without an account (they are
+    invited either way, and the answer is the same)."""
+
     email = EmailField(
-        "E-mail of a registered user",
+        "E-mail address",
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
         filters=[_strip],
     )
@@ -143,25 +146,6 @@ class AddTeamUserForm(FlaskForm):
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, prefix="user", **kwargs)
         self.letter = letter
-        self.user: User | None = None
-
-    def validate_email(self, field: EmailField) -> None:
-        if field.errors:
-            return
-        user = User.find_by_email(field.data or "")
-        if user is None:
-            raise ValidationError(
-                "No account uses this e-mail address. Ask your colleague to create an "
-                "account first, then add them."
-            )
-        already = db.session.scalar(
-            select(TeamMember.id).where(
-                TeamMember.letter_id == self.letter.id, TeamMember.user_id == user.id
-            )
-        )
-        if already is not None:
-            raise ValidationError(f"{user.display_name} is already on the team.")
-        self.user = user
 
 
 class AddTeamOrganisationForm(FlaskForm):

@@ -213,6 +213,39 @@ class TeamMember(db.Model):  # type: ignore[name-defined,misc]
         )
 
 
+class TeamInvitation(db.Model):  # type: ignore[name-defined,misc]
+    """A role on a letter's team waiting for whoever proves they own an e-mail address.
+
+    Every person added by address is invited, whether or not an account uses it, so that
+    the coordinator learns nothing about who has an account. The role is taken when an
+    account confirms the address (``core.signals.email_confirmed``) or, for an account
+    that confirmed it already, when its owner accepts. The row goes away when the
+    invitation is taken or revoked; the audit trail keeps the story.
+    """
+
+    __tablename__ = "team_invitations"
+    __table_args__ = (UniqueConstraint("letter_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    #: Normalised (``User.normalise_email``).
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[TeamRole] = mapped_column(enum_column(TeamRole))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    letter: Mapped[Letter] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<TeamInvitation letter={self.letter_id} {self.email} {self.role}>"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+
 class Revision(db.Model):  # type: ignore[name-defined,misc]
     """An immutable version of a letter's text. Numbers are unique per letter."""
 

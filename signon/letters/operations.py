@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slugify import slugify
 from sqlalchemy import func, select
@@ -13,9 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
 from signon.core.permissions import Action, TeamRole
+from signon.core.signals import email_confirmed
 from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, LetterStatus, Revision, TeamMember, UnresolvedDraft
+from signon.letters import notifications
+from signon.letters.models import (
+    Letter,
+    LetterStatus,
+    Revision,
+    TeamInvitation,
+    TeamMember,
+    UnresolvedDraft,
+)
 from signon.letters.text import three_way_merge
 
 #: How often a save retries when other saves keep landing first.
@@ -223,6 +232,148 @@ def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
     )
     db.session.delete(member)
     db.session.flush()
+
+
+# --- Inviting people to the team by address -------------------------------------------
+#
+# Adding a person by e-mail works the same for every address: it always makes a pending
+# invitation and mails it, so neither the answer nor the team page tells the coordinator
+# whether an account uses the address. An account takes the role when it confirms the
+# address (the ``email_confirmed`` signal, in the confirmation's own transaction), or,
+# if it confirmed it already, when its owner accepts the invitation.
+
+#: How long a team invitation waits for its address.
+TEAM_INVITATION_DAYS = 30
+
+
+def _direct_member_with_email(letter: Letter, email: str) -> TeamMember | None:
+    return db.session.scalar(
+        select(TeamMember)
+        .join(User, TeamMember.user_id == User.id)
+        .where(TeamMember.letter_id == letter.id, User.email == email)
+    )
+
+
+def invite_to_team(
+    letter: Letter, *, email: str, role: TeamRole, invited_by: User
+) -> TeamInvitation:
+    """Invite whoever owns ``email`` to the team with ``role`` and mail them the invitation.
+
+    An address already invited gets it again (the role asked now, a new expiry). Someone
+    already on the team in person is refused: the team page shows their address anyway.
+    """
+    email = User.normalise_email(email)
+    _lock_letter(letter)
+    if _direct_member_with_email(letter, email) is not None:
+        raise LetterError(f"{email} is already on the team.")
+    invitation = db.session.scalar(
+        select(TeamInvitation).where(
+            TeamInvitation.letter_id == letter.id, TeamInvitation.email == email
+        )
+    )
+    if invitation is None:
+        invitation = TeamInvitation(letter=letter, email=email)
+        db.session.add(invitation)
+    invitation.role = role
+    invitation.invited_by = invited_by
+    invitation.created_at = utcnow()
+    invitation.expires_at = utcnow() + timedelta(days=TEAM_INVITATION_DAYS)
+    db.session.flush()
+    record_event(
+        "team.invited", letter_id=letter.id, actor=invited_by, email=email, role=role.value
+    )
+    notifications.mail_team_invitation(invitation, TEAM_INVITATION_DAYS)
+    return invitation
+
+
+def revoke_team_invitation(invitation: TeamInvitation, actor: User | None = None) -> None:
+    record_event(
+        "team.invitation_revoked",
+        letter_id=invitation.letter_id,
+        actor=actor,
+        email=invitation.email,
+        role=invitation.role.value,
+    )
+    db.session.delete(invitation)
+    db.session.flush()
+
+
+def _take_invitation(invitation: TeamInvitation, user: User) -> TeamMember:
+    """Put ``user`` on the team with the invitation's role and use the invitation up.
+
+    Someone on the team in person already keeps the stronger of the two roles (never a
+    demotion, so this never takes a coordinator away).
+    """
+    letter = invitation.letter
+    _lock_letter(letter)
+    member = db.session.scalar(
+        select(TeamMember).where(TeamMember.letter_id == letter.id, TeamMember.user_id == user.id)
+    )
+    if member is None:
+        member = TeamMember(
+            letter=letter, user=user, role=invitation.role, added_by=invitation.invited_by
+        )
+        db.session.add(member)
+    elif invitation.role.rank > member.role.rank:
+        member.role = invitation.role
+    record_event(
+        "team.invitation_claimed",
+        letter_id=letter.id,
+        actor=user,
+        email=invitation.email,
+        role=member.role.value,
+    )
+    db.session.delete(invitation)
+    db.session.flush()
+    return member
+
+
+def _claimable(user: User, invitation: TeamInvitation) -> bool:
+    return (
+        user.is_confirmed
+        and invitation.email == User.normalise_email(user.email)
+        and not invitation.is_expired
+    )
+
+
+def accept_team_invitation(invitation: TeamInvitation, user: User) -> TeamMember:
+    """The owner of a confirmed address takes the role waiting for it."""
+    if not _claimable(user, invitation):
+        raise LetterError("This invitation is not for your confirmed address, or it expired.")
+    return _take_invitation(invitation, user)
+
+
+def decline_team_invitation(invitation: TeamInvitation, user: User) -> None:
+    if not _claimable(user, invitation):
+        raise LetterError("This invitation is not for your confirmed address, or it expired.")
+    record_event(
+        "team.invitation_declined",
+        letter_id=invitation.letter_id,
+        actor=user,
+        email=invitation.email,
+    )
+    db.session.delete(invitation)
+    db.session.flush()
+
+
+def claim_team_invitations(user: User) -> list[TeamMember]:
+    """Every role waiting for the user's address, taken now that they confirmed it."""
+    if not user.is_confirmed:
+        return []
+    waiting = db.session.scalars(
+        select(TeamInvitation)
+        .where(
+            TeamInvitation.email == User.normalise_email(user.email),
+            TeamInvitation.expires_at > utcnow(),
+        )
+        .order_by(TeamInvitation.id)
+    ).all()
+    return [_take_invitation(invitation, user) for invitation in waiting]
+
+
+@email_confirmed.connect
+def _claim_on_confirmation(sender: User, **_extra: object) -> None:
+    claim_team_invitations(sender)
 
 
 # --- Saving the text -----------------------------------------------------------------

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import and_, false, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
 from signon.core.permissions import TeamRole
+from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
+from signon.letters.models import Letter, Revision, TeamInvitation, TeamMember, UnresolvedDraft
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,62 @@ def draft_of(letter: Letter, user: User, draft_id: int) -> UnresolvedDraft:
     if draft is None:
         abort(404)
     return draft
+
+
+# --- Team invitations ----------------------------------------------------------------
+
+
+def team_invitations_of(letter: Letter) -> list[TeamInvitation]:
+    """The invitations still waiting for an address, oldest first (expired ones too)."""
+    return list(
+        db.session.scalars(
+            select(TeamInvitation)
+            .where(TeamInvitation.letter_id == letter.id)
+            .order_by(TeamInvitation.id)
+        )
+    )
+
+
+def team_invitation(letter: Letter, invitation_id: int) -> TeamInvitation:
+    invitation = db.session.scalar(
+        select(TeamInvitation).where(
+            TeamInvitation.letter_id == letter.id, TeamInvitation.id == invitation_id
+        )
+    )
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def _invitations_for_clause(user: User) -> ColumnElement[bool]:
+    """Unexpired invitations to the user's address, once they confirmed it."""
+    if not user.is_confirmed:
+        return false()
+    return and_(
+        TeamInvitation.email == User.normalise_email(user.email),
+        TeamInvitation.expires_at > utcnow(),
+    )
+
+
+def team_invitations_for(user: User) -> list[TeamInvitation]:
+    """What waits for the user on drafting teams (only once they confirmed their address)."""
+    return list(
+        db.session.scalars(
+            select(TeamInvitation)
+            .where(_invitations_for_clause(user))
+            .order_by(TeamInvitation.id)
+            .options(selectinload(TeamInvitation.letter), selectinload(TeamInvitation.invited_by))
+        )
+    )
+
+
+def team_invitation_for(user: User, invitation_id: int) -> TeamInvitation:
+    """An invitation to the user's confirmed address; any other does not exist for them."""
+    invitation = db.session.scalar(
+        select(TeamInvitation).where(
+            TeamInvitation.id == invitation_id, _invitations_for_clause(user)
+        )
+    )
+    if invitation is None:
+        abort(404)
+    return invitation

@@ -115,6 +115,7 @@ def _render_team(
         "letters/team.html",
         letter=letter,
         team=queries.team_of(letter),
+        invitations=queries.team_invitations_of(letter) if can_manage else [],
         can_manage=can_manage,
         user_form=user_form or AddTeamUserForm(letter=letter, formdata=None),
         org_form=org_form or AddTeamOrganisationForm(letter=letter, formdata=None),
@@ -131,15 +132,73 @@ def team(slug: str) -> str:
 
 @bp.post("/<slug>/team/users")
 def team_add_user(slug: str) -> Response | str:
+    """Invite a person by address. The answer is the same whether or not an account uses
+    the address: nobody learns from it who has an account."""
     letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
     form = AddTeamUserForm(letter=letter)
-    if form.validate_on_submit() and form.user is not None:
-        member = operations.add_team_member(
-            letter, role=TeamRole(form.role.data), added_by=current_user, user=form.user
+    if form.validate_on_submit():
+        try:
+            invitation = operations.invite_to_team(
+                letter,
+                email=form.email.data or "",
+                role=TeamRole(form.role.data),
+                invited_by=current_user,
+            )
+        except LetterError as error:
+            form.email.errors = [*form.email.errors, str(error)]
+            return _render_team(letter, user_form=form)
+        flash(
+            f"Invitation sent to {invitation.email}: they join the team as "
+            f"{invitation.role.label.lower()} once they accept it.",
+            "success",
         )
-        flash(f"{member.display_name} joined the team as {member.role.label.lower()}.", "success")
         return redirect(url_for("letters.team", slug=letter.slug))
     return _render_team(letter, user_form=form)
+
+
+@bp.post("/<slug>/team/invitations/<int:invitation_id>/revoke")
+def team_revoke_invitation(slug: str, invitation_id: int) -> Response:
+    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+    invitation = queries.team_invitation(letter, invitation_id)
+    if ActionForm().validate_on_submit():
+        email = invitation.email
+        operations.revoke_team_invitation(invitation, current_user)
+        flash(f"The invitation to {email} is revoked.", "success")
+    return redirect(url_for("letters.team", slug=letter.slug))
+
+
+@bp.get("/team-invitations")
+def team_invitations() -> str:
+    """The roles waiting for the user's confirmed address on drafting teams."""
+    return render_template(
+        "letters/team_invitations.html",
+        invitations=queries.team_invitations_for(current_user),
+        action_form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/team-invitations/<int:invitation_id>/accept")
+def accept_team_invitation(invitation_id: int) -> Response:
+    invitation = queries.team_invitation_for(current_user, invitation_id)
+    if ActionForm().validate_on_submit():
+        letter = invitation.letter
+        member = operations.accept_team_invitation(invitation, current_user)
+        flash(
+            f"You joined the drafting team of “{letter.title}” as {member.role.label.lower()}.",
+            "success",
+        )
+        return redirect(url_for("letters.show", slug=letter.slug))
+    return redirect(url_for("letters.team_invitations"))
+
+
+@bp.post("/team-invitations/<int:invitation_id>/decline")
+def decline_team_invitation(invitation_id: int) -> Response:
+    invitation = queries.team_invitation_for(current_user, invitation_id)
+    if ActionForm().validate_on_submit():
+        title = invitation.letter.title
+        operations.decline_team_invitation(invitation, current_user)
+        flash(f"You declined the invitation to “{title}”.", "info")
+    return redirect(url_for("letters.team_invitations"))
 
 
 @bp.post("/<slug>/team/organisations")

@@ -31,6 +31,8 @@ from tests.permissions import (
 #: any logged-in user may start a letter
 LOGGED_IN = expect(302, 200, 200, 200, 200)
 EDIT_PAGE = expect(302, 404, 403, 200, 200)
+#: a team invitation to the outsider's address: it does not exist for anyone else
+INVITEE_ONLY = expect(302, 302, 404, 404, 404)
 
 ROUTES = [
     Route("letters.index", "GET", "/letters/", LOGGED_IN),
@@ -74,6 +76,27 @@ ROUTES = [
         {"role": "drafter"},
     ),
     Route("letters.team_remove", "POST", "/letters/{slug}/team/{member_id}/remove", MANAGE_POST),
+    Route(
+        "letters.team_revoke_invitation",
+        "POST",
+        "/letters/{slug}/team/invitations/{invitation_id}/revoke",
+        MANAGE_POST,
+    ),
+    # any logged-in user may look for invitations to their confirmed address
+    Route("letters.team_invitations", "GET", "/letters/team-invitations", LOGGED_IN),
+    # the invitation is to the outsider's address: nobody else may take or decline it
+    Route(
+        "letters.accept_team_invitation",
+        "POST",
+        "/letters/team-invitations/{invitation_id}/accept",
+        INVITEE_ONLY,
+    ),
+    Route(
+        "letters.decline_team_invitation",
+        "POST",
+        "/letters/team-invitations/{invitation_id}/decline",
+        INVITEE_ONLY,
+    ),
     Route("letters.edit", "GET", "/letters/{slug}/edit", EDIT_PAGE),
     Route(
         "letters.edit",
@@ -116,6 +139,9 @@ def build_world() -> World:
     make_user(email="newcomer@example.org")
     spare = make_organisation("Spare NGO")
     member = add_team_member(letter, role=TeamRole.VIEWER, user=make_user())
+    invitation = operations.invite_to_team(
+        letter, email=outsider.email, role=TeamRole.DRAFTER, invited_by=coordinator
+    )
     db.session.flush()
     return World(
         {"coordinator": coordinator, "drafter": drafter, "viewer": viewer, "outsider": outsider},
@@ -125,6 +151,7 @@ def build_world() -> World:
             "draft_id": result.draft.id,
             "head_id": letter.head().id,
             "spare_org_id": spare.id,
+            "invitation_id": invitation.id,
         },
     )
 
