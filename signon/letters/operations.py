@@ -244,6 +244,7 @@ def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
 
 #: How long a team invitation waits for its address.
 TEAM_INVITATION_DAYS = 30
+INVITATION_GONE = "This invitation was taken or revoked meanwhile."
 
 
 def _direct_member_with_email(letter: Letter, email: str) -> TeamMember | None:
@@ -286,7 +287,20 @@ def invite_to_team(
     return invitation
 
 
+def _locked_invitation(invitation: TeamInvitation) -> TeamInvitation | None:
+    """The invitation read again under its letter's lock, or ``None`` when someone took,
+    declined or revoked it while this request waited."""
+    _lock_letter(invitation.letter)
+    return db.session.scalar(
+        select(TeamInvitation)
+        .where(TeamInvitation.id == invitation.id)
+        .execution_options(populate_existing=True)
+    )
+
+
 def revoke_team_invitation(invitation: TeamInvitation, actor: User | None = None) -> None:
+    if _locked_invitation(invitation) is None:
+        raise LetterError(INVITATION_GONE)
     record_event(
         "team.invitation_revoked",
         letter_id=invitation.letter_id,
@@ -298,14 +312,16 @@ def revoke_team_invitation(invitation: TeamInvitation, actor: User | None = None
     db.session.flush()
 
 
-def _take_invitation(invitation: TeamInvitation, user: User) -> TeamMember:
-    """Put ``user`` on the team with the invitation's role and use the invitation up.
+def _take_invitation(invitation: TeamInvitation, user: User) -> TeamMember | None:
+    """Put ``user`` on the team with the invitation's role and use the invitation up;
+    ``None`` if it is gone meanwhile.
 
     Someone on the team in person already keeps the stronger of the two roles (never a
     demotion, so this never takes a coordinator away).
     """
+    if _locked_invitation(invitation) is None:
+        return None
     letter = invitation.letter
-    _lock_letter(letter)
     member = db.session.scalar(
         select(TeamMember).where(TeamMember.letter_id == letter.id, TeamMember.user_id == user.id)
     )
@@ -340,12 +356,17 @@ def accept_team_invitation(invitation: TeamInvitation, user: User) -> TeamMember
     """The owner of a confirmed address takes the role waiting for it."""
     if not _claimable(user, invitation):
         raise LetterError("This invitation is not for your confirmed address, or it expired.")
-    return _take_invitation(invitation, user)
+    member = _take_invitation(invitation, user)
+    if member is None:
+        raise LetterError(INVITATION_GONE)
+    return member
 
 
 def decline_team_invitation(invitation: TeamInvitation, user: User) -> None:
     if not _claimable(user, invitation):
         raise LetterError("This invitation is not for your confirmed address, or it expired.")
+    if _locked_invitation(invitation) is None:
+        raise LetterError(INVITATION_GONE)
     record_event(
         "team.invitation_declined",
         letter_id=invitation.letter_id,
@@ -368,7 +389,8 @@ def claim_team_invitations(user: User) -> list[TeamMember]:
         )
         .order_by(TeamInvitation.id)
     ).all()
-    return [_take_invitation(invitation, user) for invitation in waiting]
+    taken = (_take_invitation(invitation, user) for invitation in waiting)
+    return [member for member in taken if member is not None]
 
 
 @email_confirmed.connect

@@ -162,8 +162,12 @@ def team_revoke_invitation(slug: str, invitation_id: int) -> Response:
     invitation = queries.team_invitation(letter, invitation_id)
     if ActionForm().validate_on_submit():
         email = invitation.email
-        operations.revoke_team_invitation(invitation, current_user)
-        flash(f"The invitation to {email} is revoked.", "success")
+        try:
+            operations.revoke_team_invitation(invitation, current_user)
+        except LetterError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"The invitation to {email} is revoked.", "success")
     return redirect(url_for("letters.team", slug=letter.slug))
 
 
@@ -182,7 +186,11 @@ def accept_team_invitation(invitation_id: int) -> Response:
     invitation = queries.team_invitation_for(current_user, invitation_id)
     if ActionForm().validate_on_submit():
         letter = invitation.letter
-        member = operations.accept_team_invitation(invitation, current_user)
+        try:
+            member = operations.accept_team_invitation(invitation, current_user)
+        except LetterError as error:
+            flash(str(error), "error")
+            return redirect(url_for("letters.team_invitations"))
         flash(
             f"You joined the drafting team of “{letter.title}” as {member.role.label.lower()}.",
             "success",
@@ -196,8 +204,12 @@ def decline_team_invitation(invitation_id: int) -> Response:
     invitation = queries.team_invitation_for(current_user, invitation_id)
     if ActionForm().validate_on_submit():
         title = invitation.letter.title
-        operations.decline_team_invitation(invitation, current_user)
-        flash(f"You declined the invitation to “{title}”.", "info")
+        try:
+            operations.decline_team_invitation(invitation, current_user)
+        except LetterError as error:
+            flash(str(error), "error")
+        else:
+            flash(f"You declined the invitation to “{title}”.", "info")
     return redirect(url_for("letters.team_invitations"))
 
 

@@ -17,9 +17,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from signon.accounts.models import User
+from signon.audit.models import AuditEvent
 from signon.core.permissions import TeamRole
 from signon.extensions import db
-from signon.letters.models import TeamMember
+from signon.letters import operations
+from signon.letters.models import TeamInvitation, TeamMember
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.threads import run_together
@@ -128,3 +130,53 @@ def test_two_coordinators_acting_on_each_other_at_once_leave_one(
             "Only coordinators manage the team, and you are no longer one.",
             "This member is no longer on the team: someone removed them meanwhile.",
         )
+
+
+def _invitation_to(app: Flask) -> tuple[str, int, int, int]:
+    """A letter, its coordinator, and an invitation to a confirmed account's address."""
+    with app.test_request_context():
+        coordinator, invitee = make_user(), make_user()
+        letter = make_letter(coordinator)
+        invitation = operations.invite_to_team(
+            letter, email=invitee.email, role=TeamRole.DRAFTER, invited_by=coordinator
+        )
+        ids = (letter.slug, coordinator.id, invitee.id, invitation.id)
+        db.session.commit()
+    return ids
+
+
+@pytest.mark.parametrize("trial", range(TRIALS))
+def test_revoking_and_accepting_an_invitation_at_once_does_one_of_them(
+    app: Flask, trial: int
+) -> None:
+    slug, coordinator, invitee, invitation = _invitation_to(app)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def post_as(user_id: int, url: str) -> Callable[[], None]:
+        def work() -> None:
+            client = app.test_client()
+            with app.app_context():
+                login(client, db.session.get(User, user_id))
+                db.session.remove()
+            barrier.wait()
+            statuses.append(client.post(url).status_code)
+
+        return work
+
+    run_together(
+        [
+            post_as(coordinator, f"/letters/{slug}/team/invitations/{invitation}/revoke"),
+            post_as(invitee, f"/letters/team-invitations/{invitation}/accept"),
+        ]
+    )
+    assert set(statuses) <= {302, 404}, statuses
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("team.invitation_%"))
+        ).all()
+        on_team = db.session.scalar(select(TeamMember.role).where(TeamMember.user_id == invitee))
+        assert db.session.scalars(select(TeamInvitation)).all() == []
+        db.session.remove()
+    assert actions in (["team.invitation_claimed"], ["team.invitation_revoked"])
+    assert on_team == (TeamRole.DRAFTER if actions == ["team.invitation_claimed"] else None)
