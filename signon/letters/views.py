@@ -11,10 +11,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import Organisation
+from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, TeamRole, require
 from signon.core.timefmt import local
-from signon.extensions import db
+from signon.extensions import db, limiter
 from signon.letters import operations, queries
 from signon.letters.forms import (
     AddTeamOrganisationForm,
@@ -29,6 +30,10 @@ from signon.letters.operations import LetterError, SaveStatus
 from signon.letters.text import blame, diff_stats, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
+
+#: Each invitation to the team is a mail to any address: as many as organisation
+#: invitations (``signatures.views.invitations.INVITE_LIMIT``), per account.
+TEAM_INVITE_LIMIT = "30 per minute;300 per hour"
 
 
 def _letter_for(slug: str, action: Action) -> Letter:
@@ -131,6 +136,7 @@ def team(slug: str) -> str:
 
 
 @bp.post("/<slug>/team/users")
+@limiter.limit(TEAM_INVITE_LIMIT, key_func=user_or_address_key)
 def team_add_user(slug: str) -> Response | str:
     """Invite a person by address. The answer is the same whether or not an account uses
     the address: nobody learns from it who has an account."""

@@ -18,8 +18,9 @@ from signon.extensions import db
 from signon.letters import operations
 from signon.letters.models import Letter, TeamInvitation
 from signon.letters.operations import LetterError
+from signon.letters.views import TEAM_INVITE_LIMIT
 from tests.accounts.helpers import link_in, only_mail_to
-from tests.conftest import login
+from tests.conftest import AppFactory, login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.smtp import MailCatcher
 
@@ -289,3 +290,29 @@ def test_taking_an_invitation_never_lowers_a_role() -> None:
     invitation.email = "colleague@example.org"  # as if they had been invited before joining
     member = operations.accept_team_invitation(invitation, colleague)
     assert member.role == TeamRole.COORDINATOR
+
+
+def test_the_31st_team_invitation_in_a_minute_is_refused(
+    limited: AppFactory, outbox: MailCatcher
+) -> None:
+    assert TEAM_INVITE_LIMIT == "30 per minute;300 per hour"
+    app = limited()
+    with app.test_request_context():
+        coordinator = make_user()
+        letter = make_letter(coordinator)
+        db.session.commit()
+        client = login(app.test_client(), coordinator)
+        for n in range(30):
+            response = client.post(
+                f"/letters/{letter.slug}/team/users",
+                data={"user-email": f"person{n}@example.org", "user-role": "viewer"},
+            )
+            assert response.status_code == 302, n
+        refused = client.post(
+            f"/letters/{letter.slug}/team/users",
+            data={"user-email": "person30@example.org", "user-role": "viewer"},
+        )
+        assert refused.status_code == 429
+        assert "Too many requests" in refused.get_data(as_text=True)
+        assert outbox.to("person30@example.org") == []
+        assert len(db.session.scalars(select(TeamInvitation)).all()) == 30
