@@ -557,9 +557,7 @@ def finish_two_step_setup(user: User, password: str, code: str) -> list[str]:
     if secret is None:
         raise TwoStepStateError(NO_PENDING_SETUP_MESSAGE)
     codes = enable_two_step(user, secret, code)
-    db.session.execute(
-        delete(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id)
-    )
+    db.session.execute(delete(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id))
     db.session.flush()
     return codes
 

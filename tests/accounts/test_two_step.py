@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from signon.accounts import operations, totp
-from signon.accounts.models import RecoveryCode, TokenPurpose, User, UserToken
-from signon.accounts.models import PendingTwoStepSecret
+from signon.accounts.models import PendingTwoStepSecret, RecoveryCode, TokenPurpose, User, UserToken
 from signon.accounts.views import PENDING_LOGIN
 from signon.audit.models import AuditEvent
 from signon.core.transaction import commit
