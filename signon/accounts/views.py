@@ -186,7 +186,9 @@ def login() -> Response | str:
         if result.status is operations.LoginStatus.BACKING_OFF:
             form.form_errors.append(_backing_off_message(result.retry_after))
             page = render_template("accounts/login.html", form=form, next_url=next_url)
-            return Response(page, 429, {"Retry-After": str(result.retry_after)})
+            return Response(
+                page, 429, {"Retry-After": str(result.retry_after)}, mimetype="text/html"
+            )
         if result.status is operations.LoginStatus.UNCONFIRMED:
             flash(
                 "Please confirm your email address first. We have sent you a new "
@@ -227,7 +229,9 @@ def login_code() -> Response | str:
             page = render_template(
                 "accounts/login_code.html", form=form, next_url=next_url, user=user
             )
-            return Response(page, 429, {"Retry-After": str(result.retry_after)})
+            return Response(
+                page, 429, {"Retry-After": str(result.retry_after)}, mimetype="text/html"
+            )
         field = form.recovery_code if not form.code.data else form.code
         field.errors = [*field.errors, operations.BAD_CODE_MESSAGE]
     return render_template("accounts/login_code.html", form=form, next_url=next_url, user=user)
@@ -401,7 +405,7 @@ def _note_refusal(
 def _refusal_answer(page: str, error: operations.AccountsError | None) -> Response | str:
     """The page again; with 429 and Retry-After when the account backs off."""
     if isinstance(error, operations.TooManyAttemptsError):
-        return Response(page, 429, {"Retry-After": str(error.retry_after)})
+        return Response(page, 429, {"Retry-After": str(error.retry_after)}, mimetype="text/html")
     return page
 
 
@@ -411,7 +415,7 @@ def _recovery_codes_page(codes: list[str]) -> Response:
     in the clear until the next request; sending the form again is harmless: two-step
     login is on already, or the code has been used.)"""
     page = render_template("accounts/recovery_codes.html", codes=codes)
-    return Response(page, 200, {"Cache-Control": "no-store"})
+    return Response(page, 200, {"Cache-Control": "no-store"}, mimetype="text/html")
 
 
 def _settings_page(

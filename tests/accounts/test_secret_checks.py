@@ -86,7 +86,7 @@ def test_wrong_current_passwords_count_toward_the_login_back_off(limited_app: Fl
             assert wrong.status_code == 200, n
             assert "This is not your current password." in text(wrong)
         fifth = _change_password(client, WRONG, 4)
-        assert fifth.status_code == 429
+        assert fifth.status_code == 429 and fifth.mimetype == "text/html"
         assert 58 <= int(fifth.headers["Retry-After"]) <= 60
         assert "too many wrong passwords or codes" in text(fifth)
         assert "please wait a minute" in text(fifth)
@@ -285,6 +285,7 @@ def test_two_step_set_up_sends_no_secret_in_any_cookie(app: Flask, client: Flask
     again = _new_codes(client, DEFAULT_PASSWORD, now_code(secret), 0)
     new = codes_on_page(again)
     assert len(new) == 10 and again.headers["Cache-Control"] == "no-store"
+    assert done.mimetype == again.mimetype == "text/html"
     _assert_no_secret_in_cookies(client.application, again, [secret, *new])
 
 

@@ -481,7 +481,7 @@ def test_wrong_codes_count_toward_the_login_back_off(limited_app: Flask) -> None
         assert post("/login", data=password, **_from("10.5.0.2")).status_code == 302
         assert post("/login/code", data={"code": bad}, **_from("10.5.1.8")).status_code == 200
         fifth = post("/login/code", data={"code": bad}, **_from("10.5.1.9"))
-        assert fifth.status_code == 429
+        assert fifth.status_code == 429 and fifth.mimetype == "text/html"
         assert 58 <= int(fifth.headers["Retry-After"]) <= 60
         assert "too many unsuccessful attempts" in text(fifth)
         # now even the right code is not checked, and the password form backs off too
