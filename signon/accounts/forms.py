@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from signon.accounts import totp
 from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
-from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem, verify_password
+from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem
 from signon.core.permissions import OrganisationRole
 from signon.core.timefmt import is_valid_timezone
 from signon.extensions import db
@@ -133,12 +133,8 @@ class RegisterForm(FlaskForm):
     timezone = HiddenField(render_kw={"data-timezone": True})
     submit = SubmitField("Create account")
 
-    def validate_email(self, field: Field) -> None:
-        if User.find_by_email(field.data) is not None:
-            raise ValidationError(
-                "This address is already registered. Log in, or reset your password if you "
-                "have forgotten it."
-            )
+    # No check that the address is free: the answer must not tell who has an account
+    # (operations.register_user mails the owner of an existing one instead).
 
     def validate_password(self, field: Field) -> None:
         if field.data and len(field.data) >= MIN_PASSWORD_LENGTH:
@@ -201,7 +197,10 @@ class ProfileForm(FlaskForm):
 
 
 class _CurrentPasswordForm(FlaskForm):
-    """A form that asks for the password of ``user``, the person it acts for."""
+    """A form that asks for the password of ``user``, the person it acts for.
+
+    The password is checked by the operation, not here: every check is counted toward
+    the per-address back-off (see ``operations.check_current_password``)."""
 
     current_password = PasswordField(
         "Current password",
@@ -212,10 +211,6 @@ class _CurrentPasswordForm(FlaskForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-
-    def validate_current_password(self, field: Field) -> None:
-        if not verify_password(self.user.password_hash, field.data or ""):
-            raise ValidationError("This is not your current password.")
 
 
 class ChangePasswordForm(_CurrentPasswordForm):

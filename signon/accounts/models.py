@@ -204,6 +204,36 @@ class RecoveryCode(db.Model):  # type: ignore[name-defined,misc]
         return f"<RecoveryCode {self.id} user={self.user_id} {state}>"
 
 
+class PendingTwoStepSecret(db.Model):  # type: ignore[name-defined,misc]
+    """A TOTP secret made by "Set up two-step login", waiting for a code from the app.
+
+    Kept here rather than in the session cookie (signed, not encrypted: anyone who saw
+    the cookie could read the secret). One per user; it counts only while the user's
+    ``session_token`` is the one it was made under (logging out or changing the password
+    ends it with the session) and for :attr:`LIFETIME`."""
+
+    __tablename__ = "pending_two_step_secrets"
+
+    #: A set-up left half-done is forgotten after this long.
+    LIFETIME = timedelta(hours=1)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PendingTwoStepSecret {self.id} user={self.user_id}>"
+
+    def is_usable_by(self, user: User) -> bool:
+        return (
+            self.user_id == user.id
+            and self.session_token == user.session_token
+            and self.created_at > utcnow() - self.LIFETIME
+        )
+
+
 class OrganisationInvitation(db.Model):  # type: ignore[name-defined,misc]
     """An invitation for a colleague to join an organisation, mailed with a hashed token."""
 
@@ -234,3 +264,18 @@ class OrganisationInvitation(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > utcnow()
+
+    @property
+    def email_hint(self) -> str:
+        """The invited address with all but the first letter of its local part hidden
+        (``a***@example.org``): enough for the invitee to recognise, little for anyone
+        else who got hold of the link."""
+        return mask_email(self.email)
+
+
+def mask_email(address: str) -> str:
+    """``amira@example.org`` -> ``a***@example.org``."""
+    local, _at, domain = address.rpartition("@")
+    if not local:
+        return "***"
+    return f"{local[0]}***@{domain}"

@@ -45,6 +45,19 @@ def mail_password_reset(user: User, raw_token: str, valid_hours: int) -> None:
     )
 
 
+def mail_registration_attempt(user: User, next_url: str | None = None) -> None:
+    """Someone tried to register with the address of ``user``'s account: tell its owner
+    (the registration page answered as if it were new, so nobody else learns of it)."""
+    queue_mail(
+        user.email,
+        "Someone tried to register with your address on Signon",
+        "accounts/registration_attempt",
+        user=user,
+        login_link=url_for("accounts.login", next=next_url, _external=True),
+        reset_link=url_for("accounts.forgot_password", _external=True),
+    )
+
+
 def mail_password_changed(user: User) -> None:
     link = url_for("accounts.forgot_password", _external=True)
     queue_mail(

@@ -17,11 +17,12 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from signon.accounts import notifications, totp
+from signon.accounts import notifications, queries, totp
 from signon.accounts.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    PendingTwoStepSecret,
     RecoveryCode,
     TokenPurpose,
     User,
@@ -42,10 +43,6 @@ class AccountsError(Exception):
     """A refused change; ``str(error)`` says why, in words for the person who asked."""
 
 
-class EmailTakenError(AccountsError):
-    pass
-
-
 class OrganisationNameTakenError(AccountsError):
     pass
 
@@ -56,6 +53,28 @@ class LastAdminError(AccountsError):
 
 class AlreadyMemberError(AccountsError):
     pass
+
+
+class WrongAccountError(AccountsError):
+    """An organisation invitation opened by an account that has not confirmed the invited
+    address."""
+
+
+class WrongPasswordError(AccountsError):
+    """The current password, asked before a change to the account, is not right."""
+
+
+class TooManyAttemptsError(AccountsError):
+    """Too many wrong passwords or codes for this account lately: refused unchecked."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+        super().__init__(
+            "There have been too many wrong passwords or codes for your account lately. "
+            f"For your safety, please wait {wait} and try again."
+        )
+        self.retry_after = retry_after
 
 
 class TokenProblem(enum.StrEnum):
@@ -180,22 +199,35 @@ def register_user(
     password: str,
     timezone: str | None = None,
     next_url: str | None = None,
-) -> User:
-    """Create an unconfirmed account and mail the confirmation link."""
-    user = User(
-        email=User.normalise_email(email),
-        display_name=display_name.strip(),
-        password_hash=hash_password(password),
-        timezone=_clean_timezone(timezone),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(user)
-            db.session.flush()
-    except IntegrityError as error:
-        raise EmailTakenError("This address is already registered.") from error
-    send_email_confirmation(user, next_url)
-    return user
+) -> User | None:
+    """Create an unconfirmed account and mail the confirmation link; returns it.
+
+    When the address has an account already (or gets one meanwhile), nothing is created:
+    its owner is mailed instead (log in, or reset the password) and ``None`` is returned,
+    so that the caller answers the same either way and nobody learns who has an account.
+    The password is hashed in both cases, so that the answer takes the same time too."""
+    address = User.normalise_email(email)
+    password_hash = hash_password(password)
+    existing = User.find_by_email(address)
+    if existing is None:
+        user = User(
+            email=address,
+            display_name=display_name.strip(),
+            password_hash=password_hash,
+            timezone=_clean_timezone(timezone),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+                db.session.flush()
+        except IntegrityError:
+            existing = User.find_by_email(address)
+        else:
+            send_email_confirmation(user, next_url)
+            return user
+    if existing is not None:
+        notifications.mail_registration_attempt(existing, next_url)
+    return None
 
 
 def resend_email_confirmation(email: str, next_url: str | None = None) -> None:
@@ -289,6 +321,41 @@ def clear_login_failures(email: str) -> None:
         limiter.storage.clear(key)
 
 
+# --- Secret checks while logged in -----------------------------------------------------------
+#
+# Whoever holds a logged-in session (a borrowed laptop, a stolen cookie) must not get
+# unlimited guesses at the password or a code through the settings either: every such
+# check is refused unchecked while the address backs off, and every wrong answer is
+# audited and counts toward the same per-address back-off as a wrong password at login
+# (the views are rate-limited per client as well).
+
+
+def _refuse_while_backing_off(user: User) -> None:
+    waiting = login_backoff_remaining(user.email)
+    if waiting:
+        raise TooManyAttemptsError(waiting)
+
+
+def _count_failed_check(user: User, action: str, during: str) -> None:
+    """Audit a wrong password or code and count it; raises TooManyAttemptsError when the
+    address is now shut."""
+    record_event(action, actor=user, during=during)
+    delay = record_login_failure(user.email)
+    if delay:
+        raise TooManyAttemptsError(delay)
+
+
+CURRENT_PASSWORD_WRONG = "This is not your current password."
+
+
+def check_current_password(user: User, password: str, during: str) -> None:
+    """The password asked before a change to the account (``during`` names the change)."""
+    _refuse_while_backing_off(user)
+    if not verify_password(user.password_hash, password):
+        _count_failed_check(user, "account.password_check_failed", during)
+        raise WrongPasswordError(CURRENT_PASSWORD_WRONG)
+
+
 # --- Login and passwords -----------------------------------------------------------------
 
 
@@ -362,8 +429,9 @@ def log_out_everywhere(user: User) -> None:
     db.session.flush()
 
 
-def change_password(user: User, new_password: str) -> None:
-    """Change the password (the form checked the current one) and end every session."""
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password once the current one is right, and end every session."""
+    check_current_password(user, current_password, "change_password")
     user.password_hash = hash_password(new_password)
     user.rotate_session_token()
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
@@ -459,14 +527,56 @@ def _second_factor_failed(user: User, during: str) -> int:
     return record_login_failure(user.email)
 
 
+NO_PENDING_SETUP_MESSAGE = "Press “Set up” to start setting up two-step login."
+
+
+def start_two_step_setup(user: User) -> None:
+    """The "Set up" button: a new secret waits server-side until a code confirms it
+    (:func:`finish_two_step_setup`). Pressed again while one waits, it keeps that one
+    (the app may have it already)."""
+    if user.two_step_enabled:
+        raise TwoStepStateError("Two-step login is already on for your account.")
+    pending = db.session.scalar(
+        select(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id)
+    )
+    if pending is not None and pending.is_usable_by(user):
+        return
+    if pending is not None:
+        db.session.delete(pending)
+        db.session.flush()
+    db.session.add(
+        PendingTwoStepSecret(
+            user_id=user.id, secret=totp.new_secret(), session_token=user.session_token
+        )
+    )
+    db.session.flush()
+
+
+def finish_two_step_setup(user: User, password: str, code: str) -> list[str]:
+    """Turn two-step login on with the secret waiting for ``user``, once the password is
+    right and ``code`` shows the app has the secret. The waiting secret is deleted;
+    returns the recovery codes, to be shown once (they are stored hashed only)."""
+    check_current_password(user, password, "two_step_setup")
+    secret = queries.pending_two_step_secret(user)
+    if secret is None:
+        raise TwoStepStateError(NO_PENDING_SETUP_MESSAGE)
+    codes = enable_two_step(user, secret, code)
+    db.session.execute(delete(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id))
+    db.session.flush()
+    return codes
+
+
 def enable_two_step(user: User, secret: str, code: str) -> list[str]:
-    """Turn two-step login on with ``secret`` once ``code`` shows the app has it (the form
-    checked the password). Returns the recovery codes, to be shown once."""
+    """Turn two-step login on with ``secret`` once ``code`` shows the app has it (the
+    caller checked the password). A wrong code counts toward the back-off, as everywhere.
+    Returns the recovery codes, to be shown once."""
+    _refuse_while_backing_off(user)
     _lock_user(user)
     if user.two_step_enabled:
         raise TwoStepStateError("Two-step login is already on for your account.")
     step = totp.matching_step(secret, code)
     if step is None:
+        _count_failed_check(user, "account.second_factor_failed", "two_step_setup")
         raise InvalidCodeError(BAD_CODE_MESSAGE)
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
@@ -497,29 +607,23 @@ def complete_login(user: User, code: str) -> LoginResult:
     return LoginResult(LoginStatus.OK, user, second_factor=method)
 
 
-def _check_code_for_change(user: User, code: str, during: str) -> str:
-    """For turning two-step login off and for new recovery codes (the form checked the
-    password): the code must be right, with the same back-off as at login."""
-    waiting = login_backoff_remaining(user.email)
-    if waiting:
-        minutes = max(1, -(-waiting // 60))
-        raise InvalidCodeError(
-            "There have been too many wrong codes lately. Please wait "
-            f"{'a minute' if minutes == 1 else f'{minutes} minutes'} and try again."
-        )
+def _check_code_for_change(user: User, password: str, code: str, during: str) -> str:
+    """For turning two-step login off and for new recovery codes: the password and then
+    the code must be right, with the same back-off as at login."""
+    check_current_password(user, password, during)
     _lock_user(user)
     if not user.two_step_enabled:
         raise TwoStepStateError("Two-step login is not on for your account.")
     method = _use_second_factor(user, code)
     if method is None:
-        _second_factor_failed(user, during)
+        _count_failed_check(user, "account.second_factor_failed", during)
         raise InvalidCodeError(BAD_CODE_MESSAGE)
     return method
 
 
-def disable_two_step(user: User, code: str) -> None:
+def disable_two_step(user: User, password: str, code: str) -> None:
     """Turn two-step login off: the secret and every recovery code are deleted."""
-    method = _check_code_for_change(user, code, "disable")
+    method = _check_code_for_change(user, password, code, "disable")
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -528,9 +632,9 @@ def disable_two_step(user: User, code: str) -> None:
     db.session.flush()
 
 
-def regenerate_recovery_codes(user: User, code: str) -> list[str]:
+def regenerate_recovery_codes(user: User, password: str, code: str) -> list[str]:
     """Replace the recovery codes (the old ones stop working); returns the new ones."""
-    method = _check_code_for_change(user, code, "new_recovery_codes")
+    method = _check_code_for_change(user, password, code, "new_recovery_codes")
     codes = _issue_recovery_codes(user)
     record_event("account.recovery_codes_regenerated", actor=user, second_factor=method)
     db.session.flush()
@@ -636,9 +740,32 @@ def revoke_invitation(invitation: OrganisationInvitation) -> None:
         db.session.flush()
 
 
+def invitation_refusal(invitation: OrganisationInvitation, user: User) -> str | None:
+    """Why ``user`` may not accept ``invitation``, or ``None`` when they may: the link is
+    no bearer token, only the account that has confirmed the invited address joins. The
+    reason names the invited address only as a hint (``a***@example.org``)."""
+    if user.email == invitation.email and user.is_confirmed:
+        return None
+    hint = invitation.email_hint
+    if user.email == invitation.email:
+        return (
+            f"This invitation was sent to {hint}. Please confirm that address first (we "
+            "sent you a link when you registered), then open the invitation again."
+        )
+    return (
+        f"This invitation was sent to {hint}, not to the address of the account you are "
+        "logged in with. Log out, then log in with that address (or create an account "
+        "with it) to accept."
+    )
+
+
 def accept_invitation(invitation: OrganisationInvitation, user: User) -> Membership:
-    """Join the invitation's organisation with its role. Someone who is a member already
-    keeps their role; the invitation is used up either way."""
+    """Join the invitation's organisation with its role, if ``user`` has confirmed the
+    invited address. Someone who is a member already keeps their role; the invitation
+    is used up either way."""
+    refusal = invitation_refusal(invitation, user)
+    if refusal is not None:
+        raise WrongAccountError(refusal)
     locked = db.session.scalar(
         select(OrganisationInvitation)
         .where(OrganisationInvitation.id == invitation.id)

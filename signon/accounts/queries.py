@@ -12,6 +12,7 @@ from signon.accounts.models import (
     Membership,
     Organisation,
     OrganisationInvitation,
+    PendingTwoStepSecret,
     RecoveryCode,
     User,
 )
@@ -112,3 +113,12 @@ def unused_recovery_codes(user: User) -> int:
         )
         or 0
     )
+
+
+def pending_two_step_secret(user: User) -> str | None:
+    """The TOTP secret waiting for a code from ``user``'s app, if it is still usable
+    (made under the current session token, within its lifetime)."""
+    pending = db.session.scalar(
+        select(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id)
+    )
+    return pending.secret if pending is not None and pending.is_usable_by(user) else None

@@ -92,13 +92,12 @@ def _log_in(user: User) -> None:
 #
 # Between a right password and the code, the session (a signed cookie) holds only a
 # marker: the user's id, their session token (a password change or "log out everywhere"
-# meanwhile ends it) and when the password was checked. While setting two-step login up,
-# it holds the new secret, which reaches the database only once a code has confirmed it;
-# the recovery codes wait there for the one page that shows them.
+# meanwhile ends it) and when the password was checked. No secret ever goes into the
+# cookie (it is signed, not encrypted): the TOTP secret being set up waits in the
+# database (PendingTwoStepSecret), and new recovery codes are shown in the answer to the
+# POST that made them (see _recovery_codes_page), never stored in the clear.
 
 PENDING_LOGIN = "two_step_pending_login"
-PENDING_SECRET = "two_step_pending_secret"
-NEW_RECOVERY_CODES = "two_step_new_recovery_codes"
 #: A half-done login is forgotten after this many seconds.
 PENDING_LOGIN_SECONDS = 5 * 60
 
@@ -140,14 +139,6 @@ def _pending_login_user() -> User | None:
         flash("Please log in again.", "warning")
         return None
     return user
-
-
-def _pending_secret(user: User) -> str | None:
-    pending = session.get(PENDING_SECRET)
-    if isinstance(pending, dict) and pending.get("user_id") == user.id:
-        secret = pending.get("secret")
-        return secret if isinstance(secret, str) else None
-    return None
 
 
 def _user() -> User:
@@ -195,7 +186,9 @@ def login() -> Response | str:
         if result.status is operations.LoginStatus.BACKING_OFF:
             form.form_errors.append(_backing_off_message(result.retry_after))
             page = render_template("accounts/login.html", form=form, next_url=next_url)
-            return Response(page, 429, {"Retry-After": str(result.retry_after)})
+            return Response(
+                page, 429, {"Retry-After": str(result.retry_after)}, mimetype="text/html"
+            )
         if result.status is operations.LoginStatus.UNCONFIRMED:
             flash(
                 "Please confirm your email address first. We have sent you a new "
@@ -236,7 +229,9 @@ def login_code() -> Response | str:
             page = render_template(
                 "accounts/login_code.html", form=form, next_url=next_url, user=user
             )
-            return Response(page, 429, {"Retry-After": str(result.retry_after)})
+            return Response(
+                page, 429, {"Retry-After": str(result.retry_after)}, mimetype="text/html"
+            )
         field = form.recovery_code if not form.code.data else form.code
         field.errors = [*field.errors, operations.BAD_CODE_MESSAGE]
     return render_template("accounts/login_code.html", form=form, next_url=next_url, user=user)
@@ -268,23 +263,21 @@ def register() -> Response | str:
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
-        try:
-            user = operations.register_user(
-                form.email.data,
-                form.display_name.data,
-                form.password.data,
-                form.timezone_or_utc,
-                next_url,
-            )
-        except operations.EmailTakenError as error:
-            form.email.errors = [*form.email.errors, str(error)]
-        else:
-            flash(
-                f"Your account is created. We have sent a confirmation link to {user.email}; "
-                "open it to finish.",
-                "success",
-            )
-            return redirect(url_for("accounts.resend_confirmation"))
+        # The same answer whether the address is new or has an account already (whose
+        # owner is mailed instead): nobody learns who has an account here.
+        operations.register_user(
+            form.email.data,
+            form.display_name.data,
+            form.password.data,
+            form.timezone_or_utc,
+            next_url,
+        )
+        flash(
+            f"Thank you. We have sent a message to {form.email.data}; open the link in it "
+            "to finish.",
+            "success",
+        )
+        return redirect(url_for("accounts.resend_confirmation"))
     return render_template("accounts/register.html", form=form, next_url=next_url)
 
 
@@ -392,6 +385,39 @@ def _new_codes_form(user: User, **kwargs: Any) -> TwoStepChangeForm:
     return TwoStepChangeForm(prefix="newcodes", user=user, **kwargs)
 
 
+def _note_refusal(
+    form: ChangePasswordForm | TwoStepSetupForm | TwoStepChangeForm,
+    error: operations.AccountsError,
+) -> None:
+    """Show a refused password or code check beside the field it is about (a back-off
+    above the whole form)."""
+    if isinstance(error, operations.TooManyAttemptsError):
+        form.form_errors.append(str(error))
+        return
+    field = form.current_password
+    if not isinstance(error, operations.WrongPasswordError) and not isinstance(
+        form, ChangePasswordForm
+    ):
+        field = form.code
+    field.errors = [*field.errors, str(error)]
+
+
+def _refusal_answer(page: str, error: operations.AccountsError | None) -> Response | str:
+    """The page again; with 429 and Retry-After when the account backs off."""
+    if isinstance(error, operations.TooManyAttemptsError):
+        return Response(page, 429, {"Retry-After": str(error.retry_after)}, mimetype="text/html")
+    return page
+
+
+def _recovery_codes_page(codes: list[str]) -> Response:
+    """New recovery codes, shown once: in the answer to the POST that made them, kept by
+    no cookie and no cache, and stored only hashed. (A redirect would need them stored
+    in the clear until the next request; sending the form again is harmless: two-step
+    login is on already, or the code has been used.)"""
+    page = render_template("accounts/recovery_codes.html", codes=codes)
+    return Response(page, 200, {"Cache-Control": "no-store"}, mimetype="text/html")
+
+
 def _settings_page(
     profile_form: ProfileForm | None = None,
     password_form: ChangePasswordForm | None = None,
@@ -422,18 +448,25 @@ def settings() -> Response | str:
 
 
 @bp.post("/account/password")
+@limiter.limit(AUTH_LIMIT)
 def change_password() -> Response | str:
     user = _user()
     form = ChangePasswordForm(user=user)
+    refusal: operations.AccountsError | None = None
     if form.validate_on_submit():
-        operations.change_password(user, form.password.data)
-        _log_in(user)  # this session carries the new session token; every other one ends
-        flash(
-            "Your password has been changed. You have been logged out everywhere else.",
-            "success",
-        )
-        return redirect(url_for("accounts.settings"))
-    return _settings_page(password_form=form)
+        try:
+            operations.change_password(user, form.current_password.data, form.password.data)
+        except operations.AccountsError as error:
+            refusal = error
+            _note_refusal(form, error)
+        else:
+            _log_in(user)  # this session carries the new session token; every other one ends
+            flash(
+                "Your password has been changed. You have been logged out everywhere else.",
+                "success",
+            )
+            return redirect(url_for("accounts.settings"))
+    return _refusal_answer(_settings_page(password_form=form), refusal)
 
 
 # --- Two-step login ----------------------------------------------------------------------------
@@ -441,17 +474,17 @@ def change_password() -> Response | str:
 
 @bp.post("/account/two-step")
 def two_step_start() -> Response:
-    """The "Set up" button: a new secret waits in the session until a code confirms it.
+    """The "Set up" button: a new secret waits server-side until a code confirms it.
     Pressed again while one waits, it keeps that one (the app may have it already)."""
     user = _user()
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    if user.two_step_enabled:
-        flash("Two-step login is already on for your account.", "info")
+    try:
+        operations.start_two_step_setup(user)
+    except operations.TwoStepStateError as error:
+        flash(str(error), "info")
         return redirect(url_for("accounts.settings"))
-    if _pending_secret(user) is None:
-        session[PENDING_SECRET] = {"user_id": user.id, "secret": totp.new_secret()}
     return redirect(url_for("accounts.two_step_setup"))
 
 
@@ -462,43 +495,31 @@ def two_step_setup() -> Response | str:
     if user.two_step_enabled:
         flash("Two-step login is already on for your account.", "info")
         return redirect(url_for("accounts.settings"))
-    secret = _pending_secret(user)
+    secret = queries.pending_two_step_secret(user)
     if secret is None:
-        flash("Press “Set up” to start setting up two-step login.", "info")
+        flash(operations.NO_PENDING_SETUP_MESSAGE, "info")
         return redirect(url_for("accounts.settings"))
     form = TwoStepSetupForm(user=user)
+    refusal: operations.AccountsError | None = None
     if form.validate_on_submit():
         try:
-            codes = operations.enable_two_step(user, secret, form.code.data)
+            codes = operations.finish_two_step_setup(
+                user, form.current_password.data, form.code.data
+            )
         except operations.AccountsError as error:
-            form.code.errors = [*form.code.errors, str(error)]
+            refusal = error
+            _note_refusal(form, error)
         else:
-            session.pop(PENDING_SECRET, None)
-            session[NEW_RECOVERY_CODES] = {"user_id": user.id, "codes": codes}
             flash("Two-step login is on. From now on you log in with a code as well.", "success")
-            return redirect(url_for("accounts.two_step_recovery_codes"))
+            return _recovery_codes_page(codes)
     uri = totp.provisioning_uri(secret, user.email)
-    return render_template(
+    page = render_template(
         "accounts/two_step_setup.html",
         form=form,
         qr_code=totp.qr_code_data_uri(uri),
         secret=totp.grouped(secret),
     )
-
-
-@bp.get("/account/two-step/recovery-codes")
-def two_step_recovery_codes() -> Response | str:
-    """The new recovery codes, shown once: they leave the session as the page is made."""
-    user = _user()
-    pending = session.pop(NEW_RECOVERY_CODES, None)
-    if not isinstance(pending, dict) or pending.get("user_id") != user.id:
-        flash(
-            "Recovery codes are shown only once, right after they are made. You can make "
-            "new ones below.",
-            "info",
-        )
-        return redirect(url_for("accounts.settings"))
-    return render_template("accounts/recovery_codes.html", codes=list(pending.get("codes", [])))
+    return _refusal_answer(page, refusal)
 
 
 @bp.post("/account/two-step/disable")
@@ -509,15 +530,17 @@ def two_step_disable() -> Response | str:
         flash("Two-step login is not on for your account.", "info")
         return redirect(url_for("accounts.settings"))
     form = _disable_form(user)
+    refusal: operations.AccountsError | None = None
     if form.validate_on_submit():
         try:
-            operations.disable_two_step(user, form.code.data)
+            operations.disable_two_step(user, form.current_password.data, form.code.data)
         except operations.AccountsError as error:
-            form.code.errors = [*form.code.errors, str(error)]
+            refusal = error
+            _note_refusal(form, error)
         else:
             flash("Two-step login is off. You log in with your password alone.", "success")
             return redirect(url_for("accounts.settings"))
-    return _settings_page(disable_form=form)
+    return _refusal_answer(_settings_page(disable_form=form), refusal)
 
 
 @bp.post("/account/two-step/new-codes")
@@ -528,16 +551,19 @@ def two_step_new_codes() -> Response | str:
         flash("Two-step login is not on for your account.", "info")
         return redirect(url_for("accounts.settings"))
     form = _new_codes_form(user)
+    refusal: operations.AccountsError | None = None
     if form.validate_on_submit():
         try:
-            codes = operations.regenerate_recovery_codes(user, form.code.data)
+            codes = operations.regenerate_recovery_codes(
+                user, form.current_password.data, form.code.data
+            )
         except operations.AccountsError as error:
-            form.code.errors = [*form.code.errors, str(error)]
+            refusal = error
+            _note_refusal(form, error)
         else:
-            session[NEW_RECOVERY_CODES] = {"user_id": user.id, "codes": codes}
             flash("You have new recovery codes; the old ones no longer work.", "success")
-            return redirect(url_for("accounts.two_step_recovery_codes"))
-    return _settings_page(new_codes_form=form)
+            return _recovery_codes_page(codes)
+    return _refusal_answer(_settings_page(new_codes_form=form), refusal)
 
 
 # --- Organisations -----------------------------------------------------------------------------
@@ -720,8 +746,9 @@ def organisation_invitation(token: str) -> Response | str | tuple[str, int]:
         return render_template("accounts/invitation.html", invitation=invitation, next_url=here)
     user = _user()
     existing = queries.membership_of(invitation.organisation, user)
+    refusal = operations.invitation_refusal(invitation, user)
     form = ActionForm()
-    if form.validate_on_submit():
+    if refusal is None and form.validate_on_submit():
         try:
             membership = operations.accept_invitation(invitation, user)
         except operations.InvalidTokenError as error:
@@ -739,6 +766,12 @@ def organisation_invitation(token: str) -> Response | str | tuple[str, int]:
                 "success",
             )
         return redirect(url_for("accounts.organisation", org_id=membership.organisation_id))
-    return render_template(
-        "accounts/invitation.html", invitation=invitation, form=form, existing=existing
+    page = render_template(
+        "accounts/invitation.html",
+        invitation=invitation,
+        form=form,
+        existing=existing,
+        refusal=refusal,
     )
+    # A refused POST changes nothing and says why (403); looking is always allowed.
+    return (page, 403) if refusal is not None and request.method == "POST" else page

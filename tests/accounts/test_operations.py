@@ -46,6 +46,7 @@ def test_register_creates_an_unconfirmed_user_and_mails_a_link_after_commit(
     user = ops.register_user(
         " Amira@Example.ORG ", "  Amira  ", "long enough password", "Asia/Beirut"
     )
+    assert user is not None
     assert user.email == "amira@example.org"
     assert user.display_name == "Amira"
     assert user.timezone == "Asia/Beirut"
@@ -62,15 +63,26 @@ def test_register_creates_an_unconfirmed_user_and_mails_a_link_after_commit(
 
 
 def test_register_falls_back_to_utc_for_an_unknown_time_zone() -> None:
-    assert ops.register_user("a@example.org", "A", "x" * 12, "Mars/Olympus").timezone == "UTC"
-    assert ops.register_user("b@example.org", "B", "x" * 12, "").timezone == "UTC"
+    for email, zone in (("a@example.org", "Mars/Olympus"), ("b@example.org", "")):
+        user = ops.register_user(email, "A", "x" * 12, zone)
+        assert user is not None and user.timezone == "UTC"
 
 
-def test_register_refuses_an_address_taken_meanwhile() -> None:
-    make_user("taken@example.org")
-    with pytest.raises(ops.EmailTakenError):
-        ops.register_user("Taken@example.org", "Someone", "x" * 12)
-    assert _count(User) == 1
+def test_register_with_a_taken_address_mails_its_owner_and_changes_nothing(
+    outbox: MailCatcher,
+) -> None:
+    owner = make_user("taken@example.org", name="Tamar Owner")
+    before = (owner.password_hash, owner.display_name, owner.session_token)
+    assert ops.register_user("Taken@example.org", "Someone", "x" * 12, "Asia/Tokyo") is None
+    assert _count(User) == 1 and _count(UserToken) == 0
+    assert (owner.password_hash, owner.display_name, owner.session_token) == before
+    commit()
+    message = only_mail_to(outbox, "taken@example.org")
+    assert "tried to register" in message["Subject"]
+    body = MailCatcher.text_of(message)
+    assert "Tamar Owner" in body and "no new one was made" in body
+    assert link_in(message, "/login") and link_in(message, "/forgot-password")
+    assert "no new one was made" in MailCatcher.html_of(message), "an HTML part too"
 
 
 def test_confirm_email_marks_the_address_and_uses_up_every_confirmation_link() -> None:
@@ -205,7 +217,10 @@ def test_change_password_rotates_the_session_token_and_tells_the_user(outbox: Ma
     user = make_user("change@example.org")
     _token, reset_raw = UserToken.issue(user, TokenPurpose.RESET_PASSWORD, timedelta(hours=2))
     old_session = user.session_token
-    ops.change_password(user, NEW_PASSWORD)
+    with pytest.raises(ops.WrongPasswordError):
+        ops.change_password(user, "not the password", NEW_PASSWORD)
+    assert user.session_token == old_session
+    ops.change_password(user, DEFAULT_PASSWORD, NEW_PASSWORD)
     assert user.session_token != old_session
     assert verify_password(user.password_hash, NEW_PASSWORD)
     with pytest.raises(ops.InvalidTokenError):
@@ -299,16 +314,21 @@ def _invite(
     return ops.invite_to_organisation(org, admin, "guest@example.org", role)
 
 
+def _guest() -> User:
+    """The account that confirmed the invited address of :func:`_invite`."""
+    return make_user("guest@example.org")
+
+
 def test_accepting_an_invitation_joins_with_its_role_once() -> None:
     org = make_organisation()
     invitation = _invite(org, OrganisationRole.ADMIN)
-    user = make_user()
+    user = _guest()
     membership = ops.accept_invitation(invitation, user)
     assert membership.role is OrganisationRole.ADMIN
     assert org.role_of(user) is OrganisationRole.ADMIN
     assert invitation.accepted_at is not None and invitation.accepted_by_id == user.id
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.accept_invitation(invitation, make_user())
+        ops.accept_invitation(invitation, user)
     assert caught.value.problem is ops.TokenProblem.USED
 
 
@@ -316,26 +336,27 @@ def test_revoked_and_expired_invitations_cannot_be_accepted() -> None:
     org = make_organisation()
     revoked = _invite(org)
     ops.revoke_invitation(revoked)
+    guest = _guest()
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.accept_invitation(revoked, make_user())
+        ops.accept_invitation(revoked, guest)
     assert caught.value.problem is ops.TokenProblem.REVOKED
     expired = ops.invite_to_organisation(
         org, make_user(), "late@example.org", OrganisationRole.MEMBER
     )
     expired.expires_at = utcnow() - timedelta(seconds=1)
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.accept_invitation(expired, make_user())
+        ops.accept_invitation(expired, make_user("late@example.org"))
     assert caught.value.problem is ops.TokenProblem.EXPIRED
     assert _count(Membership) == 0
 
 
 def test_a_member_accepting_again_keeps_their_role() -> None:
-    admin = make_user()
-    org = make_organisation(admin=admin)
-    invitation = ops.invite_to_organisation(
-        org, admin, "other@example.org", OrganisationRole.MEMBER
-    )
-    membership = ops.accept_invitation(invitation, admin)
+    org = make_organisation()
+    invitation = _invite(org, OrganisationRole.MEMBER)
+    guest = _guest()  # joined meanwhile through another invitation, as admin
+    db.session.add(Membership(user=guest, organisation=org, role=OrganisationRole.ADMIN))
+    db.session.flush()
+    membership = ops.accept_invitation(invitation, guest)
     assert membership.role is OrganisationRole.ADMIN
     assert invitation.accepted_at is not None
 

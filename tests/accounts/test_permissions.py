@@ -50,7 +50,8 @@ ROUTES = [
     Route("GET", "/reset-password/unknown-token", ("404", "404", "404", "404")),
     Route("GET", "/invitations/{invitation}", ("200", "200", "200", "200")),
     Route("GET", "/invitations/unknown-token", ("404", "404", "404", "404")),
-    Route("POST", "/invitations/{invitation}", ("login", "302", "302", "302")),
+    # Only the account that confirmed the invited address may accept (none of these has it).
+    Route("POST", "/invitations/{invitation}", ("login", "403", "403", "403")),
     # Public forms: bad input gets the form again; good input a redirect.
     Route("POST", "/login", ("200", "200", "200", "200"), {"email": "x@example.org"}),
     Route("POST", "/register", ("200", "200", "200", "200"), {"email": "x@example.org"}),
@@ -81,7 +82,6 @@ ROUTES = [
         ("login", "302", "302", "302"),
         {"current_password": "x", "code": "123456"},
     ),
-    Route("GET", "/account/two-step/recovery-codes", ("login", "302", "302", "302")),
     Route(
         "POST",
         "/account/two-step/disable",

@@ -156,14 +156,36 @@ def test_register_errors_keep_what_was_typed(
     assert len(outbox) == 0
 
 
-def test_register_with_a_registered_address(client: FlaskClient, outbox: MailCatcher) -> None:
-    make_user("amira@example.org")
-    response = client.post("/register", data=REGISTRATION)
-    assert response.status_code == 200
-    assert "already registered" in text(response)
-    assert 'value="Amira Haddad"' in html(response)
-    assert count(User) == 1
-    assert len(outbox) == 0
+def _register_answer(client: FlaskClient, email: str) -> tuple[int, str | None, str]:
+    """Status, redirect and the page it leads to (with the address typed taken out)."""
+    response = client.post("/register", data={**REGISTRATION, "email": email})
+    page = text(client.get(response.location)) if response.location else text(response)
+    return response.status_code, response.location, page.replace(email, "<address>")
+
+
+def test_register_answers_the_same_for_a_registered_address(
+    client: FlaskClient, outbox: MailCatcher
+) -> None:
+    """Nobody learns who has an account: the same status, redirect, message and page; the
+    owner of the existing account gets a mail instead of a confirmation link."""
+    owner = make_user("taken@example.org", name="Tamar Owner")
+    unconfirmed = make_user("waiting@example.org", confirmed=False)
+    commit()
+    new = _register_answer(client, "fresh@example.org")
+    taken = _register_answer(client, "taken@example.org")
+    waiting = _register_answer(client, "waiting@example.org")
+    assert new == taken == waiting
+    assert new[0] == 302 and new[1] == "/confirm"
+    assert "We have sent a message to <address>" in new[2]
+    assert "already" not in new[2]
+    assert count(User) == 3, "only the new address got an account"
+    assert link_in(only_mail_to(outbox, "fresh@example.org"), "/confirm/")
+    for user in (owner, unconfirmed):
+        message = only_mail_to(outbox, user.email)
+        assert "tried to register" in message["Subject"]
+        assert link_in(message, "/forgot-password")
+    db.session.refresh(owner)
+    assert verify_password(owner.password_hash, DEFAULT_PASSWORD)
 
 
 def test_a_confirmation_link_works_once(client: FlaskClient, outbox: MailCatcher) -> None:
@@ -236,8 +258,7 @@ def test_registering_from_an_invitation_comes_back_to_it(
     register_href = re.search(r'href="(/register\?[^"]+)"', html(landing))
     assert register_href is not None
     register_url = unescape(register_href.group(1))
-    form = client.get(register_url)
-    assert 'value="amira@example.org"' in html(form), "the invited address is filled in"
+    assert "a***@example.org" in text(landing) and "amira@" not in html(landing)
     client.post(register_url, data=REGISTRATION)
     confirm = link_in(only_mail_to(outbox, "amira@example.org"), "/confirm/")
     response = client.post(confirm)
@@ -773,16 +794,43 @@ def test_invitation_landing_for_a_visitor_then_login_and_accept(
     assert used.status_code == 410 and "already been used" in text(used)
 
 
-def test_any_logged_in_account_may_accept(client: FlaskClient, outbox: MailCatcher) -> None:
+def test_only_the_account_that_confirmed_the_invited_address_may_accept(
+    client: FlaskClient, outbox: MailCatcher
+) -> None:
+    """The link is no bearer token: another account with it cannot join, nor the invited
+    address's account before it is confirmed; the refusal names the address as a hint."""
     admin = make_user()
     org = make_organisation("Kappa", admin=admin)
-    link = _invitation_link(client, org, admin, outbox, "work@example.org")
+    link = _invitation_link(client, org, admin, outbox, "work@example.org", "admin")
+    client.get("/organisations")  # the admin reads the "sent" message
     personal = make_user("personal@example.org")
+    commit()  # the refused requests below roll back
     login(client, personal)
-    page = text(client.get(link))
-    assert "personal@example.org" in page and "not the invited address" in page
-    client.post(link)
-    assert org.role_of(personal) is OrganisationRole.MEMBER
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "This invitation was sent to w***@example.org" in text(page)
+    assert "work@example.org" not in html(page)
+    assert "Accept and join" not in text(page)
+    refused = client.post(link)
+    assert refused.status_code == 403
+    assert "log in with that address" in text(refused)
+    assert org.role_of(personal) is None
+
+    invited = make_user("work@example.org", confirmed=False)
+    commit()
+    login(client, invited)
+    refused = client.post(link)
+    assert refused.status_code == 403 and "Please confirm that address first" in text(refused)
+    assert org.role_of(invited) is None
+    invitation = db.session.scalar(select(OrganisationInvitation))
+    assert invitation is not None and invitation.accepted_at is None
+
+    invited.email_confirmed_at = utcnow()
+    commit()
+    accept = client.get(link)
+    assert "Accept and join Kappa" in text(accept)
+    assert client.post(link).location == f"/organisations/{org.id}"
+    assert org.role_of(invited) is OrganisationRole.ADMIN
 
 
 def test_an_expired_invitation(client: FlaskClient, outbox: MailCatcher) -> None:

@@ -272,7 +272,7 @@ def test_failed_login() -> None:
 
 def test_password_change() -> None:
     user = make_user()
-    accounts.change_password(user, "a much longer new passphrase 42")
+    accounts.change_password(user, DEFAULT_PASSWORD, "a much longer new passphrase 42")
     assert the_event("account.password_changed").actor_id == user.id
 
 
