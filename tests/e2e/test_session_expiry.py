@@ -25,8 +25,9 @@ from tests.e2e.helpers import (
     editor_set_text,
     editor_text,
     login_directly,
+    preview,
 )
-from tests.factories import make_letter
+from tests.factories import add_revision, make_letter, make_user
 
 pytestmark = pytest.mark.real_commits
 
@@ -35,14 +36,14 @@ TYPED = "We call for immediate action, typed just before lunch."
 ENDED = "Your session ended after 12 hours without activity; log in again."
 
 
-def _letter_of(app: Flask, user: TestUser) -> str:
+def _letter_of(app: Flask, user: TestUser, body: str = FIRST) -> str:
     """A letter with ``user`` as coordinator; its slug."""
     with app.app_context():
         from signon.accounts.models import User
         from signon.extensions import db
 
         coordinator = db.session.get(User, user.id)
-        letter = make_letter(coordinator, body=FIRST)
+        letter = make_letter(coordinator, body=body)
         slug = letter.slug
         transaction.commit()
     return slug
@@ -55,10 +56,11 @@ def _stored_drafts(page: Page) -> list[str]:
     return keys
 
 
-def _type_then_expire(page: Page, user: TestUser, slug: str) -> None:
+def _type_then_expire(page: Page, user: TestUser, slug: str, typed: str = TYPED) -> None:
     login_directly(page, user, f"/letters/{slug}/edit")
     expect(page.get_by_role("heading", name="Edit the text")).to_be_visible()
-    editor_set_text(page, TYPED)
+    editor_set_text(page, typed)
+    expect(preview(page)).to_contain_text(typed.split()[-1])  # no preview request pending
     page.wait_for_function(
         "() => Object.keys(localStorage).some(k => k.startsWith('signon-draft:'))"
     )
@@ -138,3 +140,34 @@ def test_unsaved_text_survives_without_any_session_problem(
     page.goto(f"/letters/{slug}/")
     page.goto(f"/letters/{slug}/edit")
     expect(page.get_by_text("You have unsaved text from")).to_be_visible()
+
+
+def test_restored_text_merges_with_what_others_saved_meanwhile(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """The browser copy remembers its base revision: saving it merges, nothing is lost."""
+    user = create_user(app)
+    slug = _letter_of(app, user, body="Opening words.\n\nClosing words.\n")
+    _type_then_expire(page, user, slug, typed="Opening words, sharpened.\n\nClosing words.")
+    with app.app_context():
+        from signon.extensions import db
+        from signon.letters.models import Letter
+
+        letter = db.session.scalars(db.select(Letter).filter_by(slug=slug)).one()
+        colleague = make_user(name="Cleo Colleague")
+        add_revision(letter, colleague, "Opening words.\n\nClosing words, softened.\n")
+        transaction.commit()
+
+    page.reload()
+    _log_in_again(page, user)
+    banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
+    banner.get_by_role("button", name="Restore").click()
+    page.get_by_role("button", name="Save revision").click()
+
+    expect(
+        page.get_by_text(re.compile(r"Saved as revision 3\. Meanwhile Cleo Colleague"))
+    ).to_be_visible()
+    text = page.locator("article.letter-text")
+    expect(text).to_contain_text("Opening words, sharpened.")
+    expect(text).to_contain_text("Closing words, softened.")
+    assert _stored_drafts(page) == []
