@@ -20,7 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.wrappers import Response
 
@@ -118,6 +129,8 @@ def check_session_age() -> Response | None:
 
     if is_public(current_app, request.endpoint):
         return None  # a public page is shown as to anyone
+    if request.accept_mimetypes.best == "application/json":  # the editor's live preview
+        return make_response(jsonify(errors={"body": [message]}), 401)
     return redirect(url_for("accounts.login", next=_return_to()), 303)
 
 

@@ -985,10 +985,18 @@
     discard.addEventListener("click", function () { forget(null); });
   }
 
+  function sameText(a, b) {
+    return a.replace(/\r\n?/g, "\n").trimEnd() === b.replace(/\r\n?/g, "\n").trimEnd();
+  }
+
   function setupDraft(editor) {
     editor.draftName = editor.textarea.getAttribute("data-editor-draft");
-    if (!editor.draftName || !draftStore()) { return; }
-    var drafts = storedDrafts(editor).filter(function (d) { return d.body !== editor.textarea.value; });
+    var store = draftStore();
+    if (!editor.draftName || !store) { return; }
+    // Saved by the request that led here (signon.js clears it too, but runs after this).
+    var saved = document.querySelector('meta[name="signon-saved-draft"]');
+    if (saved && saved.content) { store.removeItem(DRAFT_PREFIX + saved.content); }
+    var drafts = storedDrafts(editor).filter(function (d) { return !sameText(d.body, editor.textarea.value); });
     if (drafts.length) { offerDraft(editor, drafts); }
     var timer = null;
     editor.storeDraftSoon = function () {

@@ -27,6 +27,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 START = 1_800_000_000.0
 IDLE_MESSAGE = "Your session ended after 12 hours without activity; log in again."
+KEPT = "Text you were editing is kept in this browser."
 
 
 @dataclass
@@ -209,3 +210,16 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert (settings.session_idle_hours, settings.session_max_days) == (2, 7)
     defaults = Settings(secret_key="x")
     assert (defaults.session_idle_hours, defaults.session_max_days) == (12, 30)
+
+
+def test_the_live_preview_of_an_expired_session_gets_the_message_as_json(
+    client: FlaskClient, clock: Clock
+) -> None:
+    _logged_in(client)
+    assert client.post("/preview", data={"body": "*Hi*"}).status_code == 200
+    clock.advance(12 * HOUR + 1)
+    response = client.post(
+        "/preview", data={"body": "*Hi*"}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 401
+    assert response.get_json() == {"errors": {"body": [IDLE_MESSAGE + " " + KEPT]}}
