@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +65,14 @@ class Settings:
     https: bool = False
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
     trusted_proxies: int = 0
-    #: Limits on user input.
-    max_body_chars: int = 200_000
+    #: Limits on user input. A letter's text: about 15,000 words, far above any
+    #: sign-on letter; its worst-case Markdown takes about 2 s to render (once per save).
+    max_body_chars: int = 100_000
     max_content_length: int = 4 * 1024 * 1024
+    #: A session ends after this many hours without a request, and this many days
+    #: after logging in, whatever happened meanwhile (ASVS 7.3).
+    session_idle_hours: int = 12
+    session_max_days: int = 30
     #: Token lifetimes, in hours.
     confirm_email_hours: int = 72
     reset_password_hours: int = 2
@@ -100,6 +106,8 @@ class Settings:
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
+            session_idle_hours=_env_int("SESSION_IDLE_HOURS", cls.session_idle_hours),
+            session_max_days=_env_int("SESSION_MAX_DAYS", cls.session_max_days),
             ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,
             reminder_hours=tuple(
                 int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()
@@ -129,6 +137,8 @@ class Settings:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.https,
+            # Never issued (login_user without remember); bounded anyway.
+            "REMEMBER_COOKIE_DURATION": timedelta(days=self.session_max_days),
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.https,

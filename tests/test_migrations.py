@@ -7,6 +7,7 @@ Runs on its own database next to the test database (a second SQLite file, or a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import MetaData, Table, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from signon import create_app
@@ -83,3 +84,43 @@ def test_each_migration_goes_down_and_up_again(migration_app: Flask) -> None:
     downgrade(revision="base")
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+
+
+def _insert(table_name: str, **values: object) -> int:
+    """Insert a row with ``values``; other required columns get a plain value of their type."""
+    table = Table(table_name, MetaData(), autoload_with=db.engine)
+    row: dict[str, object] = {}
+    for column in table.columns:
+        if column.primary_key or column.nullable or column.server_default is not None:
+            continue
+        python_type = column.type.python_type
+        if python_type is datetime:
+            row[column.name] = datetime.now(UTC)
+        elif python_type is bool:
+            row[column.name] = False
+        elif python_type is int:
+            row[column.name] = 1
+        else:
+            length = getattr(column.type, "length", None) or 100
+            row[column.name] = f"{table_name}-{column.name}"[:length]
+    row.update(values)
+    with db.engine.begin() as conn:
+        return int(conn.execute(table.insert().values(row).returning(table.c.id)).scalar_one())
+
+
+def test_stored_revision_html_is_filled_for_existing_rows(migration_app: Flask) -> None:
+    """Issue 9 item 12: revisions made before the ``html`` column get their HTML rendered."""
+    upgrade(revision="ec0070ea1050")
+    user_id = _insert("users", email="old@example.org")
+    letter_id = _insert("letters", slug="old-letter", status="drafting", created_by_id=user_id)
+    _insert(
+        "revisions",
+        letter_id=letter_id,
+        number=1,
+        author_id=user_id,
+        body_markdown="An **old** text <script>x</script>.\n",
+    )
+    upgrade()
+    with db.engine.connect() as conn:
+        html = conn.execute(text("SELECT html FROM revisions")).scalar_one()
+    assert html == "<p>An <strong>old</strong> text &lt;script&gt;x&lt;/script&gt;.</p>\n"

@@ -9,6 +9,7 @@ from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from signon.core import sessions
 from signon.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,9 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0
         )
+
+    # First: an expired session is ended (and told why) before the login is required.
+    sessions.init_app(app)
 
     @app.before_request
     def _require_login() -> Any:

@@ -37,7 +37,6 @@ from sqlalchemy import func, select
 from signon.accounts.models import Organisation, User
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
-from signon.core.markdown import render_markdown
 from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
 from signon.exports import fonts, lists, pdf
@@ -489,7 +488,7 @@ def build_content(
         letterhead=letterhead if settings.layout == Layout.LETTER else (),
         addressees=addressees,
         cc=_lines(options.get("cc") or []) if settings.layout == Layout.LETTER else (),
-        body_html=str(render_markdown(revision.body_markdown)),
+        body_html=str(revision.body_html),
         statement_items=tuple(list_items(statement_names, letter.language)),
         groups=tuple(printed_groups),
         count=count,

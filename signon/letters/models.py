@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from flask import g, has_app_context
+from markupsafe import Markup
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -17,10 +18,11 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import Membership, Organisation, User
+from signon.core.markdown import render_markdown
 from signon.core.permissions import Action, TeamRole, letter_role_allows
 from signon.core.tokens import sha256_text
 from signon.db import TimestampMixin, enum_column, utcnow
@@ -263,6 +265,10 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     title: Mapped[str] = mapped_column(String(300))
     body_markdown: Mapped[str] = mapped_column(Text)
+    #: ``body_markdown`` rendered to sanitised HTML when the revision is made: the text
+    #: never changes, and rendering costs up to seconds for a long pathological text,
+    #: so no page view renders it again. Read it through :attr:`body_html`.
+    html: Mapped[str] = mapped_column(Text, server_default="")
     content_sha256: Mapped[str] = mapped_column(String(64))
     change_note: Mapped[str] = mapped_column(String(500), default="")
     change_kind: Mapped[ChangeKind | None] = mapped_column(enum_column(ChangeKind))
@@ -279,6 +285,17 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Revision {self.letter_id}#{self.number} {self.content_sha256[:8]}>"
+
+    @validates("body_markdown")
+    def _render_once(self, key: str, body_markdown: str) -> str:
+        """Whoever sets the text (save, merge, import) stores its HTML with it."""
+        self.html = str(render_markdown(body_markdown))
+        return body_markdown
+
+    @property
+    def body_html(self) -> Markup:
+        """The text as sanitised HTML, for every page, PDF and mail that shows it."""
+        return Markup(self.html)  # noqa: S704 - sanitised by render_markdown when stored
 
     @staticmethod
     def hash_content(title: str, body_markdown: str) -> str:

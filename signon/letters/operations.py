@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
+from signon.core.forms import body_length_problem
 from signon.core.permissions import Action, TeamRole
 from signon.core.signals import email_confirmed
 from signon.db import utcnow
@@ -429,6 +430,9 @@ def _insert_revision(
     note: str,
     merged: bool = False,
 ) -> Revision:
+    problem = body_length_problem(body)
+    if problem:
+        raise LetterError(problem)
     revision = Revision(
         letter=letter,
         number=number,

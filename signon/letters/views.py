@@ -14,6 +14,7 @@ from signon.accounts.models import Organisation
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, TeamRole, require
+from signon.core.sessions import browser_draft_name, forget_browser_draft
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
 from signon.letters import operations, queries
@@ -320,6 +321,8 @@ def edit(slug: str) -> Response | tuple[str, int]:
     except LetterError as error:
         flash(f"{error} Your text is kept below.", "error")
         return _render_editor(letter, form, 409)
+    # Saved, merged, unchanged or kept as a conflict draft: the browser's copy is done.
+    forget_browser_draft(browser_draft_name(letter.id, form.base.id))
     return _after_save(letter, result)
 
 

@@ -6,7 +6,9 @@
  *     edits go through document.execCommand("insertText") so the browser's undo works;
  *   - a live preview rendered by the server (POST to data-preview-url, CSRF header);
  *   - paste from Word, Google Docs and web pages as Markdown (vendored turndown);
- *   - a word and character counter, and a warning before leaving with unsaved changes.
+ *   - a word and character counter, and a warning before leaving with unsaved changes;
+ *   - with data-editor-draft, unsaved text kept in this browser (localStorage) and
+ *     offered back on the next visit: a session that ended loses nothing typed.
  *
  * Plain ES2018, no build step, no inline code or handlers (CSP: script-src 'self').
  * The markup comes from templates/_macros/editor.html; missing parts are created here.
@@ -872,6 +874,142 @@
   }
 
   // ---------------------------------------------------------------------------------
+  // Unsaved text kept in this browser (<textarea data-editor-draft="letter-5">).
+  //
+  // What is typed is stored as {body, base, savedAt} under "signon-draft:<name>:base-<id>",
+  // <id> being the form's base revision (data-editor-draft-base-field), while typing and
+  // when the form is sent, so that a save refused because the session ended (the server
+  // answers with the login page) loses nothing. The next visit offers the text back:
+  // "Restore" puts it in the editor with its base revision, so that saving merges it
+  // with whatever was saved meanwhile; "Discard" forgets it. The page after a save
+  // clears the copy (signon.js, <meta name="signon-saved-draft">).
+
+  var DRAFT_PREFIX = "signon-draft:"; // also in signon.js
+  var DRAFT_DELAY_MS = 300;
+
+  function draftStore() {
+    try { return window.localStorage; } catch (e) { return null; } // refused by the browser's settings
+  }
+
+  /** The form's base revision: its value, or with a value, set it (every copy of the field). */
+  function draftBase(editor, value) {
+    var name = editor.textarea.getAttribute("data-editor-draft-base-field");
+    if (!name || !editor.form) { return ""; }
+    var fields = Array.prototype.filter.call(editor.form.elements, function (el) {
+      return el instanceof HTMLInputElement && el.name === name;
+    });
+    if (value !== undefined) { fields.forEach(function (el) { el.value = value; }); }
+    return fields.length ? fields[0].value : "";
+  }
+
+  function draftKey(editor) {
+    var base = draftBase(editor);
+    return DRAFT_PREFIX + editor.draftName + (base ? ":base-" + base : "");
+  }
+
+  function storeDraft(editor) {
+    var store = draftStore();
+    if (!store) { return; }
+    var ta = editor.textarea;
+    try {
+      if (ta.value === ta.defaultValue && !ta.hasAttribute("data-editor-unsaved")) {
+        store.removeItem(draftKey(editor)); // back to the saved text: nothing to keep
+        return;
+      }
+      store.setItem(draftKey(editor), JSON.stringify({
+        body: ta.value, base: draftBase(editor), savedAt: new Date().toISOString()
+      }));
+    } catch (e) { /* storage full or refused: the form still sends the text */ }
+  }
+
+  function storedDrafts(editor) {
+    var store = draftStore();
+    var found = [];
+    if (!store) { return found; }
+    var own = DRAFT_PREFIX + editor.draftName;
+    for (var index = 0; index < store.length; index++) {
+      var key = store.key(index);
+      if (key !== own && (!key || key.indexOf(own + ":") !== 0)) { continue; }
+      try {
+        var draft = JSON.parse(store.getItem(key) || "null");
+        if (draft && typeof draft.body === "string") { draft.key = key; found.push(draft); }
+      } catch (e) { /* not ours after all */ }
+    }
+    found.sort(function (a, b) { return String(b.savedAt).localeCompare(String(a.savedAt)); });
+    return found;
+  }
+
+  function formatSavedAt(iso) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) { return "earlier"; }
+    try {
+      return when.toLocaleString(document.documentElement.lang || undefined,
+                                 { dateStyle: "medium", timeStyle: "short" });
+    } catch (e) { return when.toLocaleString(); }
+  }
+
+  function offerDraft(editor, drafts) {
+    var draft = drafts[0];
+    var banner = document.createElement("div");
+    banner.className = "flash flash-warning editor-draft";
+    banner.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = "You have unsaved text from " + formatSavedAt(draft.savedAt) + ": ";
+    banner.appendChild(text);
+    var restore = document.createElement("button");
+    restore.type = "button";
+    restore.className = "button button-small";
+    restore.textContent = "Restore";
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "button button-secondary button-small";
+    discard.textContent = "Discard";
+    banner.appendChild(restore);
+    banner.appendChild(document.createTextNode(" "));
+    banner.appendChild(discard);
+    editor.layout.parentNode.insertBefore(banner, editor.layout);
+
+    function forget(keep) {
+      var store = draftStore();
+      drafts.forEach(function (d) { if (store && d.key !== keep) { store.removeItem(d.key); } });
+      banner.parentNode.removeChild(banner);
+      editor.textarea.focus();
+    }
+    restore.addEventListener("click", function () {
+      if (draft.base) { draftBase(editor, draft.base); } // the save merges from there
+      editor.textarea.value = draft.body;
+      editor.textarea.setAttribute("data-editor-unsaved", "");
+      forget(draft.key);
+      editor.textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    discard.addEventListener("click", function () { forget(null); });
+  }
+
+  function sameText(a, b) {
+    return a.replace(/\r\n?/g, "\n").trimEnd() === b.replace(/\r\n?/g, "\n").trimEnd();
+  }
+
+  function setupDraft(editor) {
+    editor.draftName = editor.textarea.getAttribute("data-editor-draft");
+    var store = draftStore();
+    if (!editor.draftName || !store) { return; }
+    // Saved by the request that led here (signon.js clears it too, but runs after this).
+    var saved = document.querySelector('meta[name="signon-saved-draft"]');
+    if (saved && saved.content) { store.removeItem(DRAFT_PREFIX + saved.content); }
+    var drafts = storedDrafts(editor).filter(function (d) { return !sameText(d.body, editor.textarea.value); });
+    if (drafts.length) { offerDraft(editor, drafts); }
+    var timer = null;
+    editor.storeDraftSoon = function () {
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(function () { timer = null; storeDraft(editor); }, DRAFT_DELAY_MS);
+    };
+    editor.storeDraftNow = function () {
+      if (timer) { window.clearTimeout(timer); timer = null; }
+      storeDraft(editor);
+    };
+  }
+
+  // ---------------------------------------------------------------------------------
   // Counter, unsaved-changes guard, setup.
 
   function countWords(text) {
@@ -921,7 +1059,7 @@
     if (ta.hasAttribute("data-editor-ready")) { return null; }
     ta.setAttribute("data-editor-ready", "");
     if (!ta.id) { ta.id = "editor-" + (editors.length + 1); }
-    var editor = { textarea: ta, form: ta.form, schedulePreview: null };
+    var editor = { textarea: ta, form: ta.form, schedulePreview: null, storeDraftSoon: null, storeDraftNow: null };
     editor.layout = ta.closest("[data-editor-layout]") || ta.parentNode;
     editor.toolbar = byId(ta, "data-editor-toolbar") || create("div", "editor-toolbar", ta);
     editor.counter = byId(ta, "data-editor-counter") || create("p", "hint editor-count", ta.nextSibling, ta.parentNode);
@@ -931,10 +1069,12 @@
 
     buildToolbar(editor);
     setupPreview(editor);
+    setupDraft(editor);
     updateCounter(editor);
     ta.addEventListener("input", function () {
       updateCounter(editor);
       if (editor.schedulePreview) { editor.schedulePreview(false); }
+      if (editor.storeDraftSoon) { editor.storeDraftSoon(); }
     });
     ta.addEventListener("keydown", function (event) { onKeydown(editor, event); });
     ta.addEventListener("paste", function (event) { onPaste(ta, event); });
@@ -947,7 +1087,15 @@
     // On window, so that this runs after other handlers (signon.js's confirm) have had their say.
     if (!event.defaultPrevented && event.target instanceof HTMLFormElement) {
       event.target._signonSubmitting = true;
+      // Kept until the page after the save says it is saved: if the session has ended,
+      // the server answers with the login page and this copy is offered back later.
+      editors.forEach(function (editor) {
+        if (editor.form === event.target && editor.storeDraftNow) { editor.storeDraftNow(); }
+      });
     }
+  });
+  window.addEventListener("pagehide", function () {
+    editors.forEach(function (editor) { if (editor.storeDraftNow && isDirty(editor)) { editor.storeDraftNow(); } });
   });
   window.addEventListener("pageshow", function () { // back from the cache: editing again
     editors.forEach(function (editor) { if (editor.form) { editor.form._signonSubmitting = false; } });

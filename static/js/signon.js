@@ -10,6 +10,12 @@
       }
     }
   });
+  // The page after a save: the editor's copy of the text in this browser is saved now
+  // (static/js/editor.js keeps it under "signon-draft:<name>").
+  var saved = document.querySelector('meta[name="signon-saved-draft"]');
+  if (saved && saved.content) {
+    try { window.localStorage.removeItem("signon-draft:" + saved.content); } catch (e) { /* no storage */ }
+  }
   // Fill hidden time-zone fields with the browser's zone, so times show in the reader's sense.
   document.querySelectorAll("input[data-timezone]").forEach(function (input) {
     try {

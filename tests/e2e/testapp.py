@@ -2,12 +2,12 @@
 
 They let the browser tests exercise shared front-end pieces (the Markdown editor, the
 CSP checks of the fixtures) independently of the feature pages, and log a user in
-without going through the login form.
+without going through the login form, or age its session.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template_string, request
+from flask import Blueprint, abort, redirect, render_template_string, request, session
 from flask_login import login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -15,6 +15,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 
 from signon.accounts.models import User
+from signon.core import sessions
 from signon.core.access import public
 from signon.core.forms import body_length_check
 from signon.extensions import db
@@ -96,3 +97,15 @@ def login(user_id: int) -> Response:
     next_url = request.args.get("next", "/")
     safe = next_url.startswith("/") and not next_url.startswith("//")
     return redirect(next_url if safe else "/")
+
+
+@bp.get("/age-session")
+@public
+def age_session() -> Response:
+    """Move this browser's login and last-seen times back by ``hours``: as if the person
+    had been away that long (the next request then finds the session expired)."""
+    hours = request.args.get("hours", default=0.0, type=float)
+    for key in (sessions.LOGGED_IN_AT, sessions.SEEN_AT):
+        if isinstance(session.get(key), int):
+            session[key] -= int(hours * 3600)
+    return Response("aged", mimetype="text/plain")

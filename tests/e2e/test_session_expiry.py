@@ -1,0 +1,176 @@
+"""Issue 9, item 10, in Chromium: a session that ends while someone edits loses nothing.
+
+Type in the letter's editor, let the session expire (a test-only page moves its times
+back 13 hours), try to save or reload: the login page says why; log in again and the
+editor offers the unsaved text back; restore it and the save works (and the browser's
+copy is cleared), or discard it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from signon.core import transaction
+from tests.e2e.conftest import LiveServer
+from tests.e2e.helpers import (
+    EMAIL_LABEL,
+    PASSWORD_LABEL,
+    TestUser,
+    create_user,
+    editor,
+    editor_set_text,
+    editor_text,
+    login_directly,
+    preview,
+)
+from tests.factories import add_revision, make_letter, make_user
+
+pytestmark = pytest.mark.real_commits
+
+FIRST = "We call for action.\n"
+TYPED = "We call for immediate action, typed just before lunch."
+ENDED = "Your session ended after 12 hours without activity; log in again."
+
+
+def _letter_of(app: Flask, user: TestUser, body: str = FIRST) -> str:
+    """A letter with ``user`` as coordinator; its slug."""
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.extensions import db
+
+        coordinator = db.session.get(User, user.id)
+        letter = make_letter(coordinator, body=body)
+        slug = letter.slug
+        transaction.commit()
+    return slug
+
+
+def _stored_drafts(page: Page) -> list[str]:
+    keys: list[str] = page.evaluate(
+        "() => Object.keys(localStorage).filter(k => k.startsWith('signon-draft:'))"
+    )
+    return keys
+
+
+def _type_then_expire(
+    page: Page, user: TestUser, slug: str, typed: str = TYPED, shown: str = "before lunch"
+) -> None:
+    login_directly(page, user, f"/letters/{slug}/edit")
+    expect(page.get_by_role("heading", name="Edit the text")).to_be_visible()
+    editor_set_text(page, typed)
+    expect(preview(page)).to_contain_text(shown)  # no preview request left pending
+    page.wait_for_function(
+        "() => Object.keys(localStorage).some(k => k.startsWith('signon-draft:'))"
+    )
+    aged = page.request.get("/__test__/age-session?hours=13")
+    assert aged.ok
+
+
+def _log_in_again(page: Page, user: TestUser) -> None:
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.get_by_text(ENDED)).to_be_visible()
+    page.get_by_label(EMAIL_LABEL).fill(user.email)
+    page.get_by_label(PASSWORD_LABEL).fill(user.password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+
+
+def test_a_save_after_the_session_ended_is_restored_after_logging_in(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    user = create_user(app)
+    slug = _letter_of(app, user)
+    _type_then_expire(page, user, slug)
+
+    page.get_by_role("button", name="Save revision").click()  # refused: the session ended
+    _log_in_again(page, user)
+
+    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit$"))
+    banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
+    expect(banner).to_be_visible()
+    assert editor_text(page) == FIRST  # the saved text, until the person chooses
+    banner.get_by_role("button", name="Restore").click()
+    expect(banner).to_be_hidden()
+    assert editor_text(page) == TYPED
+    expect(page.get_by_label("Preview")).to_contain_text("immediate action")
+
+    page.get_by_role("button", name="Save revision").click()
+    expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
+    expect(page.locator("article.letter-text")).to_contain_text("typed just before lunch")
+    assert _stored_drafts(page) == []  # the browser's copy is cleared after the save
+    page.goto(f"/letters/{slug}/edit")
+    expect(editor(page)).to_have_value(TYPED + "\n")
+    expect(page.get_by_text("You have unsaved text from")).to_have_count(0)
+
+
+def test_a_reload_after_the_session_ended_keeps_the_text_until_discarded(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    user = create_user(app)
+    slug = _letter_of(app, user)
+    _type_then_expire(page, user, slug)
+
+    page.reload()
+    _log_in_again(page, user)
+
+    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit$"))
+    banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
+    expect(banner).to_be_visible()
+    banner.get_by_role("button", name="Discard").click()
+    expect(banner).to_be_hidden()
+    assert editor_text(page) == FIRST
+    assert _stored_drafts(page) == []
+    page.reload()
+    expect(editor(page)).to_be_visible()
+    expect(page.get_by_text("You have unsaved text from")).to_have_count(0)
+
+
+def test_unsaved_text_survives_without_any_session_problem(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """A closed tab or a crash: the next visit offers the text back too."""
+    user = create_user(app)
+    slug = _letter_of(app, user)
+    login_directly(page, user, f"/letters/{slug}/edit")
+    editor_set_text(page, TYPED)
+    page.wait_for_function(
+        "() => Object.keys(localStorage).some(k => k.startsWith('signon-draft:'))"
+    )
+    page.goto(f"/letters/{slug}/")
+    page.goto(f"/letters/{slug}/edit")
+    expect(page.get_by_text("You have unsaved text from")).to_be_visible()
+
+
+def test_restored_text_merges_with_what_others_saved_meanwhile(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """The browser copy remembers its base revision: saving it merges, nothing is lost."""
+    user = create_user(app)
+    slug = _letter_of(app, user, body="Opening words.\n\nClosing words.\n")
+    typed = "Opening words, sharpened.\n\nClosing words."
+    _type_then_expire(page, user, slug, typed=typed, shown="sharpened")
+    with app.app_context():
+        from signon.extensions import db
+        from signon.letters.models import Letter
+
+        letter = db.session.scalars(db.select(Letter).filter_by(slug=slug)).one()
+        colleague = make_user(name="Cleo Colleague")
+        add_revision(letter, colleague, "Opening words.\n\nClosing words, softened.\n")
+        transaction.commit()
+
+    page.reload()
+    _log_in_again(page, user)
+    banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
+    banner.get_by_role("button", name="Restore").click()
+    page.get_by_role("button", name="Save revision").click()
+
+    expect(
+        page.get_by_text(re.compile(r"Saved as revision 3\. Meanwhile Cleo Colleague"))
+    ).to_be_visible()
+    text = page.locator("article.letter-text")
+    expect(text).to_contain_text("Opening words, sharpened.")
+    expect(text).to_contain_text("Closing words, softened.")
+    assert _stored_drafts(page) == []
