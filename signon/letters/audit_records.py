@@ -93,3 +93,26 @@ def revision_problems(letter_id: int) -> list[str]:
         for number, sha256 in sorted(audited.items())
     )
     return problems
+
+
+def baseline_revisions(letter_id: int) -> tuple[list[int], list[int]]:
+    """Record the hash of each revision that no audit event vouches for yet.
+
+    For chains written before the audit covered revisions (run once after upgrading).
+    A revision whose text does not match its stored hash is not vouched for.
+    Returns the numbers recorded and the numbers refused.
+    """
+    audited = audited_hashes(letter_id)
+    recorded: list[int] = []
+    refused: list[int] = []
+    for revision in db.session.scalars(
+        select(Revision).where(Revision.letter_id == letter_id).order_by(Revision.number)
+    ):
+        if revision.number in audited:
+            continue
+        if not revision.text_matches_hash():
+            refused.append(revision.number)
+            continue
+        record_revision(revision, REVISION_BASELINE, actor_label="audit baseline")
+        recorded.append(revision.number)
+    return recorded, refused

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
+from signon.audit.operations import record_event
 from signon.extensions import db
 from signon.signatures.models import Signature
 
@@ -114,3 +115,29 @@ def signature_problems(letter_id: int) -> list[str]:
         else:
             problems.append(f"{name}: audited here, but now belongs to letter {moved_to}")
     return problems
+
+
+def baseline_signatures(letter_id: int) -> int:
+    """Record each signature of the letter that no audit event of its chain records yet.
+
+    For chains written before the audit covered signatures (run once after upgrading);
+    a signature already recorded is left alone, so a changed one stays reported.
+    Returns how many were recorded.
+    """
+    audited = audited_records(letter_id)
+    unrecorded = [
+        signature
+        for signature in db.session.scalars(
+            select(Signature).where(Signature.letter_id == letter_id).order_by(Signature.id)
+        )
+        if signature.id not in audited
+    ]
+    if unrecorded:
+        record_event(
+            "signature.baseline",
+            letter_id=letter_id,
+            actor_label="audit baseline",
+            count=len(unrecorded),
+            printed=printed_records(*unrecorded),
+        )
+    return len(unrecorded)
