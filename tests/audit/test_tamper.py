@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
 from signon.audit.models import AuditEvent
@@ -26,6 +27,7 @@ from signon.letters.models import Letter, Revision
 from signon.signatures import invitations
 from signon.signatures.models import Signature
 from signon.signatures.operations import SignatoryDetails
+from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.test_public_factories import make_signature
 
@@ -309,3 +311,16 @@ def test_export_pdf_command_refuses_a_forged_text(app: Flask, tmp_path: Path) ->
     assert not output.exists()
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 0
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_export_page_says_why_it_refuses(client: FlaskClient) -> None:
+    letter, _signature = signed_letter()
+    assert letter.created_by is not None
+    tampered(update(Revision).where(Revision.letter_id == letter.id).values(title="Forged"))
+    login(client, letter.created_by)
+    response = client.post(f"/letters/{letter.slug}/exports")
+    assert response.status_code == 302
+    page = client.get(response.location).get_data(as_text=True)
+    assert "The text of revision 1 no longer matches its recorded SHA-256" in page
+    assert db.session.scalar(select(db.func.count()).select_from(ExportRecord)) == 0
