@@ -82,6 +82,7 @@ DETAIL_LABELS: dict[str, str] = {
     "new": "To",
     "export": "Export no.",
     "token_id": "Token no.",
+    "printed": "Recorded signature",
 }
 
 
