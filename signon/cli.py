@@ -44,7 +44,11 @@ def demo_login_command() -> None:
 @click.argument("slug", required=False)
 @with_appcontext
 def verify_audit_command(slug: str | None) -> None:
-    """Recompute the audit chains (of one letter, or all) and name the first broken event."""
+    """Recompute the audit chains (of one letter, or all) and name the first broken event.
+
+    Then check each letter's records against its chain: every revision's text against its
+    stored and its audited SHA-256, every signature against its last audited snapshot.
+    """
     from signon.audit.verify import verify_all
     from signon.letters.models import Letter
 
@@ -59,16 +63,53 @@ def verify_audit_command(slug: str | None) -> None:
     for report in reports:
         if report.intact:
             click.echo(f"{report.chain}: {report.events} events, intact")
-        else:
-            assert report.broken_at is not None
+        if report.broken_at is not None:
             event = report.broken_at
             click.echo(
                 f"{report.chain}: BROKEN at event #{event.seq} (id {event.id}, "
                 f"{event.action}, {event.created_at.isoformat()}): {report.problem}"
             )
+        for finding in report.findings:
+            click.echo(f"{report.chain}: DOES NOT MATCH THE AUDIT: {finding}")
     if broken:
         raise SystemExit(1)
-    click.echo("All audit chains are intact.")
+    click.echo("All audit chains are intact, and the letters match them.")
+
+
+@click.command("audit-baseline")
+@with_appcontext
+def audit_baseline_command() -> None:
+    """Once, after upgrading: record the revisions and signatures no audit event vouches for.
+
+    Chains written before the audit covered revision hashes and signatures' printed
+    fields have no record of them, and verify-audit reports each. This appends one event
+    per such revision (only if its text matches its stored hash) and one per letter
+    listing its unrecorded signatures. Old events are never re-hashed; the run is itself
+    in each letter's log. Whatever had been changed before it is vouched for from now on,
+    so run it right after upgrading, after `flask verify-audit` reported intact chains.
+    """
+    from signon.letters.audit_records import baseline_revisions
+    from signon.letters.models import Letter
+    from signon.signatures.audit_records import baseline_signatures
+
+    refused_any = False
+    for letter in db.session.scalars(select(Letter).order_by(Letter.id)):
+        recorded, refused = baseline_revisions(letter.id)
+        signatures = baseline_signatures(letter.id)
+        if recorded or signatures:
+            click.echo(
+                f"{letter.slug}: recorded revisions {recorded or 'none'}, {signatures} signature(s)"
+            )
+        for number in refused:
+            refused_any = True
+            click.echo(
+                f"{letter.slug}: revision {number} NOT recorded: its text does not match "
+                "its stored SHA-256"
+            )
+    commit()
+    if refused_any:
+        raise SystemExit(1)
+    click.echo("Done: `flask verify-audit` now checks every revision and signature.")
 
 
 def init_app(app: Flask) -> None:
@@ -80,6 +121,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(demo_login_command)
     app.cli.add_command(verify_audit_command)
+    app.cli.add_command(audit_baseline_command)
     signature_commands.register(app)
     core_commands.register(app)
     export_commands.register(app)

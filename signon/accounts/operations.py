@@ -441,8 +441,12 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def update_profile(user: User, display_name: str, timezone: str) -> None:
+    """Save the name and time zone; a new name is audited (letters and logs show it)."""
+    old_name = user.display_name
     user.display_name = display_name.strip()
     user.timezone = _clean_timezone(timezone)
+    if user.display_name != old_name:
+        record_event("account.name_changed", actor=user, old=old_name, new=user.display_name)
     db.session.flush()
 
 
@@ -675,13 +679,26 @@ def create_organisation(
     return organisation
 
 
+#: The organisation's fields whose changes are audited (the name is the PDF's letterhead
+#: and author for the letters it drafts).
+AUDITED_ORGANISATION_FIELDS = ("name", "short_name", "country", "website")
+
+
+def _organisation_fields(organisation: Organisation) -> dict[str, str | None]:
+    return {field: getattr(organisation, field) for field in AUDITED_ORGANISATION_FIELDS}
+
+
 def update_organisation(
     organisation: Organisation,
     name: str,
     short_name: str | None = None,
     country: str | None = None,
     website: str | None = None,
+    *,
+    actor: User | None = None,
 ) -> None:
+    """Save the organisation's details; what changed is audited (old and new values)."""
+    before = _organisation_fields(organisation)
     try:
         # The savepoint first, then the changes: a name taken meanwhile undoes only them.
         with db.session.begin_nested():
@@ -693,6 +710,17 @@ def update_organisation(
             db.session.flush()
     except IntegrityError as error:
         raise _name_taken() from error
+    after = _organisation_fields(organisation)
+    changed = [field for field in AUDITED_ORGANISATION_FIELDS if before[field] != after[field]]
+    if changed:
+        record_event(
+            "organisation.details_changed",
+            actor=actor,
+            organisation_id=organisation.id,
+            organisation=organisation.name,
+            old={field: before[field] for field in changed},
+            new={field: after[field] for field in changed},
+        )
 
 
 def invite_to_organisation(

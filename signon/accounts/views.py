@@ -632,6 +632,7 @@ def organisation_edit(org_id: int) -> Response | str:
                 form.short_name.data,
                 form.country.data,
                 form.website.data,
+                actor=_user(),
             )
         except operations.OrganisationNameTakenError as error:
             form.name.errors = [*form.name.errors, str(error)]

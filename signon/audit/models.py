@@ -4,6 +4,14 @@ Each event stores the hash of the previous event of the same letter (or of the
 global chain when it concerns no letter) and its own hash over its content and
 that previous hash. ``seq`` is unique per chain, so two concurrent writers cannot
 both extend the chain from the same event.
+
+The hash formula is versioned (``hash_version``), never re-computed for old events:
+re-chaining would hide whatever was changed before it. Version 1 (events written
+before December 2026) covers the chain, sequence, letter, actor's label, action,
+details, time and link; version 2 also covers the actor's account id and the version
+number itself, so that an event cannot be passed off as version 1. The verifier
+checks each event with its own version's formula and refuses a version-1 event after
+a version-2 one in the same chain.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from signon.db import utcnow
 from signon.extensions import db
 
 GENESIS = "0" * 64
+#: The hash formula of new events (see the module's docstring).
+HASH_VERSION = 2
+KNOWN_HASH_VERSIONS = frozenset({1, 2})
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -43,24 +54,34 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: The formula ``hash`` was computed with; events from before version 2 keep 1.
+    hash_version: Mapped[int] = mapped_column(default=HASH_VERSION, server_default="1")
 
     actor: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.chain}#{self.seq} {self.action}>"
 
+    def hashed_fields(self) -> dict[str, Any]:
+        """What this event's hash covers, by its ``hash_version``."""
+        fields: dict[str, Any] = {
+            "chain": self.chain,
+            "seq": self.seq,
+            "letter_id": self.letter_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "details": self.details,
+            "created_at": self.created_at.isoformat(),
+            "prev_hash": self.prev_hash,
+        }
+        if self.hash_version >= 2:
+            fields["actor_id"] = self.actor_id
+            fields["hash_version"] = self.hash_version
+        return fields
+
     def compute_hash(self) -> str:
         payload = json.dumps(
-            {
-                "chain": self.chain,
-                "seq": self.seq,
-                "letter_id": self.letter_id,
-                "actor_label": self.actor_label,
-                "action": self.action,
-                "details": self.details,
-                "created_at": self.created_at.isoformat(),
-                "prev_hash": self.prev_hash,
-            },
+            self.hashed_fields(),
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from signon.accounts.models import User
-from signon.audit.models import GENESIS, AuditEvent
+from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -59,6 +59,7 @@ def record_event(
         details={k: v for k, v in details.items() if v is not None},
         created_at=utcnow().replace(microsecond=0),
         prev_hash=last.hash if last else GENESIS,
+        hash_version=HASH_VERSION,
     )
     event.hash = event.compute_hash()
     db.session.add(event)

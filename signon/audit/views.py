@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from signon.audit.models import AuditEvent
-from signon.audit.verify import ChainReport, chain_head, verify_chain
+from signon.audit.verify import ChainReport, chain_head, verify_letter
 from signon.core.permissions import Action, require
 from signon.extensions import db
 from signon.letters import queries
@@ -40,7 +40,12 @@ ACTIONS: dict[str, str] = {
     "letter.public_page_enabled": "Switched the public page on",
     "letter.public_page_disabled": "Switched the public page off",
     "letter.imported": "Imported the letter from a bundle",
+    "revision.created": "Wrote the first revision",
     "revision.saved": "Saved a revision",
+    "revision.imported": "Imported a revision",
+    "revision.baseline": "Recorded an earlier revision's hash",
+    "signatures.imported": "Imported signatories",
+    "signature.baseline": "Recorded an earlier signature",
     "draft.discarded": "Discarded an unsaved draft",
     "team.added": "Added someone to the team",
     "team.role_changed": "Changed a team role",
@@ -81,6 +86,7 @@ DETAIL_LABELS: dict[str, str] = {
     "new": "To",
     "export": "Export no.",
     "token_id": "Token no.",
+    "printed": "Recorded signature",
 }
 
 
@@ -164,7 +170,7 @@ def letter_log(slug: str) -> str:
     letter = queries.letter_by_slug(slug)
     require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
     page = log_page(letter, request.args.get("page", 1, type=int) or 1)
-    report: ChainReport = verify_chain(f"letter:{letter.id}")
+    report: ChainReport = verify_letter(letter.id)
     return render_template(
         "audit/letter_log.html",
         letter=letter,

@@ -31,9 +31,11 @@ from signon.audit.operations import record_event
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
+from signon.letters.audit_records import REVISION_IMPORTED, record_revision
 from signon.letters.models import LANGUAGES, ChangeKind, Letter, LetterStatus, Revision, TeamMember
 from signon.letters.operations import normalise_text, unique_slug
 from signon.signatures import operations as signature_operations
+from signon.signatures.audit_records import printed_records
 from signon.signatures.models import (
     Moderation,
     SignatoryKind,
@@ -737,6 +739,7 @@ def import_letter(data: Any, owner: User, *, bundle_sha256: str | None = None) -
         )
         db.session.add(revision)
         db.session.flush()
+        record_revision(revision, REVISION_IMPORTED, actor=owner)
         revisions[item.number] = revision
     head = revisions[max(revisions)]
     approved_on_import = _add_signatories(letter, head, revisions, entry.signatories)
@@ -778,6 +781,7 @@ def _add_signatories(
 ) -> int:
     """Record each signatory. Returns how many were approved on import (no approval record)."""
     approved_on_import = 0
+    restored: list[Signature] = []
     for item in entries:
         details = signature_operations.SignatoryDetails(
             name=item.name,
@@ -809,6 +813,7 @@ def _add_signatories(
             approved_on_import += 1
         else:
             signature = _restore_signature(letter, revisions, item, details)
+            restored.append(signature)
         for event in item.events or []:
             revision = revisions.get(event.revision_number) if event.revision_number else None
             db.session.add(
@@ -822,6 +827,15 @@ def _add_signatories(
                 )
             )
     db.session.flush()
+    if restored:
+        # Those approved on import were recorded by ``approve``; these are recorded here.
+        record_event(
+            "signatures.imported",
+            letter_id=letter.id,
+            actor_label="import",
+            count=len(restored),
+            printed=printed_records(*restored),
+        )
     return approved_on_import
 
 

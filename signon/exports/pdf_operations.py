@@ -90,6 +90,21 @@ class ExportError(Exception):
     """The export cannot be made; the message says why, for the coordinator."""
 
 
+def require_intact_text(letter: Letter, revision: Revision) -> None:
+    """Refuse to print a text that no longer matches its SHA-256.
+
+    Revisions are immutable: a text that hashes to something else was changed in the
+    database, and printing it beside the recorded hash would vouch for a forgery.
+    """
+    if not revision.text_matches_hash():
+        raise ExportError(
+            f"The text of revision {revision.number} no longer matches its recorded SHA-256 "
+            f"({revision.content_sha256}): it was changed outside Signon, so it is not "
+            f"exported. Tell the site's administrators (`flask verify-audit {letter.slug}` "
+            "names what changed)."
+        )
+
+
 # --- Settings -------------------------------------------------------------------------------
 
 
@@ -299,6 +314,10 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
     groups, summarised = _groups(letter, settings, signatories.signatures)
     printed = [s for _, members in groups for s in members] + summarised
     warnings = []
+    try:
+        require_intact_text(letter, revision)
+    except ExportError as error:
+        warnings.append(str(error))
     covered = _covered_codepoints(letter.language)
     # one check over every character used, then only the names that have a missing one
     lacking = fonts.missing_from("".join({s.name for s in printed}), covered) if covered else set()
@@ -757,6 +776,9 @@ def export_pdf(
     thread started after the commit; the record shows progress). An unchanged letter
     (same inputs) returns its earlier export without making a new file.
     """
+    head = letter.head()
+    if head is not None:
+        require_intact_text(letter, head)  # before reusing an earlier file, too
     settings = settings_for(letter)
     if layout is not None and layout != settings.layout:
         settings = ExportSettings(
@@ -929,6 +951,7 @@ def wait_for_background(timeout: float = 60.0) -> None:
 
 def preview_pdf(prepared: Prepared) -> bytes:
     """The first pages: the text and the first :data:`PREVIEW_LIMIT` signatories."""
+    require_intact_text(prepared.letter, prepared.revision)
     content = build_content(
         prepared,
         exported_at=utcnow(),

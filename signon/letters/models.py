@@ -302,6 +302,14 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
         """SHA-256 over the title and the text, as the signatories will approve them."""
         return sha256_text(f"{title}\n\n{body_markdown}")
 
+    def text_matches_hash(self) -> bool:
+        """The stored title and text still hash to the stored SHA-256.
+
+        False means the row was changed outside Signon (revisions are immutable): such a
+        text must not be exported or vouched for.
+        """
+        return Revision.hash_content(self.title, self.body_markdown) == self.content_sha256
+
 
 class UnresolvedDraft(db.Model):  # type: ignore[name-defined,misc]
     """A text that could not be saved because it conflicted with someone else's edit.

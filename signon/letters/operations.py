@@ -18,6 +18,7 @@ from signon.core.signals import email_confirmed
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notifications
+from signon.letters.audit_records import REVISION_CREATED, REVISION_SAVED, record_revision
 from signon.letters.models import (
     Letter,
     LetterStatus,
@@ -103,6 +104,7 @@ def create_letter(
         title=title,
         body=normalise_text(body),
         note="First draft",
+        action=REVISION_CREATED,
     )
     return letter
 
@@ -429,7 +431,9 @@ def _insert_revision(
     body: str,
     note: str,
     merged: bool = False,
+    action: str = REVISION_SAVED,
 ) -> Revision:
+    """Insert the revision and the audit event that vouches for its SHA-256."""
     problem = body_length_problem(body)
     if problem:
         raise LetterError(problem)
@@ -447,6 +451,7 @@ def _insert_revision(
     )
     db.session.add(revision)
     db.session.flush()
+    record_revision(revision, action, actor=author, merged=merged or None)
     return revision
 
 
@@ -534,14 +539,6 @@ def save_revision(
         letter.title = new_title
         letter.last_activity_at = utcnow()
         _resolve(draft)
-        record_event(
-            "revision.saved",
-            letter_id=letter.id,
-            actor=author,
-            revision=revision.number,
-            sha256=revision.content_sha256,
-            merged=merged or None,
-        )
         db.session.flush()
         status = SaveStatus.MERGED if merged else SaveStatus.SAVED
         return SaveResult(status, revision=revision, concurrent=concurrent)

@@ -19,6 +19,7 @@ from signon.audit.operations import record_event
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures.audit_records import printed_records
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -246,6 +247,7 @@ def approve(
         revision=revision.number,
         sha256=revision.content_sha256,
         source=source.value,
+        printed=printed_records(signature),
     )
     db.session.flush()
     return signature
@@ -279,12 +281,14 @@ def decline(letter: Letter, invitation: Invitation, *, reason: str | None, email
     _event(signature, "declined", head, email, reason=reason or None)
     invitation.status = InvitationStatus.DECLINED
     invitation.last_activity_at = utcnow()
+    db.session.flush()
     record_event(
         "signature.declined",
         letter_id=letter.id,
         actor_label=email,
         signature=signature.name,
         reason=reason or None,
+        printed=printed_records(signature),
     )
     db.session.flush()
     return signature
@@ -312,5 +316,6 @@ def withdraw(
         actor_label=actor_label or email or "system",
         signature=signature.name,
         reason=reason or None,
+        printed=printed_records(signature),
     )
     db.session.flush()

@@ -35,6 +35,7 @@ from signon.db import utcnow
 from signon.exports.ordering import sort_signatories
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures.audit_records import printed_records
 from signon.signatures.links import assign_new_link, invitation_url
 from signon.signatures.models import (
     Invitation,
@@ -706,6 +707,7 @@ def accept_signature(signature: Signature, *, moderator: User) -> None:
         letter_id=signature.letter_id,
         actor=moderator,
         signature=signature.name,
+        printed=printed_records(signature),
     )
     db.session.flush()
     if signature.email:
@@ -734,6 +736,7 @@ def reject_signature(signature: Signature, *, moderator: User, reason: str | Non
         actor=moderator,
         signature=signature.name,
         reason=reason or None,
+        printed=printed_records(signature),
     )
     db.session.flush()
 
@@ -829,5 +832,6 @@ def merge_signature(
         signature=duplicate.name,
         merged_into=target.name,
         took_details=take_details,
+        printed=printed_records(duplicate, target),
     )
     db.session.flush()

@@ -23,9 +23,12 @@ pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def _events(letter_id: int) -> list[AuditEvent]:
+    """The letter's token events (its chain also holds its first revision's)."""
     return list(
         db.session.scalars(
-            select(AuditEvent).where(AuditEvent.letter_id == letter_id).order_by(AuditEvent.seq)
+            select(AuditEvent)
+            .where(AuditEvent.letter_id == letter_id, AuditEvent.action.like("api_token.%"))
+            .order_by(AuditEvent.seq)
         )
     )
 

@@ -34,10 +34,11 @@ def chained(app_context: None) -> tuple[int, list[AuditEvent]]:
 
 def test_events_link_into_a_chain(chained: tuple[int, list[AuditEvent]]) -> None:
     letter_id, events = chained
-    assert [e.seq for e in events] == [1, 2, 3]
+    # event 1 is the first revision's (its SHA-256, vouched for)
+    assert [e.seq for e in events] == [2, 3, 4]
     assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
     report = verify_chain(f"letter:{letter_id}")
-    assert report.intact and report.events == 3
+    assert report.intact and report.events == 4
     assert chain_head(letter_id) == events[2].hash
 
 
@@ -46,7 +47,7 @@ def test_chains_are_per_letter(app_context: None) -> None:
     first, second = make_letter(user), make_letter(user)
     a = record_event("x", letter_id=first.id, actor=user)
     b = record_event("x", letter_id=second.id, actor=user)
-    assert a.seq == b.seq == 1
+    assert a.seq == b.seq == 2  # after each letter's first revision
     assert all(r.intact for r in verify_all())
 
 

@@ -298,3 +298,79 @@ def test_organisation_role_change(client: FlaskClient) -> None:
     assert membership.role == OrganisationRole.ADMIN
     event = the_event("organisation.role_changed", organisation="Org Roles NGO", new="admin")
     assert event.actor_id == admin.id
+
+
+def test_name_change() -> None:
+    user = make_user(name="Old Name")
+    accounts.update_profile(user, "New Name", "UTC")
+    event = the_event("account.name_changed", old="Old Name", new="New Name")
+    assert event.actor_id == user.id
+    accounts.update_profile(user, "New Name", "Asia/Tokyo")  # the time zone only: no event
+    assert len(events("account.name_changed")) == 1
+
+
+def test_organisation_renamed_through_its_page(client: FlaskClient) -> None:
+    """The name is the letterhead and the PDF's author of the letters it drafts."""
+    admin = make_user()
+    organisation = make_organisation("Old Coalition", admin=admin)
+    commit()
+    login(client, admin)
+    response = client.post(
+        f"/organisations/{organisation.id}/edit",
+        data={"name": "New Coalition", "country": "Chile", "website": ""},
+    )
+    assert response.status_code == 302
+    event = the_event(
+        "organisation.details_changed",
+        organisation_id=organisation.id,
+        organisation="New Coalition",
+        old={"name": "Old Coalition", "country": None},
+        new={"name": "New Coalition", "country": "Chile"},
+    )
+    assert event.actor_id == admin.id
+
+
+def test_organisation_saved_unchanged_writes_no_event() -> None:
+    admin = make_user()
+    organisation = make_organisation("Same Coalition", admin=admin)
+    accounts.update_organisation(organisation, "Same Coalition", actor=admin)
+    assert events("organisation.details_changed") == []
+
+
+def test_first_revision_created() -> None:
+    coordinator = make_user()
+    letter = letters.create_letter(coordinator, title="A new letter", body="Text.\n")
+    head = letter.head()
+    assert head is not None
+    event = the_event("revision.created", letter, revision=1, sha256=head.content_sha256)
+    assert event.actor_id == coordinator.id
+
+
+def test_signature_events_record_what_is_printed() -> None:
+    coordinator, letter = _open_letter()
+    head = letter.head()
+    assert head is not None
+    details = SignatoryDetails(
+        name="Rights NGO",
+        country="Chile",
+        representative_name="Ana Pérez",
+        representative_title="Director",
+        authority_confirmed=True,
+    )
+    signature = invitations.approve_invitation(_invited(letter, coordinator), head, details)
+    (printed,) = the_event("signature.approved", letter).details["printed"]
+    assert printed == {
+        "id": signature.signature.id,
+        "name": "Rights NGO",
+        "sort_name": None,
+        "country": "Chile",
+        "kind": "ngo",
+        "representative_name": "Ana Pérez",
+        "representative_title": "Director",
+        "website": None,
+        "logo_filename": None,
+        "status": "approved",
+        "moderation": "not_needed",
+        "revision_id": head.id,
+        "approved_sha256": head.content_sha256,
+    }

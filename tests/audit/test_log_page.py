@@ -79,7 +79,7 @@ def test_the_chain_head_is_shown_and_tampering_is_named(app: Flask, client: Flas
         db.session.expire_all()
         commit()
         body = _page(client, letter.slug)
-    assert "Broken at entry 2" in body
+    assert "Broken at entry 3" in body  # entry 1 is the first revision's
     assert "its content does not match its hash" in body
     assert "Intact." not in body
 
@@ -94,9 +94,10 @@ def test_pages_of_events_and_a_page_out_of_range(app: Flask, client: FlaskClient
         login(client, coordinator)
         first = _page(client, letter.slug)
         second = _page(client, letter.slug, 2)
-        assert 'id="event-55"' in first and 'id="event-6"' in first
-        assert 'id="event-5"' not in first
-        assert 'id="event-5"' in second and 'id="event-1"' in second
+        # PER_PAGE + 5 events after the first revision's
+        assert 'id="event-56"' in first and 'id="event-7"' in first
+        assert 'id="event-6"' not in first
+        assert 'id="event-6"' in second and 'id="event-1"' in second
         assert "Page 2 of 2" in second and 'rel="prev"' in second
         assert client.get(f"/letters/{letter.slug}/audit?page=3").status_code == 404
         assert client.get(f"/letters/{letter.slug}/audit?page=x").status_code == 200
@@ -111,7 +112,8 @@ def test_only_this_letters_chain_is_shown(app: Flask, client: FlaskClient) -> No
         login(client, coordinator)
         body = _page(client, letter.slug)
     assert "other-one" not in body and "global-one" not in body
-    assert "No entries yet" in body
+    assert 'id="event-1"' in body and 'id="event-2"' not in body  # its first revision only
+    assert "Wrote the first revision" in body
 
 
 def test_the_page_costs_a_fixed_number_of_queries(app: Flask, client: FlaskClient) -> None:
