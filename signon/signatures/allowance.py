@@ -189,21 +189,25 @@ def describe_when(moment: datetime, user: User, now: datetime | None = None) -> 
     return f"{label} (in {minutes // 60} hours)"
 
 
+def _mails(count: int) -> str:
+    return f"{count:,} mail" if count == 1 else f"{count:,} mails"
+
+
 def _which(state: Standing) -> str:
     if state.letter_binds:
         return (
-            f"this letter's coordinators have sent {state.letter_used:,} mails to invitees "
+            f"this letter's coordinators have sent {_mails(state.letter_used)} to invitees "
             f"in the past 24 hours, and a letter may send {state.letter_limit:,} a day"
         )
     young = " (while an account is less than a week old)" if state.young else ""
     return (
-        f"you have sent {state.account_used:,} mails to invitees in the past 24 hours, "
+        f"you have sent {_mails(state.account_used)} to invitees in the past 24 hours, "
         f"and an account may send {state.account_limit:,} a day{young}"
     )
 
 
 def refusal(user: User, letter: Letter, wanted: int, state: Standing, now: datetime) -> str:
-    """Why nothing may go now, and from when it may."""
+    """Why nothing was sent, how many may go now, and from when all of them may."""
     when = describe_when(available_at(user, letter, wanted, now), user, now)
     day = min(state.account_limit, state.letter_limit)
     if wanted == 1:
@@ -212,6 +216,8 @@ def refusal(user: User, letter: Letter, wanted: int, state: Standing, now: datet
         later = f"Up to {day:,} of these {wanted:,} mails may go from {when}."
     else:
         later = f"These {wanted:,} mails may go from {when}."
+    if 0 < state.remaining < wanted:
+        later = f"Only {_mails(state.remaining)} more may go now. " + later
     return f"Nothing was sent: {_which(state)}. {later}"
 
 

@@ -506,9 +506,15 @@ def preview_invitations(
 
 
 def needs_confirmation(preview: BulkPreview) -> bool:
-    """A large send, or one the allowances would cut short, is confirmed first."""
+    """A large send, or one the allowances would cut short, is confirmed first.
+
+    One that the allowances refuse entirely is not: it is refused at once, with when
+    it may go.
+    """
     threshold: int = current_app.config["SIGNON"].bulk_confirm_threshold
-    return preview.new > threshold or 0 < preview.allowed < preview.new
+    if preview.allowed == 0:
+        return False
+    return preview.new > threshold or preview.allowed < preview.new
 
 
 def _hold_back(report: BulkReport, granted: int) -> None:
