@@ -124,13 +124,14 @@ def standing(user: User, letter: Letter, now: datetime | None = None) -> Standin
 def _free_from(where: ColumnElement[bool], limit: int, needed: int, now: datetime) -> datetime:
     """When ``needed`` mails (at most ``limit``) fit in this allowance's rolling window."""
     needed = min(needed, limit)
-    rows = list(
-        db.session.execute(
+    rows: list[tuple[datetime, int]] = [
+        (created_at, count)
+        for created_at, count in db.session.execute(
             select(CoordinatorMail.created_at, CoordinatorMail.count)
             .where(where, CoordinatorMail.created_at > now - WINDOW)
             .order_by(CoordinatorMail.created_at, CoordinatorMail.id)
         )
-    )
+    ]
     free = limit - sum(count for _, count in rows)
     if free >= needed:
         return now

@@ -50,8 +50,8 @@ def allow(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Allow:
     return set_
 
 
-def _coordinator(days_old: int = 30, **fields: object) -> tuple[User, Letter]:
-    coordinator = make_user(created_at=utcnow() - timedelta(days=days_old), **fields)
+def _coordinator(days_old: int = 30, timezone: str = "UTC") -> tuple[User, Letter]:
+    coordinator = make_user(created_at=utcnow() - timedelta(days=days_old), timezone=timezone)
     return coordinator, make_letter(coordinator)
 
 
