@@ -132,6 +132,8 @@ def test_2000_lines_ask_to_confirm_then_go_up_to_the_allowance_and_say_when_the_
     lines = _lines(2000)
     url = f"/letters/{letter.slug}/invitations/bulk"
 
+    page = _page(client.get(f"/letters/{letter.slug}/invitations"))
+    assert "In the next 24 hours you may send 15 more" in page
     asked = _page(client.post(url, data={"many-lines": lines}))
     assert "Please confirm: this sends 2,000 invitation e-mails on your behalf" in asked
     assert "lets 15 go now" in asked and "The other 1,985 lines are not sent" in asked

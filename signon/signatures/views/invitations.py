@@ -76,6 +76,7 @@ def _render(
         default_expiry=ops.default_expiry(letter),
         display_status=ops.display_status,
         max_lines=ops.MAX_BULK_LINES,
+        mail_standing=allowance.standing(_user(), letter),
     )
 
 
