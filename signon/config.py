@@ -81,6 +81,16 @@ class Settings:
     invitation_days: int = 30
     #: Reminders go out this many hours before a letter's deadline (once per point).
     reminder_hours: tuple[int, ...] = (168, 48, 12)
+    #: Mails to invitees on a coordinator's behalf, per rolling 24 hours: per account,
+    #: per account younger than ``new_account_days``, and per letter (all coordinators).
+    mail_allowance_account_day: int = 500
+    mail_allowance_new_account_day: int = 50
+    mail_allowance_letter_day: int = 1000
+    new_account_days: int = 7
+    #: A bulk invitation of more than this many mails asks the coordinator to confirm.
+    bulk_confirm_threshold: int = 50
+    #: Confirmation mails per address per hour, whatever the route (login, register, resend).
+    confirmation_mails_per_hour: int = 5
     #: Where uploaded logos and exported PDFs are kept.
     storage_dir: str = str(INSTANCE_DIR / "storage")
     #: Rate limiting storage (``memory://`` or ``redis://host:port``).
@@ -113,6 +123,20 @@ class Settings:
                 int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()
             ),
             storage_dir=_env("STORAGE_DIR") or cls.storage_dir,
+            mail_allowance_account_day=_env_int(
+                "MAIL_ALLOWANCE_ACCOUNT_DAY", cls.mail_allowance_account_day
+            ),
+            mail_allowance_new_account_day=_env_int(
+                "MAIL_ALLOWANCE_NEW_ACCOUNT_DAY", cls.mail_allowance_new_account_day
+            ),
+            mail_allowance_letter_day=_env_int(
+                "MAIL_ALLOWANCE_LETTER_DAY", cls.mail_allowance_letter_day
+            ),
+            new_account_days=_env_int("NEW_ACCOUNT_DAYS", cls.new_account_days),
+            bulk_confirm_threshold=_env_int("BULK_CONFIRM_THRESHOLD", cls.bulk_confirm_threshold),
+            confirmation_mails_per_hour=_env_int(
+                "CONFIRMATION_MAILS_PER_HOUR", cls.confirmation_mails_per_hour
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from signon.accounts import notifications, queries, totp
@@ -184,8 +184,44 @@ def _usable_token(raw: str, purpose: TokenPurpose) -> UserToken:
 # --- Registration and e-mail confirmation -------------------------------------------
 
 
-def send_email_confirmation(user: User, next_url: str | None = None) -> UserToken:
-    """Issue a confirmation token and mail the link (the raw token lives only in the mail)."""
+#: Confirmation mails are counted per address over this window.
+CONFIRMATION_MAIL_WINDOW = timedelta(hours=1)
+
+
+def confirmation_mail_allowed(user: User) -> bool:
+    """True while fewer than ``confirmation_mails_per_hour`` confirmation links went to
+    this account's address in the past hour: the one per-address limit, whatever route
+    (registration, login to an unconfirmed account, "send it again") asks for a link.
+
+    Counted from the issued tokens, so it holds with the rate limiter off, across
+    processes and restarts; decided under the account's row lock (PostgreSQL; SQLite
+    serialises writers), so concurrent requests cannot both pass the last slot.
+    """
+    if user.id is not None and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            select(User.id).where(User.id == user.id).with_for_update(key_share=True)
+        )
+    sent = db.session.scalar(
+        select(func.count())
+        .select_from(UserToken)
+        .where(
+            UserToken.user_id == user.id,
+            UserToken.purpose == TokenPurpose.CONFIRM_EMAIL,
+            UserToken.created_at > utcnow() - CONFIRMATION_MAIL_WINDOW,
+        )
+    )
+    return (sent or 0) < _settings().confirmation_mails_per_hour
+
+
+def send_email_confirmation(user: User, next_url: str | None = None) -> UserToken | None:
+    """Issue a confirmation token and mail the link (the raw token lives only in the mail).
+
+    Nothing is sent (``None``) once the address had its hourly share of links
+    (:func:`confirmation_mail_allowed`); the links already sent still work.
+    """
+    db.session.flush()
+    if not confirmation_mail_allowed(user):
+        return None
     hours = _settings().confirm_email_hours
     token, raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours))
     db.session.flush()

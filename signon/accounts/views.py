@@ -191,8 +191,9 @@ def login() -> Response | str:
             )
         if result.status is operations.LoginStatus.UNCONFIRMED:
             flash(
-                "Please confirm your email address first. We have sent you a new "
-                "confirmation link; open it to finish.",
+                "Please confirm your email address first: open the newest confirmation "
+                "link we have sent you. (A new one goes with each attempt, a few an hour "
+                "at most; look in your spam folder too.)",
                 "warning",
             )
             return redirect(url_for("accounts.resend_confirmation"))

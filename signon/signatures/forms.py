@@ -26,7 +26,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput
 
 from signon.accounts.forms import http_url
 from signon.core.timefmt import reader_zone
@@ -34,6 +42,8 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from signon.signatures.invitations import (
+    MAX_BULK_LINES,
+    MAX_CSV_BYTES,
     MAX_NAME_CHARS,
     InvitationError,
     normalise_invitee_email,
@@ -133,6 +143,13 @@ class InviteManyForm(ExpiryMixin, FlaskForm):
         filters=[_normalise_newlines],
     )
     csv_file = FileField("Or a CSV file (columns: organisation, email)")
+    #: The number of mails the coordinator confirmed on the confirmation step.
+    confirm_count = IntegerField(
+        widget=HiddenInput(), validators=[Optional(), NumberRange(min=0, max=MAX_BULK_LINES)]
+    )
+    #: A CSV file's text, kept (hidden) across the confirmation step: a browser cannot
+    #: send the chosen file a second time.
+    csv_text = TextAreaField(validators=[Optional(), Length(max=MAX_CSV_BYTES)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, prefix="many", **kwargs)
@@ -140,10 +157,14 @@ class InviteManyForm(ExpiryMixin, FlaskForm):
     def has_file(self) -> bool:
         return _has_file(self.csv_file)
 
+    def kept_csv(self) -> str:
+        """The text of a CSV file chosen before the confirmation step ("" if none)."""
+        return self.csv_text.data or ""
+
     def validate(self, extra_validators: Any = None) -> bool:
         if not super().validate(extra_validators):
             return False
-        if not (self.lines.data or "").strip() and not self.has_file():
+        if not (self.lines.data or "").strip() and not self.has_file() and not self.kept_csv():
             self.lines.errors = [
                 "Paste at least one line “Organisation, email”, or choose a CSV file."
             ]

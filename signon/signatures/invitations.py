@@ -29,7 +29,7 @@ from signon.audit.operations import record_event
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.signatures import links, notifications, operations
+from signon.signatures import allowance, links, notifications, operations
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -114,6 +114,7 @@ class LineProblem(enum.StrEnum):
     ALREADY_INVITED = "already_invited"
     MALFORMED = "malformed"
     TOO_LONG = "too_long"
+    OVER_ALLOWANCE = "over_allowance"
 
     @property
     def label(self) -> str:
@@ -124,6 +125,7 @@ class LineProblem(enum.StrEnum):
             LineProblem.ALREADY_INVITED: "Duplicate",
             LineProblem.MALFORMED: "Not understood",
             LineProblem.TOO_LONG: "Too long",
+            LineProblem.OVER_ALLOWANCE: "Not sent yet",
         }[self]
 
     @property
@@ -153,6 +155,12 @@ class BulkReport:
     """What happened to each line: created, or refused with the reason."""
 
     lines: list[InviteeLine] = field(default_factory=list)
+    #: Set when the allowance let only part of the list go: when the rest may go.
+    rest_available_at: datetime | None = None
+
+    @property
+    def over_allowance(self) -> list[InviteeLine]:
+        return [line for line in self.lines if line.problem == LineProblem.OVER_ALLOWANCE]
 
     @property
     def created(self) -> list[InviteeLine]:
@@ -446,7 +454,11 @@ def _mark_duplicates(letter: Letter, report: BulkReport) -> None:
     existing = _existing_emails(letter, (line.email for line in report.lines if line.email))
     first_seen: dict[str, int] = {}
     for line in report.lines:
-        if line.problem in (LineProblem.DUPLICATE, LineProblem.ALREADY_INVITED):
+        if line.problem in (
+            LineProblem.DUPLICATE,
+            LineProblem.ALREADY_INVITED,
+            LineProblem.OVER_ALLOWANCE,
+        ):
             line.problem, line.detail = None, ""
         if line.problem is not None:
             continue
@@ -461,12 +473,75 @@ def _mark_duplicates(letter: Letter, report: BulkReport) -> None:
             first_seen[line.email] = line.number
 
 
+@dataclass(frozen=True)
+class BulkPreview:
+    """What a bulk send would do, shown to the coordinator before it is confirmed."""
+
+    #: Mails the list would send (valid lines that are not duplicates).
+    new: int
+    #: How many of them the allowances let go now.
+    allowed: int
+    #: When the others may go (``None`` if all may go now).
+    rest_available_at: datetime | None
+
+    @property
+    def held_back(self) -> int:
+        return self.new - self.allowed
+
+
+def preview_invitations(
+    letter: Letter, lines: Sequence[InviteeLine], *, invited_by: User
+) -> BulkPreview:
+    """Count the mails a bulk send would queue, and what the allowances let go now."""
+    report = BulkReport(lines=list(lines))
+    _mark_duplicates(letter, report)
+    new = len(report.created)
+    allowed = min(new, allowance.standing(invited_by, letter).remaining)
+    rest_at = (
+        allowance.available_at(invited_by, letter, new - allowed, utcnow())
+        if allowed < new
+        else None
+    )
+    return BulkPreview(new=new, allowed=allowed, rest_available_at=rest_at)
+
+
+def needs_confirmation(preview: BulkPreview) -> bool:
+    """A large send, or one the allowances would cut short, is confirmed first.
+
+    One that the allowances refuse entirely is not: it is refused at once, with when
+    it may go.
+    """
+    threshold: int = current_app.config["SIGNON"].bulk_confirm_threshold
+    if preview.allowed == 0:
+        return False
+    return preview.new > threshold or preview.allowed < preview.new
+
+
+def _hold_back(report: BulkReport, granted: int) -> None:
+    """Lines beyond what the allowances let go now: not sent, given back to the box."""
+    for line in report.created[granted:]:
+        line.reject(LineProblem.OVER_ALLOWANCE, "Over the daily allowance: not sent yet.")
+
+
+def _take_allowance(letter: Letter, report: BulkReport, invited_by: User, *, partial: bool) -> None:
+    wanted = len(report.created)
+    try:
+        granted = allowance.take(
+            invited_by, letter, wanted, kind=allowance.MailKind.INVITATION, partial=partial
+        )
+    except allowance.AllowanceExceededError as exc:
+        kept = " Your list is kept below." if wanted > 1 else ""
+        raise InvitationError(f"{exc}{kept}") from exc
+    _hold_back(report, granted)
+
+
 def create_invitations(
     letter: Letter,
     lines: Sequence[InviteeLine],
     *,
     invited_by: User,
     expires_at: datetime | None = None,
+    partial: bool = False,
 ) -> BulkReport:
     """Invite every valid line; report the others (nothing is half-created).
 
@@ -474,6 +549,11 @@ def create_invitations(
     letter) are refused per line; the first occurrence wins. If another coordinator
     invites one of the same addresses at the same moment, the unique constraint
     fires, the batch is retried once and that address is reported as a duplicate.
+
+    Each mail counts against the daily allowances (:mod:`signon.signatures.allowance`).
+    When they do not leave room for every line, nothing is sent (InvitationError), or
+    with ``partial`` (a confirmed bulk send) the first lines that fit are sent and the
+    others reported as :attr:`LineProblem.OVER_ALLOWANCE`, with when they may go.
     """
     _check_open(letter)
     expiry = _check_expiry(letter, expires_at)
@@ -485,6 +565,7 @@ def create_invitations(
         _mark_duplicates(letter, report)
         try:
             with db.session.begin_nested():
+                _take_allowance(letter, report, invited_by, partial=partial)
                 created = [
                     (
                         line,
@@ -513,6 +594,10 @@ def create_invitations(
             expires_at=expiry.isoformat(),
         )
         notifications.queue_invitation_mails(letter, invitations, invited_by)
+    if report.over_allowance:
+        report.rest_available_at = allowance.available_at(
+            invited_by, letter, len(report.over_allowance)
+        )
     return report
 
 
@@ -570,6 +655,10 @@ def resend_invitation(invitation: Invitation, *, by: User) -> bool:
     letter = invitation.letter
     _check_open(letter)
     _lock_invitation(invitation)
+    try:
+        allowance.take(by, letter, 1, kind=allowance.MailKind.RESEND)
+    except allowance.AllowanceExceededError as exc:
+        raise InvitationError(str(exc)) from exc
     new_link = invitation.status == InvitationStatus.REVOKED or invitation.revoked_at is not None
     if invitation.is_expired:
         invitation.expires_at = _check_expiry(letter, None)

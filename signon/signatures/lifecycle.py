@@ -34,6 +34,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
+from signon.signatures import allowance
 from signon.signatures.links import invitation_url
 from signon.signatures.models import (
     Invitation,
@@ -412,6 +413,7 @@ def request_reconfirmations(letter: Letter, *, actor: User | None = None) -> int
             deadline_text=utc_text(letter.deadline),
             link=invitation_url(item.invitation),
         )
+    allowance.record(actor, letter, len(due), allowance.MailKind.RECONFIRMATION)
     record_event(
         RECONFIRMATION_REQUESTED,
         letter_id=letter.id,

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -24,6 +25,7 @@ from signon.audit.verify import verify_chain
 from signon.core.outbox import OutboxMessage
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
+from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, UnresolvedDraft
 from signon.signatures import invitations as ops
@@ -74,7 +76,8 @@ class Setup:
 
 def _setup(app: Flask) -> Setup:
     with app.test_request_context():
-        coordinator = make_user(name="Mix Coordinator")
+        # a month old: more than a new account's daily mail allowance is invited below
+        coordinator = make_user(name="Mix Coordinator", created_at=utcnow() - timedelta(days=30))
         letter = make_letter(coordinator, body=_body(set()))
         drafters = [make_user(name=f"Drafter {i}") for i in range(4)]
         for drafter in drafters:

@@ -24,9 +24,10 @@ from signon.core.permissions import Action, require
 from signon.extensions import limiter
 from signon.letters import queries
 from signon.letters.models import Letter
+from signon.signatures import allowance
 from signon.signatures import invitations as ops
 from signon.signatures.forms import InviteManyForm, InviteOneForm
-from signon.signatures.invitations import BulkReport, InvitationError
+from signon.signatures.invitations import BulkPreview, BulkReport, InvitationError, InviteeLine
 from signon.signatures.models import Invitation
 from signon.signatures.uploads import logo_path
 from signon.signatures.views import bp
@@ -60,6 +61,7 @@ def _render(
     one_form: InviteOneForm | None = None,
     many_form: InviteManyForm | None = None,
     report: BulkReport | None = None,
+    confirm: BulkPreview | None = None,
 ) -> str:
     listing = ops.invitations_page(letter, request.args.get("page", 1, type=int))
     return render_template(
@@ -69,10 +71,12 @@ def _render(
         one_form=one_form or InviteOneForm(letter=letter, formdata=None),
         many_form=many_form or InviteManyForm(formdata=None),
         report=report,
+        confirm=confirm,
         action_form=ActionForm(formdata=None),
         default_expiry=ops.default_expiry(letter),
         display_status=ops.display_status,
         max_lines=ops.MAX_BULK_LINES,
+        mail_standing=allowance.standing(_user(), letter),
     )
 
 
@@ -108,38 +112,47 @@ def invitation_create(slug: str) -> Response | str:
     return redirect(url_for("signatures.invitations", slug=letter.slug))
 
 
-@bp.post("/letters/<slug>/invitations/bulk")
-@limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
-def invitations_bulk(slug: str) -> str:
-    letter = _letter_for(slug, Action.INVITATION_SEND)
-    form = InviteManyForm()
-    if not form.validate_on_submit():
-        return _render(letter, many_form=form)
-    pasted = (form.lines.data or "").strip()
-    if pasted and form.has_file():
-        form.form_errors.append(
-            "Send either the pasted lines or the file, not both at once. Your lines are kept "
-            "below; choose the file again afterwards."
-        )
-        return _render(letter, many_form=form)
-    try:
-        if form.has_file():
-            upload: FileStorage = form.csv_file.data
-            lines = ops.parse_csv(upload.stream.read(ops.MAX_CSV_BYTES + 1))
-        else:
-            lines = ops.parse_pasted(pasted)
-        report = ops.create_invitations(
-            letter, lines, invited_by=_user(), expires_at=form.expires_at()
-        )
-    except InvitationError as error:
-        form.form_errors.append(str(error))
-        return _render(letter, many_form=form)
-    created, refused = len(report.created), len(report.refused)
+def _bulk_lines(form: InviteManyForm, pasted: str) -> tuple[list[InviteeLine], str]:
+    """The lines of the list, and the CSV file's text ("" for pasted lines) to keep.
+
+    Raises :class:`InvitationError` for a file or list that cannot be read.
+    """
+    if form.has_file():
+        upload: FileStorage = form.csv_file.data
+        data = upload.stream.read(ops.MAX_CSV_BYTES + 1)
+        lines = ops.parse_csv(data)
+        return lines, data.decode("utf-8-sig")
+    if form.kept_csv():
+        return ops.parse_csv(form.kept_csv().encode("utf-8")), form.kept_csv()
+    return ops.parse_pasted(pasted), ""
+
+
+def _ask_to_confirm(
+    letter: Letter, form: InviteManyForm, preview: BulkPreview, kept_csv: str
+) -> str:
+    """The same form again, everything typed kept, with the count to confirm."""
+    form.confirm_count.data = preview.new
+    form.confirm_count.raw_data = [str(preview.new)]
+    form.csv_text.data = kept_csv
+    form.csv_text.raw_data = [kept_csv]
+    return _render(letter, many_form=form, confirm=preview)
+
+
+def _flash_bulk_outcome(report: BulkReport) -> None:
+    created, held = len(report.created), len(report.over_allowance)
+    refused = len(report.refused) - held
     if created:
         flash(
             f"{created} {'organisation is' if created == 1 else 'organisations are'} invited; "
             "the e-mails are on their way.",
             "success",
+        )
+    if held and report.rest_available_at is not None:
+        flash(
+            f"{held} {'line was' if held == 1 else 'lines were'} not sent: the daily mail "
+            f"allowance let {created} go now. They are back in the box, and may go from "
+            f"{allowance.describe_when(report.rest_available_at, _user())}.",
+            "warning",
         )
     if refused:
         flash(
@@ -147,9 +160,42 @@ def invitations_bulk(slug: str) -> str:
             "see why below. Lines to correct are back in the box.",
             "warning",
         )
-    if not created and not refused:
+    if not created and not refused and not held:
         flash("There was nothing to invite.", "info")
-    # Only the lines worth correcting go back into the box: nothing typed is lost.
+
+
+@bp.post("/letters/<slug>/invitations/bulk")
+@limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
+def invitations_bulk(slug: str) -> str:
+    """Invite many. A send of more than ``bulk_confirm_threshold`` mails, or one the daily
+    allowances would cut short, first shows the count to confirm (the list is kept); a
+    confirmed send goes up to the allowance and gives the rest back in the box."""
+    letter = _letter_for(slug, Action.INVITATION_SEND)
+    form = InviteManyForm()
+    if not form.validate_on_submit():
+        return _render(letter, many_form=form)
+    pasted = (form.lines.data or "").strip()
+    if pasted and (form.has_file() or form.kept_csv()):
+        form.form_errors.append(
+            "Send either the pasted lines or the file, not both at once. Your lines are kept "
+            "below; choose the file again afterwards."
+        )
+        form.csv_text.data = ""
+        return _render(letter, many_form=form)
+    try:
+        lines, kept_csv = _bulk_lines(form, pasted)
+        preview = ops.preview_invitations(letter, lines, invited_by=_user())
+        if ops.needs_confirmation(preview) and form.confirm_count.data != preview.new:
+            return _ask_to_confirm(letter, form, preview, kept_csv)
+        report = ops.create_invitations(
+            letter, lines, invited_by=_user(), expires_at=form.expires_at(), partial=True
+        )
+    except InvitationError as error:
+        form.form_errors.append(str(error))
+        return _render(letter, many_form=form)
+    _flash_bulk_outcome(report)
+    # Only the lines worth correcting (or not sent yet) go back into the box: nothing
+    # typed is lost.
     again = InviteManyForm(formdata=None, lines=report.text_to_fix())
     again.expires_on.data = form.expires_on.data
     return _render(letter, many_form=again, report=report)
