@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from signon.core.spreadsheet import neutralise_cell as neutralise
 from signon.exports.ordering import SignatoryList
 from signon.letters.models import Letter
 
@@ -35,7 +36,6 @@ COLUMNS: tuple[str, ...] = (
     "approved_at",
 )
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 
@@ -79,16 +79,6 @@ def list_rows(signatories: SignatoryList) -> list[ListRow]:
         )
         for position, signature in enumerate(signatories.signatures, start=1)
     ]
-
-
-def neutralise(value: object) -> str:
-    """A cell as text; text a spreadsheet would run as a formula gets a leading ``'``."""
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from signon.core.forms import BaseForm, IdField
 from signon.signatures.models import SignatoryKind, Signature
 
 KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
@@ -61,7 +62,7 @@ def http_url(form: FlaskForm, field: Field) -> None:
         raise ValidationError("Enter a web address such as https://example.org.")
 
 
-class PublicSignForm(FlaskForm):
+class PublicSignForm(BaseForm):
     """ "Sign this letter" on the public page. Nothing is published before moderation."""
 
     name = StringField(
@@ -118,7 +119,7 @@ class PublicSignForm(FlaskForm):
         validators=[DataRequired("Please confirm that this person may sign for the organisation.")],
     )
     #: The revision the visitor was shown (it is what they ask to approve).
-    revision_id = HiddenField()
+    revision_id = IdField(widget=HiddenField.widget)
 
     def __init__(self, *args: Any, revision_ids: Sequence[int] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -136,10 +137,10 @@ class PublicSignForm(FlaskForm):
         return int(str(self.revision_id.data))
 
 
-class ConfirmPublicForm(FlaskForm):
+class ConfirmPublicForm(BaseForm):
     """The button on the confirmation page: "I approve this text" (its revision)."""
 
-    revision_id = HiddenField(validators=[DataRequired()])
+    revision_id = IdField(widget=HiddenField.widget, validators=[DataRequired()])
 
     @property
     def chosen_revision_id(self) -> int | None:
@@ -147,14 +148,14 @@ class ConfirmPublicForm(FlaskForm):
         return int(raw) if raw.isdigit() else None
 
 
-class PublicSettingsForm(FlaskForm):
+class PublicSettingsForm(BaseForm):
     is_public = BooleanField(
         "Publish a public page where anyone can read the letter, see the published "
         "signatories and ask to sign"
     )
 
 
-class RejectForm(FlaskForm):
+class RejectForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, never shown to anyone outside the team)",
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
@@ -163,7 +164,7 @@ class RejectForm(FlaskForm):
     )
 
 
-class MergeForm(FlaskForm):
+class MergeForm(BaseForm):
     """Merge a pending public signature into an existing signatory of the same letter."""
 
     target = SelectField("Merge into", coerce=int, validate_choice=True)

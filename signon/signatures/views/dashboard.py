@@ -17,6 +17,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from signon.core.permissions import Action, require
+from signon.core.spreadsheet import neutralise_cell as neutralise
 from signon.core.timefmt import local, reader_zone
 from signon.db import utcnow
 from signon.letters.models import Letter
@@ -53,9 +54,6 @@ CSV_HEADER = (
 _STATE_LABELS = {state: state.label for state in SignatoryState}
 _KIND_LABELS = {kind: kind.label for kind in SignatoryKind}
 _VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: ""}
-
-#: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _coordinator_letter(slug: str) -> Letter:
@@ -105,12 +103,6 @@ def dashboard_csv(slug: str) -> Response:
     response.headers.set("Content-Disposition", "attachment", filename=csv_filename(letter))
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def neutralise(value: object) -> str:
-    """A cell as text, with an apostrophe before anything a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_filename(letter: Letter) -> str:
