@@ -8,7 +8,7 @@ fields) the :func:`one_line` rule, so that no form can forget it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
@@ -25,7 +25,7 @@ from wtforms import (
 from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
 
-from signon.core.input_guard import MAX_ID, MAX_ID_DIGITS
+from signon.core.input_guard import whole_number
 from signon.core.oneline import has_control_characters
 from signon.core.timefmt import from_local
 from signon.db import utcnow
@@ -78,28 +78,37 @@ class PreviewForm(BaseForm):
 
 
 class IdField(IntegerField):
-    """A whole number naming a row (usually hidden): ``1..MAX_ID``, like ``<int:...>`` in
-    URLs; anything else is "not valid" (the form is refused) rather than a database error."""
+    """A whole number naming a row (usually hidden): ``1..MAX_ID`` (the rule of
+    :func:`~signon.core.input_guard.whole_number`, as for ``<int:...>`` in URLs and for
+    query strings); anything else is "not valid" (the form is refused) rather than a
+    database error."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if valuelist:
-            raw = str(valuelist[0]).strip()
-            if raw and (not raw.isdigit() or len(raw) > MAX_ID_DIGITS or int(raw) > MAX_ID):
-                self.data = None
-                raise ValueError(self.gettext("Not a valid integer value."))
-        super().process_formdata(valuelist)
+        raw = str(valuelist[0]).strip() if valuelist else ""
+        if not raw:
+            super().process_formdata(valuelist)
+            return
+        try:
+            self.data = whole_number(raw)
+        except ValueError as refused:
+            self.data = None  # type: ignore[assignment]  # wtforms types data as int
+            raise ValueError(self.gettext("Not a valid integer value.")) from refused
 
 
 # --- Dates --------------------------------------------------------------------------
 
-#: How far from now a date typed into a form may be.
+#: How far ahead a date typed into a form may be ("within ten years from now").
 DATE_RANGE = timedelta(days=3653)
+#: How far back: earlier dates are nonsense here but harmless; the forms' own rules
+#: ("must be in the future") say why a past date is refused. Far enough from year 1 that
+#: no time zone conversion overflows.
+DATE_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 DATE_RANGE_MESSAGE = "Choose a date within ten years from now."
 
 
 def _within_range(moment: datetime | None) -> bool:
-    now = utcnow()
-    return moment is not None and now - DATE_RANGE <= moment <= now + DATE_RANGE
+    """False for a moment that could not be converted (``None``) or is out of range."""
+    return moment is not None and DATE_FLOOR <= moment <= utcnow() + DATE_RANGE
 
 
 class DeadlineField(DateTimeLocalField):

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from signon.core.spreadsheet import neutralise_cell as neutralise
+from signon.core.spreadsheet import neutralise_cell
 from signon.exports.ordering import SignatoryList
 from signon.letters.models import Letter
 
@@ -90,7 +90,7 @@ def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:
     writer.writerow(COLUMNS)
     for row in rows:
         values = asdict(row)
-        writer.writerow([neutralise(values[column]) for column in COLUMNS])
+        writer.writerow([neutralise_cell(values[column]) for column in COLUMNS])
     return out.getvalue().encode("utf-8")
 
 

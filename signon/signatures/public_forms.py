@@ -23,7 +23,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from signon.core.forms import BaseForm, IdField
+from signon.core.forms import BaseForm
+from signon.core.input_guard import whole_number
 from signon.signatures.models import SignatoryKind, Signature
 
 KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
@@ -60,6 +61,14 @@ def http_url(form: FlaskForm, field: Field) -> None:
         raise ValidationError("Enter a web address such as https://example.org.") from error
     if parts.scheme not in ("http", "https") or not host or "." not in host or " " in field.data:
         raise ValidationError("Enter a web address such as https://example.org.")
+
+
+def _revision_id(raw: object) -> int | None:
+    """The hidden revision id, or ``None`` if it is not a whole number in the id range."""
+    try:
+        return whole_number(str(raw or ""))
+    except ValueError:
+        return None
 
 
 class PublicSignForm(BaseForm):
@@ -119,33 +128,33 @@ class PublicSignForm(BaseForm):
         validators=[DataRequired("Please confirm that this person may sign for the organisation.")],
     )
     #: The revision the visitor was shown (it is what they ask to approve).
-    revision_id = IdField(widget=HiddenField.widget)
+    revision_id = HiddenField()
 
     def __init__(self, *args: Any, revision_ids: Sequence[int] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.revision_ids = set(revision_ids)
 
     def validate_revision_id(self, field: Field) -> None:
-        raw = str(field.data or "")
-        if not raw.isdigit() or int(raw) not in self.revision_ids:
+        if _revision_id(field.data) not in self.revision_ids:
             raise ValidationError(
                 "The page was out of date. Please read the text below and send the form again."
             )
 
     @property
     def shown_revision_id(self) -> int:
-        return int(str(self.revision_id.data))
+        revision_id = _revision_id(self.revision_id.data)
+        assert revision_id is not None  # validated
+        return revision_id
 
 
 class ConfirmPublicForm(BaseForm):
     """The button on the confirmation page: "I approve this text" (its revision)."""
 
-    revision_id = IdField(widget=HiddenField.widget, validators=[DataRequired()])
+    revision_id = HiddenField(validators=[DataRequired()])
 
     @property
     def chosen_revision_id(self) -> int | None:
-        raw = str(self.revision_id.data or "")
-        return int(raw) if raw.isdigit() else None
+        return _revision_id(self.revision_id.data)
 
 
 class PublicSettingsForm(BaseForm):

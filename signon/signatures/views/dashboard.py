@@ -17,7 +17,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from signon.core.permissions import Action, require
-from signon.core.spreadsheet import neutralise_cell as neutralise
+from signon.core.spreadsheet import neutralise_cell
 from signon.core.timefmt import local, reader_zone
 from signon.db import utcnow
 from signon.letters.models import Letter
@@ -136,5 +136,5 @@ def signatories_csv(rows: Iterable[SignatoryRow], zone: tzinfo) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    writer.writerows([neutralise(cell) for cell in csv_cells(row, zone)] for row in rows)
+    writer.writerows([neutralise_cell(cell) for cell in csv_cells(row, zone)] for row in rows)
     return out.getvalue()
