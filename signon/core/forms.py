@@ -104,6 +104,7 @@ DATE_RANGE = timedelta(days=3653)
 #: no time zone conversion overflows.
 DATE_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 DATE_RANGE_MESSAGE = "Choose a date within ten years from now."
+DEADLINE_RANGE_MESSAGE = "Choose a deadline within ten years from now."
 
 
 def _within_range(moment: datetime | None) -> bool:
@@ -130,7 +131,7 @@ class DeadlineField(DateTimeLocalField):
 
     def pre_validate(self, form: Any) -> None:
         if self.data is not None and not _within_range(self.utc()):
-            raise StopValidation(DATE_RANGE_MESSAGE.replace("a date", "a deadline"))
+            raise StopValidation(DEADLINE_RANGE_MESSAGE)
 
 
 class DayField(DateField):

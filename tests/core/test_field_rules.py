@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import pkgutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -296,3 +297,24 @@ def test_csv_formulas_in_any_form_are_neutralised(value: str) -> None:
 )
 def test_ordinary_cells_are_kept(value: object, cell: str) -> None:
     assert neutralise_cell(value) == cell
+
+
+def test_a_nul_in_a_bulk_csv_is_refused_cleanly(
+    client: FlaskClient, tokyo_coordinator: tuple[Any, Letter]
+) -> None:
+    _, letter = tokyo_coordinator
+    upload = io.BytesIO(b"organisation,email\r\nOrg A,a\x00b@example.org\r\n")
+    response = client.post(
+        f"/letters/{letter.slug}/invitations/bulk",
+        data={"many-csv_file": (upload, "list.csv")},
+    )
+    assert response.status_code == 200
+    assert "1 line was not used" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Invitation).where(Invitation.letter_id == letter.id)) is None
+
+
+def test_a_nul_in_a_form_or_query_is_refused_before_any_view(client: FlaskClient) -> None:
+    response = client.post("/login", data={"email": "a\x00@example.org", "password": "x"})
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    assert client.get("/letters/", query_string={"q": "a\x00"}).status_code == 400
