@@ -309,7 +309,8 @@ def test_a_nul_in_a_bulk_csv_is_refused_cleanly(
         data={"many-csv_file": (upload, "list.csv")},
     )
     assert response.status_code == 200
-    assert "1 line was not used" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "1 line was not used" in html and "null character" in html
     assert db.session.scalar(select(Invitation).where(Invitation.letter_id == letter.id)) is None
 
 

@@ -366,7 +366,9 @@ def _forms_of_every_page(
 
 
 def _file_with(value: str) -> tuple[io.BytesIO, str]:
-    return io.BytesIO(f"Org A,{value}\r\n".encode("utf-8", "surrogatepass")), "upload.csv"
+    """A CSV with a header row, holding ``value`` as a name and inside an address."""
+    text = f"organisation,email\r\n{value},a@example.org\r\nOrg B,b{value}@example.org\r\n"
+    return io.BytesIO(text.encode("utf-8", "surrogatepass")), "upload.csv"
 
 
 @pytest.mark.parametrize("who", WHO)
@@ -386,7 +388,7 @@ def test_no_form_field_gives_a_5xx(app: Flask, client: FlaskClient, walk: Walk, 
                 _as(client, walk, who)
                 data: dict[str, Any] = dict(form.fields)
                 for file_field in form.files:
-                    data[file_field] = _file_with(value if file_field == name else "a@example.org")
+                    data[file_field] = _file_with(value if file_field == name else "Org A")
                 if name in form.fields:
                     data[name] = value
                 what = f"{form.method} {form.action} {name}={label}"
