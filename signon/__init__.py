@@ -19,6 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.from_mapping(settings.flask_config())
 
     _init_extensions(app)
+    from signon.core.input_guard import register_converters
+
+    register_converters(app)
     _register_blueprints(app)
     _init_templates(app)
 

@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from signon.accounts import totp
 from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
+from signon.core.forms import BaseForm
 from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem
 from signon.core.permissions import OrganisationRole
 from signon.core.timefmt import is_valid_timezone
@@ -121,7 +122,7 @@ def check_new_password(password: str | None, email: str | None, name: str | None
         raise ValidationError(problem)
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     email = _email_field()
     display_name = StringField(
         "Your name",
@@ -146,7 +147,7 @@ class RegisterForm(FlaskForm):
         return name if name and is_valid_timezone(name) else "UTC"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = _email_field("Email")
     password = PasswordField(
         "Password",
@@ -156,14 +157,14 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-class EmailOnlyForm(FlaskForm):
+class EmailOnlyForm(BaseForm):
     """Forgot password, resend confirmation: just an address."""
 
     email = _email_field()
     submit = SubmitField("Send the link")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     password, password_confirm = _new_password_fields()
     submit = SubmitField("Set the new password")
 
@@ -179,7 +180,7 @@ class ResetPasswordForm(FlaskForm):
             )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(BaseForm):
     display_name = StringField(
         "Your name",
         filters=[_strip],
@@ -196,7 +197,7 @@ class ProfileForm(FlaskForm):
         ]
 
 
-class _CurrentPasswordForm(FlaskForm):
+class _CurrentPasswordForm(BaseForm):
     """A form that asks for the password of ``user``, the person it acts for.
 
     The password is checked by the operation, not here: every check is counted toward
@@ -294,7 +295,7 @@ class TwoStepChangeForm(_CurrentPasswordForm):
             )
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(BaseForm):
     """The second step of logging in: a code from the app, or else a recovery code."""
 
     code = StringField(
@@ -329,7 +330,7 @@ class SecondFactorForm(FlaskForm):
         return str(self.code.data or self.recovery_code.data or "")
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(BaseForm):
     name = StringField(
         "Name",
         filters=[_strip_or_none],
@@ -368,7 +369,7 @@ class OrganisationForm(FlaskForm):
             )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     email = _email_field("Colleague's email", autocomplete="off")
     role = SelectField("Role", choices=ROLE_CHOICES, default=OrganisationRole.MEMBER.value)
     submit = SubmitField("Send invitation")
@@ -387,6 +388,6 @@ class InviteForm(FlaskForm):
             raise ValidationError("This person is already a member of the organisation.")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(BaseForm):
     role = SelectField("Role", choices=ROW_ROLE_CHOICES)
     submit = SubmitField("Change role")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from signon.api import tokens
-from signon.core.forms import ActionForm
+from signon.core.forms import ActionForm, BaseForm
 from signon.core.permissions import Action, require
 from signon.letters import queries
 from signon.letters.models import Letter
@@ -22,7 +21,7 @@ from signon.letters.models import Letter
 bp = Blueprint("api_admin", __name__)
 
 
-class CreateApiTokenForm(FlaskForm):
+class CreateApiTokenForm(BaseForm):
     name = StringField(
         "Name",
         validators=[

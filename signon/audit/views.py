@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from signon.audit.models import AuditEvent
 from signon.audit.verify import ChainReport, chain_head, verify_letter
+from signon.core.input_guard import whole_number
 from signon.core.permissions import Action, require
 from signon.extensions import db
 from signon.letters import queries
@@ -169,7 +170,7 @@ def log_page(letter: Letter, number: int) -> LogPage:
 def letter_log(slug: str) -> str:
     letter = queries.letter_by_slug(slug)
     require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
-    page = log_page(letter, request.args.get("page", 1, type=int) or 1)
+    page = log_page(letter, request.args.get("page", 1, type=whole_number) or 1)
     report: ChainReport = verify_letter(letter.id)
     return render_template(
         "audit/letter_log.html",

@@ -35,4 +35,6 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, error.description or ""))
+        if code == 400 and error.description != type(error).description:
+            message = error.description or message  # our own refusal says why (input_guard)
         return render_template("core/error.html", code=code, title=title, message=message), code

@@ -1,8 +1,56 @@
-"""Input no database should see: refused before any view runs."""
+"""Input no database should see: refused before any view runs.
+
+- A NUL character anywhere in a form or query (PostgreSQL refuses it in text).
+- A number in a URL (``<int:...>``), a query string or a hidden field outside the
+  signed 32-bit range 1..2**31-1: PostgreSQL's ``INTEGER`` overflows above it, SQLite's
+  above 2**63; bounding both alike makes an impossible id a plain "not found" on both.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, abort, request
+from werkzeug.routing import Map, ValidationError
+from werkzeug.routing.converters import IntegerConverter
+
+#: The largest id (and any other whole number) a URL, query or hidden field may name.
+MAX_ID = 2**31 - 1
+#: ``MAX_ID`` has ten digits: longer strings are refused before any conversion (Python
+#: itself refuses to convert strings of more than 4,300 digits).
+MAX_ID_DIGITS = len(str(MAX_ID))
+
+
+def whole_number(raw: str) -> int:
+    """``raw`` as an int in ``1..MAX_ID``; ``ValueError`` otherwise.
+
+    Usable as ``request.args.get("page", 1, type=whole_number)``: a bad value gives the default.
+    """
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
+        raise ValueError(f"not a whole number from 1 to {MAX_ID}")
+    value = int(raw)
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(f"not a whole number from 1 to {MAX_ID}")
+    return value
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number outside ``1..MAX_ID`` matches no route (404)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        if len(value) > MAX_ID_DIGITS:
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def register_converters(app: Flask) -> None:
+    """Called before any blueprint is registered: rules bind their converters when added."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def init_app(app: Flask) -> None:

@@ -33,6 +33,7 @@ from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from signon.core.oneline import one_line_text
 from signon.core.outbox import OutboxMessage
 from signon.core.transaction import after_commit
 from signon.db import utcnow
@@ -57,12 +58,21 @@ def build_message(to: str, subject: str, template: str, **context: Any) -> Email
     return _message(to, subject, text, html)
 
 
+def header(value: str) -> str:
+    """A mail header's value (Subject, From's display name, To, Reply-To) on one line.
+
+    Every header is built through here: a title stored with ``\r\nBcc: ...`` (or any
+    control character) must neither add a header nor make the message fail to send.
+    """
+    return one_line_text(value)
+
+
 def _message(to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header(subject),
         body=text,
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-        to=[to],
+        from_email=header(current_app.config["MAIL_DEFAULT_SENDER"]),
+        to=[header(to)],
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -99,7 +109,7 @@ def queue_mail(
     message = OutboxMessage(
         letter_id=letter_id if letter_id is not None else _letter_id(context),
         recipient=to,
-        subject=subject,
+        subject=header(subject),
         text=text,
         html=html,
         attempts=0,

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from signon.core.spreadsheet import neutralise_cell
 from signon.exports.ordering import SignatoryList
 from signon.letters.models import Letter
 
@@ -35,7 +36,6 @@ COLUMNS: tuple[str, ...] = (
     "approved_at",
 )
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 
@@ -81,16 +81,6 @@ def list_rows(signatories: SignatoryList) -> list[ListRow]:
     ]
 
 
-def neutralise(value: object) -> str:
-    """A cell as text; text a spreadsheet would run as a formula gets a leading ``'``."""
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:
     """CSV (RFC 4180: CRLF line ends, quoted when needed) in UTF-8, optionally with a BOM."""
     out = io.StringIO()
@@ -100,7 +90,7 @@ def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:
     writer.writerow(COLUMNS)
     for row in rows:
         values = asdict(row)
-        writer.writerow([neutralise(values[column]) for column in COLUMNS])
+        writer.writerow([neutralise_cell(values[column]) for column in COLUMNS])
     return out.getvalue().encode("utf-8")
 
 

@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from signon.core.forms import ActionForm
+from signon.core.forms import ActionForm, BaseForm
 from signon.exports.models import ExportSettings, Layout, PageSize
 from signon.exports.ordering import CUSTOM_ORDER_OPTION, ORDER_OPTION, OrderMode
 from signon.exports.pdf_operations import options_of
@@ -30,7 +29,7 @@ def _lines(text: str | None) -> list[str]:
     return [" ".join(line.split()) for line in (text or "").splitlines() if line.strip()]
 
 
-class ExportSettingsForm(FlaskForm):
+class ExportSettingsForm(BaseForm):
     layout = SelectField(
         "Layout",
         choices=[

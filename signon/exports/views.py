@@ -12,10 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, Form, IntegerField, SelectField
+from wtforms import BooleanField, Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
+from signon.core.forms import IdField
 from signon.core.permissions import Action, require
 from signon.exports import lists
 from signon.exports.ordering import OrderMode, SignatoryList, join_names, signatory_list
@@ -34,7 +35,7 @@ class ListQueryForm(Form):
         + [SelectChoice(mode.value, mode.label) for mode in OrderMode],
         default="",
     )
-    revision = IntegerField(
+    revision = IdField(
         "Revision", validators=[Optional(), NumberRange(min=1, message="Choose a revision.")]
     )
     bom = BooleanField("Byte order mark (for Excel)", false_values=("false", "", "0", "off", "no"))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -21,9 +19,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from signon.accounts.models import Membership, Organisation, User
-from signon.core.forms import body_length_check
+from signon.core.forms import BaseForm, DeadlineField, IdField, body_length_check
 from signon.core.permissions import TeamRole
-from signon.core.timefmt import reader_zone
 from signon.extensions import db
 from signon.letters.models import LANGUAGES, Letter, Revision, TeamMember
 
@@ -48,20 +45,13 @@ def _normalise_newlines(value: Any) -> Any:
 class DeadlineMixin:
     """A deadline typed in the reader's time zone, stored in UTC."""
 
-    deadline = DateTimeLocalField(
-        "Deadline for signatures (optional)",
-        format="%Y-%m-%dT%H:%M",
-        validators=[Optional()],
-    )
+    deadline = DeadlineField("Deadline for signatures (optional)", validators=[Optional()])
 
     def deadline_utc(self) -> datetime | None:
-        value: datetime | None = self.deadline.data
-        if value is None:
-            return None
-        return value.replace(tzinfo=reader_zone()).astimezone(UTC)
+        return self.deadline.utc()
 
 
-class LetterDetailsForm(DeadlineMixin, FlaskForm):
+class LetterDetailsForm(DeadlineMixin, BaseForm):
     addressee = StringField(
         "Addressed to", validators=[Optional(), Length(max=500)], filters=[_strip]
     )
@@ -103,7 +93,7 @@ class CreateLetterForm(LetterDetailsForm):
         ]
 
 
-class EditTextForm(FlaskForm):
+class EditTextForm(BaseForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[_strip])
     body = TextAreaField("Text", validators=[body_length_check], filters=[_normalise_newlines])
     change_note = StringField(
@@ -112,8 +102,8 @@ class EditTextForm(FlaskForm):
         filters=[_strip],
         description="A few words on what you changed, shown in the history.",
     )
-    base_revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
-    draft = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+    base_revision = IdField(widget=HiddenField.widget, validators=[InputRequired()])
+    draft = IdField(widget=HiddenField.widget, validators=[Optional()])
 
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -132,7 +122,7 @@ class EditTextForm(FlaskForm):
         self.base = revision
 
 
-class AddTeamUserForm(FlaskForm):
+class AddTeamUserForm(BaseForm):
     """A person, by e-mail address: any address, with or without an account (they are
     invited either way, and the answer is the same)."""
 
@@ -148,7 +138,7 @@ class AddTeamUserForm(FlaskForm):
         self.letter = letter
 
 
-class AddTeamOrganisationForm(FlaskForm):
+class AddTeamOrganisationForm(BaseForm):
     organisation = SelectField("Organisation", coerce=int, validators=[DataRequired()])
     role = SelectField("Role", choices=ROLE_CHOICES, default=TeamRole.DRAFTER.value)
     drafting = BooleanField("A drafting organisation (shown as an author of the letter)")
@@ -174,5 +164,5 @@ class AddTeamOrganisationForm(FlaskForm):
         self.chosen = organisation
 
 
-class ChangeRoleForm(FlaskForm):
+class ChangeRoleForm(BaseForm):
     role = SelectField("Role", choices=ROLE_CHOICES)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import Organisation
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
+from signon.core.input_guard import whole_number
 from signon.core.permissions import Action, TeamRole, require
 from signon.core.sessions import browser_draft_name, forget_browser_draft
 from signon.core.timefmt import local
@@ -413,8 +414,8 @@ def diff(slug: str) -> str:
     revisions = queries.revisions_of(letter)
     by_number = {r.number: r for r in revisions}
     head = revisions[-1]
-    new_number = request.args.get("to", default=head.number, type=int)
-    old_number = request.args.get("from", default=max(1, new_number - 1), type=int)
+    new_number = request.args.get("to", default=head.number, type=whole_number)
+    old_number = request.args.get("from", default=max(1, new_number - 1), type=whole_number)
     if old_number not in by_number or new_number not in by_number:
         flash("Choose two revisions from the list.", "warning")
         old_number, new_number = max(1, head.number - 1), head.number

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, IntegerField, SearchField, SelectField, SelectMultipleField
+from wtforms import BooleanField, SearchField, SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from signon.core.forms import BaseForm, IdField
 from signon.signatures.queries import STATE_ORDER, Filters, SortOrder
 from signon.signatures.state import SignatoryState
 
@@ -32,7 +32,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DashboardFilterForm(FlaskForm):
+class DashboardFilterForm(BaseForm):
     class Meta:
         csrf = False  # a GET form that only filters what is shown
 
@@ -53,7 +53,7 @@ class DashboardFilterForm(FlaskForm):
         default=SortOrder.NAME.value,
         validators=[Optional()],
     )
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1)], default=1)
+    page = IdField("Page", validators=[Optional(), NumberRange(min=1)], default=1)
     bom = BooleanField(
         "Byte-order mark for Excel", false_values=(False, "false", "", "0", "no", "off")
     )

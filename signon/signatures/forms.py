@@ -8,10 +8,9 @@ their content is judged by :mod:`signon.signatures.invitations` (CSV) and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -37,7 +36,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from signon.accounts.forms import http_url
-from signon.core.timefmt import reader_zone
+from signon.core.forms import BaseForm, DayField, IdField
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -87,17 +86,14 @@ def _has_file(field: FileField) -> bool:
 class ExpiryMixin:
     """An optional last day for the link, in the coordinator's time zone."""
 
-    expires_on = DateField(
+    expires_on = DayField(
         "Link valid until (optional)",
         validators=[Optional()],
     )
 
     def expires_at(self) -> datetime | None:
         """The end of the chosen day in the reader's time zone, in UTC."""
-        day = self.expires_on.data
-        if day is None:
-            return None
-        return datetime.combine(day, time(23, 59), tzinfo=reader_zone()).astimezone(UTC)
+        return self.expires_on.end_of_day_utc()
 
     def validate_expires_on(self, field: DateField) -> None:
         moment = self.expires_at()
@@ -105,7 +101,7 @@ class ExpiryMixin:
             raise ValidationError("Choose today or a later day.")
 
 
-class InviteOneForm(ExpiryMixin, FlaskForm):
+class InviteOneForm(ExpiryMixin, BaseForm):
     organisation_name = StringField(
         "Organisation",
         validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
@@ -136,7 +132,7 @@ class InviteOneForm(ExpiryMixin, FlaskForm):
             )
 
 
-class InviteManyForm(ExpiryMixin, FlaskForm):
+class InviteManyForm(ExpiryMixin, BaseForm):
     lines = TextAreaField(
         "Organisations and addresses, one per line",
         validators=[Optional(), Length(max=MAX_PASTE_CHARS)],
@@ -175,7 +171,7 @@ class InviteManyForm(ExpiryMixin, FlaskForm):
 class RevisionFormMixin:
     """The revision the person read (a hidden field), checked to belong to the letter."""
 
-    revision = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    revision = IdField(widget=HiddenField.widget, validators=[InputRequired()])
     letter: Letter
     read_revision: Revision | None = None
 
@@ -196,13 +192,13 @@ class RevisionFormMixin:
         self.revision.raw_data = [str(revision.id)]
 
 
-class SeenForm(RevisionFormMixin, FlaskForm):
+class SeenForm(RevisionFormMixin, BaseForm):
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.letter = letter
 
 
-class ApproveForm(RevisionFormMixin, FlaskForm):
+class ApproveForm(RevisionFormMixin, BaseForm):
     name = StringField(
         "Name of the organisation, exactly as it should be printed",
         validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
@@ -276,7 +272,7 @@ class ApproveForm(RevisionFormMixin, FlaskForm):
         return str(self.authority.label.text)
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, shared with the coordinators)",
         validators=[Optional(), Length(max=2000)],
@@ -287,7 +283,7 @@ class DeclineForm(FlaskForm):
         super().__init__(*args, prefix="decline", **kwargs)
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, shared with the coordinators)",
         validators=[Optional(), Length(max=2000)],

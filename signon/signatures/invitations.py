@@ -281,6 +281,9 @@ def parse_line(number: int, raw: str, delimiter: str | None = None) -> InviteeLi
 
 
 def _check_entry(entry: InviteeLine) -> None:
+    if "\x00" in entry.raw:  # a CSV row too (its columns skip parse_line); PostgreSQL refuses NUL
+        entry.reject(LineProblem.MALFORMED, "The line contains a null character.")
+        return
     if not entry.organisation:
         entry.reject(LineProblem.MISSING_NAME, "Give the organisation's name before the address.")
         return
@@ -451,7 +454,11 @@ def _new_invitation(
 
 
 def _mark_duplicates(letter: Letter, report: BulkReport) -> None:
-    existing = _existing_emails(letter, (line.email for line in report.lines if line.email))
+    # only the addresses of usable lines reach the database (a refused line's may hold a NUL)
+    checked = (None, LineProblem.DUPLICATE, LineProblem.ALREADY_INVITED)
+    existing = _existing_emails(
+        letter, (line.email for line in report.lines if line.email and line.problem in checked)
+    )
     first_seen: dict[str, int] = {}
     for line in report.lines:
         if line.problem in (

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from signon.core.timefmt import reader_zone
+from signon.core.forms import BaseForm, DeadlineField
 from signon.db import utcnow
 from signon.letters.models import ChangeKind, Letter
 
@@ -30,7 +29,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ClassifyForm(FlaskForm):
+class ClassifyForm(BaseForm):
     """Two buttons on the changes page, each sending one ``kind``."""
 
     kind = SelectField("Kind of change", choices=KIND_CHOICES, validators=[InputRequired()])
@@ -40,7 +39,7 @@ class ClassifyForm(FlaskForm):
         return ChangeKind(self.kind.data)
 
 
-class UnfreezeForm(FlaskForm):
+class UnfreezeForm(BaseForm):
     reason = TextAreaField(
         "Why is the text unfrozen?",
         validators=[
@@ -54,7 +53,7 @@ class UnfreezeForm(FlaskForm):
         super().__init__(*args, prefix="unfreeze", **kwargs)
 
 
-class CloseSigningForm(FlaskForm):
+class CloseSigningForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
     )
@@ -63,7 +62,7 @@ class CloseSigningForm(FlaskForm):
         super().__init__(*args, prefix="close", **kwargs)
 
 
-class ReopenSigningForm(FlaskForm):
+class ReopenSigningForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
     )
@@ -72,13 +71,11 @@ class ReopenSigningForm(FlaskForm):
         super().__init__(*args, prefix="reopen", **kwargs)
 
 
-class ExtendDeadlineForm(FlaskForm):
+class ExtendDeadlineForm(BaseForm):
     """A new deadline typed in the reader's time zone; in the future and after the current one."""
 
-    deadline = DateTimeLocalField(
-        "New deadline",
-        format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired(message="Choose a date and time.")],
+    deadline = DeadlineField(
+        "New deadline", validators=[DataRequired(message="Choose a date and time.")]
     )
 
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
@@ -86,10 +83,7 @@ class ExtendDeadlineForm(FlaskForm):
         self.letter = letter
 
     def deadline_utc(self) -> datetime | None:
-        value: datetime | None = self.deadline.data
-        if value is None:
-            return None
-        return value.replace(tzinfo=reader_zone()).astimezone(UTC)
+        return self.deadline.utc()
 
     def validate_deadline(self, field: DateTimeLocalField) -> None:
         chosen = self.deadline_utc()

@@ -23,6 +23,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from signon.core.forms import BaseForm
+from signon.core.input_guard import whole_number
 from signon.signatures.models import SignatoryKind, Signature
 
 KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
@@ -61,7 +63,15 @@ def http_url(form: FlaskForm, field: Field) -> None:
         raise ValidationError("Enter a web address such as https://example.org.")
 
 
-class PublicSignForm(FlaskForm):
+def _revision_id(raw: object) -> int | None:
+    """The hidden revision id, or ``None`` if it is not a whole number in the id range."""
+    try:
+        return whole_number(str(raw or ""))
+    except ValueError:
+        return None
+
+
+class PublicSignForm(BaseForm):
     """ "Sign this letter" on the public page. Nothing is published before moderation."""
 
     name = StringField(
@@ -125,36 +135,36 @@ class PublicSignForm(FlaskForm):
         self.revision_ids = set(revision_ids)
 
     def validate_revision_id(self, field: Field) -> None:
-        raw = str(field.data or "")
-        if not raw.isdigit() or int(raw) not in self.revision_ids:
+        if _revision_id(field.data) not in self.revision_ids:
             raise ValidationError(
                 "The page was out of date. Please read the text below and send the form again."
             )
 
     @property
     def shown_revision_id(self) -> int:
-        return int(str(self.revision_id.data))
+        revision_id = _revision_id(self.revision_id.data)
+        assert revision_id is not None  # validated
+        return revision_id
 
 
-class ConfirmPublicForm(FlaskForm):
+class ConfirmPublicForm(BaseForm):
     """The button on the confirmation page: "I approve this text" (its revision)."""
 
     revision_id = HiddenField(validators=[DataRequired()])
 
     @property
     def chosen_revision_id(self) -> int | None:
-        raw = str(self.revision_id.data or "")
-        return int(raw) if raw.isdigit() else None
+        return _revision_id(self.revision_id.data)
 
 
-class PublicSettingsForm(FlaskForm):
+class PublicSettingsForm(BaseForm):
     is_public = BooleanField(
         "Publish a public page where anyone can read the letter, see the published "
         "signatories and ask to sign"
     )
 
 
-class RejectForm(FlaskForm):
+class RejectForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, never shown to anyone outside the team)",
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
@@ -163,7 +173,7 @@ class RejectForm(FlaskForm):
     )
 
 
-class MergeForm(FlaskForm):
+class MergeForm(BaseForm):
     """Merge a pending public signature into an existing signatory of the same letter."""
 
     target = SelectField("Merge into", coerce=int, validate_choice=True)

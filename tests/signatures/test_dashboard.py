@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
+from signon.core.spreadsheet import neutralise_cell
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
@@ -19,7 +20,7 @@ from signon.signatures import queries
 from signon.signatures.models import Invitation
 from signon.signatures.queries import Verification
 from signon.signatures.state import SignatoryState
-from signon.signatures.views.dashboard import CSV_HEADER, csv_filename, neutralise
+from signon.signatures.views.dashboard import CSV_HEADER, csv_filename
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.signatures.dashboard_data import (
@@ -534,7 +535,7 @@ def test_csv_filename_is_safe(slug: str, expected: str) -> None:
     ],
 )
 def test_neutralise(value: object, expected: str) -> None:
-    assert neutralise(value) == expected
+    assert neutralise_cell(value) == expected
 
 
 def test_csv_round_trips_awkward_names(client: FlaskClient, world: EveryState) -> None:

@@ -17,6 +17,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from signon.core.permissions import Action, require
+from signon.core.spreadsheet import neutralise_cell
 from signon.core.timefmt import local, reader_zone
 from signon.db import utcnow
 from signon.letters.models import Letter
@@ -53,9 +54,6 @@ CSV_HEADER = (
 _STATE_LABELS = {state: state.label for state in SignatoryState}
 _KIND_LABELS = {kind: kind.label for kind in SignatoryKind}
 _VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: ""}
-
-#: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _coordinator_letter(slug: str) -> Letter:
@@ -107,12 +105,6 @@ def dashboard_csv(slug: str) -> Response:
     return response
 
 
-def neutralise(value: object) -> str:
-    """A cell as text, with an apostrophe before anything a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_filename(letter: Letter) -> str:
     """``signatories-<slug>-<date>.csv``, with nothing but ASCII letters, digits and dashes."""
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", letter.slug).strip("-")[:80] or "letter"
@@ -144,5 +136,5 @@ def signatories_csv(rows: Iterable[SignatoryRow], zone: tzinfo) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    writer.writerows([neutralise(cell) for cell in csv_cells(row, zone)] for row in rows)
+    writer.writerows([neutralise_cell(cell) for cell in csv_cells(row, zone)] for row in rows)
     return out.getvalue()

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import User
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
+from signon.core.input_guard import whole_number
 from signon.core.permissions import Action, require
 from signon.extensions import limiter
 from signon.letters import queries
@@ -63,7 +64,7 @@ def _render(
     report: BulkReport | None = None,
     confirm: BulkPreview | None = None,
 ) -> str:
-    listing = ops.invitations_page(letter, request.args.get("page", 1, type=int))
+    listing = ops.invitations_page(letter, request.args.get("page", 1, type=whole_number))
     return render_template(
         "signatures/invitations.html",
         letter=letter,
