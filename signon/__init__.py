@@ -101,10 +101,12 @@ def _init_templates(app: Flask) -> None:
     from signon.core.markdown import render_markdown
     from signon.core.permissions import letter_role_allows
     from signon.core.timefmt import format_date, format_datetime
+    from signon.core.urls import canonical_url
 
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["role_allows"] = letter_role_allows
+    app.jinja_env.globals["canonical_url"] = canonical_url
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
