@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -85,3 +86,39 @@ def test_no_runtime_requirement_is_pinned_twice() -> None:
     development = pinned(ROOT / "requirements-dev.txt")
     assert not set(runtime) & set(development), "listed in both requirement files"
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+
+
+def make_dry_run(target: str) -> str:
+    """The commands ``make <target>`` would run from scratch (``-n -B``: nothing is run)."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", target],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_make_run_installs_the_runtime_requirements_only() -> None:
+    commands = make_dry_run("run")
+    assert "pip install --quiet -r requirements.txt" in commands
+    assert "requirements-dev" not in commands
+    assert "apt-get" not in commands and "chromium" not in commands
+    assert "flask --app signon run" in commands
+
+
+def test_make_test_still_installs_everything_and_the_browser() -> None:
+    commands = make_dry_run("test")
+    assert "-r requirements-dev.txt" in commands and "apt-get" in commands
+
+
+def test_ci_runs_the_smoke_test_between_the_audit_and_the_suite() -> None:
+    steps = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.startswith("make ")
+    ]
+    assert steps == ["make lint", "make audit", "make smoke", "make test", "make test-postgres"]
+    assert ".ci/runtime_smoke.sh" in make_dry_run("smoke")
