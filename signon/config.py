@@ -197,7 +197,6 @@ class Settings:
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.https,
-            "PREFERRED_URL_SCHEME": self.preferred_url_scheme,
             "MAIL_DEFAULT_SENDER": self.mail_default_sender,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
