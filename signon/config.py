@@ -78,8 +78,8 @@ class Settings:
     #: link in every mail is built from it, never from the request's Host header, and only
     #: its host (plus ``allowed_hosts``) is served. Required outside development.
     base_url: str = ""
-    #: Older spelling: ``SIGNON_SERVER_NAME`` (host[:port]) with the scheme of ``https``;
-    #: used when ``base_url`` is empty.
+    #: Older spelling: ``SIGNON_SERVER_NAME`` (host[:port]), with https when ``SIGNON_HTTPS``
+    #: is on; used only when ``base_url`` is empty.
     server_name: str | None = None
     #: Further host names the site answers to (``SIGNON_ALLOWED_HOSTS``, comma-separated;
     #: a leading dot allows every sub-domain). Links never use them.
