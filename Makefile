@@ -10,14 +10,15 @@ PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
 SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-postgres lint format browser system-deps audit clean help
+.PHONY: install install-runtime run test test-postgres lint format browser system-deps audit smoke clean help
 
 help:
-	@echo "make run            install, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
+	@echo "make run            install the runtime requirements, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
 	@echo "make test           install and run the whole test suite (SQLite)"
 	@echo "make test-postgres  the same suite against PostgreSQL ($(SIGNON_TEST_POSTGRES_URL))"
 	@echo "make lint           ruff (lint and format check) and mypy"
 	@echo "make audit          known vulnerabilities in the pinned dependencies (pip-audit or PyPI data)"
+	@echo "make smoke          requirements.txt alone in a new virtualenv: migrate, demo, PDF, one page"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,8 +30,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# What `make run` needs: the runtime requirements alone (no test tools, no browser, no root).
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install-runtime: $(VENV)/.runtime-installed
+
 # System packages from Debian: Chromium for the real-browser tests (Playwright drives it
 # through executable_path) and the fonts the PDF export embeds (every script a name may use).
+# Only `make test` needs them: without the fonts the PDF falls back to static/fonts/dejavu.
 SYSTEM_PACKAGES := chromium fontconfig fonts-noto-core fonts-noto-cjk fonts-dejavu-core poppler-utils
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -41,7 +51,11 @@ system-deps:
 
 browser: system-deps
 
-run: install system-deps
+# A development server: SIGNON_ENV=development, and mailed links point at the address it
+# serves (SIGNON_BASE_URL); set either in the environment to override.
+run: export SIGNON_ENV ?= development
+run: export SIGNON_BASE_URL ?= http://$(HOST):$(PORT)
+run: install-runtime
 	@mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
@@ -73,6 +87,11 @@ format: install
 AUDIT_FLAGS ?=
 audit: install
 	$(BIN)/python .ci/dependency_audit.py requirements.txt requirements-dev.txt $(AUDIT_FLAGS)
+
+# The production install works (.ci/runtime_smoke.sh): requirements.txt alone, a new
+# virtualenv in a temporary folder, db upgrade, seed-demo, export-pdf, one page served.
+smoke:
+	.ci/runtime_smoke.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -72,6 +72,7 @@ def _settings(database_url: str, folder: str) -> Settings:
         secret_key=secrets.token_hex(32),
         database_url=database_url,
         testing=False,
+        base_url="http://localhost",
         mail_outbox=str(Path(folder) / "outbox"),
         storage_dir=str(Path(folder) / "storage"),
         ratelimit_enabled=False,

@@ -129,6 +129,7 @@ def main() -> None:
         Settings(
             secret_key="benchmark",  # noqa: S106 - a throwaway app
             database_url=f"sqlite:///{folder / 'bench.db'}",
+            base_url="http://localhost",
             storage_dir=str(folder / "storage"),
             ratelimit_enabled=False,
         )

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -30,6 +31,22 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_int(name: str, default: int) -> int:
     raw = _env(name, "")
     return int(raw) if raw else default
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
+
+
+#: ``SIGNON_ENV``: anything but this value is production.
+DEVELOPMENT = "development"
+#: The canonical address in development when none is set (``make run`` serves here).
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+#: Host names every development server also answers to (the loopback names).
+DEVELOPMENT_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed: the app refuses to start (the message says which)."""
 
 
 def _development_secret_key() -> str:
@@ -58,8 +75,19 @@ class Settings:
     mail_use_ssl: bool = False
     mail_default_sender: str = "Signon <no-reply@signon.localhost>"
     mail_outbox: str = str(INSTANCE_DIR / "outbox")
-    #: Used to build absolute links in e-mails sent from the command line.
+    #: The site's canonical address, ``scheme://host[:port]`` (``SIGNON_BASE_URL``): every
+    #: link in every mail is built from it, never from the request's Host header, and only
+    #: its host (plus ``allowed_hosts``) is served. Required outside development.
+    base_url: str = ""
+    #: Older spelling: ``SIGNON_SERVER_NAME`` (host[:port]), with https when ``SIGNON_HTTPS``
+    #: is on; used only when ``base_url`` is empty.
     server_name: str | None = None
+    #: Further host names the site answers to (``SIGNON_ALLOWED_HOSTS``, comma-separated;
+    #: a leading dot allows every sub-domain). Links never use them.
+    allowed_hosts: tuple[str, ...] = ()
+    #: ``SIGNON_ENV``: "production" (the default) or "development" (``make run``), where a
+    #: missing ``base_url`` falls back to :data:`DEVELOPMENT_BASE_URL`.
+    environment: str = "production"
     preferred_url_scheme: str = "http"
     #: Secure cookies and HSTS: switch on whenever the site is served over HTTPS.
     https: bool = False
@@ -112,7 +140,10 @@ class Settings:
             mail_use_ssl=_env_bool("MAIL_USE_SSL", False),
             mail_default_sender=_env("MAIL_DEFAULT_SENDER") or cls.mail_default_sender,
             mail_outbox=_env("MAIL_OUTBOX") or cls.mail_outbox,
+            base_url=_env("BASE_URL"),
             server_name=_env("SERVER_NAME") or None,
+            allowed_hosts=_env_list("ALLOWED_HOSTS"),
+            environment=_env("ENV") or cls.environment,
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
@@ -142,6 +173,40 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    @property
+    def development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
+    @property
+    def canonical_url(self) -> str:
+        """The address links are built from, ``scheme://host[:port]`` without a trailing slash.
+
+        Raises :class:`ConfigurationError` when it is missing (outside development) or is
+        not a plain http(s) origin.
+        """
+        if self.base_url:
+            raw, source = self.base_url, "SIGNON_BASE_URL"
+        elif self.server_name:
+            raw, source = f"{self.preferred_url_scheme}://{self.server_name}", "SIGNON_SERVER_NAME"
+        elif self.development:
+            raw, source = DEVELOPMENT_BASE_URL, "the development default"
+        else:
+            raise ConfigurationError(
+                "SIGNON_BASE_URL is not set. Set it to the address people use to reach this "
+                "site, e.g. SIGNON_BASE_URL=https://signon.example.org: every link in the "
+                "e-mails is built from it. (For a local development server, set "
+                "SIGNON_ENV=development instead, as `make run` does.)"
+            )
+        return _origin(raw, source)
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names a request may name (Flask's ``TRUSTED_HOSTS``; others get 400)."""
+        hosts = [_hostname(self.canonical_url), *self.allowed_hosts]
+        if self.development:
+            hosts.extend(DEVELOPMENT_HOSTS)
+        return list(dict.fromkeys(hosts))
+
     def flask_config(self) -> dict[str, object]:
         """The settings as Flask and its extensions expect them."""
         database_url = self.database_url
@@ -166,15 +231,18 @@ class Settings:
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.https,
-            "PREFERRED_URL_SCHEME": self.preferred_url_scheme,
             "MAIL_DEFAULT_SENDER": self.mail_default_sender,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_HEADERS_ENABLED": True,
             "SIGNON": self,
         }
-        if self.server_name:
-            config["SERVER_NAME"] = self.server_name
+        canonical = urlsplit(self.canonical_url)
+        # SERVER_NAME and the scheme serve url_for outside a request (the CLI); mail links
+        # go through signon.core.urls.canonical_url whatever the request says.
+        config["SERVER_NAME"] = canonical.netloc
+        config["PREFERRED_URL_SCHEME"] = canonical.scheme
+        config["TRUSTED_HOSTS"] = self.trusted_hosts
         if self.mail_server:
             config.update(
                 MAIL_BACKEND="smtp",
@@ -190,3 +258,30 @@ class Settings:
             config.update(MAIL_BACKEND="file", MAIL_FILE_PATH=self.mail_outbox)
         config.update(self.extra)
         return config
+
+
+def _origin(raw: str, source: str) -> str:
+    """``raw`` as ``scheme://host[:port]``, or :class:`ConfigurationError` saying what is wrong."""
+    example = "e.g. https://signon.example.org or http://127.0.0.1:5000"
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError as error:
+        raise ConfigurationError(f"{source} ({raw!r}) is not a valid address: {error}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(
+            f"{source} ({raw!r}) must start with http:// or https:// and name a host ({example})."
+        )
+    if parts.username or parts.password or parts.query or parts.fragment or parts.path.strip("/"):
+        raise ConfigurationError(
+            f"{source} ({raw!r}) must be only a scheme, a host and an optional port ({example})."
+        )
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if ":" in parts.hostname:  # IPv6 literal
+        netloc = f"[{parts.hostname}]" + ("" if port is None else f":{port}")
+    return f"{parts.scheme}://{netloc}"
+
+
+def _hostname(origin: str) -> str:
+    host = urlsplit(origin).hostname or ""
+    return f"[{host}]" if ":" in host else host

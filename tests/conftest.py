@@ -66,7 +66,8 @@ def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any
         testing=True,
         mail_server="127.0.0.1",
         mail_port=mail_catcher.port,
-        server_name=None,
+        # The test client's default host: mailed links read http://localhost/...
+        base_url="http://localhost",
         ratelimit_enabled=False,
         wtf_csrf_enabled=False,
     )

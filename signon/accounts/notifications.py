@@ -5,10 +5,9 @@ never stored.
 
 from __future__ import annotations
 
-from flask import url_for
-
 from signon.accounts.models import OrganisationInvitation, User
 from signon.core.mail import queue_mail
+from signon.core.urls import canonical_url
 
 
 def describe_hours(hours: int) -> str:
@@ -22,7 +21,7 @@ def describe_hours(hours: int) -> str:
 def mail_email_confirmation(
     user: User, raw_token: str, valid_hours: int, next_url: str | None = None
 ) -> None:
-    link = url_for("accounts.confirm_email", token=raw_token, next=next_url, _external=True)
+    link = canonical_url("accounts.confirm_email", token=raw_token, next=next_url)
     queue_mail(
         user.email,
         "Confirm your email address for Signon",
@@ -34,7 +33,7 @@ def mail_email_confirmation(
 
 
 def mail_password_reset(user: User, raw_token: str, valid_hours: int) -> None:
-    link = url_for("accounts.reset_password", token=raw_token, _external=True)
+    link = canonical_url("accounts.reset_password", token=raw_token)
     queue_mail(
         user.email,
         "Reset your Signon password",
@@ -59,7 +58,7 @@ def mail_registration_attempt(user: User, next_url: str | None = None) -> None:
 
 
 def mail_password_changed(user: User) -> None:
-    link = url_for("accounts.forgot_password", _external=True)
+    link = canonical_url("accounts.forgot_password")
     queue_mail(
         user.email,
         "Your Signon password was changed",
@@ -72,7 +71,7 @@ def mail_password_changed(user: User) -> None:
 def mail_organisation_invitation(
     invitation: OrganisationInvitation, raw_token: str, valid_hours: int
 ) -> None:
-    link = url_for("accounts.organisation_invitation", token=raw_token, _external=True)
+    link = canonical_url("accounts.organisation_invitation", token=raw_token)
     organisation = invitation.organisation
     queue_mail(
         invitation.email,

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from signon.api import tokens
 from signon.core.forms import ActionForm, BaseForm
 from signon.core.permissions import Action, require
+from signon.core.urls import canonical_url
 from signon.letters import queries
 from signon.letters.models import Letter
 
@@ -67,9 +68,9 @@ def token_create(slug: str) -> Response | str:
             letter=letter,
             token=token,
             raw_token=raw,
-            letter_url=url_for("api.letter", slug=letter.slug, _external=True),
-            signatories_url=url_for("api.signatories", slug=letter.slug, _external=True),
-            openapi_url=url_for("api.openapi", _external=True),
+            letter_url=canonical_url("api.letter", slug=letter.slug),
+            signatories_url=canonical_url("api.signatories", slug=letter.slug),
+            openapi_url=canonical_url("api.openapi"),
         )
     )
     # The value is on this page only: keep it out of every cache and of the history.

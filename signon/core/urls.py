@@ -1,8 +1,28 @@
-"""Where a redirect may go."""
+"""Where a redirect may go, and the absolute links that leave the site (mail, embeds)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
+
+from flask import current_app
+
+
+def canonical_url(endpoint: str, **values: Any) -> str:
+    """The absolute link to ``endpoint`` on the site's configured address.
+
+    Every link that leaves the site (each one in an e-mail, the public page's address
+    to share, the embed code) is built here, from ``Settings.canonical_url``
+    (``SIGNON_BASE_URL``), never from the request: a request's Host header is chosen by
+    whoever sends it, and a reset link built from ``Host: attacker.example`` would hand
+    the token to the attacker. The URL map is bound to the configured address alone, so
+    the result is the same inside a request, in the CLI and in a background thread.
+    ``None`` values are left out, as ``url_for`` does.
+    """
+    origin = urlsplit(current_app.config["SIGNON"].canonical_url)
+    adapter = current_app.url_map.bind(origin.netloc, url_scheme=origin.scheme)
+    arguments = {name: value for name, value in values.items() if value is not None}
+    return adapter.build(endpoint, arguments, force_external=True)
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -9,6 +9,13 @@ The PDF is set in Noto (SIL Open Font Licence) from Debian packages, with DejaVu
 - ``fonts-noto-cjk``: Noto Serif / Sans CJK (Chinese, Japanese, Korean);
 - ``fonts-dejavu-core``: DejaVu Serif / Sans.
 
+None of them is needed to export a PDF: the project ships DejaVu Serif, Sans and Sans Mono
+(``static/fonts/dejavu``, loaded by ``static/css/pdf/fonts.css``), the last families of
+every stack, so a machine without the font packages (``make run`` needs no root) sets
+Latin, Greek, Cyrillic and symbols in them; other scripts need the Noto packages, and
+:func:`resolve_family` falls back to the shipped files so that the export's warnings
+("no installed font can draw ...") stay true.
+
 The CSS stack lists the CJK family last: a family is only loaded (and subset into
 the PDF) when a character needs it, so Latin-only letters pay nothing for it;
 putting it last also keeps its Latin glyphs from replacing Noto Serif's.
@@ -38,6 +45,25 @@ from pypdf import PdfReader
 
 #: Debian packages that provide every font in the stacks below.
 required_font_packages: tuple[str, ...] = ("fonts-noto-core", "fonts-noto-cjk", "fonts-dejavu-core")
+
+#: The fonts the project ships (``static/fonts/dejavu``, see ``static/css/pdf/fonts.css``).
+SHIPPED_FONT_DIR = Path(__file__).resolve().parent.parent.parent / "static" / "fonts" / "dejavu"
+SHIPPED_FONTS: dict[tuple[str, str], str] = {
+    ("DejaVu Serif", "Regular"): "DejaVuSerif.ttf",
+    ("DejaVu Serif", "Bold"): "DejaVuSerif-Bold.ttf",
+    ("DejaVu Serif", "Italic"): "DejaVuSerif-Italic.ttf",
+    ("DejaVu Serif", "Bold Italic"): "DejaVuSerif-BoldItalic.ttf",
+    ("DejaVu Sans", "Regular"): "DejaVuSans.ttf",
+    ("DejaVu Sans", "Bold"): "DejaVuSans-Bold.ttf",
+    ("DejaVu Sans Mono", "Regular"): "DejaVuSansMono.ttf",
+}
+
+
+def shipped_font(family: str, style: str = "Regular") -> FontFile | None:
+    """The project's own file of ``family`` in ``style`` (its regular face for another
+    style: the PDF renderer slants or emboldens it), or ``None``."""
+    name = SHIPPED_FONTS.get((family, style)) or SHIPPED_FONTS.get((family, "Regular"))
+    return FontFile(SHIPPED_FONT_DIR / name) if name else None
 
 
 @dataclass(frozen=True)
@@ -175,13 +201,16 @@ class FontconfigMissingError(RuntimeError):
 
 @functools.lru_cache(maxsize=256)
 def resolve_family(family: str, style: str = "Regular") -> FontFile | None:
-    """The installed file of ``family`` in ``style``, or ``None`` if it is not installed.
+    """The installed file of ``family`` in ``style``, else the shipped one, else ``None``.
 
     Asks fontconfig (``fc-match``), which would otherwise substitute another family:
     the answer counts only if the family matches.
     """
     executable = shutil.which("fc-match")
     if executable is None:
+        shipped = shipped_font(family, style)
+        if shipped is not None:
+            return shipped
         raise FontconfigMissingError("fc-match not found: install the fontconfig package")
     result = subprocess.run(  # noqa: S603 - fixed executable, no shell
         [executable, "--format", "%{family}\t%{file}\t%{index}", f"{family}:style={style}"],
@@ -192,10 +221,10 @@ def resolve_family(family: str, style: str = "Regular") -> FontFile | None:
     )
     parts = result.stdout.split("\t")
     if result.returncode != 0 or len(parts) != 3:
-        return None
+        return shipped_font(family, style)
     found_families, path, index = parts
     if family.casefold() not in {f.strip().casefold() for f in found_families.split(",")}:
-        return None
+        return shipped_font(family, style)
     return FontFile(Path(path), int(index or 0))
 
 

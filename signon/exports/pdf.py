@@ -219,10 +219,17 @@ def worker_count() -> int:
 
 
 def _warm(folders: Folders) -> None:
-    """Import WeasyPrint and load the fonts once per worker (a cold render costs ~0.4 s)."""
+    """Import WeasyPrint and load the fonts once per worker (a cold render costs ~0.4 s).
+
+    With the shipped fonts' sheet, as every document has: on a machine without system
+    fonts, Pango given no font at all crashes the worker (and the pool would respawn it
+    for ever)."""
+    from signon.exports.fetcher import static_url
+
     try:
         _render_html(
-            "<html lang=en><body><p>Société Общество Ελληνική مؤسسة בצלם 1234567890</p>"
+            f'<html lang=en><head><link rel="stylesheet" href="{static_url("css/pdf/fonts.css")}">'
+            "</head><body><p>Société Общество Ελληνική مؤسسة בצלם 1234567890</p>"
             "</body></html>",
             folders,
             tagged=False,
@@ -886,7 +893,7 @@ def _column_css(geometry: Geometry, columns: int, band: bool) -> str:
 
 
 def _sheets(layout: str, *extra: str) -> list[str]:
-    return ["base.css", f"{layout}.css", *extra]
+    return ["fonts.css", "base.css", f"{layout}.css", *extra]
 
 
 def _render(template: str, **context: Any) -> str:
@@ -1070,14 +1077,14 @@ def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | Com
         "furniture.html",
         doc=safe,
         part="numbers",
-        css=["furniture.css"],
+        css=["fonts.css", "furniture.css"],
         page_css=f"@page {{ size: {width} {MARGIN_BOTTOM_MM}mm; margin: 0; }}",
     )
     title_html = _render(
         "furniture.html",
         doc=safe,
         part="title",
-        css=["furniture.css"],
+        css=["fonts.css", "furniture.css"],
         page_css=f"@page {{ size: {width} {MARGIN_TOP_MM}mm; margin: 0; }}",
     )
     head, _, tail = furniture_html.partition("<!--SHEETS-->")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app, has_request_context
+from flask import Flask
 from flask.cli import with_appcontext
 
 from signon.core import transaction
@@ -22,15 +22,10 @@ def send_reminders_command(dry_run: bool) -> None:
 
     Each organisation that has not approved the current text gets one mail per point
     before the deadline (SIGNON_REMINDER_HOURS, e.g. 168,48,12), never twice, even
-    when two runs overlap.
+    when two runs overlap. Links point at SIGNON_BASE_URL (the app does not start without it).
     """
     from signon.signatures.reminders import reminder_points, send_reminders
 
-    if not dry_run and not current_app.config.get("SERVER_NAME") and not has_request_context():
-        raise click.ClickException(
-            "Set SIGNON_SERVER_NAME (e.g. signon.example.org) so that the links in the "
-            "reminders point to this site."
-        )
     summary = send_reminders(utcnow(), dry_run=dry_run)
     if dry_run:
         transaction.rollback()

@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from signon.core.tokens import hash_token
+from signon.core.urls import canonical_url
 from signon.extensions import db
 from signon.signatures.models import Invitation
 
@@ -46,7 +47,7 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invitation_url(invitation: Invitation) -> str:
     """The absolute link for e-mails (the invitee page is ``signatures.sign``)."""
-    return url_for("signatures.sign", token=invitation_token(invitation), _external=True)
+    return canonical_url("signatures.sign", token=invitation_token(invitation))
 
 
 def find_invitation(token: str) -> Invitation | None:

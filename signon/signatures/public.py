@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
@@ -31,6 +31,7 @@ from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core.mail import queue_mail
 from signon.core.tokens import hash_token, new_token
+from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.exports.ordering import sort_signatories
 from signon.extensions import db
@@ -225,11 +226,11 @@ def _event(signature: Signature, action: str, **details: object) -> None:
 
 
 def public_url(letter: Letter) -> str:
-    return url_for("signatures.public_page", slug=letter.slug, _external=True)
+    return canonical_url("signatures.public_page", slug=letter.slug)
 
 
 def embed_url(letter: Letter) -> str:
-    return url_for("signatures.public_embed", slug=letter.slug, _external=True)
+    return canonical_url("signatures.public_embed", slug=letter.slug)
 
 
 def private_link(signature: Signature) -> str | None:
@@ -428,7 +429,7 @@ def request_public_signature(
         "signatures/public_confirm",
         letter=letter,
         data=data,
-        link=url_for("signatures.public_confirm", slug=letter.slug, token=token, _external=True),
+        link=canonical_url("signatures.public_confirm", slug=letter.slug, token=token),
         valid_for=f"{PUBLIC_REQUEST_HOURS} hours",
         resent=outcome is RequestOutcome.RESENT,
     )

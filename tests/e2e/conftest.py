@@ -109,10 +109,16 @@ class LiveServer:
 def live_server(app: Flask, database_url: str, mail_catcher: MailCatcher) -> Iterator[LiveServer]:
     # ``app`` (tests/conftest.py) has built the schema; this second app shares the database
     # but has CSRF protection on, as in production, and the test-only pages.
-    live_app = create_app(make_settings(database_url, mail_catcher, wtf_csrf_enabled=True))
+    # The port is known once the socket is bound; the app (whose mailed links must lead
+    # back to this server: SIGNON_BASE_URL) is built for it and then put in place.
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_app = create_app(
+        make_settings(database_url, mail_catcher, wtf_csrf_enabled=True, base_url=url)
+    )
     live_app.register_blueprint(testapp.bp)
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, live_app, threaded=True)
-    live = LiveServer(app=live_app, url=f"http://127.0.0.1:{server.server_port}")
+    server.app = live_app
+    live = LiveServer(app=live_app, url=url)
 
     def record(sender: Flask, exception: BaseException, **extra: Any) -> None:
         live.errors.append(exception)

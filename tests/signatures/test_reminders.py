@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from signon import create_app
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
@@ -17,6 +18,7 @@ from signon.signatures.links import invitation_token
 from signon.signatures.models import Invitation, InvitationStatus, ReminderSent
 from signon.signatures.operations import decline, withdraw
 from signon.signatures.reminders import due_points, in_words, send_reminders
+from tests.conftest import make_settings
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures.test_lifecycle_factories import (
     approve_through,
@@ -301,17 +303,20 @@ def test_overlapping_runs_send_each_reminder_once(app: Flask, outbox: MailCatche
 
 
 @pytest.mark.real_commits
-def test_the_command(app: Flask, outbox: MailCatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_command(
+    app: Flask, outbox: MailCatcher, database_url: str, mail_catcher: MailCatcher
+) -> None:
     with app.app_context():
         letter = make_letter(make_user(), body=TEXT, deadline=utcnow() + timedelta(hours=47))
         invitation = make_invitation(letter, email="jo@justice.org")
         token = invitation_token(invitation)
         invitation_id = invitation.id
         db.session.commit()
-    runner = app.test_cli_runner()
-
-    refused = runner.invoke(args=["send-reminders"])
-    assert refused.exit_code != 0 and "SIGNON_SERVER_NAME" in refused.output
+    # The command's links come from the canonical address (SIGNON_BASE_URL), as in cron.
+    site = create_app(
+        make_settings(database_url, mail_catcher, base_url="https://signon.example.org")
+    )
+    runner = site.test_cli_runner()
 
     dry = runner.invoke(args=["send-reminders", "--dry-run"])
     assert dry.exit_code == 0, dry.output
@@ -321,13 +326,12 @@ def test_the_command(app: Flask, outbox: MailCatcher, monkeypatch: pytest.Monkey
     )
     assert outbox.messages == []
 
-    monkeypatch.setitem(app.config, "SERVER_NAME", "signon.example.org")
     result = runner.invoke(args=["send-reminders"])
     assert result.exit_code == 0, result.output
     assert "Reminders sent: 1 (168 h before: 0, 48 h before: 1, 12 h before: 0)" in result.output
     (message,) = outbox.to("jo@justice.org")
     link = next(w for w in MailCatcher.text_of(message).split() if "/sign/" in w)
-    assert link == f"http://signon.example.org/sign/{token}"
+    assert link == f"https://signon.example.org/sign/{token}"
     assert endpoint_of(app, link) == ("signatures.sign", {"token": token})
 
     again = runner.invoke(args=["send-reminders"])
@@ -338,3 +342,5 @@ def test_the_command(app: Flask, outbox: MailCatcher, monkeypatch: pytest.Monkey
             select(ReminderSent.hours_before).where(ReminderSent.invitation_id == invitation_id)
         )
         assert sorted(rows) == [48, 168]
+    with site.app_context():
+        db.engine.dispose()
