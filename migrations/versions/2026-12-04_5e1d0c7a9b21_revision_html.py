@@ -1,7 +1,7 @@
 """Each revision's text rendered to HTML once and stored (issue 9, item 12)
 
 Revision ID: 5e1d0c7a9b21
-Revises: ec0070ea1050
+Revises: 5e7d2a91c0b3
 Create Date: 2026-12-04 05:45:00
 
 """
@@ -13,7 +13,7 @@ from signon.core.markdown import render_markdown
 
 # revision identifiers, used by Alembic.
 revision = '5e1d0c7a9b21'
-down_revision = 'ec0070ea1050'
+down_revision = '5e7d2a91c0b3'
 branch_labels = None
 depends_on = None
 

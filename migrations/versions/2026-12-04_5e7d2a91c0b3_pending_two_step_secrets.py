@@ -1,7 +1,7 @@
 """pending two-step secrets: the TOTP secret being set up waits server-side, not in the cookie
 
 Revision ID: 5e7d2a91c0b3
-Revises: ec0070ea1050
+Revises: 5c3a9e1d7b42
 Create Date: 2026-12-04 05:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e7d2a91c0b3'
-down_revision = 'ec0070ea1050'
+down_revision = '5c3a9e1d7b42'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ are verified with that formula; new events are written with version 2. No event 
 re-hashed: re-chaining would hide whatever was changed before the upgrade.
 
 Revision ID: a7e3c2d91f40
-Revises: ec0070ea1050
+Revises: 5e1d0c7a9b21
 Create Date: 2026-12-04 05:45:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7e3c2d91f40'
-down_revision = 'ec0070ea1050'
+down_revision = '5e1d0c7a9b21'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """coordinator mails: the durable count behind the daily mail allowances
 
 Revision ID: b9a1c2d3e4f5
-Revises: ec0070ea1050
+Revises: a7e3c2d91f40
 Create Date: 2026-12-04 05:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b9a1c2d3e4f5'
-down_revision = 'ec0070ea1050'
+down_revision = 'a7e3c2d91f40'
 branch_labels = None
 depends_on = None
 
