@@ -110,7 +110,7 @@ def _insert(table_name: str, **values: object) -> int:
 
 def test_stored_revision_html_is_filled_for_existing_rows(migration_app: Flask) -> None:
     """Issue 9 item 12: revisions made before the ``html`` column get their HTML rendered."""
-    upgrade(revision="ec0070ea1050")
+    upgrade(revision="5e7d2a91c0b3")
     user_id = _insert("users", email="old@example.org")
     letter_id = _insert("letters", slug="old-letter", status="drafting", created_by_id=user_id)
     _insert(

@@ -52,8 +52,8 @@ def mail_registration_attempt(user: User, next_url: str | None = None) -> None:
         "Someone tried to register with your address on Signon",
         "accounts/registration_attempt",
         user=user,
-        login_link=url_for("accounts.login", next=next_url, _external=True),
-        reset_link=url_for("accounts.forgot_password", _external=True),
+        login_link=canonical_url("accounts.login", next=next_url),
+        reset_link=canonical_url("accounts.forgot_password"),
     )
 
 

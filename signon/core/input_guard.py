@@ -53,6 +53,7 @@ def register_converters(app: Flask) -> None:
     """Called before any blueprint is registered: rules bind their converters when added."""
     app.url_map.converters["int"] = BoundedIntegerConverter
 
+
 #: The answer to a request for a host this site does not serve.
 UNTRUSTED_HOST_MESSAGE = (
     "Bad request: this site does not answer to the host name this request was sent to. "

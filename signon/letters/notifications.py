@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import url_for
 
 from signon.core.mail import queue_mail
+from signon.core.urls import canonical_url
 from signon.letters.models import TeamInvitation
 
 
@@ -19,9 +20,9 @@ def mail_team_invitation(invitation: TeamInvitation, valid_days: int) -> None:
         letter=letter,
         invitation=invitation,
         inviter=invitation.invited_by,
-        accept_link=url_for("letters.team_invitations", _external=True),
-        register_link=url_for(
-            "accounts.register", next=url_for("letters.show", slug=letter.slug), _external=True
+        accept_link=canonical_url("letters.team_invitations"),
+        register_link=canonical_url(
+            "accounts.register", next=url_for("letters.show", slug=letter.slug)
         ),
         valid_for=f"{valid_days} days",
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+import signon
 from signon import create_app
 from signon.accounts.models import OrganisationInvitation, User
 from signon.config import ConfigurationError, Settings
@@ -28,7 +30,7 @@ from signon.extensions import db
 from signon.signatures.models import Invitation
 from tests.accounts.helpers import token_of
 from tests.conftest import RequestIsolatingClient, login, make_settings
-from tests.factories import make_organisation, make_user
+from tests.factories import make_letter, make_organisation, make_user
 from tests.signatures.test_invitations_factories import coordinated_letter
 from tests.signatures.test_public_factories import make_public_letter
 from tests.signatures.test_public_views import form_data
@@ -215,6 +217,55 @@ def test_pages_that_show_shareable_links_use_the_canonical_address(
     embed = aliased.get(f"/p/{letter.slug}/embed").get_data(as_text=True)
     assert f"{CANONICAL}/p/{letter.slug}" in embed
     assert ALIAS not in embed
+
+
+def test_team_invitation_links_ignore_the_host(aliased: FlaskClient, outbox: MailCatcher) -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Joint letter")
+    commit()
+    login(aliased, coordinator)
+    response = aliased.post(
+        f"/letters/{letter.slug}/team/users",
+        data={"user-email": "colleague@example.org", "user-role": "drafter"},
+    )
+    assert response.status_code == 302
+    links = assert_only_canonical_links(outbox.to("colleague@example.org"))
+    assert f"{CANONICAL}/letters/team-invitations" in links
+
+
+def test_registration_attempt_links_ignore_the_host(
+    aliased: FlaskClient, outbox: MailCatcher
+) -> None:
+    make_user("owner@example.org")
+    commit()
+    registration = {
+        "email": "owner@example.org",
+        "display_name": "Someone Else",
+        "password": "a long enough password",
+        "password_confirm": "a long enough password",
+        "timezone": "UTC",
+    }
+    assert aliased.post("/register", data=registration).status_code == 302
+    links = assert_only_canonical_links(outbox.to("owner@example.org"))
+    assert any(link.startswith(f"{CANONICAL}/login") for link in links)
+
+
+def test_no_link_is_built_from_the_request_anywhere_in_the_code() -> None:
+    """``url_for(..., _external=True)`` takes the host from the request: every absolute
+    link goes through ``signon.core.urls.canonical_url`` instead."""
+    root = Path(signon.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in sorted(root.rglob("*.py"))
+        if "_external" in path.read_text(encoding="utf-8") and path.name != "urls.py"
+    ]
+    templates = Path(signon.__file__).parent.parent / "templates"
+    offenders += [
+        str(path.relative_to(templates))
+        for path in sorted(templates.rglob("*.*"))
+        if "_external" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
 
 
 # --- Start-up: the address is required outside development ------------------------------------
