@@ -6,11 +6,16 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, url_f
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from signon.core.access import public
+from signon.core.access import public, user_or_address_key
 from signon.core.forms import PreviewForm
 from signon.core.markdown import render_markdown
+from signon.extensions import limiter
 
 bp = Blueprint("core", __name__)
+
+#: Each preview renders up to ``max_body_chars`` of Markdown (about 2 s at worst): the
+#: editor asks at most every 400 ms while someone types, so a person stays far below this.
+PREVIEW_LIMIT = "120 per minute;1200 per hour"
 
 
 @bp.get("/")
@@ -28,6 +33,7 @@ def health() -> Response:
 
 
 @bp.post("/preview")
+@limiter.limit(PREVIEW_LIMIT, key_func=user_or_address_key)
 def preview() -> Response | tuple[Response, int]:
     """Render Markdown exactly as the letter page will: the editor's live preview."""
     form = PreviewForm()

@@ -146,3 +146,25 @@ def test_the_api_allowance_is_shared_by_every_api_address(limited: AppFactory) -
             assert client.get(list_path, environ_base=address).status_code == 200
         assert client.get(list_path, environ_base=address).status_code == 429
         assert client.get("/api/v1/openapi.json", environ_base=address).status_code == 429
+
+
+def test_the_editor_preview_is_limited_per_account(limited: AppFactory) -> None:
+    """Issue 9 item 12: each preview renders up to the text bound (about 2 s at worst), so
+    one account gets PREVIEW_LIMIT's 120 a minute, from any address; another is unaffected."""
+    app = limited()
+    with app.test_request_context():
+        drafter, other = make_user(), make_user()
+        db.session.commit()
+        client = login(app.test_client(), drafter)
+        for n in range(120):
+            answer = client.post(
+                "/preview",
+                data={"body": "**bold**"},
+                environ_base={"REMOTE_ADDR": f"10.7.{n // 250}.{n % 250 + 1}"},
+            )
+            assert answer.status_code == 200, n
+        refused = client.post("/preview", data={"body": "**bold**"})
+        assert refused.status_code == 429
+        assert "Retry-After" in refused.headers
+        other_client = login(app.test_client(), other)
+        assert other_client.post("/preview", data={"body": "**bold**"}).status_code == 200
