@@ -19,16 +19,18 @@ NOT_ON_ONE_LINE = frozenset(
 )
 
 
+def _breaks_the_line(char: str) -> bool:
+    return char in NOT_ON_ONE_LINE or unicodedata.category(char) == "Cc"
+
+
 def has_control_characters(text: str) -> bool:
     """True if ``text`` holds a character no one-line value may hold."""
-    return any(c in NOT_ON_ONE_LINE or unicodedata.category(c) == "Cc" for c in text)
+    return any(_breaks_the_line(c) for c in text)
 
 
 def one_line_text(text: str) -> str:
     """``text`` with each such character replaced by a space, runs of spaces collapsed:
     for values already stored that must go where a line break would do harm (mail
     headers)."""
-    cleaned = "".join(
-        " " if c in NOT_ON_ONE_LINE or unicodedata.category(c) == "Cc" else c for c in text
-    )
+    cleaned = "".join(" " if _breaks_the_line(c) else c for c in text)
     return " ".join(cleaned.split())
