@@ -40,7 +40,8 @@ RECORDED_FIELDS = (
 )
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
+    """An enum as its stored value (JSON-ready), anything else unchanged."""
     return value.value if isinstance(value, enum.Enum) else value
 
 
@@ -48,7 +49,7 @@ def printed_record(signature: Signature) -> dict[str, Any]:
     """The snapshot an audit event keeps of ``signature`` (it must have been flushed)."""
     assert signature.id is not None, "flush the signature before recording it"
     record: dict[str, Any] = {"id": signature.id}
-    record.update({field: _plain(getattr(signature, field)) for field in RECORDED_FIELDS})
+    record.update({field: plain_value(getattr(signature, field)) for field in RECORDED_FIELDS})
     return record
 
 

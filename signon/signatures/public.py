@@ -36,7 +36,7 @@ from signon.db import utcnow
 from signon.exports.ordering import sort_signatories
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.signatures.audit_records import printed_records
+from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.links import assign_new_link, invitation_url
 from signon.signatures.models import (
     Invitation,
@@ -754,11 +754,7 @@ MERGED_FIELDS = (
 
 
 def _snapshot(signature: Signature) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for field in MERGED_FIELDS:
-        value = getattr(signature, field)
-        values[field] = value.value if isinstance(value, enum.Enum) else value
-    return values
+    return {field: plain_value(getattr(signature, field)) for field in MERGED_FIELDS}
 
 
 def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_details: bool) -> None:
