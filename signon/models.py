@@ -1,6 +1,7 @@
 """Every model, imported in one place so that Alembic and ``db check`` see them all."""
 
 from signon.accounts.models import (
+    CoordinatorMail,
     Membership,
     Organisation,
     OrganisationInvitation,
@@ -24,6 +25,7 @@ from signon.signatures.models import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "CoordinatorMail",
     "ExportRecord",
     "ExportSettings",
     "Invitation",

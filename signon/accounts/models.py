@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signon.core.permissions import Action, OrganisationRole, organisation_role_allows
@@ -279,3 +279,28 @@ def mask_email(address: str) -> str:
     if not local:
         return "***"
     return f"{local[0]}***@{domain}"
+
+
+class CoordinatorMail(db.Model):  # type: ignore[name-defined,misc]
+    """Mails sent to other people's addresses on a user's say-so (invitations to sign,
+    re-sends, re-confirmation requests, drafting-team and organisation invitations): the
+    durable count behind the daily allowances (:mod:`signon.accounts.mail_allowance`).
+    One row per send, with how many mails it queued. ``letter_id`` is empty for
+    organisation invitations, which belong to no letter."""
+
+    __tablename__ = "coordinator_mails"
+    __table_args__ = (
+        Index("ix_coordinator_mails_user_id_created_at", "user_id", "created_at"),
+        Index("ix_coordinator_mails_letter_id_created_at", "letter_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    #: invitation, resend, reconfirmation, team_invitation, organisation_invitation
+    kind: Mapped[str] = mapped_column(String(30))
+    count: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<CoordinatorMail {self.id} letter={self.letter_id} n={self.count}>"

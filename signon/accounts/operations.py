@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from signon.accounts import notifications, queries, totp
+from signon.accounts import mail_allowance, notifications, queries, totp
 from signon.accounts.models import (
     Membership,
     Organisation,
@@ -53,6 +53,11 @@ class LastAdminError(AccountsError):
 
 class AlreadyMemberError(AccountsError):
     pass
+
+
+class MailAllowanceError(AccountsError):
+    """The daily mail allowance (:mod:`signon.accounts.mail_allowance`) is used up:
+    nothing was sent; the message says when it may go."""
 
 
 class WrongAccountError(AccountsError):
@@ -763,7 +768,8 @@ def invite_to_organisation(
     organisation: Organisation, inviter: User, email: str, role: OrganisationRole
 ) -> OrganisationInvitation:
     """Invite someone by e-mail. An address with an open invitation gets it again (new
-    link, new expiry, the role asked now) instead of a second one."""
+    link, new expiry, the role asked now) instead of a second one. Each mail counts
+    against the inviter's daily mail allowance; none is sent beyond it."""
     _lock_organisation(organisation)
     email = User.normalise_email(email)
     already = db.session.scalar(
@@ -773,6 +779,10 @@ def invite_to_organisation(
     )
     if already is not None:
         raise AlreadyMemberError("This person is already a member of the organisation.")
+    try:
+        mail_allowance.take(inviter, None, 1, kind=mail_allowance.MailKind.ORGANISATION_INVITATION)
+    except mail_allowance.AllowanceExceededError as error:
+        raise MailAllowanceError(str(error)) from error
     hours = _settings().organisation_invite_hours
     raw = new_token()
     invitation = db.session.scalar(

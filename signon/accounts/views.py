@@ -653,7 +653,7 @@ def organisation_invite(org_id: int) -> Response | str:
             invitation = operations.invite_to_organisation(
                 organisation, _user(), form.email.data, OrganisationRole(form.role.data)
             )
-        except operations.AlreadyMemberError as error:
+        except (operations.AlreadyMemberError, operations.MailAllowanceError) as error:
             form.email.errors = [*form.email.errors, str(error)]
         else:
             flash(

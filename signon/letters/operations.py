@@ -10,6 +10,7 @@ from slugify import slugify
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from signon.accounts import mail_allowance
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
 from signon.core.forms import body_length_problem
@@ -270,6 +271,10 @@ def invite_to_team(
     _lock_letter(letter)
     if _direct_member_with_email(letter, email) is not None:
         raise LetterError(f"{email} is already on the team.")
+    try:
+        mail_allowance.take(invited_by, letter, 1, kind=mail_allowance.MailKind.TEAM_INVITATION)
+    except mail_allowance.AllowanceExceededError as error:
+        raise LetterError(str(error)) from error
     invitation = db.session.scalar(
         select(TeamInvitation).where(
             TeamInvitation.letter_id == letter.id, TeamInvitation.email == email

@@ -305,26 +305,3 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
 
     letter: Mapped[Letter] = relationship()
     created_by: Mapped[User | None] = relationship()
-
-
-class CoordinatorMail(db.Model):  # type: ignore[name-defined,misc]
-    """Mails sent to invitees on a coordinator's behalf: the durable count behind the
-    daily allowances (:mod:`signon.signatures.allowance`). One row per send, with how
-    many mails it queued."""
-
-    __tablename__ = "coordinator_mails"
-    __table_args__ = (
-        Index("ix_coordinator_mails_user_id_created_at", "user_id", "created_at"),
-        Index("ix_coordinator_mails_letter_id_created_at", "letter_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
-    #: invitation, resend, reconfirmation
-    kind: Mapped[str] = mapped_column(String(20))
-    count: Mapped[int]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def __repr__(self) -> str:
-        return f"<CoordinatorMail {self.id} letter={self.letter_id} n={self.count}>"

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from signon.accounts.models import User
+from signon.accounts.models import CoordinatorMail, User
 from signon.config import Settings
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
@@ -29,7 +29,7 @@ from signon.letters.models import Letter
 from signon.signatures import allowance
 from signon.signatures import invitations as ops
 from signon.signatures.invitations import InvitationError
-from signon.signatures.models import CoordinatorMail, Invitation
+from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.signatures.test_invitations_factories import invited

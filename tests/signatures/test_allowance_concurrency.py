@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from signon.accounts.models import User
+from signon.accounts.models import CoordinatorMail, User
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
-from signon.signatures.models import CoordinatorMail, Invitation
+from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.smtp import MailCatcher
