@@ -119,6 +119,10 @@ class Settings:
     bulk_confirm_threshold: int = 50
     #: Confirmation mails per address per hour, whatever the route (login, register, resend).
     confirmation_mails_per_hour: int = 5
+    #: Send a request's mail only once its response has been sent (``response.close()``),
+    #: so that response times do not tell whether an address has an account. Off in the
+    #: tests: Werkzeug's test client only closes a response when told to.
+    mail_after_response: bool = True
     #: Where uploaded logos and exported PDFs are kept.
     storage_dir: str = str(INSTANCE_DIR / "storage")
     #: Rate limiting storage (``memory://`` or ``redis://host:port``).
@@ -168,6 +172,7 @@ class Settings:
             confirmation_mails_per_hour=_env_int(
                 "CONFIRMATION_MAILS_PER_HOUR", cls.confirmation_mails_per_hour
             ),
+            mail_after_response=_env_bool("MAIL_AFTER_RESPONSE", cls.mail_after_response),
         )
 
     def with_(self, **changes: object) -> Settings:

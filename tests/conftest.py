@@ -70,6 +70,10 @@ def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any
         base_url="http://localhost",
         ratelimit_enabled=False,
         wtf_csrf_enabled=False,
+        # Werkzeug's test client closes a response only when told to: send mail at the
+        # commit, so that tests see it at once (tests/core/test_mail_after_response.py
+        # covers the setting on).
+        mail_after_response=False,
     )
     return settings.with_(**overrides)
 

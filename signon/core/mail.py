@@ -3,8 +3,9 @@
 Messages go through the outbox (:class:`signon.core.outbox.OutboxMessage`):
 :func:`queue_mail` renders the message and writes it as a row of the current unit of
 work, so that it is committed (or rolled back) with the change that caused it. Once
-the commit has succeeded (:mod:`signon.core.transaction`), the request tries to send
-it; the outcome (sent, or the server's answer and when to try again) is written in a
+the commit has succeeded (:mod:`signon.core.transaction`) and, in a request, the
+response has been sent (``SIGNON_MAIL_AFTER_RESPONSE``, see :func:`send_soon`), it is
+sent; the outcome (sent, or the server's answer and when to try again) is written in a
 short transaction of its own, since the request's transaction is already committed.
 ``flask --app signon send-mail`` (:func:`send_due`) sends what is still unsent, with
 back-off. A sender first *claims* a message (an UPDATE that only succeeds when nobody
@@ -28,14 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, g, has_request_context, render_template
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from signon.core.oneline import one_line_text
 from signon.core.outbox import OutboxMessage
-from signon.core.transaction import after_commit
+from signon.core.transaction import after_commit, after_response
 from signon.db import utcnow
 from signon.extensions import db, mail
 
@@ -118,8 +119,31 @@ def queue_mail(
     db.session.add(message)
     db.session.flush()
     message_id = message.id
-    after_commit(lambda: send_outbox([message_id]))
+    after_commit(lambda: send_soon([message_id]))
     return message
+
+
+def send_soon(ids: Sequence[int]) -> None:
+    """Send these committed messages: in a request, once its response has been sent
+    (``mail_after_response``), all of the request's messages over one connection;
+    elsewhere (CLI, or with the setting off) at once.
+
+    Sending after the response keeps the response time the same whether or not a mail
+    went out: ``/forgot-password`` and ``/register`` must not tell by their timing
+    whether an address has an account. Whatever happens to the sending then (a refusal,
+    an unreachable server, the process stopping) the messages are in the outbox and
+    ``flask send-mail`` sends them.
+    """
+    settings = current_app.config["SIGNON"]
+    if not (has_request_context() and settings.mail_after_response):
+        send_outbox(ids)
+        return
+    pending: list[int] | None = g.get("_mail_after_response")
+    if pending is None:
+        pending = g._mail_after_response = []
+        batch = pending
+        after_response(lambda: send_outbox(batch))
+    pending.extend(ids)
 
 
 # --- Sending ------------------------------------------------------------------------

@@ -3,6 +3,12 @@
 Operations add and flush, never commit. A request that ends with a response
 below 400 is committed here; anything else is rolled back. Callbacks queued with
 :func:`after_commit` (mail, mostly) run only once the commit has succeeded.
+
+Callbacks queued with :func:`after_response` run later still: once the WSGI server has
+written the whole response and closes it (``response.call_on_close``; gunicorn and
+Werkzeug both call ``close()`` after the body). Mail is sent there, so that how long a
+response takes says nothing about whether a mail was sent (who has an account). Outside
+a request (CLI, tests calling :func:`commit`) they run at once.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g, has_request_context
 
 from signon.extensions import db
 
@@ -33,6 +39,41 @@ def run_after_commit_callbacks() -> None:
 
 def discard_after_commit_callbacks() -> None:
     g.pop("_after_commit", None)
+
+
+def after_response(callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the response has been sent (in a request), else at once.
+
+    Meant for work that must already be committed and that the person waiting for the
+    page should not wait for (nor be able to time). It runs in an app context of its
+    own; a failure is logged, never raised.
+    """
+    if not has_request_context():
+        _run(callback, "after-response callback failed")
+        return
+    g.setdefault("_after_response", []).append(callback)
+
+
+def _run(callback: Callable[[], object], failure: str) -> None:
+    try:
+        callback()
+    except Exception:  # the response is gone: nobody to tell but the log
+        log.exception(failure)
+
+
+def hand_over_after_response_callbacks(response: Response) -> None:
+    """Give the callbacks queued with :func:`after_response` to ``response.close()``."""
+    callbacks: list[Callable[[], object]] = g.pop("_after_response", [])
+    if not callbacks:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            for callback in callbacks:
+                _run(callback, "after-response callback failed")
+
+    response.call_on_close(run)
 
 
 def commit() -> None:
@@ -61,6 +102,8 @@ def init_app(app: Flask) -> None:
             commit()  # an exception here becomes a 500 and nothing is sent
         else:
             rollback()
+        # Also after a rollback: an earlier commit of this request may have queued some.
+        hand_over_after_response_callbacks(response)
         return response
 
     @app.teardown_request
