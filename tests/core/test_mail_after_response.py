@@ -10,14 +10,23 @@ client calls it only when the test closes the response, which is what these test
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
+from werkzeug.serving import make_server
 
+from signon import create_app
 from signon.config import Settings
 from signon.core.commands import send_mail_command
 from signon.core.mail import queue_mail
@@ -29,6 +38,7 @@ from signon.core.transaction import (
 )
 from signon.db import utcnow
 from signon.extensions import db
+from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.faults.helpers import flaky_mail_server, free_port, mail_port
 from tests.smtp import MailCatcher
@@ -192,3 +202,82 @@ def test_a_failing_after_response_callback_is_logged_not_raised(
     response.close()
     assert ran == ["second"]
     assert "after-response callback failed" in caplog.text
+
+
+class _HeldMailServer:
+    """A real SMTP server that keeps every message waiting at DATA until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.arrived = threading.Event()
+        self.received: list[str] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.release.wait, 30)
+        self.received.extend(envelope.rcpt_tos)
+        self.arrived.set()
+        return "250 Message accepted for delivery"
+
+
+@pytest.mark.real_commits
+def test_a_real_wsgi_server_answers_before_the_mail_is_sent(
+    app: Flask, database_url: str, mail_catcher: MailCatcher
+) -> None:
+    """Werkzeug's server, a real socket: the answer arrives while the mail server still
+    holds the message, and the mail goes once it lets go."""
+    held = _HeldMailServer()
+    held.controller.start()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    live = create_app(
+        make_settings(
+            database_url,
+            mail_catcher,
+            mail_port=held.port,
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            mail_after_response=True,
+        )
+    )
+    server.app = live
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with live.app_context():
+            make_user("me@example.org")
+            commit()
+            db.session.remove()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.request(
+            "POST",
+            "/forgot-password",
+            body=urlencode({"email": "me@example.org"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 302
+        # the answer is here, and the message is still held at the mail server
+        assert held.received == [] and not held.arrived.is_set()
+        held.release.set()
+        assert held.arrived.wait(10)
+        assert held.received == ["me@example.org"]
+        connection.close()
+        with live.app_context():
+            for _ in range(100):  # the outcome is recorded right after the server's 250
+                sent_at = db.session.scalar(select(OutboxMessage.sent_at))
+                db.session.rollback()
+                if sent_at is not None:
+                    break
+                time.sleep(0.05)
+            assert sent_at is not None
+            db.session.remove()
+    finally:
+        held.release.set()
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+        held.controller.stop()
+        with live.app_context():
+            db.engine.dispose()
