@@ -48,7 +48,7 @@ def test_an_export_records_exactly_what_went_in() -> None:
     assert path.read_bytes() == data
     assert record.file_name.startswith(f"{letter.id}-{record.id}-")
     actions = db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.letter_id == letter.id)
+        select(AuditEvent.action).where(AuditEvent.letter_id == letter.id).order_by(AuditEvent.id)
     ).all()
     assert actions[-2:] == ["export.started", "export.finished"]
 
