@@ -30,11 +30,8 @@ def after_commit(callback: Callable[[], object]) -> None:
 
 def run_after_commit_callbacks() -> None:
     callbacks: list[Callable[[], object]] = g.pop("_after_commit", [])
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a side effect must never undo or hide a committed change
-            log.exception("after-commit callback failed")
+    for callback in callbacks:  # a side effect must never undo or hide a committed change
+        _run(callback, "after-commit callback failed")
 
 
 def discard_after_commit_callbacks() -> None:
