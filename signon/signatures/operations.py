@@ -19,6 +19,7 @@ from signon.audit.operations import record_event
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures import late_withdrawals
 from signon.signatures.audit_records import printed_records
 from signon.signatures.models import (
     Invitation,
@@ -307,7 +308,8 @@ def withdraw(
     signature.withdraw_reason = reason or None
     signature.last_activity_at = utcnow()
     _event(signature, "withdrawn", signature.revision, email, reason=reason or None)
-    if signature.invitation is not None:
+    late = late_withdrawals.flag_if_late(signature, signature.letter, email)
+    if signature.invitation is not None and signature.invitation.revoked_at is None:
         signature.invitation.status = InvitationStatus.WITHDRAWN
         signature.invitation.last_activity_at = utcnow()
     record_event(
@@ -316,6 +318,7 @@ def withdraw(
         actor_label=actor_label or email or "system",
         signature=signature.name,
         reason=reason or None,
+        after_list_final=late or None,
         printed=printed_records(signature),
     )
     db.session.flush()

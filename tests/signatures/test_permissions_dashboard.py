@@ -15,6 +15,7 @@ from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.permissions import (
     MANAGE_PAGE,
+    MANAGE_POST,
     VISITORS,
     Route,
     World,
@@ -27,6 +28,7 @@ from tests.signatures.dashboard_data import every_state
 pytestmark = pytest.mark.usefixtures("app_context")
 
 COORDINATORS_ONLY = with_other_coordinator(MANAGE_PAGE)
+COORDINATORS_POST = with_other_coordinator(MANAGE_POST)
 
 ROUTES = [
     Route("signatures.dashboard", "GET", "/letters/{slug}/signatories", COORDINATORS_ONLY),
@@ -42,6 +44,12 @@ ROUTES = [
         "GET",
         "/letters/{slug}/signatories.csv?bom=1&state=approved_current",
         COORDINATORS_ONLY,
+    ),
+    Route(
+        "signatures.acknowledge_withdrawal",
+        "POST",
+        "/letters/{slug}/signatories/{signature_id}/acknowledge-withdrawal",
+        COORDINATORS_POST,
     ),
 ]
 
@@ -62,7 +70,8 @@ def test_dashboard_permissions(client: FlaskClient, route: Route, visitor: str) 
         "other_coordinator": other,
     }
     transaction.commit()  # a refusal rolls back the request's session
-    response = check_route(client, route, World(users, {"slug": world.letter.slug}), visitor)
+    ids = {"slug": world.letter.slug, "signature_id": world.signatures["withdrawn"].id}
+    response = check_route(client, route, World(users, ids), visitor)
     if response.status_code != 200:
         # nobody but a coordinator sees a representative's address
         assert "current@current.example.org" not in response.get_data(as_text=True)

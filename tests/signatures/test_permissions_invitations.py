@@ -182,8 +182,16 @@ ROUTES = [
         "signatures.sign_withdraw",
         "POST",
         "/sign/{token}/withdraw",
-        tokens(409, 302, 410, 410, 404, 409),  # nothing to withdraw without an approval
+        # Withdrawing works with every real link, revoked or expired too: 409 where
+        # there is no approval to withdraw.
+        tokens(409, 302, 409, 409, 404, 409),
         {"withdraw-reason": ""},
+    ),
+    Route(
+        "signatures.sign_withdraw_confirm",
+        "GET",
+        "/sign/{token}/withdraw",
+        tokens(200, 200, 200, 200, 404, 200),  # the confirmation page: it changes nothing
     ),
 ]
 
@@ -309,5 +317,6 @@ def test_every_invitation_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.sign_approve",
         "signatures.sign_decline",
         "signatures.sign_withdraw",
+        "signatures.sign_withdraw_confirm",
     }
     assert untested_rules(app, ROUTES, endpoints=mine) == []

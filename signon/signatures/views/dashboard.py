@@ -1,7 +1,9 @@
 """The coordinators' dashboard: where every organisation stands, with a chart and a CSV export.
 
 Coordinators only (``Action.INVITATION_SEND``): the table shows representatives'
-e-mail addresses. Both routes read, never write; they cost a fixed number of
+e-mail addresses. The page lists withdrawals that came after the list was final
+(:mod:`signon.signatures.late_withdrawals`) with a POST to acknowledge each; the page
+and the CSV read, never write; they cost a fixed number of
 queries whatever the number of organisations (see ``signon.signatures.queries``).
 """
 
@@ -13,18 +15,21 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import tzinfo
 
-from flask import Response, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
+from signon.core.forms import ActionForm
 from signon.core.permissions import Action, require
 from signon.core.spreadsheet import neutralise_cell
 from signon.core.timefmt import local, reader_zone
 from signon.db import utcnow
+from signon.extensions import db
 from signon.letters.models import Letter
 from signon.letters.queries import letter_by_slug
-from signon.signatures import chart, queries
+from signon.signatures import chart, late_withdrawals, queries
 from signon.signatures.dashboard_forms import DashboardFilterForm
-from signon.signatures.models import SignatoryKind
+from signon.signatures.models import SignatoryKind, Signature
 from signon.signatures.queries import (
     STATE_BADGES,
     STATE_ORDER,
@@ -87,7 +92,24 @@ def dashboard(slug: str) -> str:
         page=page,
         days=days,
         chart_svg=chart.render_chart(days, today=today.date()),
+        late_withdrawals=late_withdrawals.needing_action(letter),
+        action_form=ActionForm(formdata=None),
     )
+
+
+@bp.post("/letters/<slug>/signatories/<int:signature_id>/acknowledge-withdrawal")
+def acknowledge_withdrawal(slug: str, signature_id: int) -> BaseResponse:
+    """A coordinator has dealt with a withdrawal that came after the list was final."""
+    letter = _coordinator_letter(slug)
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.letter_id != letter.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        if late_withdrawals.acknowledge(signature, current_user):
+            flash(f"Noted: the withdrawal of {signature.name} is dealt with.", "success")
+        else:
+            flash(f"The withdrawal of {signature.name} needs no action.", "info")
+    return redirect(url_for("signatures.dashboard", slug=letter.slug))
 
 
 @bp.get("/letters/<slug>/signatories.csv")

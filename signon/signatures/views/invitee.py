@@ -6,10 +6,14 @@ The link itself is the proof that they hold the invited address. Routes (all pub
   and the forms. It changes nothing (mail scanners fetch links too);
 - ``POST /sign/<token>/seen``: sent by static/js/invitee.js once the page is shown in a
   browser: marks the invitation opened and remembers the revision shown;
-- ``POST /sign/<token>/approve``, ``/decline``, ``/withdraw``: their answer.
+- ``POST /sign/<token>/approve``, ``/decline``, ``/withdraw``: their answer;
+- ``GET  /sign/<token>/withdraw``: the link mails give to withdraw in one click: a
+  confirmation page whose form posts to ``/withdraw`` (a GET changes nothing).
 
 An unknown or tampered token gets 404; a revoked or expired invitation a page (410)
-that says to ask the coordinators for a new link.
+that says to ask the coordinators for a new link. Withdrawing is the exception: an
+organisation can always take its approval back with its link, after a revocation,
+after the deadline or after signing closed.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def _usable_invitation(token: str) -> Invitation:
         "signatures/sign_problem.html",
         problem=problem.value,
         invitation=invitation if problem != LinkProblem.UNKNOWN else None,
+        token=token,
     )
     code = 404 if problem == LinkProblem.UNKNOWN else 410
     abort(_private(make_response(page, code)))
@@ -242,22 +247,68 @@ def sign_decline(token: str) -> Response:
     return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
 
 
+def _invitation_for_withdrawal(token: str) -> Invitation:
+    """The invitation this link opens, revoked or expired too: withdrawing is always possible."""
+    invitation = links.find_invitation(token)
+    if invitation is None:
+        page = render_template("signatures/sign_problem.html", problem=LinkProblem.UNKNOWN.value)
+        abort(_private(make_response(page, 404)))
+    return invitation
+
+
+def _link_is_usable(invitation: Invitation) -> bool:
+    return (
+        invitation.status != InvitationStatus.REVOKED
+        and invitation.revoked_at is None
+        and not invitation.is_expired
+    )
+
+
+def _withdraw_page(
+    invitation: Invitation, *, form: WithdrawForm | None = None, status: int = 200
+) -> Response:
+    signature = invitation.signature
+    page = render_template(
+        "signatures/withdraw.html",
+        invitation=invitation,
+        letter=invitation.letter,
+        signature=signature,
+        approved=signature is not None and signature.status == SignatureStatus.APPROVED,
+        withdrawn=signature is not None and signature.status == SignatureStatus.WITHDRAWN,
+        token=links.invitation_token(invitation),
+        form=form or WithdrawForm(formdata=None),
+        link_usable=_link_is_usable(invitation),
+    )
+    return _private(make_response(page, status))
+
+
+@bp.get("/sign/<token>/withdraw")
+@public
+def sign_withdraw_confirm(token: str) -> Response:
+    """The one-click link from the mails: a confirmation page; withdrawing is its POST form."""
+    return _withdraw_page(_invitation_for_withdrawal(token))
+
+
 @bp.post("/sign/<token>/withdraw")
 @public
 def sign_withdraw(token: str) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = _invitation_for_withdrawal(token)
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            withdrawn = ops.withdraw_invitation(invitation, reason=form.reason.data or None)
-        except SignatureError as problem:
-            return _sign_page(invitation, error=str(problem), status=409)
-        if withdrawn:
-            flash(
-                "Your approval is withdrawn: your organisation will not be listed. "
-                "The coordinators are informed through their dashboard.",
-                "success",
-            )
-        else:
-            flash("Your approval had already been withdrawn.", "info")
-    return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
+    if not form.validate_on_submit():
+        return _withdraw_page(invitation, form=form, status=400)
+    try:
+        withdrawn = ops.withdraw_invitation(invitation, reason=form.reason.data or None)
+    except SignatureError as problem:
+        flash(str(problem), "error")
+        return _withdraw_page(invitation, form=form, status=409)
+    if withdrawn:
+        flash(
+            "Your approval is withdrawn: your organisation will not be listed. "
+            "The coordinators are informed through their dashboard.",
+            "success",
+        )
+    else:
+        flash("Your approval had already been withdrawn.", "info")
+    if _link_is_usable(invitation):
+        return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
+    return _private(redirect(url_for("signatures.sign_withdraw_confirm", token=token)))
