@@ -133,7 +133,7 @@ def test_withdraw_after_close_or_publication_needs_action(
 
 
 def test_acknowledging_another_letters_signature_is_404(client: FlaskClient, approved) -> None:
-    coordinator, letter, invitation = approved
+    _coordinator, letter, invitation = approved
     letter.status = LetterStatus.CLOSED
     ops.withdraw_invitation(invitation, reason=None)
     mine, other = coordinated_letter()
