@@ -29,11 +29,12 @@ from signon.audit.operations import record_event
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.signatures import allowance, links, notifications, operations
+from signon.signatures import allowance, links, notifications, operations, public_changes
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
     Signature,
+    SignatureChange,
     SignatureStatus,
 )
 from signon.signatures.operations import SignatoryDetails, SignatureError
@@ -751,6 +752,8 @@ class Approval:
     signature: Signature
     #: False when the same approval was submitted again (nothing new recorded).
     recorded: bool
+    #: Details a public signatory changed after acceptance, held for the coordinators.
+    held_change: SignatureChange | None = None
 
 
 def approve_invitation(
@@ -765,16 +768,24 @@ def approve_invitation(
     Raises :class:`~signon.signatures.operations.StaleRevisionError` if the text
     changed meanwhile and :class:`SignatureError` for any other refusal. The same
     form submitted twice records one approval; the logo file is written only when
-    the approval was recorded, and the receipt is mailed once.
+    the approval was recorded, and the receipt is mailed once. A public signatory
+    accepted by the coordinators approves with its listed details; what it changed is
+    held for review (:mod:`signon.signatures.public_changes`).
     """
     letter = invitation.letter
     _lock_invitation(invitation)
     previous = invitation.signature
+    held = public_changes.holds_changes(previous)
+    recorded_details = (
+        public_changes.listed_details(previous, details)
+        if held and previous is not None
+        else details
+    )
     repeated = (
         previous is not None
         and previous.status == SignatureStatus.APPROVED
         and previous.revision_id == revision.id
-        and previous.name == details.name
+        and previous.name == recorded_details.name
     )
     try:
         # A savepoint: renaming an existing signature (after a decline, or on
@@ -784,10 +795,20 @@ def approve_invitation(
             signature = operations.approve(
                 letter,
                 revision,
-                details,
+                recorded_details,
                 email=invitation.email,
                 invitation=invitation,
-                logo_filename=None if repeated or logo is None else logo.filename,
+                logo_filename=None if repeated or held or logo is None else logo.filename,
+            )
+            change = (
+                public_changes.propose_change(
+                    signature,
+                    details,
+                    logo_filename=logo.filename if logo is not None else None,
+                    email=invitation.email,
+                )
+                if held
+                else None
             )
     except IntegrityError as exc:
         raise SignatureError(
@@ -795,13 +816,12 @@ def approve_invitation(
             "If that is your organisation, ask the coordinators to correct it."
         ) from exc
     _count_as_opened(invitation)
-    if repeated:
-        return Approval(signature, recorded=False)
-    if logo is not None:
+    if logo is not None and (change is not None or not (repeated or held)):
         save_logo(logo)
     db.session.flush()
-    notifications.mail_approval_receipt(invitation, signature, revision)
-    return Approval(signature, recorded=True)
+    if not repeated:
+        notifications.mail_approval_receipt(invitation, signature, revision)
+    return Approval(signature, recorded=not repeated, held_change=change)
 
 
 def decline_invitation(invitation: Invitation, *, reason: str | None) -> Signature:

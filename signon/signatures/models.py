@@ -108,6 +108,19 @@ class Moderation(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    #: Accepted once, then taken off the list by a coordinator (with a reason).
+    REMOVED = "removed"
+
+
+class ChangeStatus(enum.StrEnum):
+    """A public signatory's change to its printed details, held for the coordinators."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    #: Taken back by the signatory (they submitted the listed details again) or made moot
+    #: by the signature's removal.
+    CANCELLED = "cancelled"
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
@@ -249,6 +262,39 @@ class SignatureEvent(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<SignatureEvent {self.id} sig={self.signature_id} {self.action}>"
+
+
+class SignatureChange(db.Model):  # type: ignore[name-defined,misc]
+    """Printed details proposed by a public signatory after acceptance, awaiting review.
+
+    The signature row keeps the accepted details (and is what every list prints) until
+    a coordinator accepts the change; at most one change per signature is pending.
+    """
+
+    __tablename__ = "signature_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[ChangeStatus] = mapped_column(
+        enum_column(ChangeStatus), default=ChangeStatus.PENDING
+    )
+    #: The proposed printed fields (see ``public_changes.CHANGE_FIELDS``), as plain values.
+    proposed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: A new logo (already stored under the uploads folder), if they sent one.
+    logo_filename: Mapped[str | None] = mapped_column(String(80))
+    proposed_by_email: Mapped[str | None] = mapped_column(String(254))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    signature: Mapped[Signature] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SignatureChange {self.id} sig={self.signature_id} {self.status}>"
 
 
 class ReminderSent(db.Model):  # type: ignore[name-defined,misc]

@@ -621,7 +621,7 @@ def find_duplicates(signature: Signature, candidates: Sequence[Signature]) -> li
     return found
 
 
-MODERATION_ACTIONS = ("moderation_accepted", "moderation_rejected", "merged")
+MODERATION_ACTIONS = ("moderation_accepted", "moderation_rejected", "merged", "removed")
 
 
 def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQueue:
@@ -644,7 +644,7 @@ def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQue
             s
             for s in signatures
             if s.source == SignatureSource.PUBLIC
-            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED)
+            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED, Moderation.REMOVED)
         ),
         key=lambda s: (s.updated_at, s.id),
         reverse=True,

@@ -173,6 +173,17 @@ class RejectForm(BaseForm):
     )
 
 
+class RemoveForm(BaseForm):
+    """Take an accepted public signature off the list: the reason is required."""
+
+    reason = TextAreaField(
+        "Reason (required; recorded in the audit log and sent to the signatory)",
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[DataRequired(message="Give the reason for the removal."), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+
+
 class MergeForm(BaseForm):
     """Merge a pending public signature into an existing signatory of the same letter."""
 

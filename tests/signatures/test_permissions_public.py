@@ -14,10 +14,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from signon.accounts.models import User
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter
 from signon.signatures import public as ops
+from signon.signatures import public_changes
+from signon.signatures.invitations import approve_invitation
+from signon.signatures.models import Signature
+from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.permissions import (
@@ -82,6 +89,26 @@ ROUTES = [
         {"reject-{pending_id}-reason": "Spam"},
     ),
     Route(
+        "signatures.moderation_change_accept",
+        "POST",
+        "/letters/{slug}/moderation/{changed_id}/change/accept",
+        MANAGE_POST,
+    ),
+    Route(
+        "signatures.moderation_change_reject",
+        "POST",
+        "/letters/{slug}/moderation/{changed_id}/change/reject",
+        MANAGE_POST,
+        {"change-reject-{changed_id}-reason": "Not them"},
+    ),
+    Route(
+        "signatures.moderation_remove",
+        "POST",
+        "/letters/{slug}/moderation/{changed_id}/remove",
+        MANAGE_POST,
+        {"remove-{changed_id}-reason": "Impersonation"},
+    ),
+    Route(
         "signatures.moderation_merge",
         "POST",
         "/letters/{slug}/moderation/{pending_id}/merge",
@@ -101,6 +128,22 @@ def logo_storage(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return tmp_path
 
 
+def _accepted_with_a_held_change(letter: Letter, coordinator: User) -> Signature:
+    """An accepted public signature whose signatory then proposed a new name."""
+    signature = ops.confirm_public_request(
+        ask(letter, "Changed Org", "c@changed.org").request, letter.head()
+    )
+    ops.accept_signature(signature, moderator=coordinator)
+    assert signature.invitation is not None
+    approve_invitation(
+        signature.invitation,
+        letter.head(),
+        SignatoryDetails(name="Changed Org (renamed)", authority_confirmed=True),
+    )
+    assert public_changes.pending_change(signature) is not None
+    return signature
+
+
 def build_world(*, public: bool = True) -> LetterWorld:
     coordinator, drafter, viewer, outsider = (make_user() for _ in range(4))
     letter = make_public_letter(coordinator, is_public=True)
@@ -110,6 +153,7 @@ def build_world(*, public: bool = True) -> LetterWorld:
     listed = make_signature(letter, "Listed Org", logo_filename="listed.png")
     pending = ops.confirm_public_request(ask(letter, "Pending Org").request, letter.head())
     token = ask(letter, "Asking Org", email="asking@example.org").token
+    changed = _accepted_with_a_held_change(letter, coordinator)
     letter.is_public = public
     transaction.commit()  # responses >= 400 roll back: the world must survive them
     return LetterWorld(
@@ -120,6 +164,7 @@ def build_world(*, public: bool = True) -> LetterWorld:
             "token": token,
             "listed_id": listed.id,
             "pending_id": pending.id,
+            "changed_id": changed.id,
         },
         letter,
     )
@@ -204,5 +249,23 @@ def test_every_public_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.moderation_accept",
         "signatures.moderation_reject",
         "signatures.moderation_merge",
+        "signatures.moderation_change_accept",
+        "signatures.moderation_change_reject",
+        "signatures.moderation_remove",
     }
     assert untested_rules(app, ROUTES, endpoints=mine) == []
+
+
+@pytest.mark.parametrize(
+    "suffix", ["change/accept", "change/reject", "remove"], ids=lambda suffix: suffix
+)
+def test_the_change_and_removal_routes_take_no_get(
+    app: Flask, client: FlaskClient, suffix: str
+) -> None:
+    """A state change never happens on GET: even the coordinator gets 405."""
+    with app.test_request_context():
+        world = build_world()
+        log_in_as(client, world.users, "coordinator")
+        path = f"/letters/{world.ids['slug']}/moderation/{world.ids['changed_id']}/{suffix}"
+        assert client.get(path).status_code == 405
+        assert public_changes.pending_change(db.session.get(Signature, world.ids["changed_id"]))

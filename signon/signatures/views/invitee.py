@@ -30,7 +30,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from signon.letters.text import DiffSegment, diff_stats, word_diff
 from signon.signatures import invitations as ops
-from signon.signatures import links, notifications
+from signon.signatures import links, notifications, public_changes
 from signon.signatures.forms import ApproveForm, DeclineForm, SeenForm, WithdrawForm
 from signon.signatures.models import Invitation, InvitationStatus, SignatureStatus
 from signon.signatures.operations import SignatureError, StaleRevisionError
@@ -86,9 +86,14 @@ def _diff(old: Revision, new: Revision) -> dict[str, Any]:
 
 
 def _prefilled_approve_form(invitation: Invitation, head: Revision) -> ApproveForm:
+    """The approve form, filled with what they last gave (a held change included)."""
     form = ApproveForm(letter=invitation.letter, formdata=None)
     signature = invitation.signature
-    if signature is not None and signature.status != SignatureStatus.DECLINED:
+    held = public_changes.pending_change(signature)
+    if held is not None:
+        for field in public_changes.CHANGE_FIELDS:
+            getattr(form, field).data = held.proposed.get(field)
+    elif signature is not None and signature.status != SignatureStatus.DECLINED:
         form.name.data = signature.name
         form.sort_name.data = signature.sort_name
         form.country.data = signature.country
@@ -139,6 +144,7 @@ def _sign_page(
         changes, reason = _diff(approved_revision, head), "approved"
     elif seen is not None and seen.number < head.number:
         changes, reason = _diff(seen, head), "seen"
+    held_change = public_changes.pending_change(signature)
     if approve_form is None:
         approve_form = _prefilled_approve_form(invitation, head)
     elif stale_from is not None or approve_form.read_revision is None:
@@ -156,6 +162,13 @@ def _sign_page(
         approved_revision=approved_revision,
         approval_holds=approval_holds,
         approved_current=approved_revision is not None and approved_revision.id == head.id,
+        held_change=held_change,
+        changes_held=public_changes.holds_changes(signature),
+        held_diff=(
+            public_changes.change_diff(signature, held_change)
+            if signature is not None and held_change is not None
+            else []
+        ),
         changes=changes,
         changes_reason=reason,
         inviter=invitation.created_by,
@@ -217,13 +230,19 @@ def sign_approve(token: str) -> Response:
         return _sign_page(invitation, approve_form=form, error=str(problem), status=409)
     revision = approval.signature.revision
     assert revision is not None
+    if approval.held_change is not None:
+        flash(
+            "Your changes are sent to the coordinators for review. Until they accept them, "
+            f"your organisation stays listed as “{approval.signature.name}”.",
+            "info",
+        )
     if approval.recorded:
         flash(
             f"Thank you: {approval.signature.name} approves revision {revision.number} of the "
             "letter. A receipt is on its way to your e-mail.",
             "success",
         )
-    else:
+    elif approval.held_change is None:
         flash("Your approval of this text was already recorded; nothing changed.", "info")
     return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
 

@@ -1,7 +1,9 @@
 """The coordinators' moderation queue and public-page settings (``/letters/<slug>/moderation``).
 
 Pending public signatures are accepted (then shown publicly), rejected (never
-shown), or merged into an existing signatory. The same page switches the public
+shown), or merged into an existing signatory. Changes that accepted public
+signatories made to their details are accepted or rejected here, and an accepted
+public signature can be removed (with a reason). The same page switches the public
 page on or off and gives the iframe snippet of the embed.
 """
 
@@ -19,9 +21,15 @@ from signon.extensions import db
 from signon.letters import queries
 from signon.letters.models import Letter
 from signon.signatures import public as operations
+from signon.signatures import public_changes
 from signon.signatures.models import Moderation, Signature
 from signon.signatures.operations import SignatureError
-from signon.signatures.public_forms import MergeForm, PublicSettingsForm, RejectForm
+from signon.signatures.public_forms import (
+    MergeForm,
+    PublicSettingsForm,
+    RejectForm,
+    RemoveForm,
+)
 from signon.signatures.views import bp
 from signon.signatures.views.public import embed_snippet
 
@@ -64,10 +72,23 @@ def _render(
     *,
     reject_form: tuple[int, RejectForm] | None = None,
     merge_form: tuple[int, MergeForm] | None = None,
+    change_reject_form: tuple[int, RejectForm] | None = None,
+    remove_form: tuple[int, RemoveForm] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The page; a form that failed validation is shown again with its errors."""
     queue = operations.moderation_queue(letter)
+    held = public_changes.held_changes(letter)
+    removable = public_changes.removable_signatures(letter)
+    change_reject_forms = {
+        h.signature.id: RejectForm(formdata=None, prefix=f"change-reject-{h.signature.id}")
+        for h in held
+    }
+    remove_forms = {s.id: RemoveForm(formdata=None, prefix=f"remove-{s.id}") for s in removable}
+    if change_reject_form is not None:
+        change_reject_forms[change_reject_form[0]] = change_reject_form[1]
+    if remove_form is not None:
+        remove_forms[remove_form[0]] = remove_form[1]
     reject_forms: dict[int, RejectForm] = {}
     merge_forms: dict[int, MergeForm] = {}
     for item in queue.items:
@@ -92,6 +113,10 @@ def _render(
             settings_form=settings_form,
             reject_forms=reject_forms,
             merge_forms=merge_forms,
+            held_changes=held,
+            change_reject_forms=change_reject_forms,
+            removable=removable,
+            remove_forms=remove_forms,
             public_url=operations.public_url(letter),
             embed_url=operations.embed_url(letter),
             snippet=embed_snippet(letter),
@@ -182,4 +207,54 @@ def moderation_merge(slug: str, signature_id: int) -> Response | tuple[str, int]
             + (", which took over the newer details." if form.take_details.data else "."),
             "success",
         )
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/change/accept")
+def moderation_change_accept(slug: str, signature_id: int) -> Response:
+    """The details a public signatory changed after acceptance become the listed ones."""
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        public_changes.accept_change(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The change is accepted: “{signature.name}” is listed with it now.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/change/reject")
+def moderation_change_reject(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    """The signature stays listed as it was accepted."""
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    form = RejectForm(prefix=f"change-reject-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, change_reject_form=(signature.id, form), status=422)
+    try:
+        public_changes.reject_change(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The change is rejected: “{signature.name}” stays listed as it was.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/remove")
+def moderation_remove(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    """Take an accepted public signature off the list (a reason is required)."""
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    signature = _signature(letter, signature_id)
+    form = RemoveForm(prefix=f"remove-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, remove_form=(signature.id, form), status=422)
+    try:
+        public_changes.remove_signature(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is removed: it is no longer listed.", "success")
     return redirect(url_for("signatures.moderation", slug=letter.slug))
