@@ -14,7 +14,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from signon.core import transaction
-from tests.e2e.conftest import NewPage
+from tests.e2e.conftest import LiveServer, NewPage
 from tests.e2e.helpers import TestUser, create_user, login_directly
 from tests.e2e.test_journey_public import _mailed_link
 from tests.smtp import MailCatcher
@@ -25,9 +25,12 @@ CHOIR = "Friendly Neighbourhood Choir"
 MINISTRY = "Ministry of Truth (official endorsement)"
 
 
-def _accepted_public_signature(app: Flask, coordinator: TestUser, email: str) -> str:
-    """A public letter whose sign-on by ``email`` (as the choir) was accepted; its slug."""
-    with app.app_context():
+def _accepted_public_signature(live_server: LiveServer, coordinator: TestUser, email: str) -> str:
+    """A public letter whose sign-on by ``email`` (as the choir) was accepted; its slug.
+
+    Built in the live server's app, so that the mailed links lead to it.
+    """
+    with live_server.app.app_context():
         from signon.accounts.models import User
         from signon.extensions import db
         from signon.signatures import public
@@ -57,11 +60,11 @@ def _rename_through_the_private_link(page: Page, link: str) -> None:
 
 
 def _journey_until_the_review(
-    app: Flask, new_page: NewPage, mail_catcher: MailCatcher, email: str
+    app: Flask, live_server: LiveServer, new_page: NewPage, mail_catcher: MailCatcher, email: str
 ) -> tuple[str, Page, Page]:
     mail_catcher.clear()
     coordinator = create_user(app, name="Coral Coordinator")
-    slug = _accepted_public_signature(app, coordinator, email)
+    slug = _accepted_public_signature(live_server, coordinator, email)
     signatory = new_page()
     _rename_through_the_private_link(signatory, _mailed_link(mail_catcher, email, "/sign/"))
     # the public page still lists the accepted name
@@ -77,10 +80,12 @@ def _journey_until_the_review(
 
 
 def test_an_accepted_change_is_listed_only_once_accepted(
-    app: Flask, new_page: NewPage, mail_catcher: MailCatcher
+    app: Flask, live_server: LiveServer, new_page: NewPage, mail_catcher: MailCatcher
 ) -> None:
     email = "choir@choir.example.org"
-    slug, signatory, coordinator = _journey_until_the_review(app, new_page, mail_catcher, email)
+    slug, signatory, coordinator = _journey_until_the_review(
+        app, live_server, new_page, mail_catcher, email
+    )
     coordinator.locator("article.held-change", has_text=CHOIR).get_by_role(
         "button", name="Accept the change"
     ).click()
@@ -92,10 +97,12 @@ def test_an_accepted_change_is_listed_only_once_accepted(
 
 
 def test_a_rejected_change_is_never_listed(
-    app: Flask, new_page: NewPage, mail_catcher: MailCatcher
+    app: Flask, live_server: LiveServer, new_page: NewPage, mail_catcher: MailCatcher
 ) -> None:
     email = "choir2@choir.example.org"
-    slug, signatory, coordinator = _journey_until_the_review(app, new_page, mail_catcher, email)
+    slug, signatory, coordinator = _journey_until_the_review(
+        app, live_server, new_page, mail_catcher, email
+    )
     item = coordinator.locator("article.held-change", has_text=CHOIR)
     item.get_by_text("Reject the change", exact=True).first.click()  # opens the <details>
     item.get_by_label(re.compile(r"^Reason")).fill("Not the same organisation")
