@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired, Length
 
 from signon.api import tokens
 from signon.core.forms import ActionForm, BaseForm
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.core.urls import canonical_url
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 
 bp = Blueprint("api_admin", __name__)
@@ -33,12 +33,6 @@ class CreateApiTokenForm(BaseForm):
     )
 
 
-def _letter_for_manage(slug: str) -> Letter:
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
-    return letter
-
-
 def _render_list(letter: Letter, form: CreateApiTokenForm) -> str:
     return render_template(
         "api/tokens.html",
@@ -50,14 +44,14 @@ def _render_list(letter: Letter, form: CreateApiTokenForm) -> str:
 
 
 @bp.get("/letters/<slug>/api-tokens")
-def token_list(slug: str) -> str:
-    letter = _letter_for_manage(slug)
+@letter_route(Action.LETTER_MANAGE)
+def token_list(letter: Letter) -> str:
     return _render_list(letter, CreateApiTokenForm(formdata=None))
 
 
 @bp.post("/letters/<slug>/api-tokens")
-def token_create(slug: str) -> Response | str:
-    letter = _letter_for_manage(slug)
+@letter_route(Action.LETTER_MANAGE)
+def token_create(letter: Letter) -> Response | str:
     form = CreateApiTokenForm()
     if not form.validate_on_submit():
         return _render_list(letter, form)
@@ -79,8 +73,8 @@ def token_create(slug: str) -> Response | str:
 
 
 @bp.post("/letters/<slug>/api-tokens/<int:token_id>/revoke")
-def token_revoke(slug: str, token_id: int) -> Response:
-    letter = _letter_for_manage(slug)
+@letter_route(Action.LETTER_MANAGE)
+def token_revoke(letter: Letter, token_id: int) -> Response:
     token = tokens.token_of(letter, token_id)
     if token is None:
         abort(404)

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from signon.audit.models import AuditEvent
 from signon.audit.verify import ChainReport, chain_head, verify_letter
 from signon.core.input_guard import whole_number
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.extensions import db
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 
 bp = Blueprint("audit", __name__)
@@ -167,9 +166,8 @@ def log_page(letter: Letter, number: int) -> LogPage:
 
 
 @bp.get("/letters/<slug>/audit")
-def letter_log(slug: str) -> str:
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
+@letter_route(Action.LETTER_MANAGE)
+def letter_log(letter: Letter) -> str:
     page = log_page(letter, request.args.get("page", 1, type=whole_number) or 1)
     report: ChainReport = verify_letter(letter.id)
     return render_template(

@@ -7,31 +7,24 @@ server's answer, attempts, next automatic attempt) with a "retry now" button eac
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from signon.core import mail
 from signon.core.forms import ActionForm
 from signon.core.outbox import OutboxMessage
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.extensions import db
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures.models import Invitation, InvitationStatus
 
 bp = Blueprint("mail", __name__)
 
 
-def _letter_for(slug: str) -> Letter:
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, Action.LETTER_MANAGE, hide=Action.LETTER_VIEW)
-    return letter
-
-
 @bp.get("/letters/<slug>/mail")
-def problems(slug: str) -> str:
-    letter = _letter_for(slug)
+@letter_route(Action.LETTER_MANAGE)
+def problems(letter: Letter) -> str:
     return render_template(
         "core/mail_problems.html",
         letter=letter,
@@ -55,8 +48,8 @@ def _failed_invitations(letter: Letter) -> int:
 
 
 @bp.post("/letters/<slug>/mail/<int:message_id>/retry")
-def retry(slug: str, message_id: int) -> Response:
-    letter = _letter_for(slug)
+@letter_route(Action.LETTER_MANAGE)
+def retry(letter: Letter, message_id: int) -> Response:
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.letter_id != letter.id:
         abort(404)

@@ -14,21 +14,15 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.exports import pdf_operations
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
 from signon.exports.pdf import RenderError
 from signon.exports.pdf_forms import ExportForm, ExportSettingsForm
 from signon.exports.pdf_operations import ExportError
 from signon.exports.views import bp
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
-
-
-def _letter(slug: str) -> Letter:
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, Action.LETTER_EXPORT, hide=Action.LETTER_VIEW)
-    return letter
 
 
 def _record(letter: Letter, record_id: int) -> ExportRecord:
@@ -48,8 +42,8 @@ def _pdf_response(data: bytes, filename: str, *, attachment: bool) -> Response:
 
 
 @bp.route("/letters/<slug>/export", methods=["GET", "POST"])
-def pdf_settings(slug: str) -> Response | str:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_settings(letter: Letter) -> Response | str:
     settings = pdf_operations.settings_for(letter)
     prepared = pdf_operations.prepare(letter, settings=settings)
     listed = prepared.signatories.signatures
@@ -83,8 +77,8 @@ def pdf_settings(slug: str) -> Response | str:
 
 
 @bp.get("/letters/<slug>/export/preview.png")
-def pdf_preview_image(slug: str) -> Response:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_preview_image(letter: Letter) -> Response:
     try:
         png = pdf_operations.preview_png(letter)
     except (RenderError, ExportError):
@@ -97,8 +91,8 @@ def pdf_preview_image(slug: str) -> Response:
 
 
 @bp.get("/letters/<slug>/export/preview.pdf")
-def pdf_preview(slug: str) -> Response:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_preview(letter: Letter) -> Response:
     try:
         data = pdf_operations.preview_pdf(pdf_operations.prepare(letter))
     except (RenderError, ExportError) as error:
@@ -108,8 +102,8 @@ def pdf_preview(slug: str) -> Response:
 
 
 @bp.post("/letters/<slug>/exports")
-def pdf_export(slug: str) -> Response:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_export(letter: Letter) -> Response:
     if not ExportForm().validate_on_submit():
         flash("The form expired; please press the button again.", "error")
         return redirect(url_for("exports.pdf_settings", slug=letter.slug))
@@ -134,8 +128,8 @@ def pdf_export(slug: str) -> Response:
 
 
 @bp.get("/letters/<slug>/exports/<int:record_id>")
-def pdf_record(slug: str, record_id: int) -> str:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_record(letter: Letter, record_id: int) -> str:
     record = _record(letter, record_id)
     return render_template(
         "exports/pdf_record.html",
@@ -147,8 +141,8 @@ def pdf_record(slug: str, record_id: int) -> str:
 
 
 @bp.get("/letters/<slug>/exports/<int:record_id>.pdf")
-def pdf_download(slug: str, record_id: int) -> Response:
-    letter = _letter(slug)
+@letter_route(Action.LETTER_EXPORT)
+def pdf_download(letter: Letter, record_id: int) -> Response:
     record = _record(letter, record_id)
     try:
         data = pdf_operations.stored_pdf(record)

@@ -10,17 +10,17 @@ Nothing here changes state.
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, Form, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from signon.core.forms import IdField
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.exports import lists
 from signon.exports.ordering import OrderMode, SignatoryList, join_names, signatory_list
 from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
 
 bp = Blueprint("exports", __name__)
@@ -45,12 +45,6 @@ class ListQueryForm(Form):
         return OrderMode(self.order.data) if self.order.data else None
 
 
-def _letter_for_export(slug: str) -> Letter:
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, Action.LETTER_EXPORT, hide=Action.LETTER_VIEW)
-    return letter
-
-
 def _revision(letter: Letter, number: int | None) -> Revision:
     if number is None:
         head = letter.head()
@@ -60,13 +54,12 @@ def _revision(letter: Letter, number: int | None) -> Revision:
     return queries.revision_by_number(letter, number)
 
 
-def _list_for_download(slug: str) -> tuple[Letter, SignatoryList, ListQueryForm]:
-    letter = _letter_for_export(slug)
+def _list_for_download(letter: Letter) -> tuple[SignatoryList, ListQueryForm]:
     form = ListQueryForm(request.args)
     if not form.validate():
         abort(400)
     signatories = signatory_list(letter, _revision(letter, form.revision.data), mode=form.mode)
-    return letter, signatories, form
+    return signatories, form
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -77,8 +70,8 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/letters/<slug>/export/signatories")
-def signatory_list_page(slug: str) -> str:
-    letter = _letter_for_export(slug)
+@letter_route(Action.LETTER_EXPORT)
+def signatory_list_page(letter: Letter) -> str:
     form = ListQueryForm(request.args)
     valid = form.validate()
     revisions = queries.revisions_of(letter)
@@ -114,16 +107,18 @@ def signatory_list_page(slug: str) -> str:
 
 
 @bp.get("/letters/<slug>/export/signatories.csv")
-def signatories_csv(slug: str) -> Response:
-    letter, signatories, form = _list_for_download(slug)
+@letter_route(Action.LETTER_EXPORT)
+def signatories_csv(letter: Letter) -> Response:
+    signatories, form = _list_for_download(letter)
     body = lists.rows_csv(lists.list_rows(signatories), bom=bool(form.bom.data))
     name = lists.download_name(letter.slug, "csv", signatories.revision.number)
     return _download(body, "text/csv", name)
 
 
 @bp.get("/letters/<slug>/export/signatories.json")
-def signatories_json(slug: str) -> Response:
-    letter, signatories, _form = _list_for_download(slug)
+@letter_route(Action.LETTER_EXPORT)
+def signatories_json(letter: Letter) -> Response:
+    signatories, _form = _list_for_download(letter)
     body = lists.rows_json(letter, signatories, lists.list_rows(signatories))
     name = lists.download_name(letter.slug, "json", signatories.revision.number)
     return _download(body, "application/json", name)

@@ -14,7 +14,7 @@ from signon.accounts.models import Organisation
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
-from signon.core.permissions import Action, TeamRole, require
+from signon.core.permissions import Action, TeamRole
 from signon.core.sessions import browser_draft_name, forget_browser_draft
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
@@ -27,6 +27,7 @@ from signon.letters.forms import (
     EditTextForm,
     LetterDetailsForm,
 )
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter, LetterStatus
 from signon.letters.operations import LetterError, SaveStatus
 from signon.letters.text import blame, diff_stats, three_way_merge, word_diff
@@ -36,13 +37,6 @@ bp = Blueprint("letters", __name__, url_prefix="/letters")
 #: Each invitation to the team is a mail to any address: as many as organisation
 #: invitations (``signatures.views.invitations.INVITE_LIMIT``), per account.
 TEAM_INVITE_LIMIT = "30 per minute;300 per hour"
-
-
-def _letter_for(slug: str, action: Action) -> Letter:
-    """The letter, if the user may do ``action``; 404 if they may not even see it."""
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, action, hide=Action.LETTER_VIEW)
-    return letter
 
 
 @bp.get("/")
@@ -74,8 +68,8 @@ def new() -> Response | str:
 
 
 @bp.get("/<slug>/")
-def show(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def show(letter: Letter) -> str:
     head = letter.head()
     return render_template(
         "letters/show.html",
@@ -90,8 +84,8 @@ def show(slug: str) -> str:
 
 
 @bp.route("/<slug>/settings", methods=["GET", "POST"])
-def settings(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def settings(letter: Letter) -> Response | str:
     form = LetterDetailsForm(obj=letter)
     if request.method == "GET" and letter.deadline is not None:
         shown = local(letter.deadline)
@@ -132,17 +126,17 @@ def _render_team(
 
 
 @bp.get("/<slug>/team")
-def team(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def team(letter: Letter) -> str:
     return _render_team(letter)
 
 
 @bp.post("/<slug>/team/users")
 @limiter.limit(TEAM_INVITE_LIMIT, key_func=user_or_address_key)
-def team_add_user(slug: str) -> Response | str:
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_add_user(letter: Letter) -> Response | str:
     """Invite a person by address. The answer is the same whether or not an account uses
     the address: nobody learns from it who has an account."""
-    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
     form = AddTeamUserForm(letter=letter)
     if form.validate_on_submit():
         try:
@@ -165,8 +159,8 @@ def team_add_user(slug: str) -> Response | str:
 
 
 @bp.post("/<slug>/team/invitations/<int:invitation_id>/revoke")
-def team_revoke_invitation(slug: str, invitation_id: int) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_revoke_invitation(letter: Letter, invitation_id: int) -> Response:
     invitation = queries.team_invitation(letter, invitation_id)
     if ActionForm().validate_on_submit():
         email = invitation.email
@@ -222,8 +216,8 @@ def decline_team_invitation(invitation_id: int) -> Response:
 
 
 @bp.post("/<slug>/team/organisations")
-def team_add_organisation(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_add_organisation(letter: Letter) -> Response | str:
     form = AddTeamOrganisationForm(letter=letter)
     if form.validate_on_submit() and form.chosen is not None:
         try:
@@ -247,8 +241,8 @@ def team_add_organisation(slug: str) -> Response | str:
 
 
 @bp.post("/<slug>/team/<int:member_id>/role")
-def team_change_role(slug: str, member_id: int) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_change_role(letter: Letter, member_id: int) -> Response:
     member = queries.team_member(letter, member_id)
     form = ChangeRoleForm()
     if form.validate_on_submit():
@@ -264,8 +258,8 @@ def team_change_role(slug: str, member_id: int) -> Response:
 
 
 @bp.post("/<slug>/team/<int:member_id>/remove")
-def team_remove(slug: str, member_id: int) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE_TEAM)
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_remove(letter: Letter, member_id: int) -> Response:
     member = queries.team_member(letter, member_id)
     if ActionForm().validate_on_submit():
         name = member.display_name
@@ -295,8 +289,8 @@ def _render_editor(letter: Letter, form: EditTextForm, status: int = 200) -> tup
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
-def edit(slug: str) -> Response | tuple[str, int]:
-    letter = _letter_for(slug, Action.LETTER_EDIT)
+@letter_route(Action.LETTER_EDIT)
+def edit(letter: Letter) -> Response | tuple[str, int]:
     if letter.status != LetterStatus.DRAFTING:
         flash("The text is frozen for signature and can no longer be edited.", "warning")
         return redirect(url_for("letters.show", slug=letter.slug))
@@ -353,8 +347,8 @@ def _after_save(letter: Letter, result: operations.SaveResult) -> Response:
 
 
 @bp.get("/<slug>/drafts/<int:draft_id>")
-def draft(slug: str, draft_id: int) -> str:
-    letter = _letter_for(slug, Action.LETTER_EDIT)
+@letter_route(Action.LETTER_EDIT)
+def draft(letter: Letter, draft_id: int) -> str:
     unresolved = queries.draft_of(letter, current_user, draft_id)
     head = letter.head()
     assert head is not None
@@ -380,8 +374,8 @@ def draft(slug: str, draft_id: int) -> str:
 
 
 @bp.post("/<slug>/drafts/<int:draft_id>/discard")
-def discard_draft(slug: str, draft_id: int) -> Response:
-    letter = _letter_for(slug, Action.LETTER_EDIT)
+@letter_route(Action.LETTER_EDIT)
+def discard_draft(letter: Letter, draft_id: int) -> Response:
     unresolved = queries.draft_of(letter, current_user, draft_id)
     if ActionForm().validate_on_submit():
         operations.discard_draft(unresolved)
@@ -393,15 +387,15 @@ def discard_draft(slug: str, draft_id: int) -> Response:
 
 
 @bp.get("/<slug>/revisions")
-def history(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def history(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     return render_template("letters/history.html", letter=letter, revisions=revisions[::-1])
 
 
 @bp.get("/<slug>/revisions/<int:number>")
-def revision(slug: str, number: int) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def revision(letter: Letter, number: int) -> str:
     shown = queries.revision_by_number(letter, number)
     return render_template(
         "letters/revision.html", letter=letter, revision=shown, head=letter.head()
@@ -409,8 +403,8 @@ def revision(slug: str, number: int) -> str:
 
 
 @bp.get("/<slug>/diff")
-def diff(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def diff(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     by_number = {r.number: r for r in revisions}
     head = revisions[-1]
@@ -434,8 +428,8 @@ def diff(slug: str) -> str:
 
 
 @bp.get("/<slug>/authorship")
-def authorship(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def authorship(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     lines = blame([r.body_markdown for r in revisions])
     rows = [(line.text, revisions[line.origin]) for line in lines if line.text.strip()]

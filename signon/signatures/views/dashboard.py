@@ -20,13 +20,13 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from signon.core.forms import ActionForm
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.core.spreadsheet import neutralise_cell
 from signon.core.timefmt import local, reader_zone
 from signon.db import utcnow
 from signon.extensions import db
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
-from signon.letters.queries import letter_by_slug
 from signon.signatures import chart, late_withdrawals, queries
 from signon.signatures.dashboard_forms import DashboardFilterForm
 from signon.signatures.models import SignatoryKind, Signature
@@ -61,15 +61,9 @@ _KIND_LABELS = {kind: kind.label for kind in SignatoryKind}
 _VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: ""}
 
 
-def _coordinator_letter(slug: str) -> Letter:
-    letter = letter_by_slug(slug)
-    require(letter, current_user, Action.INVITATION_SEND, hide=Action.LETTER_VIEW)
-    return letter
-
-
 @bp.get("/letters/<slug>/signatories")
-def dashboard(slug: str) -> str:
-    letter = _coordinator_letter(slug)
+@letter_route(Action.INVITATION_SEND)
+def dashboard(letter: Letter) -> str:
     form = DashboardFilterForm(request.args)
     filters = form.filters()
     data = queries.signatory_rows(letter)
@@ -98,9 +92,9 @@ def dashboard(slug: str) -> str:
 
 
 @bp.post("/letters/<slug>/signatories/<int:signature_id>/acknowledge-withdrawal")
-def acknowledge_withdrawal(slug: str, signature_id: int) -> BaseResponse:
+@letter_route(Action.INVITATION_SEND)
+def acknowledge_withdrawal(letter: Letter, signature_id: int) -> BaseResponse:
     """A coordinator has dealt with a withdrawal that came after the list was final."""
-    letter = _coordinator_letter(slug)
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.letter_id != letter.id:
         abort(404)
@@ -113,8 +107,8 @@ def acknowledge_withdrawal(slug: str, signature_id: int) -> BaseResponse:
 
 
 @bp.get("/letters/<slug>/signatories.csv")
-def dashboard_csv(slug: str) -> Response:
-    letter = _coordinator_letter(slug)
+@letter_route(Action.INVITATION_SEND)
+def dashboard_csv(letter: Letter) -> Response:
     form = DashboardFilterForm(request.args)
     filters = form.filters()
     rows = queries.apply_filters(queries.signatory_rows(letter).rows, filters)

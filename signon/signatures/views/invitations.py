@@ -21,9 +21,9 @@ from signon.accounts.models import User
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.extensions import limiter
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures import allowance
 from signon.signatures import invitations as ops
@@ -35,13 +35,6 @@ from signon.signatures.views import bp
 
 #: Invitation sends per coordinator (or address): generous for real use, a wall for a script.
 INVITE_LIMIT = "30 per minute;300 per hour"
-
-
-def _letter_for(slug: str, action: Action) -> Letter:
-    """The letter, if the user may do ``action``; 404 if they may not even see it."""
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, action, hide=Action.LETTER_VIEW)
-    return letter
 
 
 def _invitation_for(letter: Letter, invitation_id: int) -> Invitation:
@@ -82,15 +75,15 @@ def _render(
 
 
 @bp.get("/letters/<slug>/invitations")
-def invitations(slug: str) -> str:
-    letter = _letter_for(slug, Action.INVITATION_SEND)
+@letter_route(Action.INVITATION_SEND)
+def invitations(letter: Letter) -> str:
     return _render(letter)
 
 
 @bp.post("/letters/<slug>/invitations")
 @limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
-def invitation_create(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.INVITATION_SEND)
+@letter_route(Action.INVITATION_SEND)
+def invitation_create(letter: Letter) -> Response | str:
     form = InviteOneForm(letter=letter)
     if not form.validate_on_submit():
         return _render(letter, one_form=form)
@@ -167,11 +160,11 @@ def _flash_bulk_outcome(report: BulkReport) -> None:
 
 @bp.post("/letters/<slug>/invitations/bulk")
 @limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
-def invitations_bulk(slug: str) -> str:
+@letter_route(Action.INVITATION_SEND)
+def invitations_bulk(letter: Letter) -> str:
     """Invite many. A send of more than ``bulk_confirm_threshold`` mails, or one the daily
     allowances would cut short, first shows the count to confirm (the list is kept); a
     confirmed send goes up to the allowance and gives the rest back in the box."""
-    letter = _letter_for(slug, Action.INVITATION_SEND)
     form = InviteManyForm()
     if not form.validate_on_submit():
         return _render(letter, many_form=form)
@@ -203,8 +196,8 @@ def invitations_bulk(slug: str) -> str:
 
 
 @bp.post("/letters/<slug>/invitations/<int:invitation_id>/revoke")
-def invitation_revoke(slug: str, invitation_id: int) -> Response:
-    letter = _letter_for(slug, Action.INVITATION_SEND)
+@letter_route(Action.INVITATION_SEND)
+def invitation_revoke(letter: Letter, invitation_id: int) -> Response:
     invitation = _invitation_for(letter, invitation_id)
     if ActionForm().validate_on_submit():
         if ops.revoke_invitation(invitation, by=_user()):
@@ -220,8 +213,8 @@ def invitation_revoke(slug: str, invitation_id: int) -> Response:
 
 @bp.post("/letters/<slug>/invitations/<int:invitation_id>/resend")
 @limiter.limit(INVITE_LIMIT, key_func=user_or_address_key)
-def invitation_resend(slug: str, invitation_id: int) -> Response:
-    letter = _letter_for(slug, Action.INVITATION_SEND)
+@letter_route(Action.INVITATION_SEND)
+def invitation_resend(letter: Letter, invitation_id: int) -> Response:
     invitation = _invitation_for(letter, invitation_id)
     if ActionForm().validate_on_submit():
         try:
@@ -238,9 +231,9 @@ def invitation_resend(slug: str, invitation_id: int) -> Response:
 
 
 @bp.get("/letters/<slug>/signatures/<int:signature_id>/logo")
-def signature_logo(slug: str, signature_id: int) -> Response:
+@letter_route(Action.LETTER_MANAGE)
+def signature_logo(letter: Letter, signature_id: int) -> Response:
     """The stored (re-encoded) logo of a signature of this letter, for its coordinators."""
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
     signature = ops.signature_in(letter, signature_id)
     path = logo_path(signature.logo_filename) if signature is not None else None
     if path is None:

@@ -20,9 +20,10 @@ from werkzeug.wrappers import Response
 
 from signon.audit.models import AuditEvent
 from signon.core.forms import ActionForm
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.core.timefmt import format_datetime, local
 from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures import lifecycle as ops
@@ -37,13 +38,6 @@ from signon.signatures.lifecycle_forms import (
 from signon.signatures.reminders import REMINDERS_SENT
 from signon.signatures.state import coverage
 from signon.signatures.views import bp
-
-
-def _letter_for(slug: str, action: Action) -> Letter:
-    """The letter, if the user may do ``action``; 404 if they may not even see it."""
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, action, hide=Action.LETTER_VIEW)
-    return letter
 
 
 @bp.app_template_global("pending_classification")
@@ -82,8 +76,8 @@ OPTIONAL_DIFFS = 20
 
 
 @bp.get("/letters/<slug>/changes")
-def lifecycle_changes(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def lifecycle_changes(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     by_number = {r.number: r for r in revisions}
     approvals = ops.held_approval_numbers(letter)
@@ -119,8 +113,8 @@ def lifecycle_changes(slug: str) -> str:
 
 
 @bp.post("/letters/<slug>/changes/<int:number>/classify")
-def lifecycle_classify(slug: str, number: int) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_classify(letter: Letter, number: int) -> Response:
     revision = queries.revision_by_number(letter, number)
     form = ClassifyForm()
     back = redirect(url_for("signatures.lifecycle_changes", slug=letter.slug))
@@ -257,14 +251,14 @@ def _back(letter: Letter) -> Response:
 
 
 @bp.get("/letters/<slug>/status")
-def lifecycle(slug: str) -> str:
-    letter = _letter_for(slug, Action.LETTER_VIEW)
+@letter_route(Action.LETTER_VIEW)
+def lifecycle(letter: Letter) -> str:
     return _render_status(letter)
 
 
 @bp.post("/letters/<slug>/status/freeze")
-def lifecycle_freeze(slug: str) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_freeze(letter: Letter) -> Response:
     if ActionForm().validate_on_submit():
         try:
             ops.freeze_text(letter, current_user)
@@ -279,8 +273,8 @@ def lifecycle_freeze(slug: str) -> Response:
 
 
 @bp.post("/letters/<slug>/status/unfreeze")
-def lifecycle_unfreeze(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_unfreeze(letter: Letter) -> Response | str:
     form = UnfreezeForm()
     if not form.validate_on_submit():
         return _render_status(letter, unfreeze_form=form)
@@ -294,8 +288,8 @@ def lifecycle_unfreeze(slug: str) -> Response | str:
 
 
 @bp.post("/letters/<slug>/status/close")
-def lifecycle_close(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_close(letter: Letter) -> Response | str:
     form = CloseSigningForm()
     if not form.validate_on_submit():
         return _render_status(letter, close_form=form)
@@ -309,8 +303,8 @@ def lifecycle_close(slug: str) -> Response | str:
 
 
 @bp.post("/letters/<slug>/status/reopen")
-def lifecycle_reopen(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_reopen(letter: Letter) -> Response | str:
     form = ReopenSigningForm()
     if not form.validate_on_submit():
         return _render_status(letter, reopen_form=form)
@@ -331,8 +325,8 @@ def lifecycle_reopen(slug: str) -> Response | str:
 
 
 @bp.post("/letters/<slug>/status/deadline")
-def lifecycle_deadline(slug: str) -> Response | str:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def lifecycle_deadline(letter: Letter) -> Response | str:
     form = ExtendDeadlineForm(letter=letter)
     chosen = form.deadline_utc() if form.validate_on_submit() else None
     if chosen is None:

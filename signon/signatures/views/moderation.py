@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
 from signon.core.forms import ActionForm
-from signon.core.permissions import Action, require
+from signon.core.permissions import Action
 from signon.extensions import db
-from signon.letters import queries
+from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures import public as operations
 from signon.signatures import public_changes
@@ -32,13 +32,6 @@ from signon.signatures.public_forms import (
 )
 from signon.signatures.views import bp
 from signon.signatures.views.public import embed_snippet
-
-
-def _letter_for(slug: str, action: Action) -> Letter:
-    """The letter, if the user may do ``action``; 404 if they may not even see it."""
-    letter = queries.letter_by_slug(slug)
-    require(letter, current_user, action, hide=Action.LETTER_VIEW)
-    return letter
 
 
 def _user() -> User:
@@ -126,14 +119,14 @@ def _render(
 
 
 @bp.get("/letters/<slug>/moderation")
-def moderation(slug: str) -> tuple[str, int]:
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation(letter: Letter) -> tuple[str, int]:
     return _render(letter)
 
 
 @bp.post("/letters/<slug>/moderation/public")
-def moderation_public_settings(slug: str) -> Response:
-    letter = _letter_for(slug, Action.LETTER_MANAGE)
+@letter_route(Action.LETTER_MANAGE)
+def moderation_public_settings(letter: Letter) -> Response:
     form = PublicSettingsForm()
     if not form.validate_on_submit():
         abort(400)
@@ -151,8 +144,8 @@ def moderation_public_settings(slug: str) -> Response:
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/accept")
-def moderation_accept(slug: str, signature_id: int) -> Response:
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_accept(letter: Letter, signature_id: int) -> Response:
     signature = _signature(letter, signature_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -166,8 +159,8 @@ def moderation_accept(slug: str, signature_id: int) -> Response:
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/reject")
-def moderation_reject(slug: str, signature_id: int) -> Response | tuple[str, int]:
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_reject(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
     signature = _signature(letter, signature_id)
     form = RejectForm(prefix=f"reject-{signature.id}")
     if not form.validate_on_submit():
@@ -182,8 +175,8 @@ def moderation_reject(slug: str, signature_id: int) -> Response | tuple[str, int
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/merge")
-def moderation_merge(slug: str, signature_id: int) -> Response | tuple[str, int]:
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_merge(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
     signature = _signature(letter, signature_id)
     candidates = _merge_candidates(letter, signature)
     form = MergeForm(
@@ -211,9 +204,9 @@ def moderation_merge(slug: str, signature_id: int) -> Response | tuple[str, int]
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/change/accept")
-def moderation_change_accept(slug: str, signature_id: int) -> Response:
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
     """The details a public signatory changed after acceptance become the listed ones."""
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
     signature = _signature(letter, signature_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -227,9 +220,9 @@ def moderation_change_accept(slug: str, signature_id: int) -> Response:
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/change/reject")
-def moderation_change_reject(slug: str, signature_id: int) -> Response | tuple[str, int]:
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_reject(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
     """The signature stays listed as it was accepted."""
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
     signature = _signature(letter, signature_id)
     form = RejectForm(prefix=f"change-reject-{signature.id}")
     if not form.validate_on_submit():
@@ -244,9 +237,9 @@ def moderation_change_reject(slug: str, signature_id: int) -> Response | tuple[s
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/remove")
-def moderation_remove(slug: str, signature_id: int) -> Response | tuple[str, int]:
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_remove(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
     """Take an accepted public signature off the list (a reason is required)."""
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
     signature = _signature(letter, signature_id)
     form = RemoveForm(prefix=f"remove-{signature.id}")
     if not form.validate_on_submit():
