@@ -7,9 +7,7 @@ arguments; uniqueness checks are ``validate_<field>`` methods.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     EmailField,
@@ -26,6 +24,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from signon.accounts import totp
 from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
+from signon.core import fields
 from signon.core.forms import BaseForm
 from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem
 from signon.core.permissions import OrganisationRole
@@ -39,47 +38,10 @@ ROLE_CHOICES = [
 ROW_ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in OrganisationRole]
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _strip_or_none(value: Any) -> Any:
-    if isinstance(value, str):
-        value = " ".join(value.split())
-        return value or None
-    return value
-
-
-def _normalise_email(value: Any) -> Any:
-    return User.normalise_email(value) if isinstance(value, str) else value
-
-
-def _website(value: Any) -> Any:
-    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
-    if not isinstance(value, str):
-        return value
-    value = value.strip()
-    if value and ":" not in value:
-        value = "https://" + value
-    return value or None
-
-
-def http_url(form: FlaskForm, field: Field) -> None:
-    """Only web addresses (http or https) with a host; never ``javascript:`` and the like."""
-    if not field.data:
-        return
-    try:
-        parts = urlsplit(field.data)
-    except ValueError as error:
-        raise ValidationError("This is not a valid web address.") from error
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in field.data:
-        raise ValidationError("Enter a web address starting with http:// or https://.")
-
-
 def _email_field(label: str = "Email", autocomplete: str = "email") -> EmailField:
     return EmailField(
         label,
-        filters=[_normalise_email],
+        filters=[fields.email],
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
@@ -126,7 +88,7 @@ class RegisterForm(BaseForm):
     email = _email_field()
     display_name = StringField(
         "Your name",
-        filters=[_strip],
+        filters=[fields.trim],
         validators=[DataRequired("Enter your name."), Length(max=120)],
         render_kw={"autocomplete": "name"},
     )
@@ -183,7 +145,7 @@ class ResetPasswordForm(BaseForm):
 class ProfileForm(BaseForm):
     display_name = StringField(
         "Your name",
-        filters=[_strip],
+        filters=[fields.trim],
         validators=[DataRequired("Enter your name."), Length(max=120)],
         render_kw={"autocomplete": "name"},
     )
@@ -333,22 +295,22 @@ class SecondFactorForm(BaseForm):
 class OrganisationForm(BaseForm):
     name = StringField(
         "Name",
-        filters=[_strip_or_none],
+        filters=[fields.squash_or_none],
         validators=[DataRequired("Enter the organisation's name."), Length(max=300)],
         description="As it should be printed under a letter.",
     )
     short_name = StringField(
         "Short name or acronym",
-        filters=[_strip_or_none],
+        filters=[fields.squash_or_none],
         validators=[Optional(), Length(max=80)],
     )
     country = StringField(
-        "Country", filters=[_strip_or_none], validators=[Optional(), Length(max=100)]
+        "Country", filters=[fields.squash_or_none], validators=[Optional(), Length(max=100)]
     )
     website = StringField(
         "Website",
-        filters=[_website],
-        validators=[Optional(), Length(max=500), http_url],
+        filters=[fields.website],
+        validators=[Optional(), Length(max=500), fields.http_url],
         render_kw={"inputmode": "url", "autocomplete": "url", "spellcheck": "false"},
     )
     submit = SubmitField("Save")

@@ -46,6 +46,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from signon.accounts.models import CoordinatorMail, User
 from signon.config import Settings
+from signon.core.locks import lock_row
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -204,12 +205,9 @@ def _lock(user: User, letter: HasId | None) -> None:
     KEY UPDATE`` on the account: it does not wait for transactions that merely insert
     rows referring to the account (KEY SHARE), which would risk a deadlock.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: the transaction holds the write lock since BEGIN IMMEDIATE
     if letter is not None:
-        letters = db.metadata.tables["letters"]
-        db.session.execute(select(letters.c.id).where(letters.c.id == letter.id).with_for_update())
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+        lock_row(db.metadata.tables["letters"], letter.id)
+    lock_row(User, user.id, key_share=True)
 
 
 def describe_when(moment: datetime, user: User, now: datetime | None = None) -> str:

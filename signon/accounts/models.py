@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from signon.core import fields
 from signon.core.permissions import Action, OrganisationRole, organisation_role_allows
 from signon.core.tokens import hash_token, new_token
 from signon.db import TimestampMixin, enum_column, utcnow
@@ -58,9 +59,8 @@ class User(UserMixin, TimestampMixin, db.Model):  # type: ignore[name-defined,mi
     def rotate_session_token(self) -> None:
         self.session_token = secrets.token_hex(16)
 
-    @staticmethod
-    def normalise_email(email: str) -> str:
-        return email.strip().lower()
+    #: the one rule (:func:`signon.core.fields.normalise_email`), where models need it
+    normalise_email = staticmethod(fields.normalise_email)
 
     @classmethod
     def find_by_email(cls, email: str) -> User | None:

@@ -30,6 +30,7 @@ from signon.accounts.models import (
 )
 from signon.audit.operations import record_event
 from signon.config import Settings
+from signon.core.locks import lock_row
 from signon.core.passwords import hash_password, needs_rehash, verify_password
 from signon.core.permissions import OrganisationRole
 from signon.core.signals import email_confirmed
@@ -126,9 +127,7 @@ def _settings() -> Settings:
 def _lock_organisation(organisation: Organisation) -> None:
     """Serialise membership changes of one organisation (row lock on PostgreSQL;
     SQLite's write transactions are serialised already)."""
-    db.session.execute(
-        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
-    )
+    lock_row(Organisation, organisation.id)
 
 
 def _use_up_tokens(user: User, purpose: TokenPurpose) -> None:
@@ -202,10 +201,8 @@ def confirmation_mail_allowed(user: User) -> bool:
     processes and restarts; decided under the account's row lock (PostgreSQL; SQLite
     serialises writers), so concurrent requests cannot both pass the last slot.
     """
-    if user.id is not None and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            select(User.id).where(User.id == user.id).with_for_update(key_share=True)
-        )
+    if user.id is not None:
+        lock_row(User, user.id, key_share=True)
     sent = db.session.scalar(
         select(func.count())
         .select_from(UserToken)
@@ -517,12 +514,7 @@ BAD_CODE_MESSAGE = (
 
 def _lock_user(user: User) -> None:
     """Serialise code checks of one user (row lock on PostgreSQL) and read the row afresh."""
-    db.session.execute(
-        select(User.id)
-        .where(User.id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    lock_row(User, user.id)
     db.session.refresh(user)
 
 

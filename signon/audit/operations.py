@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from signon.accounts.models import User
 from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent
+from signon.core.locks import lock_row
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -28,11 +29,8 @@ def _lock_chain(letter_id: int | None) -> None:
         # advisory lock serialises its writers instead.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": GLOBAL_CHAIN_LOCK})
         return
-    from signon.letters.models import Letter
-
-    db.session.execute(
-        select(Letter.id).where(Letter.id == letter_id).with_for_update(key_share=True)
-    )
+    # Through the table: the audit writer imports no feature package.
+    lock_row(db.metadata.tables["letters"], letter_id, key_share=True)
 
 
 def record_event(

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from signon.accounts.models import Membership, Organisation, User
+from signon.core import fields
 from signon.core.forms import BaseForm, DeadlineField, IdField, body_length_check
 from signon.core.permissions import TeamRole
 from signon.extensions import db
@@ -32,10 +33,6 @@ ROLE_CHOICES = [
     SelectChoice(TeamRole.VIEWER.value, "Viewer: reads the drafts"),
 ]
 LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in LANGUAGES.items()]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _normalise_newlines(value: Any) -> Any:
@@ -53,13 +50,15 @@ class DeadlineMixin:
 
 class LetterDetailsForm(DeadlineMixin, BaseForm):
     addressee = StringField(
-        "Addressed to", validators=[Optional(), Length(max=500)], filters=[_strip]
+        "Addressed to", validators=[Optional(), Length(max=500)], filters=[fields.trim]
     )
     language = SelectField("Language of the letter", choices=LANGUAGE_CHOICES, default="en")
 
 
 class CreateLetterForm(LetterDetailsForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[_strip])
+    title = StringField(
+        "Title", validators=[DataRequired(), Length(max=300)], filters=[fields.trim]
+    )
     drafting_organisation = SelectField(
         "Drafting on behalf of", coerce=int, validators=[Optional()]
     )
@@ -94,12 +93,14 @@ class CreateLetterForm(LetterDetailsForm):
 
 
 class EditTextForm(BaseForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[_strip])
+    title = StringField(
+        "Title", validators=[DataRequired(), Length(max=300)], filters=[fields.trim]
+    )
     body = TextAreaField("Text", validators=[body_length_check], filters=[_normalise_newlines])
     change_note = StringField(
         "Change note (optional)",
         validators=[Optional(), Length(max=500)],
-        filters=[_strip],
+        filters=[fields.trim],
         description="A few words on what you changed, shown in the history.",
     )
     base_revision = IdField(widget=HiddenField.widget, validators=[InputRequired()])
@@ -129,7 +130,7 @@ class AddTeamUserForm(BaseForm):
     email = EmailField(
         "E-mail address",
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-        filters=[_strip],
+        filters=[fields.trim],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default=TeamRole.DRAFTER.value)
 

@@ -14,6 +14,7 @@ from signon.accounts import mail_allowance
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
 from signon.core.forms import body_length_problem
+from signon.core.locks import lock_row, on_postgresql
 from signon.core.permissions import Action, TeamRole
 from signon.core.signals import email_confirmed
 from signon.db import utcnow
@@ -557,10 +558,8 @@ def _lock_letter(letter: Letter) -> None:
     Saves of one letter then take turns, as they do on SQLite (BEGIN IMMEDIATE); the
     unique (letter, number) constraint stays as the guard of last resort.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            select(Letter.id).where(Letter.id == letter.id).with_for_update(key_share=True)
-        )
+    if on_postgresql():
+        lock_row(Letter, letter.id, key_share=True)
         db.session.refresh(letter, ["status"])
 
 

@@ -16,13 +16,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from signon.core import fields
 from signon.core.forms import BaseForm, IdField
 from signon.signatures.queries import STATE_ORDER, Filters, SortOrder
 from signon.signatures.state import SignatoryState
-
-
-def _strip(value: Any) -> Any:
-    return " ".join(value.split()) if isinstance(value, str) else value
 
 
 class CheckboxesField(SelectMultipleField):
@@ -39,7 +36,7 @@ class DashboardFilterForm(BaseForm):
     q = SearchField(
         "Search",
         validators=[Optional(), Length(max=200)],
-        filters=[_strip],
+        filters=[fields.trim],
         description="Organisation name, e-mail address or country",
     )
     state = CheckboxesField(

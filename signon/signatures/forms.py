@@ -35,7 +35,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from signon.accounts.forms import http_url
+from signon.core import fields
 from signon.core.forms import BaseForm, DayField, IdField
 from signon.db import utcnow
 from signon.extensions import db
@@ -53,25 +53,6 @@ from signon.signatures.operations import SignatoryDetails
 KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
 #: The textarea of a bulk invitation accepts this many characters (2,000 long lines).
 MAX_PASTE_CHARS = 600_000
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _one_line(value: Any) -> Any:
-    """Collapse runs of spaces, tabs and line breaks: names are printed on one line."""
-    return " ".join(value.split()) if isinstance(value, str) else value
-
-
-def _website(value: Any) -> Any:
-    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
-    if not isinstance(value, str):
-        return value
-    value = value.strip()
-    if value and "://" not in value and not value.lower().startswith(("javascript:", "data:")):
-        value = "https://" + value
-    return value or None
 
 
 def _normalise_newlines(value: Any) -> Any:
@@ -105,10 +86,10 @@ class InviteOneForm(ExpiryMixin, BaseForm):
     organisation_name = StringField(
         "Organisation",
         validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
-        filters=[_one_line],
+        filters=[fields.squash],
     )
     email = EmailField(
-        "E-mail address", validators=[DataRequired(), Length(max=254)], filters=[_strip]
+        "E-mail address", validators=[DataRequired(), Length(max=254)], filters=[fields.trim]
     )
 
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
@@ -202,37 +183,37 @@ class ApproveForm(RevisionFormMixin, BaseForm):
     name = StringField(
         "Name of the organisation, exactly as it should be printed",
         validators=[DataRequired(), Length(max=MAX_NAME_CHARS)],
-        filters=[_one_line],
+        filters=[fields.squash],
     )
     sort_name = StringField(
         "Sort under (optional)",
         validators=[Optional(), Length(max=MAX_NAME_CHARS)],
-        filters=[_one_line],
+        filters=[fields.squash],
         description="Only if the name should be sorted differently from how it is written, "
         "e.g. “Moroccan Coalition for the ICC, the” for “the Moroccan Coalition for the ICC”.",
     )
     country = StringField(
         "Country",
         validators=[Optional(), Length(max=100)],
-        filters=[_one_line],
+        filters=[fields.squash],
         description="Where the organisation is based, or “International”.",
     )
     kind = SelectField("Type of organisation", choices=KIND_CHOICES, default="ngo")
     representative_name = StringField(
         "Name of the person signing for it",
         validators=[DataRequired(), Length(max=200)],
-        filters=[_one_line],
+        filters=[fields.squash],
     )
     representative_title = StringField(
         "Their title or role",
         validators=[DataRequired(), Length(max=200)],
-        filters=[_one_line],
+        filters=[fields.squash],
         description="e.g. Executive Director",
     )
     website = StringField(
         "Website (optional)",
-        validators=[Optional(), Length(max=500), http_url],
-        filters=[_website],
+        validators=[Optional(), Length(max=500), fields.http_url],
+        filters=[fields.website],
     )
     logo = FileField(
         "Logo (optional)",
@@ -276,7 +257,7 @@ class DeclineForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, shared with the coordinators)",
         validators=[Optional(), Length(max=2000)],
-        filters=[_strip],
+        filters=[fields.trim],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -287,7 +268,7 @@ class WithdrawForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, shared with the coordinators)",
         validators=[Optional(), Length(max=2000)],
-        filters=[_strip],
+        filters=[fields.trim],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

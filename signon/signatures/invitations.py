@@ -26,6 +26,8 @@ from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
+from signon.core import fields
+from signon.core.locks import lock_row
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -70,7 +72,7 @@ def normalise_invitee_email(raw: str) -> str:
         result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvitationError(str(exc)) from exc
-    return result.normalized.lower()
+    return fields.normalise_email(result.normalized)
 
 
 # --------------------------------------------------------------------------- expiry
@@ -700,8 +702,7 @@ def _lock_letter(letter_id: int) -> None:
     transactions doing both would deadlock; taking FOR UPDATE first makes them queue.
     (SQLite serialises writers at BEGIN IMMEDIATE.) Always letter first, then invitation.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Letter.id).where(Letter.id == letter_id).with_for_update())
+    lock_row(Letter, letter_id)
 
 
 def _lock_invitation(invitation: Invitation, *, with_letter: bool = True) -> None:
@@ -710,9 +711,7 @@ def _lock_invitation(invitation: Invitation, *, with_letter: bool = True) -> Non
     if db.session.get_bind().dialect.name == "postgresql":
         if with_letter:
             _lock_letter(invitation.letter_id)
-        db.session.execute(
-            select(Invitation.id).where(Invitation.id == invitation.id).with_for_update()
-        )
+        lock_row(Invitation, invitation.id)
     db.session.refresh(invitation)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from signon.accounts.models import User
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
+from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.db import utcnow
 from signon.extensions import db
@@ -434,8 +435,7 @@ def _lock_letter(letter: Letter) -> None:
     Pending changes are flushed first, then the letter is read again under the lock.
     """
     db.session.flush()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Letter.id).where(Letter.id == letter.id).with_for_update())
+    lock_row(Letter, letter.id)
     db.session.refresh(letter)
 
 

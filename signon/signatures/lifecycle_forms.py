@@ -9,6 +9,7 @@ from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from signon.core import fields
 from signon.core.forms import BaseForm, DeadlineField
 from signon.db import utcnow
 from signon.letters.models import ChangeKind, Letter
@@ -23,10 +24,6 @@ KIND_CHOICES = [
 ]
 
 REASON_MAX = 1000
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 class ClassifyForm(BaseForm):
@@ -46,7 +43,7 @@ class UnfreezeForm(BaseForm):
             DataRequired(message="Give a reason: the team and the log will show it."),
             Length(max=REASON_MAX),
         ],
-        filters=[_strip],
+        filters=[fields.trim],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -55,7 +52,7 @@ class UnfreezeForm(BaseForm):
 
 class CloseSigningForm(BaseForm):
     reason = TextAreaField(
-        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
+        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[fields.trim]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -64,7 +61,7 @@ class CloseSigningForm(BaseForm):
 
 class ReopenSigningForm(BaseForm):
     reason = TextAreaField(
-        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[_strip]
+        "Reason (optional)", validators=[Optional(), Length(max=REASON_MAX)], filters=[fields.trim]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

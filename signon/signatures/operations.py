@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import record_event
+from signon.core.locks import lock_row
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -81,8 +82,7 @@ def domain_matches(email: str | None, website: str | None) -> bool:
 
 def _lock(model: type[Invitation] | type[Signature], row_id: int) -> None:
     """Lock a row for the rest of the transaction (PostgreSQL; SQLite locks at BEGIN)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+    lock_row(model, row_id)
 
 
 def _apply(signature: Signature, details: SignatoryDetails) -> None:

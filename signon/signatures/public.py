@@ -29,6 +29,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
+from signon.core import fields
+from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
@@ -190,20 +192,12 @@ class PublicRequestData:
 
 def _lock_letter(letter: Letter) -> None:
     """Serialise public sign-on for one letter (PostgreSQL row lock; SQLite locks at BEGIN)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Letter.id).where(Letter.id == letter.id).with_for_update())
+    lock_row(Letter, letter.id)
 
 
 def _lock_signature(signature: Signature) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            select(Signature.id).where(Signature.id == signature.id).with_for_update()
-        )
+    lock_row(Signature, signature.id)
     db.session.refresh(signature)
-
-
-def _normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def _signature_named(letter: Letter, name: str) -> Signature | None:
@@ -349,7 +343,7 @@ def request_public_signature(
         raise SignatureError("This text does not belong to this letter.")
     if not data.name.strip():
         raise SignatureError("The organisation's name is required.")
-    email = _normalise_email(email)
+    email = fields.normalise_email(email)
     _lock_letter(letter)
     existing = _signature_named(letter, data.name)
     if existing is not None:

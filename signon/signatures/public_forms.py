@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -23,44 +21,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from signon.core import fields
 from signon.core.forms import BaseForm
 from signon.core.input_guard import whole_number
 from signon.signatures.models import SignatoryKind, Signature
 
 KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
-
-
-def _squash(value: Any) -> Any:
-    """Strip and collapse inner runs of white space (names are printed as typed otherwise)."""
-    return " ".join(value.split()) if isinstance(value, str) else value
-
-
-def _email(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _website(value: Any) -> Any:
-    """Strip, and add ``https://`` to a bare domain ("example.org") as people often type it."""
-    if not isinstance(value, str):
-        return value
-    value = value.strip()
-    if value and "://" not in value:
-        value = "https://" + value
-    return value or None
-
-
-def http_url(form: FlaskForm, field: Field) -> None:
-    """Only web addresses (http or https) with a host; never ``javascript:`` and the like."""
-    if not field.data:
-        return
-    try:
-        parts = urlsplit(field.data)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as error:
-        raise ValidationError("Enter a web address such as https://example.org.") from error
-    if parts.scheme not in ("http", "https") or not host or "." not in host or " " in field.data:
-        raise ValidationError("Enter a web address such as https://example.org.")
 
 
 def _revision_id(raw: object) -> int | None:
@@ -76,7 +42,7 @@ class PublicSignForm(BaseForm):
 
     name = StringField(
         "Name of the organisation, exactly as it should be printed",
-        filters=[_squash],
+        filters=[fields.squash],
         validators=[
             DataRequired("Enter the name of the organisation."),
             Length(max=300),
@@ -85,37 +51,37 @@ class PublicSignForm(BaseForm):
     )
     sort_name = StringField(
         "Sort under (optional)",
-        filters=[_squash],
+        filters=[fields.squash],
         validators=[Optional(), Length(max=300)],
     )
     country = StringField(
         "Country",
-        filters=[_squash],
+        filters=[fields.squash],
         validators=[DataRequired("Enter the country."), Length(max=100)],
         render_kw={"autocomplete": "country-name"},
     )
     kind = SelectField("Type", choices=KIND_CHOICES, default=SignatoryKind.NGO.value)
     representative_name = StringField(
         "Name of the person signing for it",
-        filters=[_squash],
+        filters=[fields.squash],
         validators=[DataRequired("Enter the name of the person signing."), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
     representative_title = StringField(
         "Their title or role",
-        filters=[_squash],
+        filters=[fields.squash],
         validators=[Optional(), Length(max=200)],
         render_kw={"autocomplete": "organization-title"},
     )
     website = StringField(
         "Website (optional)",
-        filters=[_website],
-        validators=[Optional(), Length(max=500), http_url],
+        filters=[fields.website],
+        validators=[Optional(), Length(max=500), fields.http_url],
         render_kw={"autocomplete": "url", "inputmode": "url", "spellcheck": "false"},
     )
     email = EmailField(
         "Your e-mail address",
-        filters=[_email],
+        filters=[fields.email],
         validators=[
             DataRequired("Enter your e-mail address: we send the confirmation link there."),
             Length(max=254),

@@ -16,6 +16,7 @@ import io
 import pkgutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from sqlalchemy import func, select, update
 from wtforms import Form
 
 import signon
+from signon.accounts.models import User
+from signon.core import fields
 from signon.core.forms import BaseForm, is_one_line_field, one_line
 from signon.core.mail import header
 from signon.core.oneline import has_control_characters, one_line_text
@@ -319,3 +322,101 @@ def test_a_nul_in_a_form_or_query_is_refused_before_any_view(client: FlaskClient
     assert response.status_code == 400
     assert "NUL" in response.get_data(as_text=True)
     assert client.get("/letters/", query_string={"q": "a\x00"}).status_code == 400
+
+
+# --------------------------------------------------------------------------- signon/core/fields.py
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("  example.org ", "https://example.org"),
+        ("example.org:8080/path", "https://example.org:8080/path"),
+        ("http://example.org", "http://example.org"),
+        ("HTTPS://Example.org/x", "HTTPS://Example.org/x"),
+        # a scheme is never hidden behind "https://": the validator must see and refuse it
+        ("javascript:alert(1)", "javascript:alert(1)"),
+        ("JavaScript:alert(1)", "JavaScript:alert(1)"),
+        ("data:text/html,hi", "data:text/html,hi"),
+        ("mailto:someone@example.org", "mailto:someone@example.org"),
+        ("   ", None),
+        ("", None),
+    ],
+)
+def test_the_website_filter_adds_https_to_a_bare_domain_only(typed: str, kept: str | None) -> None:
+    assert fields.website(typed) == kept
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://example.org",
+        "mailto:someone@example.org",
+        "https://localhost",  # no dot: not a public web address
+        "https://example.org:port",
+        "https://exa mple.org",
+        "https://example.org/\tpath",
+        "https://",
+    ],
+)
+def test_addresses_that_are_not_http_web_addresses_are_refused(address: str) -> None:
+    assert fields.web_address_problem(address) == fields.WEB_ADDRESS_MESSAGE
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["https://example.org", "http://sub.example.org:8080/a?b=c#d", "https://xn--bcher-kva.ch"],
+)
+def test_web_addresses_pass(address: str) -> None:
+    assert fields.web_address_problem(address) is None
+
+
+def _website_fields() -> list[tuple[str, Any]]:
+    found = []
+    for form_class in _all_form_classes():
+        for name in dir(form_class):
+            unbound = getattr(form_class, name, None)
+            if name == "website" and hasattr(unbound, "field_class"):
+                found.append((form_class.__qualname__, unbound))
+    return found
+
+
+def test_every_website_field_uses_the_one_rule() -> None:
+    """Profile, signatory details, public sign-on: the same filter and the same validator."""
+    website_fields = _website_fields()
+    assert len(website_fields) >= 3
+    for form_name, unbound in website_fields:
+        assert fields.website in unbound.kwargs.get("filters", ()), form_name
+        assert fields.http_url in unbound.kwargs.get("validators", ()), form_name
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [(" Ada@Example.ORG ", "ada@example.org"), ("ADA@EXAMPLE.ORG\n", "ada@example.org")],
+)
+def test_addresses_are_stored_in_one_form(raw: str, clean: str) -> None:
+    assert fields.normalise_email(raw) == clean
+    assert fields.email(raw) == clean
+    assert User.normalise_email(raw) == clean
+
+
+def test_one_line_filters_collapse_white_space() -> None:
+    assert fields.squash("  Ada \t\n Lovelace ") == "Ada Lovelace"
+    assert fields.squash_or_none("  \n ") is None
+    assert fields.squash_or_none(" Red  Cross ") == "Red Cross"
+    assert fields.trim("  two\nlines  ") == "two\nlines"
+    assert fields.squash(None) is None
+
+
+def test_row_locks_go_through_lock_row(project_root: Path) -> None:
+    """A row lock is ``core.locks.lock_row``; only selects that read a whole row under its
+    lock (a token, an invitation being accepted) call ``with_for_update`` themselves."""
+    allowed = {"signon/core/locks.py": 1, "signon/accounts/operations.py": 2}
+    found = {}
+    for path in sorted((project_root / "signon").rglob("*.py")):
+        count = path.read_text(encoding="utf-8").count(".with_for_update(")
+        if count:
+            found[str(path.relative_to(project_root))] = count
+    assert found == allowed

@@ -27,6 +27,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from signon.core import fields
 from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
@@ -56,7 +57,7 @@ LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 def _email_key() -> str:
     """Rate-limit key: the address typed into the form (a limiter key function reads raw input)."""
-    return "public-sign-email:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "public-sign-email:" + fields.normalise_email(request.form.get("email") or "")[:254]
 
 
 @bp.errorhandler(RateLimitExceeded)
