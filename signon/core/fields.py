@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-WEB_ADDRESS_MESSAGE = "Enter a web address such as https://example.org."
+WEB_ADDRESS_MESSAGE = (
+    "Enter a web address starting with http:// or https://, such as https://example.org."
+)
 
 #: ``scheme:`` at the start of a value ("javascript:", "mailto:"), but not a host with a
 #: port ("example.org:8080"), whose colon is followed by a digit.
