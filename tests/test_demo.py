@@ -25,6 +25,7 @@ from signon.demo import (
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.links import find_invitation, invitation_token
+from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     Invitation,
     Signature,
@@ -126,7 +127,7 @@ def test_seed_demo_shows_every_signatory_state(app: Flask, project_root) -> None
             s.source == SignatureSource.IMPORT
             and s.revision_id == head.id
             and s.approved_sha256 == head.content_sha256
-            and s.is_public
+            and is_listed(s)
             for s in eleven
         )
         reconfirming = next(s for s in signatures if s.name == RECONFIRMING.name)

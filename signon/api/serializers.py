@@ -1,12 +1,10 @@
 """What the API says about a letter and its signatories: read-only lookups and JSON shapes.
 
-Only *published* signatories ever leave through the API: approved, and accepted by
-a coordinator when they needed moderation (:attr:`Signature.is_public`). Each one
-carries its state for the current text: ``approved_current`` (its approval covers
-the head: it approved the head or only editorial changes came after) or
-``approved_earlier`` (a substantive or unclassified change came after: it awaits
-re-confirmation). Declined, withdrawn, rejected and pending signatures are never
-shown, nor counted.
+Only the signatories listed under the current text leave through the API, in the
+coordinators' order: :func:`signon.signatures.listing.signatory_list` decides, as
+for every other output. Approvals of an earlier text that await re-confirmation
+are counted (``awaiting_reconfirmation``), never listed; declined, withdrawn,
+rejected and pending signatures are neither shown nor counted.
 """
 
 from __future__ import annotations
@@ -15,22 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.sql.elements import ColumnElement
-
-from signon.exports.models import ExportSettings
-from signon.exports.ordering import (
-    OrderMode,
-    drafting_organisation_names,
-    order_options,
-    sort_signatories,
-)
-from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.signatures.models import Moderation, Signature, SignatureStatus
-from signon.signatures.state import Coverage, SignatoryState, coverage
-
-PUBLISHED_MODERATION = (Moderation.NOT_NEEDED, Moderation.ACCEPTED)
+from signon.signatures.listing import Entry, SignatoryList, signatory_list
+from signon.signatures.state import SignatoryState
 
 
 def iso(value: datetime | None) -> str | None:
@@ -41,17 +26,13 @@ def iso(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class PublishedSignatory:
-    signature: Signature
-    revision_number: int
-    state: SignatoryState
-
-
-@dataclass(frozen=True)
 class LetterFacts:
     letter: Letter
-    head: Revision
-    cover: Coverage
+    listing: SignatoryList
+
+    @property
+    def head(self) -> Revision:
+        return self.listing.revision
 
 
 @dataclass(frozen=True)
@@ -61,72 +42,20 @@ class Counts:
     awaiting_reconfirmation: int
 
 
-def _published(letter: Letter) -> ColumnElement[bool]:
-    return and_(
-        Signature.letter_id == letter.id,
-        Signature.status == SignatureStatus.APPROVED,
-        Signature.moderation.in_(PUBLISHED_MODERATION),
-    )
-
-
 def letter_facts(letter: Letter) -> LetterFacts:
-    """The head and the coverage of the current text (one query)."""
-    revisions = list(db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)))
-    head = max(revisions, key=lambda r: r.number)
-    return LetterFacts(letter, head, coverage(revisions, head.number))
+    """The letter with its list under the current text (a fixed number of queries)."""
+    return LetterFacts(letter, signatory_list(letter))
 
 
 def counts_of(facts: LetterFacts) -> Counts:
-    """Published signatories per state, counted by the database (one query, any size)."""
-    rows = db.session.execute(
-        select(Revision.number, func.count(Signature.id))
-        .join(Revision, Revision.id == Signature.revision_id)
-        .where(_published(facts.letter))
-        .group_by(Revision.number)
-    ).all()
-    current = sum(count for number, count in rows if facts.cover.covers(number))
-    total = sum(count for _, count in rows)
-    return Counts(total, current, total - current)
+    """Everyone listed is listed under the current text; others may re-confirm."""
+    listed = facts.listing.count
+    return Counts(listed, listed, facts.listing.awaiting_reconfirmation)
 
 
-def published_signatories(facts: LetterFacts) -> list[PublishedSignatory]:
-    """Every published signatory with its state, in the letter's printed order.
-
-    The order is the one the coordinators chose for the printed list
-    (``ExportSettings.options``, read by :func:`signon.exports.ordering.order_options`;
-    alphabetical by default). Two or three queries, whatever the number of signatories.
-    """
-    rows = db.session.execute(
-        select(Signature, Revision.number)
-        .join(Revision, Revision.id == Signature.revision_id)
-        .where(_published(facts.letter))
-        .order_by(Signature.id)
-    ).all()
-    numbers = {signature.id: number for signature, number in rows}
-    letter = facts.letter
-    settings = db.session.scalar(
-        select(ExportSettings).where(ExportSettings.letter_id == letter.id)
-    )
-    mode, custom = order_options(settings.options if settings else None)
-    ordered = sort_signatories(
-        [signature for signature, _ in rows],
-        language=letter.language,
-        mode=mode,
-        drafting_names=(
-            drafting_organisation_names(letter) if mode == OrderMode.DRAFTERS_FIRST else ()
-        ),
-        custom_order=custom,
-    )
-    return [
-        PublishedSignatory(
-            signature,
-            numbers[signature.id],
-            SignatoryState.APPROVED_CURRENT
-            if facts.cover.covers(numbers[signature.id])
-            else SignatoryState.APPROVED_EARLIER,
-        )
-        for signature in ordered
-    ]
+def published_signatories(facts: LetterFacts) -> list[Entry]:
+    """Every listed signatory, in the letter's printed order."""
+    return facts.listing.entries
 
 
 def letter_payload(facts: LetterFacts, counts: Counts, links: dict[str, str]) -> dict[str, Any]:
@@ -153,7 +82,7 @@ def letter_payload(facts: LetterFacts, counts: Counts, links: dict[str, str]) ->
     }
 
 
-def signatory_payload(item: PublishedSignatory) -> dict[str, Any]:
+def signatory_payload(item: Entry) -> dict[str, Any]:
     signature = item.signature
     return {
         "name": signature.name,
@@ -161,9 +90,9 @@ def signatory_payload(item: PublishedSignatory) -> dict[str, Any]:
         "country": signature.country,
         "type": signature.kind.value,
         "approved_revision": {
-            "number": item.revision_number,
+            "number": item.approved_number,
             "sha256": signature.approved_sha256,
         },
         "approved_at": iso(signature.approved_at),
-        "state": item.state.value,
+        "state": SignatoryState.APPROVED_CURRENT.value,
     }

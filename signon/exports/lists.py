@@ -1,6 +1,6 @@
 """The signatory list as CSV and JSON: the same names, in the same order, as the PDF.
 
-Both are built from :func:`signon.exports.ordering.signatory_list`. CSV cells that
+Both are built from :func:`signon.signatures.listing.signatory_list`. CSV cells that
 a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return) get a leading apostrophe. Output is deterministic: the
 same letter, revision and order give byte-identical files.
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signon.core.spreadsheet import neutralise_cell
-from signon.exports.ordering import SignatoryList
 from signon.letters.models import Letter
+from signon.signatures.listing import SignatoryList
 
 #: The columns, in order (CSV header, JSON keys of each signatory).
 COLUMNS: tuple[str, ...] = (
@@ -65,19 +65,19 @@ def list_rows(signatories: SignatoryList) -> list[ListRow]:
     """One row per listed signature, numbered from 1 in the printed order."""
     return [
         ListRow(
-            position=position,
-            name=signature.name,
-            sort_name=signature.sort_name,
-            country=signature.country,
-            type=signature.kind.value,
-            representative=signature.representative_name,
-            title=signature.representative_title,
-            website=signature.website,
-            approved_revision=signatories.approved_numbers.get(signature.id),
-            approved_sha256=signature.approved_sha256,
-            approved_at=iso_utc(signature.approved_at),
+            position=entry.position,
+            name=entry.signature.name,
+            sort_name=entry.signature.sort_name,
+            country=entry.signature.country,
+            type=entry.signature.kind.value,
+            representative=entry.signature.representative_name,
+            title=entry.signature.representative_title,
+            website=entry.signature.website,
+            approved_revision=entry.approved_number,
+            approved_sha256=entry.signature.approved_sha256,
+            approved_at=iso_utc(entry.signature.approved_at),
         )
-        for position, signature in enumerate(signatories.signatures, start=1)
+        for entry in signatories.entries
     ]
 
 

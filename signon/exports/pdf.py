@@ -570,7 +570,8 @@ _ROOT = Path(__file__).resolve().parent.parent.parent
 _VERSION_FILES = (
     "signon/exports/pdf.py",
     "signon/exports/pdf_operations.py",
-    "signon/exports/ordering.py",
+    "signon/signatures/listing.py",
+    "signon/signatures/collation.py",
     "signon/exports/fonts.py",
 )
 

@@ -17,8 +17,8 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from signon.core.forms import ActionForm, BaseForm
 from signon.exports.models import ExportSettings, Layout, PageSize
-from signon.exports.ordering import CUSTOM_ORDER_OPTION, ORDER_OPTION, OrderMode
 from signon.exports.pdf_operations import options_of
+from signon.signatures.listing import CUSTOM_ORDER_OPTION, ORDER_OPTION, OrderMode
 from signon.signatures.models import Signature
 
 MAX_LINES = 20_000

@@ -42,15 +42,17 @@ from signon.db import utcnow
 from signon.exports import fonts, lists, pdf
 from signon.exports.fetcher import LOGO_NAME, logo_url
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
-from signon.exports.ordering import (
-    SignatoryList,
-    base_language,
-    list_items,
-    primary_collator,
-    signatory_list,
-)
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, TeamMember
+from signon.signatures.collation import base_language, list_items, printable_name
+from signon.signatures.listing import (
+    Entry,
+    Group,
+    GroupKind,
+    SignatoryList,
+    arrangement_of,
+    signatory_list,
+)
 from signon.signatures.models import SignatoryKind, Signature
 
 log = logging.getLogger(__name__)
@@ -163,17 +165,6 @@ def save_export_settings(
 # --- What is printed -------------------------------------------------------------------------
 
 
-_SPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c\x85]")
-_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
-
-
-@functools.lru_cache(maxsize=65536)
-def printable_name(name: str) -> str:
-    """The name without control characters (line breaks and tabs become spaces; kept:
-    letters, marks, joiners, bidi marks), spaces collapsed."""
-    return " ".join(_OTHER_CONTROLS.sub("", _SPACE_CONTROLS.sub(" ", name)).split())
-
-
 @functools.lru_cache(maxsize=4096)
 def _logo_ok(path: str, mtime: float, size: int) -> bool:
     from PIL import Image
@@ -206,13 +197,16 @@ class Prepared:
     revision: Revision
     settings: ExportSettings
     signatories: SignatoryList
-    #: The listed signatures in the printed order (groups, then summarised individuals).
-    printed: list[Signature]
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def printed(self) -> list[Signature]:
+        """The listed signatures in the printed order (groups, then counted individuals)."""
+        return self.signatories.signatures
+
+    @property
     def count(self) -> int:
-        return len(self.printed)
+        return self.signatories.count
 
 
 def drafting_organisations(letter: Letter) -> list[Organisation]:
@@ -226,70 +220,24 @@ def drafting_organisations(letter: Letter) -> list[Organisation]:
     )
 
 
-def _groups(
-    letter: Letter, settings: ExportSettings, ordered: Sequence[Signature]
-) -> tuple[list[tuple[str | None, list[Signature]]], list[Signature]]:
-    """The printed groups (heading, signatures) and the individuals summarised as a count."""
-    options = options_of(settings)
-    labels = pdf.labels_for(letter.language)
-    summarised: list[Signature] = []
-    rest = list(ordered)
-    if settings.layout == Layout.LETTER and options["individuals"] == "count":
-        summarised = [s for s in rest if s.kind == SignatoryKind.INDIVIDUAL]
-        rest = [s for s in rest if s.kind != SignatoryKind.INDIVIDUAL]
-    newer: list[Signature] = []
-    since = _date(options.get("new_since"))
-    if settings.layout == Layout.LETTER and since is not None:
-        cut = datetime(since.year, since.month, since.day, tzinfo=UTC)
-        newer = [s for s in rest if s.approved_at is not None and s.approved_at >= cut]
-        rest = [s for s in rest if not (s.approved_at is not None and s.approved_at >= cut)]
-    groups: list[tuple[str | None, list[Signature]]] = []
-    grouping = options["grouping"] if settings.layout == Layout.LETTER else "none"
-    if grouping == "country":
-        by_country: dict[str, list[Signature]] = {}
-        for s in rest:
-            by_country.setdefault((s.country or "").strip(), []).append(s)
-        collator = primary_collator(letter.language)
-        for country in sorted(
-            by_country, key=lambda c: (c == "", bytes(collator.getSortKey(c)), c)
-        ):
-            groups.append((country or labels["no_country"], by_country[country]))
-    elif grouping == "kind":
-        by_kind: dict[SignatoryKind, list[Signature]] = {}
-        for s in rest:
-            by_kind.setdefault(s.kind, []).append(s)
-        for kind in SignatoryKind:
-            if kind in by_kind:
-                groups.append((kind.label, by_kind[kind]))
-    elif grouping == "tier":
-        first_ids = {int(i) for i in options.get("first_tier") or [] if str(i).isdigit()}
-        first = [s for s in rest if s.id in first_ids]
-        second = [s for s in rest if s.id not in first_ids]
-        if first:
-            groups.append((options.get("first_tier_heading") or labels["initiated"], first))
-        if second:
-            groups.append(
-                (
-                    options.get("second_tier_heading") or labels["endorsed"] if first else None,
-                    second,
-                )
-            )
-    elif rest:
-        groups.append((None, rest))
-    if newer:
-        assert since is not None
-        heading = labels["new_since"].format(date=format_date(since, letter.language))
-        groups.append((heading, newer))
-    return groups, summarised
-
-
-def _date(value: object) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
+def _heading(
+    group: Group, signatories: SignatoryList, options: Mapping[str, Any], language: str
+) -> str | None:
+    """A group's printed heading, in the letter's language (or the coordinators' words)."""
+    labels = pdf.labels_for(language)
+    if group.kind == GroupKind.COUNTRY:
+        return group.label or labels["no_country"]
+    if group.kind == GroupKind.KIND:
+        return group.label
+    if group.kind == GroupKind.FIRST_TIER:
+        return str(options.get("first_tier_heading") or labels["initiated"])
+    if group.kind == GroupKind.SECOND_TIER:
+        tiered = any(g.kind == GroupKind.FIRST_TIER for g in signatories.groups)
+        return str(options.get("second_tier_heading") or labels["endorsed"]) if tiered else None
+    since = signatories.arrangement.new_since
+    if group.kind == GroupKind.NEW_SINCE and since is not None:
+        return str(labels["new_since"]).format(date=format_date(since, language))
+    return None
 
 
 def format_date(value: date, language: str) -> str:
@@ -310,9 +258,9 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
     if revision is None:  # pragma: no cover - every letter has a first revision
         raise ExportError("The letter has no text yet.")
     settings = settings or settings_for(letter)
-    signatories = signatory_list(letter, revision)
-    groups, summarised = _groups(letter, settings, signatories.signatures)
-    printed = [s for _, members in groups for s in members] + summarised
+    arrangement = arrangement_of(settings.layout, options_of(settings))
+    signatories = signatory_list(letter, revision, arrangement=arrangement)
+    printed = signatories.signatures
     warnings = []
     try:
         require_intact_text(letter, revision)
@@ -341,7 +289,7 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
                     f"The logo of “{printable_name(s.name)}” is missing or unreadable: it is "
                     "left out of the logo grid."
                 )
-    return Prepared(letter, revision, settings, signatories, printed, warnings)
+    return Prepared(letter, revision, settings, signatories, warnings)
 
 
 def _covered_codepoints(language: str) -> list[frozenset[int]]:
@@ -352,11 +300,11 @@ def _covered_codepoints(language: str) -> list[frozenset[int]]:
         return []
 
 
-def list_entries(printed: Sequence[Signature], numbers: Mapping[int, int]) -> list[list[Any]]:
+def list_entries(entries: Sequence[Entry]) -> list[list[Any]]:
     """``[[position, name, approved revision number, approved sha256], ...]``."""
     return [
-        [position, printable_name(s.name), numbers.get(s.id), s.approved_sha256]
-        for position, s in enumerate(printed, start=1)
+        [entry.position, entry.name, entry.approved_number, entry.signature.approved_sha256]
+        for entry in entries
     ]
 
 
@@ -378,6 +326,21 @@ def _lines(values: Sequence[Any]) -> tuple[str, ...]:
     return tuple(" ".join(str(v).split()) for v in values if str(v).strip())
 
 
+def _pdf_entry(entry: Entry, options: Mapping[str, Any], *, numbered: bool) -> pdf.Entry:
+    """One printed line: the listed entry, with what the settings add beside the name."""
+    s = entry.signature
+    details = ""
+    if s.kind == SignatoryKind.INDIVIDUAL:
+        details = " ".join((s.representative_title or "").split())
+    elif s.country and options["grouping"] != "country":
+        details = " ".join(s.country.split())
+    description = ""
+    if options["show_descriptions"]:
+        descriptions = options.get("descriptions") or {}
+        description = " ".join(str(descriptions.get(str(s.id), "")).split())
+    return pdf.Entry(entry.position if numbered else None, entry.name, details, description)
+
+
 def build_content(
     prepared: Prepared,
     *,
@@ -391,47 +354,32 @@ def build_content(
     letter, revision, settings = prepared.letter, prepared.revision, prepared.settings
     options = options_of(settings)
     labels = pdf.labels_for(letter.language)
-    numbers = prepared.signatories.approved_numbers
-    groups, summarised = _groups(letter, settings, prepared.signatories.signatures)
-    descriptions = options.get("descriptions") or {}
+    signatories = prepared.signatories
     numbered = bool(options["numbered"]) and settings.layout == Layout.LETTER
-    position = 0
     shown = 0
     printed_groups: list[pdf.Group] = []
-    for heading, members in groups:
-        group_entries: list[pdf.Entry] = []
-        for s in members:
-            position += 1
-            if limit is not None and shown >= limit:
-                continue
-            shown += 1
-            details = ""
-            if s.kind == SignatoryKind.INDIVIDUAL:
-                details = " ".join((s.representative_title or "").split())
-            elif s.country and options["grouping"] != "country":
-                details = " ".join(s.country.split())
-            description = ""
-            if options["show_descriptions"]:
-                description = " ".join(str(descriptions.get(str(s.id), "")).split())
-            group_entries.append(
-                pdf.Entry(
-                    position if numbered else None,
-                    printable_name(s.name) or "(name not printable)",
-                    details,
-                    description,
+    for group in signatories.groups:
+        if group.kind == GroupKind.INDIVIDUALS:
+            key = "individual" if len(group.entries) == 1 else "individuals"
+            summary = labels[key].format(count=f"{len(group.entries):,}")
+            printed_groups.append(pdf.Group(None, (), summary))
+            continue
+        kept = group.entries if limit is None else group.entries[: max(0, limit - shown)]
+        shown += len(kept)
+        if kept:
+            printed_groups.append(
+                pdf.Group(
+                    _heading(group, signatories, options, letter.language),
+                    tuple(_pdf_entry(entry, options, numbered=numbered) for entry in kept),
                 )
             )
-        if group_entries:
-            printed_groups.append(pdf.Group(heading, tuple(group_entries)))
-    hidden = sum(len(m) for _, m in groups) - shown
-    if summarised:
-        key = "individual" if len(summarised) == 1 else "individuals"
-        summary = labels[key].format(count=f"{len(summarised):,}")
-        printed_groups.append(pdf.Group(None, (), summary))
+    hidden = (
+        sum(len(g.entries) for g in signatories.groups if g.kind != GroupKind.INDIVIDUALS) - shown
+    )
     if hidden > 0:
         printed_groups.append(pdf.Group(None, (), f"… {hidden:,} more in the export"))
 
-    names = [printable_name(s.name) or "(name not printable)" for s in prepared.printed]
+    names = [entry.name for entry in signatories.entries]
     if limit is not None and len(names) > limit:
         statement_names = [*names[:limit], f"… {len(names) - limit:,} more in the export"]
     else:
@@ -451,24 +399,24 @@ def build_content(
     )
     grid: tuple[pdf.Logo, ...] = ()
     if options["logo_grid"]:
-        candidates = prepared.printed if limit is None else prepared.printed[:limit]
+        candidates = signatories.entries[:limit]
         grid = tuple(
-            pdf.Logo(printable_name(s.name), logo_url(s.logo_filename))
-            for s in candidates
-            if s.logo_filename and logo_file(s.logo_filename)
+            pdf.Logo(entry.name, logo_url(entry.signature.logo_filename))
+            for entry in candidates
+            if entry.signature.logo_filename and logo_file(entry.signature.logo_filename)
         )
     addressees = _lines(options.get("addressees") or [letter.addressee])
-    entries = list_entries(prepared.printed, numbers)
+    entries = list_entries(signatories.entries)
     facts = None
     if (settings.audit_page if audit is None else audit) and limit is None:
         rows = tuple(
             pdf.AuditRow(
-                position,
-                f"r{number}" if number is not None else "r?",
-                _utc(s.approved_at),
-                printable_name(s.name) or "(name not printable)",
+                entry.position,
+                f"r{entry.approved_number}",
+                _utc(entry.signature.approved_at),
+                entry.name,
             )
-            for (position, _, number, _), s in zip(entries, prepared.printed, strict=True)
+            for entry in signatories.entries
         )
         facts = pdf.AuditFacts(
             revision_number=revision.number,
@@ -533,14 +481,7 @@ def _attachments(
     prepared: Prepared, entries: Sequence[Sequence[Any]], exported_at: datetime
 ) -> tuple[pdf.Attachment, ...]:
     """The signatory list as CSV and the approval record as JSON (for the PDF/A-3 variant)."""
-    printed_list = SignatoryList(
-        prepared.revision,
-        prepared.signatories.mode,
-        prepared.printed,
-        prepared.signatories.left_out,
-        prepared.signatories.approved_numbers,
-    )
-    rows = lists.list_rows(printed_list)
+    rows = lists.list_rows(prepared.signatories)
     record = {
         "letter": prepared.letter.slug,
         "title": prepared.revision.title,
@@ -799,8 +740,7 @@ def export_pdf(
             f"No signatory's approval covers revision {prepared.revision.number} yet, so there "
             "is nothing to list. The text can be previewed; export once someone has approved it."
         )
-    numbers = prepared.signatories.approved_numbers
-    entries = list_entries(prepared.printed, numbers)
+    entries = list_entries(prepared.signatories.entries)
     record = ExportRecord(
         letter_id=letter.id,
         revision_id=prepared.revision.id,

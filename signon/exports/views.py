@@ -3,7 +3,7 @@
 
 Every view: load the letter, check ``LETTER_EXPORT`` (404 for people who cannot see
 the letter, 403 for team members without the right), read the query parameters
-through a form, build the list (:func:`signon.exports.ordering.signatory_list`).
+through a form, build the list (:func:`signon.signatures.listing.signatory_list`).
 Nothing here changes state.
 """
 
@@ -18,10 +18,11 @@ from wtforms.validators import NumberRange, Optional
 from signon.core.forms import IdField
 from signon.core.permissions import Action
 from signon.exports import lists
-from signon.exports.ordering import OrderMode, SignatoryList, join_names, signatory_list
 from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
+from signon.signatures.collation import join_names
+from signon.signatures.listing import OrderMode, SignatoryList, signatory_list
 
 bp = Blueprint("exports", __name__)
 

@@ -233,14 +233,6 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     def key_for(name: str) -> str:
         return " ".join(name.split()).casefold()
 
-    @property
-    def is_public(self) -> bool:
-        """Shown on public pages and in the API: approved, and moderated if it needed it."""
-        return self.status == SignatureStatus.APPROVED and self.moderation in (
-            Moderation.NOT_NEEDED,
-            Moderation.ACCEPTED,
-        )
-
 
 class SignatureEvent(db.Model):  # type: ignore[name-defined,misc]
     """The history of a signature: every approval, decline, withdrawal, kept for good."""

@@ -22,10 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import load_only
-from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
@@ -35,11 +33,11 @@ from signon.core.mail import queue_mail
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
-from signon.exports.ordering import sort_signatories
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.links import assign_new_link, invitation_url
+from signon.signatures.listing import is_listed, sort_signatories
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -60,7 +58,6 @@ from signon.signatures.operations import (
     email_domain,
     website_host,
 )
-from signon.signatures.state import coverage
 
 #: How long the confirmation link of a public request works.
 PUBLIC_REQUEST_HOURS = 48
@@ -243,61 +240,6 @@ def invitation_expiry(letter: Letter) -> datetime:
     return utcnow() + timedelta(days=days)
 
 
-def published_clause() -> ColumnElement[bool]:
-    """SQL for :attr:`Signature.is_public`: approved, and moderated if it needed it."""
-    return and_(
-        Signature.status == SignatureStatus.APPROVED,
-        Signature.moderation.in_([Moderation.NOT_NEEDED, Moderation.ACCEPTED]),
-    )
-
-
-# --- The public page --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublicListing:
-    """The published signatories in print order, and who approved an earlier text."""
-
-    signatures: list[Signature]
-    earlier_text: frozenset[int]
-
-    @property
-    def count(self) -> int:
-        return len(self.signatures)
-
-
-def public_listing(letter: Letter) -> PublicListing:
-    """Two queries whatever the number of signatories."""
-    signatures = list(
-        db.session.scalars(
-            select(Signature).where(Signature.letter_id == letter.id, published_clause())
-        )
-    )
-    revisions = list(
-        db.session.scalars(
-            select(Revision)
-            .where(Revision.letter_id == letter.id)
-            .options(load_only(Revision.id, Revision.number, Revision.change_kind))
-        )
-    )
-    numbers = {r.id: r.number for r in revisions}
-    cover = coverage(revisions)
-    earlier = frozenset(
-        s.id for s in signatures if not cover.covers(numbers.get(s.revision_id or -1))
-    )
-    ordered = sort_signatories(signatures, language=letter.language)
-    return PublicListing(ordered, earlier)
-
-
-def published_signature(letter: Letter, signature_id: int) -> Signature | None:
-    """A signature of this letter, only if it is published (for its logo)."""
-    return db.session.scalar(
-        select(Signature).where(
-            Signature.letter_id == letter.id, Signature.id == signature_id, published_clause()
-        )
-    )
-
-
 def set_public_page(letter: Letter, *, enabled: bool, user: User) -> bool:
     """Switch the letter's public page on or off. Returns whether anything changed."""
     if letter.is_public == enabled:
@@ -347,7 +289,7 @@ def request_public_signature(
     _lock_letter(letter)
     existing = _signature_named(letter, data.name)
     if existing is not None:
-        if existing.is_public:
+        if is_listed(existing):
             raise AlreadyListedError(
                 f"“{existing.name}” is already listed among the signatories of this letter."
             )
@@ -508,7 +450,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     data = PublicRequestData.from_json(request.data)
     existing = _signature_named(letter, data.name)
     if existing is not None:
-        if existing.is_public:
+        if is_listed(existing):
             raise NameTakenError(
                 f"“{existing.name}” is already listed among the signatories of this letter.",
                 listed=True,

@@ -15,11 +15,11 @@ from signon.api.tokens import find_live_token, revoke_api_token
 from signon.core import transaction
 from signon.db import utcnow
 from signon.exports.models import ExportSettings
-from signon.exports.ordering import ORDER_OPTION, OrderMode
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter
 from signon.signatures import operations
 from signon.signatures.links import assign_new_link
+from signon.signatures.listing import ORDER_OPTION, OrderMode
 from signon.signatures.models import ApiToken, Invitation, Moderation, SignatoryKind
 from tests.api.factories import classify, sign, token_for
 from tests.conftest import login

@@ -33,6 +33,7 @@ from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
 from signon.signatures import operations
 from signon.signatures.links import assign_new_link
+from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     Invitation,
     Moderation,
@@ -259,7 +260,7 @@ class TestOperations:
         signatures = list(_signatures(letter).values())
         assert sorted(s.name for s in signatures) == sorted(s["name"] for s in data["signatories"])
         assert {s.kind for s in signatures} == {SignatoryKind.NGO}
-        assert all(s.revision_id == head.id and s.is_public for s in signatures)
+        assert all(s.revision_id == head.id and is_listed(s) for s in signatures)
 
     def test_public_flag(self) -> None:
         owner = make_user()

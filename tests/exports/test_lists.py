@@ -16,14 +16,15 @@ from signon.core.spreadsheet import neutralise_cell
 from signon.core.transaction import commit
 from signon.exports import lists
 from signon.exports.models import ExportSettings
-from signon.exports.ordering import join_names, signatory_list
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.collation import join_names
+from signon.signatures.listing import signatory_list
 from signon.signatures.models import Moderation, SignatoryKind, Signature
 from tests.conftest import login
-from tests.exports.test_ordering_eligibility import revise, sign
 from tests.factories import make_letter, make_user
 from tests.querycount import count_queries
+from tests.signatures.test_listing import revise, sign
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -333,7 +334,7 @@ def test_the_seeded_demo_lists_the_original_eleven_in_the_original_order(
     client: FlaskClient,
 ) -> None:
     from signon.demo import COORDINATOR_EMAIL, RECONFIRMING, seed_demo
-    from tests.exports.test_ordering import DEMO_PRINTED
+    from tests.signatures.test_collation import DEMO_PRINTED
 
     letter = seed_demo().letter
     listing = signatory_list(letter, letter.head())

@@ -13,6 +13,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import LetterStatus
 from signon.signatures import public as ops
+from signon.signatures.listing import is_listed, listed_signature, signatory_list
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -220,7 +221,7 @@ def test_confirming_creates_a_pending_public_signature_and_a_private_link(
     assert signature.source == SignatureSource.PUBLIC
     assert signature.status == SignatureStatus.APPROVED
     assert signature.moderation == Moderation.PENDING
-    assert not signature.is_public
+    assert not is_listed(signature)
     assert signature.revision_id == head.id
     assert signature.approved_sha256 == head.content_sha256
     assert signature.email == "amina@friends.example.org"
@@ -378,21 +379,22 @@ def test_the_public_list_shows_only_published_signatures_in_print_order() -> Non
     other = make_public_letter()
     make_signature(other, "Another Letter's Signatory")
 
-    listing = ops.public_listing(letter)
+    listing = signatory_list(letter)
     names = [s.name for s in listing.signatures]
     assert names == ["Accepted Public", "the Alpha Network", "Zeta Alliance"]
     assert listing.count == 3
-    assert all(s.is_public for s in listing.signatures)
+    assert all(is_listed(s) for s in listing.signatures)
 
 
-def test_the_public_list_marks_approvals_of_an_earlier_text() -> None:
+def test_the_public_list_leaves_out_approvals_of_an_earlier_text() -> None:
     letter = make_public_letter()
     old = make_signature(letter, "Old Approver")
     add_revision(letter, None, "A substantive change.\n")  # unclassified: not editorial
     current = make_signature(letter, "Current Approver")
-    listing = ops.public_listing(letter)
-    assert listing.earlier_text == frozenset({old.id})
-    assert current.id not in listing.earlier_text
+    listing = signatory_list(letter)
+    assert listing.signatures == [current]
+    assert [item.signature for item in listing.left_out] == [old]
+    assert listing.awaiting_reconfirmation == 1
 
 
 def test_published_signature_is_only_found_when_public() -> None:
@@ -401,19 +403,19 @@ def test_published_signature_is_only_found_when_public() -> None:
     pending = make_signature(
         letter, "Pending", source=SignatureSource.PUBLIC, moderation=Moderation.PENDING
     )
-    assert ops.published_signature(letter, shown.id) is shown
-    assert ops.published_signature(letter, pending.id) is None
-    assert ops.published_signature(make_public_letter(), shown.id) is None
+    assert listed_signature(letter, shown.id) is shown
+    assert listed_signature(letter, pending.id) is None
+    assert listed_signature(make_public_letter(), shown.id) is None
 
 
 def test_switching_the_public_page_is_audited() -> None:
     coordinator = make_user()
     letter = make_public_letter(coordinator, is_public=False)
     assert ops.set_public_page(letter, enabled=True, user=coordinator) is True
-    assert letter.is_public
+    assert is_listed(letter)
     assert ops.set_public_page(letter, enabled=True, user=coordinator) is False
     assert ops.set_public_page(letter, enabled=False, user=coordinator) is True
-    assert not letter.is_public
+    assert not is_listed(letter)
     actions = _audit_actions(letter.id)
     assert actions.count("letter.public_page_enabled") == 1
     assert actions.count("letter.public_page_disabled") == 1
@@ -430,8 +432,8 @@ def test_accepting_publishes_it_records_it_and_mails_the_signatory(outbox: MailC
     outbox.clear()
     ops.accept_signature(signature, moderator=coordinator)
     assert signature.moderation == Moderation.ACCEPTED
-    assert signature.is_public
-    assert [s.id for s in ops.public_listing(letter).signatures] == [signature.id]
+    assert is_listed(signature)
+    assert [s.id for s in signatory_list(letter).signatures] == [signature.id]
     event = next(e for e in signature.events if e.action == "moderation_accepted")
     assert event.details["moderator"] == coordinator.email
     assert "signature.moderation_accepted" in _audit_actions(letter.id)
@@ -463,8 +465,8 @@ def test_rejecting_keeps_it_hidden_with_its_reason_and_mails_nobody(outbox: Mail
     outbox.clear()
     ops.reject_signature(signature, moderator=coordinator, reason="Not an organisation")
     assert signature.moderation == Moderation.REJECTED
-    assert not signature.is_public
-    assert ops.public_listing(letter).count == 0
+    assert not is_listed(signature)
+    assert signatory_list(letter).count == 0
     event = next(e for e in signature.events if e.action == "moderation_rejected")
     assert event.details["reason"] == "Not an organisation"
     audit = db.session.scalar(
@@ -485,7 +487,7 @@ def test_merging_rejects_the_duplicate_and_records_the_target() -> None:
     duplicate = ask_and_confirm(letter)
     ops.merge_signature(duplicate, existing, moderator=coordinator, take_details=False)
     assert duplicate.moderation == Moderation.REJECTED
-    assert not duplicate.is_public
+    assert not is_listed(duplicate)
     merged = next(e for e in duplicate.events if e.action == "merged")
     assert merged.details["merged_into"] == existing.id
     assert merged.details["merged_into_name"] == "Friends of the Court (Kenya)"
@@ -496,7 +498,7 @@ def test_merging_rejects_the_duplicate_and_records_the_target() -> None:
     received = next(e for e in existing.events if e.action == "merge_received")
     assert received.details["merged_from"] == duplicate.id
     assert "signature.merged" in _audit_actions(letter.id)
-    assert [s.name for s in ops.public_listing(letter).signatures] == [existing.name]
+    assert [s.name for s in signatory_list(letter).signatures] == [existing.name]
 
 
 def test_merging_with_take_details_updates_the_existing_signatory() -> None:

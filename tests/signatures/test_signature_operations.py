@@ -13,6 +13,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from signon.signatures import operations
+from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     InvitationStatus,
     Moderation,
@@ -72,7 +73,7 @@ def test_approve_records_the_exact_revision_and_who_confirmed() -> None:
     assert signature.email == invitation.email
     assert signature.name_key == "amnesty international"
     assert signature.source == SignatureSource.INVITATION
-    assert signature.moderation == Moderation.NOT_NEEDED and signature.is_public
+    assert signature.moderation == Moderation.NOT_NEEDED and is_listed(signature)
     assert invitation.status == InvitationStatus.APPROVED
     assert invitation.last_seen_revision_id == head.id
     assert _events(signature) == ["approved"]
@@ -231,7 +232,7 @@ def test_decline_keeps_a_row_with_the_reason() -> None:
     signature = decline(letter, invitation, reason="Outside our mandate", email=invitation.email)
     assert signature.status == SignatureStatus.DECLINED
     assert signature.decline_reason == "Outside our mandate"
-    assert signature.name == "Careful NGO" and not signature.is_public
+    assert signature.name == "Careful NGO" and not is_listed(signature)
     assert invitation.status == InvitationStatus.DECLINED
     assert _events(signature) == ["declined"]
     assert len(_audit(letter, "signature.declined")) == 1
@@ -279,7 +280,7 @@ def test_withdraw_keeps_the_history() -> None:
     assert signature.status == SignatureStatus.WITHDRAWN
     assert signature.withdrawn_at is not None and signature.withdraw_reason == "Board decision"
     assert signature.revision_id == approved_revision, "what they had approved stays on record"
-    assert not signature.is_public
+    assert not is_listed(signature)
     assert invitation.status == InvitationStatus.WITHDRAWN
     assert _events(signature) == ["approved", "withdrawn"]
     (event,) = _audit(letter, "signature.withdrawn")

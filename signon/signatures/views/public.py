@@ -36,6 +36,7 @@ from signon.letters import queries
 from signon.letters.models import Letter, Revision
 from signon.letters.text import word_diff
 from signon.signatures import public as operations
+from signon.signatures.listing import listed_signature, signatory_list
 from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.operations import SignatureError, StaleRevisionError
 from signon.signatures.public_forms import ConfirmPublicForm, PublicSignForm
@@ -111,7 +112,7 @@ def _render_page(
         "signatures/public.html",
         letter=letter,
         head=head,
-        listing=operations.public_listing(letter),
+        listing=signatory_list(letter),
         form=form if letter.accepts_signatures else None,
         closed_error=closed_error,
         page_lang=letter.language,
@@ -275,7 +276,7 @@ def public_embed(slug: str) -> Response:
             "signatures/public_embed.html",
             letter=letter,
             head=head,
-            listing=operations.public_listing(letter),
+            listing=signatory_list(letter),
             page_lang=letter.language,
         )
     )
@@ -297,7 +298,7 @@ def embed_snippet(letter: Letter) -> str:
 def public_logo(slug: str, signature_id: int) -> Response:
     """The logo of a published signatory, and of nobody else."""
     letter = _public_letter(slug)
-    signature = operations.published_signature(letter, signature_id)
+    signature = listed_signature(letter, signature_id)
     if signature is None or not signature.logo_filename:
         abort(404)
     filename = signature.logo_filename

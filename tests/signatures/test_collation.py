@@ -1,6 +1,6 @@
 """Ordering and joining of signatory names: collation per language, articles, modes, joining.
 
-Pure functions: no database. Eligibility (who is listed) is in test_ordering_eligibility.py.
+Pure functions: no database. Who is listed is in test_listing.py.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from signon.exports.ordering import (
-    OrderMode,
+from signon.signatures.collation import (
     base_language,
     collation_key,
     join_names,
     list_items,
-    order_options,
     sort_key,
     sort_names,
-    sort_signatories,
     strip_article,
 )
+from signon.signatures.listing import OrderMode, order_options, sort_signatories
 from signon.signatures.models import SignatoryKind
 
 DEMO_PRINTED = (

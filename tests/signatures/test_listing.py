@@ -8,15 +8,15 @@ import pytest
 
 from signon.core.permissions import TeamRole
 from signon.exports.models import ExportSettings
-from signon.exports.ordering import (
-    LeftOutCode,
-    OrderMode,
-    eligible_signatures,
-    join_names,
-    signatory_list,
-)
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.collation import join_names
+from signon.signatures.listing import (
+    Arrangement,
+    LeftOutCode,
+    OrderMode,
+    signatory_list,
+)
 from signon.signatures.models import (
     Moderation,
     SignatoryKind,
@@ -102,8 +102,8 @@ def build_history() -> History:
 
 def test_only_approvals_covering_the_head_are_listed_and_the_others_say_why() -> None:
     history = build_history()
-    result = eligible_signatures(history.letter, history.revisions[5])
-    assert sorted(s.name for s in result.listed) == ["Approved Five", "Approved Four"]
+    result = signatory_list(history.letter, history.revisions[5])
+    assert sorted(s.name for s in result.signatures) == ["Approved Five", "Approved Four"]
     reasons = {item.signature.name: item.reason for item in result.left_out}
     assert reasons == {
         "Approved Three": "approved revision 3; revision 4 is not classified yet",
@@ -116,9 +116,11 @@ def test_only_approvals_covering_the_head_are_listed_and_the_others_say_why() ->
     assert codes["Approved Three"] == LeftOutCode.UNCLASSIFIED
     assert codes["Approved One"] == LeftOutCode.SUBSTANTIVE_CHANGE
     assert codes["Pending"] == LeftOutCode.AWAITING_MODERATION
-    # withdrawn and declined appear nowhere
-    everyone = {s.name for s in result.listed} | set(reasons)
-    assert "Withdrawn" not in everyone and "Declined" not in everyone
+    # withdrawn and declined are not approvals left out, but they are excluded, with a reason
+    excluded = {item.signature.name: item.code for item in result.excluded}
+    assert excluded["Withdrawn"] == LeftOutCode.WITHDRAWN
+    assert excluded["Declined"] == LeftOutCode.DECLINED
+    assert set(excluded) == set(reasons) | {"Withdrawn", "Declined"}
     # left out in alphabetical order, so that the page and the PDF agree
     assert [i.signature.name for i in result.left_out] == [
         "Approved One",
@@ -132,8 +134,8 @@ def test_only_approvals_covering_the_head_are_listed_and_the_others_say_why() ->
 
 def test_an_older_revision_lists_who_approved_it_or_an_editorial_predecessor() -> None:
     history = build_history()
-    result = eligible_signatures(history.letter, history.revisions[2])
-    assert sorted(s.name for s in result.listed) == ["Approved One", "Approved Two"]
+    result = signatory_list(history.letter, history.revisions[2])
+    assert sorted(s.name for s in result.signatures) == ["Approved One", "Approved Two"]
     reasons = {item.signature.name: item.reason for item in result.left_out}
     assert reasons["Approved Five"] == "approved revision 5, a later text than revision 2"
     assert reasons["Approved Three"] == "approved revision 3, a later text than revision 2"
@@ -145,8 +147,8 @@ def test_several_unclassified_revisions_are_named() -> None:
     signature = sign(letter, first, "Early Bird")
     revise(letter, None, "Two.\n")
     head = revise(letter, None, "Three.\n")
-    result = eligible_signatures(letter, head)
-    assert result.listed == []
+    result = signatory_list(letter, head)
+    assert result.signatures == []
     assert result.left_out[0].signature is signature
     assert (
         result.left_out[0].reason == "approved revision 1; revisions 2 and 3 are not classified yet"
@@ -157,23 +159,10 @@ def test_classifying_a_revision_editorial_brings_the_approval_back() -> None:
     letter = make_letter(make_user(), body="One.\n")
     sign(letter, letter.head(), "Early Bird")
     head = revise(letter, None, "One, corrected.\n")
-    assert eligible_signatures(letter, head).listed == []
+    assert signatory_list(letter, head).signatures == []
     head.change_kind = ChangeKind.EDITORIAL
     db.session.flush()
-    assert [s.name for s in eligible_signatures(letter, head).listed] == ["Early Bird"]
-
-
-def test_include_earlier_lists_earlier_approvals_but_never_unmoderated_ones() -> None:
-    history = build_history()
-    result = eligible_signatures(history.letter, history.revisions[5], include_earlier=True)
-    assert sorted(s.name for s in result.listed) == [
-        "Approved Five",
-        "Approved Four",
-        "Approved One",
-        "Approved Three",
-        "Approved Two",
-    ]
-    assert [i.signature.name for i in result.left_out] == ["Pending", "Rejected"]
+    assert [s.name for s in signatory_list(letter, head).signatures] == ["Early Bird"]
 
 
 def test_eligibility_takes_a_fixed_number_of_queries() -> None:
@@ -184,8 +173,8 @@ def test_eligibility_takes_a_fixed_number_of_queries() -> None:
     db.session.expire_all()
     assert letter.language == "en" and head.number == 1  # loaded before counting
     with count_queries() as small:
-        result = eligible_signatures(letter, head)
-        numbers = [s.revision.number for s in result.listed]
+        result = signatory_list(letter, head)
+        numbers = [s.revision.number for s in result.signatures]
     big = make_letter(make_user(), body="One.\n")
     big_head = big.head()
     for i in range(40):
@@ -194,11 +183,11 @@ def test_eligibility_takes_a_fixed_number_of_queries() -> None:
     db.session.expire_all()
     assert big.language == "en" and big_head.number == 2
     with count_queries() as large:
-        result = eligible_signatures(big, big_head)
+        result = signatory_list(big, big_head)
         reasons = [item.reason for item in result.left_out]
         names = [item.signature.revision.number for item in result.left_out]
     assert numbers == [1, 1, 1] and names == [1] * 40 and len(set(reasons)) == 1
-    assert large.count == small.count == 2, large.statements
+    assert large.count == small.count == 3, large.statements
 
 
 def test_signatory_list_follows_the_export_settings_and_can_be_overridden() -> None:
@@ -226,7 +215,8 @@ def test_signatory_list_custom_order_from_the_settings() -> None:
     )
     db.session.flush()
     assert signatory_list(letter, head).names == ["Gamma", "Alpha", "Beta"]
-    assert signatory_list(letter, head, custom_order=[b.id]).names == ["Beta", "Alpha", "Gamma"]
+    chosen = Arrangement(OrderMode.CUSTOM, (b.id,))
+    assert signatory_list(letter, head, arrangement=chosen).names == ["Beta", "Alpha", "Gamma"]
 
 
 def test_drafting_organisations_first_uses_the_team() -> None:
@@ -269,8 +259,8 @@ def test_an_approval_whose_fingerprint_does_not_match_is_left_out() -> None:
     tampered = sign(letter, head, "Tampered")
     tampered.approved_sha256 = "0" * 64
     db.session.flush()
-    result = eligible_signatures(letter, head)
-    assert result.listed == [honest]
+    result = signatory_list(letter, head)
+    assert result.signatures == [honest]
     assert [(i.signature.name, i.code) for i in result.left_out] == [
         ("Tampered", LeftOutCode.HASH_MISMATCH)
     ]

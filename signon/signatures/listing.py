@@ -1,0 +1,575 @@
+"""Who is listed under a letter (or one of its revisions), in which groups and order,
+and why every other signature is not. The one place that decides it.
+
+:func:`signatory_list` is called by every output: the public page, its counter and
+embed, the API, the CSV and JSON lists, the PDF, the export preview and the
+dashboard's "listed" count. :func:`verdict` decides one signature:
+
+- declined and withdrawn signatures are not listed;
+- a public sign-on is listed only once a coordinator accepted it (pending and
+  rejected ones are not);
+- an approval counts only for the exact revision it approved, or a later one
+  reached through editorial revisions only (:class:`signon.signatures.state.Coverage`),
+  and only while its recorded SHA-256 is that revision's.
+
+The listed signatures are then put in the coordinators' chosen order
+(:func:`sort_signatories`) and groups (:func:`arrange`). Names are collated and
+printed by :mod:`signon.signatures.collation`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from signon.accounts.models import Organisation
+from signon.exports.models import ExportSettings, Layout
+from signon.extensions import db
+from signon.letters.models import ChangeKind, Letter, Revision, TeamMember
+from signon.signatures.collation import name_key, printed_name, text_key
+from signon.signatures.models import Moderation, SignatoryKind, Signature, SignatureStatus
+from signon.signatures.state import Coverage, coverage
+
+
+class OrderMode(enum.StrEnum):
+    ALPHABETICAL = "alphabetical"
+    COUNTRY = "country"
+    KIND = "kind"
+    DRAFTERS_FIRST = "drafters_first"
+    CUSTOM = "custom"
+
+    @property
+    def label(self) -> str:
+        return {
+            OrderMode.ALPHABETICAL: "Alphabetical",
+            OrderMode.COUNTRY: "By country",
+            OrderMode.KIND: "By type of signatory",
+            OrderMode.DRAFTERS_FIRST: "Drafting organisations first",
+            OrderMode.CUSTOM: "Custom order (set by a coordinator)",
+        }[self]
+
+
+#: Keys in ``ExportSettings.options`` that hold the printed order (shared with the PDF).
+ORDER_OPTION = "order"
+CUSTOM_ORDER_OPTION = "custom_order"
+
+
+# --- Who is listed: one verdict per signature -----------------------------------------
+
+
+class LeftOutCode(enum.StrEnum):
+    """Why a signature is not listed under the revision."""
+
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    AWAITING_MODERATION = "awaiting_moderation"
+    REJECTED = "rejected"
+    NO_REVISION = "no_revision"
+    HASH_MISMATCH = "hash_mismatch"
+    SUBSTANTIVE_CHANGE = "substantive_change"
+    UNCLASSIFIED = "unclassified"
+    LATER_REVISION = "later_revision"
+
+    @property
+    def is_approval(self) -> bool:
+        """An approval that does not count here (rather than a "no")."""
+        return self not in (LeftOutCode.DECLINED, LeftOutCode.WITHDRAWN)
+
+    @property
+    def awaits_reconfirmation(self) -> bool:
+        """The approval will count again once the organisation approves the new text."""
+        return self in (LeftOutCode.SUBSTANTIVE_CHANGE, LeftOutCode.UNCLASSIFIED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Listed (``code is None``), or not, with a code and a reason for people."""
+
+    code: LeftOutCode | None = None
+    reason: str = ""
+
+    @property
+    def listed(self) -> bool:
+        return self.code is None
+
+
+LISTED = Verdict()
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    signature: Signature
+    reason: str
+    code: LeftOutCode
+
+
+@dataclass(frozen=True)
+class RevisionChain:
+    """What :func:`verdict` needs to know about the letter's revisions."""
+
+    target: int
+    cover: Coverage
+    kinds: Mapping[int, ChangeKind | None]
+    hashes: Mapping[int, str]
+
+    @classmethod
+    def of(cls, revisions: Sequence[Revision], target: int) -> RevisionChain:
+        return cls(
+            target,
+            coverage(revisions, target),
+            {r.number: r.change_kind for r in revisions},
+            {r.number: r.content_sha256 for r in revisions},
+        )
+
+
+def _plural(numbers: Sequence[int]) -> str:
+    if len(numbers) == 1:
+        return f"revision {numbers[0]}"
+    listed = ", ".join(str(n) for n in numbers[:-1])
+    return f"revisions {listed} and {numbers[-1]}"
+
+
+def _not_covered(approved: int, chain: RevisionChain) -> Verdict:
+    """Why an approval of revision ``approved`` does not cover the chain's target."""
+    target = chain.target
+    if approved > target:
+        return Verdict(
+            LeftOutCode.LATER_REVISION,
+            f"approved revision {approved}, a later text than revision {target}",
+        )
+    since = [n for n in sorted(chain.kinds) if approved < n <= target]
+    substantive = [n for n in since if chain.kinds[n] == ChangeKind.SUBSTANTIVE]
+    if substantive:
+        return Verdict(
+            LeftOutCode.SUBSTANTIVE_CHANGE,
+            f"approved revision {approved}; {_plural(substantive)} changed the text substantively",
+        )
+    unclassified = [n for n in since if chain.kinds[n] is None]
+    verb = "is" if len(unclassified) == 1 else "are"
+    return Verdict(
+        LeftOutCode.UNCLASSIFIED,
+        f"approved revision {approved}; {_plural(unclassified)} {verb} not classified yet",
+    )
+
+
+def verdict(signature: Signature, approved_number: int | None, chain: RevisionChain) -> Verdict:
+    """Whether ``signature`` (which approved revision ``approved_number``, if any) is
+    listed under the chain's target revision; if not, why."""
+    if signature.status == SignatureStatus.DECLINED:
+        return Verdict(LeftOutCode.DECLINED, "declined")
+    if signature.status == SignatureStatus.WITHDRAWN:
+        return Verdict(LeftOutCode.WITHDRAWN, "withdrew their approval")
+    if signature.moderation == Moderation.PENDING:
+        return Verdict(LeftOutCode.AWAITING_MODERATION, "awaiting moderation")
+    if signature.moderation == Moderation.REJECTED:
+        return Verdict(LeftOutCode.REJECTED, "rejected in moderation")
+    if approved_number is None or approved_number not in chain.hashes:
+        return Verdict(LeftOutCode.NO_REVISION, "no approved revision is recorded")
+    if signature.approved_sha256 not in (None, chain.hashes[approved_number]):
+        return Verdict(
+            LeftOutCode.HASH_MISMATCH,
+            f"the fingerprint they approved does not match revision {approved_number}'s text",
+        )
+    if chain.cover.covers(approved_number):
+        return LISTED
+    return _not_covered(approved_number, chain)
+
+
+# --- Order ------------------------------------------------------------------------------
+
+
+class Listable(Protocol):
+    """What ordering needs from a signature (a :class:`Signature` or any row like it)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sort_name(self) -> str | None: ...
+
+    @property
+    def country(self) -> str | None: ...
+
+    @property
+    def kind(self) -> SignatoryKind: ...
+
+
+S = TypeVar("S", bound=Listable)
+
+_KIND_RANK = {kind: rank for rank, kind in enumerate(SignatoryKind)}
+
+
+def _alphabetical_key(language: str) -> Any:
+    def key(item: Listable) -> Any:
+        return name_key(item.name, item.sort_name, language, item.id)
+
+    return key
+
+
+def _name_folded(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _country_key(country: str | None, language: str) -> tuple[int, bytes, str]:
+    """Countries collated ("Egypte" and "Égypte" are one place), no country last."""
+    place = (country or "").strip()
+    return (1, b"", "") if not place else (0, text_key(place, language), place)
+
+
+def sort_signatories(
+    signatures: Sequence[S],
+    *,
+    language: str,
+    mode: OrderMode = OrderMode.ALPHABETICAL,
+    drafting_names: Sequence[str] = (),
+    custom_order: Sequence[int] = (),
+) -> list[S]:
+    """The signatures in the chosen order.
+
+    - ``ALPHABETICAL``: by :func:`~signon.signatures.collation.name_key`.
+    - ``COUNTRY``: countries collated, signatories without a country last; then names.
+    - ``KIND``: in :class:`SignatoryKind` order; then names.
+    - ``DRAFTERS_FIRST``: names in ``drafting_names`` (compared case- and
+      space-insensitively) first, alphabetically; then the rest, alphabetically.
+    - ``CUSTOM``: the signature ids in ``custom_order`` first, in that order; any
+      other signature after them, alphabetically.
+    """
+    alphabetical = _alphabetical_key(language)
+    if mode == OrderMode.COUNTRY:
+        return sorted(
+            signatures,
+            key=lambda item: (_country_key(item.country, language)[:2], alphabetical(item)),
+        )
+    if mode == OrderMode.KIND:
+        return sorted(
+            signatures, key=lambda item: (_KIND_RANK.get(item.kind, 99), alphabetical(item))
+        )
+    if mode == OrderMode.DRAFTERS_FIRST:
+        drafting = {_name_folded(name) for name in drafting_names}
+        return sorted(
+            signatures,
+            key=lambda item: (_name_folded(item.name) not in drafting, alphabetical(item)),
+        )
+    if mode == OrderMode.CUSTOM:
+        position: dict[int, int] = {}
+        for index, ident in enumerate(custom_order):
+            position.setdefault(ident, index)
+        unplaced = len(position)
+        return sorted(
+            signatures,
+            key=lambda item: (position.get(item.id, unplaced), alphabetical(item)),
+        )
+    return sorted(signatures, key=alphabetical)
+
+
+# --- Groups -----------------------------------------------------------------------------
+
+
+class GroupKind(enum.StrEnum):
+    """What a group of the list is; outputs that print headings word them."""
+
+    ALL = "all"
+    COUNTRY = "country"
+    KIND = "kind"
+    FIRST_TIER = "first_tier"
+    SECOND_TIER = "second_tier"
+    NEW_SINCE = "new_since"
+    #: Individuals counted, not named, in the PDF (the last group when present).
+    INDIVIDUALS = "individuals"
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """The coordinators' choice of order and groups (stored per letter)."""
+
+    mode: OrderMode = OrderMode.ALPHABETICAL
+    custom_order: tuple[int, ...] = ()
+    grouping: str = "none"  # none | country | kind | tier
+    first_tier: frozenset[int] = frozenset()
+    new_since: date | None = None
+    count_individuals: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed signatory: its place (from 1), its printed name, what it approved."""
+
+    position: int
+    signature: Signature
+    name: str
+    approved_number: int
+
+
+@dataclass(frozen=True)
+class Group:
+    kind: GroupKind
+    #: The country, or the type of signatory's label (for those kinds).
+    label: str | None
+    entries: tuple[Entry, ...]
+
+
+def _split_groups(
+    ordered: Sequence[Signature], arrangement: Arrangement, language: str
+) -> list[tuple[GroupKind, str | None, list[Signature]]]:
+    rest = list(ordered)
+    individuals: list[Signature] = []
+    if arrangement.count_individuals:
+        individuals = [s for s in rest if s.kind == SignatoryKind.INDIVIDUAL]
+        rest = [s for s in rest if s.kind != SignatoryKind.INDIVIDUAL]
+    newer: list[Signature] = []
+    if arrangement.new_since is not None:
+        since = arrangement.new_since
+        cut = datetime(since.year, since.month, since.day, tzinfo=UTC)
+        newer = [s for s in rest if s.approved_at is not None and s.approved_at >= cut]
+        rest = [s for s in rest if not (s.approved_at is not None and s.approved_at >= cut)]
+    groups: list[tuple[GroupKind, str | None, list[Signature]]] = []
+    if arrangement.grouping == "country":
+        by_country: dict[str, list[Signature]] = {}
+        for s in rest:
+            by_country.setdefault((s.country or "").strip(), []).append(s)
+        for country in sorted(by_country, key=lambda c: _country_key(c, language)):
+            groups.append((GroupKind.COUNTRY, country, by_country[country]))
+    elif arrangement.grouping == "kind":
+        by_kind: dict[SignatoryKind, list[Signature]] = {}
+        for s in rest:
+            by_kind.setdefault(s.kind, []).append(s)
+        groups.extend(
+            (GroupKind.KIND, kind.label, by_kind[kind]) for kind in SignatoryKind if kind in by_kind
+        )
+    elif arrangement.grouping == "tier":
+        first = [s for s in rest if s.id in arrangement.first_tier]
+        second = [s for s in rest if s.id not in arrangement.first_tier]
+        groups.append((GroupKind.FIRST_TIER, None, first))
+        groups.append((GroupKind.SECOND_TIER, None, second))
+    else:
+        groups.append((GroupKind.ALL, None, rest))
+    groups.append((GroupKind.NEW_SINCE, None, newer))
+    groups.append((GroupKind.INDIVIDUALS, None, individuals))
+    return [group for group in groups if group[2]]
+
+
+def arrange(
+    ordered: Sequence[Signature],
+    arrangement: Arrangement,
+    language: str,
+    numbers: Mapping[int, int],
+) -> tuple[Group, ...]:
+    """The ordered signatures in their groups, numbered from 1 in that order."""
+    groups: list[Group] = []
+    position = 0
+    for kind, label, members in _split_groups(ordered, arrangement, language):
+        entries = []
+        for signature in members:
+            position += 1
+            entries.append(
+                Entry(position, signature, printed_name(signature.name), numbers[signature.id])
+            )
+        groups.append(Group(kind, label, tuple(entries)))
+    return tuple(groups)
+
+
+# --- The stored arrangement ------------------------------------------------------------
+
+
+def _ids(values: object) -> list[int]:
+    if not isinstance(values, list | tuple):
+        return []
+    return [int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
+
+
+def _date(value: object) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def order_options(options: Mapping[str, Any] | None) -> tuple[OrderMode, list[int]]:
+    """The order mode and custom order stored in the options (tolerant)."""
+    options = options or {}
+    try:
+        mode = OrderMode(options.get(ORDER_OPTION) or OrderMode.ALPHABETICAL)
+    except ValueError:
+        mode = OrderMode.ALPHABETICAL
+    return mode, _ids(options.get(CUSTOM_ORDER_OPTION))
+
+
+def arrangement_of(layout: Layout, options: Mapping[str, Any] | None) -> Arrangement:
+    """The arrangement stored in a letter's settings (groups only in the letter layout)."""
+    options = options or {}
+    mode, custom = order_options(options)
+    if layout != Layout.LETTER:
+        return Arrangement(mode, tuple(custom))
+    grouping = str(options.get("grouping") or "none")
+    return Arrangement(
+        mode,
+        tuple(custom),
+        grouping if grouping in ("country", "kind", "tier") else "none",
+        frozenset(_ids(options.get("first_tier"))),
+        _date(options.get("new_since")),
+        options.get("individuals") == "count",
+    )
+
+
+def stored_arrangement(letter: Letter) -> Arrangement:
+    """The coordinators' arrangement for ``letter`` (the default until they choose)."""
+    settings = db.session.scalar(
+        select(ExportSettings).where(ExportSettings.letter_id == letter.id)
+    )
+    if settings is None:
+        return Arrangement()
+    return arrangement_of(settings.layout, settings.options)
+
+
+def drafting_organisation_names(letter: Letter) -> list[str]:
+    """Names of the letter's drafting organisations, in the order they joined (one query)."""
+    return list(
+        db.session.scalars(
+            select(Organisation.name)
+            .join(TeamMember, TeamMember.organisation_id == Organisation.id)
+            .where(TeamMember.letter_id == letter.id, TeamMember.is_drafting_organisation)
+            .order_by(TeamMember.id)
+        )
+    )
+
+
+# --- The list ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatoryList:
+    """Who is listed under ``revision``, in groups and order, and why the others are not."""
+
+    revision: Revision
+    arrangement: Arrangement
+    groups: tuple[Group, ...]
+    #: Every signature not listed, with its reason (collated by name).
+    excluded: tuple[LeftOut, ...] = field(default=())
+
+    @property
+    def mode(self) -> OrderMode:
+        return self.arrangement.mode
+
+    @property
+    def entries(self) -> list[Entry]:
+        """Every listed signatory in the printed order (groups one after the other)."""
+        return [entry for group in self.groups for entry in group.entries]
+
+    @property
+    def signatures(self) -> list[Signature]:
+        return [entry.signature for entry in self.entries]
+
+    @property
+    def names(self) -> list[str]:
+        return [entry.name for entry in self.entries]
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.entries) for group in self.groups)
+
+    @property
+    def left_out(self) -> list[LeftOut]:
+        """The approvals that do not count here (declines and withdrawals aside)."""
+        return [item for item in self.excluded if item.code.is_approval]
+
+    @property
+    def awaiting_reconfirmation(self) -> int:
+        return sum(1 for item in self.excluded if item.code.awaits_reconfirmation)
+
+    @property
+    def approved_numbers(self) -> dict[int, int]:
+        return {entry.signature.id: entry.approved_number for entry in self.entries}
+
+
+def _load(letter: Letter) -> tuple[list[Revision], list[Signature]]:
+    """The letter's revisions and signatures, each approved revision linked (two queries)."""
+    revisions = list(db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)))
+    by_id = {r.id: r for r in revisions}
+    signatures = list(
+        db.session.scalars(
+            select(Signature).where(Signature.letter_id == letter.id).order_by(Signature.id)
+        )
+    )
+    for signature in signatures:
+        approved = by_id.get(signature.revision_id) if signature.revision_id else None
+        # the approved revision is already loaded: link it, no query per signature
+        set_committed_value(signature, "revision", approved)
+    return revisions, signatures
+
+
+def signatory_list(
+    letter: Letter,
+    revision: Revision | None = None,
+    *,
+    arrangement: Arrangement | None = None,
+    mode: OrderMode | None = None,
+) -> SignatoryList:
+    """Who is listed under ``revision`` (default: the current text), in the stored
+    arrangement (or ``arrangement``; ``mode`` overrides its order, for a preview), and
+    why the others are not.
+
+    A fixed number of queries (at most four), whatever the number of signatures.
+    """
+    revisions, signatures = _load(letter)
+    target = revision or max(revisions, key=lambda r: r.number)
+    chain = RevisionChain.of(revisions, target.number)
+    listed: list[Signature] = []
+    numbers: dict[int, int] = {}
+    excluded: list[LeftOut] = []
+    for signature in signatures:
+        number = signature.revision.number if signature.revision is not None else None
+        found = verdict(signature, number, chain)
+        if found.code is None:
+            assert number is not None
+            listed.append(signature)
+            numbers[signature.id] = number
+        else:
+            excluded.append(LeftOut(signature, found.reason, found.code))
+    arrangement = arrangement or stored_arrangement(letter)
+    if mode is not None:
+        arrangement = replace(arrangement, mode=mode)
+    drafting = (
+        drafting_organisation_names(letter) if arrangement.mode == OrderMode.DRAFTERS_FIRST else ()
+    )
+    ordered = sort_signatories(
+        listed,
+        language=letter.language,
+        mode=arrangement.mode,
+        drafting_names=drafting,
+        custom_order=arrangement.custom_order,
+    )
+    collate = _alphabetical_key(letter.language)
+    excluded.sort(key=lambda item: collate(item.signature))
+    groups = arrange(ordered, arrangement, letter.language, numbers)
+    return SignatoryList(target, arrangement, groups, tuple(excluded))
+
+
+def is_listed(signature: Signature) -> bool:
+    """Whether ``signature`` is listed under its letter's current text (one query)."""
+    revisions = list(
+        db.session.scalars(select(Revision).where(Revision.letter_id == signature.letter_id))
+    )
+    if not revisions:
+        return False
+    numbers = {r.id: r.number for r in revisions}
+    chain = RevisionChain.of(revisions, max(numbers.values()))
+    return verdict(signature, numbers.get(signature.revision_id or -1), chain).listed
+
+
+def listed_signature(letter: Letter, signature_id: int) -> Signature | None:
+    """One signature of ``letter`` if it is listed under the current text (for its logo)."""
+    signature = db.session.scalar(
+        select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
+    )
+    return signature if signature is not None and is_listed(signature) else None
