@@ -25,7 +25,7 @@ from signon.demo import (
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.links import find_invitation, invitation_token
-from signon.signatures.listing import is_listed
+from signon.signatures.listing import is_listed, signatory_list
 from signon.signatures.models import (
     Invitation,
     Signature,
@@ -33,6 +33,8 @@ from signon.signatures.models import (
     SignatureStatus,
 )
 from signon.signatures.state import SignatoryState, coverage, state_of
+from tests.conftest import login
+from tests.signatures import listing_outputs as outputs
 
 pytestmark = pytest.mark.real_commits
 
@@ -149,3 +151,33 @@ def test_seed_demo_shows_every_signatory_state(app: Flask, project_root) -> None
 def test_demo_login_prints_the_credentials(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["demo-login"])
     assert COORDINATOR_EMAIL in result.output and DEMO_PASSWORD in result.output
+
+
+def test_the_demo_lists_the_same_eleven_everywhere(app: Flask) -> None:
+    """Public page, its counter, the embed, the API, CSV, JSON, the export preview, the
+    dashboard and the PDF all list the eleven; the organisation that approved revision 2
+    (a substantive change came after) is in none of them."""
+    with app.app_context():
+        letter = seed_demo().letter
+        letter.is_public = True
+        db.session.commit()
+        slug = letter.slug
+        coordinator = User.find_by_email(COORDINATOR_EMAIL)
+        expected = signatory_list(letter).names
+    client = login(app.test_client(), coordinator)
+    assert len(expected) == 11 and RECONFIRMING.name not in expected
+    seen = {
+        "public page": outputs.public_page(client, slug),
+        "embed": outputs.embed(client, slug),
+        "api": outputs.api(client, slug),
+        "api, 4 per page": outputs.api(client, slug, per_page=4),
+        "csv": outputs.csv_list(client, slug),
+        "json": outputs.json_list(client, slug),
+        "export preview": outputs.export_preview(client, slug),
+    }
+    text = outputs.pdf_text(client, slug)
+    seen["pdf"] = outputs.pdf(text, expected)
+    assert {key: value.names for key, value in seen.items()} == dict.fromkeys(seen, expected)
+    assert {key: value.count for key, value in seen.items()} == dict.fromkeys(seen, 11)
+    assert outputs.dashboard_count(client, slug) == 11
+    assert RECONFIRMING.name not in text

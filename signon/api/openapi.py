@@ -77,20 +77,21 @@ SCHEMAS: dict[str, Any] = {
                     "published_signatories": {
                         "type": "integer",
                         "minimum": 0,
-                        "description": "Published signatories (approved_current + "
-                        "awaiting_reconfirmation).",
+                        "description": "Signatories listed under the current text (the same "
+                        "list as the public page and the exports).",
                     },
                     "approved_current": {
                         "type": "integer",
                         "minimum": 0,
-                        "description": "Published signatories whose approval covers the "
-                        "current text.",
+                        "description": "Listed signatories whose approval covers the current "
+                        "text: all of them (kept for compatibility).",
                     },
                     "awaiting_reconfirmation": {
                         "type": "integer",
                         "minimum": 0,
-                        "description": "Published signatories who approved an earlier text "
-                        "and have not re-confirmed since a substantive change.",
+                        "description": "Accepted signatories who approved an earlier text and "
+                        "have not re-confirmed since a substantive or unclassified change: "
+                        "counted here, not listed.",
                     },
                 },
             },
@@ -117,7 +118,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Signatory": {
         "type": "object",
-        "description": "A published signatory: approved, and accepted if it needed moderation.",
+        "description": "A listed signatory: its approval covers the current text, and it was "
+        "accepted if it needed moderation.",
         "required": [
             "name",
             "sort_name",
@@ -150,8 +152,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "enum": PUBLISHED_STATES,
                 "description": "`approved_current`: the approval covers the current text "
-                "(only editorial changes since). `approved_earlier`: a substantive change "
-                "came after; awaiting re-confirmation.",
+                "(only editorial changes since). Approvals of an earlier text are not listed.",
             },
         },
     },

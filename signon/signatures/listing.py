@@ -23,7 +23,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -109,6 +109,32 @@ class LeftOut:
     code: LeftOutCode
 
 
+class Judged(Protocol):
+    """What :func:`verdict` reads of a signature (a :class:`Signature` or a row like it)."""
+
+    @property
+    def status(self) -> SignatureStatus: ...
+
+    @property
+    def moderation(self) -> Moderation: ...
+
+    @property
+    def approved_sha256(self) -> str | None: ...
+
+
+class RevisionLike(Protocol):
+    """What :class:`RevisionChain` reads of a revision (a :class:`Revision` or its columns)."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def change_kind(self) -> ChangeKind | None: ...
+
+    @property
+    def content_sha256(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RevisionChain:
     """What :func:`verdict` needs to know about the letter's revisions."""
@@ -119,10 +145,10 @@ class RevisionChain:
     hashes: Mapping[int, str]
 
     @classmethod
-    def of(cls, revisions: Sequence[Revision], target: int) -> RevisionChain:
+    def of(cls, revisions: Sequence[RevisionLike], target: int) -> RevisionChain:
         return cls(
             target,
-            coverage(revisions, target),
+            coverage(cast("Sequence[Revision]", revisions), target),
             {r.number: r.change_kind for r in revisions},
             {r.number: r.content_sha256 for r in revisions},
         )
@@ -158,7 +184,7 @@ def _not_covered(approved: int, chain: RevisionChain) -> Verdict:
     )
 
 
-def verdict(signature: Signature, approved_number: int | None, chain: RevisionChain) -> Verdict:
+def verdict(signature: Judged, approved_number: int | None, chain: RevisionChain) -> Verdict:
     """Whether ``signature`` (which approved revision ``approved_number``, if any) is
     listed under the chain's target revision; if not, why."""
     if signature.status == SignatureStatus.DECLINED:

@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, exists, literal, select
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.listing import RevisionChain, verdict
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -125,6 +126,7 @@ class _SignatureFacts(NamedTuple):
 
     status: SignatureStatus
     moderation: Moderation
+    approved_sha256: str | None
 
 
 class _InvitationFacts(NamedTuple):
@@ -180,6 +182,8 @@ class DashboardData:
     head: RevisionFacts | None
     cover: Coverage
     rows: list[SignatoryRow]
+    #: How many are listed under the current text (:func:`signon.signatures.listing.verdict`).
+    listed: int = 0
 
     @property
     def counts(self) -> dict[SignatoryState, int]:
@@ -303,6 +307,8 @@ def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData
     revisions = revision_facts(letter)
     head = revisions[-1] if revisions else None
     cover = coverage_of(revisions)
+    chain = RevisionChain.of(revisions, head.number) if head is not None else None
+    listed = 0
     by_id = {r.id: r for r in revisions}
     notes: dict[tuple[SignatoryState, int | None], str] = {}
     rows: list[SignatoryRow] = []
@@ -362,7 +368,8 @@ def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData
     ) in signatures.tuples():
         revision = by_id.get(revision_id) if revision_id is not None else None
         approved = revision.number if revision is not None else None
-        signature_facts = _SignatureFacts(status, moderation)
+        signature_facts = _SignatureFacts(status, moderation, approved_sha256)
+        listed += chain is not None and verdict(signature_facts, approved, chain).listed
         state = state_of(cast(Signature, signature_facts), None, approved, cover, now)
         if status == SignatureStatus.APPROVED and signature_email:
             verification = Verification.VERIFIED if domain_verified else Verification.CHECK
@@ -436,7 +443,7 @@ def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData
                 search_text=_search_text(name, email),
             )
         )
-    return DashboardData(head=head, cover=cover, rows=rows)
+    return DashboardData(head=head, cover=cover, rows=rows, listed=listed)
 
 
 def approval_events(letter: Letter) -> list[tuple[int, str, datetime]]:

@@ -96,10 +96,11 @@ def test_letter_payload(client: FlaskClient) -> None:
             "sha256": head.content_sha256,
             "saved_at": head.created_at.isoformat().replace("+00:00", "Z"),
         },
-        # Zeta approved revision 1, before a substantive change: awaiting re-confirmation.
-        # Pending, rejected, withdrawn and declined ones are neither shown nor counted.
+        # Zeta approved revision 1, before a substantive change: awaiting re-confirmation,
+        # counted but not listed. Pending, rejected, withdrawn and declined ones are neither
+        # shown nor counted.
         "counts": {
-            "published_signatories": 4,
+            "published_signatories": 3,
             "approved_current": 3,
             "awaiting_reconfirmation": 1,
         },
@@ -126,12 +127,12 @@ def test_signatories_payload_order_and_states(client: FlaskClient) -> None:
     assert response.status_code == 200
     data = response.get_json()
     names = [item["name"] for item in data["items"]]
-    # Alphabetical, a leading "the" ignored (signon.exports.ordering); only published ones.
+    # Alphabetical, a leading "the" ignored; only those listed under the current text
+    # (Zeta approved revision 1, before a substantive change: it is not listed).
     assert names == [
         "Accepted NGO",
         "Amnesty International",
         "the Moroccan Coalition for the ICC",
-        "Zeta Network",
     ]
     by_name = {item["name"]: item for item in data["items"]}
     head = world.public.head()
@@ -147,9 +148,8 @@ def test_signatories_payload_order_and_states(client: FlaskClient) -> None:
     assert by_name["Amnesty International"]["approved_at"].endswith("Z")
     assert by_name["the Moroccan Coalition for the ICC"]["state"] == "approved_current"
     assert by_name["the Moroccan Coalition for the ICC"]["approved_revision"]["number"] == 2
-    assert by_name["Zeta Network"]["state"] == "approved_earlier"
-    assert by_name["Zeta Network"]["type"] == "network"
-    assert data["total"] == 4 and data["page"] == 1 and data["per_page"] == 50
+    assert {item["state"] for item in data["items"]} == {"approved_current"}
+    assert data["total"] == 3 and data["page"] == 1 and data["per_page"] == 50
     assert data["pages"] == 1
     assert data["links"]["next"] is None and data["links"]["prev"] is None
 
@@ -160,15 +160,12 @@ def test_an_unclassified_revision_leaves_approvals_awaiting(client: FlaskClient)
     transaction.commit()
     data = client.get("/api/v1/letters/open-letter").get_json()
     assert data["counts"] == {
-        "published_signatories": 4,
+        "published_signatories": 0,
         "approved_current": 0,
         "awaiting_reconfirmation": 4,
     }
-    states = {
-        i["state"]
-        for i in client.get("/api/v1/letters/open-letter/signatories").get_json()["items"]
-    }
-    assert states == {"approved_earlier"}
+    items = client.get("/api/v1/letters/open-letter/signatories").get_json()["items"]
+    assert items == []
 
 
 def _page(client: FlaskClient, query: str) -> dict[str, Any]:
@@ -181,24 +178,20 @@ def _page(client: FlaskClient, query: str) -> dict[str, Any]:
 def test_pagination_edges(client: FlaskClient) -> None:
     build_world()
     base = "/api/v1/letters/open-letter/signatories"
-    first = _page(client, "per_page=3")
-    assert [i["name"] for i in first["items"]] == [
-        "Accepted NGO",
-        "Amnesty International",
-        "the Moroccan Coalition for the ICC",
-    ]
-    assert (first["total"], first["pages"], first["page"]) == (4, 2, 1)
+    first = _page(client, "per_page=2")
+    assert [i["name"] for i in first["items"]] == ["Accepted NGO", "Amnesty International"]
+    assert (first["total"], first["pages"], first["page"]) == (3, 2, 1)
     assert first["links"] == {
-        "self": f"{base}?page=1&per_page=3",
-        "first": f"{base}?page=1&per_page=3",
-        "last": f"{base}?page=2&per_page=3",
-        "next": f"{base}?page=2&per_page=3",
+        "self": f"{base}?page=1&per_page=2",
+        "first": f"{base}?page=1&per_page=2",
+        "last": f"{base}?page=2&per_page=2",
+        "next": f"{base}?page=2&per_page=2",
         "prev": None,
     }
-    second = _page(client, "page=2&per_page=3")
-    assert [i["name"] for i in second["items"]] == ["Zeta Network"]
+    second = _page(client, "page=2&per_page=2")
+    assert [i["name"] for i in second["items"]] == ["the Moroccan Coalition for the ICC"]
     assert second["links"]["next"] is None
-    assert second["links"]["prev"] == f"{base}?page=1&per_page=3"
+    assert second["links"]["prev"] == f"{base}?page=1&per_page=2"
     # Following the links walks every signatory exactly once.
     seen, url = [], first["links"]["first"]
     while url:
@@ -207,12 +200,12 @@ def test_pagination_edges(client: FlaskClient) -> None:
         url = page["links"]["next"]
     assert seen == [i["name"] for i in _page(client, "per_page=200")["items"]]
     # Past the last page: empty, and "prev" leads back to the last real page.
-    beyond = _page(client, "page=9&per_page=3")
-    assert beyond["items"] == [] and beyond["total"] == 4
-    assert beyond["links"]["prev"] == f"{base}?page=2&per_page=3"
+    beyond = _page(client, "page=9&per_page=2")
+    assert beyond["items"] == [] and beyond["total"] == 3
+    assert beyond["links"]["prev"] == f"{base}?page=2&per_page=2"
     assert beyond["links"]["next"] is None
-    one = _page(client, "per_page=1&page=4")
-    assert [i["name"] for i in one["items"]] == ["Zeta Network"]
+    one = _page(client, "per_page=1&page=3")
+    assert [i["name"] for i in one["items"]] == ["the Moroccan Coalition for the ICC"]
 
 
 def test_an_empty_list(client: FlaskClient) -> None:
@@ -445,5 +438,4 @@ def test_the_order_follows_the_printed_lists_settings(client: FlaskClient) -> No
         "the Moroccan Coalition for the ICC",
         "Amnesty International",
         "Accepted NGO",
-        "Zeta Network",
     ]

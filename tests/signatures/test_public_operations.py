@@ -412,10 +412,10 @@ def test_switching_the_public_page_is_audited() -> None:
     coordinator = make_user()
     letter = make_public_letter(coordinator, is_public=False)
     assert ops.set_public_page(letter, enabled=True, user=coordinator) is True
-    assert is_listed(letter)
+    assert letter.is_public
     assert ops.set_public_page(letter, enabled=True, user=coordinator) is False
     assert ops.set_public_page(letter, enabled=False, user=coordinator) is True
-    assert not is_listed(letter)
+    assert not letter.is_public
     actions = _audit_actions(letter.id)
     assert actions.count("letter.public_page_enabled") == 1
     assert actions.count("letter.public_page_disabled") == 1

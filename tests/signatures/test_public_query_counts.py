@@ -48,7 +48,9 @@ def _counts(client: FlaskClient, size: int) -> dict[str, int]:
             assert response.status_code == 200, path
         counts[name] = counter.count
     page = client.get(f"/p/{letter.slug}").get_data(as_text=True)
-    assert page.count('class="signatory-name"') == 2 * size
+    # Only approvals made after the last (unclassified) revision are listed.
+    since_last_revision = size - 1 - 3 * ((size - 1) // 3)
+    assert page.count('class="signatory-name"') == 2 * since_last_revision
     login(client, coordinator)
     with count_queries() as counter:
         response = client.get(f"/letters/{letter.slug}/moderation")

@@ -29,7 +29,6 @@ from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures import chart, late_withdrawals, queries
 from signon.signatures.dashboard_forms import DashboardFilterForm
-from signon.signatures.listing import signatory_list
 from signon.signatures.models import SignatoryKind, Signature
 from signon.signatures.queries import (
     STATE_BADGES,
@@ -81,7 +80,7 @@ def dashboard(letter: Letter) -> str:
         args=form.query_args(filters),
         data=data,
         counts=data.counts,
-        listed=signatory_list(letter).count,
+        listed=data.listed,
         states=STATE_ORDER,
         badges=STATE_BADGES,
         sorts=list(SortOrder),
