@@ -70,6 +70,7 @@ class LeftOutCode(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     AWAITING_MODERATION = "awaiting_moderation"
     REJECTED = "rejected"
+    REMOVED = "removed"
     NO_REVISION = "no_revision"
     HASH_MISMATCH = "hash_mismatch"
     SUBSTANTIVE_CHANGE = "substantive_change"
@@ -195,6 +196,8 @@ def verdict(signature: Judged, approved_number: int | None, chain: RevisionChain
         return Verdict(LeftOutCode.AWAITING_MODERATION, "awaiting moderation")
     if signature.moderation == Moderation.REJECTED:
         return Verdict(LeftOutCode.REJECTED, "rejected in moderation")
+    if signature.moderation not in (Moderation.NOT_NEEDED, Moderation.ACCEPTED):
+        return Verdict(LeftOutCode.REMOVED, "removed from the list by the coordinators")
     if approved_number is None or approved_number not in chain.hashes:
         return Verdict(LeftOutCode.NO_REVISION, "no approved revision is recorded")
     if signature.approved_sha256 not in (None, chain.hashes[approved_number]):
