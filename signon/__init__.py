@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_converters(app)
     _register_blueprints(app)
+    _register_audit_checks()
     _init_templates(app)
 
     from signon import cli
@@ -35,6 +36,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _register_audit_checks() -> None:
+    """What the audit verifier checks of a letter besides its chain, feature by feature."""
+    from signon.audit.verify import register_record_check
+    from signon.letters.audit_records import revision_problems
+    from signon.signatures.audit_records import signature_problems
+
+    register_record_check(revision_problems)
+    register_record_check(signature_problems)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -82,11 +93,11 @@ def _register_blueprints(app: Flask) -> None:
     from signon.accounts.views import bp as accounts_bp
     from signon.api.admin import bp as api_admin_bp
     from signon.api.views import bp as api_bp
-    from signon.audit.views import bp as audit_bp
-    from signon.core.mail_views import bp as mail_bp
     from signon.core.views import bp as core_bp
     from signon.exports.views import bp as exports_bp
+    from signon.letters.audit_log import bp as audit_bp
     from signon.letters.views import bp as letters_bp
+    from signon.signatures.mail_views import bp as mail_bp
     from signon.signatures.views import bp as signatures_bp
 
     app.register_blueprint(core_bp)

@@ -9,12 +9,12 @@ from signon.accounts.models import (
     User,
     UserToken,
 )
+from signon.api.models import ApiToken
 from signon.audit.models import AuditEvent
 from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
 from signon.signatures.models import (
-    ApiToken,
     Invitation,
     PublicSignRequest,
     ReminderSent,

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import User
+from signon.api.models import ApiToken
 from signon.audit.operations import record_event
 from signon.core.tokens import hash_token
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures.models import ApiToken
 
 #: Every token starts with this, so that secret scanners (and people) recognise it.
 TOKEN_MARKER = "sgn_"

@@ -28,12 +28,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from signon.api import serializers
+from signon.api.models import ApiToken
 from signon.api.openapi import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, openapi_document
 from signon.api.tokens import find_live_token
 from signon.core.access import public
 from signon.extensions import csrf, db, limiter
 from signon.letters.models import Letter
-from signon.signatures.models import ApiToken
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.shared_limit("120 per minute;3000 per hour", scope="api")(bp)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 
-from signon.accounts.models import User
 from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent
 from signon.core.locks import lock_row
 from signon.db import utcnow
@@ -14,6 +13,9 @@ from signon.extensions import db
 
 #: The advisory-lock key of the global chain (any constant unique to this use).
 GLOBAL_CHAIN_LOCK = 7401265
+
+if TYPE_CHECKING:
+    from signon.accounts.models import User
 
 
 def _chain_for(letter_id: int | None) -> str:

@@ -8,11 +8,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from signon.api.models import ApiToken
 from signon.api.tokens import create_api_token
 from signon.audit.models import AuditEvent
 from signon.core import transaction
 from signon.extensions import db
-from signon.signatures.models import ApiToken
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 

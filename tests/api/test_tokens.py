@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from signon.api.models import ApiToken
 from signon.api.tokens import (
     ApiTokenError,
     create_api_token,
@@ -16,7 +17,6 @@ from signon.api.tokens import (
 from signon.audit.models import AuditEvent
 from signon.core.tokens import hash_token
 from signon.extensions import db
-from signon.signatures.models import ApiToken
 from tests.factories import make_letter, make_user
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from signon.accounts.models import User
+from signon.api.models import ApiToken
 from signon.api.tokens import find_live_token, revoke_api_token
 from signon.core import transaction
 from signon.db import utcnow
@@ -20,7 +21,7 @@ from signon.letters.models import ChangeKind, Letter
 from signon.signatures import operations
 from signon.signatures.links import assign_new_link
 from signon.signatures.listing import ORDER_OPTION, OrderMode
-from signon.signatures.models import ApiToken, Invitation, Moderation, SignatoryKind
+from signon.signatures.models import Invitation, Moderation, SignatoryKind
 from tests.api.factories import classify, sign, token_for
 from tests.conftest import login
 from tests.factories import add_revision, make_letter, make_user

@@ -12,7 +12,7 @@ from tests.smtp import MailCatcher
 def build_app(database_url: str, mail_catcher: MailCatcher) -> Flask:
     app = create_app(make_settings(database_url, mail_catcher))
     if "audit.letter_log" not in app.view_functions:
-        from signon.audit.views import bp
+        from signon.letters.audit_log import bp
 
         app.register_blueprint(bp)
     reset_schema(app)

@@ -11,9 +11,9 @@ from sqlalchemy import update
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
 from signon.audit.verify import chain_head
-from signon.audit.views import PER_PAGE
 from signon.core.transaction import commit
 from signon.extensions import db
+from signon.letters.audit_log import PER_PAGE
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.querycount import count_queries

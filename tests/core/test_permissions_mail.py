@@ -1,4 +1,4 @@
-"""The letter's "mail problems" page (signon.core.mail_views) × every visitor kind.
+"""The letter's "mail problems" page (signon.signatures.mail_views) × every visitor kind.
 
 Coordinators only; outsiders get 404 (the letter does not exist for them), other team
 members 403. A message of another letter is 404 even for a coordinator of this one.

@@ -28,7 +28,7 @@ def production_like_app(database_url: str, mail_catcher: MailCatcher) -> Flask:
     if key not in _apps:
         app = create_app(make_settings(database_url, mail_catcher, testing=False))
         if "mail" not in app.blueprints:
-            from signon.core.mail_views import bp
+            from signon.signatures.mail_views import bp
 
             app.register_blueprint(bp)
         assert not app.testing and not app.config.get("PROPAGATE_EXCEPTIONS")
