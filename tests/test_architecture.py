@@ -32,9 +32,9 @@ ALLOWED: dict[str, frozenset[str]] = {
 #: Imports against the map that are known and have to go: (importer module, imported package).
 KNOWN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        # The public page sorts its signatories like the exports do; the list rules move
-        # into signatures (issue 10, the signatory list module), then this goes.
-        ("signon.signatures.public", "exports"),
+        # The signatory list reads the letter's export settings (order, layout) from
+        # exports.models; those settings belong with the list (signatures), then this goes.
+        ("signon.signatures.listing", "exports"),
     }
 )
 
