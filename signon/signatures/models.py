@@ -107,9 +107,8 @@ class Moderation(enum.StrEnum):
     NOT_NEEDED = "not_needed"
     PENDING = "pending"
     ACCEPTED = "accepted"
+    #: Never listed, or (after a coordinator's removal, see ``public_changes``) no longer.
     REJECTED = "rejected"
-    #: Accepted once, then taken off the list by a coordinator (with a reason).
-    REMOVED = "removed"
 
 
 class ChangeStatus(enum.StrEnum):

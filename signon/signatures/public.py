@@ -580,7 +580,7 @@ def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQue
             s
             for s in signatures
             if s.source == SignatureSource.PUBLIC
-            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED, Moderation.REMOVED)
+            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED)
         ),
         key=lambda s: (s.updated_at, s.id),
         reverse=True,

@@ -8,7 +8,8 @@ details, so every output (public page, API, CSV, PDF), which all read the row,
 keeps printing the accepted version until a coordinator accepts the change.
 
 Coordinators can also remove an accepted public signature (with a reason): its
-moderation becomes ``REMOVED`` and it stops being listed; the signatory is mailed.
+moderation becomes ``REJECTED``, the state every list already leaves out (so no list
+has to learn a new one), and its history says "removed"; the signatory is mailed.
 
 Operations add and flush, write a signature event and an audit event, and queue
 mail; they never commit.
@@ -366,7 +367,7 @@ def remove_signature(signature: Signature, *, moderator: User, reason: str) -> N
     if pending is not None:
         _close(pending, ChangeStatus.CANCELLED, reason="the signature was removed")
         pending.decided_by = moderator
-    signature.moderation = Moderation.REMOVED
+    signature.moderation = Moderation.REJECTED
     signature.last_activity_at = utcnow()
     _event(signature, "removed", moderator=moderator.email, reason=reason)
     record_event(

@@ -22,7 +22,7 @@ from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import links
+from signon.signatures import links, public_changes
 from signon.signatures import public as public_ops
 from signon.signatures.audit_records import signature_problems
 from signon.signatures.models import (
@@ -33,7 +33,7 @@ from signon.signatures.models import (
 )
 from tests.api.factories import token_for
 from tests.conftest import login
-from tests.factories import make_user
+from tests.factories import add_revision, make_user
 from tests.signatures.test_invitations_factories import image_bytes
 from tests.signatures.test_public_factories import (
     ask_and_confirm,
@@ -236,6 +236,21 @@ def test_a_second_proposal_replaces_the_first_and_the_listed_details_take_it_bac
     assert signature.name == CHOIR
 
 
+def test_approving_a_new_text_with_a_new_name_records_the_approval_and_holds_the_name(
+    client: FlaskClient,
+) -> None:
+    coordinator, letter, signature = _accepted_choir()
+    new_text = add_revision(letter, coordinator, "We urge all States to protect the Court.\n")
+    commit()
+    page = _propose(client, signature, **{"approve-name": MINISTRY})
+    assert "Thank you" in page and "Your changes await review" in page
+    db.session.expire_all()
+    assert signature.revision_id == new_text.id  # the approval of the new text counts
+    assert signature.name == CHOIR  # the new name waits
+    assert public_changes.pending_change(signature) is not None
+    assert signature_problems(letter.id) == []
+
+
 def test_the_same_proposal_twice_records_it_once(client: FlaskClient) -> None:
     _coordinator, letter, signature = _accepted_choir()
     _propose(client, signature, **{"approve-name": MINISTRY})
@@ -303,6 +318,7 @@ def test_removing_an_accepted_public_signature_needs_a_reason_and_mails_after_co
     client: FlaskClient, outbox: MailCatcher
 ) -> None:
     coordinator, letter, signature = _accepted_choir()
+    make_signature(letter, "Steady Org")  # an invited one, so that the PDF has a list
     _propose(client, signature, **{"approve-name": MINISTRY})
     commit()
     login(client, coordinator)
@@ -317,20 +333,26 @@ def test_removing_an_accepted_public_signature_needs_a_reason_and_mails_after_co
     assert response.status_code == 302
     commit()
     db.session.expire_all()
-    assert _moderation(signature) == Moderation.REMOVED
+    assert _moderation(signature) == Moderation.REJECTED
     assert db.session.scalars(select(SignatureChange)).one().status == ChangeStatus.CANCELLED
     assert "signature.removed" in _audit_actions(letter)
-    assert signature_problems(letter.id) == []
+    # (the factory's row is not audited; the removed one must be)
+    assert [p for p in signature_problems(letter.id) if "Steady Org" not in p] == []
     (mail,) = outbox.to("choir@choir.example.org")
     assert "no longer listed" in mail["Subject"]
     assert "Impersonation" in MailCatcher.text_of(mail)
     queue = client.get(f"/letters/{letter.slug}/moderation").get_data(as_text=True)
     assert "Removed" in queue
     client.post("/logout")
-    assert CHOIR not in client.get(f"/p/{letter.slug}").get_data(as_text=True)
-    # the signatory's page says so, and their changes no longer wait for anyone
+    assert _listed_names(client, letter, coordinator) == {
+        "page": [],
+        "api": ["Steady Org"],
+        "csv": ["Steady Org"],
+        "pdf": [],
+    }
+    client.post("/logout")
     page = client.get(_sign_path(signature)).get_data(as_text=True)
-    assert "The coordinators removed this signature" in page
+    assert "or removed it from the list" in page
 
 
 def test_only_accepted_public_signatures_can_be_removed(client: FlaskClient) -> None:
