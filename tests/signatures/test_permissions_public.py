@@ -43,6 +43,9 @@ from tests.permissions import (
 )
 from tests.signatures.test_public_factories import ask, make_public_letter, make_signature
 
+#: A stored logo's name (``uploads.LOGO_NAME``): the logo a held change proposes.
+PROPOSED_LOGO = "0" * 32 + ".png"
+
 SIGN_FORM = {
     "name": "Visiting Organisation",
     "country": "Chile",
@@ -95,6 +98,12 @@ ROUTES = [
         MANAGE_POST,
     ),
     Route(
+        "signatures.moderation_change_logo",
+        "GET",
+        "/letters/{slug}/moderation/{changed_id}/change/logo",
+        MANAGE_PAGE,
+    ),
+    Route(
         "signatures.moderation_change_reject",
         "POST",
         "/letters/{slug}/moderation/{changed_id}/change/reject",
@@ -125,6 +134,7 @@ def logo_storage(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(app.config, "SIGNON", app.config["SIGNON"].with_(storage_dir=str(tmp_path)))
     (tmp_path / "logos").mkdir()
     (tmp_path / "logos" / "listed.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "logos" / PROPOSED_LOGO).write_bytes(b"\x89PNG\r\n\x1a\n")
     return tmp_path
 
 
@@ -140,7 +150,9 @@ def _accepted_with_a_held_change(letter: Letter, coordinator: User) -> Signature
         letter.head(),
         SignatoryDetails(name="Changed Org (renamed)", authority_confirmed=True),
     )
-    assert public_changes.pending_change(signature) is not None
+    change = public_changes.pending_change(signature)
+    assert change is not None
+    change.logo_filename = PROPOSED_LOGO  # written by the logo_storage fixture
     return signature
 
 
@@ -250,6 +262,7 @@ def test_every_public_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.moderation_reject",
         "signatures.moderation_merge",
         "signatures.moderation_change_accept",
+        "signatures.moderation_change_logo",
         "signatures.moderation_change_reject",
         "signatures.moderation_remove",
     }

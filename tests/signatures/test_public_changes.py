@@ -291,6 +291,11 @@ def test_a_new_logo_waits_for_review_too(client: FlaskClient, storage: Path) -> 
     commit()
     assert client.get(f"/p/{letter.slug}/logos/{signature.id}").status_code == 404
     login(client, coordinator)
+    proposed_logo = f"/letters/{letter.slug}/moderation/{signature.id}/change/logo"
+    assert proposed_logo in client.get(f"/letters/{letter.slug}/moderation").get_data(as_text=True)
+    shown = client.get(proposed_logo)
+    assert shown.status_code == 200 and shown.mimetype == "image/png"
+    assert shown.data == (storage / "logos" / change.logo_filename).read_bytes()
     client.post(f"/letters/{letter.slug}/moderation/{signature.id}/change/accept")
     commit()
     db.session.expire_all()

@@ -9,7 +9,7 @@ page on or off and gives the iframe snippet of the embed.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -30,6 +30,7 @@ from signon.signatures.public_forms import (
     RejectForm,
     RemoveForm,
 )
+from signon.signatures.uploads import logo_path
 from signon.signatures.views import bp
 from signon.signatures.views.public import embed_snippet
 
@@ -217,6 +218,21 @@ def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
     else:
         flash(f"The change is accepted: “{signature.name}” is listed with it now.", "success")
     return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.get("/letters/<slug>/moderation/<int:signature_id>/change/logo")
+def moderation_change_logo(slug: str, signature_id: int) -> Response:
+    """The logo a held change proposes, for the coordinators reviewing it."""
+    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
+    change = public_changes.pending_change(_signature(letter, signature_id))
+    path = logo_path(change.logo_filename) if change is not None else None
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png", max_age=0, conditional=True)
+    response.headers["Content-Disposition"] = "inline; filename=proposed-logo.png"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/change/reject")
