@@ -221,9 +221,9 @@ def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
 
 
 @bp.get("/letters/<slug>/moderation/<int:signature_id>/change/logo")
-def moderation_change_logo(slug: str, signature_id: int) -> Response:
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_logo(letter: Letter, signature_id: int) -> Response:
     """The logo a held change proposes, for the coordinators reviewing it."""
-    letter = _letter_for(slug, Action.SIGNATURE_MODERATE)
     change = public_changes.pending_change(_signature(letter, signature_id))
     path = logo_path(change.logo_filename) if change is not None else None
     if path is None:
