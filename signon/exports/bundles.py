@@ -536,7 +536,6 @@ def _check_signatories(
 ) -> list[SignatoryEntry]:
     hashes = {revision.number: revision.sha256 for revision in revisions}
     entries: list[SignatoryEntry] = []
-    seen: dict[str, int] = {}
     for index, item in enumerate(raw):
         where = f"signatories[{index}]"
         if not isinstance(item, dict):
@@ -595,13 +594,7 @@ def _check_signatories(
         entry.last_activity_at = c.time(item, "last_activity_at", where)
         if "events" in item:
             entry.events = _check_events(c, item["events"], where, hashes)
-        if name is not None and entry.status != SignatureStatus.DECLINED:
-            # Declined answers are kept apart (as the decline operation does): they may repeat.
-            key = Signature.key_for(name)
-            if key in seen:
-                c.add(where, f"the name appears twice (also signatories[{seen[key]}])")
-            else:
-                seen[key] = index
+        # Names may repeat: colliding signatures are kept and shown as possible duplicates.
         entries.append(entry)
     return entries
 
@@ -847,16 +840,11 @@ def _restore_signature(
 ) -> Signature:
     """A signature exactly as the bundle describes it (its own history comes with it)."""
     approved = revisions.get(item.approved_number) if item.approved_number else None
-    key = Signature.key_for(item.name)
-    if item.status == SignatureStatus.DECLINED:
-        key = f"declined:import-{item.index}:{key}"[:300]
     signature = Signature(
         letter=letter,
         source=item.source,
         status=item.status,
         moderation=item.moderation,
-        name=details.name,
-        name_key=key,
         sort_name=details.sort_name,
         country=details.country,
         kind=details.kind,
@@ -878,6 +866,7 @@ def _restore_signature(
         withdraw_reason=item.withdraw_reason,
         last_activity_at=item.last_activity_at or utcnow(),
     )
+    signature.rename(details.name)
     db.session.add(signature)
     if item.events is None:
         db.session.add(

@@ -28,6 +28,7 @@ from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core import fields
 from signon.core.locks import lock_row
+from signon.core.names import clean_name
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -195,7 +196,7 @@ _HEADER_EMAILS = {"email", "e-mail", "email address", "e-mail address", "mail"}
 def _clean_name(value: str) -> str:
     value = _CONTROL.sub(" ", value)
     value = "".join(c for c in value if unicodedata.category(c) != "Cc")
-    value = " ".join(value.split())
+    value = clean_name(value)
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1].strip()
     return value
@@ -442,7 +443,7 @@ def _new_invitation(
 ) -> Invitation:
     invitation = Invitation(
         letter=letter,
-        organisation_name=organisation,
+        organisation_name=clean_name(organisation),
         email=email,
         expires_at=expires_at,
         created_by=invited_by,
@@ -784,36 +785,26 @@ def approve_invitation(
         previous is not None
         and previous.status == SignatureStatus.APPROVED
         and previous.revision_id == revision.id
-        and previous.name == recorded_details.name
+        and previous.name == clean_name(recorded_details.name)
     )
-    try:
-        # A savepoint: renaming an existing signature (after a decline, or on
-        # re-approval) onto a name that another signature holds fires the unique
-        # constraint inside approve(); that must be a refusal, not a broken session.
-        with db.session.begin_nested():
-            signature = operations.approve(
-                letter,
-                revision,
-                recorded_details,
-                email=invitation.email,
-                invitation=invitation,
-                logo_filename=None if repeated or held or logo is None else logo.filename,
-            )
-            change = (
-                public_changes.propose_change(
-                    signature,
-                    details,
-                    logo_filename=logo.filename if logo is not None else None,
-                    email=invitation.email,
-                )
-                if held
-                else None
-            )
-    except IntegrityError as exc:
-        raise SignatureError(
-            f"An organisation named “{details.name}” has already signed this letter. "
-            "If that is your organisation, ask the coordinators to correct it."
-        ) from exc
+    signature = operations.approve(
+        letter,
+        revision,
+        recorded_details,
+        email=invitation.email,
+        invitation=invitation,
+        logo_filename=None if repeated or held or logo is None else logo.filename,
+    )
+    change = (
+        public_changes.propose_change(
+            signature,
+            details,
+            logo_filename=logo.filename if logo is not None else None,
+            email=invitation.email,
+        )
+        if held
+        else None
+    )
     _count_as_opened(invitation)
     if logo is not None and (change is not None or not (repeated or held)):
         save_logo(logo)

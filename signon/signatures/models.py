@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signon.accounts.models import User
+from signon.core import names
 from signon.db import TimestampMixin, enum_column, utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -170,13 +172,22 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
         )
 
 
+def _skeleton_of_inserted_name(context: DefaultExecutionContext) -> str:
+    """For rows inserted without :meth:`Signature.rename` (bulk inserts of fixtures)."""
+    return names.skeleton(str(context.get_current_parameters()["name"]))
+
+
 class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
-    """An organisation's (or an individual's) answer to a letter: one per name per letter."""
+    """An organisation's (or an individual's) answer to a letter, from exactly one source.
+
+    Names may collide (the same name, or a look-alike): both signatures are kept and
+    the coordinators see them as possible duplicates (:mod:`signon.signatures.duplicates`).
+    """
 
     __tablename__ = "signatures"
     __table_args__ = (
-        UniqueConstraint("letter_id", "name_key"),
         Index("ix_signatures_letter_status", "letter_id", "status"),
+        Index("ix_signatures_letter_skeleton", "letter_id", "name_skeleton"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,10 +200,12 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     moderation: Mapped[Moderation] = mapped_column(
         enum_column(Moderation), default=Moderation.NOT_NEEDED
     )
-    #: The name exactly as it must be printed.
+    #: The name exactly as it must be printed (cleaned once, by :meth:`rename`).
     name: Mapped[str] = mapped_column(String(300))
-    #: Case- and space-folded name: one signature per organisation per letter.
+    #: Case- and space-folded name (:func:`signon.core.names.name_key`): exact collisions.
     name_key: Mapped[str] = mapped_column(String(300))
+    #: Confusable skeleton (:func:`signon.core.names.skeleton`): look-alike collisions.
+    name_skeleton: Mapped[str] = mapped_column(String(1200), default=_skeleton_of_inserted_name)
     #: Optional sort key ("Moroccan Coalition for the ICC, the").
     sort_name: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(100))
@@ -230,7 +243,13 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     @staticmethod
     def key_for(name: str) -> str:
-        return " ".join(name.split()).casefold()
+        return names.name_key(name)
+
+    def rename(self, name: str) -> None:
+        """Store ``name`` cleaned, with the keys it is compared by: the one way to set it."""
+        self.name = names.clean_name(name)
+        self.name_key = names.name_key(name)
+        self.name_skeleton = names.skeleton(name)
 
 
 class SignatureEvent(db.Model):  # type: ignore[name-defined,misc]

@@ -1,9 +1,10 @@
 """Approving, declining and withdrawing: the signature state machine. Add and flush only.
 
 Every change writes a :class:`SignatureEvent` (the signature's own history, never
-deleted) and an audit event. Approving twice is idempotent; the unique
-constraint on (letter, name) keeps one signature per organisation per letter even
-when two requests race.
+deleted) and an audit event. Approving twice is idempotent. A signature has one
+owner: an approval through an invitation writes only to that invitation's
+signature, never to another one found by its name (colliding names are kept side
+by side and shown to the coordinators, see :mod:`signon.signatures.duplicates`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import record_event
 from signon.core.locks import lock_row
+from signon.core.names import clean_name
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -86,8 +87,7 @@ def _lock(model: type[Invitation] | type[Signature], row_id: int) -> None:
 
 
 def _apply(signature: Signature, details: SignatoryDetails) -> None:
-    signature.name = details.name
-    signature.name_key = Signature.key_for(details.name)
+    signature.rename(details.name)
     signature.sort_name = details.sort_name or None
     signature.country = details.country or None
     signature.kind = details.kind
@@ -109,7 +109,7 @@ def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
         signature.website or None,
         signature.authority_confirmed,
     ) == (
-        details.name,
+        clean_name(details.name),
         details.sort_name or None,
         details.country or None,
         details.kind,
@@ -138,19 +138,13 @@ def _event(
     )
 
 
-def _existing_signature(
-    letter: Letter, invitation: Invitation | None, name: str
-) -> Signature | None:
-    if invitation is not None:
-        _lock(Invitation, invitation.id)
-        db.session.refresh(invitation)
-        if invitation.signature is not None:
-            return invitation.signature
-    return db.session.scalar(
-        select(Signature).where(
-            Signature.letter_id == letter.id, Signature.name_key == Signature.key_for(name)
-        )
-    )
+def _own_signature(invitation: Invitation | None) -> Signature | None:
+    """The signature this invitation already has, if any: the only one it may change."""
+    if invitation is None:
+        return None
+    _lock(Invitation, invitation.id)
+    db.session.refresh(invitation)
+    return invitation.signature
 
 
 def approve(
@@ -181,26 +175,9 @@ def approve(
                 "The text changed while you were reading it. Please read the current "
                 "version (the changes are shown) and approve it again."
             )
-    if details.name.strip() == "":
+    if clean_name(details.name) == "":
         raise SignatureError("The organisation's name is required.")
-    existing = _existing_signature(letter, invitation, details.name)
-    if (
-        existing is not None
-        and source == SignatureSource.PUBLIC
-        and (invitation is None or existing.invitation_id != invitation.id)
-    ):
-        raise SignatureError(
-            f"An organisation named “{details.name}” has already signed this letter."
-        )
-    if (
-        existing is not None
-        and invitation is not None
-        and existing.invitation_id not in (None, invitation.id)
-    ):
-        raise SignatureError(
-            f"“{existing.name}” has already answered through another invitation. "
-            "If that is your organisation, ask the coordinators to correct it."
-        )
+    existing = _own_signature(invitation)
     if (
         existing is not None
         and existing.status == SignatureStatus.APPROVED
@@ -231,9 +208,9 @@ def approve(
     try:
         with db.session.begin_nested():
             db.session.flush()
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # the same invitation answered twice at once
         raise SignatureError(
-            f"An organisation named “{details.name}” has already signed this letter."
+            "This invitation was answered at the same moment elsewhere. Please reload the page."
         ) from exc
     _event(signature, "approved", revision, email, sha256=revision.content_sha256)
     if invitation is not None:
@@ -258,20 +235,17 @@ def decline(letter: Letter, invitation: Invitation, *, reason: str | None, email
     """The organisation says no. Kept as a signature row so the history shows it."""
     if not letter.accepts_signatures:
         raise SignatureError("Signing is closed for this letter.")
-    signature = _existing_signature(letter, invitation, invitation.organisation_name)
-    if signature is not None and signature.invitation_id not in (None, invitation.id):
-        signature = None
+    signature = _own_signature(invitation)
     if signature is None:
         signature = Signature(
             letter=letter,
             invitation=invitation,
             source=SignatureSource.INVITATION,
-            name=invitation.organisation_name,
-            name_key=f"declined:{invitation.id}",
             kind=SignatoryKind.NGO,
             email=email,
             status=SignatureStatus.DECLINED,
         )
+        signature.rename(invitation.organisation_name)
         db.session.add(signature)
     elif signature.status == SignatureStatus.DECLINED:
         return signature

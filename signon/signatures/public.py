@@ -30,11 +30,13 @@ from signon.audit.operations import record_event
 from signon.core import fields
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
+from signon.core.names import clean_name
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures import duplicates
 from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.links import assign_new_link, invitation_url
 from signon.signatures.listing import is_listed, sort_signatories
@@ -198,10 +200,19 @@ def _lock_signature(signature: Signature) -> None:
 
 
 def _signature_named(letter: Letter, name: str) -> Signature | None:
-    return db.session.scalar(
-        select(Signature).where(
-            Signature.letter_id == letter.id, Signature.name_key == Signature.key_for(name)
-        )
+    """A signature whose name equals ``name`` or looks like it; a published one first."""
+    found = duplicates.look_alikes(letter, name)
+    return next((s for s in found if is_listed(s)), found[0] if found else None)
+
+
+def _listed_message(existing: Signature, name: str) -> str:
+    """Why a name is refused on the public page: it is (or looks like) a listed one."""
+    if existing.name_key == clean_name(name).casefold():
+        return f"“{existing.name}” is already listed among the signatories of this letter."
+    return (
+        f"“{clean_name(name)}” looks the same as “{existing.name}”, which is already listed "
+        "among the signatories of this letter. If yours is another organisation, please "
+        "write its name so that readers can tell the two apart."
     )
 
 
@@ -290,9 +301,7 @@ def request_public_signature(
     existing = _signature_named(letter, data.name)
     if existing is not None:
         if is_listed(existing):
-            raise AlreadyListedError(
-                f"“{existing.name}” is already listed among the signatories of this letter."
-            )
+            raise AlreadyListedError(_listed_message(existing, data.name))
         queue_mail(
             email,
             f"Your request to sign “{letter.title}”",
@@ -412,7 +421,7 @@ def _private_invitation(
         return existing if existing.signature is None and existing.is_usable else None
     invitation = Invitation(
         letter=letter,
-        organisation_name=name,
+        organisation_name=clean_name(name),
         email=email,
         status=InvitationStatus.SENT,
         expires_at=invitation_expiry(letter),
@@ -452,7 +461,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     if existing is not None:
         if is_listed(existing):
             raise NameTakenError(
-                f"“{existing.name}” is already listed among the signatories of this letter.",
+                _listed_message(existing, data.name),
                 listed=True,
             )
         raise NameTakenError(
@@ -706,12 +715,7 @@ def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_det
     )
     before = _snapshot(target)
     if take_details:
-        # The duplicate gives its name up, so that the existing signatory may take it.
-        duplicate.name_key = f"merged:{duplicate.id}"
-        db.session.flush()
-        target.name = duplicate.name
-        if not target.name_key.startswith("declined:"):
-            target.name_key = Signature.key_for(duplicate.name)
+        target.rename(duplicate.name)
         target.sort_name = duplicate.sort_name
         target.country = duplicate.country
         target.kind = duplicate.kind
@@ -750,14 +754,7 @@ def merge_signature(
     _require_pending(duplicate)
     if target.moderation == Moderation.REJECTED:
         raise SignatureError(f"“{target.name}” was rejected: merge into another signatory.")
-    try:
-        with db.session.begin_nested():
-            _merge(duplicate, target, moderator=moderator, take_details=take_details)
-    except IntegrityError as exc:
-        raise SignatureError(
-            f"Another signatory is already named “{duplicate.name}”: merge without taking "
-            "over the details, or correct the names first."
-        ) from exc
+    _merge(duplicate, target, moderator=moderator, take_details=take_details)
     record_event(
         "signature.merged",
         letter_id=duplicate.letter_id,

@@ -15,6 +15,7 @@ from signon.extensions import db
 from signon.letters.models import LetterStatus
 from signon.signatures import invitations as ops
 from signon.signatures import links, notifications
+from signon.signatures.duplicates import possible_duplicates
 from signon.signatures.invitations import InvitationError, LineProblem
 from signon.signatures.models import (
     Invitation,
@@ -516,14 +517,16 @@ def test_decline_then_approve_then_nothing_to_withdraw_twice() -> None:
     assert approval.signature.status == SignatureStatus.APPROVED
 
 
-def test_a_declined_invitation_approving_under_a_name_already_signed_is_refused() -> None:
+def test_a_declined_invitation_approving_under_a_name_already_signed_keeps_both() -> None:
     coordinator, letter = coordinated_letter()
     first = invited(letter, coordinator, name="First")
     second = invited(letter, coordinator, name="Second")
     ops.approve_invitation(first, letter.head(), _details(first, name="Same Name"))
-    ops.decline_invitation(second, reason=None)
-    with pytest.raises(SignatureError, match="already signed"):
-        ops.approve_invitation(second, letter.head(), _details(second, name="same  name"))
-    # nothing changed, and the session is still usable
-    assert second.signature.status == SignatureStatus.DECLINED
-    assert first.signature.name == "Same Name"
+    declined = ops.decline_invitation(second, reason=None)
+    approval = ops.approve_invitation(second, letter.head(), _details(second, name="same  name"))
+    # the declined answer is the one that changed; the first organisation's is untouched
+    assert approval.signature.id == declined.id
+    assert approval.signature.name == "same name"
+    assert first.signature.name == "Same Name" and first.signature.invitation_id == first.id
+    [group] = possible_duplicates(letter)
+    assert {s.id for s in group.signatures} == {first.signature.id, declined.id}

@@ -422,16 +422,35 @@ def test_when_signing_is_closed_there_is_no_form_but_withdrawing_works(
     assert _signatures(letter.id)[0].status == SignatureStatus.WITHDRAWN
 
 
-def test_approving_under_a_name_another_invitation_used_is_refused(
+def test_approving_under_another_organisations_name_takes_nothing_over(
     client: FlaskClient, world
 ) -> None:
+    """The issue's attack: "Small Local Group" approves as "amnesty  INTERNATIONAL"."""
     coordinator, letter, invitation = world
-    other = invited(letter, coordinator, name="Someone Else")
-    ops.approve_invitation(
-        other, letter.head(), SignatoryDetails(name="REDRESS", authority_confirmed=True)
-    )
+    other = invited(letter, coordinator, name="Amnesty International")
+    amnesty = ops.approve_invitation(
+        other,
+        letter.head(),
+        SignatoryDetails(name="Amnesty International", country="UK", authority_confirmed=True),
+    ).signature
     commit()
-    response = client.post(sign_path(invitation, "/approve"), data=_approve_data(letter.head().id))
-    assert response.status_code == 409
-    assert "already answered through another invitation" in response.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+    response = client.post(
+        sign_path(invitation, "/approve"),
+        data=_approve_data(letter.head().id, **{"approve-name": "amnesty  INTERNATIONAL"}),
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (amnesty.name, amnesty.country, amnesty.invitation_id, amnesty.email) == (
+        "Amnesty International",
+        "UK",
+        other.id,
+        other.email,
+    )
+    theirs = db.session.get(type(invitation), invitation.id).signature
+    assert theirs is not None and theirs.id != amnesty.id
+    assert theirs.name == "amnesty INTERNATIONAL"  # stored cleaned: one space
+    # their own withdrawal still works, and touches only their own signature
+    assert client.post(sign_path(invitation, "/withdraw"), data={}).status_code == 302
+    db.session.expire_all()
+    assert theirs.status == SignatureStatus.WITHDRAWN
+    assert amnesty.status == SignatureStatus.APPROVED

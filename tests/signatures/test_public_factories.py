@@ -66,8 +66,6 @@ def make_signature(
         source=source,
         status=status,
         moderation=moderation,
-        name=name,
-        name_key=Signature.key_for(name) if status != SignatureStatus.DECLINED else f"declined:{n}",
         kind=SignatoryKind.NGO,
         country=country,
         email=email or f"contact{n}@org{n}.example.org",
@@ -78,6 +76,7 @@ def make_signature(
         approved_at=utcnow(),
         logo_filename=logo_filename,
     )
+    signature.rename(name)
     db.session.add(signature)
     db.session.flush()
     return signature

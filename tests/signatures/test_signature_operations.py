@@ -169,55 +169,35 @@ def test_a_name_is_required() -> None:
         approve_through(invitation, name="   ")
 
 
-def test_the_same_name_through_another_invitation_is_refused() -> None:
+def test_the_same_name_through_another_invitation_is_a_second_signature() -> None:
     letter = _letter()
     first = make_invitation(letter)
     second = make_invitation(letter)
     original = approve_through(first, name="Amnesty International")
-    with pytest.raises(SignatureError, match="another invitation"):
-        approve_through(second, name="  amnesty   INTERNATIONAL ")
-    assert second.signature is None
-    assert second.status == InvitationStatus.SENT
+    other = approve_through(second, name="  amnesty   INTERNATIONAL ")
+    assert other.id != original.id and other.invitation_id == second.id
+    assert other.name == "amnesty INTERNATIONAL" and other.name_key == original.name_key
     db.session.refresh(original)
     assert original.email == first.email and original.invitation_id == first.id
+    assert original.name == "Amnesty International"
 
 
-def test_a_public_request_with_a_name_that_signed_is_refused() -> None:
-    letter = _letter()
-    operations.approve(
-        letter,
-        letter.head(),
-        SignatoryDetails(name="Justice Project"),
-        email="a@justice.example.org",
-        source=SignatureSource.PUBLIC,
-        moderation=Moderation.PENDING,
-    )
-    with pytest.raises(SignatureError, match="already signed"):
-        operations.approve(
-            letter,
-            letter.head(),
-            SignatoryDetails(name="JUSTICE  project"),
-            email="b@justice.example.org",
-            source=SignatureSource.PUBLIC,
-            moderation=Moderation.PENDING,
-        )
-    signatures = db.session.scalars(select(Signature).where(Signature.letter_id == letter.id))
-    assert [(s.name, s.email) for s in signatures] == [("Justice Project", "a@justice.example.org")]
-
-
-def test_a_public_request_cannot_take_over_an_invited_signature() -> None:
+@pytest.mark.parametrize("source", [SignatureSource.PUBLIC, SignatureSource.IMPORT])
+def test_an_approval_without_invitation_never_adopts_a_signature_by_its_name(
+    source: SignatureSource,
+) -> None:
     letter = _letter()
     invitation = make_invitation(letter)
     original = approve_through(invitation, name="Amnesty International")
-    with pytest.raises(SignatureError, match="already signed"):
-        operations.approve(
-            letter,
-            letter.head(),
-            SignatoryDetails(name="Amnesty International", representative_name="Someone else"),
-            email="attacker@elsewhere.example.com",
-            source=SignatureSource.PUBLIC,
-            moderation=Moderation.PENDING,
-        )
+    newcomer = operations.approve(
+        letter,
+        letter.head(),
+        SignatoryDetails(name="Amnesty International", representative_name="Someone else"),
+        email="attacker@elsewhere.example.com",
+        source=source,
+        moderation=Moderation.PENDING,
+    )
+    assert newcomer.id != original.id and newcomer.invitation_id is None
     db.session.refresh(original)
     assert original.email == invitation.email and original.representative_name is None
     assert original.source == SignatureSource.INVITATION

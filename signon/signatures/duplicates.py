@@ -1,0 +1,87 @@
+"""Signatures whose names collide: the same name, or one that looks the same.
+
+Colliding signatures are all kept (each has its own owner); this module finds them.
+The public sign-on path refuses a look-alike of an existing signature
+(:func:`look_alikes`); everywhere else the coordinators see the pairs as possible
+duplicates (:func:`possible_duplicates`) and may merge them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
+
+from signon.core import names
+from signon.extensions import db
+from signon.letters.models import Letter
+from signon.signatures.models import Moderation, Signature, SignatureStatus
+
+
+def _counts() -> ColumnElement[bool]:
+    """A signature that can collide: neither rejected (or merged away) nor declined."""
+    return (Signature.moderation != Moderation.REJECTED) & (
+        Signature.status != SignatureStatus.DECLINED
+    )
+
+
+def look_alikes(letter: Letter, name: str, *, except_id: int | None = None) -> list[Signature]:
+    """The letter's signatures whose name equals ``name`` or looks like it (by id)."""
+    query = select(Signature).where(
+        Signature.letter_id == letter.id,
+        _counts(),
+        or_(
+            Signature.name_key == names.name_key(name),
+            Signature.name_skeleton == names.skeleton(name),
+        ),
+    )
+    if except_id is not None:
+        query = query.where(Signature.id != except_id)
+    return list(db.session.scalars(query.order_by(Signature.id)))
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Signatures that may be the same organisation, oldest first."""
+
+    signatures: tuple[Signature, ...]
+    #: True when the names differ only by case or spacing; False for look-alikes.
+    same_name: bool
+
+
+def _groups(signatures: Iterable[Signature]) -> list[list[Signature]]:
+    """Connected groups: two signatures meet if their name keys or skeletons are equal."""
+    parent: dict[int, int] = {}
+
+    def root(sid: int) -> int:
+        while parent[sid] != sid:
+            parent[sid] = parent[parent[sid]]
+            sid = parent[sid]
+        return sid
+
+    by_id = {s.id: s for s in signatures}
+    first_by: dict[tuple[str, str], int] = {}
+    for signature in by_id.values():
+        parent[signature.id] = signature.id
+        for key in (("key", signature.name_key), ("skeleton", signature.name_skeleton)):
+            if key in first_by:
+                parent[root(signature.id)] = root(first_by[key])
+            else:
+                first_by[key] = signature.id
+    grouped: dict[int, list[Signature]] = defaultdict(list)
+    for sid in sorted(by_id):
+        grouped[root(sid)].append(by_id[sid])
+    return [group for group in grouped.values() if len(group) > 1]
+
+
+def possible_duplicates(letter: Letter) -> list[DuplicateGroup]:
+    """Every group of the letter's signatures whose names collide, for the coordinators."""
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.letter_id == letter.id, _counts())
+    )
+    return [
+        DuplicateGroup(tuple(group), same_name=len({s.name_key for s in group}) == 1)
+        for group in _groups(signatures)
+    ]
