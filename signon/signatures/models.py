@@ -174,7 +174,8 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
 
 def _skeleton_of_inserted_name(context: DefaultExecutionContext) -> str:
     """For rows inserted without :meth:`Signature.rename` (bulk inserts of fixtures)."""
-    return names.skeleton(str(context.get_current_parameters()["name"]))
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return names.skeleton(str(inserted["name"]))
 
 
 class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
