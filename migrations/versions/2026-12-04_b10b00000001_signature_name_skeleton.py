@@ -6,7 +6,7 @@ names are left exactly as they are (the audit chain vouches for them); only the
 comparison keys are computed.
 
 Revision ID: b10b00000001
-Revises: eeab13b29165
+Revises: c10c00000001
 Create Date: 2026-12-04 12:50:00.000000
 
 """
@@ -18,7 +18,7 @@ from signon.core.names import name_key, skeleton
 
 # revision identifiers, used by Alembic.
 revision = 'b10b00000001'
-down_revision = 'eeab13b29165'
+down_revision = 'c10c00000001'
 branch_labels = None
 depends_on = None
 

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core.mail import queue_mail
+from signon.core.names import clean_name
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
+from signon.signatures import duplicates
 from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.models import (
     ChangeStatus,
@@ -72,7 +73,9 @@ def holds_changes(signature: Signature | None) -> bool:
 
 
 def _values(details: SignatoryDetails) -> dict[str, Any]:
-    return {field: plain_value(getattr(details, field)) or None for field in CHANGE_FIELDS}
+    """The submitted fields as a change stores them (the name cleaned as it would be stored)."""
+    values = {field: plain_value(getattr(details, field)) or None for field in CHANGE_FIELDS}
+    return values | {"name": clean_name(details.name)}
 
 
 def listed_values(signature: Signature) -> dict[str, Any]:
@@ -195,20 +198,12 @@ def _event(signature: Signature, action: str, **details: object) -> None:
 
 
 def _check_name_free(signature: Signature, name: str) -> None:
-    key = Signature.key_for(name)
-    if key == signature.name_key:
-        return
-    taken = db.session.scalar(
-        select(Signature.id).where(
-            Signature.letter_id == signature.letter_id,
-            Signature.name_key == key,
-            Signature.id != signature.id,
-        )
-    )
-    if taken is not None:
+    """A public signatory may not rename itself to (a look-alike of) another signatory."""
+    if duplicates.look_alikes(signature.letter, name, except_id=signature.id):
         raise SignatureError(
-            f"An organisation named “{name}” has already signed this letter. "
-            "If that is your organisation, ask the coordinators to correct it."
+            f"An organisation named “{clean_name(name)}” (or one that looks the same) has "
+            "already signed this letter. If that is your organisation, ask the coordinators "
+            "to correct it."
         )
 
 
@@ -272,8 +267,7 @@ def _require_pending(signature: Signature) -> SignatureChange:
 
 def _apply(signature: Signature, change: SignatureChange) -> None:
     values = change.proposed
-    signature.name = str(values["name"])
-    signature.name_key = Signature.key_for(signature.name)
+    signature.rename(str(values["name"]))
     signature.sort_name = values.get("sort_name") or None
     signature.country = values.get("country") or None
     signature.kind = SignatoryKind(values.get("kind") or SignatoryKind.NGO.value)
@@ -290,16 +284,8 @@ def accept_change(signature: Signature, *, moderator: User) -> SignatureChange:
     _lock_signature(signature)
     change = _require_pending(signature)
     before = listed_values(signature)
-    try:
-        with db.session.begin_nested():
-            _apply(signature, change)
-            db.session.flush()
-    except IntegrityError as exc:
-        db.session.refresh(signature)
-        raise SignatureError(
-            f"Another signatory is already named “{change.proposed.get('name')}”: "
-            "reject this change, or correct the names first."
-        ) from exc
+    _apply(signature, change)
+    db.session.flush()
     _close(change, ChangeStatus.ACCEPTED)
     change.decided_by = moderator
     signature.last_activity_at = utcnow()
