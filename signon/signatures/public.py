@@ -30,7 +30,7 @@ from signon.audit.operations import record_event
 from signon.core import fields
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
-from signon.core.names import clean_name
+from signon.core.names import clean_name, name_key
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
@@ -207,7 +207,7 @@ def _signature_named(letter: Letter, name: str) -> Signature | None:
 
 def _listed_message(existing: Signature, name: str) -> str:
     """Why a name is refused on the public page: it is (or looks like) a listed one."""
-    if existing.name_key == clean_name(name).casefold():
+    if existing.name_key == name_key(name):
         return f"“{existing.name}” is already listed among the signatories of this letter."
     return (
         f"“{clean_name(name)}” looks the same as “{existing.name}”, which is already listed "
