@@ -21,8 +21,8 @@ from signon.signatures.models import Moderation, Signature, SignatureStatus
 
 
 def _counts() -> ColumnElement[bool]:
-    """A signature that can collide: not rejected (or merged away), removed or declined."""
-    return Signature.moderation.not_in([Moderation.REJECTED, Moderation.REMOVED]) & (
+    """A signature that can collide: not rejected (merged away, removed) nor declined."""
+    return (Signature.moderation != Moderation.REJECTED) & (
         Signature.status != SignatureStatus.DECLINED
     )
 
