@@ -28,9 +28,10 @@ that were counted when created), receipts to the invitee's own answers, and mail
 people who asked for them (public sign-on, password reset, confirmation of one's own
 address).
 
-Re-confirmation requests are counted but never refused: they go only to organisations
-that already approved this letter, once per substantive revision, and holding them
-back would leave signatories unaware that the text they approved has changed.
+Re-confirmation requests, and notices that an approval carries over an editorial
+change, are counted but never refused: they go only to organisations that already
+approved this letter, once per revision, and holding them back would leave
+signatories unaware that the text they approved has changed.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class MailKind(enum.StrEnum):
     INVITATION = "invitation"
     RESEND = "resend"
     RECONFIRMATION = "reconfirmation"
+    #: Telling organisations that their approval carries over an editorial change.
+    CARRIED_FORWARD = "carried_forward"
     TEAM_INVITATION = "team_invitation"
     ORGANISATION_INVITATION = "organisation_invitation"
 

@@ -34,9 +34,10 @@ from signon.core.mail import queue_mail
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
+from signon.letters.rendered_diff import before_and_after, readable_diff
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures import allowance
-from signon.signatures.links import invitation_url
+from signon.signatures.links import invitation_url, withdraw_url
 from signon.signatures.models import (
     Invitation,
     Moderation,
@@ -44,10 +45,14 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureStatus,
 )
+from signon.signatures.proposal import Proposal, propose
 from signon.signatures.state import coverage
 
 #: The SignatureEvent that records "asked to re-confirm"; its revision is the head mailed.
 RECONFIRM_EVENT = "reconfirm_requested"
+#: The SignatureEvent that records "told that its approval carries over this editorial
+#: revision"; its revision is the one classified.
+CARRIED_EVENT = "carried_forward_notified"
 
 #: Audit actions of this module (the status page lists every ``letter.*`` event).
 FROZEN = "letter.frozen"
@@ -57,10 +62,15 @@ SIGNING_REOPENED = "letter.signing_reopened"
 DEADLINE_EXTENDED = "letter.deadline_extended"
 REVISION_CLASSIFIED = "letter.revision_classified"
 RECONFIRMATION_REQUESTED = "letter.reconfirmation_requested"
+CARRIED_FORWARD_NOTIFIED = "letter.carried_forward_notified"
 
 
 class LifecycleError(Exception):
     """A rule was broken; the message is meant for the coordinator."""
+
+
+class ReasonRequiredError(LifecycleError):
+    """Classifying against the proposal (:mod:`signon.signatures.proposal`) needs a reason."""
 
 
 # --- Which approvals are held ----------------------------------------------------------
@@ -211,33 +221,36 @@ def changed_passages(segments: Sequence[DiffSegment]) -> tuple[tuple[Passage, ..
     return tuple(passages), skipped
 
 
-def plain_diff(segments: Sequence[DiffSegment]) -> str:
-    """A diff as plain text: ``[-removed-]`` and ``{+added+}``."""
-    out: list[str] = []
-    for segment in segments:
-        if segment.kind == "delete":
-            out.append(f"[-{segment.text}-]")
-        elif segment.kind == "insert":
-            out.append(f"{{+{segment.text}+}}")
-        else:
-            out.append(segment.text)
-    return "".join(out)
-
-
 def changes_as_text(changes: ChangeSummary) -> str:
-    """The plain-text part of a mail: changed paragraphs, ``[…]`` where some were left out."""
+    """The plain-text part of a mail: each changed paragraph before and after, as read.
+
+    ``[…]`` stands where unchanged paragraphs were left out.
+    """
     blocks: list[str] = []
     if changes.title is not None:
-        blocks.append("Title: " + plain_diff(changes.title))
+        before, after = before_and_after(changes.title)
+        blocks.append(f"Title before: {before}\nTitle after:  {after}")
     for passage in changes.passages:
         if passage.skipped_before:
             blocks.append("[…]")
-        blocks.append("\n".join(plain_diff(line) for line in passage.lines))
+        flat = [piece for line in _joined_lines(passage) for piece in line]
+        before, after = before_and_after(flat)
+        blocks.append(
+            f"Before:\n{before.strip() or '(nothing)'}\n\nAfter:\n{after.strip() or '(nothing)'}"
+        )
     if changes.passages and changes.skipped_after:
         blocks.append("[…]")
     if not blocks:
-        blocks.append("(Only spacing or line breaks changed.)")
+        blocks.append("(Only formatting, spacing or line breaks changed.)")
     return "\n\n".join(blocks)
+
+
+def _joined_lines(passage: Passage) -> list[tuple[DiffSegment, ...]]:
+    """The passage's lines with their line breaks put back (unchanged)."""
+    out: list[tuple[DiffSegment, ...]] = []
+    for index, line in enumerate(passage.lines):
+        out.append(line if index == 0 else (DiffSegment("equal", "\n"), *line))
+    return out
 
 
 def utc_text(value: datetime | None) -> str:
@@ -249,7 +262,8 @@ def utc_text(value: datetime | None) -> str:
 
 
 def summarise_changes(old: Revision, new: Revision) -> ChangeSummary:
-    segments = word_diff(old.body_markdown, new.body_markdown)
+    """The changes as readers see them: the rendered text, not its Markdown."""
+    segments = readable_diff(old.body_markdown, new.body_markdown)
     passages, skipped_after = changed_passages(segments)
     title = tuple(word_diff(old.title, new.title)) if old.title != new.title else None
     return ChangeSummary(old, new, title, passages, skipped_after, diff_stats(segments))
@@ -266,20 +280,47 @@ class ClassifyResult:
     reconfirmations: int
     #: Re-confirmation was due for some but signing is closed: nobody was mailed.
     signing_closed: bool = False
+    #: Organisations told that their approval carries over this editorial revision.
+    carried_forward: int = 0
 
 
-def classify_revision(revision: Revision, kind: ChangeKind, user: User) -> ClassifyResult:
+def proposal_for(revision: Revision) -> Proposal:
+    """The proposed classification of ``revision`` (compared with the one before it)."""
+    parent = db.session.scalar(
+        select(Revision).where(
+            Revision.letter_id == revision.letter_id, Revision.number == revision.number - 1
+        )
+    )
+    if parent is None:
+        raise LifecycleError("The first revision is the starting text: it has nothing to classify.")
+    return propose(parent.title, parent.body_markdown, revision.title, revision.body_markdown)
+
+
+def classify_revision(
+    revision: Revision, kind: ChangeKind, user: User, reason: str | None = None
+) -> ClassifyResult:
     """Mark ``revision`` editorial or substantive (again, if it was classified before).
 
-    A substantive classification mails every organisation whose approval it
-    overtakes (see :func:`request_reconfirmations`); an editorial one sends nothing.
+    Going against the proposal (:func:`proposal_for`) needs a ``reason``: it is audited
+    and mailed to the organisations concerned. A substantive classification mails every
+    organisation whose approval it overtakes (see :func:`request_reconfirmations`); an
+    editorial one tells every organisation whose approval it carries forward (see
+    :func:`notify_carried_forward`).
     """
     letter = revision.letter
     if revision.number <= 1:
         raise LifecycleError("The first revision is the starting text: it has nothing to classify.")
+    reason = _clean(reason)
     _lock_letter(letter)
     if letter.status == LetterStatus.PUBLISHED:
         raise LifecycleError("The letter is published: its record can no longer change.")
+    proposal = proposal_for(revision)
+    if kind != proposal.kind and reason is None:
+        raise ReasonRequiredError(
+            f"The change looks {proposal.kind.value} ({'; '.join(proposal.reasons)}). "
+            f"To mark it {kind.value}, give a reason: it is logged and mailed to the "
+            "organisations concerned."
+        )
     db.session.refresh(revision)
     previous = revision.change_kind
     if previous == kind:
@@ -295,18 +336,151 @@ def classify_revision(revision: Revision, kind: ChangeKind, user: User) -> Class
         revision=revision.number,
         kind=kind.value,
         previous=previous.value if previous else None,
+        proposed=proposal.kind.value,
+        reason=reason,
     )
+    if kind == ChangeKind.EDITORIAL:
+        told = notify_carried_forward(letter, actor=user, reason=reason)
+        return ClassifyResult(
+            changed=True, previous=previous, reconfirmations=0, carried_forward=told
+        )
     sent = 0
     closed = False
-    if kind == ChangeKind.SUBSTANTIVE:
-        due = reconfirmations_due(letter)
-        if due and not letter.accepts_signatures:
-            closed = True
-        else:
-            sent = request_reconfirmations(letter, actor=user)
+    due = reconfirmations_due(letter)
+    if due and not letter.accepts_signatures:
+        closed = True
+    else:
+        sent = request_reconfirmations(letter, actor=user, reason=reason)
     return ClassifyResult(
         changed=True, previous=previous, reconfirmations=sent, signing_closed=closed
     )
+
+
+@dataclass(frozen=True)
+class CarriedForward:
+    """An organisation to tell: its approval now carries from ``told`` up to ``reached``."""
+
+    signature: Signature
+    invitation: Invitation
+    approved: Revision
+    #: The last revision it was told about (or approved): the diff starts there.
+    told: Revision
+    #: The furthest revision its approval now reaches through editorial changes.
+    reached: Revision
+
+
+def carried_forward_due(letter: Letter) -> list[CarriedForward]:
+    """Held approvals that now reach further, through editorial revisions, than anyone told.
+
+    Only organisations with an e-mail and an invitation (their link) can be told. The
+    link need not be usable any more: withdrawing works with revoked or expired links.
+    """
+    revisions = sorted(
+        db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)),
+        key=lambda r: r.number,
+    )
+    by_id = {r.id: r for r in revisions}
+    by_number = {r.number: r for r in revisions}
+    signatures = list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                *_held_approvals(),
+                Signature.email.is_not(None),
+                Signature.invitation_id.is_not(None),
+            )
+            .order_by(Signature.id)
+            .options(selectinload(Signature.invitation))
+        )
+    )
+    told_up_to: dict[int, int] = {}
+    for signature_id, number in db.session.execute(
+        select(SignatureEvent.signature_id, func.max(Revision.number))
+        .join(Revision, Revision.id == SignatureEvent.revision_id)
+        .where(
+            SignatureEvent.signature_id.in_([s.id for s in signatures]),
+            SignatureEvent.action == CARRIED_EVENT,
+        )
+        .group_by(SignatureEvent.signature_id)
+    ):
+        told_up_to[signature_id] = number
+    due: list[CarriedForward] = []
+    for signature in signatures:
+        approved = by_id.get(signature.revision_id or 0)
+        if approved is None or signature.invitation is None:
+            continue
+        reached = approved.number
+        while (
+            reached + 1 in by_number and by_number[reached + 1].change_kind == ChangeKind.EDITORIAL
+        ):
+            reached += 1
+        told = max(approved.number, told_up_to.get(signature.id, 0))
+        if reached > told:
+            due.append(
+                CarriedForward(
+                    signature,
+                    signature.invitation,
+                    approved,
+                    by_number[told],
+                    by_number[reached],
+                )
+            )
+    return due
+
+
+def notify_carried_forward(letter: Letter, *, actor: User, reason: str | None) -> int:
+    """Tell each organisation whose approval now carries over editorial revisions.
+
+    Consent is the organisation's: each gets the changes as they read (rendered, from
+    the last text it was told about or approved to the one its approval now reaches),
+    the coordinator's reason if one was given, and a one-click link to withdraw. Each
+    revision is told once per organisation; counted in the coordinator's mail
+    allowance but never refused (like re-confirmations).
+    """
+    due = carried_forward_due(letter)
+    if not due:
+        return 0
+    summaries: dict[tuple[int, int], ChangeSummary] = {}
+    for item in due:
+        key = (item.told.id, item.reached.id)
+        if key not in summaries:
+            summaries[key] = summarise_changes(item.told, item.reached)
+        summary = summaries[key]
+        email = item.signature.email
+        assert email is not None
+        db.session.add(
+            SignatureEvent(
+                signature=item.signature,
+                action=CARRIED_EVENT,
+                revision_id=item.reached.id,
+                email=email,
+                details={"from_revision": item.told.number, "reason": reason},
+            )
+        )
+        queue_mail(
+            email,
+            f"A change to “{item.reached.title}”: your approval carries over",
+            "signatures/carried_forward",
+            letter=letter,
+            signature=item.signature,
+            changes=summary,
+            changes_text=changes_as_text(summary),
+            reason=reason,
+            approved_number=item.approved.number,
+            link=invitation_url(item.invitation),
+            withdraw_link=withdraw_url(item.invitation),
+        )
+    allowance.record(actor, letter, len(due), allowance.MailKind.CARRIED_FORWARD)
+    record_event(
+        CARRIED_FORWARD_NOTIFIED,
+        letter_id=letter.id,
+        actor=actor,
+        revisions=sorted({item.reached.number for item in due}),
+        organisations=len(due),
+    )
+    db.session.flush()
+    return len(due)
 
 
 @dataclass(frozen=True)
@@ -372,7 +546,9 @@ def reconfirmations_due(letter: Letter) -> list[ReconfirmationDue]:
     return due
 
 
-def request_reconfirmations(letter: Letter, *, actor: User | None = None) -> int:
+def request_reconfirmations(
+    letter: Letter, *, actor: User | None = None, reason: str | None = None
+) -> int:
     """Mail each organisation whose approval a substantive change overtook; once per head.
 
     Idempotent: an organisation asked for the current head is not asked again. Does
@@ -413,6 +589,8 @@ def request_reconfirmations(letter: Letter, *, actor: User | None = None) -> int
             approved_on=utc_text(item.signature.approved_at),
             deadline_text=utc_text(letter.deadline),
             link=invitation_url(item.invitation),
+            withdraw_link=withdraw_url(item.invitation),
+            reason=reason,
         )
     allowance.record(actor, letter, len(due), allowance.MailKind.RECONFIRMATION)
     record_event(

@@ -27,9 +27,18 @@ REASON_MAX = 1000
 
 
 class ClassifyForm(BaseForm):
-    """Two buttons on the changes page, each sending one ``kind``."""
+    """Two buttons on the changes page, each sending one ``kind``, and a reason.
+
+    The reason is required when the kind goes against the proposal; that rule lives in
+    :func:`signon.signatures.lifecycle.classify_revision`, which the view asks.
+    """
 
     kind = SelectField("Kind of change", choices=KIND_CHOICES, validators=[InputRequired()])
+    reason = TextAreaField(
+        "Reason (required to go against the proposal; logged and mailed to the organisations)",
+        validators=[Optional(), Length(max=REASON_MAX)],
+        filters=[fields.trim],
+    )
 
     @property
     def change_kind(self) -> ChangeKind:

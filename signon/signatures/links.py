@@ -50,6 +50,11 @@ def invitation_url(invitation: Invitation) -> str:
     return canonical_url("signatures.sign", token=invitation_token(invitation))
 
 
+def withdraw_url(invitation: Invitation) -> str:
+    """The absolute one-click link to withdraw (a confirmation page; it works always)."""
+    return canonical_url("signatures.sign_withdraw_confirm", token=invitation_token(invitation))
+
+
 def find_invitation(token: str) -> Invitation | None:
     """The invitation this token opens, whatever its state (callers check ``is_usable``)."""
     if not token or len(token) > 200:

@@ -97,8 +97,17 @@ def test_revision_classified() -> None:
         letter, coordinator, base=letter.head(), title=letter.title, body="New text.\n"
     )
     assert result.revision is not None
-    lifecycle.classify_revision(result.revision, ChangeKind.EDITORIAL, coordinator)
-    event = the_event("letter.revision_classified", letter, revision=2, kind="editorial")
+    lifecycle.classify_revision(
+        result.revision, ChangeKind.EDITORIAL, coordinator, reason="Placeholder text"
+    )
+    event = the_event(
+        "letter.revision_classified",
+        letter,
+        revision=2,
+        kind="editorial",
+        proposed="substantive",
+        reason="Placeholder text",
+    )
     assert event.actor_id == coordinator.id
 
 

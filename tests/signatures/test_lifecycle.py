@@ -133,7 +133,9 @@ def test_coverage_note() -> None:
 # --- classification -------------------------------------------------------------------------
 
 
-def test_editorial_carries_approvals_forward_and_sends_nothing(outbox: MailCatcher) -> None:
+def test_editorial_carries_approvals_forward_and_tells_the_organisation_once(
+    outbox: MailCatcher,
+) -> None:
     coordinator, letter = _world()
     invitation = make_invitation(letter)
     signature = approve_through(invitation)
@@ -145,7 +147,13 @@ def test_editorial_carries_approvals_forward_and_sends_nothing(outbox: MailCatch
         assert result.changed and result.reconfirmations == 0
     commit()
     assert _state(signature, invitation) == SignatoryState.APPROVED_CURRENT
-    assert outbox.messages == []
+    # Classifying r3 first carried nothing yet (r2 was open); r2 then carried the approval
+    # over both: one mail, from the approved text to revision 3.
+    (message,) = outbox.messages
+    text = MailCatcher.text_of(message)
+    assert "approved revision 1" in text and "it is now revision 3" in text
+    assert "/withdraw" in text
+    assert lifecycle.carried_forward_due(letter) == []
     assert r2.classified_by_id == coordinator.id and r2.classified_at is not None
     events = _audit(letter, lifecycle.REVISION_CLASSIFIED)
     assert [(e.details["revision"], e.details["kind"]) for e in events] == [
@@ -168,7 +176,12 @@ def test_substantive_mails_the_diff_and_the_link(app: Flask, outbox: MailCatcher
     assert "re-confirm" in message["Subject"] and "Joint statement" in message["Subject"]
     text = MailCatcher.text_of(message)
     assert "Justice NGO approved revision 1" in text and "now revision 2" in text
-    assert "We [-call on the-]{+urge all+} States to arrest the suspects{+ without delay+}." in text
+    # the changed paragraph as read, before and after (no Markdown, no diff markers)
+    assert (
+        "Before:\nWe call on the States to arrest the suspects.\n\n"
+        "After:\nWe urge all States to arrest the suspects without delay." in text.replace("\r", "")
+    )
+    assert "[-" not in text and "{+" not in text
     # unchanged paragraphs are left out, marked […]
     assert "We welcome the focus" not in text and "[…]" in text
     html = MailCatcher.html_of(message)
@@ -192,7 +205,7 @@ def test_the_mail_shows_a_title_change(outbox: MailCatcher) -> None:
     lifecycle.classify_revision(r2, S, coordinator)
     commit()
     text = MailCatcher.text_of(outbox.to(invitation.email)[0])
-    assert "Title: Joint statement{+ on cooperation+}" in text
+    assert "Title before: Joint statement\r\nTitle after:  Joint statement on cooperation" in text
 
 
 def test_each_organisation_is_mailed_once_per_head(outbox: MailCatcher) -> None:
@@ -201,22 +214,23 @@ def test_each_organisation_is_mailed_once_per_head(outbox: MailCatcher) -> None:
     signature = approve_through(invitation)
     r2 = add_revision(letter, coordinator, TEXT_2)
     lifecycle.classify_revision(r2, S, coordinator)
-    # the coordinator hesitates: editorial, then substantive again
-    assert lifecycle.classify_revision(r2, E, coordinator).reconfirmations == 0
+    # the coordinator hesitates: editorial (against the proposal), then substantive again
+    assert lifecycle.classify_revision(r2, E, coordinator, "hesitating").reconfirmations == 0
     assert lifecycle.classify_revision(r2, S, coordinator).reconfirmations == 0
     assert lifecycle.classify_revision(r2, S, coordinator).changed is False
     assert lifecycle.request_reconfirmations(letter) == 0
     commit()
-    assert len(outbox.to(invitation.email)) == 1
+    # asked to re-confirm once; told once that the approval carried (while it was editorial)
+    assert [("re-confirm" in m["Subject"]) for m in outbox.to(invitation.email)] == [True, False]
     # a new substantive change is a new head: they are asked again, with both changes
     r3 = add_revision(letter, coordinator, TEXT_2.replace("thank", "salute"))
     assert lifecycle.classify_revision(r3, S, coordinator).reconfirmations == 1
     commit()
     mails = outbox.to(invitation.email)
-    assert len(mails) == 2
-    text = MailCatcher.text_of(mails[1])
-    assert "approved revision 1" in text and "[-thank-]{+salute+}" in text
-    assert "{+urge all+}" in text
+    assert len(mails) == 3
+    text = MailCatcher.text_of(mails[2])
+    assert "approved revision 1" in text and "salute" in text and "thank" in text
+    assert "urge all" in text
     assert [e.revision_id for e in _reconfirm_events(signature)] == [r2.id, r3.id]
     reclassified = _audit(letter, lifecycle.REVISION_CLASSIFIED)
     assert [e.details.get("previous") for e in reclassified] == [
@@ -275,7 +289,7 @@ def test_unclassified_revisions_in_between_do_not_trigger_mails(outbox: MailCatc
     commit()
     assert [str(m["To"]) for m in outbox.messages] == [invitation.email]
     text = MailCatcher.text_of(outbox.messages[0])
-    assert "now revision 3" in text and re.search(r"\{\+[^+]*End", text)
+    assert "now revision 3" in text and re.search(r"After:\r?\n[^\n]*End", text)
     assert lifecycle.classify_revision(r3, S, coordinator).reconfirmations == 1
     commit()
     assert [str(m["To"]) for m in outbox.messages] == [invitation.email, later.email]

@@ -25,9 +25,10 @@ from signon.core.timefmt import format_datetime, local
 from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.letters.rendered_diff import readable_diff
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures import lifecycle as ops
-from signon.signatures.lifecycle import LifecycleError
+from signon.signatures.lifecycle import LifecycleError, ReasonRequiredError
 from signon.signatures.lifecycle_forms import (
     ClassifyForm,
     CloseSigningForm,
@@ -35,6 +36,7 @@ from signon.signatures.lifecycle_forms import (
     ReopenSigningForm,
     UnfreezeForm,
 )
+from signon.signatures.proposal import Proposal, propose
 from signon.signatures.reminders import REMINDERS_SENT
 from signon.signatures.state import coverage
 from signon.signatures.views import bp
@@ -58,17 +60,23 @@ class RevisionChange:
     stats: DiffStats | None
     #: Held approvals of an earlier revision: this classification decides whether they hold.
     affected: int
+    #: The proposed classification (with the diff only).
+    proposal: Proposal | None = None
 
 
 def _change(
     revision: Revision, parent: Revision, approvals: list[int], with_diff: bool
 ) -> RevisionChange:
+    """The change as readers see it: the rendered text's diff, and the proposal."""
     affected = sum(1 for n in approvals if n < revision.number)
     if not with_diff:
         return RevisionChange(revision, parent, None, None, None, affected)
-    segments = word_diff(parent.body_markdown, revision.body_markdown)
+    segments = readable_diff(parent.body_markdown, revision.body_markdown)
     title = word_diff(parent.title, revision.title) if parent.title != revision.title else None
-    return RevisionChange(revision, parent, segments, title, diff_stats(segments), affected)
+    proposal = propose(parent.title, parent.body_markdown, revision.title, revision.body_markdown)
+    return RevisionChange(
+        revision, parent, segments, title, diff_stats(segments), affected, proposal
+    )
 
 
 #: Unclassified revisions that no approval depends on: how many get their diff inline.
@@ -78,6 +86,11 @@ OPTIONAL_DIFFS = 20
 @bp.get("/letters/<slug>/changes")
 @letter_route(Action.LETTER_VIEW)
 def lifecycle_changes(letter: Letter) -> str:
+    return _render_changes(letter)
+
+
+def _render_changes(letter: Letter, failed: tuple[int, ClassifyForm] | None = None) -> str:
+    """The changes page; ``failed``: a revision's classify form sent back with its error."""
     revisions = queries.revisions_of(letter)
     by_number = {r.number: r for r in revisions}
     approvals = ops.held_approval_numbers(letter)
@@ -109,20 +122,29 @@ def lifecycle_changes(letter: Letter) -> str:
         can_manage=letter.can(current_user, Action.LETTER_MANAGE),
         form=ActionForm(formdata=None),
         kinds=ChangeKind,
+        failed_number=failed[0] if failed else None,
+        failed_form=failed[1] if failed else None,
     )
 
 
 @bp.post("/letters/<slug>/changes/<int:number>/classify")
 @letter_route(Action.LETTER_MANAGE)
-def lifecycle_classify(letter: Letter, number: int) -> Response:
+def lifecycle_classify(letter: Letter, number: int) -> Response | tuple[str, int]:
     revision = queries.revision_by_number(letter, number)
     form = ClassifyForm()
     back = redirect(url_for("signatures.lifecycle_changes", slug=letter.slug))
     if not form.validate_on_submit():
+        if form.reason.errors:
+            return _render_changes(letter, failed=(number, form)), 400
         flash("Choose editorial or substantive.", "error")
         return back
     try:
-        result = ops.classify_revision(revision, form.change_kind, current_user)
+        result = ops.classify_revision(
+            revision, form.change_kind, current_user, reason=form.reason.data
+        )
+    except ReasonRequiredError as error:
+        form.reason.errors = [str(error)]
+        return _render_changes(letter, failed=(number, form)), 400
     except LifecycleError as error:
         flash(str(error), "error")
         return back
@@ -137,6 +159,13 @@ def lifecycle_classify(letter: Letter, number: int) -> Response:
         flash(f"Revision {number} is marked {kind}.", "success")
     if result.reconfirmations:
         flash(_asked(result.reconfirmations), "info")
+    if result.carried_forward:
+        told = result.carried_forward
+        flash(
+            f"{'1 organisation was' if told == 1 else f'{told} organisations were'} told by "
+            "e-mail that their approval carries over, with the changes and a link to withdraw.",
+            "info",
+        )
     if result.signing_closed:
         flash(
             "Signing is closed, so nobody was asked to re-confirm yet: they will be if "
