@@ -1,134 +1,16 @@
-"""Factories: build objects directly (add and flush, never commit)."""
+"""Factories, one module per feature (tests/<feature>/factories.py); this module re-exports
+the accounts and letters ones for the tests that import them from here."""
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
+from tests.accounts.factories import DEFAULT_PASSWORD, make_organisation, make_user
+from tests.letters.factories import add_revision, add_team_member, make_letter
 
-from signon.accounts.models import Membership, Organisation, User
-from signon.core.passwords import hash_password
-from signon.core.permissions import OrganisationRole, TeamRole
-from signon.db import utcnow
-from signon.extensions import db
-from signon.letters.audit_records import REVISION_CREATED, REVISION_SAVED, record_revision
-from signon.letters.models import Letter, Revision, TeamMember
-
-DEFAULT_PASSWORD = "correct horse battery staple"
-_counter = itertools.count(1)
-#: Hashing with Argon2 is slow on purpose; factories reuse one hash.
-_password_hashes: dict[str, str] = {}
-
-
-def _hash(password: str) -> str:
-    if password not in _password_hashes:
-        _password_hashes[password] = hash_password(password)
-    return _password_hashes[password]
-
-
-def make_user(
-    email: str | None = None,
-    *,
-    password: str = DEFAULT_PASSWORD,
-    name: str | None = None,
-    confirmed: bool = True,
-    **fields: Any,
-) -> User:
-    n = next(_counter)
-    user = User(
-        email=User.normalise_email(email or f"user{n}@example.org"),
-        display_name=name or f"User {n}",
-        password_hash=_hash(password),
-        email_confirmed_at=utcnow() if confirmed else None,
-        **fields,
-    )
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-def make_organisation(
-    name: str | None = None,
-    *,
-    admin: User | None = None,
-    members: tuple[User, ...] = (),
-    **fields: Any,
-) -> Organisation:
-    name = name or f"Organisation {next(_counter)}"
-    org = Organisation(name=name, name_key=Organisation.key_for(name), **fields)
-    db.session.add(org)
-    db.session.flush()
-    if admin is not None:
-        db.session.add(Membership(user=admin, organisation=org, role=OrganisationRole.ADMIN))
-    for member in members:
-        db.session.add(Membership(user=member, organisation=org, role=OrganisationRole.MEMBER))
-    db.session.flush()
-    return org
-
-
-def add_team_member(
-    letter: Letter,
-    *,
-    role: TeamRole,
-    user: User | None = None,
-    organisation: Organisation | None = None,
-    drafting: bool = False,
-) -> TeamMember:
-    member = TeamMember(
-        letter=letter,
-        user=user,
-        organisation=organisation,
-        role=role,
-        is_drafting_organisation=drafting,
-    )
-    db.session.add(member)
-    db.session.flush()
-    return member
-
-
-def add_revision(
-    letter: Letter,
-    author: User | None,
-    body: str,
-    *,
-    title: str | None = None,
-    note: str = "",
-) -> Revision:
-    head = letter.head()
-    title = title if title is not None else (head.title if head else letter.title)
-    revision = Revision(
-        letter=letter,
-        number=(head.number + 1) if head else 1,
-        parent_id=head.id if head else None,
-        base_id=head.id if head else None,
-        author=author,
-        title=title,
-        body_markdown=body,
-        content_sha256=Revision.hash_content(title, body),
-        change_note=note,
-    )
-    db.session.add(revision)
-    letter.title = title
-    letter.last_activity_at = utcnow()
-    db.session.flush()
-    # As every revision the app creates: its hash is vouched for in the audit chain.
-    record_revision(revision, REVISION_SAVED if head else REVISION_CREATED, actor=author)
-    return revision
-
-
-def make_letter(
-    coordinator: User | None = None,
-    *,
-    title: str | None = None,
-    body: str = "First paragraph.\n\nSecond paragraph.\n",
-    slug: str | None = None,
-    **fields: Any,
-) -> Letter:
-    n = next(_counter)
-    title = title or f"Letter {n}"
-    letter = Letter(slug=slug or f"letter-{n}", title=title, created_by=coordinator, **fields)
-    db.session.add(letter)
-    db.session.flush()
-    if coordinator is not None:
-        add_team_member(letter, role=TeamRole.COORDINATOR, user=coordinator)
-    add_revision(letter, coordinator, body, title=title, note="First draft")
-    return letter
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "add_revision",
+    "add_team_member",
+    "make_letter",
+    "make_organisation",
+    "make_user",
+]

@@ -17,7 +17,7 @@ from signon.signatures.models import Moderation, SignatureSource
 from signon.signatures.operations import SignatoryDetails, approve
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
 from tests.e2e.helpers import TestUser, login_directly
-from tests.exports.test_pdf_factories import demo_letter
+from tests.exports.factories import demo_letter
 from tests.factories import make_user
 
 pytestmark = pytest.mark.real_commits

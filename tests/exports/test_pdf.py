@@ -24,7 +24,7 @@ from signon.exports import pdf, pdf_operations
 from signon.exports.fonts import embedded_font_codepoints, missing_from
 from signon.exports.models import ExportStatus, Layout, PageSize
 from signon.signatures.models import SignatoryKind
-from tests.exports.test_pdf_factories import (
+from tests.exports.factories import (
     SCRIPT_SAMPLES,
     demo_letter,
     drafting_organisation,

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from signon.exports import pdf, pdf_operations
 from signon.exports.fetcher import FetchRefusedError, SafeFetcher, logo_url, static_url
 from signon.exports.models import ExportStatus
-from tests.exports.test_pdf_factories import set_export_settings, sign
+from tests.exports.factories import set_export_settings, sign
 from tests.factories import make_letter, make_user
 
 pytestmark = pytest.mark.usefixtures("app_context")

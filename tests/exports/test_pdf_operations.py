@@ -18,7 +18,7 @@ from signon.core import transaction
 from signon.exports import pdf, pdf_operations
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
 from signon.extensions import db
-from tests.exports.test_pdf_factories import demo_letter, set_export_settings, sign
+from tests.exports.factories import demo_letter, set_export_settings, sign
 from tests.factories import make_letter, make_user
 
 

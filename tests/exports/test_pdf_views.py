@@ -14,7 +14,7 @@ from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus, Layout
 from signon.letters.models import ChangeKind
 from tests.conftest import login
-from tests.exports.test_pdf_factories import demo_letter, sign
+from tests.exports.factories import demo_letter, sign
 from tests.factories import add_revision, make_letter, make_user
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -16,7 +16,7 @@ from signon.core import transaction
 from signon.core.permissions import TeamRole
 from signon.exports import pdf_operations
 from tests.conftest import login
-from tests.exports.test_pdf_factories import demo_letter, sign
+from tests.exports.factories import demo_letter, sign
 from tests.factories import add_team_member, make_letter, make_user
 from tests.permissions import (
     MANAGE_PAGE,

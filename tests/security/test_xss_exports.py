@@ -38,7 +38,7 @@ from signon.signatures.models import Moderation, SignatoryKind, SignatureSource
 from signon.signatures.operations import SignatoryDetails, approve
 from tests.api.factories import token_for
 from tests.conftest import login
-from tests.exports.test_pdf_factories import set_export_settings
+from tests.exports.factories import set_export_settings
 from tests.factories import add_revision, make_letter, make_user
 from tests.security.xss import TEMPLATE_PROBE, find_live_xss, load_payloads
 
