@@ -18,6 +18,7 @@ from signon.signatures.models import (
     Invitation,
     PublicSignRequest,
     ReminderSent,
+    SignatoryOrder,
     Signature,
     SignatureEvent,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "RecoveryCode",
     "ReminderSent",
     "Revision",
+    "SignatoryOrder",
     "Signature",
     "SignatureEvent",
     "TeamMember",

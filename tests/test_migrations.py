@@ -6,6 +6,7 @@ Runs on its own database next to the test database (a second SQLite file, or a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -124,3 +125,36 @@ def test_stored_revision_html_is_filled_for_existing_rows(migration_app: Flask) 
     with db.engine.connect() as conn:
         html = conn.execute(text("SELECT html FROM revisions")).scalar_one()
     assert html == "<p>An <strong>old</strong> text &lt;script&gt;x&lt;/script&gt;.</p>\n"
+
+
+def test_the_list_order_moves_out_of_the_export_settings_and_back(migration_app: Flask) -> None:
+    """Issue 10: ``order`` / ``custom_order`` move from ``export_settings.options`` to
+    ``signatory_orders`` (the other options stay); going down puts them back."""
+    upgrade(revision="b10b00000001")
+    user_id = _insert("users", email="old@example.org")
+    custom = _insert("letters", slug="custom-letter", status="drafting", created_by_id=user_id)
+    plain = _insert("letters", slug="plain-letter", status="drafting", created_by_id=user_id)
+    options = {"order": "custom", "custom_order": [3, "4", "x"], "columns": 3}
+    _insert("export_settings", letter_id=custom, layout="letter", page_size="A4", options=options)
+    _insert("export_settings", letter_id=plain, layout="statement", page_size="A4", options={})
+    upgrade()
+    with db.engine.connect() as conn:
+        orders = conn.execute(text("SELECT letter_id, mode, custom_order FROM signatory_orders"))
+        moved = [(row[0], row[1], _json(row[2])) for row in orders]
+        kept = {
+            row[0]: _json(row[1])
+            for row in conn.execute(text("SELECT letter_id, options FROM export_settings"))
+        }
+    assert moved == [(custom, "custom", [3, 4])]
+    assert kept == {custom: {"columns": 3}, plain: {}}
+    downgrade(revision="b10b00000001")
+    with db.engine.connect() as conn:
+        back = {
+            row[0]: _json(row[1])
+            for row in conn.execute(text("SELECT letter_id, options FROM export_settings"))
+        }
+    assert back == {custom: {"columns": 3, "order": "custom", "custom_order": [3, 4]}, plain: {}}
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value

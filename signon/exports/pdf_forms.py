@@ -18,8 +18,8 @@ from wtforms.validators import Length, Optional, ValidationError
 from signon.core.forms import ActionForm, BaseForm
 from signon.exports.models import ExportSettings, Layout, PageSize
 from signon.exports.pdf_operations import options_of
-from signon.signatures.listing import CUSTOM_ORDER_OPTION, ORDER_OPTION, OrderMode
-from signon.signatures.models import Signature
+from signon.signatures.listing import Arrangement
+from signon.signatures.models import OrderMode, Signature
 
 MAX_LINES = 20_000
 MAX_DESCRIPTION = 300
@@ -130,8 +130,10 @@ class ExportSettingsForm(BaseForm):
     # --- from and to the stored settings ---
 
     @classmethod
-    def initial(cls, settings: ExportSettings, by_id: dict[int, Signature]) -> dict[str, Any]:
-        """The form's values from the stored settings (ids shown as names)."""
+    def initial(
+        cls, settings: ExportSettings, order: Arrangement, by_id: dict[int, Signature]
+    ) -> dict[str, Any]:
+        """The form's values from the stored settings and list order (ids shown as names)."""
         options = options_of(settings)
 
         def names(ids: Sequence[Any]) -> str:
@@ -147,8 +149,8 @@ class ExportSettingsForm(BaseForm):
             "audit_page": settings.audit_page,
             "variant": options.get("variant") or "standard",
             "tag_long_lists": bool(options.get("tag_long_lists")),
-            "order": options.get(ORDER_OPTION) or OrderMode.ALPHABETICAL.value,
-            "custom_order": names(options.get(CUSTOM_ORDER_OPTION) or []),
+            "order": order.mode.value,
+            "custom_order": names(order.custom_order),
             "addressees": "\n".join(options.get("addressees") or []),
             "cc": "\n".join(options.get("cc") or []),
             "date_text": options.get("date_text") or "",
@@ -169,13 +171,19 @@ class ExportSettingsForm(BaseForm):
             "logo_grid": bool(options.get("logo_grid")),
         }
 
+    @property
+    def order_mode(self) -> OrderMode:
+        return OrderMode(self.order.data)
+
+    @property
+    def custom_order_ids(self) -> list[int]:
+        return list(self.ids.get("custom_order", []))
+
     def options(self) -> dict[str, Any]:
         """The options to store (after validation)."""
         return {
             "variant": self.variant.data,
             "tag_long_lists": bool(self.tag_long_lists.data),
-            ORDER_OPTION: self.order.data,
-            CUSTOM_ORDER_OPTION: self.ids.get("custom_order", []),
             "addressees": _lines(self.addressees.data),
             "cc": _lines(self.cc.data),
             "date_text": " ".join((self.date_text.data or "").split()),

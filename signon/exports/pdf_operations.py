@@ -26,7 +26,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,13 @@ from signon.extensions import db
 from signon.letters.models import Letter, Revision, TeamMember
 from signon.signatures.collation import base_language, list_items, printable_name
 from signon.signatures.listing import (
+    Arrangement,
     Entry,
     Group,
     GroupKind,
     SignatoryList,
-    arrangement_of,
     signatory_list,
+    stored_arrangement,
 )
 from signon.signatures.models import SignatoryKind, Signature
 
@@ -220,6 +221,37 @@ def drafting_organisations(letter: Letter) -> list[Organisation]:
     )
 
 
+def _ids(values: object) -> frozenset[int]:
+    if not isinstance(values, list | tuple):
+        return frozenset()
+    return frozenset(int(v) for v in values if str(v).isdigit())
+
+
+def arrangement_for(letter: Letter, settings: ExportSettings) -> Arrangement:
+    """The list's stored order, with the PDF's groups (only in the letter layout)."""
+    order = stored_arrangement(letter)
+    if settings.layout != Layout.LETTER:
+        return order
+    options = options_of(settings)
+    grouping = str(options.get("grouping") or "none")
+    return replace(
+        order,
+        grouping=grouping if grouping in GROUPINGS else "none",
+        first_tier=_ids(options.get("first_tier")),
+        new_since=_date(options.get("new_since")),
+        count_individuals=options.get("individuals") == "count",
+    )
+
+
+def _date(value: object) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def _heading(
     group: Group, signatories: SignatoryList, options: Mapping[str, Any], language: str
 ) -> str | None:
@@ -258,7 +290,7 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
     if revision is None:  # pragma: no cover - every letter has a first revision
         raise ExportError("The letter has no text yet.")
     settings = settings or settings_for(letter)
-    arrangement = arrangement_of(settings.layout, options_of(settings))
+    arrangement = arrangement_for(letter, settings)
     signatories = signatory_list(letter, revision, arrangement=arrangement)
     printed = signatories.signatures
     warnings = []
@@ -563,6 +595,7 @@ def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) 
         .order_by(TeamMember.id)
     ).all()
     options = options_of(settings)
+    order = stored_arrangement(letter)
     payload = {
         "renderer": pdf.renderer_version(),
         "letter": [letter.id, letter.slug, letter.addressee, letter.language],
@@ -582,6 +615,7 @@ def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) 
         ),
         "drafting": [[d.id, d.name] for d in drafting],
         "settings": [settings.layout.value, settings.page_size.value, settings.audit_page, options],
+        "order": [order.mode.value, list(order.custom_order)],
         "date": None if str(options.get("date_text") or "").strip() else today.isoformat(),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -754,6 +788,8 @@ def export_pdf(
             "page_size": settings.page_size.value,
             "audit_page": settings.audit_page,
             **options_of(settings),
+            "order": prepared.signatories.mode.value,
+            "custom_order": list(prepared.signatories.arrangement.custom_order),
         },
         revision_sha256=prepared.revision.content_sha256,
         signature_ids=[s.id for s in prepared.printed],

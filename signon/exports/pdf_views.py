@@ -23,6 +23,7 @@ from signon.exports.pdf_operations import ExportError
 from signon.exports.views import bp
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
+from signon.signatures.listing import set_list_order
 
 
 def _record(letter: Letter, record_id: int) -> ExportRecord:
@@ -49,9 +50,14 @@ def pdf_settings(letter: Letter) -> Response | str:
     listed = prepared.signatories.signatures
     form = ExportSettingsForm(
         signatures=listed,
-        data=ExportSettingsForm.initial(settings, {s.id: s for s in listed}),
+        data=ExportSettingsForm.initial(
+            settings, prepared.signatories.arrangement, {s.id: s for s in listed}
+        ),
     )
     if form.validate_on_submit():
+        set_list_order(
+            letter, current_user, mode=form.order_mode, custom_order=form.custom_order_ids
+        )
         pdf_operations.save_export_settings(
             letter,
             current_user,

@@ -22,7 +22,8 @@ from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
 from signon.signatures.collation import join_names
-from signon.signatures.listing import OrderMode, SignatoryList, signatory_list
+from signon.signatures.listing import SignatoryList, signatory_list
+from signon.signatures.models import OrderMode
 
 bp = Blueprint("exports", __name__)
 
@@ -32,7 +33,7 @@ class ListQueryForm(Form):
 
     order = SelectField(
         "Order",
-        choices=[SelectChoice("", "As in the export settings")]
+        choices=[SelectChoice("", "As chosen for the list")]
         + [SelectChoice(mode.value, mode.label) for mode in OrderMode],
         default="",
     )

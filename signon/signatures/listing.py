@@ -28,37 +28,20 @@ from typing import Any, Protocol, TypeVar, cast
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from signon.accounts.models import Organisation
-from signon.exports.models import ExportSettings, Layout
+from signon.accounts.models import Organisation, User
+from signon.audit.operations import record_event
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision, TeamMember
 from signon.signatures.collation import name_key, printed_name, text_key
-from signon.signatures.models import Moderation, SignatoryKind, Signature, SignatureStatus
+from signon.signatures.models import (
+    Moderation,
+    OrderMode,
+    SignatoryKind,
+    SignatoryOrder,
+    Signature,
+    SignatureStatus,
+)
 from signon.signatures.state import Coverage, coverage
-
-
-class OrderMode(enum.StrEnum):
-    ALPHABETICAL = "alphabetical"
-    COUNTRY = "country"
-    KIND = "kind"
-    DRAFTERS_FIRST = "drafters_first"
-    CUSTOM = "custom"
-
-    @property
-    def label(self) -> str:
-        return {
-            OrderMode.ALPHABETICAL: "Alphabetical",
-            OrderMode.COUNTRY: "By country",
-            OrderMode.KIND: "By type of signatory",
-            OrderMode.DRAFTERS_FIRST: "Drafting organisations first",
-            OrderMode.CUSTOM: "Custom order (set by a coordinator)",
-        }[self]
-
-
-#: Keys in ``ExportSettings.options`` that hold the printed order (shared with the PDF).
-ORDER_OPTION = "order"
-CUSTOM_ORDER_OPTION = "custom_order"
-
 
 # --- Who is listed: one verdict per signature -----------------------------------------
 
@@ -409,56 +392,52 @@ def arrange(
 # --- The stored arrangement ------------------------------------------------------------
 
 
-def _ids(values: object) -> list[int]:
-    if not isinstance(values, list | tuple):
-        return []
-    return [int(v) for v in values if isinstance(v, int) or (isinstance(v, str) and v.isdigit())]
-
-
-def _date(value: object) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def order_options(options: Mapping[str, Any] | None) -> tuple[OrderMode, list[int]]:
-    """The order mode and custom order stored in the options (tolerant)."""
-    options = options or {}
-    try:
-        mode = OrderMode(options.get(ORDER_OPTION) or OrderMode.ALPHABETICAL)
-    except ValueError:
-        mode = OrderMode.ALPHABETICAL
-    return mode, _ids(options.get(CUSTOM_ORDER_OPTION))
-
-
-def arrangement_of(layout: Layout, options: Mapping[str, Any] | None) -> Arrangement:
-    """The arrangement stored in a letter's settings (groups only in the letter layout)."""
-    options = options or {}
-    mode, custom = order_options(options)
-    if layout != Layout.LETTER:
-        return Arrangement(mode, tuple(custom))
-    grouping = str(options.get("grouping") or "none")
-    return Arrangement(
-        mode,
-        tuple(custom),
-        grouping if grouping in ("country", "kind", "tier") else "none",
-        frozenset(_ids(options.get("first_tier"))),
-        _date(options.get("new_since")),
-        options.get("individuals") == "count",
-    )
-
-
 def stored_arrangement(letter: Letter) -> Arrangement:
-    """The coordinators' arrangement for ``letter`` (the default until they choose)."""
-    settings = db.session.scalar(
-        select(ExportSettings).where(ExportSettings.letter_id == letter.id)
-    )
-    if settings is None:
+    """The order the coordinators chose for ``letter`` (alphabetical until they choose)."""
+    chosen = db.session.scalar(select(SignatoryOrder).where(SignatoryOrder.letter_id == letter.id))
+    if chosen is None:
         return Arrangement()
-    return arrangement_of(settings.layout, settings.options)
+    return Arrangement(chosen.mode, tuple(chosen.custom_order or ()))
+
+
+def set_list_order(
+    letter: Letter, user: User, *, mode: OrderMode, custom_order: Sequence[int] = ()
+) -> bool:
+    """Choose the order of the letter's list (every output follows it). Audited.
+
+    ``custom_order`` (signature ids, first to last) is kept for ``CUSTOM`` only; ids
+    that are not the letter's are dropped. Returns whether anything changed.
+    """
+    own = set(
+        db.session.scalars(
+            select(Signature.id).where(
+                Signature.letter_id == letter.id, Signature.id.in_(list(custom_order))
+            )
+        )
+    )
+    custom = list(dict.fromkeys(i for i in custom_order if i in own))
+    if mode != OrderMode.CUSTOM:
+        custom = []
+    chosen = db.session.scalar(select(SignatoryOrder).where(SignatoryOrder.letter_id == letter.id))
+    if chosen is None:
+        if mode == OrderMode.ALPHABETICAL:
+            return False
+        chosen = SignatoryOrder(letter_id=letter.id, custom_order=[])
+        db.session.add(chosen)
+    elif chosen.mode == mode and list(chosen.custom_order or []) == custom:
+        return False
+    chosen.mode = mode
+    chosen.custom_order = custom
+    chosen.updated_by_id = user.id
+    db.session.flush()
+    record_event(
+        "signatures.list_order_changed",
+        letter_id=letter.id,
+        actor=user,
+        order=mode.value,
+        custom_order=custom,
+    )
+    return True
 
 
 def drafting_organisation_names(letter: Letter) -> list[str]:

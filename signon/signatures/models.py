@@ -124,6 +124,43 @@ class ChangeStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class OrderMode(enum.StrEnum):
+    """How a letter's signatory list is ordered (chosen by its coordinators)."""
+
+    ALPHABETICAL = "alphabetical"
+    COUNTRY = "country"
+    KIND = "kind"
+    DRAFTERS_FIRST = "drafters_first"
+    CUSTOM = "custom"
+
+    @property
+    def label(self) -> str:
+        return {
+            OrderMode.ALPHABETICAL: "Alphabetical",
+            OrderMode.COUNTRY: "By country",
+            OrderMode.KIND: "By type of signatory",
+            OrderMode.DRAFTERS_FIRST: "Drafting organisations first",
+            OrderMode.CUSTOM: "Custom order (set by a coordinator)",
+        }[self]
+
+
+class SignatoryOrder(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """The order the coordinators chose for a letter's signatory list (one row per letter;
+    alphabetical until they choose). Read and written by :mod:`signon.signatures.listing`
+    only; every output, the exports included, reads it through that module."""
+
+    __tablename__ = "signatory_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(
+        ForeignKey("letters.id", ondelete="CASCADE"), unique=True
+    )
+    mode: Mapped[OrderMode] = mapped_column(enum_column(OrderMode), default=OrderMode.ALPHABETICAL)
+    #: Signature ids, first to last, for ``CUSTOM`` (others follow, alphabetically).
+    custom_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "invitations"
     __table_args__ = (UniqueConstraint("letter_id", "email"),)

@@ -15,13 +15,12 @@ from signon.api.models import ApiToken
 from signon.api.tokens import find_live_token, revoke_api_token
 from signon.core import transaction
 from signon.db import utcnow
-from signon.exports.models import ExportSettings
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter
 from signon.signatures import operations
 from signon.signatures.links import assign_new_link
-from signon.signatures.listing import ORDER_OPTION, OrderMode
-from signon.signatures.models import Invitation, Moderation, SignatoryKind
+from signon.signatures.listing import set_list_order
+from signon.signatures.models import Invitation, Moderation, OrderMode, SignatoryKind
 from tests.api.factories import classify, sign, token_for
 from tests.conftest import login
 from tests.factories import add_revision, make_letter, make_user
@@ -430,8 +429,7 @@ def test_post_is_not_allowed(client: FlaskClient) -> None:
 def test_the_order_follows_the_printed_lists_settings(client: FlaskClient) -> None:
     """A coordinator who prints the list by country gets the API in that order too."""
     world = build_world()
-    options = {ORDER_OPTION: OrderMode.COUNTRY.value}
-    db.session.add(ExportSettings(letter_id=world.public.id, options=options))
+    set_list_order(world.public, world.coordinator, mode=OrderMode.COUNTRY)
     transaction.commit()
     names = [i["name"] for i in _page(client, "")["items"]]
     # Morocco, United Kingdom, then those without a country (alphabetically)

@@ -15,12 +15,11 @@ from signon.accounts.models import User
 from signon.core.spreadsheet import neutralise_cell
 from signon.core.transaction import commit
 from signon.exports import lists
-from signon.exports.models import ExportSettings
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.collation import join_names
-from signon.signatures.listing import signatory_list
-from signon.signatures.models import Moderation, SignatoryKind, Signature
+from signon.signatures.listing import set_list_order, signatory_list
+from signon.signatures.models import Moderation, OrderMode, SignatoryKind, Signature
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.querycount import count_queries
@@ -215,10 +214,9 @@ def test_csv_download_with_bom_order_and_revision(client: FlaskClient) -> None:
     assert len(parse_csv(older.data)) == 3
 
 
-def test_the_list_follows_the_export_settings_unless_asked_otherwise(client: FlaskClient) -> None:
+def test_the_list_follows_the_chosen_order_unless_asked_otherwise(client: FlaskClient) -> None:
     letter, coordinator = build_letter()
-    db.session.add(ExportSettings(letter=letter, options={"order": "kind"}))
-    db.session.flush()
+    set_list_order(letter, coordinator, mode=OrderMode.KIND)
     login(client, coordinator)
     by_kind = client.get(f"/letters/{letter.slug}/export/signatories.json").get_json()
     assert by_kind["order"] == "kind"

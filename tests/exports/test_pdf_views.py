@@ -7,12 +7,16 @@ import hashlib
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+from signon.audit.models import AuditEvent
 from signon.core import transaction
 from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus, Layout
+from signon.extensions import db
 from signon.letters.models import ChangeKind
+from signon.signatures.listing import signatory_list
 from tests.conftest import login
 from tests.exports.factories import demo_letter, sign
 from tests.factories import add_revision, make_letter, make_user
@@ -95,6 +99,32 @@ def test_saving_settings_matches_names_to_signatures(client: FlaskClient) -> Non
     # shown again as names
     page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
     assert "Amnesty International\nHuman Rights Watch</textarea>" in page
+
+
+def test_the_chosen_order_is_saved_as_the_lists_order_for_every_output(
+    client: FlaskClient,
+) -> None:
+    _, letter = _coordinator_letter(client)
+    data = {
+        "layout": "statement",
+        "page_size": "A4",
+        "variant": "standard",
+        "order": "custom",
+        "custom_order": "REDRESS\nAl-Haq",
+        "grouping": "none",
+        "columns": "2",
+        "individuals": "list",
+    }
+    assert client.post(f"/letters/{letter.slug}/export", data=data).status_code == 302
+    names = signatory_list(letter).names
+    assert names[:2] == ["REDRESS", "Al-Haq"] and len(names) == 11
+    assert "order" not in pdf_operations.settings_for(letter).options
+    api = client.get(f"/letters/{letter.slug}/export/signatories.json").get_json()
+    assert [s["name"] for s in api["signatories"]] == names
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.letter_id == letter.id)
+    ).all()
+    assert "signatures.list_order_changed" in actions
 
 
 def test_unknown_names_are_named_and_nothing_is_saved(client: FlaskClient) -> None:

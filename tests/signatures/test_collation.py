@@ -22,8 +22,8 @@ from signon.signatures.collation import (
     sort_names,
     strip_article,
 )
-from signon.signatures.listing import OrderMode, order_options, sort_signatories
-from signon.signatures.models import SignatoryKind
+from signon.signatures.listing import sort_signatories
+from signon.signatures.models import OrderMode, SignatoryKind
 
 DEMO_PRINTED = (
     "Al-Haq; Amnesty International; FIDH (International Federation of Human Rights); "
@@ -356,15 +356,6 @@ def test_equal_names_are_ordered_by_id() -> None:
         for order in itertools.permutations(rows):
             ordered = sort_signatories(list(order), language="en", mode=mode)
             assert [r.id for r in ordered] == [2, 9, 5], mode
-
-
-def test_order_options_are_read_tolerantly() -> None:
-    assert order_options(None) == (OrderMode.ALPHABETICAL, [])
-    assert order_options({"order": "country"}) == (OrderMode.COUNTRY, [])
-    assert order_options({"order": "bogus", "custom_order": [3, "4", "x", None]}) == (
-        OrderMode.ALPHABETICAL,
-        [3, 4],
-    )
 
 
 # --- Joining ------------------------------------------------------------------------------

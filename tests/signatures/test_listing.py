@@ -5,20 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
+from signon.audit.models import AuditEvent
 from signon.core.permissions import TeamRole
-from signon.exports.models import ExportSettings
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.collation import join_names
 from signon.signatures.listing import (
     Arrangement,
     LeftOutCode,
-    OrderMode,
+    set_list_order,
     signatory_list,
+    stored_arrangement,
 )
 from signon.signatures.models import (
     Moderation,
+    OrderMode,
     SignatoryKind,
     Signature,
     SignatureSource,
@@ -198,8 +201,7 @@ def test_signatory_list_follows_the_export_settings_and_can_be_overridden() -> N
     sign(letter, head, "Alpha Nowhere")
     sign(letter, head, "Beta Austria", country="Austria")
     assert signatory_list(letter, head).names == ["Alpha Nowhere", "Beta Austria", "Zeta Kenya"]
-    db.session.add(ExportSettings(letter=letter, options={"order": "country"}))
-    db.session.flush()
+    assert set_list_order(letter, coordinator, mode=OrderMode.COUNTRY)
     listing = signatory_list(letter, head)
     assert listing.mode == OrderMode.COUNTRY
     assert listing.names == ["Beta Austria", "Zeta Kenya", "Alpha Nowhere"]
@@ -207,12 +209,11 @@ def test_signatory_list_follows_the_export_settings_and_can_be_overridden() -> N
 
 
 def test_signatory_list_custom_order_from_the_settings() -> None:
-    letter = make_letter(make_user(), body="One.\n")
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n")
     head = letter.head()
     a, b, c = (sign(letter, head, name) for name in ("Alpha", "Beta", "Gamma"))
-    db.session.add(
-        ExportSettings(letter=letter, options={"order": "custom", "custom_order": [c.id, a.id]})
-    )
+    set_list_order(letter, coordinator, mode=OrderMode.CUSTOM, custom_order=[c.id, 999999, a.id])
     db.session.flush()
     assert signatory_list(letter, head).names == ["Gamma", "Alpha", "Beta"]
     chosen = Arrangement(OrderMode.CUSTOM, (b.id,))
@@ -265,3 +266,29 @@ def test_an_approval_whose_fingerprint_does_not_match_is_left_out() -> None:
         ("Tampered", LeftOutCode.HASH_MISMATCH)
     ]
     assert "does not match revision 1" in result.left_out[0].reason
+
+
+def test_choosing_the_order_is_audited_and_keeps_only_the_letters_own_signatures() -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n")
+    head = letter.head()
+    a, b = sign(letter, head, "Alpha"), sign(letter, head, "Beta")
+    other = make_letter(make_user(), body="Other.\n")
+    stranger = sign(other, other.head(), "Stranger")
+    assert not set_list_order(letter, coordinator, mode=OrderMode.ALPHABETICAL)  # the default
+    assert set_list_order(
+        letter, coordinator, mode=OrderMode.CUSTOM, custom_order=[b.id, stranger.id, b.id, a.id]
+    )
+    assert stored_arrangement(letter) == Arrangement(OrderMode.CUSTOM, (b.id, a.id))
+    assert not set_list_order(letter, coordinator, mode=OrderMode.CUSTOM, custom_order=[b.id, a.id])
+    assert set_list_order(letter, coordinator, mode=OrderMode.KIND, custom_order=[a.id])
+    assert stored_arrangement(letter) == Arrangement(OrderMode.KIND, ())
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "signatures.list_order_changed")
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.letter_id, e.actor_id, e.details) for e in events] == [
+        (letter.id, coordinator.id, {"order": "custom", "custom_order": [b.id, a.id]}),
+        (letter.id, coordinator.id, {"order": "kind", "custom_order": []}),
+    ]

@@ -25,21 +25,19 @@ from hypothesis import strategies as st
 from signon.accounts.models import User
 from signon.core import transaction
 from signon.db import utcnow
-from signon.exports.models import ExportSettings
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures import operations
 from signon.signatures import public as public_operations
 from signon.signatures.links import assign_new_link
 from signon.signatures.listing import (
-    CUSTOM_ORDER_OPTION,
-    ORDER_OPTION,
-    OrderMode,
+    set_list_order,
     signatory_list,
 )
 from signon.signatures.models import (
     Invitation,
     Moderation,
+    OrderMode,
     SignatoryKind,
     Signature,
     SignatureSource,
@@ -200,12 +198,9 @@ def _moderate(model: Model, pick: int, outcome: str) -> None:
 def _order(model: Model, mode: OrderMode, seed: int) -> None:
     ids = [s.id for s in model.signatures]
     random.Random(seed).shuffle(ids)
-    settings = db.session.query(ExportSettings).filter_by(letter_id=model.letter.id).first()
-    if settings is None:
-        settings = ExportSettings(letter_id=model.letter.id, options={})
-        db.session.add(settings)
-    settings.options = {ORDER_OPTION: mode.value, CUSTOM_ORDER_OPTION: ids[: len(ids) // 2 + 1]}
-    db.session.flush()
+    set_list_order(
+        model.letter, model.coordinator, mode=mode, custom_order=ids[: len(ids) // 2 + 1]
+    )
 
 
 def play(model: Model, history: list[Step]) -> None:
