@@ -5,7 +5,12 @@ Operations here add and flush, write audit events and queue mail; they never com
 * **Classification.** Every revision after the first is classified by a coordinator as
   editorial (approvals carry forward) or substantive. Only the classification of
   revisions saved *after* a held approval matters to anyone
-  (:func:`pending_classification`); earlier ones may be classified too.
+  (:func:`pending_classification`); earlier ones may be classified too. A proposal
+  from the diff (:mod:`signon.signatures.proposal`) is the default; going against it
+  needs a reason, audited and mailed to the organisations concerned.
+* **Carried forward.** When an editorial classification carries an approval over a
+  revision, the organisation is mailed the change (rendered) and a one-click link to
+  withdraw, once per revision (a ``carried_forward_notified`` :class:`SignatureEvent`).
 * **Re-confirmation.** When an approval is definitively overtaken (a substantive
   revision came after the revision the organisation approved), the organisation is
   mailed what changed since *its* revision and its link, once per head revision
