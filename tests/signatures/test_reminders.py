@@ -173,7 +173,8 @@ def test_who_is_reminded(outbox: MailCatcher) -> None:
     assert summary.sent[12] == 3
     text = MailCatcher.text_of(outbox.to("earlier@d.org")[0])
     assert "Earlier NGO approved revision 1" in text and "now revision 3" in text
-    assert "[-call on-]{+urge+}" in text
+    assert "Before:\r\nWe call on the States to cooperate." in text
+    assert "After:\r\nWe urge the States to cooperate." in text
     assert "urge</ins>" in MailCatcher.html_of(outbox.to("earlier@d.org")[0])
     assert _rows(invited) == [168, 48, 12] and _rows(opened) == [168, 48, 12]
     assert _rows(current) == [] and _rows(declined) == []
