@@ -30,13 +30,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 #: Imports against the map that are known and have to go: (importer module, imported package).
-KNOWN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The signatory list reads the letter's export settings (order, layout) from
-        # exports.models; those settings belong with the list (signatures), then this goes.
-        ("signon.signatures.listing", "exports"),
-    }
-)
+KNOWN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset()
+
 
 ROOT = Path(__file__).resolve().parent.parent / "signon"
 
