@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, or_, select
 from signon.core import names
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures.models import Moderation, Signature, SignatureStatus
+from signon.signatures.models import Moderation, Signature, SignatureEvent, SignatureStatus
 
 
 def _counts() -> ColumnElement[bool]:
@@ -40,6 +40,11 @@ def look_alikes(letter: Letter, name: str, *, except_id: int | None = None) -> l
     if except_id is not None:
         query = query.where(Signature.id != except_id)
     return list(db.session.scalars(query.order_by(Signature.id)))
+
+
+def collide(one: Signature, other: Signature) -> bool:
+    """The two names are the same (case and spacing aside) or look the same."""
+    return one.name_key == other.name_key or one.name_skeleton == other.name_skeleton
 
 
 @dataclass(frozen=True)
@@ -85,3 +90,21 @@ def possible_duplicates(letter: Letter) -> list[DuplicateGroup]:
         DuplicateGroup(tuple(group), same_name=len({s.name_key for s in group}) == 1)
         for group in _groups(signatures)
     ]
+
+
+def merged_away(letter: Letter) -> list[tuple[Signature, SignatureEvent]]:
+    """Signatures merged into another one (and not taken back), with the merge, newest first."""
+    latest: dict[int, SignatureEvent] = {}
+    for event in db.session.scalars(
+        select(SignatureEvent)
+        .join(Signature, Signature.id == SignatureEvent.signature_id)
+        .where(
+            Signature.letter_id == letter.id,
+            Signature.moderation == Moderation.REJECTED,
+            SignatureEvent.action.in_(("merged", "merge_undone")),
+        )
+        .order_by(SignatureEvent.id)
+    ):
+        latest[event.signature_id] = event
+    merges = [e for e in latest.values() if e.action == "merged"]
+    return [(e.signature, e) for e in sorted(merges, key=lambda e: e.id, reverse=True)]

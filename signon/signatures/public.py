@@ -703,6 +703,7 @@ def _snapshot(signature: Signature) -> dict[str, Any]:
 
 
 def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_details: bool) -> None:
+    previous = duplicate.moderation
     duplicate.moderation = Moderation.REJECTED
     duplicate.last_activity_at = utcnow()
     _event(
@@ -712,6 +713,7 @@ def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_det
         merged_into=target.id,
         merged_into_name=target.name,
         took_details=take_details,
+        previous_moderation=previous.value,
     )
     before = _snapshot(target)
     if take_details:
@@ -741,17 +743,26 @@ def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_det
 def merge_signature(
     duplicate: Signature, target: Signature, *, moderator: User, take_details: bool
 ) -> None:
-    """``duplicate`` (pending) is the same organisation as ``target``: reject it as merged.
+    """``duplicate`` is the same organisation as ``target``: reject it as merged.
 
-    With ``take_details`` the existing signatory takes over the newer printed
-    details (name, sort name, country, type, representative, website); its
-    approval, e-mail and private link stay as they are.
+    ``duplicate`` is a public signature awaiting moderation, or any signature whose
+    name collides with the target's (a possible duplicate, see
+    :mod:`signon.signatures.duplicates`). With ``take_details`` the existing
+    signatory takes over the newer printed details (name, sort name, country, type,
+    representative, website); its approval, e-mail and private link stay as they
+    are. :func:`undo_merge` takes it back.
     """
     if duplicate.letter_id != target.letter_id or duplicate.id == target.id:
         raise SignatureError("Choose another signatory of this letter to merge into.")
     _lock_signature(duplicate)
     _lock_signature(target)
-    _require_pending(duplicate)
+    if duplicate.moderation != Moderation.PENDING and not duplicates.collide(duplicate, target):
+        raise SignatureError(
+            f"“{duplicate.name}” is neither awaiting moderation nor a possible duplicate of "
+            f"“{target.name}”."
+        )
+    if duplicate.moderation == Moderation.REJECTED:
+        raise SignatureError(f"“{duplicate.name}” was rejected already.")
     if target.moderation == Moderation.REJECTED:
         raise SignatureError(f"“{target.name}” was rejected: merge into another signatory.")
     _merge(duplicate, target, moderator=moderator, take_details=take_details)
@@ -765,3 +776,76 @@ def merge_signature(
         printed=printed_records(duplicate, target),
     )
     db.session.flush()
+
+
+def _last_merge(signature: Signature) -> SignatureEvent | None:
+    """The event that merged ``signature`` away, unless that merge was undone since."""
+    latest = db.session.scalar(
+        select(SignatureEvent)
+        .where(
+            SignatureEvent.signature_id == signature.id,
+            SignatureEvent.action.in_(("merged", "merge_undone")),
+        )
+        .order_by(SignatureEvent.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.action == "merged" else None
+
+
+def _details_taken(duplicate: Signature, target: Signature) -> SignatureEvent | None:
+    """The target's record of the merge, when it took over the duplicate's details."""
+    received = db.session.scalars(
+        select(SignatureEvent)
+        .where(SignatureEvent.signature_id == target.id, SignatureEvent.action == "merge_received")
+        .order_by(SignatureEvent.id.desc())
+    )
+    event = next((e for e in received if e.details.get("merged_from") == duplicate.id), None)
+    return event if event is not None and event.details.get("took_details") else None
+
+
+def _restore_details(target: Signature, received: SignatureEvent) -> None:
+    """Give the target back the details it had before it took the duplicate's."""
+    if _snapshot(target) != received.details.get("after"):
+        raise SignatureError(
+            f"“{target.name}” changed since the merge: correct its details first, then undo."
+        )
+    before: dict[str, Any] = received.details["before"]
+    target.rename(str(before["name"]))
+    target.sort_name = before.get("sort_name")
+    target.country = before.get("country")
+    target.kind = SignatoryKind(before.get("kind") or SignatoryKind.NGO.value)
+    target.representative_name = before.get("representative_name")
+    target.representative_title = before.get("representative_title")
+    target.website = before.get("website")
+    target.domain_verified = domain_matches(target.email, target.website)
+
+
+def undo_merge(duplicate: Signature, *, moderator: User) -> Signature:
+    """Take a merge back: the duplicate gets its moderation state again, the target its
+    details (if it took them over). Audited. Returns the target."""
+    _lock_signature(duplicate)
+    merged = _last_merge(duplicate)
+    if merged is None or duplicate.moderation != Moderation.REJECTED:
+        raise SignatureError(f"“{duplicate.name}” is not merged into another signatory.")
+    target = signature_of(duplicate.letter, int(merged.details["merged_into"]))
+    if target is None:
+        raise SignatureError("The signatory it was merged into no longer exists.")
+    _lock_signature(target)
+    received = _details_taken(duplicate, target)
+    if received is not None:
+        _restore_details(target, received)
+    duplicate.moderation = Moderation(merged.details.get("previous_moderation", "pending"))
+    duplicate.last_activity_at = target.last_activity_at = utcnow()
+    _event(duplicate, "merge_undone", moderator=moderator.email, merged_into=target.id)
+    _event(target, "merge_undone", moderator=moderator.email, merged_from=duplicate.id)
+    record_event(
+        "signature.merge_undone",
+        letter_id=duplicate.letter_id,
+        actor=moderator,
+        signature=duplicate.name,
+        merged_into=target.name,
+        details_restored=received is not None,
+        printed=printed_records(duplicate, target),
+    )
+    db.session.flush()
+    return target

@@ -177,6 +177,22 @@ class MergeForm(BaseForm):
         ]
 
 
+class DuplicateMergeForm(BaseForm):
+    """Merge one of a group of possible duplicates into another (the target is checked
+    against the letter by the view)."""
+
+    target = HiddenField(validators=[DataRequired()])
+
+    def validate_target(self, field: Field) -> None:
+        try:
+            whole_number(str(field.data))
+        except ValueError as error:
+            raise ValidationError("Choose a signatory of this letter.") from error
+
+    def target_id(self) -> int:
+        return whole_number(str(self.target.data))
+
+
 def _label(signature: Signature) -> str:
     country = f" ({signature.country})" if signature.country else ""
     return f"{signature.name}{country}"

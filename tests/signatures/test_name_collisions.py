@@ -14,6 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
 from signon.audit.verify import verify_letter
 from signon.core.names import clean_name, name_key, skeleton
@@ -33,7 +34,8 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails
+from signon.signatures.operations import SignatoryDetails, SignatureError
+from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.test_invitations_factories import invited, sign_path
 from tests.signatures.test_public_factories import (
@@ -265,3 +267,82 @@ def test_a_chain_written_before_names_were_cleaned_still_verifies() -> None:
     db.session.flush()
     report = verify_letter(letter.id)
     assert report.intact, report.findings
+
+
+# --- Coordinators: the possible duplicates, merged and taken back -----------------------------
+
+
+def _audit_actions(letter: Letter) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.letter_id == letter.id)
+            .order_by(AuditEvent.seq)
+        )
+    )
+
+
+def _moderation_of(signature: Signature) -> Moderation:
+    """As stored now (what a request changed)."""
+    db.session.expire_all()
+    return signature.moderation
+
+
+def test_coordinators_see_a_look_alike_merge_it_and_undo_the_merge(client: FlaskClient) -> None:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    real = make_signature(letter, AMNESTY)
+    invitation = invited(letter, coordinator, name="Small Local Group")
+    theirs = invitations.approve_invitation(
+        invitation,
+        letter.head(),
+        SignatoryDetails(name=LOOK_ALIKES["Cyrillic a"], authority_confirmed=True),
+    ).signature
+    commit()
+    login(client, coordinator)
+    page = client.get(f"/letters/{letter.slug}/moderation").get_data(as_text=True)
+    assert "Possible duplicates" in page and "Names that look the same" in page
+    merge = f"/letters/{letter.slug}/moderation/{theirs.id}/merge-duplicate"
+    assert client.post(merge, data={"target": str(real.id)}).status_code == 302
+    db.session.expire_all()
+    assert theirs.moderation == Moderation.REJECTED and theirs.status == SignatureStatus.APPROVED
+    assert possible_duplicates(letter) == []
+    page = client.get(f"/letters/{letter.slug}/moderation").get_data(as_text=True)
+    assert "Undo the merge" in page
+    undo = f"/letters/{letter.slug}/moderation/{theirs.id}/undo-merge"
+    assert client.post(undo).status_code == 302
+    assert _moderation_of(theirs) == Moderation.NOT_NEEDED
+    assert [s.id for s in possible_duplicates(letter)[0].signatures] == [real.id, theirs.id]
+    actions = _audit_actions(letter)
+    assert actions.index("signature.merged") < actions.index("signature.merge_undone")
+    assert verify_letter(letter.id).intact
+    # undone once: a second undo is refused with a message, nothing changes
+    client.post(undo)
+    assert _moderation_of(theirs) == Moderation.NOT_NEEDED
+    assert _audit_actions(letter).count("signature.merge_undone") == 1
+
+
+def test_undoing_a_merge_that_took_the_details_gives_them_back() -> None:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    existing = make_signature(letter, "Friends of the Court", country="Chile")
+    duplicate = ask_and_confirm(letter, "Friends of the Court!")
+    public_ops.merge_signature(duplicate, existing, moderator=coordinator, take_details=True)
+    assert (existing.name, existing.country) == ("Friends of the Court!", "Kenya")
+    public_ops.undo_merge(duplicate, moderator=coordinator)
+    assert (existing.name, existing.country) == ("Friends of the Court", "Chile")
+    assert existing.name_skeleton == skeleton("Friends of the Court")
+    assert duplicate.moderation == Moderation.PENDING  # back in the queue
+    assert verify_letter(letter.id).intact
+
+
+def test_only_a_pending_signature_or_a_possible_duplicate_can_be_merged() -> None:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    one = make_signature(letter, "First Organisation")
+    other = make_signature(letter, "Second Organisation")
+    with pytest.raises(SignatureError, match="neither awaiting moderation nor a possible"):
+        public_ops.merge_signature(one, other, moderator=coordinator, take_details=False)
+    with pytest.raises(SignatureError, match="is not merged"):
+        public_ops.undo_merge(one, moderator=coordinator)
+    assert one.moderation == Moderation.NOT_NEEDED

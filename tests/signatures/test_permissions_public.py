@@ -23,7 +23,7 @@ from signon.letters.models import Letter
 from signon.signatures import public as ops
 from signon.signatures import public_changes
 from signon.signatures.invitations import approve_invitation
-from signon.signatures.models import Signature
+from signon.signatures.models import Moderation, Signature
 from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
@@ -124,6 +124,19 @@ ROUTES = [
         MANAGE_POST,
         {"merge-{pending_id}-target": "{listed_id}"},
     ),
+    Route(
+        "signatures.moderation_merge_duplicate",
+        "POST",
+        "/letters/{slug}/moderation/{twin_id}/merge-duplicate",
+        MANAGE_POST,
+        {"target": "{listed_id}"},
+    ),
+    Route(
+        "signatures.moderation_undo_merge",
+        "POST",
+        "/letters/{slug}/moderation/{merged_id}/undo-merge",
+        MANAGE_POST,
+    ),
 ]
 PUBLIC_ROUTES = [r for r in ROUTES if r.path.startswith("/p/")]
 MODERATION_ROUTES = [r for r in ROUTES if r.path.startswith("/letters/")]
@@ -166,6 +179,10 @@ def build_world(*, public: bool = True) -> LetterWorld:
     pending = ops.confirm_public_request(ask(letter, "Pending Org").request, letter.head())
     token = ask(letter, "Asking Org", email="asking@example.org").token
     changed = _accepted_with_a_held_change(letter, coordinator)
+    # possible duplicates of "Listed Org": one to merge, one merged already (to undo)
+    twin = make_signature(letter, "listed  ORG")
+    merged = make_signature(letter, "Listed Org")
+    ops.merge_signature(merged, listed, moderator=coordinator, take_details=False)
     letter.is_public = public
     transaction.commit()  # responses >= 400 roll back: the world must survive them
     return LetterWorld(
@@ -177,6 +194,8 @@ def build_world(*, public: bool = True) -> LetterWorld:
             "listed_id": listed.id,
             "pending_id": pending.id,
             "changed_id": changed.id,
+            "twin_id": twin.id,
+            "merged_id": merged.id,
         },
         letter,
     )
@@ -265,6 +284,8 @@ def test_every_public_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.moderation_change_logo",
         "signatures.moderation_change_reject",
         "signatures.moderation_remove",
+        "signatures.moderation_merge_duplicate",
+        "signatures.moderation_undo_merge",
     }
     assert untested_rules(app, ROUTES, endpoints=mine) == []
 
@@ -282,3 +303,37 @@ def test_the_change_and_removal_routes_take_no_get(
         path = f"/letters/{world.ids['slug']}/moderation/{world.ids['changed_id']}/{suffix}"
         assert client.get(path).status_code == 405
         assert public_changes.pending_change(db.session.get(Signature, world.ids["changed_id"]))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kept"),
+    [("{twin_id}/merge-duplicate", "twin_id"), ("{merged_id}/undo-merge", "merged_id")],
+    ids=["merge-duplicate", "undo-merge"],
+)
+def test_the_duplicate_routes_take_no_get(
+    app: Flask, client: FlaskClient, suffix: str, kept: str
+) -> None:
+    """Merging and undoing never happen on GET: even the coordinator gets 405."""
+    with app.test_request_context():
+        world = build_world()
+        log_in_as(client, world.users, "coordinator")
+        before = db.session.get(Signature, world.ids[kept]).moderation
+        path = f"/letters/{world.ids['slug']}/moderation/{suffix.format(**world.ids)}"
+        assert client.get(path, query_string={"target": world.ids["listed_id"]}).status_code == 405
+        db.session.expire_all()
+        assert db.session.get(Signature, world.ids[kept]).moderation == before
+
+
+def test_a_duplicate_is_not_merged_into_another_letters_signature(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.test_request_context():
+        world = build_world()
+        foreign = make_signature(make_public_letter(), "Listed Org")
+        transaction.commit()
+        log_in_as(client, world.users, "coordinator")
+        path = f"/letters/{world.ids['slug']}/moderation/{world.ids['twin_id']}/merge-duplicate"
+        assert client.post(path, data={"target": str(foreign.id)}).status_code == 404
+        db.session.expire_all()
+        twin = db.session.get(Signature, world.ids["twin_id"])
+        assert twin.moderation != Moderation.REJECTED

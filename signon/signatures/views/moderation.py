@@ -20,11 +20,12 @@ from signon.core.permissions import Action
 from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
+from signon.signatures import duplicates, public_changes
 from signon.signatures import public as operations
-from signon.signatures import public_changes
 from signon.signatures.models import Moderation, Signature
 from signon.signatures.operations import SignatureError
 from signon.signatures.public_forms import (
+    DuplicateMergeForm,
     MergeForm,
     PublicSettingsForm,
     RejectForm,
@@ -111,6 +112,10 @@ def _render(
             change_reject_forms=change_reject_forms,
             removable=removable,
             remove_forms=remove_forms,
+            duplicate_groups=duplicates.possible_duplicates(letter),
+            merged_away=duplicates.merged_away(letter),
+            duplicate_merge_form=DuplicateMergeForm(formdata=None),
+            action_form=ActionForm(formdata=None),
             public_url=operations.public_url(letter),
             embed_url=operations.embed_url(letter),
             snippet=embed_snippet(letter),
@@ -267,3 +272,37 @@ def moderation_remove(letter: Letter, signature_id: int) -> Response | tuple[str
     else:
         flash(f"“{signature.name}” is removed: it is no longer listed.", "success")
     return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/merge-duplicate")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_merge_duplicate(letter: Letter, signature_id: int) -> Response:
+    """One of a group of possible duplicates is merged into another (audited, reversible)."""
+    signature = _signature(letter, signature_id)
+    form = DuplicateMergeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = _signature(letter, form.target_id())
+    try:
+        operations.merge_signature(signature, target, moderator=_user(), take_details=False)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is merged into “{target.name}”. You can undo this.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/undo-merge")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_undo_merge(letter: Letter, signature_id: int) -> Response:
+    """A merge is taken back: both signatures are as they were before it (audited)."""
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        target = operations.undo_merge(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The merge of “{signature.name}” into “{target.name}” is undone.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))
