@@ -42,7 +42,7 @@ from signon.signatures.models import (
     SignatureStatus,
 )
 from signon.signatures.operations import SignatoryDetails, SignatureError, domain_matches
-from signon.signatures.public import _lock_signature, private_link, public_url
+from signon.signatures.public import _lock_letter, _lock_signature, private_link, public_url
 
 #: The printed fields a change may propose, with the label the coordinators see.
 CHANGE_FIELDS: dict[str, str] = {
@@ -186,6 +186,15 @@ def removable_signatures(letter: Letter) -> list[Signature]:
 # --- Operations -------------------------------------------------------------------------------
 
 
+def _lock(signature: Signature) -> None:
+    """Letter first, then the signature: the order the signatory's approval takes too, so
+    that a proposal and a coordinator's decision on the same change queue, never deadlock
+    nor decide on values that were replaced meanwhile."""
+    db.session.flush()  # the refresh below would drop what is not flushed yet
+    _lock_letter(signature.letter)
+    _lock_signature(signature)
+
+
 def _event(signature: Signature, action: str, **details: object) -> None:
     db.session.add(
         SignatureEvent(
@@ -220,6 +229,7 @@ def propose_change(
     changed (the same proposal again, or the listed details, which takes back a
     pending proposal). A name another signature of the letter holds is refused.
     """
+    _lock(signature)
     proposed = _values(details)
     pending = pending_change(signature)
     if proposed == listed_values(signature) and logo_filename is None:
@@ -281,7 +291,7 @@ def _apply(signature: Signature, change: SignatureChange) -> None:
 
 def accept_change(signature: Signature, *, moderator: User) -> SignatureChange:
     """The held details become the listed ones (audited, the signatory is mailed)."""
-    _lock_signature(signature)
+    _lock(signature)
     change = _require_pending(signature)
     before = listed_values(signature)
     _apply(signature, change)
@@ -306,7 +316,7 @@ def accept_change(signature: Signature, *, moderator: User) -> SignatureChange:
 
 def reject_change(signature: Signature, *, moderator: User, reason: str | None) -> SignatureChange:
     """The listed details stay as they are (audited, the signatory is mailed)."""
-    _lock_signature(signature)
+    _lock(signature)
     change = _require_pending(signature)
     _close(change, ChangeStatus.REJECTED, reason=reason)
     change.decided_by = moderator
@@ -344,7 +354,7 @@ def _mail_decision(signature: Signature, change: SignatureChange) -> None:
 
 def remove_signature(signature: Signature, *, moderator: User, reason: str) -> None:
     """Take an accepted public signature off the list, for a reason the signatory is told."""
-    _lock_signature(signature)
+    _lock(signature)
     if signature.source != SignatureSource.PUBLIC or signature.moderation != Moderation.ACCEPTED:
         raise SignatureError(f"“{signature.name}” is not an accepted public signature.")
     if not reason.strip():
