@@ -44,7 +44,12 @@ from signon.exports.fetcher import LOGO_NAME, logo_url
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, TeamMember
-from signon.signatures.collation import base_language, list_items, printable_name
+from signon.signatures.collation import (
+    NOT_PRINTABLE,
+    base_language,
+    list_items,
+    printable_name,
+)
 from signon.signatures.listing import (
     Arrangement,
     Entry,
@@ -312,7 +317,7 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
         if not printable_name(s.name):
             warnings.append(
                 f"Signature #{s.id} has a name with nothing printable in it; it is printed "
-                "as “(name not printable)”. Correct it before exporting."
+                f"as “{NOT_PRINTABLE}”. Correct it before exporting."
             )
         if s.logo_filename and logo_file(s.logo_filename) is None:
             options = options_of(settings)
