@@ -71,7 +71,7 @@ def main() -> None:
     from signon.config import Settings
     from signon.core.markdown import render_markdown
     from signon.core.transaction import commit
-    from tests.signatures.test_public_factories import make_public_letter
+    from tests.signatures.factories import make_public_letter
 
     folder = Path(tempfile.mkdtemp(prefix="signon-bench-"))
     app = create_app(

@@ -33,7 +33,7 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
-from tests.signatures.test_public_factories import ask_and_confirm, make_public_letter
+from tests.signatures.factories import ask_and_confirm, make_public_letter
 
 pytestmark = pytest.mark.usefixtures("app_context")
 

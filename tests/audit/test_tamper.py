@@ -29,7 +29,7 @@ from signon.signatures.models import Signature
 from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import make_user
-from tests.signatures.test_public_factories import make_signature
+from tests.signatures.factories import make_signature
 
 
 def signed_letter(title: str = "On cooperation") -> tuple[Letter, Signature]:

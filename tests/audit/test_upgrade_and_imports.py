@@ -25,7 +25,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from tests.exports.test_bundles import build_rich_letter
 from tests.factories import make_user
-from tests.signatures.test_public_factories import make_signature
+from tests.signatures.factories import make_signature
 
 pytestmark = pytest.mark.real_commits
 

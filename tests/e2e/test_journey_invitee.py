@@ -27,7 +27,7 @@ from signon.signatures.models import Signature, SignatureStatus
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
 from tests.e2e.helpers import create_user, login_directly
 from tests.factories import make_letter
-from tests.signatures.test_invitations_factories import image_bytes, link_in
+from tests.signatures.factories import image_bytes, link_in
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.real_commits

@@ -34,7 +34,7 @@ def _accepted_public_signature(live_server: LiveServer, coordinator: TestUser, e
         from signon.accounts.models import User
         from signon.extensions import db
         from signon.signatures import public
-        from tests.signatures.test_public_factories import ask_and_confirm, make_public_letter
+        from tests.signatures.factories import ask_and_confirm, make_public_letter
 
         user = db.session.get(User, coordinator.id)
         assert user is not None

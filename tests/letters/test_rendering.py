@@ -21,7 +21,7 @@ from signon.letters.models import Letter, Revision
 from signon.letters.operations import LetterError
 from tests.conftest import login
 from tests.factories import add_revision, make_user
-from tests.signatures.test_public_factories import make_public_letter
+from tests.signatures.factories import make_public_letter
 
 pytestmark = pytest.mark.usefixtures("app_context")
 

@@ -31,8 +31,7 @@ from signon.signatures.models import Invitation
 from tests.accounts.helpers import token_of
 from tests.conftest import RequestIsolatingClient, login, make_settings
 from tests.factories import make_letter, make_organisation, make_user
-from tests.signatures.test_invitations_factories import coordinated_letter
-from tests.signatures.test_public_factories import make_public_letter
+from tests.signatures.factories import coordinated_letter, make_public_letter
 from tests.signatures.test_public_views import form_data
 from tests.smtp import MailCatcher
 

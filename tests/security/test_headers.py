@@ -20,7 +20,7 @@ from signon.core.transaction import commit
 from signon.extensions import limiter
 from tests.conftest import RequestIsolatingClient, login, make_settings
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.signatures.test_public_factories import make_public_letter
+from tests.signatures.factories import make_public_letter
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.usefixtures("app_context")

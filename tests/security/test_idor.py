@@ -43,8 +43,7 @@ from signon.signatures.uploads import process_logo
 from tests.audit.audit_app import build_app
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_organisation, make_user
-from tests.signatures.test_invitations_factories import image_bytes
-from tests.signatures.test_public_factories import ask, ask_and_confirm
+from tests.signatures.factories import ask, ask_and_confirm, image_bytes
 from tests.smtp import MailCatcher
 
 MARKER = "zulu"

@@ -19,8 +19,7 @@ from signon.signatures.models import Invitation
 from signon.signatures.views.invitations import INVITE_LIMIT
 from tests.conftest import AppFactory, login
 from tests.factories import add_team_member, make_user
-from tests.signatures.test_invitations_factories import coordinated_letter, invited
-from tests.signatures.test_public_factories import make_public_letter
+from tests.signatures.factories import coordinated_letter, invited, make_public_letter
 from tests.smtp import MailCatcher
 
 OFFICE = "203.0.113.40"  # both coordinators work from one office address

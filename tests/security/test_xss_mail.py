@@ -30,7 +30,7 @@ from signon.signatures.models import SignatoryKind
 from signon.signatures.reminders import send_reminders
 from tests.factories import add_revision, make_letter, make_organisation, make_user
 from tests.security.xss import TEMPLATE_PROBE, find_live_xss, load_payloads
-from tests.signatures.test_lifecycle_factories import approve_through
+from tests.signatures.factories import approve_through
 from tests.smtp import MailCatcher
 
 PAYLOADS = load_payloads()

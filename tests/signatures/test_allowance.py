@@ -32,7 +32,7 @@ from signon.signatures.invitations import InvitationError
 from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
-from tests.signatures.test_invitations_factories import invited
+from tests.signatures.factories import invited
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.usefixtures("app_context")

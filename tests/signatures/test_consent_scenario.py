@@ -26,7 +26,7 @@ from signon.signatures.models import Signature, SignatureStatus
 from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import add_revision
-from tests.signatures.test_invitations_factories import coordinated_letter, invited
+from tests.signatures.factories import coordinated_letter, invited
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -25,7 +25,7 @@ from signon.signatures.models import (
 )
 from signon.signatures.operations import SignatoryDetails, SignatureError, StaleRevisionError
 from tests.factories import add_revision
-from tests.signatures.test_invitations_factories import (
+from tests.signatures.factories import (
     coordinated_letter,
     invited,
     link_in,

@@ -18,7 +18,7 @@ from signon.signatures import notifications
 from signon.signatures.models import Invitation, InvitationStatus
 from tests.conftest import login
 from tests.factories import make_letter, make_user
-from tests.signatures.test_invitations_factories import refusing_mail_server
+from tests.signatures.factories import refusing_mail_server
 
 pytestmark = pytest.mark.real_commits
 

@@ -24,7 +24,7 @@ from signon.signatures.operations import SignatoryDetails
 from signon.signatures.uploads import process_logo, save_logo
 from tests.conftest import login
 from tests.querycount import count_queries
-from tests.signatures.test_invitations_factories import (
+from tests.signatures.factories import (
     coordinated_letter,
     image_bytes,
     invited,

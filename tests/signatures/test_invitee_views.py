@@ -27,7 +27,7 @@ from signon.signatures.models import (
 )
 from signon.signatures.operations import SignatoryDetails
 from tests.factories import add_revision
-from tests.signatures.test_invitations_factories import (
+from tests.signatures.factories import (
     SVG,
     coordinated_letter,
     image_bytes,

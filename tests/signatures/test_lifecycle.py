@@ -29,7 +29,7 @@ from signon.signatures.models import Invitation, InvitationStatus, Signature, Si
 from signon.signatures.operations import decline, withdraw
 from signon.signatures.state import SignatoryState, coverage, state_of
 from tests.factories import add_revision, make_letter, make_user
-from tests.signatures.test_lifecycle_factories import (
+from tests.signatures.factories import (
     approve_through,
     classify,
     endpoint_of,

@@ -22,7 +22,7 @@ from signon.signatures import lifecycle
 from signon.signatures.links import invitation_token
 from tests.conftest import login
 from tests.factories import add_revision, add_team_member, make_letter, make_user
-from tests.signatures.test_lifecycle_factories import (
+from tests.signatures.factories import (
     approve_through,
     classify,
     endpoint_of,

@@ -13,7 +13,7 @@ from signon.extensions import db
 from signon.signatures.models import Moderation, Signature, SignatureSource
 from tests.conftest import login
 from tests.factories import make_user
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask_and_confirm,
     commit,
     make_public_letter,

@@ -37,12 +37,13 @@ from signon.signatures.models import (
 from signon.signatures.operations import SignatoryDetails, SignatureError
 from tests.conftest import login
 from tests.factories import make_user
-from tests.signatures.test_invitations_factories import invited, sign_path
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask_and_confirm,
     commit,
+    invited,
     make_public_letter,
     make_signature,
+    sign_path,
 )
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -47,7 +47,7 @@ from tests.permissions import (
     with_other_coordinator,
 )
 from tests.permissions import Route as MatrixRoute
-from tests.signatures.test_invitations_factories import (
+from tests.signatures.factories import (
     coordinated_letter,
     image_bytes,
     invited,

@@ -32,7 +32,7 @@ from tests.permissions import (
     with_other_coordinator,
 )
 from tests.permissions import Route as MatrixRoute
-from tests.signatures.test_lifecycle_factories import approve_through, make_invitation
+from tests.signatures.factories import approve_through, make_invitation
 
 pytestmark = pytest.mark.usefixtures("app_context")
 

@@ -41,7 +41,7 @@ from tests.permissions import (
     route_id,
     untested_rules,
 )
-from tests.signatures.test_public_factories import ask, make_public_letter, make_signature
+from tests.signatures.factories import ask, make_public_letter, make_signature
 
 #: A stored logo's name (``uploads.LOGO_NAME``): the logo a held change proposes.
 PROPOSED_LOGO = "0" * 32 + ".png"

@@ -34,10 +34,10 @@ from signon.signatures.models import (
 from tests.api.factories import token_for
 from tests.conftest import login
 from tests.factories import add_revision, make_user
-from tests.signatures.test_invitations_factories import image_bytes
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask_and_confirm,
     commit,
+    image_bytes,
     make_public_letter,
     make_signature,
 )

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from signon.core import transaction
 from signon.extensions import db
 from signon.signatures.models import Invitation, PublicSignRequest, Signature
-from tests.signatures.test_public_factories import ask, make_public_letter
+from tests.signatures.factories import ask, make_public_letter
 from tests.threads import run_together
 
 pytestmark = pytest.mark.real_commits

@@ -27,7 +27,7 @@ from signon.signatures.models import (
 )
 from signon.signatures.operations import SignatureError, StaleRevisionError
 from tests.factories import add_revision, make_user
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask,
     ask_and_confirm,
     commit,

@@ -10,7 +10,7 @@ from signon.signatures.models import Moderation, SignatureSource, SignatureStatu
 from tests.conftest import RequestIsolatingClient, login
 from tests.factories import add_revision, make_user
 from tests.querycount import count_queries
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask,
     ask_and_confirm,
     make_public_letter,

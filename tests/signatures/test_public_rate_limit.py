@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from signon.extensions import db
 from signon.signatures.models import PublicSignRequest
 from tests.conftest import AppFactory
-from tests.signatures.test_public_factories import make_public_letter
+from tests.signatures.factories import make_public_letter
 from tests.smtp import MailCatcher
 
 

@@ -26,10 +26,10 @@ from signon.signatures.models import (
     SignatureStatus,
 )
 from tests.factories import add_revision, make_user
-from tests.signatures.test_public_factories import (
+from tests.signatures.factories import (
     ask,
     commit,
-    link_in,
+    link_matching,
     make_public_letter,
     make_signature,
     path_of,
@@ -160,7 +160,7 @@ def test_signing_publicly_end_to_end_through_the_mailed_link(
     assert request.data["website"] == "https://friends.example.org"
     assert _signatures() == 0
 
-    link = link_in(outbox, EMAIL, "/confirm/")
+    link = link_matching(outbox, EMAIL, "/confirm/")
     page = client.get(path_of(link))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -252,9 +252,9 @@ def test_submitting_twice_resends_a_link_instead_of_duplicating(
 ) -> None:
     letter = make_public_letter()
     client.post(f"/p/{letter.slug}/sign", data=form_data(letter))
-    first = link_in(outbox, EMAIL, "/confirm/")
+    first = link_matching(outbox, EMAIL, "/confirm/")
     client.post(f"/p/{letter.slug}/sign", data=form_data(letter, country="Tanzania"))
-    second = link_in(outbox, EMAIL, "/confirm/")
+    second = link_matching(outbox, EMAIL, "/confirm/")
     assert first != second
     assert _requests() == 1
     assert client.get(path_of(first)).status_code == 404

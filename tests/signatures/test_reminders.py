@@ -20,7 +20,7 @@ from signon.signatures.operations import decline, withdraw
 from signon.signatures.reminders import due_points, in_words, send_reminders
 from tests.conftest import make_settings
 from tests.factories import add_revision, make_letter, make_user
-from tests.signatures.test_lifecycle_factories import (
+from tests.signatures.factories import (
     approve_through,
     classify,
     endpoint_of,

@@ -31,7 +31,7 @@ from signon.signatures.operations import (
     withdraw,
 )
 from tests.factories import add_revision, make_letter, make_user
-from tests.signatures.test_lifecycle_factories import approve_through, make_invitation
+from tests.signatures.factories import approve_through, make_invitation
 
 pytestmark = pytest.mark.usefixtures("app_context")
 

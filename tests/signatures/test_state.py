@@ -23,7 +23,7 @@ from signon.signatures.models import (
 from signon.signatures.operations import withdraw
 from signon.signatures.state import Coverage, SignatoryState, coverage, state_of
 from tests.factories import add_revision, make_letter, make_user
-from tests.signatures.test_lifecycle_factories import approve_through, classify, make_invitation
+from tests.signatures.factories import approve_through, classify, make_invitation
 
 E, S = ChangeKind.EDITORIAL, ChangeKind.SUBSTANTIVE
 NOW = utcnow()

@@ -11,7 +11,7 @@ from PIL import Image
 
 from signon.signatures import uploads
 from signon.signatures.uploads import LogoError, logo_path, process_logo, save_logo
-from tests.signatures.test_invitations_factories import SVG, image_bytes, png_bomb
+from tests.signatures.factories import SVG, image_bytes, png_bomb
 
 
 @pytest.fixture

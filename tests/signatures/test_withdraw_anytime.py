@@ -19,7 +19,7 @@ from signon.signatures import late_withdrawals
 from signon.signatures.models import InvitationStatus, Signature, SignatureStatus
 from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
-from tests.signatures.test_invitations_factories import coordinated_letter, invited, sign_path
+from tests.signatures.factories import coordinated_letter, invited, sign_path
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.usefixtures("app_context")
