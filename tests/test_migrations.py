@@ -158,3 +158,67 @@ def test_the_list_order_moves_out_of_the_export_settings_and_back(migration_app:
 
 def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_the_list_groups_move_out_of_the_export_settings_and_back(migration_app: Flask) -> None:
+    """Issue 10: ``grouping``, ``first_tier``, ``new_since`` and ``individuals`` move from
+    ``export_settings.options`` to ``signatory_orders`` (beside an order already chosen,
+    or in a new row); the headings stay; going down puts them back."""
+    upgrade(revision="a10a00000001")
+    user_id = _insert("users", email="old@example.org")
+    ordered = _insert("letters", slug="ordered", status="drafting", created_by_id=user_id)
+    grouped = _insert("letters", slug="grouped", status="drafting", created_by_id=user_id)
+    plain = _insert("letters", slug="plain", status="drafting", created_by_id=user_id)
+    _insert("signatory_orders", letter_id=ordered, mode="kind", custom_order=[])
+    tier = {
+        "grouping": "tier",
+        "first_tier": [5, "6"],
+        "first_tier_heading": "Convened by",
+        "new_since": "2026-01-31",
+        "individuals": "count",
+    }
+    _insert("export_settings", letter_id=ordered, layout="letter", page_size="A4", options=tier)
+    countries = {"grouping": "country", "columns": 3}
+    _insert(
+        "export_settings", letter_id=grouped, layout="letter", page_size="A4", options=countries
+    )
+    _insert("export_settings", letter_id=plain, layout="statement", page_size="A4", options={})
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT letter_id, mode, grouping, first_tier, new_since, count_individuals "
+                "FROM signatory_orders ORDER BY letter_id"
+            )
+        )
+        moved = [(r[0], r[1], r[2], _json(r[3]), str(r[4]), bool(r[5])) for r in rows]
+        kept = {
+            row[0]: _json(row[1])
+            for row in conn.execute(text("SELECT letter_id, options FROM export_settings"))
+        }
+    assert moved == [
+        (ordered, "kind", "tier", [5, 6], "2026-01-31", True),
+        (grouped, "alphabetical", "country", [], "None", False),
+    ]
+    assert kept == {
+        ordered: {"first_tier_heading": "Convened by"},
+        grouped: {"columns": 3},
+        plain: {},
+    }
+    downgrade(revision="a10a00000001")
+    with db.engine.connect() as conn:
+        back = {
+            row[0]: _json(row[1])
+            for row in conn.execute(text("SELECT letter_id, options FROM export_settings"))
+        }
+    assert back == {
+        ordered: {**tier, "first_tier": [5, 6]},
+        grouped: {
+            "grouping": "country",
+            "columns": 3,
+            "first_tier": [],
+            "new_since": None,
+            "individuals": "list",
+        },
+        plain: {},
+    }

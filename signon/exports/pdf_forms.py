@@ -8,7 +8,6 @@ not listed is an error that names it, never silently dropped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
@@ -82,7 +81,7 @@ class ExportSettingsForm(BaseForm):
         validators=[Optional(), Length(max=100)],
     )
     grouping = SelectField(
-        "Group the signatories (Letter layout)",
+        "Group the signatories (every list: public page, API, CSV, JSON and PDF)",
         choices=[
             SelectChoice("none", "No groups"),
             SelectChoice("country", "By country"),
@@ -142,7 +141,6 @@ class ExportSettingsForm(BaseForm):
             )
 
         descriptions = options.get("descriptions") or {}
-        new_since = options.get("new_since")
         return {
             "layout": settings.layout.value,
             "page_size": settings.page_size.value,
@@ -154,14 +152,15 @@ class ExportSettingsForm(BaseForm):
             "addressees": "\n".join(options.get("addressees") or []),
             "cc": "\n".join(options.get("cc") or []),
             "date_text": options.get("date_text") or "",
-            "grouping": options.get("grouping") or "none",
-            "first_tier": names(options.get("first_tier") or []),
+            "grouping": order.grouping,
+            # the first tier as it is printed (``by_id`` is in the list's order)
+            "first_tier": names([i for i in by_id if i in order.first_tier]),
             "first_tier_heading": options.get("first_tier_heading") or "",
             "second_tier_heading": options.get("second_tier_heading") or "",
             "numbered": bool(options.get("numbered", True)),
             "columns": str(options.get("columns") or 2),
-            "new_since": date.fromisoformat(new_since) if new_since else None,
-            "individuals": options.get("individuals") or "list",
+            "new_since": order.new_since,
+            "individuals": "count" if order.count_individuals else "list",
             "show_descriptions": bool(options.get("show_descriptions")),
             "descriptions": "\n".join(
                 f"{by_id[int(k)].name}: {v}"
@@ -179,22 +178,29 @@ class ExportSettingsForm(BaseForm):
     def custom_order_ids(self) -> list[int]:
         return list(self.ids.get("custom_order", []))
 
+    def arrangement(self) -> Arrangement:
+        """The list's order and groups (stored by the signatory list, not the export)."""
+        return Arrangement(
+            mode=OrderMode(self.order.data),
+            custom_order=tuple(self.ids.get("custom_order", [])),
+            grouping=self.grouping.data,
+            first_tier=frozenset(self.ids.get("first_tier", [])),
+            new_since=self.new_since.data,
+            count_individuals=self.individuals.data == "count",
+        )
+
     def options(self) -> dict[str, Any]:
-        """The options to store (after validation)."""
+        """The print-layout options to store (after validation)."""
         return {
             "variant": self.variant.data,
             "tag_long_lists": bool(self.tag_long_lists.data),
             "addressees": _lines(self.addressees.data),
             "cc": _lines(self.cc.data),
             "date_text": " ".join((self.date_text.data or "").split()),
-            "grouping": self.grouping.data,
-            "first_tier": self.ids.get("first_tier", []),
             "first_tier_heading": " ".join((self.first_tier_heading.data or "").split()),
             "second_tier_heading": " ".join((self.second_tier_heading.data or "").split()),
             "numbered": bool(self.numbered.data),
             "columns": int(self.columns.data or 2),
-            "new_since": self.new_since.data.isoformat() if self.new_since.data else None,
-            "individuals": self.individuals.data,
             "show_descriptions": bool(self.show_descriptions.data),
             "descriptions": self.description_map,
             "logo_grid": bool(self.logo_grid.data),

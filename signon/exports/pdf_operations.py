@@ -26,7 +26,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ from signon.signatures.collation import (
     printable_name,
 )
 from signon.signatures.listing import (
-    Arrangement,
     Entry,
     Group,
     GroupKind,
@@ -70,21 +69,15 @@ PREVIEW_LIMIT = 40
 #: An export still "running" this long after its limit has stopped (its process ended).
 STALL_MARGIN = timedelta(seconds=60)
 
-GROUPINGS = ("none", "country", "kind", "tier")
-INDIVIDUALS = ("list", "count")
 VARIANTS = ("standard", "pdfa3")
 
 DEFAULT_OPTIONS: dict[str, Any] = {
-    "grouping": "none",
     "numbered": True,
     "columns": 2,
-    "individuals": "list",
     "show_descriptions": False,
     "descriptions": {},
-    "first_tier": [],
     "first_tier_heading": "",
     "second_tier_heading": "",
-    "new_since": None,
     "logo_grid": False,
     "addressees": [],
     "cc": [],
@@ -226,37 +219,6 @@ def drafting_organisations(letter: Letter) -> list[Organisation]:
     )
 
 
-def _ids(values: object) -> frozenset[int]:
-    if not isinstance(values, list | tuple):
-        return frozenset()
-    return frozenset(int(v) for v in values if str(v).isdigit())
-
-
-def arrangement_for(letter: Letter, settings: ExportSettings) -> Arrangement:
-    """The list's stored order, with the PDF's groups (only in the letter layout)."""
-    order = stored_arrangement(letter)
-    if settings.layout != Layout.LETTER:
-        return order
-    options = options_of(settings)
-    grouping = str(options.get("grouping") or "none")
-    return replace(
-        order,
-        grouping=grouping if grouping in GROUPINGS else "none",
-        first_tier=_ids(options.get("first_tier")),
-        new_since=_date(options.get("new_since")),
-        count_individuals=options.get("individuals") == "count",
-    )
-
-
-def _date(value: object) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _heading(
     group: Group, signatories: SignatoryList, options: Mapping[str, Any], language: str
 ) -> str | None:
@@ -295,8 +257,7 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
     if revision is None:  # pragma: no cover - every letter has a first revision
         raise ExportError("The letter has no text yet.")
     settings = settings or settings_for(letter)
-    arrangement = arrangement_for(letter, settings)
-    signatories = signatory_list(letter, revision, arrangement=arrangement)
+    signatories = signatory_list(letter, revision)
     printed = signatories.signatures
     warnings = []
     try:
@@ -363,13 +324,15 @@ def _lines(values: Sequence[Any]) -> tuple[str, ...]:
     return tuple(" ".join(str(v).split()) for v in values if str(v).strip())
 
 
-def _pdf_entry(entry: Entry, options: Mapping[str, Any], *, numbered: bool) -> pdf.Entry:
+def _pdf_entry(
+    entry: Entry, options: Mapping[str, Any], *, numbered: bool, by_country: bool
+) -> pdf.Entry:
     """One printed line: the listed entry, with what the settings add beside the name."""
     s = entry.signature
     details = ""
     if s.kind == SignatoryKind.INDIVIDUAL:
         details = " ".join((s.representative_title or "").split())
-    elif s.country and options["grouping"] != "country":
+    elif s.country and not by_country:
         details = " ".join(s.country.split())
     description = ""
     if options["show_descriptions"]:
@@ -393,6 +356,7 @@ def build_content(
     labels = pdf.labels_for(letter.language)
     signatories = prepared.signatories
     numbered = bool(options["numbered"]) and settings.layout == Layout.LETTER
+    by_country = signatories.arrangement.grouping == "country"
     shown = 0
     printed_groups: list[pdf.Group] = []
     for group in signatories.groups:
@@ -407,7 +371,10 @@ def build_content(
             printed_groups.append(
                 pdf.Group(
                     _heading(group, signatories, options, letter.language),
-                    tuple(_pdf_entry(entry, options, numbered=numbered) for entry in kept),
+                    tuple(
+                        _pdf_entry(entry, options, numbered=numbered, by_country=by_country)
+                        for entry in kept
+                    ),
                 )
             )
     hidden = (
@@ -620,7 +587,14 @@ def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) 
         ),
         "drafting": [[d.id, d.name] for d in drafting],
         "settings": [settings.layout.value, settings.page_size.value, settings.audit_page, options],
-        "order": [order.mode.value, list(order.custom_order)],
+        "order": [
+            order.mode.value,
+            list(order.custom_order),
+            order.grouping,
+            sorted(order.first_tier),
+            order.new_since.isoformat() if order.new_since else None,
+            order.count_individuals,
+        ],
         "date": None if str(options.get("date_text") or "").strip() else today.isoformat(),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)

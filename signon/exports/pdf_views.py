@@ -23,7 +23,7 @@ from signon.exports.pdf_operations import ExportError
 from signon.exports.views import bp
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
-from signon.signatures.listing import set_list_order
+from signon.signatures.listing import set_list_arrangement
 
 
 def _record(letter: Letter, record_id: int) -> ExportRecord:
@@ -55,9 +55,7 @@ def pdf_settings(letter: Letter) -> Response | str:
         ),
     )
     if form.validate_on_submit():
-        set_list_order(
-            letter, current_user, mode=form.order_mode, custom_order=form.custom_order_ids
-        )
+        set_list_arrangement(letter, current_user, form.arrangement())
         pdf_operations.save_export_settings(
             letter,
             current_user,

@@ -65,7 +65,7 @@ ACTIONS: dict[str, str] = {
     "signature.moderation_rejected": "Rejected a public signature",
     "signature.merged": "Merged a duplicate signature",
     "public_signature.requested": "Asked to sign on the public page",
-    "signatures.list_order_changed": "Changed the order of the signatory list",
+    "signatures.list_order_changed": "Changed the order or groups of the signatory list",
     "export.settings_changed": "Changed the PDF settings",
     "export.started": "Started a PDF export",
     "export.finished": "Finished a PDF export",

@@ -392,52 +392,90 @@ def arrange(
 # --- The stored arrangement ------------------------------------------------------------
 
 
+GROUPINGS = ("none", "country", "kind", "tier")
+
+
 def stored_arrangement(letter: Letter) -> Arrangement:
-    """The order the coordinators chose for ``letter`` (alphabetical until they choose)."""
+    """The order and groups the coordinators chose for ``letter`` (alphabetical, no
+    groups, until they choose)."""
     chosen = db.session.scalar(select(SignatoryOrder).where(SignatoryOrder.letter_id == letter.id))
     if chosen is None:
         return Arrangement()
-    return Arrangement(chosen.mode, tuple(chosen.custom_order or ()))
+    return Arrangement(
+        chosen.mode,
+        tuple(chosen.custom_order or ()),
+        chosen.grouping if chosen.grouping in GROUPINGS else "none",
+        frozenset(chosen.first_tier or ()),
+        chosen.new_since,
+        bool(chosen.count_individuals),
+    )
 
 
-def set_list_order(
-    letter: Letter, user: User, *, mode: OrderMode, custom_order: Sequence[int] = ()
-) -> bool:
-    """Choose the order of the letter's list (every output follows it). Audited.
-
-    ``custom_order`` (signature ids, first to last) is kept for ``CUSTOM`` only; ids
-    that are not the letter's are dropped. Returns whether anything changed.
-    """
+def _own_ids(letter: Letter, ids: Sequence[int]) -> list[int]:
+    """``ids`` without repeats and without ids that are not the letter's signatures."""
     own = set(
         db.session.scalars(
             select(Signature.id).where(
-                Signature.letter_id == letter.id, Signature.id.in_(list(custom_order))
+                Signature.letter_id == letter.id, Signature.id.in_(list(ids))
             )
         )
     )
-    custom = list(dict.fromkeys(i for i in custom_order if i in own))
-    if mode != OrderMode.CUSTOM:
+    return list(dict.fromkeys(i for i in ids if i in own))
+
+
+def set_list_arrangement(letter: Letter, user: User, arrangement: Arrangement) -> bool:
+    """Choose the order and groups of the letter's list (every output follows them).
+    Audited. Returns whether anything changed.
+
+    ``custom_order`` is kept for ``CUSTOM`` only and ``first_tier`` for the ``tier``
+    grouping only; ids that are not the letter's are dropped.
+    """
+    if arrangement.grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {arrangement.grouping!r}")
+    custom = _own_ids(letter, arrangement.custom_order)
+    if arrangement.mode != OrderMode.CUSTOM:
         custom = []
+    tier = _own_ids(letter, sorted(arrangement.first_tier))
+    if arrangement.grouping != "tier":
+        tier = []
+    wanted = replace(arrangement, custom_order=tuple(custom), first_tier=frozenset(tier))
     chosen = db.session.scalar(select(SignatoryOrder).where(SignatoryOrder.letter_id == letter.id))
-    if chosen is None:
-        if mode == OrderMode.ALPHABETICAL:
-            return False
-        chosen = SignatoryOrder(letter_id=letter.id, custom_order=[])
-        db.session.add(chosen)
-    elif chosen.mode == mode and list(chosen.custom_order or []) == custom:
+    if wanted == stored_arrangement(letter):
         return False
-    chosen.mode = mode
+    if chosen is None:
+        chosen = SignatoryOrder(letter_id=letter.id)
+        db.session.add(chosen)
+    chosen.mode = wanted.mode
     chosen.custom_order = custom
+    chosen.grouping = wanted.grouping
+    chosen.first_tier = tier
+    chosen.new_since = wanted.new_since
+    chosen.count_individuals = wanted.count_individuals
     chosen.updated_by_id = user.id
     db.session.flush()
     record_event(
         "signatures.list_order_changed",
         letter_id=letter.id,
         actor=user,
-        order=mode.value,
+        order=wanted.mode.value,
         custom_order=custom,
+        grouping=wanted.grouping,
+        first_tier=tier,
+        new_since=wanted.new_since.isoformat() if wanted.new_since else None,
+        count_individuals=wanted.count_individuals,
     )
     return True
+
+
+def set_list_order(
+    letter: Letter, user: User, *, mode: OrderMode, custom_order: Sequence[int] = ()
+) -> bool:
+    """Choose the order of the letter's list, keeping its groups (see
+    :func:`set_list_arrangement`)."""
+    current = stored_arrangement(letter)
+    return set_list_arrangement(
+        letter, user, replace(current, mode=mode, custom_order=tuple(custom_order))
+    )
 
 
 def drafting_organisation_names(letter: Letter) -> list[str]:

@@ -9,7 +9,7 @@ classified editorial; otherwise it awaits re-confirmation. That state is derived
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
@@ -158,6 +158,14 @@ class SignatoryOrder(TimestampMixin, db.Model):  # type: ignore[name-defined,mis
     mode: Mapped[OrderMode] = mapped_column(enum_column(OrderMode), default=OrderMode.ALPHABETICAL)
     #: Signature ids, first to last, for ``CUSTOM`` (others follow, alphabetically).
     custom_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: The groups: ``none``, ``country``, ``kind`` or ``tier`` (a first tier, then the others).
+    grouping: Mapped[str] = mapped_column(String(16), default="none")
+    #: Signature ids of the first tier (for ``tier``).
+    first_tier: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: Signatories who approved on or after this day form a "new since" group.
+    new_since: Mapped[date | None]
+    #: Individuals form the last group (the PDF counts them instead of naming them).
+    count_individuals: Mapped[bool] = mapped_column(default=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 

@@ -4,7 +4,8 @@ letters with many signatories in many scripts. Add and flush only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from signon.demo import load_bundle
 from signon.exports.models import ExportSettings, Layout, PageSize
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures.listing import set_list_arrangement, stored_arrangement
 from signon.signatures.models import SignatoryKind, Signature, SignatureSource
 from signon.signatures.operations import SignatoryDetails, approve
 from tests.factories import add_team_member, make_letter, make_organisation, make_user
@@ -113,6 +115,25 @@ def set_export_settings(
     db.session.add(settings)
     db.session.flush()
     return settings
+
+
+def set_list_groups(
+    letter: Letter,
+    *,
+    grouping: str = "none",
+    first_tier: Sequence[int] = (),
+    new_since: date | None = None,
+    count_individuals: bool = False,
+) -> None:
+    """Group the letter's list (through the audited operation every output follows)."""
+    arrangement = replace(
+        stored_arrangement(letter),
+        grouping=grouping,
+        first_tier=frozenset(first_tier),
+        new_since=new_since,
+        count_individuals=count_individuals,
+    )
+    set_list_arrangement(letter, make_user(), arrangement)
 
 
 def drafting_organisation(letter: Letter, name: str) -> None:

@@ -29,6 +29,7 @@ from tests.exports.factories import (
     demo_letter,
     drafting_organisation,
     set_export_settings,
+    set_list_groups,
     sign,
 )
 from tests.factories import add_revision, make_letter, make_user
@@ -160,9 +161,9 @@ def test_letter_layout_letterhead_addressees_cc_date_and_numbered_groups() -> No
         addressees=["H.E. the President of the Council", "Members of the Council"],
         cc=["The High Commissioner", "The Special Rapporteur"],
         date_text="14 December 2026, Geneva",
-        grouping="country",
         numbered=True,
     )
+    set_list_groups(letter, grouping="country")
     sign(letter, ["Zeta Rights", "Alpha Watch"], country="Kenya")
     sign(letter, ["Beta Forum"], country="Brazil")
     sign(letter, ["Gamma Network"])
@@ -193,12 +194,15 @@ def test_tiers_new_signatories_individuals_and_descriptions() -> None:
         approved_at=early,
         representative_title="Professor of Law, University of Nairobi",
     )
-    set_export_settings(
+    set_list_groups(
         letter,
         grouping="tier",
         first_tier=[first[0].id],
-        new_since=(utcnow() - timedelta(days=1)).date().isoformat(),
-        individuals="count",
+        new_since=(utcnow() - timedelta(days=1)).date(),
+        count_individuals=True,
+    )
+    set_export_settings(
+        letter,
         show_descriptions=True,
         descriptions={str(first[0].id): "Convenor of the coalition"},
     )

@@ -4,6 +4,7 @@ the record page and the byte-identical download."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,7 +17,7 @@ from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus, Layout
 from signon.extensions import db
 from signon.letters.models import ChangeKind
-from signon.signatures.listing import signatory_list
+from signon.signatures.listing import signatory_list, stored_arrangement
 from tests.conftest import login
 from tests.exports.factories import demo_letter, sign
 from tests.factories import add_revision, make_letter, make_user
@@ -86,14 +87,18 @@ def test_saving_settings_matches_names_to_signatures(client: FlaskClient) -> Non
     assert settings.audit_page is False  # an unticked box
     options = settings.options
     names = {s.id: s.name for s in pdf_operations.prepare(letter).printed}
-    assert [names[i] for i in options["first_tier"]] == [
+    arrangement = stored_arrangement(letter)
+    assert arrangement.grouping == "tier"
+    assert sorted(names[i] for i in arrangement.first_tier) == [
         "Amnesty International",
         "Human Rights Watch",
     ]
+    assert arrangement.count_individuals and arrangement.new_since == date(2026, 1, 31)
+    # the groups belong to the list (every output), not to the export settings
+    assert not {"grouping", "first_tier", "new_since", "individuals"} & set(options)
     assert options["first_tier_heading"] == "Convened by"
     assert options["addressees"] == ["The President", "The Members"]
-    assert options["columns"] == 3 and options["individuals"] == "count"
-    assert options["new_since"] == "2026-01-31"
+    assert options["columns"] == 3
     [(key, text)] = options["descriptions"].items()
     assert names[int(key)] == "REDRESS" and text == "Ending torture, seeking justice"
     # shown again as names

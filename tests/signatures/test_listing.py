@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from signon.signatures.collation import join_names
 from signon.signatures.listing import (
     Arrangement,
     LeftOutCode,
+    set_list_arrangement,
     set_list_order,
     signatory_list,
     stored_arrangement,
@@ -288,7 +290,50 @@ def test_choosing_the_order_is_audited_and_keeps_only_the_letters_own_signatures
         .where(AuditEvent.action == "signatures.list_order_changed")
         .order_by(AuditEvent.seq)
     ).all()
+    no_groups = {"grouping": "none", "first_tier": [], "count_individuals": False}
     assert [(e.letter_id, e.actor_id, e.details) for e in events] == [
-        (letter.id, coordinator.id, {"order": "custom", "custom_order": [b.id, a.id]}),
-        (letter.id, coordinator.id, {"order": "kind", "custom_order": []}),
+        (letter.id, coordinator.id, {"order": "custom", "custom_order": [b.id, a.id], **no_groups}),
+        (letter.id, coordinator.id, {"order": "kind", "custom_order": [], **no_groups}),
     ]
+
+
+def test_choosing_the_groups_is_audited_keeps_the_order_and_only_the_letters_own_tier() -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n")
+    head = letter.head()
+    a, b = sign(letter, head, "Alpha"), sign(letter, head, "Beta")
+    other = make_letter(make_user(), body="Other.\n")
+    stranger = sign(other, other.head(), "Stranger")
+    set_list_order(letter, coordinator, mode=OrderMode.KIND)
+    tiered = Arrangement(
+        OrderMode.KIND,
+        grouping="tier",
+        first_tier=frozenset({b.id, stranger.id}),
+        new_since=date(2026, 1, 2),
+        count_individuals=True,
+    )
+    assert set_list_arrangement(letter, coordinator, tiered)
+    assert stored_arrangement(letter) == replace(tiered, first_tier=frozenset({b.id}))
+    assert not set_list_arrangement(letter, coordinator, tiered)
+    # a new order keeps the groups; a grouping other than "tier" drops the first tier
+    assert set_list_order(letter, coordinator, mode=OrderMode.ALPHABETICAL)
+    assert stored_arrangement(letter).grouping == "tier"
+    assert set_list_arrangement(letter, coordinator, replace(tiered, grouping="country"))
+    assert stored_arrangement(letter).first_tier == frozenset()
+    with pytest.raises(ValueError, match="grouping"):
+        set_list_arrangement(letter, coordinator, replace(tiered, grouping="colour"))
+    details = db.session.scalars(
+        select(AuditEvent.details)
+        .where(AuditEvent.action == "signatures.list_order_changed")
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert details[1] == {
+        "order": "kind",
+        "custom_order": [],
+        "grouping": "tier",
+        "first_tier": [b.id],
+        "new_since": "2026-01-02",
+        "count_individuals": True,
+    }
+    assert [d["grouping"] for d in details] == ["none", "tier", "tier", "country"]
+    assert a.id not in details[1]["first_tier"]
