@@ -19,7 +19,8 @@ DEFAULT_PER_PAGE = 50
 MAX_PAGE = 1_000_000
 
 LETTER_STATUSES = ["drafting", "open", "closed", "published"]
-PUBLISHED_STATES = [SignatoryState.APPROVED_CURRENT.value, SignatoryState.APPROVED_EARLIER.value]
+#: The API lists only approvals that cover the current text.
+PUBLISHED_STATES = [SignatoryState.APPROVED_CURRENT.value]
 
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256, hex."}
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC (`Z`)."}
@@ -128,6 +129,7 @@ SCHEMAS: dict[str, Any] = {
             "approved_revision",
             "approved_at",
             "state",
+            "group",
         ],
         "additionalProperties": False,
         "properties": {
@@ -153,6 +155,13 @@ SCHEMAS: dict[str, Any] = {
                 "enum": PUBLISHED_STATES,
                 "description": "`approved_current`: the approval covers the current text "
                 "(only editorial changes since). Approvals of an earlier text are not listed.",
+            },
+            "group": {
+                "type": ["string", "null"],
+                "description": "The heading of the signatory's group when the coordinators "
+                "grouped the list (by country, type of signatory, first tier, new signatories "
+                "since a date, individuals last); `null` when the list is not grouped. "
+                "Items come in the list's order, group after group.",
             },
         },
     },

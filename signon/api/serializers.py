@@ -95,4 +95,5 @@ def signatory_payload(item: Entry) -> dict[str, Any]:
         },
         "approved_at": iso(signature.approved_at),
         "state": SignatoryState.APPROVED_CURRENT.value,
+        "group": item.group,
     }

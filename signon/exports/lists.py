@@ -24,6 +24,7 @@ from signon.signatures.listing import SignatoryList
 #: The columns, in order (CSV header, JSON keys of each signatory).
 COLUMNS: tuple[str, ...] = (
     "position",
+    "group",
     "name",
     "sort_name",
     "country",
@@ -42,6 +43,8 @@ BOM = "\ufeff"
 @dataclass(frozen=True)
 class ListRow:
     position: int
+    #: The heading of the signatory's group (empty when the list is not grouped).
+    group: str | None
     name: str
     sort_name: str | None
     country: str | None
@@ -66,6 +69,7 @@ def list_rows(signatories: SignatoryList) -> list[ListRow]:
     return [
         ListRow(
             position=entry.position,
+            group=entry.group,
             name=entry.signature.name,
             sort_name=entry.signature.sort_name,
             country=entry.signature.country,

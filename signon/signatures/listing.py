@@ -313,12 +313,15 @@ class Arrangement:
 
 @dataclass(frozen=True)
 class Entry:
-    """One listed signatory: its place (from 1), its printed name, what it approved."""
+    """One listed signatory: its place (from 1), its printed name, what it approved,
+    and the heading of its group (``None`` when the list is not grouped)."""
 
     position: int
     signature: Signature
     name: str
     approved_number: int
+    group: str | None = None
+    group_kind: GroupKind = GroupKind.ALL
 
 
 @dataclass(frozen=True)
@@ -327,6 +330,24 @@ class Group:
     #: The country, or the type of signatory's label (for those kinds).
     label: str | None
     entries: tuple[Entry, ...]
+    #: The heading the web page, API, CSV and JSON show (the PDF words its own, in the
+    #: letter's language); ``None`` for an ungrouped list.
+    heading: str | None = None
+
+
+def group_heading(kind: GroupKind, label: str | None, arrangement: Arrangement) -> str | None:
+    """A group's heading in plain English (``None`` for the one group of an ungrouped list)."""
+    if kind == GroupKind.COUNTRY:
+        return label or "No country given"
+    if kind == GroupKind.KIND:
+        return label
+    if kind == GroupKind.NEW_SINCE and arrangement.new_since is not None:
+        return f"New signatories since {arrangement.new_since.isoformat()}"
+    return {
+        GroupKind.FIRST_TIER: "Initiated by",
+        GroupKind.SECOND_TIER: "Endorsed by",
+        GroupKind.INDIVIDUALS: "Individuals",
+    }.get(kind)
 
 
 def _split_groups(
@@ -379,13 +400,13 @@ def arrange(
     groups: list[Group] = []
     position = 0
     for kind, label, members in _split_groups(ordered, arrangement, language):
+        heading = group_heading(kind, label, arrangement)
         entries = []
         for signature in members:
             position += 1
-            entries.append(
-                Entry(position, signature, printed_name(signature.name), numbers[signature.id])
-            )
-        groups.append(Group(kind, label, tuple(entries)))
+            name = printed_name(signature.name)
+            entries.append(Entry(position, signature, name, numbers[signature.id], heading, kind))
+        groups.append(Group(kind, label, tuple(entries), heading))
     return tuple(groups)
 
 

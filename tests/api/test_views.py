@@ -19,7 +19,7 @@ from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter
 from signon.signatures import operations
 from signon.signatures.links import assign_new_link
-from signon.signatures.listing import set_list_order
+from signon.signatures.listing import Arrangement, set_list_arrangement, set_list_order
 from signon.signatures.models import Invitation, Moderation, OrderMode, SignatoryKind
 from tests.api.factories import classify, sign, token_for
 from tests.conftest import login
@@ -144,6 +144,7 @@ def test_signatories_payload_order_and_states(client: FlaskClient) -> None:
         "approved_revision": {"number": 3, "sha256": head.content_sha256},
         "approved_at": by_name["Amnesty International"]["approved_at"],
         "state": "approved_current",
+        "group": None,
     }
     assert by_name["Amnesty International"]["approved_at"].endswith("Z")
     assert by_name["the Moroccan Coalition for the ICC"]["state"] == "approved_current"
@@ -437,4 +438,19 @@ def test_the_order_follows_the_printed_lists_settings(client: FlaskClient) -> No
         "the Moroccan Coalition for the ICC",
         "Amnesty International",
         "Accepted NGO",
+    ]
+
+
+def test_the_groups_follow_the_lists_groups(client: FlaskClient) -> None:
+    """Grouped by country: the API gives the items group after group, each with its heading."""
+    world = build_world()
+    set_list_arrangement(
+        world.public, world.coordinator, Arrangement(OrderMode.ALPHABETICAL, grouping="country")
+    )
+    transaction.commit()
+    items = [(i["group"], i["name"]) for i in _page(client, "")["items"]]
+    assert items == [
+        ("Morocco", "the Moroccan Coalition for the ICC"),
+        ("United Kingdom", "Amnesty International"),
+        ("No country given", "Accepted NGO"),
     ]

@@ -18,7 +18,12 @@ from signon.exports import lists
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.collation import join_names
-from signon.signatures.listing import set_list_order, signatory_list
+from signon.signatures.listing import (
+    Arrangement,
+    set_list_arrangement,
+    set_list_order,
+    signatory_list,
+)
 from signon.signatures.models import Moderation, OrderMode, SignatoryKind, Signature
 from tests.conftest import login
 from tests.factories import make_letter, make_user
@@ -105,7 +110,7 @@ def test_csv_has_the_columns_in_order_and_neutralises_formulas() -> None:
     assert not body.startswith(b"\xef\xbb\xbf")
     header = body.split(b"\r\n", 1)[0].decode()
     assert header == (
-        "position,name,sort_name,country,type,representative,title,website,"
+        "position,group,name,sort_name,country,type,representative,title,website,"
         "approved_revision,approved_sha256,approved_at"
     )
     rows = parse_csv(body)
@@ -120,6 +125,7 @@ def test_csv_has_the_columns_in_order_and_neutralises_formulas() -> None:
     assert evil["title"] == "'\tTabbed"
     assert evil["position"] == "1" and evil["approved_revision"] == "1"
     assert rows[1]["sort_name"] == ""
+    assert {r["group"] for r in rows} == {""}  # not grouped
 
 
 @pytest.mark.parametrize(
@@ -144,7 +150,7 @@ def test_neutralise(value: object, cell: str) -> None:
 def test_csv_with_a_bom_for_excel() -> None:
     letter, _ = build_letter()
     body = lists.rows_csv(lists.list_rows(signatory_list(letter, letter.head())), bom=True)
-    assert body.startswith(b"\xef\xbb\xbfposition,name,")
+    assert body.startswith(b"\xef\xbb\xbfposition,group,name,")
     assert "Мемориал".encode() in body and "الحق".encode() in body
 
 
@@ -229,6 +235,22 @@ def test_the_list_follows_the_chosen_order_unless_asked_otherwise(client: FlaskC
         f"/letters/{letter.slug}/export/signatories.json?order=alphabetical"
     ).get_json()
     assert alphabetical["signatories"][0]["name"] == "Amnesty International"
+
+
+def test_the_lists_carry_the_groups_in_the_groups_order(client: FlaskClient) -> None:
+    letter, coordinator = build_letter()
+    set_list_arrangement(letter, coordinator, Arrangement(OrderMode.ALPHABETICAL, grouping="kind"))
+    login(client, coordinator)
+    document = client.get(f"/letters/{letter.slug}/export/signatories.json").get_json()
+    grouped = [(s["group"], s["name"]) for s in document["signatories"]]
+    assert grouped == [(e.group, e.name) for e in signatory_list(letter).entries]
+    # each group is one run, in the order of the types of signatory
+    runs = [g for i, (g, _) in enumerate(grouped) if i == 0 or grouped[i - 1][0] != g]
+    labels = [kind.label for kind in SignatoryKind]
+    assert runs == sorted(set(runs), key=labels.index) and len(runs) > 1
+    assert None not in {g for g, _ in grouped}
+    rows = parse_csv(client.get(f"/letters/{letter.slug}/export/signatories.csv").data)
+    assert [(r["group"], r["name"]) for r in rows] == grouped
 
 
 def test_json_download(client: FlaskClient) -> None:
