@@ -132,3 +132,38 @@ def pdf(text: str, names: list[str]) -> Seen:
         shown.append(name)
         at = where + len(printed)
     return Seen(shown, int(found.group(1)))
+
+
+# --- Groups: each output's group of every signatory, in its order ---------------------------
+
+_HEADING_OR_NAME = re.compile(
+    r'<h3 class="signatory-group">(.*?)</h3>|<span class="signatory-name">(.*?)</span>', re.S
+)
+
+
+def page_groups(client: FlaskClient, url: str) -> list[str | None]:
+    """The heading above each name on a web page (``None`` before any heading)."""
+    current: str | None = None
+    groups: list[str | None] = []
+    for heading, name in _HEADING_OR_NAME.findall(_html(client, url)):
+        if heading:
+            current = unescape(heading)
+        elif name:
+            groups.append(current)
+    return groups
+
+
+def api_groups(client: FlaskClient, slug: str) -> list[str | None]:
+    response = client.get(f"/api/v1/letters/{slug}/signatories?per_page={MAX_PER_PAGE}")
+    return [item["group"] for item in response.get_json()["items"]]
+
+
+def csv_groups(client: FlaskClient, slug: str) -> list[str | None]:
+    response = client.get(f"/letters/{slug}/export/signatories.csv")
+    rows = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    return [row["group"] or None for row in rows]
+
+
+def json_groups(client: FlaskClient, slug: str) -> list[str | None]:
+    document = json.loads(client.get(f"/letters/{slug}/export/signatories.json").get_data())
+    return [item["group"] for item in document["signatories"]]

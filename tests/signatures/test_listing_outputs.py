@@ -14,8 +14,9 @@ back with pypdf, must all show exactly that list in
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from flask import Flask
@@ -31,8 +32,14 @@ from signon.signatures import operations
 from signon.signatures import public as public_operations
 from signon.signatures.links import assign_new_link
 from signon.signatures.listing import (
+    GROUPINGS,
+    Arrangement,
+    GroupKind,
+    SignatoryList,
+    set_list_arrangement,
     set_list_order,
     signatory_list,
+    stored_arrangement,
 )
 from signon.signatures.models import (
     Invitation,
@@ -83,6 +90,13 @@ steps = st.one_of(
     moderating,
     moderating,
     st.tuples(st.just("order"), st.sampled_from(list(OrderMode)), st.integers(0, 1000)),
+    st.tuples(
+        st.just("group"),
+        st.sampled_from(GROUPINGS),
+        st.sampled_from([None, 0, 1]),  # "new since": none, today, tomorrow (days from now)
+        st.booleans(),  # individuals last (counted in the PDF)
+        st.integers(0, 1000),
+    ),
 )
 
 
@@ -203,6 +217,19 @@ def _order(model: Model, mode: OrderMode, seed: int) -> None:
     )
 
 
+def _group(model: Model, grouping: str, since: int | None, individuals: bool, seed: int) -> None:
+    ids = [s.id for s in model.signatures]
+    random.Random(seed).shuffle(ids)
+    arrangement = replace(
+        stored_arrangement(model.letter),
+        grouping=grouping,
+        first_tier=frozenset(ids[: len(ids) // 3]),
+        new_since=None if since is None else (utcnow() + timedelta(days=since)).date(),
+        count_individuals=individuals,
+    )
+    set_list_arrangement(model.letter, model.coordinator, arrangement)
+
+
 def play(model: Model, history: list[Step]) -> None:
     for step in history:
         match step:
@@ -218,6 +245,8 @@ def play(model: Model, history: list[Step]) -> None:
                 _moderate(model, pick, outcome)
             case ("order", OrderMode() as mode, int(seed)):
                 _order(model, mode, seed)
+            case ("group", str(grouping), since, bool(individuals), int(seed)):
+                _group(model, grouping, cast("int | None", since), individuals, seed)
     transaction.commit()
 
 
@@ -237,10 +266,44 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
         "export preview": outputs.export_preview(client, slug),
     }
     if with_pdf and expected:
-        seen["pdf"] = outputs.pdf(outputs.pdf_text(client, slug), expected)
-    assert {k: v.names for k, v in seen.items()} == dict.fromkeys(seen, expected)
+        seen["pdf"] = outputs.pdf(outputs.pdf_text(client, slug), _named_in_pdf(listing))
+    assert {k: v.names for k, v in seen.items()} == dict.fromkeys(seen, expected) | (
+        {"pdf": _named_in_pdf(listing)} if "pdf" in seen else {}
+    )
     assert {k: v.count for k, v in seen.items()} == dict.fromkeys(seen, len(expected))
     assert outputs.dashboard_count(client, slug) == len(expected)
+    check_groups(client, listing)
+
+
+def _named_in_pdf(listing: SignatoryList) -> list[str]:
+    """The PDF names every listed signatory but counted individuals (a count instead)."""
+    return [
+        entry.name
+        for group in listing.groups
+        if group.kind != GroupKind.INDIVIDUALS
+        for entry in group.entries
+    ]
+
+
+def check_groups(client: RequestIsolatingClient, listing: SignatoryList) -> None:
+    """Every output puts each signatory in the list's group, group after group."""
+    slug = listing.revision.letter.slug
+    expected = [entry.group for entry in listing.entries]
+    runs = [g for i, g in enumerate(expected) if i == 0 or expected[i - 1] != g]
+    assert len(runs) == len(set(runs))  # a group is never split
+    grouped = listing.arrangement != replace(
+        Arrangement(), mode=listing.mode, custom_order=listing.arrangement.custom_order
+    )
+    if not grouped:
+        assert set(expected) <= {None}
+    seen = {
+        "public page": outputs.page_groups(client, f"/p/{slug}"),
+        "embed": outputs.page_groups(client, f"/p/{slug}/embed"),
+        "api": outputs.api_groups(client, slug),
+        "csv": outputs.csv_groups(client, slug),
+        "json": outputs.json_groups(client, slug),
+    }
+    assert seen == dict.fromkeys(seen, expected)
 
 
 @settings(
