@@ -32,9 +32,9 @@ from signon.letters.text import DiffSegment, diff_stats, word_diff
 from signon.signatures import invitations as ops
 from signon.signatures import links, notifications, public_changes
 from signon.signatures.forms import ApproveForm, DeclineForm, SeenForm, WithdrawForm
+from signon.signatures.listing import RevisionChain, verdict
 from signon.signatures.models import Invitation, InvitationStatus, SignatureStatus
 from signon.signatures.operations import SignatureError, StaleRevisionError
-from signon.signatures.state import coverage
 from signon.signatures.uploads import LogoError, process_logo
 from signon.signatures.views import bp
 
@@ -126,8 +126,13 @@ def _sign_page(
     signature = invitation.signature
     approved = signature is not None and signature.status == SignatureStatus.APPROVED
     approved_revision = signature.revision if approved and signature is not None else None
-    approval_holds = approved_revision is not None and (
-        approved_revision.id == head.id or coverage(revisions).covers(approved_revision.number)
+    # the one rule of who is listed decides whether their approval still holds
+    approval_holds = (
+        signature is not None
+        and approved_revision is not None
+        and verdict(
+            signature, approved_revision.number, RevisionChain.of(revisions, head.number)
+        ).listed
     )
     # Which changes to show: those since the text they tried to approve, else since the
     # text they approved, else since the text they last saw.
