@@ -58,7 +58,7 @@ def cpu_seconds() -> float:
     wall-clock time, it hardly depends on what else runs on the machine."""
     import os
 
-    from signon.exports import pdf
+    from signon.exports.pdf import render as pdf
 
     total = time.process_time()
     pool = pdf._pool
@@ -112,8 +112,9 @@ def main() -> None:
     from signon.core.transaction import commit
     from signon.db import utcnow
     from signon.demo import load_bundle
-    from signon.exports import pdf, pdf_operations
     from signon.exports.models import ExportSettings, Layout
+    from signon.exports.pdf import operations as pdf_operations
+    from signon.exports.pdf import render as pdf
     from signon.extensions import db
     from signon.letters.models import Letter, Revision
     from signon.signatures.models import (

@@ -88,17 +88,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import signon.exports.pdf_views
+    import signon.exports.pdf.views
     import signon.models  # noqa: F401  (every model registered before first use)
     from signon.accounts.views import bp as accounts_bp
     from signon.api.admin import bp as api_admin_bp
     from signon.api.views import bp as api_bp
     from signon.core.views import bp as core_bp
-    from signon.exports.views import bp as exports_bp
+    from signon.exports.lists.views import bp as exports_bp
     from signon.letters.audit_log import bp as audit_bp
     from signon.letters.views import bp as letters_bp
+    from signon.signatures.blueprint import bp as signatures_bp
     from signon.signatures.mail_views import bp as mail_bp
-    from signon.signatures.views import bp as signatures_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)

@@ -24,7 +24,7 @@ from signon.demo import (
 )
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures.links import find_invitation, invitation_token
+from signon.signatures.invitations.links import find_invitation, invitation_token
 from signon.signatures.listing import is_listed, signatory_list
 from signon.signatures.models import (
     Invitation,

@@ -24,14 +24,14 @@ from signon.audit.operations import record_event
 from signon.core.passwords import hash_password
 from signon.core.permissions import OrganisationRole
 from signon.db import utcnow
-from signon.exports.bundles import import_signatories
+from signon.exports.bundles.operations import import_signatories
 from signon.extensions import db
 from signon.letters import operations
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures import operations as signature_operations
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations as signature_operations
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.models import Invitation, InvitationStatus, SignatoryKind
-from signon.signatures.operations import SignatoryDetails
 
 DEMO_SLUG = "icc-cooperation-statement"
 DEMO_PASSWORD = "signon-demo-2026"

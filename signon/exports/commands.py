@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from signon.exports import bundles_cli, pdf_cli
+from signon.exports.bundles import cli as bundles_cli
+from signon.exports.pdf import cli as pdf_cli
 
 
 def register(app: Flask) -> None:

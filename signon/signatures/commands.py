@@ -24,7 +24,7 @@ def send_reminders_command(dry_run: bool) -> None:
     before the deadline (SIGNON_REMINDER_HOURS, e.g. 168,48,12), never twice, even
     when two runs overlap. Links point at SIGNON_BASE_URL (the app does not start without it).
     """
-    from signon.signatures.reminders import reminder_points, send_reminders
+    from signon.signatures.invitations.reminders import reminder_points, send_reminders
 
     summary = send_reminders(utcnow(), dry_run=dry_run)
     if dry_run:

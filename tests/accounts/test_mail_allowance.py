@@ -29,8 +29,8 @@ from signon.extensions import db
 from signon.letters import operations as letter_ops
 from signon.letters.models import Letter, TeamInvitation
 from signon.letters.operations import LetterError
-from signon.signatures import invitations as signature_ops
-from signon.signatures.invitations import InvitationError
+from signon.signatures.invitations import operations as signature_ops
+from signon.signatures.invitations.operations import InvitationError
 from tests.conftest import login
 from tests.factories import make_letter, make_organisation, make_user
 from tests.smtp import MailCatcher

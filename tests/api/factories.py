@@ -6,7 +6,7 @@ from signon.accounts.models import User
 from signon.api.models import ApiToken
 from signon.api.tokens import create_api_token
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures import operations
+from signon.signatures.approvals import operations
 from signon.signatures.models import (
     Moderation,
     SignatoryKind,

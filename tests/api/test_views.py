@@ -17,8 +17,8 @@ from signon.core import transaction
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter
-from signon.signatures import operations
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.listing import Arrangement, set_list_arrangement, set_list_order
 from signon.signatures.models import Invitation, Moderation, OrderMode, SignatoryKind
 from tests.api.factories import classify, sign, token_for

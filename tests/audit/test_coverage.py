@@ -23,8 +23,10 @@ from signon.core.transaction import commit
 from signon.extensions import db
 from signon.letters import operations as letters
 from signon.letters.models import ChangeKind, Letter, LetterStatus
-from signon.signatures import invitations, lifecycle, public
-from signon.signatures.operations import SignatoryDetails
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as invitations
+from signon.signatures.lifecycle import operations as lifecycle
+from signon.signatures.public_signon import operations as public
 from tests.conftest import login
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -236,7 +238,7 @@ def test_public_page_switch_and_api_tokens() -> None:
 
 
 def test_pdf_export() -> None:
-    from signon.exports.pdf_operations import export_pdf
+    from signon.exports.pdf.operations import export_pdf
 
     coordinator, letter = _open_letter()
     head = letter.head()

@@ -20,13 +20,13 @@ from signon.audit.operations import record_event
 from signon.audit.verify import verify_all, verify_chain, verify_letter
 from signon.core.transaction import commit
 from signon.exports.models import ExportRecord
-from signon.exports.pdf_operations import ExportError, export_pdf, prepare, preview_pdf
+from signon.exports.pdf.operations import ExportError, export_pdf, prepare, preview_pdf
 from signon.extensions import db
 from signon.letters import operations as letters
 from signon.letters.models import Letter, Revision
-from signon.signatures import invitations
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as invitations
 from signon.signatures.models import Signature
-from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.factories import make_signature

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from signon.audit.operations import record_event
 from signon.audit.verify import verify_letter
 from signon.core.transaction import commit
-from signon.exports.bundles import export_letter, import_letter
+from signon.exports.bundles.operations import export_letter, import_letter
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from tests.exports.test_bundles import build_rich_letter

@@ -1,6 +1,6 @@
 """Every distribution the running app imports is a runtime requirement (issue 9, item 13).
 
-``pypdf`` was imported by ``signon/exports/fonts.py`` but listed only in
+``pypdf`` was imported by ``signon/exports/pdf/fonts.py`` but listed only in
 requirements-dev.txt, so a production install (``pip install -r requirements.txt``)
 failed at ``flask --app signon db upgrade``. This test reads every ``import`` of
 ``signon/`` and ``migrations/`` and checks that the distribution providing it is pinned

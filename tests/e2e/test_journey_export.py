@@ -10,11 +10,11 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.core import transaction
-from signon.exports import pdf_operations
+from signon.exports.pdf import operations as pdf_operations
+from signon.signatures.approvals.operations import SignatoryDetails, approve
 from signon.signatures.models import Moderation, SignatureSource
-from signon.signatures.operations import SignatoryDetails, approve
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
 from tests.e2e.helpers import TestUser, login_directly
 from tests.exports.factories import demo_letter

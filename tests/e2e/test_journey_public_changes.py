@@ -33,7 +33,7 @@ def _accepted_public_signature(live_server: LiveServer, coordinator: TestUser, e
     with live_server.app.app_context():
         from signon.accounts.models import User
         from signon.extensions import db
-        from signon.signatures import public
+        from signon.signatures.public_signon import operations as public
         from tests.signatures.factories import ask_and_confirm, make_public_letter
 
         user = db.session.get(User, coordinator.id)

@@ -19,9 +19,9 @@ from signon.accounts.models import User
 from signon.core import transaction
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import invitations as ops
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import Signature, SignatureStatus
-from signon.signatures.operations import SignatoryDetails
 from tests.e2e.conftest import PHONE, BrowserProblems, LiveServer, NewPage
 from tests.e2e.helpers import create_user, login_directly
 from tests.factories import add_revision, make_letter

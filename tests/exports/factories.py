@@ -16,9 +16,9 @@ from signon.demo import load_bundle
 from signon.exports.models import ExportSettings, Layout, PageSize
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures.approvals.operations import SignatoryDetails, approve
 from signon.signatures.listing import set_list_arrangement, stored_arrangement
 from signon.signatures.models import SignatoryKind, Signature, SignatureSource
-from signon.signatures.operations import SignatoryDetails, approve
 from tests.factories import add_team_member, make_letter, make_organisation, make_user
 
 #: Names in the scripts signatories use (Latin with diacritics, Cyrillic, Greek, Arabic,

@@ -21,7 +21,7 @@ from signon.accounts.models import User
 from signon.audit.models import AuditEvent
 from signon.core import transaction
 from signon.db import utcnow
-from signon.exports.bundles import (
+from signon.exports.bundles.operations import (
     FORMAT,
     BundleError,
     check_bundle,
@@ -31,8 +31,8 @@ from signon.exports.bundles import (
 )
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
-from signon.signatures import operations
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     Invitation,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from weasyprint import HTML
 
-from signon.exports import fonts
-from signon.exports.fonts import (
+from signon.exports.pdf import fonts
+from signon.exports.pdf.fonts import (
     FONT_STACK,
     FontFile,
     embedded_font_codepoints,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from signon.accounts.models import User
 from signon.core.spreadsheet import neutralise_cell
 from signon.core.transaction import commit
-from signon.exports import lists
+from signon.exports.lists import formats as lists
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
 from signon.signatures.collation import join_names

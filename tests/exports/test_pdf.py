@@ -20,9 +20,10 @@ from pypdf import PdfReader
 from signon.accounts.models import User
 from signon.db import utcnow
 from signon.demo import load_bundle
-from signon.exports import pdf, pdf_operations
-from signon.exports.fonts import embedded_font_codepoints, missing_from
 from signon.exports.models import ExportStatus, Layout, PageSize
+from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import render as pdf
+from signon.exports.pdf.fonts import embedded_font_codepoints, missing_from
 from signon.signatures.models import SignatoryKind
 from tests.exports.factories import (
     SCRIPT_SAMPLES,

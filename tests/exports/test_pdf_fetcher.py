@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from signon.exports import pdf, pdf_operations
-from signon.exports.fetcher import FetchRefusedError, SafeFetcher, logo_url, static_url
 from signon.exports.models import ExportStatus
+from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import render as pdf
+from signon.exports.pdf.fetcher import FetchRefusedError, SafeFetcher, logo_url, static_url
 from tests.exports.factories import set_export_settings, sign
 from tests.factories import make_letter, make_user
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
 from signon.core import transaction
-from signon.exports import pdf, pdf_operations
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
+from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import render as pdf
 from signon.extensions import db
 from tests.exports.factories import demo_letter, set_export_settings, sign
 from tests.factories import make_letter, make_user

@@ -10,11 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.audit.models import AuditEvent
 from signon.core import transaction
-from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus, Layout
+from signon.exports.pdf import operations as pdf_operations
 from signon.extensions import db
 from signon.letters.models import ChangeKind
 from signon.signatures.listing import signatory_list, stored_arrangement

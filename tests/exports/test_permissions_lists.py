@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
-from signon.signatures.operations import SignatoryDetails, approve
+from signon.signatures.approvals.operations import SignatoryDetails, approve
 from tests.factories import add_team_member, make_letter, make_organisation, make_user
 from tests.permissions import MANAGE_PAGE, ROLES, World, check_route, untested_rules
 from tests.permissions import Route as MatrixRoute

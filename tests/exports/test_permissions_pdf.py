@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import signon.exports.pdf_views  # noqa: F401  (registers the routes; see the report)
+import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.core import transaction
 from signon.core.permissions import TeamRole
-from signon.exports import pdf_operations
+from signon.exports.pdf import operations as pdf_operations
 from tests.conftest import login
 from tests.exports.factories import demo_letter, sign
 from tests.factories import add_team_member, make_letter, make_user

@@ -15,14 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from signon.exports import fonts
+from signon.exports.pdf import fonts
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEXT = "Grüße, Ωμέγα, Привет — № 5 ✓"
 
 CHILD = f"""
 import json, sys
-from signon.exports import fonts, pdf
+from signon.exports.pdf import fonts
+from signon.exports.pdf import render as pdf
 html = '''<!doctype html><html><head>
 <link rel="stylesheet" href="signon:static/css/pdf/fonts.css">
 <style>body {{ font-family: {fonts.FONT_STACK}; }} code {{ font-family: "DejaVu Sans Mono"; }}

@@ -28,8 +28,9 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, UnresolvedDraft
-from signon.signatures import invitations as ops
-from signon.signatures import links, notifications
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import links, notifications
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import (
     Invitation,
     SignatoryKind,
@@ -37,7 +38,6 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails
 from tests.factories import add_team_member, make_letter, make_user
 from tests.smtp import MailCatcher
 

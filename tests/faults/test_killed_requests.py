@@ -22,9 +22,9 @@ from signon.core.transaction import commit
 from signon.extensions import db
 from signon.letters import operations as letter_operations
 from signon.letters.models import Letter
-from signon.signatures import invitations as invitation_ops
-from signon.signatures import links, notifications
-from signon.signatures import operations as signature_operations
+from signon.signatures.approvals import operations as signature_operations
+from signon.signatures.invitations import links, notifications
+from signon.signatures.invitations import operations as invitation_ops
 from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.factories import make_letter, make_user

@@ -79,7 +79,7 @@ def test_a_refused_mail_is_shown_to_the_coordinator_and_retried(
 
 
 def test_failed_invitations_are_pointed_to(app: Flask, prod_app: Flask) -> None:
-    from signon.signatures import invitations as ops
+    from signon.signatures.invitations import operations as ops
     from signon.signatures.models import Invitation, InvitationStatus
 
     with app.test_request_context():

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the bundle importer (signon/exports/bundles.py).
+"""Property-based fuzzing of the bundle importer (signon/exports/bundles/operations.py).
 
 Whatever JSON-like value it is given, ``import_letter`` either imports a letter or
 raises :class:`BundleError` (its documented refusal, listing the problems); any
@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 
 from signon.accounts.models import User
 from signon.audit.models import AuditEvent
-from signon.exports.bundles import BundleError, import_letter
+from signon.exports.bundles.operations import BundleError, import_letter
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, TeamMember
 from signon.signatures.models import Signature, SignatureEvent

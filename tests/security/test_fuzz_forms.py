@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signon.core.transaction import commit
-from signon.signatures import invitations as invitation_ops
-from signon.signatures.links import invitation_token
+from signon.signatures.invitations import operations as invitation_ops
+from signon.signatures.invitations.links import invitation_token
 from tests.conftest import login
 from tests.factories import make_letter, make_organisation, make_user
 

@@ -32,13 +32,13 @@ from signon.api.tokens import create_api_token
 from signon.core.outbox import OutboxMessage
 from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.transaction import commit
-from signon.exports.pdf_operations import export_pdf
+from signon.exports.pdf.operations import export_pdf
 from signon.extensions import db
 from signon.letters import operations as letters
 from signon.letters.models import Letter, TeamMember, UnresolvedDraft
-from signon.signatures import invitations
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as invitations
 from signon.signatures.models import Invitation, Signature
-from signon.signatures.operations import SignatoryDetails
 from signon.signatures.uploads import process_logo
 from tests.audit.audit_app import build_app
 from tests.conftest import login

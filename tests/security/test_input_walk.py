@@ -43,11 +43,11 @@ from wtforms.fields.core import UnboundField
 
 from signon.accounts.models import User
 from signon.core.transaction import commit
-from signon.exports.views import ListQueryForm
+from signon.exports.lists.views import ListQueryForm
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures.dashboard_forms import DashboardFilterForm
-from signon.signatures.links import invitation_token
+from signon.signatures.dashboard.forms import DashboardFilterForm
+from signon.signatures.invitations.links import invitation_token
 from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.security.test_idor import World, _build

@@ -15,8 +15,8 @@ from werkzeug.test import TestResponse
 
 from signon.core.permissions import TeamRole
 from signon.extensions import db
+from signon.signatures.invitations.views import INVITE_LIMIT
 from signon.signatures.models import Invitation
-from signon.signatures.views.invitations import INVITE_LIMIT
 from tests.conftest import AppFactory, login
 from tests.factories import add_team_member, make_user
 from tests.signatures.factories import coordinated_letter, invited, make_public_letter

@@ -30,13 +30,13 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObje
 
 from signon.core.names import clean_name
 from signon.core.transaction import commit
-from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus
+from signon.exports.pdf import operations as pdf_operations
 from signon.letters.models import Letter
-from signon.signatures import invitations as invitation_ops
-from signon.signatures.links import invitation_token
+from signon.signatures.approvals.operations import SignatoryDetails, approve
+from signon.signatures.invitations import operations as invitation_ops
+from signon.signatures.invitations.links import invitation_token
 from signon.signatures.models import Moderation, SignatoryKind, SignatureSource
-from signon.signatures.operations import SignatoryDetails, approve
 from tests.api.factories import token_for
 from tests.conftest import login
 from tests.exports.factories import set_export_settings
@@ -361,7 +361,7 @@ def test_signatory_fields_are_dead_on_every_page(client: FlaskClient, payload: s
         _assert_dead(client.get(path), path, payload)
 
 
-#: The dashboard's own chart (signon/signatures/chart.py): the one <svg> a page may hold.
+#: The dashboard's own chart (signon/signatures/dashboard/chart.py): the one <svg> a page may hold.
 APP_CHART = '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox='
 
 

@@ -23,11 +23,11 @@ from signon.core.permissions import OrganisationRole
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.letters.models import ChangeKind
-from signon.signatures import invitations as invitation_ops
-from signon.signatures import lifecycle
-from signon.signatures import public as public_ops
+from signon.signatures.invitations import operations as invitation_ops
+from signon.signatures.invitations.reminders import send_reminders
+from signon.signatures.lifecycle import operations as lifecycle
 from signon.signatures.models import SignatoryKind
-from signon.signatures.reminders import send_reminders
+from signon.signatures.public_signon import operations as public_ops
 from tests.factories import add_revision, make_letter, make_organisation, make_user
 from tests.security.xss import TEMPLATE_PROBE, find_live_xss, load_payloads
 from tests.signatures.factories import approve_through

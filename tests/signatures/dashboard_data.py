@@ -27,8 +27,9 @@ from signon.accounts.models import User
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures import operations
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -39,7 +40,6 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails
 from signon.signatures.state import SignatoryState
 from tests.factories import add_revision, make_letter
 

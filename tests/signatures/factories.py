@@ -11,7 +11,7 @@ Small factories for the signature state machine, lifecycle and reminder tests.
 
 (Named ``test_lifecycle_*`` to stay within this area's files; it holds no tests.)
 Invitations are created directly, with a real link from ``links.assign_new_link``;
-approvals go through ``signon.signatures.operations``.
+approvals go through ``signon.signatures.approvals.operations``.
 
 Helpers for the public sign-on tests (no tests here): public letters, signatures, requests.
 """
@@ -39,10 +39,11 @@ from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures import invitations as invitation_ops
-from signon.signatures import links, operations
-from signon.signatures import public as public_ops
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import links
+from signon.signatures.invitations import operations as invitation_ops
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -52,7 +53,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails
+from signon.signatures.public_signon import operations as public_ops
 from tests.factories import add_team_member, make_letter, make_organisation, make_user
 from tests.smtp import MailCatcher, _free_port
 

@@ -26,9 +26,9 @@ from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import allowance
-from signon.signatures import invitations as ops
-from signon.signatures.invitations import InvitationError
+from signon.signatures.invitations import allowance
+from signon.signatures.invitations import operations as ops
+from signon.signatures.invitations.operations import InvitationError
 from signon.signatures.models import Invitation
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from signon.core.transaction import commit
 from signon.extensions import db
-from signon.signatures import invitations as ops
-from signon.signatures import links, notifications
+from signon.signatures.invitations import links, notifications
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,

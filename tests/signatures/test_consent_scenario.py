@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
 from signon.core.transaction import commit
-from signon.exports import pdf_operations
+from signon.exports.pdf import operations as pdf_operations
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Revision
-from signon.signatures import invitations as ops
-from signon.signatures import lifecycle
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as ops
+from signon.signatures.lifecycle import operations as lifecycle
 from signon.signatures.models import Signature, SignatureStatus
-from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.factories import add_revision
 from tests.signatures.factories import coordinated_letter, invited

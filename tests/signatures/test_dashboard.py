@@ -16,11 +16,11 @@ from signon.core.spreadsheet import neutralise_cell
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import queries
+from signon.signatures.dashboard import queries
+from signon.signatures.dashboard.queries import Verification
+from signon.signatures.dashboard.views import CSV_HEADER, csv_filename
 from signon.signatures.models import Invitation
-from signon.signatures.queries import Verification
 from signon.signatures.state import SignatoryState
-from signon.signatures.views.dashboard import CSV_HEADER, csv_filename
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.signatures.dashboard_data import (

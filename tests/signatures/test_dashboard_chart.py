@@ -12,8 +12,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from signon.extensions import db
-from signon.signatures import operations, queries
-from signon.signatures.chart import DayCount, approvals_per_day, render_chart
+from signon.signatures.approvals import operations
+from signon.signatures.dashboard import queries
+from signon.signatures.dashboard.chart import DayCount, approvals_per_day, render_chart
 from signon.signatures.models import (
     Moderation,
     Signature,

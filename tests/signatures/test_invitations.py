@@ -13,17 +13,21 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import LetterStatus
-from signon.signatures import invitations as ops
-from signon.signatures import links, notifications
+from signon.signatures.approvals.operations import (
+    SignatoryDetails,
+    SignatureError,
+    StaleRevisionError,
+)
 from signon.signatures.duplicates import possible_duplicates
-from signon.signatures.invitations import InvitationError, LineProblem
+from signon.signatures.invitations import links, notifications
+from signon.signatures.invitations import operations as ops
+from signon.signatures.invitations.operations import InvitationError, LineProblem
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
     SignatureEvent,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails, SignatureError, StaleRevisionError
 from tests.factories import add_revision
 from tests.signatures.factories import (
     coordinated_letter,

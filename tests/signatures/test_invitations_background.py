@@ -14,7 +14,7 @@ from sqlalchemy import select
 from signon.accounts.models import User
 from signon.core.transaction import commit
 from signon.extensions import db
-from signon.signatures import notifications
+from signon.signatures.invitations import notifications
 from signon.signatures.models import Invitation, InvitationStatus
 from tests.conftest import login
 from tests.factories import make_letter, make_user

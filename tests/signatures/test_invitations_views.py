@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
-from signon.signatures import invitations as ops
-from signon.signatures import notifications
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import notifications
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import Invitation, InvitationStatus
-from signon.signatures.operations import SignatoryDetails
 from signon.signatures.uploads import process_logo, save_logo
 from tests.conftest import login
 from tests.querycount import count_queries

@@ -17,7 +17,8 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, LetterStatus
-from signon.signatures import invitations as ops
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import (
     InvitationStatus,
     SignatoryKind,
@@ -25,7 +26,6 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails
 from tests.factories import add_revision
 from tests.signatures.factories import (
     SVG,

@@ -22,11 +22,11 @@ from signon.letters import operations as letter_ops
 from signon.letters import queries
 from signon.letters.models import ChangeKind, Letter, LetterStatus
 from signon.letters.operations import LetterError
-from signon.signatures import lifecycle
-from signon.signatures.lifecycle import LifecycleError
-from signon.signatures.links import invitation_token
+from signon.signatures.approvals.operations import decline, withdraw
+from signon.signatures.invitations.links import invitation_token
+from signon.signatures.lifecycle import operations as lifecycle
+from signon.signatures.lifecycle.operations import LifecycleError
 from signon.signatures.models import Invitation, InvitationStatus, Signature, SignatureEvent
-from signon.signatures.operations import decline, withdraw
 from signon.signatures.state import SignatoryState, coverage, state_of
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures.factories import (
@@ -256,9 +256,9 @@ def test_who_is_asked_to_reconfirm(outbox: MailCatcher) -> None:
     approve_through(expired)
     expired.expires_at = utcnow() - timedelta(minutes=1)
     silent = make_invitation(letter, email="silent@six.org")
-    from signon.signatures import operations
+    from signon.signatures.approvals import operations
+    from signon.signatures.approvals.operations import SignatoryDetails
     from signon.signatures.models import SignatureSource
-    from signon.signatures.operations import SignatoryDetails
 
     operations.approve(  # a public sign-on has no invitation link to send
         letter,

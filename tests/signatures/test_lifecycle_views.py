@@ -18,8 +18,8 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus
-from signon.signatures import lifecycle
-from signon.signatures.links import invitation_token
+from signon.signatures.invitations.links import invitation_token
+from signon.signatures.lifecycle import operations as lifecycle
 from tests.conftest import login
 from tests.factories import add_revision, add_team_member, make_letter, make_user
 from tests.signatures.factories import (
@@ -359,7 +359,7 @@ def test_extend_the_deadline_with_bad_input(client: FlaskClient, value: str, mes
 
 
 def test_the_log_shows_reminders_and_re_confirmations(client: FlaskClient) -> None:
-    from signon.signatures.reminders import send_reminders
+    from signon.signatures.invitations.reminders import send_reminders
 
     coordinator, _drafter, letter = _world()
     letter.deadline = (utcnow() + timedelta(days=5)).replace(microsecond=0)
@@ -376,7 +376,7 @@ def test_the_log_shows_reminders_and_re_confirmations(client: FlaskClient) -> No
 
 
 def test_many_optional_revisions_show_only_the_latest_diffs(client: FlaskClient) -> None:
-    from signon.signatures.views.lifecycle import OPTIONAL_DIFFS
+    from signon.signatures.lifecycle.views import OPTIONAL_DIFFS
 
     coordinator, _drafter, letter = _world()
     for n in range(OPTIONAL_DIFFS + 3):

@@ -12,6 +12,7 @@ from signon.audit.models import AuditEvent
 from signon.core.permissions import TeamRole
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures.approvals.operations import SignatoryDetails, approve, withdraw
 from signon.signatures.collation import join_names
 from signon.signatures.listing import (
     Arrangement,
@@ -29,7 +30,6 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails, approve, withdraw
 from tests.factories import add_revision, add_team_member, make_letter, make_organisation, make_user
 from tests.querycount import count_queries
 

@@ -28,9 +28,8 @@ from signon.core import transaction
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.signatures import operations
-from signon.signatures import public as public_operations
-from signon.signatures.links import assign_new_link
+from signon.signatures.approvals import operations
+from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.listing import (
     GROUPINGS,
     Arrangement,
@@ -50,6 +49,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
+from signon.signatures.public_signon import operations as public_operations
 from tests.conftest import RequestIsolatingClient, login
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures import listing_outputs as outputs

@@ -18,13 +18,13 @@ from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
 from signon.audit.verify import verify_letter
 from signon.core.names import clean_name, name_key, skeleton
-from signon.exports.bundles import import_signatories
+from signon.exports.bundles.operations import import_signatories
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import invitations
-from signon.signatures import public as public_ops
+from signon.signatures.approvals.operations import SignatoryDetails, SignatureError
 from signon.signatures.audit_records import printed_records
 from signon.signatures.duplicates import look_alikes, possible_duplicates
+from signon.signatures.invitations import operations as invitations
 from signon.signatures.models import (
     Invitation,
     Moderation,
@@ -34,7 +34,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatoryDetails, SignatureError
+from signon.signatures.public_signon import operations as public_ops
 from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.factories import (

@@ -25,8 +25,8 @@ from werkzeug.test import TestResponse
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
 from signon.db import utcnow
-from signon.signatures import invitations as ops
-from signon.signatures.operations import SignatoryDetails
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as ops
 from signon.signatures.uploads import process_logo
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user

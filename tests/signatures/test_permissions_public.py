@@ -20,11 +20,11 @@ from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import public as ops
-from signon.signatures import public_changes
-from signon.signatures.invitations import approve_invitation
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations.operations import approve_invitation
 from signon.signatures.models import Moderation, Signature
-from signon.signatures.operations import SignatoryDetails
+from signon.signatures.public_signon import changes as public_changes
+from signon.signatures.public_signon import operations as ops
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
 from tests.permissions import (

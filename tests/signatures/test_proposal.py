@@ -1,4 +1,6 @@
-"""The proposed classification of a change (signon/signatures/proposal.py): pure functions."""
+"""The proposed classification of a change (signon/signatures/lifecycle/proposal.py): pure
+functions.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from signon.letters.models import ChangeKind
-from signon.signatures.proposal import edit_distance, is_misspelling_fix, propose, words
+from signon.signatures.lifecycle.proposal import edit_distance, is_misspelling_fix, propose, words
 
 
 @pytest.fixture(autouse=True)

@@ -18,19 +18,20 @@ from sqlalchemy import select
 
 from signon.accounts.models import User
 from signon.audit.models import AuditEvent
-from signon.exports import pdf_operations
 from signon.exports.models import ExportStatus
+from signon.exports.pdf import operations as pdf_operations
 from signon.extensions import db
 from signon.letters.models import Letter
-from signon.signatures import links, public_changes
-from signon.signatures import public as public_ops
 from signon.signatures.audit_records import signature_problems
+from signon.signatures.invitations import links
 from signon.signatures.models import (
     ChangeStatus,
     Moderation,
     Signature,
     SignatureChange,
 )
+from signon.signatures.public_signon import changes as public_changes
+from signon.signatures.public_signon import operations as public_ops
 from tests.api.factories import token_for
 from tests.conftest import login
 from tests.factories import add_revision, make_user

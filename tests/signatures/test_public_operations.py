@@ -13,7 +13,7 @@ from signon.core.tokens import hash_token
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import LetterStatus
-from signon.signatures import public as ops
+from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.listing import is_listed, listed_signature, signatory_list
 from signon.signatures.models import (
     Invitation,
@@ -25,7 +25,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
-from signon.signatures.operations import SignatureError, StaleRevisionError
+from signon.signatures.public_signon import operations as ops
 from tests.factories import add_revision, make_user
 from tests.signatures.factories import (
     ask,

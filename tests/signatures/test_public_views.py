@@ -16,7 +16,6 @@ from signon.core.headers import CSP
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
-from signon.signatures import public as ops
 from signon.signatures.models import (
     Invitation,
     Moderation,
@@ -25,6 +24,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
+from signon.signatures.public_signon import operations as ops
 from tests.factories import add_revision, make_user
 from tests.signatures.factories import (
     ask,

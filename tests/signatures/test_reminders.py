@@ -14,10 +14,10 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus
-from signon.signatures.links import invitation_token
+from signon.signatures.approvals.operations import decline, withdraw
+from signon.signatures.invitations.links import invitation_token
+from signon.signatures.invitations.reminders import due_points, in_words, send_reminders
 from signon.signatures.models import Invitation, InvitationStatus, ReminderSent
-from signon.signatures.operations import decline, withdraw
-from signon.signatures.reminders import due_points, in_words, send_reminders
 from tests.conftest import make_settings
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures.factories import (

@@ -1,4 +1,6 @@
-"""The signature state machine: approve, decline, withdraw (signon.signatures.operations)."""
+"""The signature state machine: approve, decline, withdraw
+(signon.signatures.approvals.operations).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,15 @@ from signon.audit.models import AuditEvent
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
-from signon.signatures import operations
+from signon.signatures.approvals import operations
+from signon.signatures.approvals.operations import (
+    SignatoryDetails,
+    SignatureError,
+    StaleRevisionError,
+    decline,
+    domain_matches,
+    withdraw,
+)
 from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     InvitationStatus,
@@ -21,14 +31,6 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureSource,
     SignatureStatus,
-)
-from signon.signatures.operations import (
-    SignatoryDetails,
-    SignatureError,
-    StaleRevisionError,
-    decline,
-    domain_matches,
-    withdraw,
 )
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures.factories import approve_through, make_invitation

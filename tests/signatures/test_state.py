@@ -13,6 +13,7 @@ import pytest
 from signon.db import utcnow
 from signon.letters import queries
 from signon.letters.models import ChangeKind, Revision
+from signon.signatures.approvals.operations import withdraw
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -20,7 +21,6 @@ from signon.signatures.models import (
     Signature,
     SignatureStatus,
 )
-from signon.signatures.operations import withdraw
 from signon.signatures.state import Coverage, SignatoryState, coverage, state_of
 from tests.factories import add_revision, make_letter, make_user
 from tests.signatures.factories import approve_through, classify, make_invitation

@@ -14,10 +14,10 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import LetterStatus
-from signon.signatures import invitations as ops
-from signon.signatures import late_withdrawals
+from signon.signatures.approvals import late_withdrawals
+from signon.signatures.approvals.operations import SignatoryDetails
+from signon.signatures.invitations import operations as ops
 from signon.signatures.models import InvitationStatus, Signature, SignatureStatus
-from signon.signatures.operations import SignatoryDetails
 from tests.conftest import login
 from tests.signatures.factories import coordinated_letter, invited, sign_path
 from tests.smtp import MailCatcher

@@ -1,0 +1,1 @@
+"""Bundles: a letter and its history, exported and imported."""

@@ -1,0 +1,1 @@
+"""The signatory lists: the page and its CSV and JSON downloads."""

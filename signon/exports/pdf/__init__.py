@@ -1,0 +1,1 @@
+"""The PDF export: settings, rendering, the stored exports."""

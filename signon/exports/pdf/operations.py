@@ -1,0 +1,965 @@
+"""Exporting the signed letter as PDF: settings, what is printed, export records, storage,
+background jobs. Operations add and flush; the request (or the command, or the
+background job's own transactions) commits.
+
+- :func:`save_export_settings`: the coordinator's choices (``ExportSettings``).
+- :func:`prepare`: who is listed, in which order, and what would be printed, with the
+  warnings a coordinator should see before exporting (left out, bad logos, names).
+- :func:`export_pdf`: creates an :class:`ExportRecord` and makes the PDF, in the request
+  for short lists or in a background thread (after the commit) for long ones. An
+  export whose inputs are unchanged (same ``input_sha256``) reuses the stored file.
+- :func:`stored_pdf`: the stored file of a finished export, checked against its hash.
+
+The signatory list hash (``signatures_sha256``) is the SHA-256 of the UTF-8 JSON
+``[[position, name, approved revision number, approved sha256], ...]`` in the printed
+order, without spaces, names as printed (``ensure_ascii=False``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from signon.accounts.models import Organisation, User
+from signon.audit.models import AuditEvent
+from signon.audit.operations import record_event
+from signon.core.transaction import after_commit, commit
+from signon.db import utcnow
+from signon.exports.lists import formats as lists
+from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
+from signon.exports.pdf import fonts
+from signon.exports.pdf import render as pdf
+from signon.exports.pdf.fetcher import LOGO_NAME, logo_url
+from signon.extensions import db
+from signon.letters.models import Letter, Revision, TeamMember
+from signon.signatures.collation import (
+    NOT_PRINTABLE,
+    base_language,
+    list_items,
+    printable_name,
+)
+from signon.signatures.listing import (
+    Entry,
+    Group,
+    GroupKind,
+    SignatoryList,
+    signatory_list,
+    stored_arrangement,
+)
+from signon.signatures.models import SignatoryKind, Signature
+
+log = logging.getLogger(__name__)
+
+#: Lists up to this length are exported within the request; longer ones in the background.
+INLINE_MAX = pdf.SINGLE_MAX
+#: The preview shows this many signatories.
+PREVIEW_LIMIT = 40
+#: An export still "running" this long after its limit has stopped (its process ended).
+STALL_MARGIN = timedelta(seconds=60)
+
+VARIANTS = ("standard", "pdfa3")
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "numbered": True,
+    "columns": 2,
+    "show_descriptions": False,
+    "descriptions": {},
+    "first_tier_heading": "",
+    "second_tier_heading": "",
+    "logo_grid": False,
+    "addressees": [],
+    "cc": [],
+    "date_text": "",
+    "variant": "standard",
+    "tag_long_lists": False,
+}
+
+
+class ExportError(Exception):
+    """The export cannot be made; the message says why, for the coordinator."""
+
+
+def require_intact_text(letter: Letter, revision: Revision) -> None:
+    """Refuse to print a text that no longer matches its SHA-256.
+
+    Revisions are immutable: a text that hashes to something else was changed in the
+    database, and printing it beside the recorded hash would vouch for a forgery.
+    """
+    if not revision.text_matches_hash():
+        raise ExportError(
+            f"The text of revision {revision.number} no longer matches its recorded SHA-256 "
+            f"({revision.content_sha256}): it was changed outside Signon, so it is not "
+            f"exported. Tell the site's administrators (`flask verify-audit {letter.slug}` "
+            "names what changed)."
+        )
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+
+def settings_for(letter: Letter) -> ExportSettings:
+    """The letter's settings, or unsaved defaults (nothing is added on a read)."""
+    settings = db.session.scalar(
+        select(ExportSettings).where(ExportSettings.letter_id == letter.id)
+    )
+    if settings is None:
+        settings = ExportSettings(
+            letter_id=letter.id,
+            layout=Layout.STATEMENT,
+            page_size=PageSize.A4,
+            audit_page=True,
+            options={},
+        )
+    return settings
+
+
+def options_of(settings: ExportSettings) -> dict[str, Any]:
+    """The stored options over the defaults (unknown keys kept, for ordering.py's)."""
+    return {**DEFAULT_OPTIONS, **(settings.options or {})}
+
+
+def save_export_settings(
+    letter: Letter,
+    user: User,
+    *,
+    layout: Layout,
+    page_size: PageSize,
+    audit_page: bool,
+    options: Mapping[str, Any],
+) -> ExportSettings:
+    settings = db.session.scalar(
+        select(ExportSettings).where(ExportSettings.letter_id == letter.id)
+    )
+    if settings is None:
+        settings = ExportSettings(letter_id=letter.id)
+        db.session.add(settings)
+    settings.layout = layout
+    settings.page_size = page_size
+    settings.audit_page = audit_page
+    settings.options = {**(settings.options or {}), **dict(options)}
+    db.session.flush()
+    record_event(
+        "export.settings_changed",
+        letter_id=letter.id,
+        actor=user,
+        layout=layout.value,
+        page_size=page_size.value,
+        audit_page=audit_page,
+    )
+    return settings
+
+
+# --- What is printed -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _logo_ok(path: str, mtime: float, size: int) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path, formats=("PNG",)) as image:
+            image.verify()
+    except Exception:
+        return False
+    return True
+
+
+def logo_file(name: str | None) -> Path | None:
+    """The stored logo's path if the name is one we made and the file is a readable PNG."""
+    if not name or not LOGO_NAME.match(name):
+        return None
+    path = Path(storage_dir()) / "logos" / name
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return path if _logo_ok(str(path), stat.st_mtime, stat.st_size) else None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything the settings page and the export need, computed once."""
+
+    letter: Letter
+    revision: Revision
+    settings: ExportSettings
+    signatories: SignatoryList
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def printed(self) -> list[Signature]:
+        """The listed signatures in the printed order (groups, then counted individuals)."""
+        return self.signatories.signatures
+
+    @property
+    def count(self) -> int:
+        return self.signatories.count
+
+
+def drafting_organisations(letter: Letter) -> list[Organisation]:
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .join(TeamMember, TeamMember.organisation_id == Organisation.id)
+            .where(TeamMember.letter_id == letter.id, TeamMember.is_drafting_organisation)
+            .order_by(TeamMember.id)
+        )
+    )
+
+
+def _heading(
+    group: Group, signatories: SignatoryList, options: Mapping[str, Any], language: str
+) -> str | None:
+    """A group's printed heading, in the letter's language (or the coordinators' words)."""
+    labels = pdf.labels_for(language)
+    if group.kind == GroupKind.COUNTRY:
+        return group.label or labels["no_country"]
+    if group.kind == GroupKind.KIND:
+        return group.label
+    if group.kind == GroupKind.FIRST_TIER:
+        return str(options.get("first_tier_heading") or labels["initiated"])
+    if group.kind == GroupKind.SECOND_TIER:
+        tiered = any(g.kind == GroupKind.FIRST_TIER for g in signatories.groups)
+        return str(options.get("second_tier_heading") or labels["endorsed"]) if tiered else None
+    since = signatories.arrangement.new_since
+    if group.kind == GroupKind.NEW_SINCE and since is not None:
+        return str(labels["new_since"]).format(date=format_date(since, language))
+    return None
+
+
+def format_date(value: date, language: str) -> str:
+    """A long date in the letter's language ("28 November 2026", "28 novembre 2026")."""
+    import icu
+
+    formatter = icu.DateFormat.createDateInstance(
+        icu.DateFormat.LONG, icu.Locale(base_language(language))
+    )
+    formatter.setTimeZone(icu.TimeZone.getGMT())
+    moment = datetime(value.year, value.month, value.day, 12, tzinfo=UTC)
+    return str(formatter.format(moment.timestamp()))
+
+
+def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepared:
+    """Who is listed under the current text, in the printed order, and what to warn about."""
+    revision = letter.head()
+    if revision is None:  # pragma: no cover - every letter has a first revision
+        raise ExportError("The letter has no text yet.")
+    settings = settings or settings_for(letter)
+    signatories = signatory_list(letter, revision)
+    printed = signatories.signatures
+    warnings = []
+    try:
+        require_intact_text(letter, revision)
+    except ExportError as error:
+        warnings.append(str(error))
+    covered = _covered_codepoints(letter.language)
+    # one check over every character used, then only the names that have a missing one
+    lacking = fonts.missing_from("".join({s.name for s in printed}), covered) if covered else set()
+    for s in printed:
+        unseen = {c for c in s.name if c in lacking} if lacking else set()
+        if unseen:
+            shown = " ".join(sorted(unseen)[:10])
+            warnings.append(
+                f"“{printable_name(s.name)}” has characters that no installed font can draw "
+                f"({shown}): they would print as empty boxes."
+            )
+        if not printable_name(s.name):
+            warnings.append(
+                f"Signature #{s.id} has a name with nothing printable in it; it is printed "
+                f"as “{NOT_PRINTABLE}”. Correct it before exporting."
+            )
+        if s.logo_filename and logo_file(s.logo_filename) is None:
+            options = options_of(settings)
+            if options["logo_grid"]:
+                warnings.append(
+                    f"The logo of “{printable_name(s.name)}” is missing or unreadable: it is "
+                    "left out of the logo grid."
+                )
+    return Prepared(letter, revision, settings, signatories, warnings)
+
+
+def _covered_codepoints(language: str) -> list[frozenset[int]]:
+    """The code points the PDF's fonts can draw (empty if fontconfig cannot tell)."""
+    try:
+        return [fonts.codepoints(font) for font in fonts.stack_files(language)]
+    except (fonts.FontconfigMissingError, OSError):  # pragma: no cover - no fontconfig
+        return []
+
+
+def list_entries(entries: Sequence[Entry]) -> list[list[Any]]:
+    """``[[position, name, approved revision number, approved sha256], ...]``."""
+    return [
+        [entry.position, entry.name, entry.approved_number, entry.signature.approved_sha256]
+        for entry in entries
+    ]
+
+
+def signatures_sha256(entries: Sequence[Sequence[Any]]) -> str:
+    payload = json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chain_head(letter: Letter) -> str | None:
+    return db.session.scalar(
+        select(AuditEvent.hash)
+        .where(AuditEvent.chain == f"letter:{letter.id}")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+
+
+def _lines(values: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(" ".join(str(v).split()) for v in values if str(v).strip())
+
+
+def _pdf_entry(
+    entry: Entry, options: Mapping[str, Any], *, numbered: bool, by_country: bool
+) -> pdf.Entry:
+    """One printed line: the listed entry, with what the settings add beside the name."""
+    s = entry.signature
+    details = ""
+    if s.kind == SignatoryKind.INDIVIDUAL:
+        details = " ".join((s.representative_title or "").split())
+    elif s.country and not by_country:
+        details = " ".join(s.country.split())
+    description = ""
+    if options["show_descriptions"]:
+        descriptions = options.get("descriptions") or {}
+        description = " ".join(str(descriptions.get(str(s.id), "")).split())
+    return pdf.Entry(entry.position if numbered else None, entry.name, details, description)
+
+
+def build_content(
+    prepared: Prepared,
+    *,
+    exported_at: datetime,
+    exported_by: str,
+    limit: int | None = None,
+    audit: bool | None = None,
+    variant: str | None = None,
+) -> pdf.PdfContent:
+    """What the PDF prints, as plain values (``limit``: the first names only, for previews)."""
+    letter, revision, settings = prepared.letter, prepared.revision, prepared.settings
+    options = options_of(settings)
+    labels = pdf.labels_for(letter.language)
+    signatories = prepared.signatories
+    numbered = bool(options["numbered"]) and settings.layout == Layout.LETTER
+    by_country = signatories.arrangement.grouping == "country"
+    shown = 0
+    printed_groups: list[pdf.Group] = []
+    for group in signatories.groups:
+        if group.kind == GroupKind.INDIVIDUALS:
+            key = "individual" if len(group.entries) == 1 else "individuals"
+            summary = labels[key].format(count=f"{len(group.entries):,}")
+            printed_groups.append(pdf.Group(None, (), summary))
+            continue
+        kept = group.entries if limit is None else group.entries[: max(0, limit - shown)]
+        shown += len(kept)
+        if kept:
+            printed_groups.append(
+                pdf.Group(
+                    _heading(group, signatories, options, letter.language),
+                    tuple(
+                        _pdf_entry(entry, options, numbered=numbered, by_country=by_country)
+                        for entry in kept
+                    ),
+                )
+            )
+    hidden = (
+        sum(len(g.entries) for g in signatories.groups if g.kind != GroupKind.INDIVIDUALS) - shown
+    )
+    if hidden > 0:
+        printed_groups.append(pdf.Group(None, (), f"… {hidden:,} more in the export"))
+
+    names = [entry.name for entry in signatories.entries]
+    if limit is not None and len(names) > limit:
+        statement_names = [*names[:limit], f"… {len(names) - limit:,} more in the export"]
+    else:
+        statement_names = names
+    drafting = drafting_organisations(letter)
+    logos_by_key = {
+        Signature.key_for(s.name): s.logo_filename for s in prepared.printed if s.logo_filename
+    }
+    letterhead = tuple(
+        pdf.Logo(
+            org.name,
+            logo_url(name)
+            if (name := logos_by_key.get(Signature.key_for(org.name))) and logo_file(name)
+            else None,
+        )
+        for org in drafting
+    )
+    grid: tuple[pdf.Logo, ...] = ()
+    if options["logo_grid"]:
+        candidates = signatories.entries[:limit]
+        grid = tuple(
+            pdf.Logo(entry.name, logo_url(entry.signature.logo_filename))
+            for entry in candidates
+            if entry.signature.logo_filename and logo_file(entry.signature.logo_filename)
+        )
+    addressees = _lines(options.get("addressees") or [letter.addressee])
+    entries = list_entries(signatories.entries)
+    facts = None
+    if (settings.audit_page if audit is None else audit) and limit is None:
+        rows = tuple(
+            pdf.AuditRow(
+                entry.position,
+                f"r{entry.approved_number}",
+                _utc(entry.signature.approved_at),
+                entry.name,
+            )
+            for entry in signatories.entries
+        )
+        facts = pdf.AuditFacts(
+            revision_number=revision.number,
+            revision_sha256=revision.content_sha256,
+            signatures_sha256=signatures_sha256(entries),
+            count=len(entries),
+            left_out=len(prepared.signatories.left_out),
+            exported_at=_utc(exported_at) + " UTC",
+            exported_by=exported_by,
+            chain_head=chain_head(letter),
+            rows=rows,
+        )
+    variant = variant or ("pdf/a-3b" if options["variant"] == "pdfa3" else None)
+    attachments: tuple[pdf.Attachment, ...] = ()
+    if variant and limit is None:
+        attachments = _attachments(prepared, entries, exported_at)
+    title = revision.title
+    count = len(prepared.printed) if limit is None else min(limit, len(prepared.printed))
+    columns = int(options["columns"]) if settings.layout == Layout.LETTER else 2
+    if settings.layout == Layout.STATEMENT and count <= 40:
+        columns = 1
+    date_text = str(options.get("date_text") or "").strip() or format_date(
+        exported_at.date(), letter.language
+    )
+    return pdf.PdfContent(
+        layout=settings.layout.value,
+        page_size=settings.page_size.value,
+        language=letter.language,
+        title=title,
+        running_title=title if len(title) <= 110 else title[:108] + "…",
+        subject=("To " + "; ".join(addressees)) if addressees else title,
+        keywords=f"sign-on letter, revision {revision.number}",
+        authors=tuple(org.name for org in drafting),
+        created=exported_at.astimezone(UTC).isoformat(timespec="seconds"),
+        date_text=date_text if settings.layout == Layout.LETTER else "",
+        letterhead=letterhead if settings.layout == Layout.LETTER else (),
+        addressees=addressees,
+        cc=_lines(options.get("cc") or []) if settings.layout == Layout.LETTER else (),
+        body_html=str(revision.body_html),
+        statement_items=tuple(list_items(statement_names, letter.language)),
+        groups=tuple(printed_groups),
+        count=count,
+        list_columns=max(1, min(3, columns)),
+        logo_grid=grid,
+        audit=facts,
+        labels=labels,
+        font_stack=fonts.font_stack(letter.language),
+        sans_stack=fonts.font_stack(letter.language, serif=False),
+        tagged_always=bool(options["tag_long_lists"]),
+        variant=variant,
+        attachments=attachments,
+    )
+
+
+def _utc(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _attachments(
+    prepared: Prepared, entries: Sequence[Sequence[Any]], exported_at: datetime
+) -> tuple[pdf.Attachment, ...]:
+    """The signatory list as CSV and the approval record as JSON (for the PDF/A-3 variant)."""
+    rows = lists.list_rows(prepared.signatories)
+    record = {
+        "letter": prepared.letter.slug,
+        "title": prepared.revision.title,
+        "revision": {
+            "number": prepared.revision.number,
+            "sha256": prepared.revision.content_sha256,
+        },
+        "signatures_sha256": signatures_sha256(entries),
+        "signatures_sha256_definition": (
+            "SHA-256 of the UTF-8 JSON [[position, name, approved revision number, "
+            "approved sha256], ...] in the printed order, separators ',' and ':'"
+        ),
+        "exported_at": lists.iso_utc(exported_at),
+        "audit_chain_head": chain_head(prepared.letter),
+        "approvals": [
+            {
+                "position": row.position,
+                "name": row.name,
+                "approved_revision": row.approved_revision,
+                "approved_sha256": row.approved_sha256,
+                "approved_at": row.approved_at,
+                "source": s.source.value,
+                "domain_verified": s.domain_verified,
+            }
+            for row, s in zip(rows, prepared.printed, strict=True)
+        ],
+    }
+    return (
+        pdf.Attachment(
+            "signatories.csv",
+            lists.rows_csv(rows),
+            "The signatory list, in the printed order (CSV, UTF-8)",
+            "text/csv",
+        ),
+        pdf.Attachment(
+            "approval-record.json",
+            (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+            "Which revision each signatory approved, and when (JSON)",
+            "application/json",
+        ),
+    )
+
+
+# --- Fingerprint ---------------------------------------------------------------------------
+
+
+def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) -> str:
+    """A SHA-256 over every input the PDF is made from (read with plain column queries, so
+    that an unchanged letter is recognised quickly, even with thousands of signatures)."""
+    from signon.letters.models import Revision as Rev
+
+    revisions = db.session.execute(
+        select(Rev.id, Rev.number, Rev.content_sha256, Rev.change_kind)
+        .where(Rev.letter_id == letter.id)
+        .order_by(Rev.number)
+    ).all()
+    # every change to a signature goes through the ORM, which sets ``updated_at``: with the
+    # state columns, that identifies the content without reading every row. The database
+    # sums it up per (status, moderation, revision): how many, which ids (count, sum, min,
+    # max) and the latest change; a change of state moves a row between these groups.
+    signatures = db.session.execute(
+        select(
+            Signature.status,
+            Signature.moderation,
+            Signature.revision_id,
+            func.count(),
+            func.sum(Signature.id),
+            func.min(Signature.id),
+            func.max(Signature.id),
+            func.max(Signature.updated_at),
+        )
+        .where(Signature.letter_id == letter.id)
+        .group_by(Signature.status, Signature.moderation, Signature.revision_id)
+    ).all()
+    drafting = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .join(TeamMember, TeamMember.organisation_id == Organisation.id)
+        .where(TeamMember.letter_id == letter.id, TeamMember.is_drafting_organisation)
+        .order_by(TeamMember.id)
+    ).all()
+    options = options_of(settings)
+    order = stored_arrangement(letter)
+    payload = {
+        "renderer": pdf.renderer_version(),
+        "letter": [letter.id, letter.slug, letter.addressee, letter.language],
+        "revisions": [[r.id, r.number, r.content_sha256, str(r.change_kind)] for r in revisions],
+        "signatures": sorted(
+            [
+                str(status),
+                str(moderation),
+                revision_id or 0,
+                count,
+                int(total),
+                low,
+                high,
+                str(latest),
+            ]
+            for status, moderation, revision_id, count, total, low, high, latest in signatures
+        ),
+        "drafting": [[d.id, d.name] for d in drafting],
+        "settings": [settings.layout.value, settings.page_size.value, settings.audit_page, options],
+        "order": [
+            order.mode.value,
+            list(order.custom_order),
+            order.grouping,
+            sorted(order.first_tier),
+            order.new_since.isoformat() if order.new_since else None,
+            order.count_individuals,
+        ],
+        "date": None if str(options.get("date_text") or "").strip() else today.isoformat(),
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- Storage --------------------------------------------------------------------------------
+
+
+def storage_dir() -> str:
+    return str(current_app.config["SIGNON"].storage_dir)
+
+
+def exports_dir() -> Path:
+    folder = Path(storage_dir()) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def folders() -> pdf.Folders:
+    return pdf.Folders(
+        static_dir=str(current_app.static_folder),
+        logo_dir=str(Path(storage_dir()) / "logos"),
+    )
+
+
+def timeout_seconds() -> float:
+    return float(current_app.config.get("SIGNON_PDF_TIMEOUT", pdf.DEFAULT_TIMEOUT))
+
+
+_FILE_NAME = re.compile(r"^[0-9]+-[0-9]+-[0-9a-f]{16}\.pdf$")
+
+
+def _store(record: ExportRecord, data: bytes) -> None:
+    name = f"{record.letter_id}-{record.id}-{secrets.token_hex(8)}.pdf"
+    path = exports_dir() / name
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+    record.file_name = name
+    record.file_sha256 = hashlib.sha256(data).hexdigest()
+
+
+def stored_pdf(record: ExportRecord) -> bytes:
+    """The stored PDF of a finished export, exactly as made (its hash is checked)."""
+    if record.status != ExportStatus.DONE or not record.file_name:
+        raise ExportError("This export has no file (it is not finished, or it failed).")
+    if not _FILE_NAME.match(record.file_name):
+        raise ExportError("This export's file name is not one we made.")
+    path = exports_dir() / record.file_name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExportError("The stored file of this export is missing.") from exc
+    if hashlib.sha256(data).hexdigest() != record.file_sha256:
+        raise ExportError("The stored file of this export does not match its recorded hash.")
+    return data
+
+
+def download_name(record: ExportRecord, slug: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", slug).strip(".-")[:80] or "letter"
+    return f"{safe}-r{record.revision.number}-export-{record.id}.pdf"
+
+
+# --- Records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    record: ExportRecord
+    reused: bool = False
+    background: bool = False
+
+
+def is_stalled(record: ExportRecord, now: datetime | None = None) -> bool:
+    """A pending or running export whose worker has long passed the limit (the process that
+    ran it ended): shown as failed."""
+    if record.status not in (ExportStatus.PENDING, ExportStatus.RUNNING):
+        return False
+    limit = timedelta(seconds=timeout_seconds()) + STALL_MARGIN
+    return (now or utcnow()) - record.created_at > limit
+
+
+def records_of(letter: Letter) -> list[ExportRecord]:
+    return list(
+        db.session.scalars(
+            select(ExportRecord)
+            .where(ExportRecord.letter_id == letter.id)
+            .order_by(ExportRecord.id.desc())
+        )
+    )
+
+
+def record_of(letter: Letter, record_id: int) -> ExportRecord | None:
+    return db.session.scalar(
+        select(ExportRecord).where(
+            ExportRecord.letter_id == letter.id, ExportRecord.id == record_id
+        )
+    )
+
+
+def _reusable(letter: Letter, fingerprint: str) -> ExportRecord | None:
+    """An earlier export with the same inputs: finished with its file, or still running."""
+    candidates = db.session.scalars(
+        select(ExportRecord)
+        .where(ExportRecord.letter_id == letter.id, ExportRecord.input_sha256 == fingerprint)
+        .order_by(ExportRecord.id.desc())
+    )
+    for record in candidates:
+        if record.status == ExportStatus.DONE and record.file_name:
+            if (exports_dir() / record.file_name).is_file():
+                return record
+        elif record.status in (ExportStatus.PENDING, ExportStatus.RUNNING) and not is_stalled(
+            record
+        ):
+            return record
+    return None
+
+
+def export_pdf(
+    letter: Letter,
+    user: User | None,
+    *,
+    actor_label: str | None = None,
+    layout: Layout | None = None,
+    background: bool | None = None,
+    progress: pdf.Progress | None = None,
+) -> ExportResult:
+    """Export the current text with its signatories as PDF, and record exactly what went in.
+
+    ``layout`` overrides the letter's setting (the command line's ``--layout``).
+    ``background``: ``None`` decides by the list's length (long lists are made in a
+    thread started after the commit; the record shows progress). An unchanged letter
+    (same inputs) returns its earlier export without making a new file.
+    """
+    head = letter.head()
+    if head is not None:
+        require_intact_text(letter, head)  # before reusing an earlier file, too
+    settings = settings_for(letter)
+    if layout is not None and layout != settings.layout:
+        settings = ExportSettings(
+            letter_id=letter.id,
+            layout=layout,
+            page_size=settings.page_size,
+            audit_page=settings.audit_page,
+            options=dict(settings.options or {}),
+        )
+    now = utcnow()
+    fingerprint = input_fingerprint(letter, settings, today=now.date())
+    earlier = _reusable(letter, fingerprint)
+    if earlier is not None:
+        return ExportResult(earlier, reused=True)
+    prepared = prepare(letter, settings=settings)
+    if not prepared.printed:
+        raise ExportError(
+            f"No signatory's approval covers revision {prepared.revision.number} yet, so there "
+            "is nothing to list. The text can be previewed; export once someone has approved it."
+        )
+    entries = list_entries(prepared.signatories.entries)
+    record = ExportRecord(
+        letter_id=letter.id,
+        revision_id=prepared.revision.id,
+        created_by_id=user.id if user else None,
+        created_at=now,
+        status=ExportStatus.PENDING,
+        progress=0,
+        layout=settings.layout,
+        options={
+            "layout": settings.layout.value,
+            "page_size": settings.page_size.value,
+            "audit_page": settings.audit_page,
+            **options_of(settings),
+            "order": prepared.signatories.mode.value,
+            "custom_order": list(prepared.signatories.arrangement.custom_order),
+        },
+        revision_sha256=prepared.revision.content_sha256,
+        signature_ids=[s.id for s in prepared.printed],
+        signatures_sha256=signatures_sha256(entries),
+        input_sha256=fingerprint,
+    )
+    db.session.add(record)
+    db.session.flush()
+    record_event(
+        "export.started",
+        letter_id=letter.id,
+        actor=user,
+        actor_label=actor_label,
+        export=record.id,
+        revision=prepared.revision.number,
+        revision_sha256=prepared.revision.content_sha256,
+        signatures=len(prepared.printed),
+        signatures_sha256=record.signatures_sha256,
+        input_sha256=fingerprint,
+    )
+    exported_by = (user.display_name if user else actor_label) or "system"
+    content = build_content(prepared, exported_at=now, exported_by=exported_by)
+    if background is None:
+        background = len(prepared.printed) > int(
+            current_app.config.get("SIGNON_PDF_INLINE_MAX", INLINE_MAX)
+        )
+    if background:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        record_id = record.id
+        after_commit(lambda: _start(app, record_id, content))
+        return ExportResult(record, background=True)
+    _render_into(record, content, progress=progress)
+    return ExportResult(record)
+
+
+def _render_into(
+    record: ExportRecord, content: pdf.PdfContent, *, progress: pdf.Progress | None
+) -> None:
+    """Make the PDF and store it; the record says how it went (add and flush only)."""
+    record.status = ExportStatus.RUNNING
+    try:
+        rendered = pdf.render(content, folders(), timeout=timeout_seconds(), progress=progress)
+    except pdf.RenderError as error:
+        record.status = ExportStatus.FAILED
+        record.error = str(error)
+        record.finished_at = utcnow()
+        db.session.flush()
+        return
+    except Exception as error:  # a bug or a crash in a worker: say so, keep the worker alive
+        log.exception("PDF export %s failed", record.id)
+        record.status = ExportStatus.FAILED
+        record.error = f"The PDF could not be made ({type(error).__name__}). Please try again."
+        record.finished_at = utcnow()
+        db.session.flush()
+        return
+    _store(record, rendered.pdf)
+    record.page_count = rendered.page_count
+    record.duration_ms = rendered.duration_ms
+    record.progress = 100
+    record.status = ExportStatus.DONE
+    record.finished_at = utcnow()
+    db.session.flush()
+    record_event(
+        "export.finished",
+        letter_id=record.letter_id,
+        actor_label="system",
+        export=record.id,
+        file_sha256=record.file_sha256,
+        pages=record.page_count,
+        mode=rendered.mode,
+    )
+
+
+_threads: list[threading.Thread] = []
+
+
+def _start(app: Flask, record_id: int, content: pdf.PdfContent) -> None:
+    start_background(app, record_id, content)
+
+
+def start_background(app: Flask, record_id: int, content: pdf.PdfContent) -> threading.Thread:
+    """Make the PDF in a thread of this process (the rendering itself runs in the worker
+    processes); the record's status and progress are committed as it goes."""
+    thread = threading.Thread(
+        target=run_background, args=(app, record_id, content), name=f"pdf-export-{record_id}"
+    )
+    thread.daemon = True
+    _threads.append(thread)
+    thread.start()
+    return thread
+
+
+def run_background(app: Flask, record_id: int, content: pdf.PdfContent) -> None:
+    with app.app_context():
+        try:
+            found = db.session.get(ExportRecord, record_id)
+            if found is None:
+                return
+            record: ExportRecord = found
+            record.status = ExportStatus.RUNNING
+            commit()
+            last = [0]
+
+            def progress(percent: int) -> None:
+                if percent - last[0] >= 10:
+                    last[0] = percent
+                    record.progress = percent
+                    commit()
+
+            _render_into(record, content, progress=progress)
+            commit()
+        except Exception:
+            log.exception("background PDF export %s failed", record_id)
+            db.session.rollback()
+            failed = db.session.get(ExportRecord, record_id)
+            if failed is not None and failed.status != ExportStatus.DONE:
+                failed.status = ExportStatus.FAILED
+                failed.error = "The export stopped unexpectedly. Please try again."
+                failed.finished_at = utcnow()
+                commit()
+        finally:
+            db.session.remove()
+
+
+def wait_for_background(timeout: float = 60.0) -> None:
+    """For tests and the command line: wait for the export threads started here."""
+    for thread in list(_threads):
+        thread.join(timeout)
+        if not thread.is_alive():
+            _threads.remove(thread)
+
+
+# --- Preview ---------------------------------------------------------------------------------
+
+
+def preview_pdf(prepared: Prepared) -> bytes:
+    """The first pages: the text and the first :data:`PREVIEW_LIMIT` signatories."""
+    require_intact_text(prepared.letter, prepared.revision)
+    content = build_content(
+        prepared,
+        exported_at=utcnow(),
+        exported_by="",
+        limit=PREVIEW_LIMIT,
+        audit=False,
+        variant=None,
+    )
+    return pdf.render(content, folders(), timeout=timeout_seconds()).pdf
+
+
+def preview_png(letter: Letter) -> bytes | None:
+    """Pages 1 and 2 of the preview side by side, as one PNG, cached by the inputs'
+    fingerprint; ``None`` without poppler's ``pdftoppm``."""
+    settings = settings_for(letter)
+    now = utcnow()
+    fingerprint = input_fingerprint(letter, settings, today=now.date())
+    cache = Path(storage_dir()) / "previews"
+    path = cache / f"{letter.id}-{fingerprint[:32]}.png"
+    if path.is_file():
+        return path.read_bytes()
+    document = preview_pdf(prepare(letter, settings=settings))
+    pages = [png for number in (1, 2) if (png := pdf.rasterise(document, number)) is not None]
+    if not pages:
+        return None
+    png = _side_by_side(pages)
+    cache.mkdir(parents=True, exist_ok=True)
+    for old in cache.glob(f"{letter.id}-*.png"):
+        old.unlink(missing_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(png)
+    os.replace(temporary, path)
+    return png
+
+
+def _side_by_side(pngs: Sequence[bytes], gap: int = 16) -> bytes:
+    import io
+
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(data)).convert("RGB") for data in pngs]
+    width = sum(image.width for image in images) + gap * (len(images) - 1)
+    height = max(image.height for image in images)
+    sheet = Image.new("RGB", (width, height), (226, 229, 233))
+    x = 0
+    for image in images:
+        sheet.paste(image, (x, 0))
+        x += image.width + gap
+    out = io.BytesIO()
+    sheet.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+ProgressCallback = Callable[[int], None]

@@ -1,0 +1,1115 @@
+"""Rendering the signed letter as PDF: HTML from templates/pdf/, laid out by WeasyPrint
+in worker processes that can be killed, and (for long lists) composed with pypdf.
+
+Two ways to render, chosen by :func:`plan_mode` (numbers: benchmarks/README.md):
+
+``single``
+    One HTML document, one WeasyPrint render: the list in CSS columns, page numbers
+    and the running title in the page margins, a tagged PDF (``pdf_tags``), and the
+    PDF/A-3b variant with its attachments when asked. Used for lists up to
+    :data:`SINGLE_MAX` names, and always for the PDF/A and "tag long lists" options.
+
+``composed``
+    WeasyPrint's multi-column layout costs about twice a single column, and a
+    document of 5,000 names takes seconds in one process. So the list is cut into
+    chunks laid out in parallel, each as *column pages* (a page exactly one column
+    wide and tall, no margins); the letter's text and the audit summary are laid
+    out as ordinary pages meanwhile. Then pypdf places the column pages side by side
+    on real pages (each column page becomes a Form XObject: no content stream is
+    parsed or rewritten). The furniture is drawn the same way: the running title,
+    rendered once, on every page, and "Page n of N" from a last, light render of one
+    small page per page (made while pypdf sets the pages). This PDF is not tagged
+    (the structure trees of separate renders cannot be joined by pypdf); the settings
+    page says so.
+
+The worker side (:func:`_render_html`; :func:`_compose_pages` and :func:`_finish`, in
+the calling process) knows nothing of Flask or the database: it gets HTML strings and
+folders, and returns bytes. Every render goes to a
+persistent pool of worker processes (spawned, so that nothing of the web process's
+threads or connections is inherited); a render that exceeds its time limit has its
+workers killed and raises :class:`RenderTimeoutError`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import logging
+import math
+import multiprocessing
+import os
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Lists longer than this are rendered in parallel chunks (the ``composed`` mode).
+SINGLE_MAX = 300
+#: Names per chunk in the composed mode (at least; chunks are balanced over the workers).
+MIN_CHUNK = 400
+#: Default time limit for one export, in seconds (app config ``SIGNON_PDF_TIMEOUT``).
+DEFAULT_TIMEOUT = 60.0
+
+MM = 72 / 25.4  # PDF points per millimetre
+PAGE_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+MARGIN_TOP_MM = 22.0
+MARGIN_BOTTOM_MM = 20.0
+MARGIN_SIDE_MM = 20.0
+COLUMN_GAP_MM = 7.0
+#: Height kept free on the first page of a column segment for its heading.
+BAND_MM = 16.0
+
+
+class RenderError(RuntimeError):
+    """The PDF could not be made; the message is meant for the coordinator."""
+
+
+class RenderTimeoutError(RenderError):
+    pass
+
+
+# --- Geometry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Page size and the content area, in millimetres."""
+
+    page_size: str = "A4"
+    columns: int = 2
+
+    @property
+    def width(self) -> float:
+        return PAGE_SIZES_MM[self.page_size][0]
+
+    @property
+    def height(self) -> float:
+        return PAGE_SIZES_MM[self.page_size][1]
+
+    @property
+    def content_width(self) -> float:
+        return self.width - 2 * MARGIN_SIDE_MM
+
+    @property
+    def content_height(self) -> float:
+        return self.height - MARGIN_TOP_MM - MARGIN_BOTTOM_MM
+
+    def column_width(self, columns: int | None = None) -> float:
+        n = max(1, columns or self.columns)
+        return (self.content_width - (n - 1) * COLUMN_GAP_MM) / n
+
+    def column_x(self, index: int, columns: int | None = None) -> float:
+        """Left edge of column ``index`` (from 0), from the page's left edge."""
+        return MARGIN_SIDE_MM + index * (self.column_width(columns) + COLUMN_GAP_MM)
+
+
+# --- Jobs (plain data, sent to the workers) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    data: bytes
+    description: str
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """For the composed mode, where pypdf writes the document information itself."""
+
+    title: str
+    authors: tuple[str, ...]
+    subject: str
+    language: str
+    created: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Part of a composed document.
+
+    ``flow``: one HTML document of ordinary pages (``html``).
+    ``columns``: HTML documents of column pages (``chunks``), set ``columns`` to a
+    page; the first page keeps :data:`BAND_MM` free at the top when ``band`` is true.
+    """
+
+    kind: str
+    html: str = ""
+    chunks: tuple[str, ...] = ()
+    columns: int = 2
+    band: bool = False
+
+
+@dataclass(frozen=True)
+class SingleJob:
+    html: str
+    tagged: bool = True
+    variant: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComposedJob:
+    geometry: Geometry
+    segments: tuple[Segment, ...]
+    #: The page-number document around its pages (see :func:`furniture`).
+    furniture_head: str
+    furniture_tail: str
+    #: The label of the page numbers, with ``{n}`` and ``{total}`` ("Page {n} of {total}").
+    page_label: str
+    #: The running title: one small page, drawn at the top of every page.
+    title_html: str
+    #: Documents of one page (content width by :data:`BAND_MM`) holding the heading set
+    #: above the columns on a segment's first page, by segment index.
+    bands: dict[int, str]
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class Folders:
+    static_dir: str
+    logo_dir: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    page_count: int
+    duration_ms: int
+    mode: str
+    refused: tuple[str, ...] = ()
+
+
+@dataclass
+class _Timer:
+    deadline: float
+    limit: float
+
+    def left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RenderTimeoutError(self.message)
+        return left
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Making the PDF took longer than the limit of {self.limit:g} seconds and was "
+            "stopped. Try again; if it keeps happening, try fewer options (a logo grid, "
+            "descriptions) or ask an administrator to raise the limit."
+        )
+
+
+# --- The worker pool ------------------------------------------------------------------------
+
+_pool: Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_count() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _warm(folders: Folders) -> None:
+    """Import WeasyPrint and load the fonts once per worker (a cold render costs ~0.4 s).
+
+    With the shipped fonts' sheet, as every document has: on a machine without system
+    fonts, Pango given no font at all crashes the worker (and the pool would respawn it
+    for ever)."""
+    from signon.exports.pdf.fetcher import static_url
+
+    try:
+        _render_html(
+            f'<html lang=en><head><link rel="stylesheet" href="{static_url("css/pdf/fonts.css")}">'
+            "</head><body><p>Société Общество Ελληνική مؤسسة בצלם 1234567890</p>"
+            "</body></html>",
+            folders,
+            tagged=False,
+        )
+    except Exception:  # pragma: no cover - warming is an optimisation only
+        log.exception("warming a PDF worker failed")
+
+
+def _get_pool(folders: Folders) -> Pool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            context = multiprocessing.get_context("spawn")
+            _pool = context.Pool(worker_count(), initializer=_warm, initargs=(folders,))
+            atexit.register(_kill_pool)
+        return _pool
+
+
+def _kill_pool() -> None:
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.terminate()
+        pool.join()
+
+
+def warm_up(folders: Folders) -> None:
+    """Start the workers now (they warm themselves in the background)."""
+    _get_pool(folders)
+
+
+def _wait(result: AsyncResult[Any], timer: _Timer) -> Any:
+    try:
+        return result.get(timeout=timer.left())
+    except multiprocessing.TimeoutError as exc:
+        _kill_pool()
+        raise RenderTimeoutError(timer.message) from exc
+
+
+# --- Worker side -----------------------------------------------------------------------------
+
+
+def _render_html(
+    html: str,
+    folders: Folders,
+    *,
+    tagged: bool,
+    variant: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> tuple[bytes, int, tuple[str, ...]]:
+    """One WeasyPrint render: (PDF bytes, page count, refused resource URLs)."""
+    import weasyprint
+
+    from signon.exports.pdf.fetcher import SCHEME, SafeFetcher
+
+    fetcher = SafeFetcher(folders.static_dir, folders.logo_dir)
+    document = weasyprint.HTML(string=html, base_url=SCHEME, url_fetcher=fetcher).render(
+        pdf_tags=tagged
+    )
+    options: dict[str, Any] = {"pdf_tags": tagged}
+    if variant:
+        options["pdf_variant"] = variant
+    if attachments:
+        options["attachments"] = [
+            weasyprint.Attachment(
+                string=a.data,
+                name=a.name,
+                description=a.description,
+                url_fetcher=fetcher,
+                relationship="Data" if variant else "Unspecified",
+            )
+            for a in attachments
+        ]
+    pdf = document.write_pdf(**options)
+    return pdf, len(document.pages), tuple(fetcher.refused)
+
+
+def _render_part(html: str, folders: Folders) -> tuple[bytes, int, tuple[str, ...]]:
+    return _render_html(html, folders, tagged=False)
+
+
+def _render_single(job: SingleJob, folders: Folders) -> tuple[bytes, int, tuple[str, ...]]:
+    return _render_html(
+        job.html,
+        folders,
+        tagged=job.tagged,
+        variant=job.variant,
+        attachments=job.attachments,
+    )
+
+
+def furniture(
+    head: str, tail: str, first: int, count: int, total: int, label: str = "Page {n} of {total}"
+) -> str:
+    """The page numbers of pages ``first`` to ``first + count - 1`` of ``total``: one
+    small page each (the width of the text, the height of the bottom margin)."""
+    from markupsafe import escape
+
+    numbers = "".join(
+        f'<p class="page-number">{escape(label.format(n=n, total=int(total)))}</p>'
+        for n in range(int(first), int(first) + int(count))
+    )
+    return head + numbers + tail
+
+
+# --- Composition (pypdf) ------------------------------------------------------------------
+
+
+def _as_xobject(writer: Any, page: Any) -> Any:
+    """A page of another PDF as a Form XObject of ``writer`` (its content stream is copied,
+    not parsed)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    contents = page.get_object()["/Contents"]
+    source = contents.get_object()
+    if isinstance(source, ArrayObject):  # several streams: join them (decoded)
+        stream = DecodedStreamObject()
+        stream.set_data(b"\n".join(part.get_object().get_data() for part in source))
+    else:
+        stream = source.clone(writer, force_duplicate=True).get_object()
+    stream[NameObject("/Type")] = NameObject("/XObject")
+    stream[NameObject("/Subtype")] = NameObject("/Form")
+    stream[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in page.mediabox])
+    stream[NameObject("/Resources")] = page["/Resources"].clone(writer)
+    return writer._add_object(stream)
+
+
+def _compose_pages(
+    geometry: Geometry, pieces: Sequence[tuple[Segment, Sequence[bytes], bytes | None]]
+) -> Any:
+    """The document's pages, without the furniture (done while the workers draw it)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+    )
+
+    writer = PdfWriter()
+    width, height = geometry.width * MM, geometry.height * MM
+
+    def as_xobject(page: Any) -> Any:
+        return _as_xobject(writer, page)
+
+    def new_page(placements: list[tuple[Any, float, float]]) -> None:
+        page = writer.add_blank_page(width, height)
+        xobjects = DictionaryObject()
+        ops = []
+        for index, (ref, x, y) in enumerate(placements):
+            xobjects[NameObject(f"/P{index}")] = ref
+            ops.append(f"q 1 0 0 1 {x:.3f} {y:.3f} cm /P{index} Do Q")
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(ops).encode("ascii"))
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): xobjects})
+        page[NameObject("/Contents")] = writer._add_object(stream)
+
+    bottom = MARGIN_BOTTOM_MM * MM  # column pages hang from the top (a band above the first)
+    band_y = (geometry.height - MARGIN_TOP_MM - BAND_MM) * MM
+    for segment, pdfs, band in pieces:
+        pages = [p for pdf in pdfs for p in PdfReader(io.BytesIO(pdf)).pages]
+        if segment.kind == "flow":
+            for page in pages:
+                new_page([(as_xobject(page), 0.0, 0.0)])
+            continue
+        n = segment.columns
+        for start in range(0, len(pages), n):
+            placements = []
+            if start == 0 and band is not None:  # the heading first, in reading order too
+                band_page = PdfReader(io.BytesIO(band)).pages[0]
+                placements.append((as_xobject(band_page), MARGIN_SIDE_MM * MM, band_y))
+            for index, page in enumerate(pages[start : start + n]):
+                x = geometry.column_x(index, n) * MM
+                placements.append((as_xobject(page), x, bottom))
+            new_page(placements)
+
+    return writer
+
+
+def _finish(
+    writer: Any,
+    furniture_pdfs: Sequence[bytes],
+    metadata: Metadata,
+    *,
+    geometry: Geometry | None = None,
+    title_pdf: bytes | None = None,
+) -> tuple[bytes, int]:
+    """Draw the furniture on every page (the running title, one shared Form XObject, in the
+    top margin; the page number in the bottom margin), set the metadata, write the file."""
+    from pypdf import PdfReader
+    from pypdf.generic import NameObject, TextStringObject
+
+    geometry = geometry or Geometry()
+    x = MARGIN_SIDE_MM * MM
+    title_y = (geometry.height - MARGIN_TOP_MM) * MM
+    title = None
+    if title_pdf is not None:
+        title = _as_xobject(writer, PdfReader(io.BytesIO(title_pdf)).pages[0])
+    furniture_pages = [p for data in furniture_pdfs for p in PdfReader(io.BytesIO(data)).pages]
+    for page, overlay in zip(writer.pages, furniture_pages, strict=False):
+        xobjects: Any = page["/Resources"]["/XObject"]  # type: ignore[index]
+        ops = b""
+        if title is not None:
+            xobjects[NameObject("/T")] = title
+            ops += f"\nq 1 0 0 1 {x:.3f} {title_y:.3f} cm /T Do Q".encode("ascii")
+        xobjects[NameObject("/F")] = _as_xobject(writer, overlay)
+        ops += f"\nq 1 0 0 1 {x:.3f} 0 cm /F Do Q".encode("ascii")
+        contents: Any = page["/Contents"].get_object()
+        contents.set_data(contents.get_data() + ops)
+
+    writer.add_metadata(
+        {
+            "/Title": metadata.title,
+            "/Author": ", ".join(metadata.authors),
+            "/Subject": metadata.subject,
+            "/Creator": "Signon",
+            "/Producer": "Signon (WeasyPrint and pypdf)",
+            "/CreationDate": _pdf_date(metadata.created),
+        }
+    )
+    writer._root_object[NameObject("/Lang")] = TextStringObject(metadata.language)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), len(writer.pages)
+
+
+def _pdf_date(iso: str) -> str:
+    digits = "".join(c for c in iso[:19] if c.isdigit())
+    return f"D:{digits}Z" if len(digits) == 14 else f"D:{digits}"
+
+
+# --- Orchestration (in the calling process) --------------------------------------------------
+
+Progress = Callable[[int], None]
+
+
+def render_single(
+    job: SingleJob, folders: Folders, *, timeout: float = DEFAULT_TIMEOUT
+) -> Rendered:
+    started = time.monotonic()
+    timer = _Timer(started + timeout, timeout)
+    pool = _get_pool(folders)
+    pdf, pages, refused = _wait(pool.apply_async(_render_single, (job, folders)), timer)
+    return Rendered(pdf, pages, _ms(started), "single", refused)
+
+
+def render_composed(
+    job: ComposedJob,
+    folders: Folders,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Rendered:
+    """Render every piece in parallel, then the furniture, then compose (see the module)."""
+    started = time.monotonic()
+    timer = _Timer(started + timeout, timeout)
+    pool = _get_pool(folders)
+    pending: list[tuple[int, int, AsyncResult[Any]]] = []
+    # the longest pieces first, so that the workers finish together
+    work: list[tuple[int, int, str]] = []
+    for s_index, segment in enumerate(job.segments):
+        htmls = [segment.html] if segment.kind == "flow" else list(segment.chunks)
+        work.extend((s_index, c_index, html) for c_index, html in enumerate(htmls))
+        if s_index in job.bands:
+            work.append((s_index, -1, job.bands[s_index]))
+    work.sort(key=lambda item: -len(item[2]))
+    for s_index, c_index, html in work:
+        pending.append((s_index, c_index, pool.apply_async(_render_part, (html, folders))))
+    # the running title does not depend on the page count: last, in a gap of the workers
+    title_result = pool.apply_async(_render_part, (job.title_html, folders))
+    results: dict[tuple[int, int], bytes] = {}
+    refused: list[str] = []
+    page_counts: dict[tuple[int, int], int] = {}
+    for done, (s_index, c_index, result) in enumerate(pending, start=1):
+        pdf, count, refused_here = _wait(result, timer)
+        results[(s_index, c_index)] = pdf
+        page_counts[(s_index, c_index)] = count
+        refused.extend(refused_here)
+        if progress is not None:
+            progress(int(85 * done / len(pending)))
+    pieces = []
+    physical = 0
+    for s_index, segment in enumerate(job.segments):
+        n = 1 if segment.kind == "flow" else len(segment.chunks)
+        pdfs = [results[(s_index, c)] for c in range(n)]
+        columns = sum(page_counts[(s_index, c)] for c in range(n))
+        physical += columns if segment.kind == "flow" else math.ceil(columns / segment.columns)
+        pieces.append((segment, pdfs, results.get((s_index, -1))))
+    # the furniture of all pages, in as many parts as there are workers
+    parts = []
+    for start, end in _split(physical, [math.ceil(physical / worker_count())] * worker_count()):
+        html = furniture(
+            job.furniture_head, job.furniture_tail, start + 1, end - start, physical, job.page_label
+        )
+        parts.append(pool.apply_async(_render_part, (html, folders)))
+    # meanwhile, set the pages (pypdf, in this process)
+    writer = _compose_pages(job.geometry, pieces)
+    furniture_pdfs = []
+    for part in parts:
+        furniture_pdf, _, refused_here = _wait(part, timer)
+        furniture_pdfs.append(furniture_pdf)
+        refused.extend(refused_here)
+    if progress is not None:
+        progress(95)
+    title_pdf, _, refused_here = _wait(title_result, timer)
+    refused.extend(refused_here)
+    pdf, pages = _finish(
+        writer, furniture_pdfs, job.metadata, geometry=job.geometry, title_pdf=title_pdf
+    )
+    timer.left()
+    return Rendered(pdf, pages, _ms(started), "composed", tuple(refused))
+
+
+def plan_mode(count: int, *, tagged_always: bool, variant: str | None) -> str:
+    if variant or tagged_always or count <= SINGLE_MAX:
+        return "single"
+    return "composed"
+
+
+def chunk_sizes(count: int, workers: int | None = None) -> list[int]:
+    """How many names go in each chunk: about two chunks per worker, at least
+    :data:`MIN_CHUNK` names each."""
+    if count <= 0:
+        return []
+    workers = workers or worker_count()
+    chunks = max(1, min(2 * workers, count // MIN_CHUNK))
+    base, extra = divmod(count, chunks)
+    return [base + (1 if i < extra else 0) for i in range(chunks)]
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+# --- Inputs that decide the output --------------------------------------------------------
+
+_ROOT = Path(__file__).resolve().parent.parent.parent.parent
+_VERSION_FILES = (
+    "signon/exports/pdf/render.py",
+    "signon/exports/pdf/operations.py",
+    "signon/signatures/listing.py",
+    "signon/signatures/collation.py",
+    "signon/exports/pdf/fonts.py",
+)
+
+
+def renderer_version() -> str:
+    """A hash of the code and templates that shape the PDF: a change makes new files."""
+    global _renderer_version
+    if _renderer_version is None:
+        digest = hashlib.sha256()
+        paths = [_ROOT / p for p in _VERSION_FILES]
+        for folder in ("templates/pdf", "static/css/pdf"):
+            paths.extend(sorted((_ROOT / folder).rglob("*")))
+        for path in paths:
+            if path.is_file():
+                digest.update(str(path.relative_to(_ROOT)).encode())
+                digest.update(path.read_bytes())
+        _renderer_version = digest.hexdigest()
+    return _renderer_version
+
+
+_renderer_version: str | None = None
+
+
+def rasterise(pdf: bytes, page: int, *, dpi: int = 60, timeout: float = 20.0) -> bytes | None:
+    """Page ``page`` (from 1) of ``pdf`` as PNG, with poppler's ``pdftoppm``; ``None`` when
+    poppler-utils is not installed or the page does not exist."""
+    import shutil
+    import subprocess
+
+    executable = shutil.which("pdftoppm")
+    if executable is None:
+        return None
+    result = subprocess.run(  # noqa: S603 - fixed executable, no shell, our own PDF on stdin
+        [executable, "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", "-"],
+        input=pdf,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0 or not result.stdout.startswith(b"\x89PNG"):
+        return None
+    return result.stdout
+
+
+# --- What is printed (built by pdf_operations from the database) ----------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One printed signatory."""
+
+    number: int | None
+    name: str
+    details: str = ""
+    description: str = ""
+
+    @property
+    def rtl(self) -> bool:
+        """Written right to left: isolated from the number and details around it (only then:
+        even as Unicode isolate characters, isolation slows WeasyPrint's layout)."""
+        return is_rtl(self.name)
+
+
+def is_rtl(text: str) -> bool:
+    # no character below U+05BE is right to left (R or AL): most names are decided at once
+    if not text or max(text) < "\u05be":
+        return False
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+def groups_html(parts: Sequence[Group]) -> Any:
+    """The signatories' paragraphs (templates/pdf/_macros.html ``groups``), escaped, built
+    here rather than in Jinja: for thousands of names that is several times faster."""
+    from markupsafe import Markup, escape
+
+    out: list[str] = []
+    for group in parts:
+        if group.heading:
+            out.append(f"<h3>{escape(group.heading)}</h3>\n")
+        for e in group.entries:
+            name = escape(e.name)
+            out.append(
+                '<p class="entry">' if e.number is not None else '<p class="entry unnumbered">'
+            )
+            if e.number is not None:
+                out.append(f"{int(e.number)}.&#8194;")
+            # a right-to-left name is isolated from the number and details around it with
+            # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE (what <bdi> does, without an
+            # inline box: a seventh faster on a chunk where most names are Arabic or Hebrew)
+            out.append(f"\u2068{name}\u2069" if e.rtl else name)
+            if e.details:
+                out.append(f'<span class="details">, {escape(e.details)}</span>')
+            if e.description:
+                out.append(f'<span class="description">{escape(e.description)}</span>')
+            out.append("</p>\n")
+        if group.summary:
+            out.append(f'<p class="summary">{escape(group.summary)}</p>\n')
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+
+
+@dataclass(frozen=True)
+class Group:
+    heading: str | None
+    entries: tuple[Entry, ...]
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Logo:
+    name: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    position: int
+    revision: str  # "r3"
+    approved: str  # "2026-11-20 14:03:12" (UTC)
+    name: str
+
+    @property
+    def line(self) -> str:
+        """Position, revision and time, aligned for a monospaced font."""
+        return f"{self.position:>5}  {self.revision:<4} {self.approved}  "
+
+    @property
+    def rtl(self) -> bool:
+        return is_rtl(self.name)
+
+
+#: The compact audit rows' font (static/css/pdf/base.css ``.audit-compact``): its size in
+#: points and the advance of DejaVu Sans Mono (0.602 em), rounded up.
+AUDIT_FONT_PT = 6.8
+MONO_ADVANCE_EM = 0.61
+
+
+def audit_chars_per_line(width_mm: float) -> int:
+    """How many monospaced characters of the compact audit rows fit in ``width_mm`` (one
+    kept free: the rows are ``white-space: pre`` and must never overflow)."""
+    return max(20, int(width_mm * MM / (AUDIT_FONT_PT * MONO_ADVANCE_EM)) - 1)
+
+
+def compact_audit_lines(
+    rows: Sequence[AuditRow],
+    per_line: int | None = None,
+    *,
+    chars: int = 110,
+    widths: tuple[int, int] | None = None,
+) -> str:
+    """Long lists: the rows without names (the list's numbers name them), as many a line as
+    fit in ``chars`` characters (fewer lines are faster to lay out). ``widths``: of the
+    position and the revision columns (give the whole list's, so that chunks align)."""
+    if not rows:
+        return ""
+    position_width, revision_width = widths or (
+        max(len(str(r.position)) for r in rows),
+        max(len(r.revision) for r in rows),
+    )
+    cells = [
+        f"{r.position:>{position_width}} {r.revision:<{revision_width}} {r.approved}" for r in rows
+    ]
+    gap = "  "
+    if per_line is None:
+        cell = max(len(c) for c in cells)
+        per_line = max(1, (chars + len(gap)) // (cell + len(gap)))
+    return "\n".join(
+        gap.join(cells[start : start + per_line]) for start in range(0, len(cells), per_line)
+    )
+
+
+@dataclass(frozen=True)
+class AuditFacts:
+    revision_number: int
+    revision_sha256: str
+    signatures_sha256: str
+    count: int
+    left_out: int
+    exported_at: str
+    exported_by: str
+    chain_head: str | None
+    rows: tuple[AuditRow, ...]
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "on_behalf": "On behalf of:",
+        "signatories": "Signatories",
+        "page": "Page {n} of {total}",
+        "cc": "Cc:",
+        "new_since": "New signatories since {date}",
+        "individuals": "and {count} individuals",
+        "individual": "and 1 individual",
+        "initiated": "Initiated by",
+        "endorsed": "Endorsed by",
+        "no_country": "Other",
+        "logos": "Logos of the signatories",
+        "audit": "Audit record",
+        "none_yet": "No signatory's approval covers this text yet.",
+    },
+    "fr": {
+        "on_behalf": "Au nom de :",
+        "signatories": "Signataires",
+        "page": "Page {n} sur {total}",
+        "cc": "Copie :",
+        "new_since": "Nouveaux signataires depuis le {date}",
+        "individuals": "et {count} personnes",
+        "individual": "et 1 personne",
+        "initiated": "À l'initiative de",
+        "endorsed": "Soutenu par",
+        "no_country": "Autres",
+    },
+    "es": {
+        "on_behalf": "En nombre de:",
+        "signatories": "Firmantes",
+        "page": "Página {n} de {total}",
+        "cc": "Cc:",
+        "new_since": "Nuevos firmantes desde el {date}",
+        "individuals": "y {count} personas",
+        "individual": "y 1 persona",
+        "initiated": "Iniciado por",
+        "endorsed": "Respaldado por",
+        "no_country": "Otros",
+    },
+}
+
+
+def labels_for(language: str) -> dict[str, str]:
+    base = (language or "en").replace("_", "-").split("-")[0].lower()
+    return {**LABELS["en"], **LABELS.get(base, {})}
+
+
+@dataclass(frozen=True)
+class PdfContent:
+    """Everything printed, as plain values: the same content gives the same PDF."""
+
+    layout: str  # "statement" or "letter"
+    page_size: str
+    language: str
+    title: str
+    running_title: str
+    subject: str
+    keywords: str
+    authors: tuple[str, ...]
+    created: str  # ISO 8601 UTC
+    date_text: str
+    letterhead: tuple[Logo, ...]
+    addressees: tuple[str, ...]
+    cc: tuple[str, ...]
+    body_html: str  # sanitised HTML (signon.core.markdown.render_markdown)
+    statement_items: tuple[str, ...]
+    groups: tuple[Group, ...]
+    count: int
+    list_columns: int
+    logo_grid: tuple[Logo, ...]
+    audit: AuditFacts | None
+    labels: dict[str, str]
+    font_stack: str
+    sans_stack: str
+    tagged_always: bool = False
+    variant: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+# --- Content to HTML (templates/pdf/; needs an app context) --------------------------------
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: every character but letters, digits and spaces
+    as a hexadecimal escape, so that nothing in it can end the string."""
+    out = []
+    for char in text:
+        if char.isascii() and (char.isalnum() or char == " "):
+            out.append(char)
+        else:
+            out.append(f"\\{ord(char):06x}")
+    return '"' + "".join(out) + '"'
+
+
+def page_number_css(template: str, total: str | None = None) -> str:
+    """``"Page {n} of {total}"`` as CSS ``content``: strings and the page counters
+    (``total``: a literal instead of ``counter(pages)``)."""
+    parts: list[str] = []
+    rest = template
+    while rest:
+        positions = [(rest.find(k), k) for k in ("{n}", "{total}") if k in rest]
+        if not positions:
+            parts.append(css_string(rest))
+            break
+        index, key = min(positions)
+        if index:
+            parts.append(css_string(rest[:index]))
+        if key == "{n}":
+            parts.append("counter(page)")
+        else:
+            parts.append(f'"{total}"' if total is not None else "counter(pages)")
+        rest = rest[index + len(key) :]
+    return " ".join(parts)
+
+
+def _page_css(geometry: Geometry, *, furniture_text: str | None) -> str:
+    furniture_rule = (
+        f"@bottom-center {{ content: {furniture_text}; }}"
+        if furniture_text
+        else "@top-center { content: none; } @bottom-center { content: none; }"
+    )
+    return (
+        f"@page {{ size: {geometry.width}mm {geometry.height}mm; "
+        f"margin: {MARGIN_TOP_MM}mm {MARGIN_SIDE_MM}mm {MARGIN_BOTTOM_MM}mm; {furniture_rule} }}\n"
+        f".list-columns {{ columns: {geometry.columns}; column-gap: {COLUMN_GAP_MM}mm; }}"
+    )
+
+
+def _column_css(geometry: Geometry, columns: int, band: bool) -> str:
+    width = geometry.column_width(columns)
+    height = geometry.content_height
+    css = f"@page {{ size: {width:.3f}mm {height:.3f}mm; margin: 0; }}"
+    if band:
+        css += f"\n@page :nth(-n+{columns}) {{ size: {width:.3f}mm {height - BAND_MM:.3f}mm; }}"
+    return css
+
+
+def _sheets(layout: str, *extra: str) -> list[str]:
+    return ["fonts.css", "base.css", f"{layout}.css", *extra]
+
+
+def _render(template: str, **context: Any) -> str:
+    from flask import render_template
+    from markupsafe import Markup
+
+    from signon.exports.pdf.fetcher import static_url
+
+    doc: PdfContent = context["doc"]
+    context.setdefault("css", _sheets(doc.layout))
+    context["page_css"] = Markup(context.get("page_css", ""))  # noqa: S704 - numbers and css_string only
+    return render_template(
+        f"pdf/{template}",
+        static=lambda sheet: static_url(f"css/pdf/{sheet}"),
+        groups_html=groups_html,
+        **context,
+    )
+
+
+def _safe_doc(doc: PdfContent) -> Any:
+    """The content with its trusted pieces (font stacks, sanitised text) marked safe."""
+    from markupsafe import Markup
+
+    return _Doc(doc, Markup)
+
+
+class _Doc:
+    """Wraps :class:`PdfContent` for the templates: the font stacks (our constants) and the
+    letter's text (already sanitised) are not escaped again; everything else is."""
+
+    def __init__(self, doc: PdfContent, markup: type) -> None:
+        self._doc = doc
+        self.font_stack = markup(doc.font_stack)
+        self.sans_stack = markup(doc.sans_stack)
+        self.body_html = markup(doc.body_html)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._doc, name)
+
+
+def html_single(doc: PdfContent) -> str:
+    geometry = Geometry(doc.page_size, doc.list_columns)
+    page = page_number_css(doc.labels["page"])
+    return _render(
+        "document.html",
+        doc=_safe_doc(doc),
+        css=_sheets(doc.layout),
+        page_css=_page_css(geometry, furniture_text=page),
+    )
+
+
+def _flow(doc: PdfContent, part: str) -> Segment:
+    geometry = Geometry(doc.page_size, doc.list_columns)
+    html = _render(
+        "flow.html",
+        doc=_safe_doc(doc),
+        part=part,
+        page_css=_page_css(geometry, furniture_text=None),
+    )
+    return Segment("flow", html=html)
+
+
+def _split(count: int, sizes: Sequence[int]) -> list[tuple[int, int]]:
+    bounds, start = [], 0
+    for size in sizes:
+        bounds.append((start, min(count, start + size)))
+        start += size
+    return [b for b in bounds if b[0] < b[1]] or [(0, count)]
+
+
+def _chunk_groups(groups: Sequence[Group], sizes: Sequence[int]) -> list[list[Group]]:
+    """Cut the groups into chunks of about ``sizes`` entries. A group cut in two goes on
+    without repeating its heading; its summary stays after its last entry."""
+    flat = [(index, entry) for index, group in enumerate(groups) for entry in group.entries]
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for position, (index, _) in enumerate(flat):
+        first.setdefault(index, position)
+        last[index] = position
+    chunks: list[list[Group]] = []
+    for start, end in _split(len(flat), sizes):
+        parts: list[_Part] = []
+        for position in range(start, end):
+            index, entry = flat[position]
+            if not parts or parts[-1].index != index:
+                heading = groups[index].heading if first[index] == position else None
+                parts.append(_Part(index, heading, [], None))
+            parts[-1].entries.append(entry)
+            if last[index] == position:
+                parts[-1].summary = groups[index].summary
+        chunks.append([Group(p.heading, tuple(p.entries), p.summary) for p in parts])
+    # groups with nothing but a summary ("and 103 individuals") close the list
+    trailing = [g for g in groups if not g.entries]
+    if trailing:
+        if not chunks:
+            chunks.append([])
+        chunks[-1].extend(trailing)
+    return chunks
+
+
+@dataclass
+class _Part:
+    index: int
+    heading: str | None
+    entries: list[Entry]
+    summary: str | None
+
+
+def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | ComposedJob:
+    """The rendering job for ``doc``: one document, or pieces to render in parallel."""
+    if plan_mode(doc.count, tagged_always=doc.tagged_always, variant=doc.variant) == "single":
+        return SingleJob(
+            html_single(doc),
+            tagged=True,
+            variant=doc.variant,
+            attachments=doc.attachments,
+        )
+    geometry = Geometry(doc.page_size, doc.list_columns)
+    safe = _safe_doc(doc)
+    segments: list[Segment] = []
+    bands: dict[int, str] = {}
+    band_css = f"@page {{ size: {geometry.content_width:.3f}mm {BAND_MM:.3f}mm; margin: 0; }}"
+    band_html = _render(
+        "band.html", doc=safe, css=[*_sheets(doc.layout), "columns.css"], page_css=band_css
+    )
+    sizes = chunk_sizes(doc.count, workers)
+
+    def columns_segment(part: str, items: list[dict[str, Any]], columns: int, band: bool) -> None:
+        chunks = []
+        for index, context in enumerate(items):
+            css_rules = _column_css(geometry, columns, band and index == 0)
+            chunks.append(
+                _render(
+                    "columns.html",
+                    doc=safe,
+                    part=part,
+                    css=[*_sheets(doc.layout), "columns.css"],
+                    page_css=css_rules,
+                    **context,
+                )
+            )
+        if band:
+            bands[len(segments)] = band_html
+        segments.append(Segment("columns", chunks=tuple(chunks), columns=columns, band=band))
+
+    if doc.layout == "statement":
+        items = [
+            {"items": doc.statement_items[a:b]} for a, b in _split(len(doc.statement_items), sizes)
+        ]
+        columns_segment("statement_list", items, doc.list_columns, True)
+        segments.append(_flow(doc, "statement_text"))
+    else:
+        segments.append(_flow(doc, "letter_front"))
+        columns_segment(
+            "groups",
+            [{"parts": chunk} for chunk in _chunk_groups(doc.groups, sizes)],
+            doc.list_columns,
+            True,
+        )
+        if doc.logo_grid:
+            segments.append(_flow(doc, "logos"))
+    if doc.audit is not None:
+        segments.append(_flow(doc, "audit"))
+        rows = doc.audit.rows
+        chars = audit_chars_per_line(geometry.content_width)
+        widths = (
+            max((len(str(r.position)) for r in rows), default=1),
+            max((len(r.revision) for r in rows), default=2),
+        )
+        columns_segment(
+            "audit_rows",
+            [
+                {"text": compact_audit_lines(rows[a:b], chars=chars, widths=widths)}
+                for a, b in _split(len(rows), sizes)
+            ],
+            1,
+            False,
+        )
+    width = f"{geometry.content_width:.3f}mm"
+    furniture_html = _render(
+        "furniture.html",
+        doc=safe,
+        part="numbers",
+        css=["fonts.css", "furniture.css"],
+        page_css=f"@page {{ size: {width} {MARGIN_BOTTOM_MM}mm; margin: 0; }}",
+    )
+    title_html = _render(
+        "furniture.html",
+        doc=safe,
+        part="title",
+        css=["fonts.css", "furniture.css"],
+        page_css=f"@page {{ size: {width} {MARGIN_TOP_MM}mm; margin: 0; }}",
+    )
+    head, _, tail = furniture_html.partition("<!--SHEETS-->")
+    return ComposedJob(
+        geometry=geometry,
+        segments=tuple(segments),
+        furniture_head=head,
+        furniture_tail=tail,
+        page_label=doc.labels["page"],
+        title_html=title_html,
+        bands=bands,
+        metadata=Metadata(doc.title, doc.authors, doc.subject, doc.language, doc.created),
+    )
+
+
+def render(
+    doc: PdfContent,
+    folders: Folders,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Rendered:
+    """Make the PDF of ``doc`` (see the module docstring for the two modes)."""
+    job = build_job(doc)
+    if isinstance(job, SingleJob):
+        return render_single(job, folders, timeout=timeout)
+    return render_composed(job, folders, timeout=timeout, progress=progress)

@@ -1,0 +1,156 @@
+"""PDF export pages, on the exports blueprint: settings with a live preview, who is left
+out, the export button, the list of exports, and downloads of the stored files.
+
+Every route needs ``LETTER_EXPORT`` (coordinators): 404 for people who cannot see the
+letter, 403 for team members without the right. Records are looked up within their
+letter. GET changes nothing (the preview images are cached files, not state).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from signon.core.permissions import Action
+from signon.exports.lists.views import bp
+from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
+from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf.forms import ExportForm, ExportSettingsForm
+from signon.exports.pdf.operations import ExportError
+from signon.exports.pdf.render import RenderError
+from signon.letters.guard import letter_route
+from signon.letters.models import Letter
+from signon.signatures.listing import set_list_arrangement
+
+
+def _record(letter: Letter, record_id: int) -> ExportRecord:
+    record = pdf_operations.record_of(letter, record_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+def _pdf_response(data: bytes, filename: str, *, attachment: bool) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers.set(
+        "Content-Disposition", "attachment" if attachment else "inline", filename=filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/letters/<slug>/export", methods=["GET", "POST"])
+@letter_route(Action.LETTER_EXPORT)
+def pdf_settings(letter: Letter) -> Response | str:
+    settings = pdf_operations.settings_for(letter)
+    prepared = pdf_operations.prepare(letter, settings=settings)
+    listed = prepared.signatories.signatures
+    form = ExportSettingsForm(
+        signatures=listed,
+        data=ExportSettingsForm.initial(
+            settings, prepared.signatories.arrangement, {s.id: s for s in listed}
+        ),
+    )
+    if form.validate_on_submit():
+        set_list_arrangement(letter, current_user, form.arrangement())
+        pdf_operations.save_export_settings(
+            letter,
+            current_user,
+            layout=Layout(form.layout.data),
+            page_size=PageSize(form.page_size.data),
+            audit_page=bool(form.audit_page.data),
+            options=form.options(),
+        )
+        flash("The export settings are saved; the preview shows them.", "success")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug) + "#preview")
+    return render_template(
+        "exports/pdf_settings.html",
+        letter=letter,
+        form=form,
+        prepared=prepared,
+        records=pdf_operations.records_of(letter),
+        export_form=ExportForm(formdata=None),
+        images=shutil.which("pdftoppm") is not None,
+        is_stalled=pdf_operations.is_stalled,
+        tagged=prepared.count <= pdf_operations.INLINE_MAX
+        or bool(pdf_operations.options_of(settings)["tag_long_lists"]),
+    )
+
+
+@bp.get("/letters/<slug>/export/preview.png")
+@letter_route(Action.LETTER_EXPORT)
+def pdf_preview_image(letter: Letter) -> Response:
+    try:
+        png = pdf_operations.preview_png(letter)
+    except (RenderError, ExportError):
+        abort(503)
+    if png is None:
+        abort(404)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/letters/<slug>/export/preview.pdf")
+@letter_route(Action.LETTER_EXPORT)
+def pdf_preview(letter: Letter) -> Response:
+    try:
+        data = pdf_operations.preview_pdf(pdf_operations.prepare(letter))
+    except (RenderError, ExportError) as error:
+        flash(str(error), "error")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug))
+    return _pdf_response(data, f"{letter.slug}-preview.pdf", attachment=False)
+
+
+@bp.post("/letters/<slug>/exports")
+@letter_route(Action.LETTER_EXPORT)
+def pdf_export(letter: Letter) -> Response:
+    if not ExportForm().validate_on_submit():
+        flash("The form expired; please press the button again.", "error")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug))
+    try:
+        result = pdf_operations.export_pdf(letter, current_user)
+    except ExportError as error:
+        flash(str(error), "error")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug))
+    record = result.record
+    if result.reused:
+        flash(
+            f"Nothing has changed since export {record.id}: it is the same PDF, ready again.",
+            "info",
+        )
+    elif record.status == ExportStatus.FAILED:
+        flash(record.error or "The PDF could not be made.", "error")
+    elif result.background:
+        flash("The PDF is being made; this page shows how far it has got.", "info")
+    else:
+        flash(f"The PDF is ready ({record.page_count} pages).", "success")
+    return redirect(url_for("exports.pdf_record", slug=letter.slug, record_id=record.id))
+
+
+@bp.get("/letters/<slug>/exports/<int:record_id>")
+@letter_route(Action.LETTER_EXPORT)
+def pdf_record(letter: Letter, record_id: int) -> str:
+    record = _record(letter, record_id)
+    return render_template(
+        "exports/pdf_record.html",
+        letter=letter,
+        record=record,
+        stalled=pdf_operations.is_stalled(record),
+        export_form=ExportForm(formdata=None),
+    )
+
+
+@bp.get("/letters/<slug>/exports/<int:record_id>.pdf")
+@letter_route(Action.LETTER_EXPORT)
+def pdf_download(letter: Letter, record_id: int) -> Response:
+    record = _record(letter, record_id)
+    try:
+        data = pdf_operations.stored_pdf(record)
+    except ExportError as error:
+        flash(str(error), "error")
+        return redirect(url_for("exports.pdf_record", slug=letter.slug, record_id=record.id))
+    return _pdf_response(data, pdf_operations.download_name(record, letter.slug), attachment=True)

@@ -1,0 +1,3 @@
+"""Approvals: the invitation link; approving, declining and withdrawing (the signature state
+machine).
+"""

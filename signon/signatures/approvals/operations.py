@@ -1,0 +1,298 @@
+"""Approving, declining and withdrawing: the signature state machine. Add and flush only.
+
+Every change writes a :class:`SignatureEvent` (the signature's own history, never
+deleted) and an audit event. Approving twice is idempotent. A signature has one
+owner: an approval through an invitation writes only to that invitation's
+signature, never to another one found by its name (colliding names are kept side
+by side and shown to the coordinators, see :mod:`signon.signatures.duplicates`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
+
+from signon.audit.operations import record_event
+from signon.core.locks import lock_row
+from signon.core.names import clean_name
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, Revision
+from signon.signatures.approvals import late_withdrawals
+from signon.signatures.audit_records import printed_records
+from signon.signatures.models import (
+    Invitation,
+    InvitationStatus,
+    Moderation,
+    SignatoryKind,
+    Signature,
+    SignatureEvent,
+    SignatureSource,
+    SignatureStatus,
+)
+
+
+class SignatureError(Exception):
+    """A rule was broken; the message is meant for the person signing."""
+
+
+class StaleRevisionError(SignatureError):
+    """They approved a text that is no longer the current one."""
+
+
+@dataclass(frozen=True)
+class SignatoryDetails:
+    """What an organisation gives when it signs: printed exactly as typed."""
+
+    name: str
+    kind: SignatoryKind = SignatoryKind.NGO
+    sort_name: str | None = None
+    country: str | None = None
+    representative_name: str | None = None
+    representative_title: str | None = None
+    website: str | None = None
+    authority_confirmed: bool = False
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower().rstrip(".")
+
+
+def website_host(website: str | None) -> str | None:
+    if not website:
+        return None
+    candidate = website if "://" in website else f"https://{website}"
+    try:
+        host = (urlsplit(candidate).hostname or "").lower().rstrip(".")
+    except ValueError:  # not a web address: no domain to match
+        return None
+    return host.removeprefix("www.") or None
+
+
+def domain_matches(email: str | None, website: str | None) -> bool:
+    """The confirming address belongs to the organisation's web domain (or a subdomain)."""
+    host = website_host(website)
+    if not email or not host or "@" not in email:
+        return False
+    domain = email_domain(email)
+    return domain == host or domain.endswith("." + host) or host.endswith("." + domain)
+
+
+def _lock(model: type[Invitation] | type[Signature], row_id: int) -> None:
+    """Lock a row for the rest of the transaction (PostgreSQL; SQLite locks at BEGIN)."""
+    lock_row(model, row_id)
+
+
+def _apply(signature: Signature, details: SignatoryDetails) -> None:
+    signature.rename(details.name)
+    signature.sort_name = details.sort_name or None
+    signature.country = details.country or None
+    signature.kind = details.kind
+    signature.representative_name = details.representative_name or None
+    signature.representative_title = details.representative_title or None
+    signature.website = details.website or None
+    signature.authority_confirmed = details.authority_confirmed
+
+
+def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
+    """Nothing to record: the form says exactly what is recorded already."""
+    return (
+        signature.name,
+        signature.sort_name or None,
+        signature.country or None,
+        signature.kind,
+        signature.representative_name or None,
+        signature.representative_title or None,
+        signature.website or None,
+        signature.authority_confirmed,
+    ) == (
+        clean_name(details.name),
+        details.sort_name or None,
+        details.country or None,
+        details.kind,
+        details.representative_name or None,
+        details.representative_title or None,
+        details.website or None,
+        details.authority_confirmed,
+    )
+
+
+def _event(
+    signature: Signature,
+    action: str,
+    revision: Revision | None,
+    email: str | None,
+    **details: object,
+) -> None:
+    db.session.add(
+        SignatureEvent(
+            signature=signature,
+            action=action,
+            revision_id=revision.id if revision else None,
+            email=email,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+    )
+
+
+def _own_signature(invitation: Invitation | None) -> Signature | None:
+    """The signature this invitation already has, if any: the only one it may change."""
+    if invitation is None:
+        return None
+    _lock(Invitation, invitation.id)
+    db.session.refresh(invitation)
+    return invitation.signature
+
+
+def approve(
+    letter: Letter,
+    revision: Revision,
+    details: SignatoryDetails,
+    *,
+    email: str | None,
+    invitation: Invitation | None = None,
+    source: SignatureSource = SignatureSource.INVITATION,
+    moderation: Moderation = Moderation.NOT_NEEDED,
+    logo_filename: str | None = None,
+    approved_at: datetime | None = None,
+    require_current: bool = True,
+) -> Signature:
+    """Record that this organisation approves exactly ``revision``.
+
+    ``require_current``: the revision must be the letter's head (a person approving
+    from an open page while someone saved a new version must look again).
+    Imports pass ``False`` to keep approvals of older revisions.
+    """
+    if source != SignatureSource.IMPORT and not letter.accepts_signatures:
+        raise SignatureError("Signing is closed for this letter.")
+    if require_current:
+        head = letter.head()
+        if head is None or head.id != revision.id:
+            raise StaleRevisionError(
+                "The text changed while you were reading it. Please read the current "
+                "version (the changes are shown) and approve it again."
+            )
+    if clean_name(details.name) == "":
+        raise SignatureError("The organisation's name is required.")
+    existing = _own_signature(invitation)
+    if (
+        existing is not None
+        and existing.status == SignatureStatus.APPROVED
+        and existing.revision_id == revision.id
+        and _same_details(existing, details)
+        and existing.email == email
+    ):
+        return existing  # the same approval, submitted twice: nothing new happened
+    signature = existing or Signature(
+        letter=letter,
+        invitation=invitation,
+        source=source,
+        moderation=moderation,
+    )
+    _apply(signature, details)
+    signature.status = SignatureStatus.APPROVED
+    signature.revision_id = revision.id
+    signature.approved_sha256 = revision.content_sha256
+    signature.approved_at = approved_at or utcnow()
+    signature.email = email
+    signature.domain_verified = domain_matches(email, details.website)
+    signature.withdrawn_at = None
+    signature.last_activity_at = utcnow()
+    if logo_filename is not None:
+        signature.logo_filename = logo_filename
+    if existing is None:
+        db.session.add(signature)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # the same invitation answered twice at once
+        raise SignatureError(
+            "This invitation was answered at the same moment elsewhere. Please reload the page."
+        ) from exc
+    _event(signature, "approved", revision, email, sha256=revision.content_sha256)
+    if invitation is not None:
+        invitation.status = InvitationStatus.APPROVED
+        invitation.last_activity_at = utcnow()
+        invitation.last_seen_revision_id = revision.id
+    record_event(
+        "signature.approved",
+        letter_id=letter.id,
+        actor_label=email or "import",
+        signature=signature.name,
+        revision=revision.number,
+        sha256=revision.content_sha256,
+        source=source.value,
+        printed=printed_records(signature),
+    )
+    db.session.flush()
+    return signature
+
+
+def decline(letter: Letter, invitation: Invitation, *, reason: str | None, email: str) -> Signature:
+    """The organisation says no. Kept as a signature row so the history shows it."""
+    if not letter.accepts_signatures:
+        raise SignatureError("Signing is closed for this letter.")
+    signature = _own_signature(invitation)
+    if signature is None:
+        signature = Signature(
+            letter=letter,
+            invitation=invitation,
+            source=SignatureSource.INVITATION,
+            kind=SignatoryKind.NGO,
+            email=email,
+            status=SignatureStatus.DECLINED,
+        )
+        signature.rename(invitation.organisation_name)
+        db.session.add(signature)
+    elif signature.status == SignatureStatus.DECLINED:
+        return signature
+    signature.status = SignatureStatus.DECLINED
+    signature.decline_reason = reason or None
+    signature.last_activity_at = utcnow()
+    head = letter.head()
+    _event(signature, "declined", head, email, reason=reason or None)
+    invitation.status = InvitationStatus.DECLINED
+    invitation.last_activity_at = utcnow()
+    db.session.flush()
+    record_event(
+        "signature.declined",
+        letter_id=letter.id,
+        actor_label=email,
+        signature=signature.name,
+        reason=reason or None,
+        printed=printed_records(signature),
+    )
+    db.session.flush()
+    return signature
+
+
+def withdraw(
+    signature: Signature, *, reason: str | None, email: str | None, actor_label: str | None = None
+) -> None:
+    """Take an approval back. The approval stays in the history; the name leaves the list."""
+    _lock(Signature, signature.id)
+    db.session.refresh(signature)
+    if signature.status != SignatureStatus.APPROVED:
+        raise SignatureError("Only an approval can be withdrawn.")
+    signature.status = SignatureStatus.WITHDRAWN
+    signature.withdrawn_at = utcnow()
+    signature.withdraw_reason = reason or None
+    signature.last_activity_at = utcnow()
+    _event(signature, "withdrawn", signature.revision, email, reason=reason or None)
+    late = late_withdrawals.flag_if_late(signature, signature.letter, email)
+    if signature.invitation is not None and signature.invitation.revoked_at is None:
+        signature.invitation.status = InvitationStatus.WITHDRAWN
+        signature.invitation.last_activity_at = utcnow()
+    record_event(
+        "signature.withdrawn",
+        letter_id=signature.letter_id,
+        actor_label=actor_label or email or "system",
+        signature=signature.name,
+        reason=reason or None,
+        after_list_final=late or None,
+        printed=printed_records(signature),
+    )
+    db.session.flush()

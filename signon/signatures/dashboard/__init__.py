@@ -1,0 +1,1 @@
+"""The coordinators' dashboard: where every organisation stands, the chart, the CSV."""

@@ -1,0 +1,276 @@
+"""E-mails of the invitations: the invitation itself, and receipts for the invitee's answers.
+
+Invitation mail is rendered during the request (while the request context is there)
+and sent by an :func:`signon.core.transaction.after_commit` callback: no link is ever
+mailed for an invitation that was then rolled back, and no transaction stays open while
+an SMTP server takes its time. All the invitations of one request share one SMTP
+connection. The outcome (SENT, or FAILED with the server's answer, and one more
+attempt either way) is written by :func:`record_send_outcomes` in a short unit of work
+of its own: the request's transaction has already been committed when the mail goes
+out, so the outcome cannot be part of it, and a separate session writes it without
+touching anything the request's session still holds. Up to :data:`SEND_IN_REQUEST`
+messages are sent before the response goes back; a longer list is sent by a background
+thread of the process (:func:`dispatch_invitation_mails`). Outcomes are written every
+:data:`OUTCOME_CHUNK` messages, so that a list of 2,000 does not lose every outcome if
+the process stops half-way (what was not recorded stays "Sending" and can be re-sent).
+
+Receipts (approval, withdrawal) need no outcome and go through
+:func:`signon.core.mail.queue_mail`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask import current_app
+from flask_mailman import EmailMultiAlternatives
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from signon.accounts.models import User
+from signon.core.mail import build_message, describe_send_error, queue_mail
+from signon.core.transaction import after_commit
+from signon.db import utcnow
+from signon.extensions import db, mail
+from signon.letters.models import Letter, Revision, TeamMember
+from signon.signatures.invitations import links
+from signon.signatures.models import Invitation, InvitationStatus, Signature
+
+log = logging.getLogger(__name__)
+
+#: Outcomes of sending are written after every this many messages.
+OUTCOME_CHUNK = 50
+#: Up to this many invitation mails are sent before the response; more, in the background.
+SEND_IN_REQUEST = 20
+
+
+def describe_moment(moment: datetime, now: datetime | None = None) -> str:
+    """A time in plain words, for e-mails: "Friday 13 March 2026 at 17:00 UTC (in 12 days)".
+
+    E-mails go to people whose time zone we do not know, so the time is in UTC.
+    """
+    now = now or utcnow()
+    moment = moment.astimezone(UTC)
+    when = f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+    remaining = moment - now
+    if remaining.total_seconds() <= 0:
+        return when
+    days = remaining.days
+    if days >= 2:
+        relative = f"in {days} days"
+    elif days == 1:
+        relative = "in 1 day"
+    else:
+        hours = max(1, int(remaining.total_seconds() // 3600))
+        relative = "in 1 hour" if hours == 1 else f"in {hours} hours"
+    return f"{when} ({relative})"
+
+
+def drafting_organisations(letter: Letter) -> list[str]:
+    """The names on the letterhead: team organisations marked as drafting organisations."""
+    members = db.session.scalars(
+        select(TeamMember)
+        .where(
+            TeamMember.letter_id == letter.id,
+            TeamMember.is_drafting_organisation.is_(True),
+            TeamMember.organisation_id.is_not(None),
+        )
+        .options(selectinload(TeamMember.organisation))
+        .order_by(TeamMember.id)
+    )
+    return [member.display_name for member in members]
+
+
+def _mail_context(letter: Letter, inviter: User | None) -> dict[str, Any]:
+    return {
+        "letter": letter,
+        "inviter_name": inviter.display_name if inviter else None,
+        "drafting": drafting_organisations(letter),
+        "deadline_words": describe_moment(letter.deadline) if letter.deadline else None,
+    }
+
+
+def _invitation_message(invitation: Invitation, context: dict[str, Any]) -> EmailMultiAlternatives:
+    letter: Letter = context["letter"]
+    return build_message(
+        invitation.email,
+        f"Invitation to sign: {letter.title}",
+        "signatures/invitation",
+        invitation=invitation,
+        organisation=invitation.organisation_name,
+        link=links.invitation_url(invitation),
+        expires_words=describe_moment(invitation.expires_at),
+        **context,
+    )
+
+
+def queue_invitation_mails(
+    letter: Letter, invitations: Sequence[Invitation], inviter: User | None
+) -> None:
+    """Render the invitations' mails now; send them after the commit, then record outcomes."""
+    context = _mail_context(letter, inviter)
+    outgoing = [(inv.id, _invitation_message(inv, context)) for inv in invitations]
+    after_commit(lambda: dispatch_invitation_mails(outgoing))
+
+
+Outgoing = Sequence[tuple[int, EmailMultiAlternatives]]
+_background: list[threading.Thread] = []
+_background_lock = threading.Lock()
+
+
+def dispatch_invitation_mails(outgoing: Outgoing) -> None:
+    """Send a few before the response; hand a long list to a background thread.
+
+    A coordinator inviting one organisation sees "Sent" (or the server's refusal) as
+    soon as the page comes back. 2,000 messages would keep the request (and a web
+    worker) busy for minutes, so they are sent by a thread of this process; the
+    invitations page shows them going from "Sending" to "Sent" or "Failed to send".
+    If the process stops first, the rest stay "Sending" and can be re-sent.
+    """
+    if len(outgoing) <= SEND_IN_REQUEST:
+        send_invitation_mails(outgoing)
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            send_invitation_mails(outgoing)
+
+    thread = threading.Thread(target=run, name="invitation-mail", daemon=True)
+    with _background_lock:
+        _background[:] = [t for t in _background if t.is_alive()]
+        _background.append(thread)
+    thread.start()
+
+
+def wait_for_background_sends(timeout: float = 120) -> None:
+    """Wait until the background threads started by this process have sent everything."""
+    with _background_lock:
+        threads = list(_background)
+    for thread in threads:
+        thread.join(timeout)
+
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
+    """Send on the shared connection; reconnect once if the server dropped it."""
+    try:
+        connection.open()
+        connection.send_messages([message])
+    except smtplib.SMTPServerDisconnected:
+        connection.close()
+        connection.open()
+        connection.send_messages([message])
+
+
+def send_invitation_mails(outgoing: Outgoing) -> None:
+    """Send (after the commit) over one connection; record each outcome in its own transaction."""
+    connection = mail.get_connection()
+    try:
+        for chunk in _chunks(outgoing, OUTCOME_CHUNK):
+            sent: list[int] = []
+            failed: dict[int, str] = {}
+            for invitation_id, message in chunk:
+                try:
+                    _deliver(connection, message)
+                except Exception as exc:  # every failure is recorded, none stops the others
+                    log.warning("invitation %s not sent: %s", invitation_id, exc)
+                    failed[invitation_id] = describe_send_error(exc)
+                else:
+                    sent.append(invitation_id)
+            record_send_outcomes(sent, failed)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # pragma: no cover - closing a broken connection
+            log.exception("closing the mail connection failed")
+
+
+def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
+    """Write SENT / FAILED in a short transaction of its own (see the module's docstring).
+
+    The session is bound to what the request's session is bound to: the engine in
+    production (a new connection and transaction), and in the tests the test's
+    connection (the outcome joins the test's rolled-back transaction).
+    An invitee who already opened or answered keeps that status; only the sending
+    facts (time, attempts, error) change.
+    """
+    if not sent and not failed:
+        return
+    now = utcnow()
+    with Session(bind=db.session.get_bind()) as session, session.begin():
+        if sent:
+            session.execute(
+                update(Invitation)
+                .where(Invitation.id.in_(list(sent)))
+                .values(
+                    sent_at=now,
+                    send_attempts=Invitation.send_attempts + 1,
+                    last_error=None,
+                    status=case(
+                        (
+                            Invitation.status.in_(
+                                [InvitationStatus.QUEUED, InvitationStatus.FAILED]
+                            ),
+                            InvitationStatus.SENT.value,
+                        ),
+                        else_=Invitation.status,
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        for invitation_id, error in failed.items():
+            session.execute(
+                update(Invitation)
+                .where(Invitation.id == invitation_id)
+                .values(
+                    send_attempts=Invitation.send_attempts + 1,
+                    last_error=error,
+                    status=case(
+                        (
+                            Invitation.status.in_([InvitationStatus.QUEUED, InvitationStatus.SENT]),
+                            InvitationStatus.FAILED.value,
+                        ),
+                        else_=Invitation.status,
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+
+def mail_approval_receipt(invitation: Invitation, signature: Signature, revision: Revision) -> None:
+    """To the confirming address: what was recorded, and the private link to come back."""
+    letter = invitation.letter
+    queue_mail(
+        invitation.email,
+        f"You approved: {letter.title}",
+        "signatures/inv_approved",
+        letter=letter,
+        signature=signature,
+        revision=revision,
+        approved_words=describe_moment(signature.approved_at or utcnow()),
+        link=links.invitation_url(invitation),
+    )
+
+
+def mail_withdrawal_receipt(invitation: Invitation, signature: Signature) -> None:
+    queue_mail(
+        invitation.email,
+        f"You withdrew your approval: {invitation.letter.title}",
+        "signatures/inv_withdrawn",
+        letter=invitation.letter,
+        signature=signature,
+        link=links.invitation_url(invitation),
+    )

@@ -1,0 +1,3 @@
+"""Lifecycle: classify revisions (editorial or substantive), freeze, close and reopen, the
+deadline.
+"""

@@ -1,0 +1,1 @@
+"""Moderation: the coordinators' queue of public signatures and changes."""

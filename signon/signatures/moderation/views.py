@@ -1,0 +1,309 @@
+"""The coordinators' moderation queue and public-page settings (``/letters/<slug>/moderation``).
+
+Pending public signatures are accepted (then shown publicly), rejected (never
+shown), or merged into an existing signatory. Changes that accepted public
+signatories made to their details are accepted or rejected here, and an accepted
+public signature can be removed (with a reason). The same page switches the public
+page on or off and gives the iframe snippet of the embed.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from signon.accounts.models import User
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action
+from signon.extensions import db
+from signon.letters.guard import letter_route
+from signon.letters.models import Letter
+from signon.signatures import duplicates
+from signon.signatures.approvals.operations import SignatureError
+from signon.signatures.blueprint import bp
+from signon.signatures.models import Moderation, Signature
+from signon.signatures.public_signon import changes as public_changes
+from signon.signatures.public_signon import operations
+from signon.signatures.public_signon.forms import (
+    DuplicateMergeForm,
+    MergeForm,
+    PublicSettingsForm,
+    RejectForm,
+    RemoveForm,
+)
+from signon.signatures.public_signon.views import embed_snippet
+from signon.signatures.uploads import logo_path
+
+
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _signature(letter: Letter, signature_id: int) -> Signature:
+    signature = operations.signature_of(letter, signature_id)
+    if signature is None:
+        abort(404)
+    return signature
+
+
+def _merge_candidates(letter: Letter, signature: Signature) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.id != signature.id,
+                Signature.moderation != Moderation.REJECTED,
+            )
+            .order_by(Signature.name)
+        )
+    )
+
+
+def _render(
+    letter: Letter,
+    *,
+    reject_form: tuple[int, RejectForm] | None = None,
+    merge_form: tuple[int, MergeForm] | None = None,
+    change_reject_form: tuple[int, RejectForm] | None = None,
+    remove_form: tuple[int, RemoveForm] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The page; a form that failed validation is shown again with its errors."""
+    queue = operations.moderation_queue(letter)
+    held = public_changes.held_changes(letter)
+    removable = public_changes.removable_signatures(letter)
+    change_reject_forms = {
+        h.signature.id: RejectForm(formdata=None, prefix=f"change-reject-{h.signature.id}")
+        for h in held
+    }
+    remove_forms = {s.id: RemoveForm(formdata=None, prefix=f"remove-{s.id}") for s in removable}
+    if change_reject_form is not None:
+        change_reject_forms[change_reject_form[0]] = change_reject_form[1]
+    if remove_form is not None:
+        remove_forms[remove_form[0]] = remove_form[1]
+    reject_forms: dict[int, RejectForm] = {}
+    merge_forms: dict[int, MergeForm] = {}
+    for item in queue.items:
+        sid = item.signature.id
+        reject_forms[sid] = RejectForm(formdata=None, prefix=f"reject-{sid}")
+        merge_forms[sid] = MergeForm(
+            formdata=None,
+            prefix=f"merge-{sid}",
+            duplicates=[d.signature for d in item.duplicates],
+            others=[s for s in queue.merge_targets if s.id != sid],
+        )
+    if reject_form is not None:
+        reject_forms[reject_form[0]] = reject_form[1]
+    if merge_form is not None:
+        merge_forms[merge_form[0]] = merge_form[1]
+    settings_form = PublicSettingsForm(formdata=None, is_public=letter.is_public)
+    return (
+        render_template(
+            "signatures/moderation.html",
+            letter=letter,
+            queue=queue,
+            settings_form=settings_form,
+            reject_forms=reject_forms,
+            merge_forms=merge_forms,
+            held_changes=held,
+            change_reject_forms=change_reject_forms,
+            removable=removable,
+            remove_forms=remove_forms,
+            duplicate_groups=duplicates.possible_duplicates(letter),
+            merged_away=duplicates.merged_away(letter),
+            duplicate_merge_form=DuplicateMergeForm(formdata=None),
+            action_form=ActionForm(formdata=None),
+            public_url=operations.public_url(letter),
+            embed_url=operations.embed_url(letter),
+            snippet=embed_snippet(letter),
+        ),
+        status,
+    )
+
+
+@bp.get("/letters/<slug>/moderation")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation(letter: Letter) -> tuple[str, int]:
+    return _render(letter)
+
+
+@bp.post("/letters/<slug>/moderation/public")
+@letter_route(Action.LETTER_MANAGE)
+def moderation_public_settings(letter: Letter) -> Response:
+    form = PublicSettingsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = bool(form.is_public.data)
+    if operations.set_public_page(letter, enabled=enabled, user=_user()):
+        flash(
+            "The public page is on: anyone with its address can read the letter and ask to sign."
+            if enabled
+            else "The public page is off: its address, its embed and its links no longer work.",
+            "success",
+        )
+    else:
+        flash("Nothing changed.", "info")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/accept")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_accept(letter: Letter, signature_id: int) -> Response:
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.accept_signature(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is accepted and now listed publicly.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/reject")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_reject(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
+    signature = _signature(letter, signature_id)
+    form = RejectForm(prefix=f"reject-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, reject_form=(signature.id, form), status=422)
+    try:
+        operations.reject_signature(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is rejected; it will not be shown.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/merge")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_merge(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
+    signature = _signature(letter, signature_id)
+    candidates = _merge_candidates(letter, signature)
+    form = MergeForm(
+        prefix=f"merge-{signature.id}",
+        duplicates=[d.signature for d in operations.find_duplicates(signature, candidates)],
+        others=candidates,
+    )
+    if not form.validate_on_submit():
+        return _render(letter, merge_form=(signature.id, form), status=422)
+    target = _signature(letter, int(form.target.data))
+    target_name = target.name
+    try:
+        operations.merge_signature(
+            signature, target, moderator=_user(), take_details=bool(form.take_details.data)
+        )
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(
+            f"“{signature.name}” is merged into “{target_name}”"
+            + (", which took over the newer details." if form.take_details.data else "."),
+            "success",
+        )
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/change/accept")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
+    """The details a public signatory changed after acceptance become the listed ones."""
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        public_changes.accept_change(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The change is accepted: “{signature.name}” is listed with it now.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.get("/letters/<slug>/moderation/<int:signature_id>/change/logo")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_logo(letter: Letter, signature_id: int) -> Response:
+    """The logo a held change proposes, for the coordinators reviewing it."""
+    change = public_changes.pending_change(_signature(letter, signature_id))
+    path = logo_path(change.logo_filename) if change is not None else None
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png", max_age=0, conditional=True)
+    response.headers["Content-Disposition"] = "inline; filename=proposed-logo.png"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/change/reject")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_change_reject(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
+    """The signature stays listed as it was accepted."""
+    signature = _signature(letter, signature_id)
+    form = RejectForm(prefix=f"change-reject-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, change_reject_form=(signature.id, form), status=422)
+    try:
+        public_changes.reject_change(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The change is rejected: “{signature.name}” stays listed as it was.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/remove")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_remove(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
+    """Take an accepted public signature off the list (a reason is required)."""
+    signature = _signature(letter, signature_id)
+    form = RemoveForm(prefix=f"remove-{signature.id}")
+    if not form.validate_on_submit():
+        return _render(letter, remove_form=(signature.id, form), status=422)
+    try:
+        public_changes.remove_signature(signature, moderator=_user(), reason=form.reason.data)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is removed: it is no longer listed.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/merge-duplicate")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_merge_duplicate(letter: Letter, signature_id: int) -> Response:
+    """One of a group of possible duplicates is merged into another (audited, reversible)."""
+    signature = _signature(letter, signature_id)
+    form = DuplicateMergeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = _signature(letter, form.target_id())
+    try:
+        operations.merge_signature(signature, target, moderator=_user(), take_details=False)
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"“{signature.name}” is merged into “{target.name}”. You can undo this.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))
+
+
+@bp.post("/letters/<slug>/moderation/<int:signature_id>/undo-merge")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_undo_merge(letter: Letter, signature_id: int) -> Response:
+    """A merge is taken back: both signatures are as they were before it (audited)."""
+    signature = _signature(letter, signature_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        target = operations.undo_merge(signature, moderator=_user())
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"The merge of “{signature.name}” into “{target.name}” is undone.", "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))

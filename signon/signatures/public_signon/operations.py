@@ -1,0 +1,851 @@
+"""Public sign-on: the public page's data, double opt-in requests, and moderation.
+
+A visitor asks to sign on the public page: a :class:`PublicSignRequest` keeps
+what they typed (and the revision they were shown) until they open the link
+mailed to them. Confirming creates their signature through
+:func:`signon.signatures.approvals.operations.approve` with source ``PUBLIC`` and
+moderation ``PENDING``, plus a private invitation link so that they can change
+or withdraw it later. Nothing is shown publicly until a coordinator accepts it
+(:func:`accept_signature`); they may also reject it or merge it into an
+existing signatory.
+
+Operations add and flush, write audit events and queue mail; they never commit.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from signon.accounts.models import User
+from signon.audit.operations import record_event
+from signon.core import fields
+from signon.core.locks import lock_row
+from signon.core.mail import queue_mail
+from signon.core.names import clean_name, name_key
+from signon.core.tokens import hash_token, new_token
+from signon.core.urls import canonical_url
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, Revision
+from signon.signatures import duplicates
+from signon.signatures.approvals.operations import (
+    SignatoryDetails,
+    SignatureError,
+    StaleRevisionError,
+    approve,
+    domain_matches,
+    email_domain,
+    website_host,
+)
+from signon.signatures.audit_records import plain_value, printed_records
+from signon.signatures.invitations.links import assign_new_link, invitation_url
+from signon.signatures.listing import is_listed, sort_signatories
+from signon.signatures.models import (
+    Invitation,
+    InvitationStatus,
+    Moderation,
+    PublicSignRequest,
+    SignatoryKind,
+    Signature,
+    SignatureEvent,
+    SignatureSource,
+    SignatureStatus,
+)
+
+#: How long the confirmation link of a public request works.
+PUBLIC_REQUEST_HOURS = 48
+
+#: E-mail domains shared by unrelated people: "same e-mail domain" says nothing there.
+SHARED_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "gmail.com",
+        "gmx.de",
+        "gmx.net",
+        "googlemail.com",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mail.com",
+        "mail.ru",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "web.de",
+        "yahoo.com",
+        "yahoo.fr",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
+
+
+class AlreadyListedError(SignatureError):
+    """The organisation is already among the published signatories."""
+
+
+class NameTakenError(SignatureError):
+    """A signature under this name exists already (published or not)."""
+
+    def __init__(self, message: str, *, listed: bool) -> None:
+        super().__init__(message)
+        self.listed = listed
+
+
+class RequestProblem(enum.StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+class RequestLinkError(SignatureError):
+    def __init__(self, problem: RequestProblem) -> None:
+        super().__init__(f"This confirmation link cannot be used ({problem.value}).")
+        self.problem = problem
+
+
+class RequestOutcome(enum.StrEnum):
+    CREATED = "created"  # a new request, a confirmation link mailed
+    RESENT = "resent"  # the same address and organisation again: a fresh link mailed
+    NOTIFIED = "notified"  # the name is taken by an unpublished signature: they are told by mail
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    outcome: RequestOutcome
+    #: The request (``None`` when the visitor was only told by mail why not).
+    request: PublicSignRequest | None = None
+    #: The confirmation token, as mailed (only its hash is stored).
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicRequestData:
+    """What a visitor typed into "Sign this letter" (kept as JSON until they confirm)."""
+
+    name: str
+    country: str
+    kind: SignatoryKind
+    representative_name: str
+    representative_title: str | None = None
+    sort_name: str | None = None
+    website: str | None = None
+    authority_confirmed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sort_name": self.sort_name,
+            "country": self.country,
+            "kind": self.kind.value,
+            "representative_name": self.representative_name,
+            "representative_title": self.representative_title,
+            "website": self.website,
+            "authority_confirmed": self.authority_confirmed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PublicRequestData:
+        try:
+            kind = SignatoryKind(data.get("kind") or SignatoryKind.NGO.value)
+        except ValueError:
+            kind = SignatoryKind.OTHER
+        return cls(
+            name=str(data.get("name") or ""),
+            sort_name=data.get("sort_name") or None,
+            country=str(data.get("country") or ""),
+            kind=kind,
+            representative_name=str(data.get("representative_name") or ""),
+            representative_title=data.get("representative_title") or None,
+            website=data.get("website") or None,
+            authority_confirmed=bool(data.get("authority_confirmed")),
+        )
+
+    def details(self) -> SignatoryDetails:
+        return SignatoryDetails(
+            name=self.name,
+            kind=self.kind,
+            sort_name=self.sort_name,
+            country=self.country,
+            representative_name=self.representative_name,
+            representative_title=self.representative_title,
+            website=self.website,
+            authority_confirmed=self.authority_confirmed,
+        )
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _lock_letter(letter: Letter) -> None:
+    """Serialise public sign-on for one letter (PostgreSQL row lock; SQLite locks at BEGIN)."""
+    lock_row(Letter, letter.id)
+
+
+def _lock_signature(signature: Signature) -> None:
+    lock_row(Signature, signature.id)
+    db.session.refresh(signature)
+
+
+def _signature_named(letter: Letter, name: str) -> Signature | None:
+    """A signature whose name equals ``name`` or looks like it; a published one first."""
+    found = duplicates.look_alikes(letter, name)
+    return next((s for s in found if is_listed(s)), found[0] if found else None)
+
+
+def _listed_message(existing: Signature, name: str) -> str:
+    """Why a name is refused on the public page: it is (or looks like) a listed one."""
+    if existing.name_key == name_key(name):
+        return f"“{existing.name}” is already listed among the signatories of this letter."
+    return (
+        f"“{clean_name(name)}” looks the same as “{existing.name}”, which is already listed "
+        "among the signatories of this letter. If yours is another organisation, please "
+        "write its name so that readers can tell the two apart."
+    )
+
+
+def _event(signature: Signature, action: str, **details: object) -> None:
+    db.session.add(
+        SignatureEvent(
+            signature=signature,
+            action=action,
+            revision_id=signature.revision_id,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+    )
+
+
+def public_url(letter: Letter) -> str:
+    return canonical_url("signatures.public_page", slug=letter.slug)
+
+
+def embed_url(letter: Letter) -> str:
+    return canonical_url("signatures.public_embed", slug=letter.slug)
+
+
+def private_link(signature: Signature) -> str | None:
+    """The signatory's own link (to change or withdraw), if they have a usable one."""
+    invitation = signature.invitation
+    if invitation is None or not invitation.is_usable:
+        return None
+    return invitation_url(invitation)
+
+
+def invitation_expiry(letter: Letter) -> datetime:
+    """Like every invitation: the letter's deadline, or a set number of days from now."""
+    if letter.deadline is not None:
+        return letter.deadline
+    days: int = current_app.config["SIGNON"].invitation_days
+    return utcnow() + timedelta(days=days)
+
+
+def set_public_page(letter: Letter, *, enabled: bool, user: User) -> bool:
+    """Switch the letter's public page on or off. Returns whether anything changed."""
+    if letter.is_public == enabled:
+        return False
+    letter.is_public = enabled
+    record_event(
+        "letter.public_page_enabled" if enabled else "letter.public_page_disabled",
+        letter_id=letter.id,
+        actor=user,
+    )
+    db.session.flush()
+    return True
+
+
+# --- Asking to sign (double opt-in) ------------------------------------------------------------
+
+
+def _check_open(letter: Letter) -> None:
+    if not letter.is_public:
+        raise SignatureError("This letter has no public page.")
+    if not letter.accepts_signatures:
+        raise SignatureError("Signing is closed for this letter.")
+
+
+def request_public_signature(
+    letter: Letter,
+    revision: Revision,
+    data: PublicRequestData,
+    *,
+    email: str,
+    client_ip: str | None = None,
+) -> RequestResult:
+    """A visitor asks to sign ``revision`` (the text they were shown): mail them a link.
+
+    The same address asking again for the same organisation while its request is
+    pending gets a fresh link (the earlier one stops working) instead of a second
+    request. A name already published raises :class:`AlreadyListedError`. A name
+    taken by a signature that is not published (awaiting moderation, declined...)
+    is explained by e-mail only, so that the page reveals nothing about it.
+    """
+    _check_open(letter)
+    if revision.letter_id != letter.id:
+        raise SignatureError("This text does not belong to this letter.")
+    if not data.name.strip():
+        raise SignatureError("The organisation's name is required.")
+    email = fields.normalise_email(email)
+    _lock_letter(letter)
+    existing = _signature_named(letter, data.name)
+    if existing is not None:
+        if is_listed(existing):
+            raise AlreadyListedError(_listed_message(existing, data.name))
+        queue_mail(
+            email,
+            f"Your request to sign “{letter.title}”",
+            "signatures/public_notice",
+            letter=letter,
+            name=data.name,
+            own_request=(
+                existing.email is not None
+                and existing.email.lower() == email
+                and existing.source == SignatureSource.PUBLIC
+                and existing.moderation == Moderation.PENDING
+            ),
+            page_url=public_url(letter),
+        )
+        return RequestResult(RequestOutcome.NOTIFIED)
+
+    now = utcnow()
+    key = Signature.key_for(data.name)
+    pending = next(
+        (
+            candidate
+            for candidate in db.session.scalars(
+                select(PublicSignRequest)
+                .where(
+                    PublicSignRequest.letter_id == letter.id,
+                    PublicSignRequest.email == email,
+                    PublicSignRequest.confirmed_at.is_(None),
+                    PublicSignRequest.expires_at > now,
+                )
+                .order_by(PublicSignRequest.id.desc())
+            )
+            if Signature.key_for(str(candidate.data.get("name", ""))) == key
+        ),
+        None,
+    )
+    token = new_token()
+    if pending is not None:
+        outcome = RequestOutcome.RESENT
+        request = pending
+        request.token_hash = hash_token(token)
+        request.data = data.to_json()
+        request.revision_id = revision.id
+        request.expires_at = now + timedelta(hours=PUBLIC_REQUEST_HOURS)
+        request.client_ip = client_ip
+    else:
+        outcome = RequestOutcome.CREATED
+        request = PublicSignRequest(
+            letter=letter,
+            email=email,
+            token_hash=hash_token(token),
+            data=data.to_json(),
+            revision_id=revision.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=PUBLIC_REQUEST_HOURS),
+            client_ip=client_ip,
+        )
+        db.session.add(request)
+    db.session.flush()
+    record_event(
+        "public_signature.requested",
+        letter_id=letter.id,
+        actor_label=email,
+        organisation=data.name,
+        revision=revision.number,
+        resent=outcome is RequestOutcome.RESENT or None,
+    )
+    queue_mail(
+        email,
+        f"Please confirm: signing “{letter.title}”",
+        "signatures/public_confirm",
+        letter=letter,
+        data=data,
+        link=canonical_url("signatures.public_confirm", slug=letter.slug, token=token),
+        valid_for=f"{PUBLIC_REQUEST_HOURS} hours",
+        resent=outcome is RequestOutcome.RESENT,
+    )
+    return RequestResult(outcome, request, token)
+
+
+def find_request(letter: Letter, token: str) -> PublicSignRequest | None:
+    """The request of this letter that ``token`` confirms, whatever its state."""
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(
+        select(PublicSignRequest).where(
+            PublicSignRequest.letter_id == letter.id,
+            PublicSignRequest.token_hash == hash_token(token),
+        )
+    )
+
+
+def request_problem(request: PublicSignRequest | None) -> RequestProblem | None:
+    if request is None:
+        return RequestProblem.UNKNOWN
+    if request.confirmed_at is not None:
+        return RequestProblem.USED
+    if request.expires_at <= utcnow():
+        return RequestProblem.EXPIRED
+    return None
+
+
+def _private_invitation(
+    letter: Letter, email: str, name: str, revision: Revision
+) -> Invitation | None:
+    """The invitation that gives a public signatory their private link.
+
+    One invitation per address per letter: if this address was invited already and
+    has not answered, that invitation is used; if it has answered (for another
+    organisation) or was revoked, the signature gets no private link.
+    """
+    existing = db.session.scalar(
+        select(Invitation).where(
+            Invitation.letter_id == letter.id, func.lower(Invitation.email) == email
+        )
+    )
+    if existing is not None:
+        return existing if existing.signature is None and existing.is_usable else None
+    invitation = Invitation(
+        letter=letter,
+        organisation_name=clean_name(name),
+        email=email,
+        status=InvitationStatus.SENT,
+        expires_at=invitation_expiry(letter),
+        sent_at=utcnow(),
+        last_seen_revision_id=revision.id,
+    )
+    assign_new_link(invitation)
+    return invitation
+
+
+def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Signature:
+    """They opened the mailed link and approve ``revision`` (which must be the head).
+
+    Creates the signature (approved, awaiting moderation) and their private link.
+    Raises :class:`RequestLinkError` for a used or expired request,
+    :class:`StaleRevisionError` when the text changed since they were shown it
+    (they must look at the changes and confirm the current text), and
+    :class:`NameTakenError` when a signature under that name exists meanwhile.
+    """
+    letter = request.letter
+    _check_open(letter)
+    if revision.letter_id != letter.id:
+        raise SignatureError("This text does not belong to this letter.")
+    _lock_letter(letter)
+    db.session.refresh(request)
+    problem = request_problem(request)
+    if problem is not None:
+        raise RequestLinkError(problem)
+    head = letter.head()
+    if head is None or head.id != revision.id:
+        raise StaleRevisionError(
+            "The text changed after you asked to sign. Please read the changes and "
+            "confirm the current text."
+        )
+    data = PublicRequestData.from_json(request.data)
+    existing = _signature_named(letter, data.name)
+    if existing is not None:
+        if is_listed(existing):
+            raise NameTakenError(
+                _listed_message(existing, data.name),
+                listed=True,
+            )
+        raise NameTakenError(
+            f"A signature under the name “{data.name}” is already recorded for this letter. "
+            "If it is your organisation's, use the link you received by e-mail then, or "
+            "contact the coordinators of the letter.",
+            listed=False,
+        )
+    try:
+        with db.session.begin_nested():
+            invitation = _private_invitation(letter, request.email, data.name, revision)
+            signature = approve(
+                letter,
+                revision,
+                data.details(),
+                email=request.email,
+                invitation=invitation,
+                source=SignatureSource.PUBLIC,
+                moderation=Moderation.PENDING,
+            )
+    except IntegrityError as exc:  # another confirmation took the address or the name
+        raise SignatureError(
+            "Someone confirmed the same signature at the same moment. Please reload the page."
+        ) from exc
+    request.confirmed_at = utcnow()
+    request.signature_id = signature.id
+    shown = db.session.get(Revision, request.revision_id)
+    _event(
+        signature,
+        "public_request_confirmed",
+        request=request.id,
+        shown_revision=shown.number if shown else None,
+        asked_at=request.created_at.isoformat(),
+    )
+    db.session.flush()
+    queue_mail(
+        request.email,
+        f"Thank you: your signature of “{letter.title}” awaits review",
+        "signatures/public_received",
+        letter=letter,
+        signature=signature,
+        revision=revision,
+        private_link=private_link(signature),
+        page_url=public_url(letter),
+    )
+    return signature
+
+
+# --- Moderation --------------------------------------------------------------------------------
+
+
+def _loose_key(name: str) -> str:
+    """A name without case, punctuation, repeated spaces or a leading "the"."""
+    key = re.sub(r"[\W_]+", " ", Signature.key_for(name)).strip()
+    return key.removeprefix("the ").strip()
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    signature: Signature
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    signature: Signature
+    duplicates: list[Duplicate]
+
+
+@dataclass(frozen=True)
+class ModerationQueue:
+    items: list[QueueItem]
+    #: Signatures a pending one may be merged into (not rejected), in print order.
+    merge_targets: list[Signature]
+    #: Recent decisions on public signatures, newest first, with the deciding event.
+    recent: list[tuple[Signature, SignatureEvent | None]]
+    #: Requests whose e-mail is not confirmed yet (and still could be).
+    unconfirmed: int
+    revision_numbers: dict[int, int]
+
+
+def find_duplicates(signature: Signature, candidates: Sequence[Signature]) -> list[Duplicate]:
+    """Other signatures of the letter that may be the same organisation, with why."""
+    name = _loose_key(signature.name)
+    host = website_host(signature.website)
+    domain = email_domain(signature.email) if signature.email else None
+    if domain in SHARED_MAIL_DOMAINS:
+        domain = None
+    found: list[Duplicate] = []
+    for other in candidates:
+        if other.id == signature.id or other.moderation == Moderation.REJECTED:
+            continue
+        reasons: list[str] = []
+        if _loose_key(other.name) == name:
+            reasons.append("similar name")
+        if host and website_host(other.website) == host:
+            reasons.append("same website")
+        if domain and other.email and email_domain(other.email) == domain:
+            reasons.append("same e-mail domain")
+        if reasons:
+            found.append(Duplicate(other, tuple(reasons)))
+    return found
+
+
+MODERATION_ACTIONS = ("moderation_accepted", "moderation_rejected", "merged", "removed")
+
+
+def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQueue:
+    """Everything the moderation page shows, in a fixed number of queries."""
+    signatures = list(db.session.scalars(select(Signature).where(Signature.letter_id == letter.id)))
+    pending = sorted(
+        (
+            s
+            for s in signatures
+            if s.moderation == Moderation.PENDING and s.status == SignatureStatus.APPROVED
+        ),
+        key=lambda s: (s.approved_at or s.created_at, s.id),
+    )
+    items = [QueueItem(s, find_duplicates(s, signatures)) for s in pending]
+    targets = sort_signatories(
+        [s for s in signatures if s.moderation != Moderation.REJECTED], language=letter.language
+    )
+    decided = sorted(
+        (
+            s
+            for s in signatures
+            if s.source == SignatureSource.PUBLIC
+            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED)
+        ),
+        key=lambda s: (s.updated_at, s.id),
+        reverse=True,
+    )[:recent_limit]
+    decisions: dict[int, SignatureEvent] = {}
+    if decided:
+        for event in db.session.scalars(
+            select(SignatureEvent)
+            .where(
+                SignatureEvent.signature_id.in_([s.id for s in decided]),
+                SignatureEvent.action.in_(MODERATION_ACTIONS),
+            )
+            .order_by(SignatureEvent.id)
+        ):
+            decisions[event.signature_id] = event  # the latest one wins
+    unconfirmed = db.session.scalar(
+        select(func.count(PublicSignRequest.id)).where(
+            PublicSignRequest.letter_id == letter.id,
+            PublicSignRequest.confirmed_at.is_(None),
+            PublicSignRequest.expires_at > utcnow(),
+        )
+    )
+    numbers = {
+        revision_id: number
+        for revision_id, number in db.session.execute(
+            select(Revision.id, Revision.number).where(Revision.letter_id == letter.id)
+        ).tuples()
+    }
+    return ModerationQueue(
+        items=items,
+        merge_targets=targets,
+        recent=[(s, decisions.get(s.id)) for s in decided],
+        unconfirmed=int(unconfirmed or 0),
+        revision_numbers=numbers,
+    )
+
+
+def signature_of(letter: Letter, signature_id: int) -> Signature | None:
+    """A signature, looked up within its letter."""
+    return db.session.scalar(
+        select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
+    )
+
+
+def _require_pending(signature: Signature) -> None:
+    if signature.moderation != Moderation.PENDING:
+        raise SignatureError(f"“{signature.name}” has already been moderated.")
+
+
+def accept_signature(signature: Signature, *, moderator: User) -> None:
+    """Publish a public signature; mail the signatory."""
+    _lock_signature(signature)
+    _require_pending(signature)
+    if signature.status != SignatureStatus.APPROVED:
+        raise SignatureError(f"“{signature.name}” withdrew meanwhile: there is nothing to publish.")
+    signature.moderation = Moderation.ACCEPTED
+    signature.last_activity_at = utcnow()
+    _event(signature, "moderation_accepted", moderator=moderator.email)
+    record_event(
+        "signature.moderation_accepted",
+        letter_id=signature.letter_id,
+        actor=moderator,
+        signature=signature.name,
+        printed=printed_records(signature),
+    )
+    db.session.flush()
+    if signature.email:
+        letter = signature.letter
+        queue_mail(
+            signature.email,
+            f"“{signature.name}” is now listed under “{letter.title}”",
+            "signatures/public_accepted",
+            letter=letter,
+            signature=signature,
+            page_url=public_url(letter) if letter.is_public else None,
+            private_link=private_link(signature),
+        )
+
+
+def reject_signature(signature: Signature, *, moderator: User, reason: str | None) -> None:
+    """Never publish it. The reason stays within the team; nobody is mailed."""
+    _lock_signature(signature)
+    _require_pending(signature)
+    signature.moderation = Moderation.REJECTED
+    signature.last_activity_at = utcnow()
+    _event(signature, "moderation_rejected", moderator=moderator.email, reason=reason or None)
+    record_event(
+        "signature.moderation_rejected",
+        letter_id=signature.letter_id,
+        actor=moderator,
+        signature=signature.name,
+        reason=reason or None,
+        printed=printed_records(signature),
+    )
+    db.session.flush()
+
+
+MERGED_FIELDS = (
+    "name",
+    "sort_name",
+    "country",
+    "kind",
+    "representative_name",
+    "representative_title",
+    "website",
+)
+
+
+def _snapshot(signature: Signature) -> dict[str, Any]:
+    return {field: plain_value(getattr(signature, field)) for field in MERGED_FIELDS}
+
+
+def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_details: bool) -> None:
+    previous = duplicate.moderation
+    duplicate.moderation = Moderation.REJECTED
+    duplicate.last_activity_at = utcnow()
+    _event(
+        duplicate,
+        "merged",
+        moderator=moderator.email,
+        merged_into=target.id,
+        merged_into_name=target.name,
+        took_details=take_details,
+        previous_moderation=previous.value,
+    )
+    before = _snapshot(target)
+    if take_details:
+        target.rename(duplicate.name)
+        target.sort_name = duplicate.sort_name
+        target.country = duplicate.country
+        target.kind = duplicate.kind
+        target.representative_name = duplicate.representative_name
+        target.representative_title = duplicate.representative_title
+        target.website = duplicate.website
+        target.domain_verified = domain_matches(target.email, target.website)
+    target.last_activity_at = utcnow()
+    _event(
+        target,
+        "merge_received",
+        moderator=moderator.email,
+        merged_from=duplicate.id,
+        merged_from_name=duplicate.name,
+        merged_from_email=duplicate.email,
+        took_details=take_details,
+        before=before if take_details else None,
+        after=_snapshot(target) if take_details else None,
+    )
+    db.session.flush()
+
+
+def merge_signature(
+    duplicate: Signature, target: Signature, *, moderator: User, take_details: bool
+) -> None:
+    """``duplicate`` is the same organisation as ``target``: reject it as merged.
+
+    ``duplicate`` is a public signature awaiting moderation, or any signature whose
+    name collides with the target's (a possible duplicate, see
+    :mod:`signon.signatures.duplicates`). With ``take_details`` the existing
+    signatory takes over the newer printed details (name, sort name, country, type,
+    representative, website); its approval, e-mail and private link stay as they
+    are. :func:`undo_merge` takes it back.
+    """
+    if duplicate.letter_id != target.letter_id or duplicate.id == target.id:
+        raise SignatureError("Choose another signatory of this letter to merge into.")
+    _lock_signature(duplicate)
+    _lock_signature(target)
+    if duplicate.moderation != Moderation.PENDING and not duplicates.collide(duplicate, target):
+        raise SignatureError(
+            f"“{duplicate.name}” is neither awaiting moderation nor a possible duplicate of "
+            f"“{target.name}”."
+        )
+    if duplicate.moderation == Moderation.REJECTED:
+        raise SignatureError(f"“{duplicate.name}” was rejected already.")
+    if target.moderation == Moderation.REJECTED:
+        raise SignatureError(f"“{target.name}” was rejected: merge into another signatory.")
+    _merge(duplicate, target, moderator=moderator, take_details=take_details)
+    record_event(
+        "signature.merged",
+        letter_id=duplicate.letter_id,
+        actor=moderator,
+        signature=duplicate.name,
+        merged_into=target.name,
+        took_details=take_details,
+        printed=printed_records(duplicate, target),
+    )
+    db.session.flush()
+
+
+def _last_merge(signature: Signature) -> SignatureEvent | None:
+    """The event that merged ``signature`` away, unless that merge was undone since."""
+    latest = db.session.scalar(
+        select(SignatureEvent)
+        .where(
+            SignatureEvent.signature_id == signature.id,
+            SignatureEvent.action.in_(("merged", "merge_undone")),
+        )
+        .order_by(SignatureEvent.id.desc())
+        .limit(1)
+    )
+    return latest if latest is not None and latest.action == "merged" else None
+
+
+def _details_taken(duplicate: Signature, target: Signature) -> SignatureEvent | None:
+    """The target's record of the merge, when it took over the duplicate's details."""
+    received = db.session.scalars(
+        select(SignatureEvent)
+        .where(SignatureEvent.signature_id == target.id, SignatureEvent.action == "merge_received")
+        .order_by(SignatureEvent.id.desc())
+    )
+    event = next((e for e in received if e.details.get("merged_from") == duplicate.id), None)
+    return event if event is not None and event.details.get("took_details") else None
+
+
+def _restore_details(target: Signature, received: SignatureEvent) -> None:
+    """Give the target back the details it had before it took the duplicate's."""
+    if _snapshot(target) != received.details.get("after"):
+        raise SignatureError(
+            f"“{target.name}” changed since the merge: correct its details first, then undo."
+        )
+    before: dict[str, Any] = received.details["before"]
+    target.rename(str(before["name"]))
+    target.sort_name = before.get("sort_name")
+    target.country = before.get("country")
+    target.kind = SignatoryKind(before.get("kind") or SignatoryKind.NGO.value)
+    target.representative_name = before.get("representative_name")
+    target.representative_title = before.get("representative_title")
+    target.website = before.get("website")
+    target.domain_verified = domain_matches(target.email, target.website)
+
+
+def undo_merge(duplicate: Signature, *, moderator: User) -> Signature:
+    """Take a merge back: the duplicate gets its moderation state again, the target its
+    details (if it took them over). Audited. Returns the target."""
+    _lock_signature(duplicate)
+    merged = _last_merge(duplicate)
+    if merged is None or duplicate.moderation != Moderation.REJECTED:
+        raise SignatureError(f"“{duplicate.name}” is not merged into another signatory.")
+    target = signature_of(duplicate.letter, int(merged.details["merged_into"]))
+    if target is None:
+        raise SignatureError("The signatory it was merged into no longer exists.")
+    _lock_signature(target)
+    received = _details_taken(duplicate, target)
+    if received is not None:
+        _restore_details(target, received)
+    duplicate.moderation = Moderation(merged.details.get("previous_moderation", "pending"))
+    duplicate.last_activity_at = target.last_activity_at = utcnow()
+    _event(duplicate, "merge_undone", moderator=moderator.email, merged_into=target.id)
+    _event(target, "merge_undone", moderator=moderator.email, merged_from=duplicate.id)
+    record_event(
+        "signature.merge_undone",
+        letter_id=duplicate.letter_id,
+        actor=moderator,
+        signature=duplicate.name,
+        merged_into=target.name,
+        details_restored=received is not None,
+        printed=printed_records(duplicate, target),
+    )
+    db.session.flush()
+    return target

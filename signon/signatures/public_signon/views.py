@@ -1,0 +1,311 @@
+"""The public page of a letter (``/p/<slug>``), its embed, and public sign-on.
+
+All of these are ``@public`` (no login) and answer 404 unless the letter's
+public page is switched on. Asking to sign is a double opt-in: the form creates
+a request and mails a link; only the POST of the confirmation page (never a GET,
+which mail scanners follow) creates the signature, which then waits for
+moderation before it is shown anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_limiter.errors import RateLimitExceeded
+from markupsafe import escape
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from signon.core import fields
+from signon.core.access import public
+from signon.core.errors import MESSAGES
+from signon.core.headers import CSP
+from signon.extensions import db, limiter
+from signon.letters import queries
+from signon.letters.models import Letter, Revision
+from signon.letters.text import word_diff
+from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
+from signon.signatures.blueprint import bp
+from signon.signatures.listing import listed_signature, signatory_list
+from signon.signatures.models import PublicSignRequest, SignatoryKind
+from signon.signatures.public_signon import operations
+from signon.signatures.public_signon.forms import ConfirmPublicForm, PublicSignForm
+
+#: Asking to sign: per address (whatever the letter) and per client IP.
+SIGN_LIMIT_PER_EMAIL = "5 per hour"
+SIGN_LIMIT_PER_IP = "20 per hour"
+#: Opening and submitting confirmation links, per client IP.
+CONFIRM_LIMIT_PER_IP = "30 per hour"
+
+#: The embed may be framed by any site; everything else is as strict as everywhere.
+EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
+assert EMBED_CSP != CSP, "signon.core.headers.CSP no longer says frame-ancestors 'none'"
+
+LIMITED_ENDPOINTS = frozenset({"signatures.public_sign", "signatures.public_confirm"})
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _email_key() -> str:
+    """Rate-limit key: the address typed into the form (a limiter key function reads raw input)."""
+    return "public-sign-email:" + fields.normalise_email(request.form.get("email") or "")[:254]
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(error: RateLimitExceeded) -> tuple[str, int]:
+    """Say what happened on the public pages; elsewhere the usual "Too many requests" page."""
+    if request.endpoint in LIMITED_ENDPOINTS:
+        return render_template("signatures/public_rate_limited.html"), 429
+    title, message = MESSAGES[429]
+    return render_template("core/error.html", code=429, title=title, message=message), 429
+
+
+# --- Loading ---------------------------------------------------------------------------------
+
+
+def _public_letter(slug: str) -> Letter:
+    letter = queries.letter_by_slug(slug)
+    if not letter.is_public:
+        abort(404)
+    return letter
+
+
+def _head(letter: Letter) -> Revision:
+    head = letter.head()
+    if head is None:
+        abort(404)
+    return head
+
+
+def _revision_ids(letter: Letter) -> list[int]:
+    return list(db.session.scalars(select(Revision.id).where(Revision.letter_id == letter.id)))
+
+
+def _revision_in(letter: Letter, revision_id: int | None) -> Revision | None:
+    if revision_id is None:
+        return None
+    return db.session.scalar(
+        select(Revision).where(Revision.letter_id == letter.id, Revision.id == revision_id)
+    )
+
+
+def _render_page(
+    letter: Letter,
+    head: Revision,
+    form: PublicSignForm | None = None,
+    *,
+    closed_error: bool = False,
+) -> str:
+    if form is None and letter.accepts_signatures:
+        form = PublicSignForm(formdata=None, revision_id=str(head.id))
+    return render_template(
+        "signatures/public.html",
+        letter=letter,
+        head=head,
+        listing=signatory_list(letter),
+        form=form if letter.accepts_signatures else None,
+        closed_error=closed_error,
+        page_lang=letter.language,
+    )
+
+
+# --- The public page and asking to sign ----------------------------------------------------
+
+
+@bp.get("/p/<slug>")
+@public
+def public_page(slug: str) -> str:
+    letter = _public_letter(slug)
+    return _render_page(letter, _head(letter))
+
+
+@bp.post("/p/<slug>/sign")
+@public
+@limiter.limit(SIGN_LIMIT_PER_IP, methods=["POST"])
+@limiter.limit(SIGN_LIMIT_PER_EMAIL, key_func=_email_key, methods=["POST"])
+def public_sign(slug: str) -> Response | str | tuple[str, int]:
+    letter = _public_letter(slug)
+    head = _head(letter)
+    if not letter.accepts_signatures:
+        return _render_page(letter, head, closed_error=True), 410
+    form = PublicSignForm(revision_ids=_revision_ids(letter))
+    if form.validate_on_submit():
+        revision = _revision_in(letter, form.shown_revision_id)
+        assert revision is not None  # validated against the letter's revisions
+        data = operations.PublicRequestData(
+            name=form.name.data or "",
+            sort_name=form.sort_name.data or None,
+            country=form.country.data or "",
+            kind=SignatoryKind(form.kind.data),
+            representative_name=form.representative_name.data or "",
+            representative_title=form.representative_title.data or None,
+            website=form.website.data or None,
+            authority_confirmed=bool(form.authority.data),
+        )
+        try:
+            operations.request_public_signature(
+                letter,
+                revision,
+                data,
+                email=form.email.data or "",
+                client_ip=request.remote_addr,
+            )
+        except operations.AlreadyListedError as error:
+            form.name.errors = [*form.name.errors, str(error)]
+        except SignatureError as error:
+            form.form_errors.append(str(error))
+        else:
+            return redirect(url_for("signatures.public_check_email", slug=letter.slug))
+    return _render_page(letter, head, form)
+
+
+@bp.get("/p/<slug>/check-email")
+@public
+def public_check_email(slug: str) -> str:
+    letter = _public_letter(slug)
+    return render_template("signatures/public_check_email.html", letter=letter)
+
+
+# --- Confirming (the mailed link) ------------------------------------------------------------
+
+
+def _link_problem(
+    letter: Letter,
+    problem: operations.RequestProblem | str,
+    sign_request: PublicSignRequest | None = None,
+) -> tuple[str, int]:
+    signature = None
+    if sign_request is not None and sign_request.signature_id is not None:
+        signature = operations.signature_of(letter, sign_request.signature_id)
+    code = 404 if problem == operations.RequestProblem.UNKNOWN else 410
+    return (
+        render_template(
+            "signatures/public_link_problem.html",
+            letter=letter,
+            problem=str(problem),
+            signature=signature,
+        ),
+        code,
+    )
+
+
+@bp.route("/p/<slug>/confirm/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(CONFIRM_LIMIT_PER_IP)
+def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
+    """GET shows what they asked and a button; only the POST confirms."""
+    letter = _public_letter(slug)
+    sign_request = operations.find_request(letter, token)
+    problem = operations.request_problem(sign_request)
+    if problem is not None:
+        return _link_problem(letter, problem, sign_request)
+    assert sign_request is not None
+    if not letter.accepts_signatures:
+        return _link_problem(letter, "closed")
+    head = _head(letter)
+    form = ConfirmPublicForm()
+    status = 200
+    taken: operations.NameTakenError | None = None
+    if form.validate_on_submit():
+        revision = _revision_in(letter, form.chosen_revision_id)
+        try:
+            if revision is None:
+                raise StaleRevisionError("Please read the current text and confirm it.")
+            operations.confirm_public_request(sign_request, revision)
+        except operations.RequestLinkError as error:
+            return _link_problem(letter, error.problem, sign_request)
+        except StaleRevisionError as error:
+            flash(str(error), "warning")
+            head = _head(letter)
+            status = 409
+        except operations.NameTakenError as error:
+            taken = error
+            status = 409
+        except SignatureError as error:
+            flash(str(error), "error")
+            status = 409
+        else:
+            flash(
+                "Thank you: your e-mail address is confirmed. The coordinators will review "
+                "your signature before it appears on this page; we will let you know by e-mail.",
+                "success",
+            )
+            return redirect(url_for("signatures.public_page", slug=letter.slug))
+    shown = sign_request.revision
+    changed = shown.id != head.id
+    return (
+        render_template(
+            "signatures/public_confirm.html",
+            letter=letter,
+            head=head,
+            shown=shown,
+            data=operations.PublicRequestData.from_json(sign_request.data),
+            email=sign_request.email,
+            form=ConfirmPublicForm(formdata=None, revision_id=str(head.id)),
+            changed=changed,
+            body_diff=word_diff(shown.body_markdown, head.body_markdown) if changed else None,
+            title_diff=word_diff(shown.title, head.title) if shown.title != head.title else None,
+            taken=taken,
+            page_lang=letter.language,
+        ),
+        status,
+    )
+
+
+# --- Embed and logos -------------------------------------------------------------------------
+
+
+@bp.get("/p/<slug>/embed")
+@public
+def public_embed(slug: str) -> Response:
+    """A compact page for other sites' iframes: the only page that may be framed."""
+    letter = _public_letter(slug)
+    head = _head(letter)
+    response = make_response(
+        render_template(
+            "signatures/public_embed.html",
+            letter=letter,
+            head=head,
+            listing=signatory_list(letter),
+            page_lang=letter.language,
+        )
+    )
+    response.headers["Content-Security-Policy"] = EMBED_CSP
+    return response
+
+
+def embed_snippet(letter: Letter) -> str:
+    """The HTML a coalition pastes into its site (shown escaped on the moderation page)."""
+    return (
+        f'<iframe src="{escape(operations.embed_url(letter))}" '
+        f'title="{escape("Signatories: " + letter.title)}" '
+        'width="100%" height="500" style="border: 0" loading="lazy"></iframe>'
+    )
+
+
+@bp.get("/p/<slug>/logos/<int:signature_id>")
+@public
+def public_logo(slug: str, signature_id: int) -> Response:
+    """The logo of a published signatory, and of nobody else."""
+    letter = _public_letter(slug)
+    signature = listed_signature(letter, signature_id)
+    if signature is None or not signature.logo_filename:
+        abort(404)
+    filename = signature.logo_filename
+    mimetype = LOGO_TYPES.get(Path(filename).suffix.lower())
+    if mimetype is None or Path(filename).name != filename:
+        abort(404)
+    directory = Path(current_app.config["SIGNON"].storage_dir) / "logos"
+    response = send_from_directory(directory, filename, mimetype=mimetype, max_age=300)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
