@@ -161,7 +161,7 @@ def test_registration_mails_no_hostile_next(
     assert_stays_here(response)
     link = link_in(only_mail_to(outbox, email), "/confirm/")
     assert "next" not in parse_qs(urlsplit(link).query)
-    assert "evil" not in link
+    assert "evil.com" not in link.lower()
 
 
 @pytest.mark.parametrize("path", LOCAL)
@@ -207,7 +207,7 @@ def test_invitation_landing_uses_its_own_path_as_next(client: FlaskClient, raw: 
     own = "/invitations/known-raw-token"
     landing = client.get(f"{own}?next={raw}")
     assert landing.status_code == 200
-    assert "evil" not in landing.get_data(as_text=True).lower()
+    assert "evil.com" not in landing.get_data(as_text=True).lower()
     response = client.post(f"{own}?next={raw}")
     assert response.status_code == 302
     assert_stays_here(response)
