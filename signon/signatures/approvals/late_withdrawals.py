@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
+from signon.core.locks import lock_row
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from signon.signatures.models import Signature, SignatureEvent, SignatureStatus
@@ -86,7 +87,12 @@ def needing_action(letter: Letter) -> list[Signature]:
 
 
 def acknowledge(signature: Signature, user: User) -> bool:
-    """The coordinator has dealt with it (e.g. corrected a sent list). False if nothing to do."""
+    """The coordinator has dealt with it (e.g. corrected a sent list). False if nothing to do.
+
+    The signature's row is locked first, so that two coordinators acknowledging at once
+    record it once: the second sees the first's acknowledgement once the first commits.
+    """
+    lock_row(Signature, signature.id)
     pending = db.session.scalar(
         select(Signature.id).where(Signature.id == signature.id, _unacknowledged())
     )
