@@ -118,15 +118,23 @@ def pdf_text(client: FlaskClient, slug: str) -> str:
     return " ".join(text.split())
 
 
+#: The heading of the PDF's audit page (signon/exports/pdf/render.py), where the list ends.
+AUDIT_HEADING = "Audit record"
+
+
 def pdf(text: str, names: list[str]) -> Seen:
-    """The PDF's count (its audit page), and ``names`` as far as ``text`` shows them in order."""
+    """The PDF's count (its audit page), and ``names`` as far as the printed list (the text
+    before the audit page, which names every signatory again) shows them in order."""
     found = re.search(r"Signatories listed (\d+)", text)
     assert found, text[-2000:]
+    audit_page = text.find(AUDIT_HEADING)
+    assert audit_page >= 0, "the export has its audit page"
+    listed_part = text[:audit_page]
     shown: list[str] = []
     at = 0
     for name in names:
         printed = " ".join(name.split())
-        where = text.find(printed, at)
+        where = listed_part.find(printed, at)
         if where < 0:
             break
         shown.append(name)
