@@ -92,6 +92,24 @@ def _held_approvals() -> tuple[ColumnElement[bool], ...]:
     )
 
 
+def _invited_approvals(letter: Letter) -> list[Signature]:
+    """Approvals that still count and came through an invitation with an address to write to
+    (the organisations told when the text changes), with their invitations loaded."""
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                *_held_approvals(),
+                Signature.email.is_not(None),
+                Signature.invitation_id.is_not(None),
+            )
+            .order_by(Signature.id)
+            .options(selectinload(Signature.invitation))
+        )
+    )
+
+
 def held_approval_numbers(letter: Letter) -> list[int]:
     """The revision number each held approval of this letter approved (one per signature)."""
     return list(
@@ -388,19 +406,7 @@ def carried_forward_due(letter: Letter) -> list[CarriedForward]:
     )
     by_id = {r.id: r for r in revisions}
     by_number = {r.number: r for r in revisions}
-    signatures = list(
-        db.session.scalars(
-            select(Signature)
-            .where(
-                Signature.letter_id == letter.id,
-                *_held_approvals(),
-                Signature.email.is_not(None),
-                Signature.invitation_id.is_not(None),
-            )
-            .order_by(Signature.id)
-            .options(selectinload(Signature.invitation))
-        )
-    )
+    signatures = _invited_approvals(letter)
     told_up_to: dict[int, int] = {}
     for signature_id, number in db.session.execute(
         select(SignatureEvent.signature_id, func.max(Revision.number))
@@ -513,19 +519,7 @@ def reconfirmations_due(letter: Letter) -> list[ReconfirmationDue]:
     cover = coverage(revisions)
     by_id = {r.id: r for r in revisions}
     substantive = sorted(r.number for r in revisions if r.change_kind == ChangeKind.SUBSTANTIVE)
-    signatures = list(
-        db.session.scalars(
-            select(Signature)
-            .where(
-                Signature.letter_id == letter.id,
-                *_held_approvals(),
-                Signature.email.is_not(None),
-                Signature.invitation_id.is_not(None),
-            )
-            .order_by(Signature.id)
-            .options(selectinload(Signature.invitation))
-        )
-    )
+    signatures = _invited_approvals(letter)
     if not signatures:
         return []
     asked = set(
