@@ -369,6 +369,8 @@ class PublicSignRequest(db.Model):  # type: ignore[name-defined,misc]
     """A public "sign this letter" request waiting for its e-mail to be confirmed."""
 
     __tablename__ = "public_sign_requests"
+    # a new request looks for an earlier one of the same address, under the letter's lock
+    __table_args__ = (Index("ix_public_sign_requests_letter_email", "letter_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
