@@ -9,6 +9,9 @@ page on or off and gives the iframe snippet of the embed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,6 +38,8 @@ from signon.signatures.public_signon.forms import (
 )
 from signon.signatures.public_signon.views import embed_snippet
 from signon.signatures.uploads import logo_path
+
+T = TypeVar("T")
 
 
 def _user() -> User:
@@ -125,6 +130,24 @@ def _render(
     )
 
 
+def _decided(
+    letter: Letter,
+    decide: Callable[[], T],
+    success: Callable[[T], str],
+    *,
+    anchor: str | None = None,
+) -> Response:
+    """Run one moderation decision; flash its refusal, or its outcome (``success`` of what the
+    decision returned, read after it ran), then go back to the queue."""
+    try:
+        result = decide()
+    except SignatureError as error:
+        flash(str(error), "error")
+    else:
+        flash(success(result), "success")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor=anchor))
+
+
 @bp.get("/letters/<slug>/moderation")
 @letter_route(Action.SIGNATURE_MODERATE)
 def moderation(letter: Letter) -> tuple[str, int]:
@@ -156,13 +179,11 @@ def moderation_accept(letter: Letter, signature_id: int) -> Response:
     signature = _signature(letter, signature_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        operations.accept_signature(signature, moderator=_user())
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"“{signature.name}” is accepted and now listed publicly.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+    return _decided(
+        letter,
+        lambda: operations.accept_signature(signature, moderator=_user()),
+        lambda _: f"“{signature.name}” is accepted and now listed publicly.",
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/reject")
@@ -172,13 +193,11 @@ def moderation_reject(letter: Letter, signature_id: int) -> Response | tuple[str
     form = RejectForm(prefix=f"reject-{signature.id}")
     if not form.validate_on_submit():
         return _render(letter, reject_form=(signature.id, form), status=422)
-    try:
-        operations.reject_signature(signature, moderator=_user(), reason=form.reason.data)
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"“{signature.name}” is rejected; it will not be shown.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+    return _decided(
+        letter,
+        lambda: operations.reject_signature(signature, moderator=_user(), reason=form.reason.data),
+        lambda _: f"“{signature.name}” is rejected; it will not be shown.",
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/merge")
@@ -195,19 +214,16 @@ def moderation_merge(letter: Letter, signature_id: int) -> Response | tuple[str,
         return _render(letter, merge_form=(signature.id, form), status=422)
     target = _signature(letter, int(form.target.data))
     target_name = target.name
-    try:
-        operations.merge_signature(
+    return _decided(
+        letter,
+        lambda: operations.merge_signature(
             signature, target, moderator=_user(), take_details=bool(form.take_details.data)
-        )
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(
+        ),
+        lambda _: (
             f"“{signature.name}” is merged into “{target_name}”"
-            + (", which took over the newer details." if form.take_details.data else "."),
-            "success",
-        )
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+            + (", which took over the newer details." if form.take_details.data else ".")
+        ),
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/change/accept")
@@ -217,13 +233,11 @@ def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
     signature = _signature(letter, signature_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        public_changes.accept_change(signature, moderator=_user())
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"The change is accepted: “{signature.name}” is listed with it now.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+    return _decided(
+        letter,
+        lambda: public_changes.accept_change(signature, moderator=_user()),
+        lambda _: f"The change is accepted: “{signature.name}” is listed with it now.",
+    )
 
 
 @bp.get("/letters/<slug>/moderation/<int:signature_id>/change/logo")
@@ -249,13 +263,11 @@ def moderation_change_reject(letter: Letter, signature_id: int) -> Response | tu
     form = RejectForm(prefix=f"change-reject-{signature.id}")
     if not form.validate_on_submit():
         return _render(letter, change_reject_form=(signature.id, form), status=422)
-    try:
-        public_changes.reject_change(signature, moderator=_user(), reason=form.reason.data)
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"The change is rejected: “{signature.name}” stays listed as it was.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+    return _decided(
+        letter,
+        lambda: public_changes.reject_change(signature, moderator=_user(), reason=form.reason.data),
+        lambda _: f"The change is rejected: “{signature.name}” stays listed as it was.",
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/remove")
@@ -266,13 +278,13 @@ def moderation_remove(letter: Letter, signature_id: int) -> Response | tuple[str
     form = RemoveForm(prefix=f"remove-{signature.id}")
     if not form.validate_on_submit():
         return _render(letter, remove_form=(signature.id, form), status=422)
-    try:
-        public_changes.remove_signature(signature, moderator=_user(), reason=form.reason.data)
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"“{signature.name}” is removed: it is no longer listed.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug))
+    return _decided(
+        letter,
+        lambda: public_changes.remove_signature(
+            signature, moderator=_user(), reason=form.reason.data
+        ),
+        lambda _: f"“{signature.name}” is removed: it is no longer listed.",
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/merge-duplicate")
@@ -284,13 +296,14 @@ def moderation_merge_duplicate(letter: Letter, signature_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     target = _signature(letter, form.target_id())
-    try:
-        operations.merge_signature(signature, target, moderator=_user(), take_details=False)
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"“{signature.name}” is merged into “{target.name}”. You can undo this.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))
+    return _decided(
+        letter,
+        lambda: operations.merge_signature(
+            signature, target, moderator=_user(), take_details=False
+        ),
+        lambda _: f"“{signature.name}” is merged into “{target.name}”. You can undo this.",
+        anchor="duplicates",
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/undo-merge")
@@ -300,10 +313,9 @@ def moderation_undo_merge(letter: Letter, signature_id: int) -> Response:
     signature = _signature(letter, signature_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        target = operations.undo_merge(signature, moderator=_user())
-    except SignatureError as error:
-        flash(str(error), "error")
-    else:
-        flash(f"The merge of “{signature.name}” into “{target.name}” is undone.", "success")
-    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="duplicates"))
+    return _decided(
+        letter,
+        lambda: operations.undo_merge(signature, moderator=_user()),
+        lambda target: f"The merge of “{signature.name}” into “{target.name}” is undone.",
+        anchor="duplicates",
+    )
