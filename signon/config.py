@@ -128,6 +128,10 @@ class Settings:
     #: Rate limiting storage (``memory://`` or ``redis://host:port``).
     ratelimit_storage_url: str = "memory://"
     ratelimit_enabled: bool = True
+    #: Public sign-on, per client IP (limits syntax: "20 per hour", "10 per minute;100 per
+    #: hour"). A load test from one address raises them; production keeps the defaults.
+    public_sign_limit_per_ip: str = "20 per hour"
+    public_confirm_limit_per_ip: str = "30 per hour"
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -154,6 +158,10 @@ class Settings:
             session_idle_hours=_env_int("SESSION_IDLE_HOURS", cls.session_idle_hours),
             session_max_days=_env_int("SESSION_MAX_DAYS", cls.session_max_days),
             ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,
+            public_sign_limit_per_ip=_env("PUBLIC_SIGN_LIMIT_PER_IP")
+            or cls.public_sign_limit_per_ip,
+            public_confirm_limit_per_ip=_env("PUBLIC_CONFIRM_LIMIT_PER_IP")
+            or cls.public_confirm_limit_per_ip,
             reminder_hours=tuple(
                 int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()
             ),

@@ -193,7 +193,9 @@ def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory
     was_prefix = limiter._key_prefix
     prefixes: list[tuple[str, str]] = []
 
-    def build(storage: str = "memory://", **extra: Any) -> Flask:
+    def build(
+        storage: str = "memory://", settings: dict[str, Any] | None = None, **extra: Any
+    ) -> Flask:
         prefix = f"signon-test-{uuid.uuid4().hex}"
         prefixes.append((storage, prefix))
         limiter._key_prefix = ""
@@ -204,6 +206,7 @@ def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory
                 ratelimit_enabled=True,
                 ratelimit_storage_url=storage,
                 extra={"RATELIMIT_KEY_PREFIX": prefix, **extra},
+                **(settings or {}),
             )
         )
         app.test_client_class = RequestIsolatingClient

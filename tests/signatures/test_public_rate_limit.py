@@ -98,3 +98,46 @@ def test_confirmation_links_are_limited_per_ip(limited_app: Flask) -> None:
             for n in range(31)
         ]
         assert statuses == [404] * 30 + [429]
+
+
+def test_the_per_ip_limits_are_settings_that_a_load_test_may_raise(
+    limited: AppFactory,
+) -> None:
+    """``SIGNON_PUBLIC_SIGN_LIMIT_PER_IP`` / ``SIGNON_PUBLIC_CONFIRM_LIMIT_PER_IP``: the
+    limits the other tests check are the defaults; another value is the one applied."""
+    app = limited(
+        settings={
+            "public_sign_limit_per_ip": "25 per hour",
+            "public_confirm_limit_per_ip": "2/hour",
+        }
+    )
+    with app.test_request_context():
+        letter = make_public_letter()
+        slug, head_id = letter.slug, letter.head().id
+        client = app.test_client()
+        signs = [
+            client.post(
+                f"/p/{slug}/sign",
+                data=_form(head_id, f"load{n}@example.org", f"Organisation {n}"),
+                environ_base={"REMOTE_ADDR": "203.0.113.11"},
+            ).status_code
+            for n in range(26)
+        ]
+        confirms = [
+            client.get(
+                f"/p/{slug}/confirm/guess{n}", environ_base={"REMOTE_ADDR": "203.0.113.11"}
+            ).status_code
+            for n in range(3)
+        ]
+    assert signs == [302] * 25 + [429]
+    assert confirms == [404, 404, 429]
+
+
+def test_the_default_per_ip_limits_are_the_documented_ones() -> None:
+    from signon.config import Settings
+
+    settings = Settings(secret_key="x")
+    assert (settings.public_sign_limit_per_ip, settings.public_confirm_limit_per_ip) == (
+        "20 per hour",
+        "30 per hour",
+    )

@@ -42,11 +42,10 @@ from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations
 from signon.signatures.public_signon.forms import ConfirmPublicForm, PublicSignForm
 
-#: Asking to sign: per address (whatever the letter) and per client IP.
+#: Asking to sign: per address (whatever the letter). Per client IP: the settings
+#: ``public_sign_limit_per_ip`` and (opening and submitting confirmation links)
+#: ``public_confirm_limit_per_ip``, which a load test from 127.0.0.1 raises.
 SIGN_LIMIT_PER_EMAIL = "5 per hour"
-SIGN_LIMIT_PER_IP = "20 per hour"
-#: Opening and submitting confirmation links, per client IP.
-CONFIRM_LIMIT_PER_IP = "30 per hour"
 
 #: The embed may be framed by any site; everything else is as strict as everywhere.
 EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
@@ -54,6 +53,16 @@ assert EMBED_CSP != CSP, "signon.core.headers.CSP no longer says frame-ancestors
 
 LIMITED_ENDPOINTS = frozenset({"signatures.public_sign", "signatures.public_confirm"})
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _sign_limit_per_ip() -> str:
+    limit: str = current_app.config["SIGNON"].public_sign_limit_per_ip
+    return limit
+
+
+def _confirm_limit_per_ip() -> str:
+    limit: str = current_app.config["SIGNON"].public_confirm_limit_per_ip
+    return limit
 
 
 def _email_key() -> str:
@@ -131,7 +140,7 @@ def public_page(slug: str) -> str:
 
 @bp.post("/p/<slug>/sign")
 @public
-@limiter.limit(SIGN_LIMIT_PER_IP, methods=["POST"])
+@limiter.limit(_sign_limit_per_ip, methods=["POST"])
 @limiter.limit(SIGN_LIMIT_PER_EMAIL, key_func=_email_key, methods=["POST"])
 def public_sign(slug: str) -> Response | str | tuple[str, int]:
     letter = _public_letter(slug)
@@ -201,7 +210,7 @@ def _link_problem(
 
 @bp.route("/p/<slug>/confirm/<token>", methods=["GET", "POST"])
 @public
-@limiter.limit(CONFIRM_LIMIT_PER_IP)
+@limiter.limit(_confirm_limit_per_ip)
 def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
     """GET shows what they asked and a button; only the POST confirms."""
     letter = _public_letter(slug)
