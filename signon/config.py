@@ -132,6 +132,8 @@ class Settings:
     #: hour"). A load test from one address raises them; production keeps the defaults.
     public_sign_limit_per_ip: str = "20 per hour"
     public_confirm_limit_per_ip: str = "30 per hour"
+    #: ``SIGNON_LOG_FORMAT``: "json" or "text"; empty: JSON in production, text in development.
+    log_format: str = ""
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -181,6 +183,7 @@ class Settings:
                 "CONFIRMATION_MAILS_PER_HOUR", cls.confirmation_mails_per_hour
             ),
             mail_after_response=_env_bool("MAIL_AFTER_RESPONSE", cls.mail_after_response),
+            log_format=_env("LOG_FORMAT").strip().lower(),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -189,6 +192,17 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.environment == DEVELOPMENT
+
+    @property
+    def resolved_log_format(self) -> str:
+        """``json`` or ``text``: the setting, else JSON in production and text in development."""
+        if not self.log_format:
+            return "text" if self.development else "json"
+        if self.log_format not in {"json", "text"}:
+            raise ConfigurationError(
+                f"SIGNON_LOG_FORMAT ({self.log_format!r}) must be json or text."
+            )
+        return self.log_format
 
     @property
     def canonical_url(self) -> str:
