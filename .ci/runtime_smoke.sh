@@ -41,7 +41,7 @@ fi
 unset PYTHONPATH VIRTUAL_ENV SIGNON_ENV SIGNON_SERVER_NAME
 port=$("$venv_python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export SIGNON_BASE_URL="http://127.0.0.1:$port"
-export SIGNON_SECRET_KEY="smoke-$(date +%s%N)"
+export SIGNON_SECRET_KEY="$("$venv_python" -c "import secrets; print(secrets.token_hex(32))")"
 export SIGNON_DATABASE_URL="sqlite:///$work/signon.db"
 export SIGNON_STORAGE_DIR="$work/storage"
 export SIGNON_MAIL_OUTBOX="$work/outbox"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from signon.config import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -17,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     app.config.from_mapping(settings.flask_config())
+    _warn_about_unshared_state(settings)
 
     _init_extensions(app)
     from signon.core.input_guard import register_converters
@@ -38,6 +43,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _warn_about_unshared_state(settings: Settings) -> None:
+    """Say loudly, in production, what several processes would not share."""
+    if settings.development or settings.testing:
+        return
+    if settings.rate_limits_per_process:
+        log.warning(
+            "SIGNON_RATELIMIT_STORAGE_URL is memory://: rate limits are counted per process. "
+            "With more than one gunicorn worker or app server set it to a Redis URL "
+            "(e.g. redis://127.0.0.1:6379/0); gunicorn.conf.py refuses to start several "
+            "workers this way."
+        )
 
 
 def _register_audit_checks() -> None:

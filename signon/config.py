@@ -49,6 +49,79 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or malformed: the app refuses to start (the message says which)."""
 
 
+#: A production secret key has at least this many characters (32 hex digits: 128 bits).
+MIN_SECRET_KEY_LENGTH = 32
+#: ... and at least this many different characters (refuses "aaaa...", "0000...").
+MIN_SECRET_KEY_DISTINCT = 10
+#: Keys copied from examples, tutorials and our own tests: refused in production whatever
+#: their length. Compared case-insensitively, without surrounding blanks.
+KNOWN_SECRET_KEYS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "dev",
+        "development",
+        "test-secret-key",
+        "your-secret-key",
+        "your-secret-key-here",
+        "replace-me",
+        "please-change-me",
+        "super-secret-key",
+        "supersecretkey",
+        "signon",
+        "insecure",
+        "default",
+    }
+)
+#: How to make a good key, quoted in the refusals.
+SECRET_KEY_HINT = (
+    "Generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))' and set "
+    "SIGNON_SECRET_KEY to it (the same value on every app server). For a local development "
+    "server set SIGNON_ENV=development instead, as `make run` does."
+)
+
+
+def production_secret_key(raw: str) -> str:
+    """``raw`` if it may sign sessions in production, else :class:`ConfigurationError`.
+
+    Production never falls back to the generated ``instance/secret_key``: that file is
+    local to one machine (two app servers would not accept each other's sessions) and a
+    lost or copied instance folder silently changes or leaks the key.
+    """
+    key = raw.strip()
+    if not key:
+        raise ConfigurationError(f"SIGNON_SECRET_KEY is not set. {SECRET_KEY_HINT}")
+    if key.lower() in KNOWN_SECRET_KEYS:
+        raise ConfigurationError(
+            f"SIGNON_SECRET_KEY is a well-known example value ({key!r}). {SECRET_KEY_HINT}"
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"SIGNON_SECRET_KEY is too short ({len(key)} characters; at least "
+            f"{MIN_SECRET_KEY_LENGTH}). {SECRET_KEY_HINT}"
+        )
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        raise ConfigurationError(
+            f"SIGNON_SECRET_KEY is not random (only {len(set(key))} different characters). "
+            f"{SECRET_KEY_HINT}"
+        )
+    return key
+
+
+def _secret_key_from_env(environment: str) -> str:
+    """``SIGNON_SECRET_KEY``, checked in production; in development, a generated one if unset."""
+    raw = _env("SECRET_KEY")
+    if environment != DEVELOPMENT:
+        return production_secret_key(raw)
+    return raw or _development_secret_key()
+
+
 def _development_secret_key() -> str:
     """A random key kept in ``instance/secret_key`` so sessions survive restarts in development."""
     path = INSTANCE_DIR / "secret_key"
@@ -139,8 +212,14 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings of this process's environment.
+
+        Outside development, raises :class:`ConfigurationError` without a strong
+        ``SIGNON_SECRET_KEY`` (see :func:`production_secret_key`).
+        """
+        environment = _env("ENV") or cls.environment
         return cls(
-            secret_key=_env("SECRET_KEY") or _development_secret_key(),
+            secret_key=_secret_key_from_env(environment),
             database_url=_env("DATABASE_URL") or cls.database_url,
             mail_server=_env("MAIL_SERVER"),
             mail_port=_env_int("MAIL_PORT", 25),
@@ -153,7 +232,7 @@ class Settings:
             base_url=_env("BASE_URL"),
             server_name=_env("SERVER_NAME") or None,
             allowed_hosts=_env_list("ALLOWED_HOSTS"),
-            environment=_env("ENV") or cls.environment,
+            environment=environment,
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
@@ -203,6 +282,17 @@ class Settings:
                 f"SIGNON_LOG_FORMAT ({self.log_format!r}) must be json or text."
             )
         return self.log_format
+
+    @property
+    def rate_limits_per_process(self) -> bool:
+        """Rate limits are counted in this process's memory, not shared with other processes.
+
+        Fine for ``make run`` (one process); with several gunicorn workers or app servers
+        every process counts on its own, so an attacker gets one allowance per process.
+        ``gunicorn.conf.py`` refuses to start more than one worker this way in production,
+        and :func:`signon.create_app` logs a warning.
+        """
+        return self.ratelimit_enabled and self.ratelimit_storage_url.startswith("memory://")
 
     @property
     def canonical_url(self) -> str:
@@ -262,6 +352,11 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis lost: count in this process's memory until it is back (limits checks it
+            # again and moves back by itself), rather than no limits at all (swallowing the
+            # errors) or a 503 on every rate-limited page. Limits stay enforced, only per
+            # process for the outage. docs/deploy.md, "When Redis or the database is lost".
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "SIGNON": self,
         }
         canonical = urlsplit(self.canonical_url)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ def test_the_setting_is_on_by_default_and_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert Settings(secret_key="x").mail_after_response is True
-    monkeypatch.setenv("SIGNON_SECRET_KEY", "x")
+    monkeypatch.setenv("SIGNON_SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("SIGNON_MAIL_AFTER_RESPONSE", "0")
     assert Settings.from_env().mail_after_response is False
     monkeypatch.setenv("SIGNON_MAIL_AFTER_RESPONSE", "1")

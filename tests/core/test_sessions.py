@@ -6,6 +6,7 @@ against the app's clock, which these tests move by hand.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -203,7 +204,7 @@ def test_the_page_after_a_save_clears_the_editors_browser_copy(
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SIGNON_SECRET_KEY", "x")
+    monkeypatch.setenv("SIGNON_SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("SIGNON_SESSION_IDLE_HOURS", "2")
     monkeypatch.setenv("SIGNON_SESSION_MAX_DAYS", "7")
     settings = Settings.from_env()

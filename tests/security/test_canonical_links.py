@@ -10,6 +10,7 @@ and outside development the app does not start without the address.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -310,7 +311,7 @@ def test_the_older_server_name_setting_still_gives_the_address() -> None:
 
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SIGNON_SECRET_KEY", "k")
+    monkeypatch.setenv("SIGNON_SECRET_KEY", secrets.token_hex(32))
     monkeypatch.setenv("SIGNON_BASE_URL", "https://Signon.Example.org:8443/")
     monkeypatch.setenv("SIGNON_ALLOWED_HOSTS", "internal.example, .health.example")
     settings = Settings.from_env()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -99,7 +100,7 @@ def test_the_defaults_are_sane_and_read_from_the_environment(
     assert defaults.mail_allowance_letter_day < ops.MAX_BULK_LINES
     assert defaults.new_account_days == 7
     assert 0 < defaults.bulk_confirm_threshold < defaults.mail_allowance_new_account_day + 1
-    monkeypatch.setenv("SIGNON_SECRET_KEY", "from-env")
+    monkeypatch.setenv("SIGNON_SECRET_KEY", secrets.token_hex(32))
     for name, value in {
         "MAIL_ALLOWANCE_ACCOUNT_DAY": "7",
         "MAIL_ALLOWANCE_NEW_ACCOUNT_DAY": "3",
