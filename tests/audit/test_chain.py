@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import text, update
 
 from signon.audit.models import AuditEvent
-from signon.audit.operations import record_event
+from signon.audit.operations import EventDraft, record_event, record_events
 from signon.audit.verify import chain_head, verify_all, verify_chain
 from signon.core.transaction import commit
 from signon.extensions import db
@@ -40,6 +40,30 @@ def test_events_link_into_a_chain(chained: tuple[int, list[AuditEvent]]) -> None
     report = verify_chain(f"letter:{letter_id}")
     assert report.intact and report.events == 4
     assert chain_head(letter_id) == events[2].hash
+
+
+def test_events_appended_in_bulk_extend_the_chain_as_one_by_one(
+    chained: tuple[int, list[AuditEvent]],
+) -> None:
+    letter_id, events = chained
+    user = make_user()
+    bulk = record_events(
+        [
+            EventDraft("signature.approved", {"signature": "A", "dropped": None}, actor=user),
+            EventDraft("signature.approved", {"signature": "B"}, actor_label="b@example.org"),
+            EventDraft("letter.frozen"),
+        ],
+        letter_id=letter_id,
+    )
+    assert [e.seq for e in bulk] == [5, 6, 7]
+    assert bulk[0].prev_hash == events[-1].hash
+    assert [e.prev_hash for e in bulk[1:]] == [e.hash for e in bulk[:-1]]
+    assert [e.actor_label for e in bulk] == [user.email, "b@example.org", "system"]
+    assert bulk[0].details == {"signature": "A"} and bulk[0].actor_id == user.id
+    db.session.expire_all()
+    assert verify_chain(f"letter:{letter_id}").intact
+    assert chain_head(letter_id) == bulk[-1].hash
+    assert record_event("letter.unfrozen", letter_id=letter_id).seq == 8
 
 
 def test_chains_are_per_letter(app_context: None) -> None:

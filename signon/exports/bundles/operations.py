@@ -772,46 +772,50 @@ def _add_signatories(
     revisions: Mapping[int, Revision],
     entries: Sequence[SignatoryEntry],
 ) -> int:
-    """Record each signatory. Returns how many were approved on import (no approval record)."""
-    approved_on_import = 0
-    restored: list[Signature] = []
-    for item in entries:
-        details = signature_operations.SignatoryDetails(
-            name=item.name,
-            kind=item.kind,
-            sort_name=item.sort_name,
-            country=item.country,
-            representative_name=item.representative_name,
-            representative_title=item.representative_title,
-            website=item.website,
-            authority_confirmed=item.authority_confirmed,
-        )
-        if _approves_on_import(item):
-            # A signatory migrated from a list: it approves the imported current text.
-            signature = signature_operations.approve(
-                letter,
-                head,
-                details,
-                email=item.email,
-                source=SignatureSource.IMPORT,
-                moderation=item.moderation,
-                approved_at=item.approved_at,
-                require_current=False,
+    """Record each signatory. Returns how many were approved on import (no approval record).
+
+    In bulk: the rows are added together and flushed once per kind (approved on import,
+    restored), and their audit events are appended in one go, so the import costs a few
+    statements per thousand signatories rather than several per signatory.
+    """
+    approving = [item for item in entries if _approves_on_import(item)]
+    approved = signature_operations.approve_imported(
+        letter,
+        head,
+        [
+            signature_operations.ImportedApproval(
+                _details(item), item.email, item.moderation, item.approved_at
             )
-            signature.source = item.source
-            if item.domain_verified is not None:
-                signature.domain_verified = item.domain_verified
-            if item.last_activity_at is not None:
-                signature.last_activity_at = item.last_activity_at
-            approved_on_import += 1
-        else:
-            signature = _restore_signature(letter, revisions, item, details)
-            restored.append(signature)
+            for item in approving
+        ],
+    )
+    signatures: dict[int, Signature] = {}
+    for item, signature in zip(approving, approved, strict=True):
+        # A signatory migrated from a list: it approves the imported current text.
+        signature.source = item.source
+        if item.domain_verified is not None:
+            signature.domain_verified = item.domain_verified
+        if item.last_activity_at is not None:
+            signature.last_activity_at = item.last_activity_at
+        signatures[item.index] = signature
+    restored = [
+        _restore_signature(letter, revisions, item, _details(item))
+        for item in entries
+        if not _approves_on_import(item)
+    ]
+    signatures.update(
+        (item.index, signature)
+        for item, signature in zip(
+            (item for item in entries if not _approves_on_import(item)), restored, strict=True
+        )
+    )
+    history = []
+    for item in entries:
         for event in item.events or []:
             revision = revisions.get(event.revision_number) if event.revision_number else None
-            db.session.add(
+            history.append(
                 SignatureEvent(
-                    signature=signature,
+                    signature=signatures[item.index],
                     action=event.action,
                     revision_id=revision.id if revision else None,
                     email=event.email,
@@ -819,9 +823,10 @@ def _add_signatories(
                     created_at=event.created_at or utcnow(),
                 )
             )
+    db.session.add_all(history)
     db.session.flush()
     if restored:
-        # Those approved on import were recorded by ``approve``; these are recorded here.
+        # Those approved on import were recorded by ``approve_imported``; these are here.
         record_event(
             "signatures.imported",
             letter_id=letter.id,
@@ -829,7 +834,20 @@ def _add_signatories(
             count=len(restored),
             printed=printed_records(*restored),
         )
-    return approved_on_import
+    return len(approved)
+
+
+def _details(item: SignatoryEntry) -> signature_operations.SignatoryDetails:
+    return signature_operations.SignatoryDetails(
+        name=item.name,
+        kind=item.kind,
+        sort_name=item.sort_name,
+        country=item.country,
+        representative_name=item.representative_name,
+        representative_title=item.representative_title,
+        website=item.website,
+        authority_confirmed=item.authority_confirmed,
+    )
 
 
 def _restore_signature(

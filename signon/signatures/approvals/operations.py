@@ -9,13 +9,14 @@ by side and shown to the coordinators, see :mod:`signon.signatures.duplicates`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
-from signon.audit.operations import record_event
+from signon.audit.operations import EventDraft, record_event, record_events
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
 from signon.db import utcnow
@@ -192,15 +193,7 @@ def approve(
         source=source,
         moderation=moderation,
     )
-    _apply(signature, details)
-    signature.status = SignatureStatus.APPROVED
-    signature.revision_id = revision.id
-    signature.approved_sha256 = revision.content_sha256
-    signature.approved_at = approved_at or utcnow()
-    signature.email = email
-    signature.domain_verified = domain_matches(email, details.website)
-    signature.withdrawn_at = None
-    signature.last_activity_at = utcnow()
+    _approved(signature, revision, details, email=email, approved_at=approved_at)
     if logo_filename is not None:
         signature.logo_filename = logo_filename
     if existing is None:
@@ -217,18 +210,89 @@ def approve(
         invitation.status = InvitationStatus.APPROVED
         invitation.last_activity_at = utcnow()
         invitation.last_seen_revision_id = revision.id
-    record_event(
-        "signature.approved",
-        letter_id=letter.id,
-        actor_label=email or "import",
-        signature=signature.name,
-        revision=revision.number,
-        sha256=revision.content_sha256,
-        source=source.value,
-        printed=printed_records(signature),
-    )
-    db.session.flush()
+    record_events([_approved_event(signature, revision, source)], letter_id=letter.id)
     return signature
+
+
+def _approved(
+    signature: Signature,
+    revision: Revision,
+    details: SignatoryDetails,
+    *,
+    email: str | None,
+    approved_at: datetime | None,
+) -> None:
+    """Set ``signature`` to approve exactly ``revision`` with ``details``."""
+    _apply(signature, details)
+    signature.status = SignatureStatus.APPROVED
+    signature.revision_id = revision.id
+    signature.approved_sha256 = revision.content_sha256
+    signature.approved_at = approved_at or utcnow()
+    signature.email = email
+    signature.domain_verified = domain_matches(email, details.website)
+    signature.withdrawn_at = None
+    signature.last_activity_at = utcnow()
+
+
+def _approved_event(
+    signature: Signature, revision: Revision, source: SignatureSource
+) -> EventDraft:
+    """The audit event of an approval (the signature must have been flushed)."""
+    return EventDraft(
+        "signature.approved",
+        {
+            "signature": signature.name,
+            "revision": revision.number,
+            "sha256": revision.content_sha256,
+            "source": source.value,
+            "printed": printed_records(signature),
+        },
+        actor_label=signature.email or "import",
+    )
+
+
+@dataclass(frozen=True)
+class ImportedApproval:
+    """A signatory migrated from a list: who, and what :func:`approve` would be given."""
+
+    details: SignatoryDetails
+    email: str | None
+    moderation: Moderation = Moderation.NOT_NEEDED
+    approved_at: datetime | None = None
+
+
+def approve_imported(
+    letter: Letter, revision: Revision, approvals: Sequence[ImportedApproval]
+) -> list[Signature]:
+    """New signatures approving ``revision``, as :func:`approve` with an import source
+    records each (the same rows, signature events and audit events, in order), in bulk:
+    one flush for the signatures, one for their history and audit events. No invitation
+    owns them, so there is nothing to lock or to find again.
+    """
+    if any(clean_name(approval.details.name) == "" for approval in approvals):
+        raise SignatureError("The organisation's name is required.")
+    signatures = []
+    for approval in approvals:
+        signature = Signature(
+            letter=letter, source=SignatureSource.IMPORT, moderation=approval.moderation
+        )
+        _approved(
+            signature,
+            revision,
+            approval.details,
+            email=approval.email,
+            approved_at=approval.approved_at,
+        )
+        signatures.append(signature)
+    db.session.add_all(signatures)
+    db.session.flush()
+    for signature in signatures:
+        _event(signature, "approved", revision, signature.email, sha256=revision.content_sha256)
+    record_events(
+        [_approved_event(s, revision, SignatureSource.IMPORT) for s in signatures],
+        letter_id=letter.id,
+    )
+    return signatures
 
 
 def decline(letter: Letter, invitation: Invitation, *, reason: str | None, email: str) -> Signature:
