@@ -130,6 +130,26 @@ def name_key(name: str, sort_name: str | None, language: str, ident: int = 0) ->
     )
 
 
+def stored_name_order(name: str, sort_name: str | None, language: str) -> bytes:
+    """:func:`name_key` (without the id) as one byte string that sorts the same way
+    (``ORDER BY`` it, then the id). ICU sort keys end with their only zero byte, so
+    the concatenation compares part by part; the name, last, compares as UTF-8, which
+    is code point order."""
+    primary, accents, case, printed, _ = name_key(name, sort_name, language)
+    return primary + accents + case + printed.encode("utf-8")
+
+
+def stored_country_order(country: str | None, language: str) -> bytes:
+    """The country collated, as bytes; signatories without a country sort last."""
+    place = (country or "").strip()
+    return b"\x01" if not place else b"\x00" + text_key(place, language)
+
+
+def stored_country_place(country: str | None) -> bytes:
+    """Tells apart countries that collate alike ("Egypte", "Égypte"): code point order."""
+    return (country or "").strip().encode("utf-8")
+
+
 def sort_names(names: Sequence[str], language: str) -> list[str]:
     """Plain names in alphabetical order for ``language`` (no sort names)."""
     return sorted(names, key=lambda n: name_key(n, None, language))

@@ -20,16 +20,17 @@ printed by :mod:`signon.signatures.collation`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
+from signon.core import names
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision, TeamMember
 from signon.signatures.collation import name_key, printed_name, text_key
@@ -640,3 +641,259 @@ def listed_signature(letter: Letter, signature_id: int) -> Signature | None:
         select(Signature).where(Signature.letter_id == letter.id, Signature.id == signature_id)
     )
     return signature if signature is not None and is_listed(signature) else None
+
+
+# --- The list in SQL: one page at a time ------------------------------------------------
+#
+# The same verdict and order as :func:`signatory_list`, as a WHERE and an ORDER BY on the
+# stored sort keys (:mod:`signon.signatures.collation` ``stored_*``, kept by
+# :mod:`signon.signatures.models`), so a page reads only its own rows. A test holds the
+# two to the same answer (tests/signatures/test_listing_outputs.py).
+
+_LISTED_MODERATION = (Moderation.NOT_NEEDED, Moderation.ACCEPTED)
+
+
+def _kind_rank() -> Any:
+    return case({kind: rank for kind, rank in _KIND_RANK.items()}, value=Signature.kind, else_=99)
+
+
+def _new_since_cut(arrangement: Arrangement) -> datetime | None:
+    since = arrangement.new_since
+    return None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
+
+
+def group_of(signature: Signature, arrangement: Arrangement) -> tuple[GroupKind, str | None]:
+    """The group ``signature`` is listed in (what :func:`_split_groups` decides for a list)."""
+    if arrangement.count_individuals and signature.kind == SignatoryKind.INDIVIDUAL:
+        return GroupKind.INDIVIDUALS, None
+    cut = _new_since_cut(arrangement)
+    if cut is not None and signature.approved_at is not None and signature.approved_at >= cut:
+        return GroupKind.NEW_SINCE, None
+    if arrangement.grouping == "country":
+        return GroupKind.COUNTRY, (signature.country or "").strip()
+    if arrangement.grouping == "kind":
+        return GroupKind.KIND, signature.kind.label
+    if arrangement.grouping == "tier":
+        first = signature.id in arrangement.first_tier
+        return (GroupKind.FIRST_TIER if first else GroupKind.SECOND_TIER), None
+    return GroupKind.ALL, None
+
+
+def _drafter_ids(letter: Letter) -> list[int]:
+    """The letter's signatures named like a drafting organisation (DRAFTERS_FIRST)."""
+    drafting = {_name_folded(name) for name in drafting_organisation_names(letter)}
+    if not drafting:
+        return []
+    candidates = {names.name_key(name) for name in drafting} | drafting
+    rows = db.session.execute(
+        select(Signature.id, Signature.name).where(
+            Signature.letter_id == letter.id, Signature.name_key.in_(sorted(candidates))
+        )
+    )
+    return [row.id for row in rows if _name_folded(row.name) in drafting]
+
+
+def _order_by(letter: Letter, arrangement: Arrangement) -> list[Any]:
+    """ORDER BY for the arrangement: group, then the chosen order, then the name and id."""
+    order: list[Any] = []
+    ranks: list[tuple[Any, int]] = []
+    if arrangement.count_individuals:
+        ranks.append((Signature.kind == SignatoryKind.INDIVIDUAL, 2))
+    cut = _new_since_cut(arrangement)
+    if cut is not None:
+        ranks.append((and_(Signature.approved_at.is_not(None), Signature.approved_at >= cut), 1))
+    rank = case(*ranks, else_=0) if ranks else None
+    if rank is not None:
+        order.append(rank)
+
+    def in_main_groups(expression: Any) -> Any:
+        """Only the grouping's groups are split by it (not "new since", "individuals")."""
+        return expression if rank is None else case((rank == 0, expression), else_=None)
+
+    if arrangement.grouping == "country":
+        order += [in_main_groups(Signature.country_order), in_main_groups(Signature.country_place)]
+    elif arrangement.grouping == "kind":
+        order.append(in_main_groups(_kind_rank()))
+    elif arrangement.grouping == "tier":
+        first = sorted(arrangement.first_tier)
+        order.append(in_main_groups(case((Signature.id.in_(first), 0), else_=1)))
+    if arrangement.mode == OrderMode.COUNTRY:
+        order.append(Signature.country_order)
+    elif arrangement.mode == OrderMode.KIND:
+        order.append(_kind_rank())
+    elif arrangement.mode == OrderMode.DRAFTERS_FIRST:
+        order.append(case((Signature.id.in_(_drafter_ids(letter)), 0), else_=1))
+    elif arrangement.mode == OrderMode.CUSTOM and arrangement.custom_order:
+        position: dict[int, int] = {}
+        for index, ident in enumerate(arrangement.custom_order):
+            position.setdefault(ident, index)
+        order.append(case(position, value=Signature.id, else_=len(position)))
+    return [*order, Signature.name_order, Signature.id]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the listed signatories (the public page, embed, API, downloads)."""
+
+    #: How many are listed in all (not only on this page).
+    count: int
+    entries: tuple[Entry, ...]
+    offset: int
+    limit: int
+
+    @property
+    def groups(self) -> tuple[Group, ...]:
+        """This page's entries in their groups (a group may go on over the next page)."""
+        runs: list[list[Entry]] = []
+        for entry in self.entries:
+            if runs and (runs[-1][0].group_kind, runs[-1][0].group) == (
+                entry.group_kind,
+                entry.group,
+            ):
+                runs[-1].append(entry)
+            else:
+                runs.append([entry])
+        return tuple(Group(run[0].group_kind, None, tuple(run), run[0].group) for run in runs)
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.entries) < self.count
+
+
+class RevisionRow(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def change_kind(self) -> ChangeKind | None: ...
+
+    @property
+    def content_sha256(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Who is listed under a letter's current text, read from SQL page by page
+    (:func:`listed`): the same answer as :func:`signatory_list`, without loading the list."""
+
+    letter: Letter
+    arrangement: Arrangement
+    chain: RevisionChain
+    revisions: tuple[RevisionRow, ...]
+
+    @property
+    def head_number(self) -> int:
+        return self.chain.target
+
+    def _numbers(self) -> dict[int, int]:
+        return {r.id: r.number for r in self.revisions}
+
+    def _approved_in(self, revision_ids: Sequence[int]) -> Any:
+        """Approvals (not declined, withdrawn, pending or rejected) of these revisions,
+        whose fingerprint is the revision's: what :func:`verdict` asks, in SQL."""
+        hashes = {r.id: r.content_sha256 for r in self.revisions}
+        matching = [
+            and_(
+                Signature.revision_id == ident,
+                or_(
+                    Signature.approved_sha256.is_(None), Signature.approved_sha256 == hashes[ident]
+                ),
+            )
+            for ident in revision_ids
+        ]
+        return and_(
+            Signature.letter_id == self.letter.id,
+            Signature.status == SignatureStatus.APPROVED,
+            Signature.moderation.in_(_LISTED_MODERATION),
+            or_(false(), *matching),
+        )
+
+    def _listed_clause(self) -> Any:
+        covered = [r.id for r in self.revisions if self.chain.cover.covers(r.number)]
+        return self._approved_in(covered)
+
+    def count(self) -> int:
+        """How many are listed (one COUNT on the letter's index)."""
+        found = db.session.scalar(select(func.count(Signature.id)).where(self._listed_clause()))
+        return int(found or 0)
+
+    def awaiting_reconfirmation(self) -> int:
+        """Approvals of an earlier text that will count again once re-confirmed."""
+        target = self.chain.target
+        waiting = [
+            r.id
+            for r in self.revisions
+            if r.number < target and not self.chain.cover.covers(r.number)
+        ]
+        if not waiting:
+            return 0
+        found = db.session.scalar(
+            select(func.count(Signature.id)).where(self._approved_in(waiting))
+        )
+        return int(found or 0)
+
+    def entries(self, offset: int, limit: int) -> list[Entry]:
+        """Entries ``offset`` to ``offset + limit`` of the list (positions from 1)."""
+        if limit <= 0:
+            return []
+        signatures = db.session.scalars(
+            select(Signature)
+            .where(self._listed_clause())
+            .order_by(*_order_by(self.letter, self.arrangement))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        numbers = self._numbers()
+        found = []
+        for index, signature in enumerate(signatures):
+            kind, label = group_of(signature, self.arrangement)
+            heading = group_heading(kind, label, self.arrangement)
+            assert signature.revision_id is not None
+            name = printed_name(signature.name)
+            number = numbers[signature.revision_id]
+            found.append(Entry(offset + index + 1, signature, name, number, heading, kind))
+        return found
+
+    def page(self, offset: int, limit: int, *, count: int | None = None) -> ListPage:
+        """A page of the list with the total count."""
+        total = self.count() if count is None else count
+        return ListPage(total, tuple(self.entries(offset, limit)), offset, limit)
+
+    def batches(self, size: int = 1000) -> Iterator[list[Entry]]:
+        """Every entry, ``size`` at a time (downloads stream them: constant memory)."""
+        offset = 0
+        while True:
+            batch = self.entries(offset, size)
+            if not batch:
+                return
+            yield batch  # the session holds clean rows weakly: a batch read is let go
+            offset += len(batch)
+
+
+def listed(letter: Letter) -> Listed:
+    """The letter's list under its current text, for reading in pages (two queries)."""
+    revisions = tuple(
+        db.session.execute(
+            select(
+                Revision.id, Revision.number, Revision.change_kind, Revision.content_sha256
+            ).where(Revision.letter_id == letter.id)
+        ).all()
+    )
+    target = max((r.number for r in revisions), default=0)
+    chain = RevisionChain.of(cast("Sequence[RevisionLike]", revisions), target)
+    return Listed(
+        letter, stored_arrangement(letter), chain, cast("tuple[RevisionRow, ...]", revisions)
+    )
+
+
+def page(letter: Letter, offset: int, limit: int) -> ListPage:
+    """Entries ``offset`` to ``offset + limit`` of the letter's list, with its count."""
+    return listed(letter).page(offset, limit)
+
+
+def count(letter: Letter) -> int:
+    """How many are listed under the letter's current text."""
+    return listed(letter).count()

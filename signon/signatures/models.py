@@ -12,15 +12,30 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Connection,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from signon.accounts.models import User
 from signon.core import names
 from signon.db import TimestampMixin, enum_column, utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
+from signon.signatures import collation
 
 
 class InvitationStatus(enum.StrEnum):
@@ -223,6 +238,36 @@ def _skeleton_of_inserted_name(context: DefaultExecutionContext) -> str:
     return names.skeleton(str(inserted["name"]))
 
 
+def _letter_language(connection: Connection, letter_id: int, cache: dict[int, str]) -> str:
+    if letter_id not in cache:
+        language = connection.scalar(select(Letter.language).where(Letter.id == letter_id))
+        cache[letter_id] = language or "en"
+    return cache[letter_id]
+
+
+def _inserted_language(context: DefaultExecutionContext) -> str:
+    """The language of the inserted row's letter (read once per statement)."""
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    cache: dict[int, str] = context.__dict__.setdefault("_signon_languages", {})
+    return _letter_language(context.root_connection, int(inserted["letter_id"]), cache)
+
+
+def _name_order_of_inserted(context: DefaultExecutionContext) -> bytes:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    language = _inserted_language(context)
+    return collation.stored_name_order(str(inserted["name"]), inserted.get("sort_name"), language)
+
+
+def _country_order_of_inserted(context: DefaultExecutionContext) -> bytes:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return collation.stored_country_order(inserted.get("country"), _inserted_language(context))
+
+
+def _country_place_of_inserted(context: DefaultExecutionContext) -> bytes:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return collation.stored_country_place(inserted.get("country"))
+
+
 class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """An organisation's (or an individual's) answer to a letter, from exactly one source.
 
@@ -234,6 +279,7 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         Index("ix_signatures_letter_status", "letter_id", "status"),
         Index("ix_signatures_letter_skeleton", "letter_id", "name_skeleton"),
+        Index("ix_signatures_letter_name_order", "letter_id", "name_order", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -276,6 +322,15 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     withdrawn_at: Mapped[datetime | None]
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Stored sort keys (:mod:`signon.signatures.collation`), kept by :func:`_keep_orders`
+    #: and the column defaults: the list is sorted and paginated in SQL on them.
+    name_order: Mapped[bytes | None] = mapped_column(LargeBinary, default=_name_order_of_inserted)
+    country_order: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=_country_order_of_inserted
+    )
+    country_place: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=_country_place_of_inserted
+    )
 
     letter: Mapped[Letter] = relationship()
     invitation: Mapped[Invitation | None] = relationship(back_populates="signature")
@@ -389,3 +444,68 @@ class PublicSignRequest(db.Model):  # type: ignore[name-defined,misc]
 
     letter: Mapped[Letter] = relationship()
     revision: Mapped[Revision] = relationship()
+
+
+# --- Stored sort keys --------------------------------------------------------------------
+
+_ORDER_INPUTS = ("name", "sort_name", "country")
+
+
+def store_orders(signature: Signature, language: str) -> None:
+    """Compute ``signature``'s stored sort keys for ``language``."""
+    signature.name_order = collation.stored_name_order(
+        signature.name, signature.sort_name, language
+    )
+    signature.country_order = collation.stored_country_order(signature.country, language)
+    signature.country_place = collation.stored_country_place(signature.country)
+
+
+@event.listens_for(Signature, "before_update")
+def _keep_orders(_mapper: Mapper[Signature], connection: Connection, target: Signature) -> None:
+    """A renamed signature (or a new sort name or country) is re-keyed in the same UPDATE;
+    new rows get theirs from the column defaults (also for bulk inserts)."""
+    state: Any = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in _ORDER_INPUTS):
+        store_orders(target, _letter_language(connection, target.letter_id, {}))
+
+
+def rekey_letter(connection: Connection, letter_id: int, language: str) -> int:
+    """Recompute every stored sort key of a letter (its language changed, or a repair).
+    Returns how many signatures were re-keyed."""
+    table = Signature.__table__
+    rows = connection.execute(
+        select(table.c.id, table.c.name, table.c.sort_name, table.c.country).where(
+            table.c.letter_id == letter_id
+        )
+    ).all()
+    if not rows:
+        return 0
+    values = [
+        {
+            "row_id": row.id,
+            "name_order": collation.stored_name_order(row.name, row.sort_name, language),
+            "country_order": collation.stored_country_order(row.country, language),
+            "country_place": collation.stored_country_place(row.country),
+        }
+        for row in rows
+    ]
+    connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            name_order=bindparam("name_order"),
+            country_order=bindparam("country_order"),
+            country_place=bindparam("country_place"),
+        ),
+        values,
+    )
+    return len(rows)
+
+
+@event.listens_for(Letter, "after_update")
+def _rekey_on_language_change(
+    _mapper: Mapper[Letter], connection: Connection, target: Letter
+) -> None:
+    """Names collate by the letter's language: a new language re-keys its signatures."""
+    if inspect(target).attrs["language"].history.has_changes():
+        rekey_letter(connection, target.id, target.language or "en")

@@ -14,6 +14,7 @@ back with pypdf, must all show exactly that list in
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import cast
@@ -33,8 +34,10 @@ from signon.signatures.invitations.links import assign_new_link
 from signon.signatures.listing import (
     GROUPINGS,
     Arrangement,
+    Entry,
     GroupKind,
     SignatoryList,
+    listed,
     set_list_arrangement,
     set_list_order,
     signatory_list,
@@ -254,6 +257,7 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
     letter = model.letter
     listing = signatory_list(letter)
     assert {s.id for s in listing.signatures} == model.expected()
+    check_sql_pages(listing)
     expected = listing.names
     slug = letter.slug
     seen = {
@@ -274,6 +278,27 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
     assert {k: v.count for k, v in seen.items()} == dict.fromkeys(seen, len(expected))
     assert outputs.dashboard_count(client, slug) == len(expected)
     check_groups(client, listing)
+
+
+def _seen_in_sql(entries: Sequence[Entry]) -> list[tuple[int, int, str, int, str | None, str]]:
+    return [
+        (e.position, e.signature.id, e.name, e.approved_number, e.group, e.group_kind.value)
+        for e in entries
+    ]
+
+
+def check_sql_pages(listing: SignatoryList) -> None:
+    """The list read in SQL pages (stored sort keys, the verdict as a WHERE) is the list."""
+    read = listed(listing.revision.letter)
+    assert read.count() == listing.count
+    assert read.awaiting_reconfirmation() == listing.awaiting_reconfirmation
+    whole = _seen_in_sql(listing.entries)
+    assert _seen_in_sql(read.entries(0, 1000)) == whole
+    in_threes = [e for batch in read.batches(3) for e in batch]
+    assert _seen_in_sql(in_threes) == whole
+    middle = read.page(1, 2)
+    assert _seen_in_sql(middle.entries) == whole[1:3]
+    assert middle.count == listing.count
 
 
 def _named_in_pdf(listing: SignatoryList) -> list[str]:
