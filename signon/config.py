@@ -198,6 +198,15 @@ class Settings:
     mail_after_response: bool = True
     #: Where uploaded logos and exported PDFs are kept.
     storage_dir: str = str(INSTANCE_DIR / "storage")
+    #: ``s3://bucket/prefix``: keep them in an S3-compatible bucket instead (every app
+    #: server and worker then reads the same files); empty: the folder above.
+    storage_url: str = ""
+    #: The S3 endpoint (``https://minio.internal:9000``; empty: AWS), region and keys
+    #: (empty: boto3's own chain: ``AWS_*`` variables, instance roles).
+    storage_endpoint_url: str = ""
+    storage_region: str = ""
+    storage_access_key_id: str = ""
+    storage_secret_access_key: str = field(default="", repr=False)
     #: Rate limiting storage (``memory://`` or ``redis://host:port``).
     ratelimit_storage_url: str = "memory://"
     ratelimit_enabled: bool = True
@@ -247,6 +256,11 @@ class Settings:
                 int(h) for h in (_env("REMINDER_HOURS") or "168,48,12").split(",") if h.strip()
             ),
             storage_dir=_env("STORAGE_DIR") or cls.storage_dir,
+            storage_url=_env("STORAGE_URL"),
+            storage_endpoint_url=_env("STORAGE_ENDPOINT_URL"),
+            storage_region=_env("STORAGE_REGION"),
+            storage_access_key_id=_env("STORAGE_ACCESS_KEY_ID"),
+            storage_secret_access_key=_env("STORAGE_SECRET_ACCESS_KEY"),
             mail_allowance_account_day=_env_int(
                 "MAIL_ALLOWANCE_ACCOUNT_DAY", cls.mail_allowance_account_day
             ),

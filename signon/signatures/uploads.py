@@ -7,7 +7,7 @@ declared content type), the pixel count in the header is checked before decoding
 small PNG of 20,000 × 20,000 pixels would otherwise need gigabytes), the image is
 decoded, turned upright (EXIF orientation), scaled down to at most
 :data:`MAX_LOGO_SIDE` pixels on its long side, copied into a fresh image (no EXIF, no
-ICC profile, no text chunks) and written as PNG under ``<storage_dir>/logos/`` with a
+ICC profile, no text chunks) and stored as PNG under ``logos/`` (``signon.core.storage``) with a
 random name chosen here. Only that name is kept in the database; the files are served
 by name after checking it against :data:`LOGO_NAME`.
 
@@ -18,17 +18,15 @@ the file is written only once the approval it belongs to has been recorded.
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
-import tempfile
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
-from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from signon.core.storage import storage
 
 #: Uploads larger than this are refused before any decoding.
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -39,6 +37,8 @@ MAX_LOGO_SIDE = 1200
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 #: The only file names ever served: made here, never by the uploader.
 LOGO_NAME = re.compile(r"^[0-9a-f]{32}\.png$")
+#: Where logos are stored (``signon.core.storage``): ``logos/<name>``.
+LOGO_FOLDER = "logos"
 
 
 class LogoError(ValueError):
@@ -126,29 +126,23 @@ def process_logo(stream: IO[bytes]) -> ProcessedLogo:
     )
 
 
-def logos_dir() -> Path:
-    return Path(current_app.config["SIGNON"].storage_dir) / "logos"
-
-
-def save_logo(logo: ProcessedLogo) -> Path:
-    """Write the logo atomically (a temporary file renamed into place)."""
-    folder = logos_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / logo.filename
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(logo.png)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def logo_path(filename: str | None) -> Path | None:
-    """The stored file for a name we generated, or ``None`` (bad name, or no such file)."""
+def logo_name(filename: str | None) -> str | None:
+    """The storage name (``logos/<filename>``) of a file name we generate, or ``None`` for
+    any other name."""
     if not filename or not LOGO_NAME.fullmatch(filename):
         return None
-    path = logos_dir() / filename
-    return path if path.is_file() else None
+    return f"{LOGO_FOLDER}/{filename}"
+
+
+def save_logo(logo: ProcessedLogo) -> str:
+    """Store the logo (atomically, whatever the backend); returns its storage name."""
+    name = f"{LOGO_FOLDER}/{logo.filename}"
+    storage().put(name, logo.png)
+    return name
+
+
+def stored_logo(filename: str | None) -> str | None:
+    """The storage name of a logo we generated and stored, or ``None`` (bad name, or
+    nothing stored under it)."""
+    name = logo_name(filename)
+    return name if name is not None and storage().exists(name) else None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from signon.core.storage import LocalStorage
 from signon.exports.models import ExportStatus
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
@@ -69,12 +70,12 @@ def fetcher(tmp_path: Path) -> SafeFetcher:
     (static / "css" / "pdf" / "base.css").write_text("p { color: black }")
     (static / "css" / "other.css").write_text("secret")
     (static / "secret.txt").write_text("secret")
-    logos = tmp_path / "logos"
-    logos.mkdir()
+    logos = tmp_path / "store" / "logos"
+    logos.mkdir(parents=True)
     (logos / ("a" * 32 + ".png")).write_bytes(PNG)
     (tmp_path / "outside.png").write_bytes(PNG)
     (logos / ("b" * 32 + ".png")).symlink_to(tmp_path / "outside.png")
-    return SafeFetcher(static, logos)
+    return SafeFetcher(static, LocalStorage(tmp_path / "store"))
 
 
 def test_serves_pdf_styles_and_stored_logos(fetcher: SafeFetcher) -> None:

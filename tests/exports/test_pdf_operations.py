@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
 from signon.core import transaction
+from signon.core.storage import StorageConfig
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
@@ -119,7 +120,7 @@ def test_a_render_over_the_time_limit_fails_with_a_clear_message(
 
 
 def test_the_time_limit_kills_a_render_that_hangs() -> None:
-    folders = pdf.Folders(static_dir="/nonexistent", logo_dir="/nonexistent")
+    folders = pdf.Folders(static_dir="/nonexistent", storage=StorageConfig("/nonexistent"))
     job = pdf.SingleJob("<html lang=en><body>" + "<p>x</p>" * 20000 + "</body></html>")
     with pytest.raises(pdf.RenderTimeoutError, match=r"longer than the limit of 0\.2 seconds"):
         pdf.render_single(job, folders, timeout=0.2)

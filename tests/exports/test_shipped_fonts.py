@@ -23,13 +23,14 @@ TEXT = "Grüße, Ωμέγα, Привет — № 5 ✓"
 CHILD = f"""
 import json, sys
 from signon.exports.pdf import fonts
+from signon.core.storage import StorageConfig
 from signon.exports.pdf import render as pdf
 html = '''<!doctype html><html><head>
 <link rel="stylesheet" href="signon:static/css/pdf/fonts.css">
 <style>body {{ font-family: {fonts.FONT_STACK}; }} code {{ font-family: "DejaVu Sans Mono"; }}
 h1 {{ font-family: {fonts.SANS_FONT_STACK}; }}</style></head>
 <body><h1>Title</h1><p>{TEXT} <b>bold</b> <i>italic</i> <code>0xdeadbeef</code></p></body></html>'''
-folders = pdf.Folders(static_dir=sys.argv[1], logo_dir=sys.argv[1])
+folders = pdf.Folders(static_dir=sys.argv[1], storage=StorageConfig(directory=sys.argv[1]))
 pdf._warm(folders)  # a worker warming up without system fonts must not crash
 data, pages, refused = pdf._render_html(html, folders, tagged=False)
 embedded = {{name: sorted(points) for name, points in fonts.embedded_font_codepoints(data).items()}}

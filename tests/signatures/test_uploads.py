@@ -10,7 +10,7 @@ from flask import Flask
 from PIL import Image
 
 from signon.signatures import uploads
-from signon.signatures.uploads import LogoError, logo_path, process_logo, save_logo
+from signon.signatures.uploads import LogoError, process_logo, save_logo, stored_logo
 from tests.signatures.factories import SVG, image_bytes, png_bomb
 
 
@@ -118,11 +118,11 @@ def test_more_than_25_megapixels_is_refused_with_the_size() -> None:
 
 def test_save_and_find_by_generated_name_only(storage: Path) -> None:
     logo = _process(image_bytes())
-    path = save_logo(logo)
-    assert path == storage / "logos" / logo.filename
-    assert path.read_bytes() == logo.png
-    assert logo_path(logo.filename) == path
+    name = save_logo(logo)
+    assert name == "logos/" + logo.filename
+    assert (storage / name).read_bytes() == logo.png
+    assert stored_logo(logo.filename) == name
     assert [p.name for p in (storage / "logos").iterdir()] == [logo.filename]  # no temp left
     for bad in ("../secret.png", "/etc/passwd", logo.filename.upper(), "x.png", "", None):
-        assert logo_path(bad) is None
-    assert logo_path("0" * 32 + ".png") is None  # a valid name, no such file
+        assert stored_logo(bad) is None
+    assert stored_logo("0" * 32 + ".png") is None  # a valid name, no such file

@@ -8,11 +8,12 @@ written by a user can ever match a real location:
 
 - ``signon:static/<path>``: a file under one of :data:`STATIC_DIRS` of the app's
   ``static/`` folder (the PDF stylesheets, bundled fonts);
-- ``signon:logo/<name>``: a stored logo ``<storage_dir>/logos/<name>``, where the
+- ``signon:logo/<name>``: a stored logo, read from the app's storage
+  (``signon.core.storage``: ``logos/<name>`` in the folder or the bucket), where the
   name is one the server generated (:data:`LOGO_NAME`).
 
 Everything else (other schemes, ``..``, encoded slashes, symlinks leading out of
-the folder, other file types) is refused with :class:`FetchRefusedError`; WeasyPrint
+the folders, other file types) is refused with :class:`FetchRefusedError`; WeasyPrint
 then logs a warning and leaves the resource out. Every refusal is kept in
 :attr:`SafeFetcher.refused` so tests (and logs) can show what was asked for.
 """
@@ -25,6 +26,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from signon.core.storage import Storage, StorageError
+from signon.signatures.uploads import LOGO_FOLDER
 
 SCHEME = "signon:"
 #: Sub-folders of ``static/`` that the PDF may read.
@@ -49,28 +53,36 @@ def logo_url(name: str) -> str:
 
 
 class SafeFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves ``signon:static/...`` and ``signon:logo/...`` from disk; refuses the rest."""
+    """Serves ``signon:static/...`` from disk and ``signon:logo/...`` from the storage;
+    refuses the rest."""
 
-    def __init__(self, static_dir: str | Path, logo_dir: str | Path) -> None:
+    def __init__(self, static_dir: str | Path, logos: Storage) -> None:
         super().__init__(allowed_protocols=(), allow_redirects=False, timeout=1)
         self.static_dir = Path(static_dir).resolve()
-        self.logo_dir = Path(logo_dir).resolve()
+        self.logos = logos
         self.refused: list[str] = []
         self.served: list[str] = []
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
         try:
-            path = self.resolve(url)
-            data = _read(path)
+            where = self.resolve(url)
+            data = _read(where) if isinstance(where, Path) else self._stored(where)
         except FetchRefusedError:
             self.refused.append(url[:200])
             raise
         self.served.append(url)
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        mime = mimetypes.guess_type(str(where))[0] or "application/octet-stream"
         return URLFetcherResponse(url, body=data, headers={"Content-Type": mime})
 
-    def resolve(self, url: str) -> Path:
-        """The file a URL names, or :class:`FetchRefusedError`."""
+    def _stored(self, name: str) -> bytes:
+        try:
+            return self.logos.get(name, max_bytes=MAX_BYTES)
+        except StorageError as exc:
+            raise FetchRefusedError(f"no such resource, or too large: {name[:60]!r}") from exc
+
+    def resolve(self, url: str) -> Path | str:
+        """What a URL names: a static file's path or a logo's storage name; else
+        :class:`FetchRefusedError`."""
         if not url.startswith(SCHEME):
             raise FetchRefusedError(f"only signon: resources are loaded, not {url[:60]!r}")
         rest = url[len(SCHEME) :]
@@ -82,7 +94,7 @@ class SafeFetcher(URLFetcher):  # type: ignore[misc]
         if kind == "logo":
             if not LOGO_NAME.match(name):
                 raise FetchRefusedError(f"not a stored logo name: {name[:60]!r}")
-            return _inside(self.logo_dir, self.logo_dir / name)
+            return f"{LOGO_FOLDER}/{name}"
         raise FetchRefusedError(f"unknown resource kind: {kind[:20]!r}")
 
     def _static(self, name: str) -> Path:

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
-import os
 import re
 import secrets
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from flask import Flask, current_app
 from sqlalchemy import func, select
@@ -37,13 +37,20 @@ from sqlalchemy import func, select
 from signon.accounts.models import Organisation, User
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
+from signon.core.storage import (
+    CHUNK,
+    NotStoredError,
+    Storage,
+    storage,
+    storage_config,
+)
 from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
 from signon.exports.pdf import fonts
 from signon.exports.pdf import render as pdf
-from signon.exports.pdf.fetcher import LOGO_NAME, logo_url
+from signon.exports.pdf.fetcher import logo_url
 from signon.extensions import db
 from signon.letters.models import Letter, Revision, TeamMember
 from signon.signatures.collation import (
@@ -61,6 +68,7 @@ from signon.signatures.listing import (
     stored_arrangement,
 )
 from signon.signatures.models import SignatoryKind, Signature
+from signon.signatures.uploads import MAX_LOGO_BYTES, logo_name
 
 log = logging.getLogger(__name__)
 
@@ -167,27 +175,31 @@ def save_export_settings(
 
 
 @functools.lru_cache(maxsize=4096)
-def _logo_ok(path: str, mtime: float, size: int) -> bool:
+def _logo_ok(store: Storage, name: str, etag: str) -> bool:
+    """Whether the stored logo is a readable PNG (cached by its tag: a changed file is
+    checked again)."""
     from PIL import Image
 
     try:
-        with Image.open(path, formats=("PNG",)) as image:
+        data = store.get(name, max_bytes=MAX_LOGO_BYTES)
+        with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
             image.verify()
     except Exception:
         return False
     return True
 
 
-def logo_file(name: str | None) -> Path | None:
-    """The stored logo's path if the name is one we made and the file is a readable PNG."""
-    if not name or not LOGO_NAME.match(name):
+def logo_file(name: str | None) -> str | None:
+    """The stored logo's storage name if the name is one we made and the stored file is a
+    readable PNG."""
+    stored = logo_name(name)
+    if stored is None:
         return None
-    path = Path(storage_dir()) / "logos" / name
-    try:
-        stat = path.stat()
-    except OSError:
+    store = storage()
+    info = store.stat(stored)
+    if info is None:
         return None
-    return path if _logo_ok(str(path), stat.st_mtime, stat.st_size) else None
+    return stored if _logo_ok(store, stored, info.etag) else None
 
 
 @dataclass(frozen=True)
@@ -282,13 +294,15 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
                 f"Signature #{s.id} has a name with nothing printable in it; it is printed "
                 f"as “{NOT_PRINTABLE}”. Correct it before exporting."
             )
-        if s.logo_filename and logo_file(s.logo_filename) is None:
-            options = options_of(settings)
-            if options["logo_grid"]:
-                warnings.append(
-                    f"The logo of “{printable_name(s.name)}” is missing or unreadable: it is "
-                    "left out of the logo grid."
-                )
+        if (
+            s.logo_filename
+            and options_of(settings)["logo_grid"]
+            and logo_file(s.logo_filename) is None
+        ):
+            warnings.append(
+                f"The logo of “{printable_name(s.name)}” is missing or unreadable: it is "
+                "left out of the logo grid."
+            )
     return Prepared(letter, revision, settings, signatories, warnings)
 
 
@@ -610,17 +624,20 @@ def storage_dir() -> str:
     return str(current_app.config["SIGNON"].storage_dir)
 
 
-def exports_dir() -> Path:
-    folder = Path(storage_dir()) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+#: A downloaded PDF is held in memory up to this size while its hash is checked, then on disk.
+SPOOL_BYTES = 8 * 1024 * 1024
+#: Exported PDFs are stored as ``exports/<file_name>`` (``signon.core.storage``).
+EXPORTS_FOLDER = "exports"
+#: Preview images, ``previews/<letter id>-<fingerprint>.png``.
+PREVIEWS_FOLDER = "previews"
+
+
+def export_name(file_name: str) -> str:
+    return f"{EXPORTS_FOLDER}/{file_name}"
 
 
 def folders() -> pdf.Folders:
-    return pdf.Folders(
-        static_dir=str(current_app.static_folder),
-        logo_dir=str(Path(storage_dir()) / "logos"),
-    )
+    return pdf.Folders(static_dir=str(current_app.static_folder), storage=storage_config())
 
 
 def timeout_seconds() -> float:
@@ -632,28 +649,50 @@ _FILE_NAME = re.compile(r"^[0-9]+-[0-9]+-[0-9a-f]{16}\.pdf$")
 
 def _store(record: ExportRecord, data: bytes) -> None:
     name = f"{record.letter_id}-{record.id}-{secrets.token_hex(8)}.pdf"
-    path = exports_dir() / name
-    temporary = path.with_suffix(".part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    storage().put(export_name(name), data)
     record.file_name = name
     record.file_sha256 = hashlib.sha256(data).hexdigest()
 
 
-def stored_pdf(record: ExportRecord) -> bytes:
-    """The stored PDF of a finished export, exactly as made (its hash is checked)."""
+def open_stored_pdf(record: ExportRecord) -> tuple[IO[bytes], int]:
+    """The stored PDF of a finished export and its size, read once from the storage into
+    a spooled temporary file (memory up to 8 MB, then disk) and checked against its hash
+    before anyone reads it. The caller closes the file."""
     if record.status != ExportStatus.DONE or not record.file_name:
         raise ExportError("This export has no file (it is not finished, or it failed).")
     if not _FILE_NAME.match(record.file_name):
         raise ExportError("This export's file name is not one we made.")
-    path = exports_dir() / record.file_name
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned open
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        digest = _copy_hashed(export_name(record.file_name), spool)
+        if digest != record.file_sha256:
+            raise ExportError("The stored file of this export does not match its recorded hash.")
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    return cast(IO[bytes], spool), size
+
+
+def _copy_hashed(name: str, out: IO[bytes]) -> str:
+    """Copy a stored file into ``out``; its SHA-256."""
+    digest = hashlib.sha256()
+    try:
+        with storage().open(name) as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+    except NotStoredError as exc:
         raise ExportError("The stored file of this export is missing.") from exc
-    if hashlib.sha256(data).hexdigest() != record.file_sha256:
-        raise ExportError("The stored file of this export does not match its recorded hash.")
-    return data
+    return digest.hexdigest()
+
+
+def stored_pdf(record: ExportRecord) -> bytes:
+    """The stored PDF of a finished export, exactly as made (its hash is checked)."""
+    stream, _size = open_stored_pdf(record)
+    with stream:
+        return stream.read()
 
 
 def download_name(record: ExportRecord, slug: str) -> str:
@@ -707,7 +746,7 @@ def _reusable(letter: Letter, fingerprint: str) -> ExportRecord | None:
     )
     for record in candidates:
         if record.status == ExportStatus.DONE and record.file_name:
-            if (exports_dir() / record.file_name).is_file():
+            if storage().exists(export_name(record.file_name)):
                 return record
         elif record.status in (ExportStatus.PENDING, ExportStatus.RUNNING) and not is_stalled(
             record
@@ -926,21 +965,20 @@ def preview_png(letter: Letter) -> bytes | None:
     settings = settings_for(letter)
     now = utcnow()
     fingerprint = input_fingerprint(letter, settings, today=now.date())
-    cache = Path(storage_dir()) / "previews"
-    path = cache / f"{letter.id}-{fingerprint[:32]}.png"
-    if path.is_file():
-        return path.read_bytes()
+    store = storage()
+    name = f"{PREVIEWS_FOLDER}/{letter.id}-{fingerprint[:32]}.png"
+    try:
+        return store.get(name)
+    except NotStoredError:
+        pass
     document = preview_pdf(prepare(letter, settings=settings))
     pages = [png for number in (1, 2) if (png := pdf.rasterise(document, number)) is not None]
     if not pages:
         return None
     png = _side_by_side(pages)
-    cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob(f"{letter.id}-*.png"):
-        old.unlink(missing_ok=True)
-    temporary = path.with_suffix(".part")
-    temporary.write_bytes(png)
-    os.replace(temporary, path)
+    for old in list(store.names(f"{PREVIEWS_FOLDER}/{letter.id}-")):
+        store.delete(old)
+    store.put(name, png)
     return png
 
 

@@ -48,6 +48,8 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
+from signon.core.storage import StorageConfig, open_storage
+
 log = logging.getLogger(__name__)
 
 #: Lists longer than this are rendered in parallel chunks (the ``composed`` mode).
@@ -176,7 +178,8 @@ class ComposedJob:
 @dataclass(frozen=True)
 class Folders:
     static_dir: str
-    logo_dir: str
+    #: Where logos are read (the app's storage, as plain values: workers open it).
+    storage: StorageConfig
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ def _render_html(
 
     from signon.exports.pdf.fetcher import SCHEME, SafeFetcher
 
-    fetcher = SafeFetcher(folders.static_dir, folders.logo_dir)
+    fetcher = SafeFetcher(folders.static_dir, open_storage(folders.storage))
     document = weasyprint.HTML(string=html, base_url=SCHEME, url_fetcher=fetcher).render(
         pdf_tags=tagged
     )

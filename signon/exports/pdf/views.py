@@ -9,10 +9,12 @@ letter. GET changes nothing (the preview images are cached files, not state).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from signon.core.permissions import Action
 from signon.exports.lists.views import bp
@@ -33,7 +35,7 @@ def _record(letter: Letter, record_id: int) -> ExportRecord:
     return record
 
 
-def _pdf_response(data: bytes, filename: str, *, attachment: bool) -> Response:
+def _pdf_response(data: bytes | Iterable[bytes], filename: str, *, attachment: bool) -> Response:
     response = Response(data, mimetype="application/pdf")
     response.headers.set(
         "Content-Disposition", "attachment" if attachment else "inline", filename=filename
@@ -149,8 +151,15 @@ def pdf_record(letter: Letter, record_id: int) -> str:
 def pdf_download(letter: Letter, record_id: int) -> Response:
     record = _record(letter, record_id)
     try:
-        data = pdf_operations.stored_pdf(record)
+        stream, size = pdf_operations.open_stored_pdf(record)
     except ExportError as error:
         flash(str(error), "error")
         return redirect(url_for("exports.pdf_record", slug=letter.slug, record_id=record.id))
-    return _pdf_response(data, pdf_operations.download_name(record, letter.slug), attachment=True)
+    response = _pdf_response(
+        wrap_file(request.environ, stream),
+        pdf_operations.download_name(record, letter.slug),
+        attachment=True,
+    )
+    response.direct_passthrough = True
+    response.content_length = size
+    return response

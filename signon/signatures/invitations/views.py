@@ -12,7 +12,7 @@ members 403):
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
@@ -22,6 +22,7 @@ from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
 from signon.core.permissions import Action
+from signon.core.storage import send_stored_or_404
 from signon.extensions import limiter
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
@@ -36,7 +37,7 @@ from signon.signatures.invitations.operations import (
     InviteeLine,
 )
 from signon.signatures.models import Invitation
-from signon.signatures.uploads import logo_path
+from signon.signatures.uploads import logo_name
 
 #: Invitation sends per coordinator (or address): generous for real use, a wall for a script.
 INVITE_LIMIT = "30 per minute;300 per hour"
@@ -240,10 +241,8 @@ def invitation_resend(letter: Letter, invitation_id: int) -> Response:
 def signature_logo(letter: Letter, signature_id: int) -> Response:
     """The stored (re-encoded) logo of a signature of this letter, for its coordinators."""
     signature = ops.signature_in(letter, signature_id)
-    path = logo_path(signature.logo_filename) if signature is not None else None
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype="image/png", max_age=0, conditional=True)
+    name = logo_name(signature.logo_filename) if signature is not None else None
+    response = send_stored_or_404(name, mimetype="image/png", max_age=0)
     response.headers["Content-Disposition"] = "inline; filename=logo.png"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"

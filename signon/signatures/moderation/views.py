@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import User
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action
+from signon.core.storage import send_stored_or_404
 from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
@@ -37,7 +38,7 @@ from signon.signatures.public_signon.forms import (
     RemoveForm,
 )
 from signon.signatures.public_signon.views import embed_snippet
-from signon.signatures.uploads import logo_path
+from signon.signatures.uploads import logo_name
 
 T = TypeVar("T")
 
@@ -245,10 +246,8 @@ def moderation_change_accept(letter: Letter, signature_id: int) -> Response:
 def moderation_change_logo(letter: Letter, signature_id: int) -> Response:
     """The logo a held change proposes, for the coordinators reviewing it."""
     change = public_changes.pending_change(_signature(letter, signature_id))
-    path = logo_path(change.logo_filename) if change is not None else None
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype="image/png", max_age=0, conditional=True)
+    name = logo_name(change.logo_filename) if change is not None else None
+    response = send_stored_or_404(name, mimetype="image/png", max_age=0)
     response.headers["Content-Disposition"] = "inline; filename=proposed-logo.png"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"

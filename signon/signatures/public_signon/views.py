@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_limiter.errors import RateLimitExceeded
@@ -31,6 +30,7 @@ from signon.core import fields
 from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
+from signon.core.storage import send_stored_or_404
 from signon.extensions import db, limiter
 from signon.letters import queries
 from signon.letters.models import Letter, Revision
@@ -41,6 +41,7 @@ from signon.signatures.listing import listed_signature, signatory_list
 from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations
 from signon.signatures.public_signon.forms import ConfirmPublicForm, PublicSignForm
+from signon.signatures.uploads import LOGO_FOLDER
 
 #: Asking to sign: per address (whatever the letter). Per client IP: the settings
 #: ``public_sign_limit_per_ip`` and (opening and submitting confirmation links)
@@ -314,7 +315,6 @@ def public_logo(slug: str, signature_id: int) -> Response:
     mimetype = LOGO_TYPES.get(Path(filename).suffix.lower())
     if mimetype is None or Path(filename).name != filename:
         abort(404)
-    directory = Path(current_app.config["SIGNON"].storage_dir) / "logos"
-    response = send_from_directory(directory, filename, mimetype=mimetype, max_age=300)
+    response = send_stored_or_404(f"{LOGO_FOLDER}/{filename}", mimetype=mimetype, max_age=300)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
