@@ -10,7 +10,7 @@ PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
 SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-runtime run test test-postgres lint format browser system-deps audit smoke clean help
+.PHONY: install install-runtime run test test-postgres lint format browser system-deps audit smoke load clean help
 
 help:
 	@echo "make run            install the runtime requirements, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint           ruff (lint and format check) and mypy"
 	@echo "make audit          known vulnerabilities in the pinned dependencies (pip-audit or PyPI data)"
 	@echo "make smoke          requirements.txt alone in a new virtualenv: migrate, demo, PDF, one page"
+	@echo "make load           load test of public sign-on (gunicorn, local PostgreSQL and Redis; LOAD_ARGS=--help)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -92,6 +93,12 @@ audit: install
 # virtualenv in a temporary folder, db upgrade, seed-demo, export-pdf, one page served.
 smoke:
 	.ci/runtime_smoke.sh
+
+# The load test of public sign-on (benchmarks/load/run.py, benchmarks/README.md): a scratch
+# PostgreSQL database, gunicorn, Redis DB 8, locust headless; about two minutes.
+LOAD_ARGS ?=
+load:
+	$(BIN)/python -m benchmarks.load.run $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
