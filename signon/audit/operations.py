@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, text
 
 from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent
+from signon.core.bulk import add_numbered
 from signon.core.locks import lock_row
 from signon.db import utcnow
 from signon.extensions import db
@@ -95,6 +96,6 @@ def record_events(
         )
         event.hash = prev_hash = event.compute_hash()
         events.append(event)
-    db.session.add_all(events)
+    add_numbered(events)
     db.session.flush()
     return events

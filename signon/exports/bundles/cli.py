@@ -20,6 +20,7 @@ from signon.accounts.models import User
 from signon.core.transaction import commit, rollback
 from signon.exports.bundles.operations import (
     BundleError,
+    LetterEntry,
     bundle_fingerprint,
     check_bundle,
     dumps,
@@ -94,14 +95,15 @@ def import_letter_command(file: Path, owner_email: str | None) -> None:
         owner = resolve_owner(owner_email)
     except BundleError as error:
         problems.extend(error.problems)
+    checked: LetterEntry | None = None
     try:
-        check_bundle(data)
+        checked = check_bundle(data)
     except BundleError as error:
         problems.extend(error.problems)
     try:
-        if problems or owner is None:
+        if problems or owner is None or checked is None:
             raise BundleError(problems)
-        result = import_letter(data, owner, bundle_sha256=bundle_fingerprint(raw))
+        result = import_letter(data, owner, bundle_sha256=bundle_fingerprint(raw), checked=checked)
     except BundleError as error:
         rollback()
         noun = "problem" if len(error.problems) == 1 else "problems"

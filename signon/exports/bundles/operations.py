@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
+from signon.core.bulk import add_numbered
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
@@ -665,9 +666,19 @@ def resolve_owner(email: str | None) -> User:
     return user
 
 
-def import_letter(data: Any, owner: User, *, bundle_sha256: str | None = None) -> ImportResult:
-    """A new letter from ``data`` (checked first; nothing is added if it has problems)."""
-    entry = check_bundle(data)
+def import_letter(
+    data: Any,
+    owner: User,
+    *,
+    bundle_sha256: str | None = None,
+    checked: LetterEntry | None = None,
+) -> ImportResult:
+    """A new letter from ``data`` (checked first; nothing is added if it has problems).
+
+    ``checked``: what :func:`check_bundle` returned for ``data``, if the caller has it
+    already (the command checks before it imports; a large bundle is not checked twice).
+    """
+    entry = checked if checked is not None else check_bundle(data)
     emails = {r.author_email for r in entry.revisions} | {
         r.classified_by_email for r in entry.revisions
     }
@@ -798,18 +809,17 @@ def _add_signatories(
         if item.last_activity_at is not None:
             signature.last_activity_at = item.last_activity_at
         signatures[item.index] = signature
-    restored = [
-        _restore_signature(letter, revisions, item, _details(item))
-        for item in entries
-        if not _approves_on_import(item)
-    ]
+    restoring = [item for item in entries if not _approves_on_import(item)]
+    restored = [_restore_signature(letter, revisions, item, _details(item)) for item in restoring]
+    add_numbered(restored)
     signatures.update(
-        (item.index, signature)
-        for item, signature in zip(
-            (item for item in entries if not _approves_on_import(item)), restored, strict=True
-        )
+        (item.index, signature) for item, signature in zip(restoring, restored, strict=True)
     )
-    history = []
+    history = [
+        _imported_event(signature, revisions, item)
+        for item, signature in zip(restoring, restored, strict=True)
+        if item.events is None
+    ]
     for item in entries:
         for event in item.events or []:
             revision = revisions.get(event.revision_number) if event.revision_number else None
@@ -823,7 +833,7 @@ def _add_signatories(
                     created_at=event.created_at or utcnow(),
                 )
             )
-    db.session.add_all(history)
+    add_numbered(history)
     db.session.flush()
     if restored:
         # Those approved on import were recorded by ``approve_imported``; these are here.
@@ -856,7 +866,7 @@ def _restore_signature(
     item: SignatoryEntry,
     details: signature_operations.SignatoryDetails,
 ) -> Signature:
-    """A signature exactly as the bundle describes it (its own history comes with it)."""
+    """A signature exactly as the bundle describes it (not added yet)."""
     approved = revisions.get(item.approved_number) if item.approved_number else None
     signature = Signature(
         letter=letter,
@@ -885,18 +895,21 @@ def _restore_signature(
         last_activity_at=item.last_activity_at or utcnow(),
     )
     signature.rename(details.name)
-    db.session.add(signature)
-    if item.events is None:
-        db.session.add(
-            SignatureEvent(
-                signature=signature,
-                action="imported",
-                revision_id=approved.id if approved else None,
-                email=item.email,
-                details={"status": item.status.value},
-            )
-        )
     return signature
+
+
+def _imported_event(
+    signature: Signature, revisions: Mapping[int, Revision], item: SignatoryEntry
+) -> SignatureEvent:
+    """The history of a restored signature whose bundle entry brought none."""
+    approved = revisions.get(item.approved_number) if item.approved_number else None
+    return SignatureEvent(
+        signature=signature,
+        action="imported",
+        revision_id=approved.id if approved else None,
+        email=item.email,
+        details={"status": item.status.value},
+    )
 
 
 def bundle_fingerprint(raw: bytes) -> str:

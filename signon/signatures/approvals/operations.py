@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import EventDraft, record_event, record_events
+from signon.core.bulk import add_numbered
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
 from signon.db import utcnow
@@ -128,14 +129,23 @@ def _event(
     email: str | None,
     **details: object,
 ) -> None:
-    db.session.add(
-        SignatureEvent(
-            signature=signature,
-            action=action,
-            revision_id=revision.id if revision else None,
-            email=email,
-            details={k: v for k, v in details.items() if v is not None},
-        )
+    db.session.add(_history(signature, action, revision, email, **details))
+
+
+def _history(
+    signature: Signature,
+    action: str,
+    revision: Revision | None,
+    email: str | None,
+    **details: object,
+) -> SignatureEvent:
+    """A new entry of the signature's own history (not added yet)."""
+    return SignatureEvent(
+        signature=signature,
+        action=action,
+        revision_id=revision.id if revision else None,
+        email=email,
+        details={k: v for k, v in details.items() if v is not None},
     )
 
 
@@ -284,10 +294,16 @@ def approve_imported(
             approved_at=approval.approved_at,
         )
         signatures.append(signature)
-    db.session.add_all(signatures)
+    add_numbered(signatures)
     db.session.flush()
-    for signature in signatures:
-        _event(signature, "approved", revision, signature.email, sha256=revision.content_sha256)
+    add_numbered(
+        [
+            _history(
+                signature, "approved", revision, signature.email, sha256=revision.content_sha256
+            )
+            for signature in signatures
+        ]
+    )
     record_events(
         [_approved_event(s, revision, SignatureSource.IMPORT) for s in signatures],
         letter_id=letter.id,
