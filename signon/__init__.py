@@ -32,10 +32,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     _init_templates(app)
 
     from signon import cli
-    from signon.core import access, errors, headers, input_guard, logs, request_id, transaction
+    from signon.core import (
+        access,
+        errors,
+        headers,
+        input_guard,
+        logs,
+        metrics,
+        request_id,
+        transaction,
+    )
 
     logs.init_app(app)
     input_guard.init_app(app)
+    metrics.init_app(app)
     request_id.init_app(app)  # runs first: every later hook's log records carry the id
     access.init_app(app)
     transaction.init_app(app)

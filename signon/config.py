@@ -216,6 +216,10 @@ class Settings:
     public_confirm_limit_per_ip: str = "30 per hour"
     #: ``SIGNON_LOG_FORMAT``: "json" or "text"; empty: JSON in production, text in development.
     log_format: str = ""
+    #: ``/metrics`` answers only with this bearer token and/or from these addresses or
+    #: networks (comma-separated); with neither, it is a 404.
+    metrics_token: str = ""
+    metrics_allowed_ips: tuple[str, ...] = ()
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -277,6 +281,8 @@ class Settings:
             ),
             mail_after_response=_env_bool("MAIL_AFTER_RESPONSE", cls.mail_after_response),
             log_format=_env("LOG_FORMAT").strip().lower(),
+            metrics_token=_env("METRICS_TOKEN").strip(),
+            metrics_allowed_ips=_env_list("METRICS_ALLOWED_IPS"),
         )
 
     def with_(self, **changes: object) -> Settings:

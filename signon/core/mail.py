@@ -34,6 +34,7 @@ from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from signon.core import metrics
 from signon.core.oneline import one_line_text
 from signon.core.outbox import OutboxMessage
 from signon.core.transaction import after_commit, after_response
@@ -255,10 +256,12 @@ def send_outbox(ids: Sequence[int]) -> SendReport:
                 log.warning("mail %s to %s not sent: %s", row.id, row.recipient, exc)
                 _record(row.id, token, describe_send_error(exc))
                 report.failed += 1
+                metrics.MAIL_FAILED.inc()
             else:
                 _print_if_file_backend(message)
                 _record(row.id, token, None)
                 report.sent += 1
+                metrics.MAIL_SENT.inc()
     finally:
         try:
             connection.close()

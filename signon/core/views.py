@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from signon.core import metrics as metrics_module
 from signon.core.access import public, user_or_address_key
 from signon.core.forms import PreviewForm
 from signon.core.markdown import render_markdown
@@ -30,6 +41,16 @@ def home() -> BaseResponse | str:
 @public
 def health() -> Response:
     return jsonify(status="ok")
+
+
+@bp.get("/metrics")
+@public
+@limiter.exempt
+def metrics() -> Response:
+    """Prometheus metrics, for the scraper only: anyone else gets the 404 of a missing page."""
+    if not metrics_module.allowed(current_app.config["SIGNON"], request):
+        abort(404)
+    return metrics_module.metrics_response()
 
 
 @bp.post("/preview")

@@ -20,6 +20,8 @@ CORE_ROUTES = [
     # method, path, data, anonymous, logged in
     ("GET", "/", None, 200, 302),
     ("GET", "/healthz", None, 200, 200),
+    # for the scraper only (token or address: tests/core/test_metrics.py); no one else
+    ("GET", "/metrics", None, 404, 404),
     ("POST", "/preview", {"body": "**hi**"}, 302, 200),
 ]
 

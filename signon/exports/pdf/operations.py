@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from signon.accounts.models import Organisation, User
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
+from signon.core import metrics
 from signon.core.storage import (
     CHUNK,
     NotStoredError,
@@ -787,6 +788,7 @@ def export_pdf(
     fingerprint = input_fingerprint(letter, settings, today=now.date())
     earlier = _reusable(letter, fingerprint)
     if earlier is not None:
+        metrics.count_after_commit(metrics.EXPORTS, outcome="reused")
         return ExportResult(earlier, reused=True)
     prepared = prepare(letter, settings=settings)
     if not prepared.printed:
@@ -830,6 +832,7 @@ def export_pdf(
         signatures_sha256=record.signatures_sha256,
         input_sha256=fingerprint,
     )
+    metrics.count_after_commit(metrics.EXPORTS, outcome="started")
     exported_by = (user.display_name if user else actor_label) or "system"
     content = build_content(prepared, exported_at=now, exported_by=exported_by)
     if background is None:
@@ -857,6 +860,7 @@ def _render_into(
         record.error = str(error)
         record.finished_at = utcnow()
         db.session.flush()
+        metrics.count_after_commit(metrics.EXPORTS, outcome="failed")
         return
     except Exception as error:  # a bug or a crash in a worker: say so, keep the worker alive
         log.exception("PDF export %s failed", record.id)
@@ -864,6 +868,7 @@ def _render_into(
         record.error = f"The PDF could not be made ({type(error).__name__}). Please try again."
         record.finished_at = utcnow()
         db.session.flush()
+        metrics.count_after_commit(metrics.EXPORTS, outcome="failed")
         return
     _store(record, rendered.pdf)
     record.page_count = rendered.page_count
@@ -881,6 +886,7 @@ def _render_into(
         pages=record.page_count,
         mode=rendered.mode,
     )
+    metrics.count_after_commit(metrics.EXPORTS, outcome="done")
 
 
 _threads: list[threading.Thread] = []

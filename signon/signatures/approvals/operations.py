@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import EventDraft, record_event, record_events
+from signon.core import metrics
 from signon.core.bulk import add_numbered
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
@@ -221,6 +222,8 @@ def approve(
         invitation.last_activity_at = utcnow()
         invitation.last_seen_revision_id = revision.id
     record_events([_approved_event(signature, revision, source)], letter_id=letter.id)
+    if source != SignatureSource.IMPORT:  # an import records old approvals, not new ones
+        metrics.count_after_commit(metrics.APPROVALS, source=source.value)
     return signature
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
-from signon.core import fields
+from signon.core import fields, metrics
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.names import clean_name, name_key
@@ -378,6 +378,7 @@ def request_public_signature(
         valid_for=f"{PUBLIC_REQUEST_HOURS} hours",
         resent=outcome is RequestOutcome.RESENT,
     )
+    metrics.count_after_commit(metrics.PUBLIC_SIGNONS, stage="requested")
     return RequestResult(outcome, request, token)
 
 
@@ -507,6 +508,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
         private_link=private_link(signature),
         page_url=public_url(letter),
     )
+    metrics.count_after_commit(metrics.PUBLIC_SIGNONS, stage="confirmed")
     return signature
 
 
