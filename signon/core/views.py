@@ -20,6 +20,7 @@ from signon.core import metrics as metrics_module
 from signon.core.access import public, user_or_address_key
 from signon.core.forms import PreviewForm
 from signon.core.markdown import render_markdown
+from signon.core.readiness import readiness_problems
 from signon.extensions import limiter
 
 bp = Blueprint("core", __name__)
@@ -37,10 +38,35 @@ def home() -> BaseResponse | str:
     return render_template("core/home.html")
 
 
+#: What a load balancer is told to wait before asking a server that is not ready again.
+NOT_READY_RETRY_AFTER_SECONDS = 5
+
+
 @bp.get("/healthz")
 @public
 def health() -> Response:
-    return jsonify(status="ok")
+    """Alive: the process answers. Touches nothing else (restart it if this fails)."""
+    return _never_cached(jsonify(status="ok"))
+
+
+@bp.get("/readyz")
+@public
+def ready() -> tuple[Response, int]:
+    """Ready for traffic: database at the migrations' head, every configured Redis reachable.
+
+    503 with the reasons (and ``Retry-After``) otherwise: take it out of the load balancer.
+    """
+    problems = readiness_problems()
+    if problems:
+        response = _never_cached(jsonify(status="not ready", problems=problems))
+        response.headers["Retry-After"] = str(NOT_READY_RETRY_AFTER_SECONDS)
+        return response, 503
+    return _never_cached(jsonify(status="ready")), 200
+
+
+def _never_cached(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/metrics")

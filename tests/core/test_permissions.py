@@ -22,6 +22,7 @@ CORE_ROUTES = [
     ("GET", "/healthz", None, 200, 200),
     # for the scraper only (token or address: tests/core/test_metrics.py); no one else
     ("GET", "/metrics", None, 404, 404),
+    ("GET", "/readyz", None, 200, 200),
     ("POST", "/preview", {"body": "**hi**"}, 302, 200),
 ]
 
