@@ -49,7 +49,7 @@ from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
-from signon.exports.pdf import fonts
+from signon.exports.pdf import chunks, fonts
 from signon.exports.pdf import render as pdf
 from signon.exports.pdf.fetcher import logo_url
 from signon.extensions import db
@@ -637,6 +637,11 @@ def export_name(file_name: str) -> str:
     return f"{EXPORTS_FOLDER}/{file_name}"
 
 
+def chunk_store() -> chunks.Store:
+    """Where the rendered pieces of long exports are kept (chunks.py), by content."""
+    return chunks.StoredPieces(storage())
+
+
 def folders() -> pdf.Folders:
     return pdf.Folders(static_dir=str(current_app.static_folder), storage=storage_config())
 
@@ -854,7 +859,13 @@ def _render_into(
     """Make the PDF and store it; the record says how it went (add and flush only)."""
     record.status = ExportStatus.RUNNING
     try:
-        rendered = pdf.render(content, folders(), timeout=timeout_seconds(), progress=progress)
+        rendered = pdf.render(
+            content,
+            folders(),
+            timeout=timeout_seconds(),
+            progress=progress,
+            store=chunk_store(),
+        )
     except pdf.RenderError as error:
         record.status = ExportStatus.FAILED
         record.error = str(error)
@@ -885,6 +896,9 @@ def _render_into(
         file_sha256=record.file_sha256,
         pages=record.page_count,
         mode=rendered.mode,
+        pieces_laid_out=rendered.laid_out,
+        pieces_reused=rendered.reused,
+        pieces_renumbered=rendered.renumbered,
     )
     metrics.count_after_commit(metrics.EXPORTS, outcome="done")
 

@@ -43,12 +43,14 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
 from signon.core.storage import StorageConfig, open_storage
+from signon.exports.pdf import chunks
+from signon.exports.pdf.chunks import Numbering
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,14 @@ class Segment:
     chunks: tuple[str, ...] = ()
     columns: int = 2
     band: bool = False
+    #: Per chunk: its printed numbers, which a stored render may have printed otherwise
+    #: (chunks.py patches them); empty when no chunk has numbers.
+    numberings: tuple[Numbering | None, ...] = ()
+    #: Whether its renders are worth keeping (not the audit summary: it names the time).
+    keep: bool = True
+
+    def numbering(self, index: int) -> Numbering | None:
+        return self.numberings[index] if index < len(self.numberings) else None
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,11 @@ class Rendered:
     duration_ms: int
     mode: str
     refused: tuple[str, ...] = ()
+    #: Pieces laid out by WeasyPrint, taken from the store as they were, and taken from
+    #: the store with their numbers patched (the composed mode with a store).
+    laid_out: int = 0
+    reused: int = 0
+    renumbered: int = 0
 
 
 @dataclass
@@ -479,35 +494,115 @@ def render_single(
     return Rendered(pdf, pages, _ms(started), "single", refused)
 
 
+class _Piece:
+    """One HTML document of a composed PDF on its way to PDF bytes: taken from the store
+    (as it was, or with its numbers patched in a worker), or laid out in a worker."""
+
+    def __init__(
+        self,
+        html: str,
+        *,
+        numbering: chunks.Numbering | None = None,
+        store: chunks.Store | None = None,
+        version: str = "",
+    ) -> None:
+        self.html = html
+        self.numbering = numbering
+        self.values = numbering.values if numbering is not None else ()
+        self.store = store
+        self.key = chunks.piece_key(html, numbering, version) if store is not None else ""
+        self.outcome = "laid_out"
+        self._ready: tuple[bytes, int, tuple[str, ...]] | None = None
+        self._stored: tuple[bytes, tuple[str, ...], int] | None = None
+        self._pending: AsyncResult[Any] | None = None
+        self._patching = False
+        if store is not None:
+            data = store.get(self.key)
+            self._stored = chunks.unpack(data) if data is not None else None
+            if self._stored is not None and self._stored[1] == self.values:
+                self._ready = (self._stored[0], self._stored[2], ())
+                self.outcome = "reused"
+
+    @property
+    def needs_layout(self) -> bool:
+        return self._ready is None and (self._stored is None or self.numbering is None)
+
+    def start(self, pool: Pool, folders: Folders) -> None:
+        if self._ready is not None or self._pending is not None:
+            return
+        if self._stored is not None and self.numbering is not None:
+            stored_pdf, stored_values, _ = self._stored
+            self._patching = True
+            self._pending = pool.apply_async(
+                chunks.renumber, (stored_pdf, self.numbering.kind, stored_values, self.values)
+            )
+        else:
+            self._pending = pool.apply_async(_render_part, (self.html, folders))
+
+    def result(
+        self, pool: Pool, folders: Folders, timer: _Timer
+    ) -> tuple[bytes, int, tuple[str, ...]]:
+        if self._ready is None:
+            self.start(pool, folders)
+            assert self._pending is not None
+            outcome = _wait(self._pending, timer)
+            self._pending = None
+            if self._patching:
+                self._patching = False
+                assert self._stored is not None
+                if outcome is None:  # not exactly renumberable: lay it out
+                    self._stored = None
+                    return self.result(pool, folders, timer)
+                self._ready = (outcome, self._stored[2], ())
+                self.outcome = "renumbered"
+            else:
+                self._ready = outcome
+                self.outcome = "laid_out"
+            pdf, pages, refused = self._ready
+            if self.store is not None and not refused:
+                self.store.put(self.key, chunks.pack(pdf, self.values, pages))
+        return self._ready
+
+
 def render_composed(
     job: ComposedJob,
     folders: Folders,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    store: chunks.Store | None = None,
 ) -> Rendered:
-    """Render every piece in parallel, then the furniture, then compose (see the module)."""
+    """Render every piece in parallel, then the furniture, then compose (see the module).
+    With a ``store``, pieces rendered before are taken from it (chunks.py)."""
     started = time.monotonic()
     timer = _Timer(started + timeout, timeout)
     pool = _get_pool(folders)
-    pending: list[tuple[int, int, AsyncResult[Any]]] = []
-    # the longest pieces first, so that the workers finish together
-    work: list[tuple[int, int, str]] = []
+    version = renderer_version() if store is not None else ""
+
+    def piece(html: str, numbering: chunks.Numbering | None = None, keep: bool = True) -> _Piece:
+        return _Piece(html, numbering=numbering, store=store if keep else None, version=version)
+
+    pending: list[tuple[int, int, _Piece]] = []
     for s_index, segment in enumerate(job.segments):
-        htmls = [segment.html] if segment.kind == "flow" else list(segment.chunks)
-        work.extend((s_index, c_index, html) for c_index, html in enumerate(htmls))
+        if segment.kind == "flow":
+            pending.append((s_index, 0, piece(segment.html, keep=segment.keep)))
+        else:
+            for c_index, html in enumerate(segment.chunks):
+                pending.append((s_index, c_index, piece(html, segment.numbering(c_index))))
         if s_index in job.bands:
-            work.append((s_index, -1, job.bands[s_index]))
-    work.sort(key=lambda item: -len(item[2]))
-    for s_index, c_index, html in work:
-        pending.append((s_index, c_index, pool.apply_async(_render_part, (html, folders))))
+            pending.append((s_index, -1, piece(job.bands[s_index])))
+    # what must be laid out first, the longest first (so that the workers finish together),
+    # then the stored pieces to renumber
+    for _, _, item in sorted(pending, key=lambda p: (not p[2].needs_layout, -len(p[2].html))):
+        item.start(pool, folders)
     # the running title does not depend on the page count: last, in a gap of the workers
-    title_result = pool.apply_async(_render_part, (job.title_html, folders))
+    title = piece(job.title_html)
+    title.start(pool, folders)
     results: dict[tuple[int, int], bytes] = {}
     refused: list[str] = []
     page_counts: dict[tuple[int, int], int] = {}
-    for done, (s_index, c_index, result) in enumerate(pending, start=1):
-        pdf, count, refused_here = _wait(result, timer)
+    for done, (s_index, c_index, item) in enumerate(pending, start=1):
+        pdf, count, refused_here = item.result(pool, folders, timer)
         results[(s_index, c_index)] = pdf
         page_counts[(s_index, c_index)] = count
         refused.extend(refused_here)
@@ -527,23 +622,34 @@ def render_composed(
         html = furniture(
             job.furniture_head, job.furniture_tail, start + 1, end - start, physical, job.page_label
         )
-        parts.append(pool.apply_async(_render_part, (html, folders)))
+        parts.append(piece(html))
+        parts[-1].start(pool, folders)
     # meanwhile, set the pages (pypdf, in this process)
     writer = _compose_pages(job.geometry, pieces)
     furniture_pdfs = []
     for part in parts:
-        furniture_pdf, _, refused_here = _wait(part, timer)
+        furniture_pdf, _, refused_here = part.result(pool, folders, timer)
         furniture_pdfs.append(furniture_pdf)
         refused.extend(refused_here)
     if progress is not None:
         progress(95)
-    title_pdf, _, refused_here = _wait(title_result, timer)
+    title_pdf, _, refused_here = title.result(pool, folders, timer)
     refused.extend(refused_here)
     pdf, pages = _finish(
         writer, furniture_pdfs, job.metadata, geometry=job.geometry, title_pdf=title_pdf
     )
     timer.left()
-    return Rendered(pdf, pages, _ms(started), "composed", tuple(refused))
+    outcomes = [item.outcome for _, _, item in pending] + [p.outcome for p in [*parts, title]]
+    return Rendered(
+        pdf,
+        pages,
+        _ms(started),
+        "composed",
+        tuple(refused),
+        laid_out=outcomes.count("laid_out"),
+        reused=outcomes.count("reused"),
+        renumbered=outcomes.count("renumbered"),
+    )
 
 
 def plan_mode(count: int, *, tagged_always: bool, variant: str | None) -> str:
@@ -957,7 +1063,7 @@ def _flow(doc: PdfContent, part: str) -> Segment:
         part=part,
         page_css=_page_css(geometry, furniture_text=None),
     )
-    return Segment("flow", html=html)
+    return Segment("flow", html=html, keep=part != "audit")
 
 
 def _split(count: int, sizes: Sequence[int]) -> list[tuple[int, int]]:
@@ -1006,8 +1112,21 @@ class _Part:
     summary: str | None
 
 
-def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | ComposedJob:
-    """The rendering job for ``doc``: one document, or pieces to render in parallel."""
+def list_keys(doc: PdfContent) -> list[str]:
+    """What identifies each listed entry, in order, without its number: the chunks'
+    content-defined boundaries are drawn from these."""
+    if doc.layout == "statement":
+        return list(doc.statement_items)
+    return [f"{e.name}\x1f{e.details}\x1f{e.description}" for g in doc.groups for e in g.entries]
+
+
+def build_job(
+    doc: PdfContent, *, workers: int | None = None, content_defined: bool = False
+) -> SingleJob | ComposedJob:
+    """The rendering job for ``doc``: one document, or pieces to render in parallel.
+
+    ``content_defined``: cut the list where its entries say (chunks.py), so that the
+    pieces of an earlier export can be reused; otherwise in a few equal chunks."""
     if plan_mode(doc.count, tagged_always=doc.tagged_always, variant=doc.variant) == "single":
         return SingleJob(
             html_single(doc),
@@ -1023,25 +1142,47 @@ def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | Com
     band_html = _render(
         "band.html", doc=safe, css=[*_sheets(doc.layout), "columns.css"], page_css=band_css
     )
-    sizes = chunk_sizes(doc.count, workers)
+    if content_defined:
+        sizes = chunks.content_sizes(list_keys(doc))
+        audit_sizes = chunks.merged_sizes(sizes, chunks.AUDIT_SPAN)
+    else:
+        sizes = audit_sizes = chunk_sizes(doc.count, workers)
 
-    def columns_segment(part: str, items: list[dict[str, Any]], columns: int, band: bool) -> None:
-        chunks = []
+    def columns_segment(
+        part: str,
+        items: list[dict[str, Any]],
+        columns: int,
+        band: bool,
+        blanked: Sequence[str] = (),
+    ) -> None:
+        htmls: list[str] = []
+        numberings: list[chunks.Numbering | None] = []
         for index, context in enumerate(items):
             css_rules = _column_css(geometry, columns, band and index == 0)
-            chunks.append(
-                _render(
-                    "columns.html",
-                    doc=safe,
-                    part=part,
-                    css=[*_sheets(doc.layout), "columns.css"],
-                    page_css=css_rules,
-                    **context,
-                )
+            html = _render(
+                "columns.html",
+                doc=safe,
+                part=part,
+                css=[*_sheets(doc.layout), "columns.css"],
+                page_css=css_rules,
+                **context,
             )
+            htmls.append(html)
+            if part == "audit_rows":
+                numberings.append(chunks.line_numbering(html, context["text"], blanked[index]))
+            else:
+                numberings.append(chunks.entry_numbering(html))
         if band:
             bands[len(segments)] = band_html
-        segments.append(Segment("columns", chunks=tuple(chunks), columns=columns, band=band))
+        segments.append(
+            Segment(
+                "columns",
+                chunks=tuple(htmls),
+                columns=columns,
+                band=band,
+                numberings=tuple(numberings) if any(numberings) else (),
+            )
+        )
 
     if doc.layout == "statement":
         items = [
@@ -1067,14 +1208,20 @@ def build_job(doc: PdfContent, *, workers: int | None = None) -> SingleJob | Com
             max((len(str(r.position)) for r in rows), default=1),
             max((len(r.revision) for r in rows), default=2),
         )
+        covered = sum(audit_sizes)  # counted individuals have audit rows, not list entries
+        bounds = _split(len(rows), [*audit_sizes, max(0, len(rows) - covered)])
+        blank_rows = [replace(r, position=0) for r in rows]
         columns_segment(
             "audit_rows",
             [
                 {"text": compact_audit_lines(rows[a:b], chars=chars, widths=widths)}
-                for a, b in _split(len(rows), sizes)
+                for a, b in bounds
             ],
             1,
             False,
+            blanked=[
+                compact_audit_lines(blank_rows[a:b], chars=chars, widths=widths) for a, b in bounds
+            ],
         )
     width = f"{geometry.content_width:.3f}mm"
     furniture_html = _render(
@@ -1110,9 +1257,12 @@ def render(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    store: chunks.Store | None = None,
 ) -> Rendered:
-    """Make the PDF of ``doc`` (see the module docstring for the two modes)."""
-    job = build_job(doc)
+    """Make the PDF of ``doc`` (see the module docstring for the two modes). With a
+    ``store``, a long list is cut where its entries say and the pieces rendered for an
+    earlier export are reused (chunks.py)."""
+    job = build_job(doc, content_defined=store is not None)
     if isinstance(job, SingleJob):
         return render_single(job, folders, timeout=timeout)
-    return render_composed(job, folders, timeout=timeout, progress=progress)
+    return render_composed(job, folders, timeout=timeout, progress=progress, store=store)
