@@ -29,6 +29,8 @@ from signon.extensions import db, limiter
 from tests.smtp import MailCatcher
 
 TEST_DATABASE_URL_VAR = "SIGNON_TEST_DATABASE_URL"
+#: The S3 server fixture (moto, server mode) for the storage tests.
+pytest_plugins = ["tests.s3"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -107,6 +107,13 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_prefix(prefix: str) -> str:
+    """``prefix`` if it is the start of names the app makes (``previews/``, ``previews/12-``)."""
+    if prefix and not NAME.fullmatch(prefix.rstrip("/")):
+        raise BadNameError(f"not a storage prefix: {prefix[:80]!r}")
+    return prefix
+
+
 class Storage(ABC):
     """Put, read, stream and delete named blobs. Every method checks the name first."""
 
@@ -128,7 +135,7 @@ class Storage(ABC):
 
     @abstractmethod
     def names(self, prefix: str) -> Iterator[str]:
-        """Every stored name under the folder ``prefix`` (e.g. ``"previews"``)."""
+        """Every stored name that starts with ``prefix`` (``"previews/"``, ``"previews/12-"``)."""
 
     def get(self, name: str, *, max_bytes: int | None = None) -> bytes:
         """The blob's bytes; :class:`NotStoredError`, or :class:`StorageError` above
@@ -204,13 +211,13 @@ class LocalStorage(Storage):
         self._path(name).unlink(missing_ok=True)
 
     def names(self, prefix: str) -> Iterator[str]:
-        folder = self._path(prefix)
+        folder = self.root / check_prefix(prefix).rpartition("/")[0]
         if not folder.is_dir():
             return
         for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(self.root).as_posix()
-            if path.is_file() and NAME.fullmatch(relative):
-                yield relative
+            name = path.relative_to(self.root).as_posix()
+            if name.startswith(prefix) and NAME.fullmatch(name) and path.is_file():
+                yield name
 
 
 class S3Storage(Storage):
@@ -297,7 +304,8 @@ class S3Storage(Storage):
                 raise error from exc
 
     def names(self, prefix: str) -> Iterator[str]:
-        folder = self._key(prefix) + "/"
+        check_prefix(prefix)
+        folder = f"{self.prefix}/{prefix}" if self.prefix else prefix
         skip = len(self.prefix) + 1 if self.prefix else 0
         paginator = self.client.get_paginator("list_objects_v2")
         try:
