@@ -1,10 +1,11 @@
 """What the API says about a letter and its signatories: read-only lookups and JSON shapes.
 
 Only the signatories listed under the current text leave through the API, in the
-coordinators' order: :func:`signon.signatures.listing.signatory_list` decides, as
-for every other output. Approvals of an earlier text that await re-confirmation
-are counted (``awaiting_reconfirmation``), never listed; declined, withdrawn,
-rejected and pending signatures are neither shown nor counted.
+coordinators' order: :mod:`signon.signatures.listing` decides, as for every other
+output, and the API reads only the page it returns
+(:func:`~signon.signatures.listing.listed`). Approvals of an earlier text that await
+re-confirmation are counted (``awaiting_reconfirmation``), never listed; declined,
+withdrawn, rejected and pending signatures are neither shown nor counted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signon.letters.models import Letter, Revision
-from signon.signatures.listing import Entry, SignatoryList, signatory_list
+from signon.signatures.listing import Entry, Listed, ListPage, listed
 from signon.signatures.state import SignatoryState
 
 
@@ -28,11 +29,8 @@ def iso(value: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class LetterFacts:
     letter: Letter
-    listing: SignatoryList
-
-    @property
-    def head(self) -> Revision:
-        return self.listing.revision
+    head: Revision
+    listing: Listed
 
 
 @dataclass(frozen=True)
@@ -44,18 +42,21 @@ class Counts:
 
 def letter_facts(letter: Letter) -> LetterFacts:
     """The letter with its list under the current text (a fixed number of queries)."""
-    return LetterFacts(letter, signatory_list(letter))
+    head = letter.head()
+    assert head is not None, "a letter has at least one revision"
+    return LetterFacts(letter, head, listed(letter))
 
 
 def counts_of(facts: LetterFacts) -> Counts:
     """Everyone listed is listed under the current text; others may re-confirm."""
-    listed = facts.listing.count
-    return Counts(listed, listed, facts.listing.awaiting_reconfirmation)
+    count = facts.listing.count()
+    return Counts(count, count, facts.listing.awaiting_reconfirmation())
 
 
-def published_signatories(facts: LetterFacts) -> list[Entry]:
-    """Every listed signatory, in the letter's printed order."""
-    return facts.listing.entries
+def published_signatories(facts: LetterFacts, offset: int, limit: int) -> ListPage:
+    """Listed signatories ``offset`` to ``offset + limit`` in the printed order, with
+    the count of all."""
+    return facts.listing.page(offset, limit)
 
 
 def letter_payload(facts: LetterFacts, counts: Counts, links: dict[str, str]) -> dict[str, Any]:

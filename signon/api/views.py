@@ -31,7 +31,9 @@ from signon.api import serializers
 from signon.api.models import ApiToken
 from signon.api.openapi import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, openapi_document
 from signon.api.tokens import find_live_token
+from signon.core import http_cache
 from signon.core.access import public
+from signon.core.http_cache import cache_publicly
 from signon.extensions import csrf, db, limiter
 from signon.letters.models import Letter
 
@@ -40,7 +42,7 @@ limiter.shared_limit("120 per minute;3000 per hour", scope="api")(bp)
 csrf.exempt(bp)  # read-only: no view here changes state
 
 REALM = 'Bearer realm="Signon API"'
-PUBLIC_CACHE = "public, max-age=60"
+PUBLIC_CACHE = http_cache.PUBLIC
 PRIVATE_CACHE = "no-store"
 _NUMBER = re.compile(r"[0-9]{1,9}")
 SLUG_MAX = Letter.__table__.c.slug.type.length
@@ -103,9 +105,12 @@ def _readable_letter(slug: str) -> tuple[Letter, bool]:
 
 
 def _cached(response: Response, private: bool) -> Response:
-    response.headers["Cache-Control"] = PRIVATE_CACHE if private else PUBLIC_CACHE
+    """Private letters: never stored. Public ones: cached a few seconds, with an ETag."""
     response.headers["Vary"] = "Authorization"
-    return response
+    if private:
+        response.headers["Cache-Control"] = PRIVATE_CACHE
+        return response
+    return cache_publicly(response)
 
 
 def _number_arg(name: str, default: int, maximum: int) -> int:
@@ -136,16 +141,16 @@ def signatories(slug: str) -> Response:
     found, private = _readable_letter(slug)
     page = _number_arg("page", 1, MAX_PAGE)
     per_page = _number_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    listed = serializers.published_signatories(serializers.letter_facts(found))
-    total = len(listed)
+    start = (page - 1) * per_page
+    listed = serializers.published_signatories(serializers.letter_facts(found), start, per_page)
+    total = listed.count
     pages = math.ceil(total / per_page)
     last = max(pages, 1)
 
     def link(number: int) -> str:
         return url_for("api.signatories", slug=found.slug, page=number, per_page=per_page)
 
-    start = (page - 1) * per_page
-    items = listed[start : start + per_page]
+    items = listed.entries
     payload = {
         "letter": found.slug,
         "items": [serializers.signatory_payload(item) for item in items],

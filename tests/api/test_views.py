@@ -110,7 +110,14 @@ def test_letter_payload(client: FlaskClient) -> None:
         },
     }
     assert data["current_revision"]["saved_at"].endswith("Z")
-    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.headers["Cache-Control"] == "public, max-age=5"
+    etag = response.headers["ETag"]
+    again = client.get("/api/v1/letters/open-letter", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert (
+        client.get("/api/v1/letters/open-letter", headers={"If-None-Match": '"x"'}).status_code
+        == 200
+    )
 
 
 def test_deadline_is_iso_utc(client: FlaskClient) -> None:

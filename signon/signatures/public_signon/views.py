@@ -30,6 +30,7 @@ from signon.core import fields
 from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
+from signon.core.http_cache import cache_publicly, keep_private
 from signon.core.storage import send_stored_or_404
 from signon.extensions import db, limiter
 from signon.letters import queries
@@ -37,7 +38,7 @@ from signon.letters.models import Letter, Revision
 from signon.letters.text import word_diff
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.blueprint import bp
-from signon.signatures.listing import listed_signature, signatory_list
+from signon.signatures.listing import ListPage, listed, listed_signature
 from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations
 from signon.signatures.public_signon.forms import ConfirmPublicForm, PublicSignForm
@@ -53,6 +54,8 @@ EMBED_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
 assert EMBED_CSP != CSP, "signon.core.headers.CSP no longer says frame-ancestors 'none'"
 
 LIMITED_ENDPOINTS = frozenset({"signatures.public_sign", "signatures.public_confirm"})
+#: Signatories shown per page of the public page, and in the embed (which links to the page).
+PUBLIC_PAGE_SIZE = 100
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
@@ -109,12 +112,25 @@ def _revision_in(letter: Letter, revision_id: int | None) -> Revision | None:
     )
 
 
+def _page_number() -> int:
+    """``?page=`` of the public page (1 when missing or not a number)."""
+    number = request.args.get("page", default=1, type=int) or 1
+    return max(1, min(number, 10**6))
+
+
+def _list_page(letter: Letter, number: int = 1) -> ListPage:
+    """Page ``number`` of the letter's list: only its rows are read (a fixed number of
+    queries, whatever the size of the list)."""
+    return listed(letter).page((number - 1) * PUBLIC_PAGE_SIZE, PUBLIC_PAGE_SIZE)
+
+
 def _render_page(
     letter: Letter,
     head: Revision,
     form: PublicSignForm | None = None,
     *,
     closed_error: bool = False,
+    page_number: int = 1,
 ) -> str:
     if form is None and letter.accepts_signatures:
         form = PublicSignForm(formdata=None, revision_id=str(head.id))
@@ -122,10 +138,13 @@ def _render_page(
         "signatures/public.html",
         letter=letter,
         head=head,
-        listing=signatory_list(letter),
+        listing=_list_page(letter, page_number),
+        page_number=page_number,
         form=form if letter.accepts_signatures else None,
         closed_error=closed_error,
         page_lang=letter.language,
+        # without the form the page has no CSRF token (base.html): caches may keep it
+        public_cacheable=not letter.accepts_signatures,
     )
 
 
@@ -134,9 +153,12 @@ def _render_page(
 
 @bp.get("/p/<slug>")
 @public
-def public_page(slug: str) -> str:
+def public_page(slug: str) -> Response:
+    """The letter, one page of its signatories and (while it accepts signatures) the
+    form. Cached publicly only without the form: the form carries a CSRF token."""
     letter = _public_letter(slug)
-    return _render_page(letter, _head(letter))
+    response = make_response(_render_page(letter, _head(letter), page_number=_page_number()))
+    return keep_private(response) if letter.accepts_signatures else cache_publicly(response)
 
 
 @bp.post("/p/<slug>/sign")
@@ -286,12 +308,12 @@ def public_embed(slug: str) -> Response:
             "signatures/public_embed.html",
             letter=letter,
             head=head,
-            listing=signatory_list(letter),
+            listing=_list_page(letter),
             page_lang=letter.language,
         )
     )
     response.headers["Content-Security-Policy"] = EMBED_CSP
-    return response
+    return cache_publicly(response)
 
 
 def embed_snippet(letter: Letter) -> str:
