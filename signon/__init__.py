@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_converters(app)
     _register_blueprints(app)
     _register_audit_checks()
+    _register_jobs()
     _init_templates(app)
 
     from signon import cli
@@ -76,6 +77,13 @@ def _register_audit_checks() -> None:
 
     register_record_check(revision_problems)
     register_record_check(signature_problems)
+
+
+def _register_jobs() -> None:
+    """Import every module that registers background jobs or periodic tasks, so that a
+    worker or the scheduler knows them all (``signon/core/jobs.py``)."""
+    import signon.core.commands
+    import signon.signatures.commands  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

@@ -220,6 +220,19 @@ class Settings:
     #: networks (comma-separated); with neither, it is a 404.
     metrics_token: str = ""
     metrics_allowed_ips: tuple[str, ...] = ()
+    #: Background jobs (``signon/core/jobs.py``). With a Redis URL they go to RQ queues that
+    #: ``flask worker`` runs; without one, each job runs in a thread of the process that
+    #: started it (``make run``: zero setup).
+    redis_url: str = ""
+    #: The RQ queue's name (several sites may share one Redis under different names).
+    job_queue: str = "signon"
+    #: Run each job at once, in the caller, after its commit (the tests; never in production).
+    jobs_synchronous: bool = False
+    #: A running job writes its heartbeat this often (seconds) ...
+    job_heartbeat_seconds: int = 10
+    #: ... and the sweep fails a "running" job whose heartbeat is older than this (its
+    #: worker was killed); RQ retries it if it has attempts left.
+    job_stale_seconds: int = 120
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -265,6 +278,11 @@ class Settings:
             storage_region=_env("STORAGE_REGION"),
             storage_access_key_id=_env("STORAGE_ACCESS_KEY_ID"),
             storage_secret_access_key=_env("STORAGE_SECRET_ACCESS_KEY"),
+            redis_url=_env("REDIS_URL"),
+            job_queue=_env("JOB_QUEUE") or cls.job_queue,
+            jobs_synchronous=_env_bool("JOBS_SYNCHRONOUS", cls.jobs_synchronous),
+            job_heartbeat_seconds=_env_int("JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds),
+            job_stale_seconds=_env_int("JOB_STALE_SECONDS", cls.job_stale_seconds),
             mail_allowance_account_day=_env_int(
                 "MAIL_ALLOWANCE_ACCOUNT_DAY", cls.mail_allowance_account_day
             ),

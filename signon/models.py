@@ -11,6 +11,7 @@ from signon.accounts.models import (
 )
 from signon.api.models import ApiToken
 from signon.audit.models import AuditEvent
+from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
@@ -26,6 +27,7 @@ from signon.signatures.models import (
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "BackgroundJob",
     "CoordinatorMail",
     "ExportRecord",
     "ExportSettings",

@@ -76,6 +76,9 @@ def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any
         # commit, so that tests see it at once (tests/core/test_mail_after_response.py
         # covers the setting on).
         mail_after_response=False,
+        # Background jobs run at once, in the caller, after its commit (tests of the
+        # thread and RQ backends build their own settings).
+        jobs_synchronous=True,
     )
     return settings.with_(**overrides)
 

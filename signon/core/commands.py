@@ -1,4 +1,6 @@
-"""``flask --app signon send-mail``: send the outbox's unsent messages (safe from cron).
+"""``flask --app signon send-mail``: send the outbox's unsent messages.
+
+``flask scheduler`` runs the same every 5 minutes (no cron needed).
 
 Idempotent and safe to run while another run (or a request) is sending: each message
 is claimed before it is sent, and a sent message is never sent again.
@@ -10,6 +12,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from signon.core.jobs import periodic
 from signon.core.mail import send_due
 
 
@@ -23,5 +26,14 @@ def send_mail_command() -> None:
         raise SystemExit(1)
 
 
+@periodic("send-mail", every_seconds=300)
+def send_mail_periodically() -> None:
+    """``flask scheduler``'s mail retries: the same as ``flask send-mail``."""
+    send_due()
+
+
 def register(app: Flask) -> None:
+    from signon.core import job_commands
+
     app.cli.add_command(send_mail_command)
+    job_commands.register(app)

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from signon.core import transaction
+from signon.core.jobs import periodic
 from signon.db import utcnow
 
 
@@ -18,7 +19,7 @@ from signon.db import utcnow
     help="Only count the reminders that are due: record and send nothing.",
 )
 def send_reminders_command(dry_run: bool) -> None:
-    """Mail reminders before letters' deadlines. Idempotent: run it from cron every few minutes.
+    """Mail reminders before letters' deadlines. Idempotent; ``flask scheduler`` runs it.
 
     Each organisation that has not approved the current text gets one mail per point
     before the deadline (SIGNON_REMINDER_HOURS, e.g. 168,48,12), never twice, even
@@ -33,6 +34,14 @@ def send_reminders_command(dry_run: bool) -> None:
         transaction.commit()
     for line in summary.lines(reminder_points()):
         click.echo(line)
+
+
+@periodic("send-reminders", every_seconds=300)
+def send_reminders_periodically() -> None:
+    """``flask scheduler``'s reminders: the same as ``flask send-reminders``."""
+    from signon.signatures.invitations.reminders import send_reminders
+
+    send_reminders(utcnow())
 
 
 def register(app: Flask) -> None:

@@ -1,0 +1,371 @@
+"""Background jobs (``signon/core/jobs.py``): rows, after-commit start, failures, the sweep,
+the thread backend, and RQ for real (a ``flask worker`` subprocess on Redis DB 1, killed
+with SIGKILL mid-job)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import select
+
+import tests.core.job_kinds as kinds
+from signon import create_app
+from signon.core import jobs, transaction
+from signon.core.jobs import BackgroundJob, JobState
+from signon.db import utcnow
+from signon.extensions import db
+from tests.accounts.factories import make_user
+from tests.conftest import make_settings
+from tests.letters.factories import make_letter
+from tests.smtp import MailCatcher
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+REDIS_URL = "redis://127.0.0.1:6379/1"
+
+
+@pytest.fixture(autouse=True)
+def _forget_failures() -> None:
+    kinds.failures.clear()
+
+
+def _row(job_id: int) -> BackgroundJob:
+    db.session.expire_all()
+    row = db.session.get(BackgroundJob, job_id)
+    assert row is not None
+    return row
+
+
+# --- synchronous (the tests' backend) ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_job_runs_after_the_commit_and_records_its_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = make_user()
+    letter = make_letter(user)
+    marker = tmp_path / "done"
+    row = jobs.enqueue(
+        "test.count",
+        letter_id=letter.id,
+        started_by_id=user.id,
+        request_id="req-123",
+        steps=4,
+        marker=str(marker),
+    )
+    assert row.state == JobState.QUEUED and row.id is not None
+    assert not marker.exists()  # nothing before the commit
+    with caplog.at_level(logging.INFO, logger="signon.core.jobs"):
+        transaction.commit()
+    assert marker.read_text() == f"{row.id}:1"
+    started = [r for r in caplog.records if "attempt 1 started" in r.getMessage()]
+    assert [getattr(r, "request_id", None) for r in started] == ["req-123"]
+    done = _row(row.id)
+    assert (done.state, done.progress, done.attempts) == (JobState.DONE, 100, 1)
+    assert done.request_id == "req-123" and done.started_by_id == user.id
+    assert done.started_at and done.finished_at and done.heartbeat_at
+    assert jobs.jobs_of(letter.id) == [done]
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_rolled_back_unit_of_work_starts_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "done"
+    jobs.enqueue("test.count", steps=1, marker=str(marker))
+    transaction.rollback()
+    transaction.commit()
+    assert not marker.exists()
+    assert db.session.scalars(select(BackgroundJob)).all() == []
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_failing_job_is_failed_with_its_reason_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    row = jobs.enqueue("test.broken")
+    with caplog.at_level(logging.ERROR, logger="signon.core.jobs"):
+        transaction.commit()
+    failed = _row(row.id)
+    assert failed.state == JobState.FAILED
+    assert failed.error == "Attempt 1: the test job always fails."
+    assert failed.finished_at is not None
+    assert kinds.failures == [("test.broken", row.id, "failed", failed.error)]
+    assert any("failed for good" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.usefixtures("app_context")
+def test_an_unexpected_error_names_its_type_not_its_details() -> None:
+    row = jobs.enqueue("test.flaky")  # its first attempt raises RuntimeError
+    transaction.commit()
+    failed = _row(row.id)
+    assert failed.state == JobState.FAILED
+    assert "RuntimeError" in (failed.error or "") and "first attempt" not in (failed.error or "")
+
+
+@pytest.mark.usefixtures("app_context")
+def test_an_unknown_kind_is_refused_in_the_caller() -> None:
+    with pytest.raises(LookupError):
+        jobs.enqueue("test.no-such-kind")
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def _running(kind: str, heartbeat_age: timedelta) -> BackgroundJob:
+    now = utcnow()
+    row = BackgroundJob(
+        kind=kind,
+        state=JobState.RUNNING,
+        progress=30,
+        attempts=1,
+        queued_at=now - heartbeat_age,
+        started_at=now - heartbeat_age,
+        heartbeat_at=now - heartbeat_age,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_sweep_fails_running_jobs_whose_heartbeat_stopped(app: Flask) -> None:
+    stale_after = timedelta(seconds=app.config["SIGNON"].job_stale_seconds)
+    silent = _running("test.count", stale_after + timedelta(seconds=5))
+    alive = _running("test.count", stale_after - timedelta(seconds=30))
+    assert jobs.sweep_stale_jobs() == 1
+    assert silent.state == JobState.FAILED and "worker running it stopped" in (silent.error or "")
+    assert alive.state == JobState.RUNNING
+    assert kinds.failures == [("test.count", silent.id, "failed", silent.error)]
+    assert jobs.sweep_stale_jobs() == 0  # idempotent
+
+
+# --- threads (``make run``: no Redis) ------------------------------------------------------------
+
+
+@pytest.fixture
+def thread_app(database_url: str, mail_catcher: MailCatcher) -> Flask:
+    return create_app(
+        make_settings(database_url, mail_catcher, jobs_synchronous=False, job_heartbeat_seconds=1)
+    )
+
+
+@pytest.mark.real_commits
+def test_without_redis_a_job_runs_in_a_thread_of_the_process(
+    thread_app: Flask, tmp_path: Path
+) -> None:
+    marker = tmp_path / "done"
+    with thread_app.app_context():
+        assert jobs.backend_name() == "thread"
+        row = jobs.enqueue("test.count", steps=3, marker=str(marker))
+        job_id = row.id
+        transaction.commit()
+        jobs.wait_for_threads(30)
+        assert marker.read_text() == f"{job_id}:1"
+        assert _row(job_id).state == JobState.DONE
+        db.session.remove()
+
+
+@pytest.mark.real_commits
+def test_a_job_sees_what_its_starter_committed(thread_app: Flask, tmp_path: Path) -> None:
+    marker = tmp_path / "seen"
+    with thread_app.app_context():
+        user = make_user()
+        jobs.enqueue("test.sees", user_id=user.id, marker=str(marker))
+        time.sleep(0.2)
+        assert not marker.exists()  # not started before the commit
+        transaction.commit()
+        jobs.wait_for_threads(30)
+        assert marker.read_text() == "yes"
+        db.session.remove()
+
+
+# --- RQ for real ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rq_setup(
+    database_url: str, mail_catcher: MailCatcher, tmp_path: Path
+) -> Iterator[tuple[Flask, Callable[..., subprocess.Popen[bytes]]]]:
+    """An app that queues on Redis DB 1 (a queue of its own) and a way to start workers."""
+    queue = f"signon-test-{uuid.uuid4().hex[:12]}"
+    settings = make_settings(
+        database_url,
+        mail_catcher,
+        jobs_synchronous=False,
+        redis_url=REDIS_URL,
+        job_queue=queue,
+        job_heartbeat_seconds=1,
+        job_stale_seconds=3,
+        secret_key=secrets.token_hex(32),  # production refuses a weak one
+    )
+    app = create_app(settings)
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(*extra: str) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "SIGNON_DATABASE_URL": database_url,
+            "SIGNON_REDIS_URL": REDIS_URL,
+            "SIGNON_JOB_QUEUE": queue,
+            "SIGNON_JOB_HEARTBEAT_SECONDS": "1",
+            "SIGNON_SECRET_KEY": settings.secret_key,
+            "SIGNON_BASE_URL": "http://localhost",
+            "SIGNON_STORAGE_DIR": settings.storage_dir,
+            "SIGNON_MAIL_SERVER": "127.0.0.1",
+            "SIGNON_MAIL_PORT": str(mail_catcher.port),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "tests.core.worker_app", "worker", *extra],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        workers.append(process)
+        return process
+
+    yield app, start_worker
+    for process in workers:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"rq:*{queue}*"):
+        connection.delete(key)
+
+
+def _burst(start_worker: Callable[..., subprocess.Popen[bytes]]) -> str:
+    process = start_worker("--burst")
+    output, _ = process.communicate(timeout=120)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text
+    return text
+
+
+@pytest.mark.real_commits
+def test_rq_retries_a_failing_job_and_it_succeeds(
+    rq_setup: tuple[Flask, Callable[..., subprocess.Popen[bytes]]],
+) -> None:
+    app, start_worker = rq_setup
+    with app.app_context():
+        assert jobs.backend_name() == "rq"
+        row = jobs.enqueue("test.flaky")
+        job_id = row.id
+        transaction.commit()
+        assert jobs.rq_queue().count == 1
+        _burst(start_worker)
+        done = _row(job_id)
+        assert (done.state, done.attempts, done.error) == (JobState.DONE, 2, None)
+        db.session.remove()
+
+
+@pytest.mark.real_commits
+def test_rq_fails_a_job_for_good_after_its_last_attempt(
+    rq_setup: tuple[Flask, Callable[..., subprocess.Popen[bytes]]],
+) -> None:
+    app, start_worker = rq_setup
+    with app.app_context():
+        row = jobs.enqueue("test.broken")
+        job_id = row.id
+        transaction.commit()
+        output = _burst(start_worker)
+        failed = _row(job_id)
+        assert failed.state == JobState.FAILED and failed.attempts == 3
+        assert failed.error == "Attempt 3: the test job always fails."
+        assert "failed for good" in output  # logged by the worker
+        db.session.remove()
+
+
+def _beating(job_id: int) -> bool:
+    """Whether the job's heartbeat moved since it started (the read ends at once: on SQLite
+    every transaction holds the write lock, which the worker's heartbeat needs)."""
+    row = _row(job_id)
+    beating = row.heartbeat_at is not None and row.started_at is not None
+    beating = beating and row.heartbeat_at > row.started_at  # type: ignore[operator]
+    transaction.rollback()
+    return beating
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.real_commits
+def test_a_worker_killed_mid_job_leaves_it_failed_then_rq_retries_it_to_done(
+    rq_setup: tuple[Flask, Callable[..., subprocess.Popen[bytes]]], tmp_path: Path
+) -> None:
+    from rq.registry import StartedJobRegistry
+
+    app, start_worker = rq_setup
+    started, release = tmp_path / "started", tmp_path / "release"
+    with app.app_context():
+        row = jobs.enqueue("test.slow", started=str(started), release=str(release))
+        job_id = row.id
+        transaction.commit()
+        worker = start_worker()
+        _wait_for(started.exists)
+        _wait_for(lambda: _beating(job_id))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        assert _row(job_id).state == JobState.RUNNING  # nobody has noticed yet
+        transaction.rollback()
+        time.sleep(app.config["SIGNON"].job_stale_seconds + 1)
+        assert jobs.sweep_stale_jobs() == 1
+        transaction.commit()
+        swept = _row(job_id)
+        assert swept.state == JobState.FAILED and "worker running it stopped" in (swept.error or "")
+        assert [f[:3] for f in kinds.failures] == [("test.slow", job_id, "failed")]
+        transaction.rollback()  # SQLite: let the failure callback's own session write
+        # RQ's abandoned-job handling (what a live worker's maintenance runs): retried
+        registry = StartedJobRegistry(queue=jobs.rq_queue())
+        registry.cleanup(timestamp=time.time() + 10 * 24 * 3600)
+        assert _row(job_id).state == JobState.QUEUED
+        transaction.rollback()
+        release.write_text("go")
+        _burst(start_worker)
+        done = _row(job_id)
+        assert (done.state, done.attempts, done.error) == (JobState.DONE, 2, None)
+        assert started.read_text() == "2"
+        db.session.remove()
+
+
+# --- the scheduler's tasks ----------------------------------------------------------------------
+
+
+@pytest.mark.real_commits
+def test_the_scheduler_knows_its_tasks_and_runs_each_once(app: Flask) -> None:
+    with app.app_context():
+        stale = _running("test.count", timedelta(hours=1))
+        job_id = stale.id
+        transaction.commit()
+        db.session.remove()
+    assert {(t.name, t.every_seconds) for t in jobs.periodic_tasks()} == {
+        ("send-mail", 300),
+        ("send-reminders", 300),
+        ("sweep-stale-jobs", 60),
+    }
+    result = app.test_cli_runner().invoke(args=["scheduler", "--once"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _row(job_id).state == JobState.FAILED  # the sweep ran
+        db.session.remove()
+
+
+def test_the_worker_refuses_to_start_without_redis(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "SIGNON_REDIS_URL is not set" in result.output
