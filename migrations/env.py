@@ -91,14 +91,55 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                _refuse_broken_references(connection)
+                if connection.in_transaction():  # alembic's last read; the pragma needs none
+                    connection.commit()
+        except BaseException:
+            if sqlite and connection.in_transaction():
+                connection.rollback()
+            raise
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on):
+    """Switch SQLite's foreign keys off for the migration, and back on after it.
+
+    Alembic's batch mode rebuilds a table on SQLite (create a copy, copy the rows, DROP
+    the original, rename). With foreign keys on, that DROP deletes the table's rows
+    first, and every reference to them acts: ON DELETE CASCADE silently deletes the
+    children, and other references make the migration fail (the downgrade of
+    df90eab5c21b, which rebuilds ``letters`` and ``revisions``, failed so with data
+    present; tests/test_migrations.py). SQLite ignores the pragma inside a transaction,
+    so it is set on the driver's connection before anything begins.
+    """
+    value = "ON" if on else "OFF"
+    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection.execute(f"PRAGMA foreign_keys={value}")
+    if dbapi_connection.execute("PRAGMA foreign_keys").fetchone()[0] != int(on):
+        raise RuntimeError(f"could not set PRAGMA foreign_keys={value} for the migration")
+
+
+def _refuse_broken_references(connection):
+    """With the foreign keys off nothing checked the references: check them all now
+    (a migration that leaves a dangling reference fails, naming the rows)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left references to missing rows: {broken[:10]}")
 
 
 if context.is_offline_mode():
