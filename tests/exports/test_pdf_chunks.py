@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from signon.audit.models import AuditEvent
 from signon.core.storage import LocalStorage
 from signon.exports.pdf import chunks
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
+from signon.extensions import db
 from signon.letters.models import Letter
 from tests.exports.factories import set_export_settings, sign
 from tests.factories import make_letter, make_user
@@ -169,3 +172,36 @@ def test_the_pieces_of_an_export_are_kept_in_the_store(tmp_path: Path) -> None:
     assert chunks.unpack(b"garbage") is None
     with pytest.raises(ValueError):
         store.put("../escape", b"")
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_an_export_after_the_background_prerender_assembles_finished_pieces(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = chunks.StoredPieces(LocalStorage(tmp_path))
+    monkeypatch.setattr(pdf_operations, "chunk_store", lambda: store)
+    letter = long_letter(150)
+    prerendered = pdf_operations.prerender(letter)
+    assert prerendered is not None and prerendered.laid_out > 4
+    sign(letter, ["Mid-list Network 500"])
+    again = pdf_operations.prerender(letter)
+    assert again is not None and again.renumbered >= 1 and again.laid_out <= 5
+
+    result = pdf_operations.export_pdf(letter, None, actor_label="test", background=False)
+    finished = db.session.scalar(
+        select(AuditEvent.details)
+        .where(AuditEvent.letter_id == letter.id, AuditEvent.action == "export.finished")
+        .order_by(AuditEvent.id.desc())
+    )
+    assert finished is not None
+    # only the audit summary, which names the export's time, is laid out
+    assert finished["pieces_laid_out"] == 1
+    assert finished["pieces_renumbered"] == 0
+    entries = numbered_names(pdf_operations.stored_pdf(result.record))
+    assert [n for n, _ in entries] == list(range(1, 152))
+    assert "Mid-list Network 500" in [name for _, name in entries]
+
+
+def test_no_prerender_for_a_short_list() -> None:
+    letter = long_letter(5)
+    assert pdf_operations.prerender(letter) is None

@@ -642,6 +642,40 @@ def chunk_store() -> chunks.Store:
     return chunks.StoredPieces(storage())
 
 
+def warm_up(*, wait: bool = False) -> None:
+    """Make the first export of this process as fast as the next ones: start and warm the
+    PDF workers (``wait``: until they are), and load what this process needs for an
+    export (the PDF templates, compiled; the fonts' coverage; ICU's collators)."""
+    pdf.warm_up(folders(), wait=False)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for name in ("document", "columns", "flow", "band", "furniture"):
+        app.jinja_env.get_template(f"pdf/{name}.html")
+    _covered_codepoints("en")
+    format_date(date.today(), "en")
+    list_items(["A", "B"], "en")
+    if wait:
+        pdf.warm_up(folders(), wait=True)
+
+
+def prerender(letter: Letter) -> pdf.Rendered | None:
+    """Lay out now the pieces the letter's next export will need, and keep them (the
+    background job run as signatures arrive, so that an export at the deadline assembles
+    finished pieces). Nothing is recorded; ``None`` when the list is short (one render)."""
+    head = letter.head()
+    if head is None or not head.text_matches_hash():
+        return None
+    prepared = prepare(letter)
+    if not prepared.printed:
+        return None
+    content = build_content(prepared, exported_at=utcnow(), exported_by="")
+    mode = pdf.plan_mode(
+        content.count, tagged_always=content.tagged_always, variant=content.variant
+    )
+    if mode != "composed":
+        return None
+    return pdf.render(content, folders(), timeout=timeout_seconds(), store=chunk_store())
+
+
 def folders() -> pdf.Folders:
     return pdf.Folders(static_dir=str(current_app.static_folder), storage=storage_config())
 

@@ -275,9 +275,24 @@ def _kill_pool() -> None:
         pool.join()
 
 
-def warm_up(folders: Folders) -> None:
-    """Start the workers now (they warm themselves in the background)."""
-    _get_pool(folders)
+def _worker_ready() -> int:
+    """A task that returns once its worker has warmed itself (the pool's initializer runs
+    before any task); a short pause lets the other workers take the other tasks."""
+    time.sleep(0.05)
+    return os.getpid()
+
+
+def warm_up(folders: Folders, *, wait: bool = False, timeout: float = 60.0) -> None:
+    """Start the workers now; they warm themselves (WeasyPrint imported, fonts loaded, a
+    tiny document rendered). ``wait``: return once every worker is warm."""
+    pool = _get_pool(folders)
+    if not wait:
+        return
+    deadline = time.monotonic() + timeout
+    seen: set[int] = set()
+    while len(seen) < worker_count() and time.monotonic() < deadline:
+        tasks = [pool.apply_async(_worker_ready) for _ in range(worker_count())]
+        seen.update(task.get(timeout=max(0.1, deadline - time.monotonic())) for task in tasks)
 
 
 def _wait(result: AsyncResult[Any], timer: _Timer) -> Any:
