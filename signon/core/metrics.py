@@ -104,8 +104,7 @@ def _observe(response: Response) -> Response:
 
 def redis_url(settings: Settings) -> str:
     """The job queue's Redis (``SIGNON_REDIS_URL``), or "" when jobs run in-process."""
-    value = getattr(settings, "redis_url", "") or settings.extra.get("redis_url", "")
-    return str(value or "")
+    return settings.redis_url
 
 
 class QueueCollector(Collector):

@@ -182,7 +182,7 @@ def queue() -> Iterator[Queue]:
 
 
 def test_the_queue_depth_is_read_from_redis_at_scrape_time(make_app, queue: Queue) -> None:  # type: ignore[no-untyped-def]
-    client = make_app(metrics_token=TOKEN, extra={"redis_url": REDIS_DB}).test_client()
+    client = make_app(metrics_token=TOKEN, redis_url=REDIS_DB).test_client()
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     depth = ("signon_queue_depth", (("queue", queue.name),))
     for _ in range(3):
@@ -199,7 +199,7 @@ def test_an_unreachable_queue_is_reported_not_fatal(make_app) -> None:  # type: 
     from tests.smtp import _free_port
 
     dead = f"redis://127.0.0.1:{_free_port()}/0"
-    client = make_app(metrics_token=TOKEN, extra={"redis_url": dead}).test_client()
+    client = make_app(metrics_token=TOKEN, redis_url=dead).test_client()
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     samples = scraped(response.text)
