@@ -776,7 +776,7 @@ class RevisionRow(Protocol):
 
 @dataclass(frozen=True)
 class Listed:
-    """Who is listed under a letter's current text, read from SQL page by page
+    """Who is listed under a revision of a letter, read from SQL page by page
     (:func:`listed`): the same answer as :func:`signatory_list`, without loading the list."""
 
     letter: Letter
@@ -857,6 +857,37 @@ class Listed:
             found.append(Entry(offset + index + 1, signature, name, number, heading, kind))
         return found
 
+    def _left_out_clause(self) -> Any:
+        listed_ids = select(Signature.id).where(self._listed_clause())
+        return and_(
+            Signature.letter_id == self.letter.id,
+            Signature.status == SignatureStatus.APPROVED,
+            Signature.id.not_in(listed_ids),
+        )
+
+    def left_out_count(self) -> int:
+        """How many approvals do not count here (what :attr:`SignatoryList.left_out` holds)."""
+        found = db.session.scalar(select(func.count(Signature.id)).where(self._left_out_clause()))
+        return int(found or 0)
+
+    def left_out(self, offset: int, limit: int) -> list[LeftOut]:
+        """Approvals that do not count here, with the reason (:func:`verdict`'s), by name."""
+        signatures = db.session.scalars(
+            select(Signature)
+            .where(self._left_out_clause())
+            .order_by(Signature.name_order, Signature.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        numbers = self._numbers()
+        found = []
+        for signature in signatures:
+            number = numbers.get(signature.revision_id) if signature.revision_id else None
+            judged = verdict(signature, number, self.chain)
+            assert judged.code is not None
+            found.append(LeftOut(signature, judged.reason, judged.code))
+        return found
+
     def page(self, offset: int, limit: int, *, count: int | None = None) -> ListPage:
         """A page of the list with the total count."""
         total = self.count() if count is None else count
@@ -873,8 +904,11 @@ class Listed:
             offset += len(batch)
 
 
-def listed(letter: Letter) -> Listed:
-    """The letter's list under its current text, for reading in pages (two queries)."""
+def listed(
+    letter: Letter, revision: Revision | None = None, *, mode: OrderMode | None = None
+) -> Listed:
+    """The letter's list under ``revision`` (default: the current text), in the stored
+    arrangement (``mode`` overrides its order), for reading in pages (two queries)."""
     revisions = tuple(
         db.session.execute(
             select(
@@ -882,11 +916,13 @@ def listed(letter: Letter) -> Listed:
             ).where(Revision.letter_id == letter.id)
         ).all()
     )
-    target = max((r.number for r in revisions), default=0)
+    head = max((r.number for r in revisions), default=0)
+    target = revision.number if revision is not None else head
     chain = RevisionChain.of(cast("Sequence[RevisionLike]", revisions), target)
-    return Listed(
-        letter, stored_arrangement(letter), chain, cast("tuple[RevisionRow, ...]", revisions)
-    )
+    arrangement = stored_arrangement(letter)
+    if mode is not None:
+        arrangement = replace(arrangement, mode=mode)
+    return Listed(letter, arrangement, chain, cast("tuple[RevisionRow, ...]", revisions))
 
 
 def page(letter: Letter, offset: int, limit: int) -> ListPage:

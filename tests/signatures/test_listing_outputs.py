@@ -258,6 +258,12 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
     listing = signatory_list(letter)
     assert {s.id for s in listing.signatures} == model.expected()
     check_sql_pages(listing)
+    for revision in model.revisions[:-1]:  # the list under an earlier text, in another order
+        for mode in (None, OrderMode.COUNTRY):
+            earlier = signatory_list(letter, revision, mode=mode)
+            read = listed(letter, revision, mode=mode)
+            assert _seen_in_sql(read.entries(0, 1000)) == _seen_in_sql(earlier.entries)
+            assert read.left_out_count() == len(earlier.left_out)
     expected = listing.names
     slug = letter.slug
     seen = {
@@ -296,6 +302,9 @@ def check_sql_pages(listing: SignatoryList) -> None:
     assert _seen_in_sql(read.entries(0, 1000)) == whole
     in_threes = [e for batch in read.batches(3) for e in batch]
     assert _seen_in_sql(in_threes) == whole
+    left_out = [(item.signature.id, item.code, item.reason) for item in listing.left_out]
+    assert read.left_out_count() == len(left_out)
+    assert [(i.signature.id, i.code, i.reason) for i in read.left_out(0, 1000)] == left_out
     middle = read.page(1, 2)
     assert _seen_in_sql(middle.entries) == whole[1:3]
     assert middle.count == listing.count

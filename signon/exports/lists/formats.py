@@ -1,7 +1,8 @@
 """The signatory list as CSV and JSON: the same names, in the same order, as the PDF.
 
-Both are built from :func:`signon.signatures.listing.signatory_list`. CSV cells that
-a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+Both are built from :mod:`signon.signatures.listing` (:func:`~signon.signatures.listing.listed`
+read in batches: a download streams in constant memory whatever the size of the list).
+CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return) get a leading apostrophe. Output is deterministic: the
 same letter, revision and order give byte-identical files.
 """
@@ -12,14 +13,15 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from signon.core.spreadsheet import neutralise_cell
-from signon.letters.models import Letter
-from signon.signatures.listing import SignatoryList
+from signon.letters.models import Letter, Revision
+from signon.signatures.listing import Entry, SignatoryList
+from signon.signatures.models import OrderMode
 
 #: The columns, in order (CSV header, JSON keys of each signatory).
 COLUMNS: tuple[str, ...] = (
@@ -64,64 +66,107 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def list_rows(signatories: SignatoryList) -> list[ListRow]:
+def entry_row(entry: Entry) -> ListRow:
+    """The row of one listed signature."""
+    return ListRow(
+        position=entry.position,
+        group=entry.group,
+        name=entry.signature.name,
+        sort_name=entry.signature.sort_name,
+        country=entry.signature.country,
+        type=entry.signature.kind.value,
+        representative=entry.signature.representative_name,
+        title=entry.signature.representative_title,
+        website=entry.signature.website,
+        approved_revision=entry.approved_number,
+        approved_sha256=entry.signature.approved_sha256,
+        approved_at=iso_utc(entry.signature.approved_at),
+    )
+
+
+def list_rows(signatories: SignatoryList | Iterable[Entry]) -> list[ListRow]:
     """One row per listed signature, numbered from 1 in the printed order."""
-    return [
-        ListRow(
-            position=entry.position,
-            group=entry.group,
-            name=entry.signature.name,
-            sort_name=entry.signature.sort_name,
-            country=entry.signature.country,
-            type=entry.signature.kind.value,
-            representative=entry.signature.representative_name,
-            title=entry.signature.representative_title,
-            website=entry.signature.website,
-            approved_revision=entry.approved_number,
-            approved_sha256=entry.signature.approved_sha256,
-            approved_at=iso_utc(entry.signature.approved_at),
-        )
-        for entry in signatories.entries
-    ]
+    entries = signatories.entries if isinstance(signatories, SignatoryList) else signatories
+    return [entry_row(entry) for entry in entries]
+
+
+def _csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _csv_cells(row: ListRow) -> list[Any]:
+    values = asdict(row)
+    return [neutralise_cell(values[column]) for column in COLUMNS]
+
+
+def csv_chunks(batches: Iterable[Sequence[Entry]], *, bom: bool = False) -> Iterator[bytes]:
+    """CSV (RFC 4180: CRLF line ends, quoted when needed) in UTF-8, optionally with a BOM,
+    one chunk per batch of entries."""
+    yield ((BOM if bom else "") + _csv_lines([COLUMNS])).encode("utf-8")
+    for batch in batches:
+        yield _csv_lines(_csv_cells(entry_row(entry)) for entry in batch).encode("utf-8")
 
 
 def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:
-    """CSV (RFC 4180: CRLF line ends, quoted when needed) in UTF-8, optionally with a BOM."""
-    out = io.StringIO()
-    if bom:
-        out.write(BOM)
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        values = asdict(row)
-        writer.writerow([neutralise_cell(values[column]) for column in COLUMNS])
-    return out.getvalue().encode("utf-8")
+    """CSV of ``rows`` in one piece (see :func:`csv_chunks`)."""
+    head = (BOM if bom else "") + _csv_lines([COLUMNS])
+    return (head + _csv_lines(_csv_cells(row) for row in rows)).encode("utf-8")
 
 
 def list_document(
     letter: Letter, signatories: SignatoryList, rows: Sequence[ListRow]
 ) -> dict[str, Any]:
     """The JSON document: which letter, revision and order, and the signatories."""
+    return _document(
+        letter, signatories.revision, signatories.mode, len(rows), [asdict(row) for row in rows]
+    )
+
+
+def _document(
+    letter: Letter, revision: Revision, mode: OrderMode, count: int, items: list[Any]
+) -> dict[str, Any]:
     return {
-        "letter": {
-            "slug": letter.slug,
-            "title": signatories.revision.title,
-            "language": letter.language,
-        },
-        "revision": {
-            "number": signatories.revision.number,
-            "sha256": signatories.revision.content_sha256,
-        },
-        "order": signatories.mode.value,
-        "count": len(rows),
-        "signatories": [asdict(row) for row in rows],
+        "letter": {"slug": letter.slug, "title": revision.title, "language": letter.language},
+        "revision": {"number": revision.number, "sha256": revision.content_sha256},
+        "order": mode.value,
+        "count": count,
+        "signatories": items,
     }
+
+
+def json_chunks(
+    letter: Letter,
+    revision: Revision,
+    mode: OrderMode,
+    count: int,
+    batches: Iterable[Sequence[Entry]],
+) -> Iterator[bytes]:
+    """The same bytes as :func:`rows_json`, one chunk per batch of entries."""
+    document = _document(letter, revision, mode, count, [])
+    head, tail = _dumped(document).split('"signatories": []', 1)
+    yield (head + '"signatories": [').encode("utf-8")
+    first = True
+    for batch in batches:
+        items = []
+        for entry in batch:
+            item = _dumped(asdict(entry_row(entry))).replace("\n", "\n    ")
+            items.append(("\n    " if first else ",\n    ") + item)
+            first = False
+        yield "".join(items).encode("utf-8")
+    yield (("]" if first else "\n  ]") + tail + "\n").encode("utf-8")
+
+
+def _dumped(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def rows_json(letter: Letter, signatories: SignatoryList, rows: Sequence[ListRow]) -> bytes:
     """UTF-8 JSON (never a BOM: RFC 8259 forbids it), names unescaped, keys in column order."""
     document = list_document(letter, signatories, rows)
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (_dumped(document) + "\n").encode("utf-8")
 
 
 def download_name(slug: str, extension: str, revision_number: int | None = None) -> str:

@@ -3,13 +3,16 @@
 
 Every view: load the letter, check ``LETTER_EXPORT`` (404 for people who cannot see
 the letter, 403 for team members without the right), read the query parameters
-through a form, build the list (:func:`signon.signatures.listing.signatory_list`).
+through a form, read the list (:func:`signon.signatures.listing.listed`): the page
+shows one page of it, the downloads stream it in batches (constant memory).
 Nothing here changes state.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from collections.abc import Iterator
+
+from flask import Blueprint, abort, render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, Form, SelectField
 from wtforms.fields.choices import SelectChoice
@@ -22,10 +25,17 @@ from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
 from signon.signatures.collation import join_names
-from signon.signatures.listing import SignatoryList, signatory_list
+from signon.signatures.listing import Listed, listed
 from signon.signatures.models import OrderMode
 
 bp = Blueprint("exports", __name__)
+
+#: Rows of the signatory list page per page (the downloads have them all).
+LIST_PAGE_SIZE = 200
+#: The list "as printed in a statement" is shown up to this many names (else: download).
+JOINED_MAX = 1000
+#: Rows read at a time by the downloads.
+DOWNLOAD_BATCH = 1000
 
 
 class ListQueryForm(Form):
@@ -56,19 +66,24 @@ def _revision(letter: Letter, number: int | None) -> Revision:
     return queries.revision_by_number(letter, number)
 
 
-def _list_for_download(letter: Letter) -> tuple[SignatoryList, ListQueryForm]:
+def _list_for_download(letter: Letter) -> tuple[Listed, Revision, ListQueryForm]:
     form = ListQueryForm(request.args)
     if not form.validate():
         abort(400)
-    signatories = signatory_list(letter, _revision(letter, form.revision.data), mode=form.mode)
-    return signatories, form
+    revision = _revision(letter, form.revision.data)
+    return listed(letter, revision, mode=form.mode), revision, form
 
 
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)  # text/csv gets "; charset=utf-8"
+def _download(body: Iterator[bytes], mimetype: str, filename: str) -> Response:
+    response = Response(stream_with_context(body), mimetype=mimetype)  # text/csv: charset
     response.headers.set("Content-Disposition", "attachment", filename=filename)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _page_number() -> int:
+    number = request.args.get("page", default=1, type=int) or 1
+    return max(1, min(number, 10**6))
 
 
 @bp.get("/letters/<slug>/export/signatories")
@@ -83,7 +98,7 @@ def signatory_list_page(letter: Letter) -> str:
         form.revision.errors = [f"There is no revision {number}; showing the current text."]
         number = None
     revision = by_number[number] if number is not None else revisions[-1]
-    signatories = signatory_list(letter, revision, mode=form.mode if valid else None)
+    signatories = listed(letter, revision, mode=form.mode if valid else None)
     params = {
         key: value
         for key, value in (
@@ -92,7 +107,13 @@ def signatory_list_page(letter: Letter) -> str:
         )
         if value
     }
-    rows = lists.list_rows(signatories)
+    page_number = _page_number()
+    count = signatories.count()
+    page = signatories.entries((page_number - 1) * LIST_PAGE_SIZE, LIST_PAGE_SIZE)
+    rows = lists.list_rows(page)
+    joined = None
+    if count <= JOINED_MAX:
+        joined = join_names([e.name for e in signatories.entries(0, JOINED_MAX)], letter.language)
     return render_template(
         "exports/lists.html",
         letter=letter,
@@ -100,10 +121,15 @@ def signatory_list_page(letter: Letter) -> str:
         revisions=list(reversed(revisions)),
         revision=revision,
         is_head=revision.id == revisions[-1].id,
-        signatories=signatories,
+        mode=signatories.arrangement.mode,
+        count=count,
+        page_number=page_number,
+        has_more=(page_number - 1) * LIST_PAGE_SIZE + len(page) < count,
         rows=rows,
-        entries=list(zip(rows, signatories.signatures, strict=True)),
-        joined=join_names(signatories.names, letter.language),
+        entries=list(zip(rows, [e.signature for e in page], strict=True)),
+        joined=joined,
+        left_out=signatories.left_out(0, LIST_PAGE_SIZE),
+        left_out_count=signatories.left_out_count(),
         params=params,
     )
 
@@ -111,16 +137,17 @@ def signatory_list_page(letter: Letter) -> str:
 @bp.get("/letters/<slug>/export/signatories.csv")
 @letter_route(Action.LETTER_EXPORT)
 def signatories_csv(letter: Letter) -> Response:
-    signatories, form = _list_for_download(letter)
-    body = lists.rows_csv(lists.list_rows(signatories), bom=bool(form.bom.data))
-    name = lists.download_name(letter.slug, "csv", signatories.revision.number)
-    return _download(body, "text/csv", name)
+    signatories, revision, form = _list_for_download(letter)
+    body = lists.csv_chunks(signatories.batches(DOWNLOAD_BATCH), bom=bool(form.bom.data))
+    return _download(body, "text/csv", lists.download_name(letter.slug, "csv", revision.number))
 
 
 @bp.get("/letters/<slug>/export/signatories.json")
 @letter_route(Action.LETTER_EXPORT)
 def signatories_json(letter: Letter) -> Response:
-    signatories, _form = _list_for_download(letter)
-    body = lists.rows_json(letter, signatories, lists.list_rows(signatories))
-    name = lists.download_name(letter.slug, "json", signatories.revision.number)
+    signatories, revision, _form = _list_for_download(letter)
+    mode = signatories.arrangement.mode
+    count = signatories.count()
+    body = lists.json_chunks(letter, revision, mode, count, signatories.batches(DOWNLOAD_BATCH))
+    name = lists.download_name(letter.slug, "json", revision.number)
     return _download(body, "application/json", name)

@@ -1,0 +1,55 @@
+"""The downloads stream in batches and give the same bytes as the list made in one piece;
+the list page shows one page of the list."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from signon.core.transaction import commit
+from signon.exports.lists import formats as lists
+from signon.exports.lists.views import LIST_PAGE_SIZE
+from signon.signatures.listing import listed, signatory_list
+from signon.signatures.models import OrderMode
+from tests.conftest import login
+from tests.factories import make_letter, make_user
+from tests.signatures.test_listing import sign
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+@pytest.mark.parametrize("size", [0, 1, 7])
+@pytest.mark.parametrize("batch", [1, 3, 1000])
+def test_streamed_downloads_are_the_bytes_of_the_whole_list(size: int, batch: int) -> None:
+    letter = make_letter(make_user(), body="One.\n")
+    head = letter.head()
+    assert head is not None
+    for i in range(size):
+        sign(letter, head, f"Organisation {i}", country=f"Country {i % 3}")
+    whole = signatory_list(letter, head, mode=OrderMode.COUNTRY)
+    rows = lists.list_rows(whole)
+    read = listed(letter, head, mode=OrderMode.COUNTRY)
+    for bom in (False, True):
+        streamed = b"".join(lists.csv_chunks(read.batches(batch), bom=bom))
+        assert streamed == lists.rows_csv(rows, bom=bom)
+    chunks = lists.json_chunks(letter, head, OrderMode.COUNTRY, read.count(), read.batches(batch))
+    assert b"".join(chunks) == lists.rows_json(letter, whole, rows)
+
+
+def test_the_list_page_shows_one_page_at_a_time(client: FlaskClient) -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n")
+    head = letter.head()
+    assert head is not None
+    for i in range(LIST_PAGE_SIZE + 2):
+        sign(letter, head, f"Organisation {i:03d}")
+    commit()
+    login(client, coordinator)
+    first = client.get(f"/letters/{letter.slug}/export/signatories").get_data(as_text=True)
+    assert first.count("data-name>") == LIST_PAGE_SIZE
+    assert f"Listed ({LIST_PAGE_SIZE + 2})" in first
+    assert f"/letters/{letter.slug}/export/signatories?page=2" in first
+    second = client.get(f"/letters/{letter.slug}/export/signatories?page=2").get_data(as_text=True)
+    assert second.count("data-name>") == 2
+    names = signatory_list(letter).names
+    assert f"data-name>{names[-1]}<" in second and f"data-name>{names[0]}<" not in second
