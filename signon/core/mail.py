@@ -181,30 +181,29 @@ def _session() -> Session:
 
 
 def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[OutboxMessage]]:
-    """Take the unsent, unclaimed (or abandoned) messages among ``ids``; return them."""
+    """Take the unsent, unclaimed (or abandoned) messages among ``ids``; return them.
+
+    One statement (``UPDATE … RETURNING``, PostgreSQL and SQLite alike) in a short
+    transaction of its own: the claim and the rows claimed come back together.
+    """
     token = secrets.token_hex(16)
     stale = now - timedelta(seconds=CLAIM_SECONDS)
     with _session() as session, session.begin():
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(list(ids)),
-                OutboxMessage.sent_at.is_(None),
-                or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < stale),
-            )
-            .values(claimed_at=now, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-    with _session() as session:
         claimed = list(
             session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.claim_token == token)
-                .order_by(OutboxMessage.id)
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(list(ids)),
+                    OutboxMessage.sent_at.is_(None),
+                    or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < stale),
+                )
+                .values(claimed_at=now, claim_token=token)
+                .returning(OutboxMessage),
+                execution_options={"synchronize_session": False},
             )
         )
         session.expunge_all()
-    return token, claimed
+    return token, sorted(claimed, key=lambda message: message.id)
 
 
 def _record(message_id: int, token: str, error: str | None) -> None:

@@ -482,6 +482,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
                 invitation=invitation,
                 source=SignatureSource.PUBLIC,
                 moderation=Moderation.PENDING,
+                require_current=False,  # checked above, under the letter's lock
             )
     except IntegrityError as exc:  # another confirmation took the address or the name
         raise SignatureError(

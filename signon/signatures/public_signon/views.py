@@ -24,6 +24,7 @@ from flask import (
 from flask_limiter.errors import RateLimitExceeded
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
 from signon.core import fields
@@ -100,8 +101,15 @@ def _head(letter: Letter) -> Revision:
     return head
 
 
-def _revision_ids(letter: Letter) -> list[int]:
-    return list(db.session.scalars(select(Revision.id).where(Revision.letter_id == letter.id)))
+def _revisions(letter: Letter) -> dict[int, Revision]:
+    """The letter's revisions by id, in one query, without their text (loaded if a page
+    is rendered): asking to sign needs the ids, the head and the one shown."""
+    revisions = db.session.scalars(
+        select(Revision)
+        .where(Revision.letter_id == letter.id)
+        .options(load_only(Revision.id, Revision.letter_id, Revision.number))
+    )
+    return {revision.id: revision for revision in revisions}
 
 
 def _revision_in(letter: Letter, revision_id: int | None) -> Revision | None:
@@ -167,13 +175,15 @@ def public_page(slug: str) -> Response:
 @limiter.limit(SIGN_LIMIT_PER_EMAIL, key_func=_email_key, methods=["POST"])
 def public_sign(slug: str) -> Response | str | tuple[str, int]:
     letter = _public_letter(slug)
-    head = _head(letter)
+    revisions = _revisions(letter)
+    if not revisions:
+        abort(404)
+    head = max(revisions.values(), key=lambda revision: revision.number)
     if not letter.accepts_signatures:
         return _render_page(letter, head, closed_error=True), 410
-    form = PublicSignForm(revision_ids=_revision_ids(letter))
+    form = PublicSignForm(revision_ids=list(revisions))
     if form.validate_on_submit():
-        revision = _revision_in(letter, form.shown_revision_id)
-        assert revision is not None  # validated against the letter's revisions
+        revision = revisions[form.shown_revision_id]  # validated against the letter's revisions
         data = operations.PublicRequestData(
             name=form.name.data or "",
             sort_name=form.sort_name.data or None,
@@ -244,7 +254,6 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
     assert sign_request is not None
     if not letter.accepts_signatures:
         return _link_problem(letter, "closed")
-    head = _head(letter)
     form = ConfirmPublicForm()
     status = 200
     taken: operations.NameTakenError | None = None
@@ -258,7 +267,6 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
             return _link_problem(letter, error.problem, sign_request)
         except StaleRevisionError as error:
             flash(str(error), "warning")
-            head = _head(letter)
             status = 409
         except operations.NameTakenError as error:
             taken = error
@@ -273,6 +281,7 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("signatures.public_page", slug=letter.slug))
+    head = _head(letter)  # read after a refused confirmation: the text it was refused for
     shown = sign_request.revision
     changed = shown.id != head.id
     return (
