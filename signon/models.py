@@ -10,7 +10,7 @@ from signon.accounts.models import (
     UserToken,
 )
 from signon.api.models import ApiToken
-from signon.audit.models import AuditEvent
+from signon.audit.models import AuditCheckpoint, AuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
@@ -26,6 +26,7 @@ from signon.signatures.models import (
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "BackgroundJob",
     "CoordinatorMail",

@@ -91,3 +91,31 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
             default=str,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
+    """How far a chain has been verified: its last verified event, that event's hash, when.
+
+    The audit log page verifies only the events after it (and that the checkpoint's
+    event still has the hash recorded here), so a view costs the same at 20 events or
+    20,000. ``flask verify-audit`` and the page's "check everything" button verify the
+    whole chain and the letter's records from the start: they set ``full_checked_at``
+    when everything is intact, and remove the checkpoint when something is not, so the
+    page then checks from the start again on every view and shows the break.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int]
+    event_id: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    #: The hash format of the checkpoint's event (no later event may claim an older one).
+    hash_version: Mapped[int]
+    #: When the events up to ``seq`` were last found intact.
+    checked_at: Mapped[datetime]
+    #: When the whole chain and the letter's records were last found intact.
+    full_checked_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<AuditCheckpoint {self.chain}#{self.seq}>"

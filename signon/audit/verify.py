@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from signon.audit.models import GENESIS, KNOWN_HASH_VERSIONS, AuditEvent
+from signon.audit.models import GENESIS, KNOWN_HASH_VERSIONS, AuditCheckpoint, AuditEvent
 from signon.extensions import db
 
 
@@ -21,6 +21,11 @@ class ChainReport:
     problem: str = ""
     #: Records of the letter (revisions, signatures) that differ from what the chain says.
     findings: tuple[str, ...] = ()
+    #: The last event found intact (where the next check may start), if any.
+    head: AuditEvent | None = None
+    #: The checkpoint the check started from (the events up to it were not re-read),
+    #: or None when the chain was verified from its first event.
+    since: AuditCheckpoint | None = None
 
     @property
     def intact(self) -> bool:
@@ -43,26 +48,52 @@ def _event_problem(event: AuditEvent, newest_version: int) -> str | None:
     return None
 
 
-def verify_chain(chain: str) -> ChainReport:
-    """The chain's events only: sequence, links, and each event's hash by its own format."""
-    events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)
-    ).all()
-    previous_hash = GENESIS
-    newest_version = min(KNOWN_HASH_VERSIONS)
-    for expected_seq, event in enumerate(events, start=1):
+def _anchor_problem(anchor: AuditEvent, since: AuditCheckpoint) -> str | None:
+    """What is wrong with the checkpoint's event now: it must be the one checked then."""
+    if anchor.id != since.event_id or anchor.hash != since.hash:
+        return "it is no longer the entry the last check ended at (its fingerprint changed)"
+    return _event_problem(anchor, anchor.hash_version)
+
+
+def verify_chain(chain: str, *, since: AuditCheckpoint | None = None) -> ChainReport:
+    """The chain's events only: sequence, links, and each event's hash by its own format.
+
+    With ``since`` (a checkpoint of this chain), only the events after it are read, and
+    the checkpoint's event is checked to still be the one, with the hash, verified then;
+    events before it are vouched for by the earlier check (:mod:`signon.audit.checkpoints`).
+    """
+    query = select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)
+    previous_hash, newest_version, first_seq = GENESIS, min(KNOWN_HASH_VERSIONS), 1
+    head: AuditEvent | None = None
+    if since is not None:
+        head = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == since.seq)
+        )
+        if head is None:  # the checkpoint's event is gone: only a check from the start says how
+            return verify_chain(chain)
+        problem = _anchor_problem(head, since)
+        if problem is not None:
+            return ChainReport(chain, since.seq, head, problem, since=since)
+        query = query.where(AuditEvent.seq > since.seq)
+        previous_hash, newest_version, first_seq = head.hash, head.hash_version, since.seq + 1
+    events = db.session.scalars(query).all()
+    total = first_seq - 1 + len(events)
+    for expected_seq, event in enumerate(events, start=first_seq):
         if event.seq != expected_seq:
             return ChainReport(
-                chain, len(events), event, f"sequence {event.seq}, expected {expected_seq}"
+                chain, total, event, f"sequence {event.seq}, expected {expected_seq}", since=since
             )
         if event.prev_hash != previous_hash:
-            return ChainReport(chain, len(events), event, "does not link to the event before it")
+            return ChainReport(
+                chain, total, event, "does not link to the event before it", since=since
+            )
         problem = _event_problem(event, newest_version)
         if problem is not None:
-            return ChainReport(chain, len(events), event, problem)
+            return ChainReport(chain, total, event, problem, since=since)
         newest_version = event.hash_version
         previous_hash = event.hash
-    return ChainReport(chain, len(events))
+        head = event
+    return ChainReport(chain, total, head=head, since=since)
 
 
 #: A feature's check of one letter's records against its chain: what differs, in words.

@@ -1,5 +1,8 @@
 """The letter's audit log: every event of its chain, newest first, and whether the chain holds.
 
+The view checks only the entries added since the last check (a checkpoint,
+:mod:`signon.audit.checkpoints`); a button checks every entry and record from the start.
+
 Coordinators only (``Action.LETTER_MANAGE``): the log names the e-mail addresses of
 invitees and signatories. Others on the team get 403, everyone else 404.
 """
@@ -9,12 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
+from signon.audit.checkpoints import check_in_full, check_letter_log
 from signon.audit.models import AuditEvent
-from signon.audit.verify import ChainReport, chain_head, verify_letter
+from signon.audit.verify import ChainReport, chain_head
+from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
 from signon.core.permissions import Action
 from signon.extensions import db
@@ -170,11 +176,25 @@ def log_page(letter: Letter, number: int) -> LogPage:
 @letter_route(Action.LETTER_MANAGE)
 def letter_log(letter: Letter) -> str:
     page = log_page(letter, request.args.get("page", 1, type=whole_number) or 1)
-    report: ChainReport = verify_letter(letter.id)
+    report: ChainReport = check_letter_log(letter.id)
     return render_template(
         "audit/letter_log.html",
         letter=letter,
         page=page,
         report=report,
         head_hash=chain_head(letter.id),
+        check_form=ActionForm(formdata=None),
     )
+
+
+@bp.post("/letters/<slug>/audit/check")
+@letter_route(Action.LETTER_MANAGE)
+def check_letter_log_in_full(letter: Letter) -> Response:
+    """Verify every entry and every record of the letter from the start, now."""
+    if ActionForm().validate_on_submit():
+        (report,) = check_in_full(letter.id)
+        if report.intact:
+            flash(f"Checked all {report.events} entries from the first: intact.", "success")
+        else:
+            flash("The full check found a problem: it is shown below.", "error")
+    return redirect(url_for("audit.letter_log", slug=letter.slug))

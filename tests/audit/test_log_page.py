@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from signon.audit.models import AuditEvent
+from signon.audit.models import AuditCheckpoint, AuditEvent
 from signon.audit.operations import record_event
 from signon.audit.verify import chain_head
 from signon.core.transaction import commit
@@ -65,23 +65,116 @@ def test_the_chain_head_is_shown_and_tampering_is_named(app: Flask, client: Flas
     with app.test_request_context():
         coordinator = make_user()
         letter = make_letter(coordinator)
-        events = [
+        for i in range(3):
             record_event("letter.frozen", letter_id=letter.id, actor=coordinator, n=i)
-            for i in range(3)
-        ]
+        commit()
         head = chain_head(letter.id)
         login(client, coordinator)
-        body = _page(client, letter.slug)
+        body = _page(client, letter.slug)  # no checkpoint yet: the full check
         assert head is not None and head in body and "Intact." in body
-        db.session.execute(
-            update(AuditEvent).where(AuditEvent.id == events[1].id).values(details={"n": 99})
-        )
-        db.session.expire_all()
+        added = record_event("letter.frozen", letter_id=letter.id, actor=coordinator, n=3)
         commit()
+        _tamper(added.id, {"n": 99})  # an entry added after the checkpoint
         body = _page(client, letter.slug)
-    assert "Broken at entry 3" in body  # entry 1 is the first revision's
+    assert "Broken at entry 5" in body  # entry 1 is the first revision's
     assert "its content does not match its hash" in body
-    assert "Intact." not in body
+    assert "Intact" not in body
+
+
+def _tamper(event_id: int, details: dict[str, int]) -> None:
+    """Change an event's details with plain SQL, as someone with database access would."""
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(details=details))
+    db.session.expire_all()
+    commit()
+
+
+def _letter_viewed_once(client: FlaskClient, events: int = 3) -> tuple[str, list[AuditEvent]]:
+    """A letter with ``events`` events after its first revision's, its log viewed once (the
+    full check, which sets the checkpoint at the last event)."""
+    coordinator = make_user()
+    letter = make_letter(coordinator)
+    recorded = [
+        record_event("letter.frozen", letter_id=letter.id, actor=coordinator, n=i)
+        for i in range(events)
+    ]
+    commit()
+    login(client, coordinator)
+    assert "Intact." in _page(client, letter.slug)
+    return letter.slug, recorded
+
+
+def test_a_view_checks_only_what_came_after_the_checkpoint(app: Flask, client: FlaskClient) -> None:
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        record_event("letter.unfrozen", letter_id=events[0].letter_id, n=9)
+        commit()
+        body = _page(client, slug)
+        assert "Intact since the last check." in body
+        assert "Entries 5 to 5 were checked just now" in body
+        assert "Entries 1 to 4 were found intact" in body
+        body = _page(client, slug)  # the checkpoint moved on to entry 5
+        assert "Nothing was added since the last check." in body
+        assert "Entries 1 to 5 were found intact" in body
+        assert "were last checked in full on" in body and "Check everything now" in body
+
+
+def test_tampering_with_the_checkpoints_entry_shows_at_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        _tamper(events[-1].id, {"n": 99})
+        body = _page(client, slug)
+    assert "Broken at entry 4" in body and "Intact" not in body
+
+
+def test_tampering_before_the_checkpoint_shows_in_the_full_check_and_stays(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A view does not re-read entries before its checkpoint, and says so; the full check
+    (the button, or flask verify-audit) finds the change, and from then on every view
+    checks from the first entry and shows the break."""
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        _tamper(events[0].id, {"n": 99})  # entry 2, before the checkpoint (entry 4)
+        body = _page(client, slug)
+        assert "Intact since the last check." in body
+        assert "shows only in a full check" in body
+        response = client.post(f"/letters/{slug}/audit/check")
+        assert response.status_code == 302
+        body = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "The full check found a problem" in body
+        assert "Broken at entry 2" in body and "Intact" not in body
+        body = _page(client, slug)  # and the next view, without the button
+        assert "Broken at entry 2" in body and "Intact" not in body
+        assert db.session.get(AuditCheckpoint, f"letter:{events[0].letter_id}") is None
+
+
+def test_verify_audit_finds_tampering_before_the_checkpoint(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        _tamper(events[0].id, {"n": 99})
+        result = app.test_cli_runner().invoke(args=["verify-audit", slug])
+        assert result.exit_code == 1
+        assert "BROKEN at event #2" in result.output
+        body = _page(client, slug)
+    assert "Broken at entry 2" in body
+
+
+def test_the_full_check_button_moves_the_checkpoint(app: Flask, client: FlaskClient) -> None:
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        record_event("letter.unfrozen", letter_id=events[0].letter_id)
+        commit()
+        response = client.post(f"/letters/{slug}/audit/check")
+        body = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "Checked all 5 entries from the first: intact." in body
+        assert "Nothing was added since the last check." in body
+        checkpoint = db.session.get(AuditCheckpoint, f"letter:{events[0].letter_id}")
+        assert checkpoint is not None and checkpoint.seq == 5
+        assert checkpoint.full_checked_at is not None
 
 
 def test_pages_of_events_and_a_page_out_of_range(app: Flask, client: FlaskClient) -> None:

@@ -6,12 +6,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from signon.audit.models import AuditCheckpoint
 from signon.audit.operations import record_event
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
+from signon.extensions import db
 from tests.factories import add_team_member, make_letter, make_user
 from tests.permissions import (
     MANAGE_PAGE,
+    MANAGE_POST,
     ROLES,
     Route,
     World,
@@ -20,7 +23,10 @@ from tests.permissions import (
     untested_rules,
 )
 
-ROUTES = [Route("audit.letter_log", "GET", "/letters/{slug}/audit", MANAGE_PAGE)]
+ROUTES = [
+    Route("audit.letter_log", "GET", "/letters/{slug}/audit", MANAGE_PAGE),
+    Route("audit.check_letter_log_in_full", "POST", "/letters/{slug}/audit/check", MANAGE_POST),
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -40,10 +46,13 @@ def test_route_permissions(app: Flask, client: FlaskClient, route: Route, role: 
         commit()
         response = check_route(client, route, World(users, {"slug": letter.slug}), role)
         body = response.get_data(as_text=True)
+        checked = db.session.get(AuditCheckpoint, f"letter:{letter.id}") is not None
         if role == "coordinator":
-            assert "s3cr3t-d3tail" in body
+            assert route.method == "POST" or "s3cr3t-d3tail" in body
+            assert checked  # the page or the button checked the chain
         else:
             assert "s3cr3t-d3tail" not in body
+            assert not checked
 
 
 def test_every_audit_route_is_in_the_matrix(app: Flask) -> None:
