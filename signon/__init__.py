@@ -83,6 +83,7 @@ def _register_jobs() -> None:
     """Import every module that registers background jobs or periodic tasks, so that a
     worker or the scheduler knows them all (``signon/core/jobs.py``)."""
     import signon.core.commands
+    import signon.exports.pdf.operations
     import signon.signatures.commands  # noqa: F401
 
 

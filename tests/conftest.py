@@ -9,6 +9,9 @@ The database is SQLite (a file in a temporary folder) unless
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -230,3 +233,72 @@ def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory
                 limiter.reset()
         limiter.enabled = was_enabled
         limiter._key_prefix = was_prefix
+
+
+# --- Background jobs on RQ: a real ``flask worker`` subprocess ----------------------------------
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The jobs helper's Redis database (each test queues on a queue of its own).
+JOBS_REDIS_URL = "redis://127.0.0.1:6379/1"
+StartWorker = Callable[..., "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def rq_setup(
+    database_url: str, mail_catcher: MailCatcher, tmp_path: Path
+) -> Iterator[tuple[Flask, Callable[..., subprocess.Popen[bytes]]]]:
+    """An app that queues on Redis DB 1 (a queue of its own) and a way to start workers."""
+    queue = f"signon-test-{uuid.uuid4().hex[:12]}"
+    settings = make_settings(
+        database_url,
+        mail_catcher,
+        jobs_synchronous=False,
+        redis_url=JOBS_REDIS_URL,
+        job_queue=queue,
+        job_heartbeat_seconds=1,
+        job_stale_seconds=3,
+        secret_key=secrets.token_hex(32),  # production refuses a weak one
+    )
+    app = create_app(settings)
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(*extra: str) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "SIGNON_DATABASE_URL": database_url,
+            "SIGNON_REDIS_URL": JOBS_REDIS_URL,
+            "SIGNON_JOB_QUEUE": queue,
+            "SIGNON_JOB_HEARTBEAT_SECONDS": "1",
+            "SIGNON_SECRET_KEY": settings.secret_key,
+            "SIGNON_BASE_URL": "http://localhost",
+            "SIGNON_STORAGE_DIR": settings.storage_dir,
+            "SIGNON_MAIL_SERVER": "127.0.0.1",
+            "SIGNON_MAIL_PORT": str(mail_catcher.port),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "tests.core.worker_app", "worker", *extra],
+            cwd=_PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        workers.append(process)
+        return process
+
+    yield app, start_worker
+    for process in workers:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+    connection = redis.Redis.from_url(JOBS_REDIS_URL)
+    for key in connection.scan_iter(f"rq:*{queue}*"):
+        connection.delete(key)
+
+
+def burst(start_worker: StartWorker) -> str:
+    """Run a worker until the queue is empty; its output."""
+    process = start_worker("--burst")
+    output, _ = process.communicate(timeout=180)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text
+    return text

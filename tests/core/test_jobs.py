@@ -5,19 +5,14 @@ with SIGKILL mid-job)."""
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 from sqlalchemy import select
 
@@ -28,7 +23,7 @@ from signon.core.jobs import BackgroundJob, JobState
 from signon.db import utcnow
 from signon.extensions import db
 from tests.accounts.factories import make_user
-from tests.conftest import make_settings
+from tests.conftest import burst, make_settings
 from tests.letters.factories import make_letter
 from tests.smtp import MailCatcher
 
@@ -194,66 +189,6 @@ def test_a_job_sees_what_its_starter_committed(thread_app: Flask, tmp_path: Path
 # --- RQ for real ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rq_setup(
-    database_url: str, mail_catcher: MailCatcher, tmp_path: Path
-) -> Iterator[tuple[Flask, Callable[..., subprocess.Popen[bytes]]]]:
-    """An app that queues on Redis DB 1 (a queue of its own) and a way to start workers."""
-    queue = f"signon-test-{uuid.uuid4().hex[:12]}"
-    settings = make_settings(
-        database_url,
-        mail_catcher,
-        jobs_synchronous=False,
-        redis_url=REDIS_URL,
-        job_queue=queue,
-        job_heartbeat_seconds=1,
-        job_stale_seconds=3,
-        secret_key=secrets.token_hex(32),  # production refuses a weak one
-    )
-    app = create_app(settings)
-    workers: list[subprocess.Popen[bytes]] = []
-
-    def start_worker(*extra: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "SIGNON_DATABASE_URL": database_url,
-            "SIGNON_REDIS_URL": REDIS_URL,
-            "SIGNON_JOB_QUEUE": queue,
-            "SIGNON_JOB_HEARTBEAT_SECONDS": "1",
-            "SIGNON_SECRET_KEY": settings.secret_key,
-            "SIGNON_BASE_URL": "http://localhost",
-            "SIGNON_STORAGE_DIR": settings.storage_dir,
-            "SIGNON_MAIL_SERVER": "127.0.0.1",
-            "SIGNON_MAIL_PORT": str(mail_catcher.port),
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "tests.core.worker_app", "worker", *extra],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        workers.append(process)
-        return process
-
-    yield app, start_worker
-    for process in workers:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-    connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"rq:*{queue}*"):
-        connection.delete(key)
-
-
-def _burst(start_worker: Callable[..., subprocess.Popen[bytes]]) -> str:
-    process = start_worker("--burst")
-    output, _ = process.communicate(timeout=120)
-    text = output.decode(errors="replace")
-    assert process.returncode == 0, text
-    return text
-
-
 @pytest.mark.real_commits
 def test_rq_retries_a_failing_job_and_it_succeeds(
     rq_setup: tuple[Flask, Callable[..., subprocess.Popen[bytes]]],
@@ -265,7 +200,7 @@ def test_rq_retries_a_failing_job_and_it_succeeds(
         job_id = row.id
         transaction.commit()
         assert jobs.rq_queue().count == 1
-        _burst(start_worker)
+        burst(start_worker)
         done = _row(job_id)
         assert (done.state, done.attempts, done.error) == (JobState.DONE, 2, None)
         db.session.remove()
@@ -280,7 +215,7 @@ def test_rq_fails_a_job_for_good_after_its_last_attempt(
         row = jobs.enqueue("test.broken")
         job_id = row.id
         transaction.commit()
-        output = _burst(start_worker)
+        output = burst(start_worker)
         failed = _row(job_id)
         assert failed.state == JobState.FAILED and failed.attempts == 3
         assert failed.error == "Attempt 3: the test job always fails."
@@ -337,7 +272,7 @@ def test_a_worker_killed_mid_job_leaves_it_failed_then_rq_retries_it_to_done(
         assert _row(job_id).state == JobState.QUEUED
         transaction.rollback()
         release.write_text("go")
-        _burst(start_worker)
+        burst(start_worker)
         done = _row(job_id)
         assert (done.state, done.attempts, done.error) == (JobState.DONE, 2, None)
         assert started.read_text() == "2"

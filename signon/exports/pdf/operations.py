@@ -6,7 +6,9 @@ background job's own transactions) commits.
 - :func:`prepare`: who is listed, in which order, and what would be printed, with the
   warnings a coordinator should see before exporting (left out, bad logos, names).
 - :func:`export_pdf`: creates an :class:`ExportRecord` and makes the PDF, in the request
-  for short lists or in a background thread (after the commit) for long ones. An
+  for short lists without a queue, otherwise as a background job (``signon/core/jobs.py``,
+  started after the commit; with Redis always, in ``flask worker``, so that the rendering
+  pool never lives in a web process). :func:`export_state` reads the record with its job. An
   export whose inputs are unchanged (same ``input_sha256``) reuses the stored file.
 - :func:`stored_pdf`: the stored file of a finished export, checked against its hash.
 
@@ -25,19 +27,18 @@ import logging
 import re
 import secrets
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any, cast
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import func, select
 
 from signon.accounts.models import Organisation, User
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
-from signon.core import metrics
+from signon.core import jobs, metrics
 from signon.core.storage import (
     CHUNK,
     NotStoredError,
@@ -45,7 +46,7 @@ from signon.core.storage import (
     storage,
     storage_config,
 )
-from signon.core.transaction import after_commit, commit
+from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
@@ -807,8 +808,9 @@ def export_pdf(
     """Export the current text with its signatories as PDF, and record exactly what went in.
 
     ``layout`` overrides the letter's setting (the command line's ``--layout``).
-    ``background``: ``None`` decides by the list's length (long lists are made in a
-    thread started after the commit; the record shows progress). An unchanged letter
+    ``background``: ``None`` decides: with a job queue (Redis) always, otherwise by the
+    list's length (long lists are made by a job started after the commit; the record
+    shows progress). An unchanged letter
     (same inputs) returns its earlier export without making a new file.
     """
     head = letter.head()
@@ -875,13 +877,19 @@ def export_pdf(
     exported_by = (user.display_name if user else actor_label) or "system"
     content = build_content(prepared, exported_at=now, exported_by=exported_by)
     if background is None:
-        background = len(prepared.printed) > int(
+        # with a queue, PDFs are made only by `flask worker` (the rendering pool lives there)
+        background = jobs.uses_worker() or len(prepared.printed) > int(
             current_app.config.get("SIGNON_PDF_INLINE_MAX", INLINE_MAX)
         )
     if background:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        record_id = record.id
-        after_commit(lambda: _start(app, record_id, content))
+        jobs.enqueue(
+            EXPORT_JOB,
+            letter_id=letter.id,
+            started_by_id=user.id if user else None,
+            target_id=record.id,
+            record_id=record.id,
+            content=content,
+        )
         return ExportResult(record, background=True)
     _render_into(record, content, progress=progress)
     return ExportResult(record)
@@ -937,63 +945,103 @@ def _render_into(
     metrics.count_after_commit(metrics.EXPORTS, outcome="done")
 
 
-_threads: list[threading.Thread] = []
+EXPORT_JOB = "export.pdf"
 
 
-def _start(app: Flask, record_id: int, content: pdf.PdfContent) -> None:
-    start_background(app, record_id, content)
+def _export_failed(job: jobs.BackgroundJob) -> None:
+    """The export's job failed for good (or its worker died): the record says so too."""
+    record = db.session.get(ExportRecord, job.target_id) if job.target_id else None
+    if record is not None and record.status != ExportStatus.DONE:
+        record.status = ExportStatus.FAILED
+        record.error = job.error
+        record.finished_at = utcnow()
+        db.session.flush()
+        metrics.count_after_commit(metrics.EXPORTS, outcome="failed")
 
 
-def start_background(app: Flask, record_id: int, content: pdf.PdfContent) -> threading.Thread:
-    """Make the PDF in a thread of this process (the rendering itself runs in the worker
-    processes); the record's status and progress are committed as it goes."""
-    thread = threading.Thread(
-        target=run_background, args=(app, record_id, content), name=f"pdf-export-{record_id}"
-    )
-    thread.daemon = True
-    _threads.append(thread)
-    thread.start()
-    return thread
+@jobs.job(EXPORT_JOB, on_failure=_export_failed)
+def run_export(running: jobs.RunningJob, *, record_id: int, content: pdf.PdfContent) -> None:
+    """The background job of a long export (``flask worker``, or a thread without Redis):
+    the record's status and progress are committed as it goes."""
+    found = db.session.get(ExportRecord, record_id)
+    if found is None or found.status == ExportStatus.DONE:
+        return  # gone, or made by an earlier attempt
+    record: ExportRecord = found
+    record.status = ExportStatus.RUNNING
+    record.error = None
+    record.progress = 0
+    commit()
+    last = [0]
+
+    def progress(percent: int) -> None:
+        if percent - last[0] >= 10:
+            last[0] = percent
+            record.progress = percent
+            running.progress(percent)  # commits, with the job's heartbeat
+
+    _render_into(record, content, progress=progress)
+    commit()
+    if record.status == ExportStatus.FAILED:
+        raise jobs.JobError(record.error or "The PDF could not be made.")
 
 
-def run_background(app: Flask, record_id: int, content: pdf.PdfContent) -> None:
-    with app.app_context():
-        try:
-            found = db.session.get(ExportRecord, record_id)
-            if found is None:
-                return
-            record: ExportRecord = found
-            record.status = ExportStatus.RUNNING
-            commit()
-            last = [0]
+def _warm_the_rendering_pool() -> None:
+    """``flask worker`` starts the WeasyPrint processes once, before its first job."""
+    pdf.warm_up(folders())
 
-            def progress(percent: int) -> None:
-                if percent - last[0] >= 10:
-                    last[0] = percent
-                    record.progress = percent
-                    commit()
 
-            _render_into(record, content, progress=progress)
-            commit()
-        except Exception:
-            log.exception("background PDF export %s failed", record_id)
-            db.session.rollback()
-            failed = db.session.get(ExportRecord, record_id)
-            if failed is not None and failed.status != ExportStatus.DONE:
-                failed.status = ExportStatus.FAILED
-                failed.error = "The export stopped unexpectedly. Please try again."
-                failed.finished_at = utcnow()
-                commit()
-        finally:
-            db.session.remove()
+jobs.at_worker_start(_warm_the_rendering_pool)
+
+
+@dataclass(frozen=True)
+class ExportState:
+    """What the coordinator is told about an export: the record, read with its job."""
+
+    state: str  # queued, running, done, failed
+    progress: int
+    reason: str | None = None
+    #: A failed attempt that is tried again (the job's words), while queued.
+    note: str | None = None
+
+    @property
+    def working(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @property
+    def label(self) -> str:
+        if self.state == "running":
+            return f"Running, {self.progress} %"
+        return self.state.capitalize()
+
+
+def export_state(record: ExportRecord) -> ExportState:
+    """The export's state, as truthful as the job's row: queued while it waits for a
+    worker (however long), running with progress, failed with the job's reason."""
+    if record.status == ExportStatus.DONE:
+        return ExportState("done", 100)
+    job = jobs.latest_job(record.letter_id, EXPORT_JOB, target_id=record.id)
+    if job is None:  # made in its request, or before jobs existed
+        if is_stalled(record):
+            return ExportState("failed", record.progress, STALLED_REASON)
+        if record.status == ExportStatus.FAILED:
+            return ExportState("failed", record.progress, record.error)
+        state = "queued" if record.status == ExportStatus.PENDING else "running"
+        return ExportState(state, record.progress)
+    if job.state == jobs.JobState.QUEUED:
+        return ExportState("queued", 0, note=job.error)
+    if job.state == jobs.JobState.RUNNING:
+        return ExportState("running", record.progress)
+    if job.state == jobs.JobState.FAILED:
+        return ExportState("failed", record.progress, job.error or record.error)
+    return ExportState("failed", record.progress, record.error)  # job done, PDF not made
+
+
+STALLED_REASON = "The export stopped without finishing (the server may have restarted)."
 
 
 def wait_for_background(timeout: float = 60.0) -> None:
-    """For tests and the command line: wait for the export threads started here."""
-    for thread in list(_threads):
-        thread.join(timeout)
-        if not thread.is_alive():
-            _threads.remove(thread)
+    """For tests and the command line: wait for the job threads started here."""
+    jobs.wait_for_threads(timeout)
 
 
 # --- Preview ---------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def pdf_settings(letter: Letter) -> Response | str:
         records=pdf_operations.records_of(letter),
         export_form=ExportForm(formdata=None),
         images=shutil.which("pdftoppm") is not None,
-        is_stalled=pdf_operations.is_stalled,
+        export_state=pdf_operations.export_state,
         tagged=prepared.count <= pdf_operations.INLINE_MAX
         or bool(pdf_operations.options_of(settings)["tag_long_lists"]),
     )
@@ -141,7 +141,7 @@ def pdf_record(letter: Letter, record_id: int) -> str:
         "exports/pdf_record.html",
         letter=letter,
         record=record,
-        stalled=pdf_operations.is_stalled(record),
+        state=pdf_operations.export_state(record),
         export_form=ExportForm(formdata=None),
     )
 
