@@ -1,0 +1,240 @@
+"""Two app servers, one database, one Redis, one bucket: any server answers any request.
+
+Two real gunicorn processes on free ports, configured from the environment as in
+production, share the test database (PostgreSQL in the PostgreSQL run, the SQLite file
+otherwise), Redis database 4 for the rate limits, and a bucket on moto's S3 server. A
+browser-like client (``requests``, one cookie jar for 127.0.0.1) then shows:
+
+- a login made on one server is valid on the other (signed cookie, token on the user row);
+- a rate limit counts requests to both (with ``memory://`` each would count only its own);
+- a logo uploaded through one server is served by the other (from the bucket).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from PIL import Image
+from sqlalchemy import select
+
+from signon.core.transaction import commit
+from signon.extensions import db
+from signon.signatures.models import Signature
+from tests.accounts.factories import DEFAULT_PASSWORD
+from tests.redis_server import free_port
+from tests.s3 import make_bucket, s3_environment
+from tests.signatures.factories import coordinated_letter, image_bytes, invited, sign_path
+
+pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
+
+#: Redis database of these tests (each engineer's tests write to their own).
+REDIS_URL = "redis://127.0.0.1:6379/4"
+#: The confirmation links' limit per client address, for the two servers together.
+CONFIRM_LIMIT = 5
+CSRF = re.compile(r'name="((?:[a-z]+-)?csrf_token)"[^>]*value="([^"]+)"')
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def _environment(database_url: str, s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
+    bucket = make_bucket(s3_endpoint)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SIGNON_", "PROMETHEUS_"))
+    }
+    env.update(
+        SIGNON_ENV="production",
+        SIGNON_DATABASE_URL=database_url,
+        SIGNON_SECRET_KEY=secrets.token_hex(32),
+        SIGNON_BASE_URL="http://127.0.0.1",
+        SIGNON_RATELIMIT_STORAGE_URL=REDIS_URL,
+        SIGNON_REDIS_URL=REDIS_URL,
+        SIGNON_PUBLIC_CONFIRM_LIMIT_PER_IP=f"{CONFIRM_LIMIT} per hour",
+        SIGNON_MAIL_OUTBOX=str(tmp_path / "outbox"),
+        SIGNON_STORAGE_DIR=str(tmp_path / "no-storage-here"),
+        SIGNON_LOG_FORMAT="text",
+        **s3_environment(s3_endpoint, bucket),
+    )
+    return env
+
+
+def _start(env: dict[str, str], root: Path, log: Path) -> Server:
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "2",
+        "--timeout",
+        "60",
+        "signon:create_app()",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
+    return Server(f"http://127.0.0.1:{port}", process, log)
+
+
+def _wait_ready(server: Server, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"the app server stopped:\n{server.output()}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the app server did not answer in time:\n{server.output()}")
+
+
+@pytest.fixture
+def servers(
+    database_url: str, s3_endpoint: str, tmp_path: Path, project_root: Path
+) -> Iterator[tuple[Server, Server]]:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = _environment(database_url, s3_endpoint, tmp_path)
+    started = [_start(env, project_root, tmp_path / f"server-{n}.log") for n in (1, 2)]
+    try:
+        deadline = time.monotonic() + 60
+        for server in started:
+            _wait_ready(server, deadline)
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.process.terminate()
+        for server in started:
+            try:
+                server.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def _commit_and_let_go() -> None:
+    """Commit this test's rows and hold no transaction open: the servers write too (on
+    SQLite a reader that begins a transaction would hold the write lock)."""
+    commit()
+    db.session.close()
+
+
+def _csrf(page: requests.Response, prefix: str = "") -> dict[str, str]:
+    """The CSRF field of the page's form (``prefix``: the form's field prefix)."""
+    for name, value in CSRF.findall(page.text):
+        if name == f"{prefix}csrf_token":
+            return {name: value}
+    raise AssertionError(f"no {prefix}csrf_token on {page.url}")
+
+
+def test_a_login_on_one_server_is_valid_on_the_other(servers: tuple[Server, Server]) -> None:
+    one, other = servers
+    coordinator, letter = coordinated_letter(title="Shared session letter")
+    letter_url, email = f"/letters/{letter.slug}/", coordinator.email
+    _commit_and_let_go()
+    browser = requests.Session()
+    assert "/login" in browser.get(f"{other.url}{letter_url}", timeout=10).url
+    form = browser.get(f"{one.url}/login", timeout=10)
+    answer = browser.post(
+        f"{one.url}/login",
+        data={**_csrf(form), "email": email, "password": DEFAULT_PASSWORD},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    page = browser.get(f"{other.url}{letter_url}", timeout=10, allow_redirects=False)
+    assert page.status_code == 200
+    assert "Shared session letter" in page.text
+    # logging out on the other server ends the session on the first one too
+    logout_form = browser.get(f"{other.url}{letter_url}", timeout=10)
+    browser.post(f"{other.url}/logout", data=_csrf(logout_form), timeout=10)
+    again = browser.get(f"{one.url}{letter_url}", timeout=10, allow_redirects=False)
+    assert again.status_code == 302 and "/login" in again.headers["Location"]
+
+
+def test_a_rate_limit_counts_requests_to_both_servers(servers: tuple[Server, Server]) -> None:
+    one, other = servers
+    browser = requests.Session()
+    statuses = [
+        browser.get(f"{server.url}/p/no-such-letter/confirm/x", timeout=10).status_code
+        for server in [one, other] * CONFIRM_LIMIT
+    ]
+    # each server saw CONFIRM_LIMIT requests at most, so only a shared count trips
+    assert statuses[:CONFIRM_LIMIT] == [404] * CONFIRM_LIMIT
+    assert statuses[CONFIRM_LIMIT:] == [429] * CONFIRM_LIMIT
+
+
+def test_a_logo_uploaded_on_one_server_is_served_by_the_other(
+    servers: tuple[Server, Server],
+) -> None:
+    one, other = servers
+    coordinator, letter = coordinated_letter(title="Shared logo letter", body="We agree.\n")
+    invitation = invited(letter, coordinator, name="Logo NGO", email="logo@ngo.example.org")
+    revision_id = letter.head().id
+    page, path = sign_path(invitation), sign_path(invitation, "/approve")
+    letter_id, slug, email = letter.id, letter.slug, coordinator.email
+    _commit_and_let_go()
+    invitee = requests.Session()
+    form = invitee.get(f"{one.url}{page}", timeout=10)
+    assert form.status_code == 200
+    answer = invitee.post(
+        f"{one.url}{path}",
+        data={
+            **_csrf(form, "approve-"),
+            "approve-name": "Logo NGO",
+            "approve-country": "France",
+            "approve-kind": "ngo",
+            "approve-representative_name": "Lou Logo",
+            "approve-representative_title": "Director",
+            "approve-authority": "y",
+            "approve-revision": str(revision_id),
+        },
+        files={"approve-logo": ("logo.png", image_bytes(60, 30, color=(10, 120, 240)))},
+        timeout=20,
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302, answer.text[:1000]
+    signature = db.session.scalar(select(Signature).where(Signature.letter_id == letter_id))
+    assert signature is not None and signature.logo_filename
+    signature_id = signature.id
+    _commit_and_let_go()
+
+    coordinator_browser = requests.Session()
+    login = coordinator_browser.get(f"{other.url}/login", timeout=10)
+    coordinator_browser.post(
+        f"{other.url}/login",
+        data={**_csrf(login), "email": email, "password": DEFAULT_PASSWORD},
+        timeout=10,
+    )
+    logo = coordinator_browser.get(
+        f"{other.url}/letters/{slug}/signatures/{signature_id}/logo", timeout=10
+    )
+    assert logo.status_code == 200, logo.text[:500]
+    assert logo.headers["Content-Type"] == "image/png"
+    assert logo.headers["X-Content-Type-Options"] == "nosniff"
+    image = Image.open(io.BytesIO(logo.content))
+    assert image.size == (60, 30)
+    assert image.convert("RGB").getpixel((3, 3)) == (10, 120, 240)
