@@ -7,7 +7,8 @@ the imported current text, each with its own audit event). Imports each file wit
 real command (``app.test_cli_runner()``: JSON parsing, checks, inserts, one commit) into
 a fresh database (SQLite in a temporary folder; with ``--database-url``, also
 PostgreSQL, in a throw-away schema dropped afterwards), then runs the audit check of the
-new letter (``verify_letter``) to show the chain is what ``verify-audit`` expects.
+new letter (``verify_letter``) to show the chain is what ``verify-audit`` expects, and
+times the letter's audit log page (first view: from the start; later: from the checkpoint).
 Prints seconds and rows per second; asserts nothing. Run it from the project's root:
 
     .venv/bin/python -m benchmarks.bundle_import
@@ -23,6 +24,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -31,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask_migrate import upgrade
 
-from benchmarks.dashboard import _postgresql_schema, _settings
+from benchmarks.dashboard import _client, _postgresql_schema, _settings
 from signon import create_app
 from signon.audit.verify import verify_letter
 from signon.core import transaction
@@ -55,6 +58,10 @@ class Figure:
     seconds: float
     rows: int  # signatures, their events and audit events written
     intact: bool
+    #: The audit log page of the imported letter: the first view (no checkpoint: the
+    #: whole chain and the records) and the median of five later views (incremental).
+    first_view_ms: float = 0.0
+    later_view_ms: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -141,7 +148,7 @@ def measure(
         app = create_app(_settings(database_url, folder))
         with app.app_context():
             upgrade()
-            make_user(email=OWNER)
+            session_id = make_user(email=OWNER).get_id()
             transaction.commit()
             db.session.remove()
         runner = app.test_cli_runner()
@@ -161,7 +168,8 @@ def measure(
                 report = verify_letter(letter.id)
                 db.session.remove()
             bundle = json.loads(path.read_text(encoding="utf-8"))
-            figures.append(Figure(label, size, seconds, _rows(bundle), report.intact))
+            first, later = _audit_page_ms(app, session_id, slug)
+            figures.append(Figure(label, size, seconds, _rows(bundle), report.intact, first, later))
             print(
                 f"  {size:>6} signatories: {seconds:6.1f} s, "
                 f"{figures[-1].rows_per_second:8,.0f} rows/s, audit intact: {report.intact}",
@@ -174,6 +182,18 @@ def measure(
         with app.app_context():
             db.engine.dispose()
     return figures
+
+
+def _audit_page_ms(app: Flask, session_id: str, slug: str) -> tuple[float, float]:
+    """Milliseconds of the first view of the letter's audit log and the median of 5 more."""
+    client = _client(app, session_id)
+    timings = []
+    for _ in range(6):
+        started = time.perf_counter()
+        response = client.get(f"/letters/{slug}/audit")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    return timings[0], statistics.median(timings[1:])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -198,11 +218,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.database_url:
             with _postgresql_schema(args.database_url) as url:
                 figures += measure("PostgreSQL", url, files, args.profile, args.sort)
-    print(f"\n{'database':<11} {'signatories':>11} {'seconds':>8} {'rows':>7} {'rows/s':>8} intact")
+    print(
+        f"\n{'database':<11} {'signatories':>11} {'seconds':>8} {'rows':>7} {'rows/s':>8} "
+        f"intact {'audit page 1st ms':>17} {'later ms':>8}"
+    )
     for f in figures:
         print(
             f"{f.database:<11} {f.size:>11,} {f.seconds:>8.1f} {f.rows:>7,} "
-            f"{f.rows_per_second:>8,.0f} {f.intact}"
+            f"{f.rows_per_second:>8,.0f} {f.intact!s:>6} {f.first_view_ms:>17.0f} "
+            f"{f.later_view_ms:>8.1f}"
         )
     print("\nLoad average at the end: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
 
