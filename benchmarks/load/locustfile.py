@@ -10,6 +10,10 @@ imported). ``run.py`` passes everything through the environment:
 - ``LOAD_READER_WAIT``: a reader's pause between two pages, ``min,max`` seconds;
 - ``LOAD_COORDINATOR_EMAIL``, ``LOAD_COORDINATOR_PASSWORD``.
 
+Every simulated person comes from an address of their own, as behind one reverse proxy
+(``X-Forwarded-For``; ``run.py`` sets ``SIGNON_TRUSTED_PROXIES=1``): the per-IP rate
+limits (public sign-on, the API) count per person, as they would in production.
+
 A **signer** is one person after another, each with new cookies: loads the public page
 with the form, submits it, waits for the mail (polling the catcher's Redis key, as a
 person checks their inbox), opens the confirmation link and presses "Confirm". A
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import time
 import uuid
@@ -48,6 +53,12 @@ problems: list[str] = []
 _store = redis.Redis.from_url(REDIS_URL, decode_responses=True)
 
 
+def _client_address() -> dict[str, str]:
+    """A made-up client address for one simulated person (10.0.0.0/8)."""
+    b, c, d = random.randrange(256), random.randrange(256), random.randrange(1, 255)
+    return {"X-Forwarded-For": f"10.{b}.{c}.{d}"}
+
+
 def _fields(html: str) -> tuple[str, str] | None:
     token, revision = CSRF.search(html), REVISION.search(html)
     if token is None or revision is None:
@@ -72,9 +83,12 @@ class SignerUser(FastHttpUser):
     @task
     def sign_on(self) -> None:
         self.client.cookiejar.clear()
+        client = _client_address()
         person = uuid.uuid4().hex[:12]
         address = f"signer-{person}@load.example.org"
-        with self.client.get(f"/p/{SLUG}", name="1 form (GET /p/<slug>)", catch_response=True) as r:
+        with self.client.get(
+            f"/p/{SLUG}", name="1 form (GET /p/<slug>)", headers=client, catch_response=True
+        ) as r:
             fields = _fields(r.text or "") if r.status_code == 200 else None
             if fields is None:
                 r.failure(f"no form ({r.status_code})")
@@ -96,6 +110,7 @@ class SignerUser(FastHttpUser):
             f"/p/{SLUG}/sign",
             data=form,
             name="2 submit (POST /p/<slug>/sign)",
+            headers=client,
             allow_redirects=False,
             catch_response=True,
         ) as r:
@@ -107,7 +122,9 @@ class SignerUser(FastHttpUser):
         if link is None:
             problems.append(f"no confirmation mail for {address}")
             return
-        with self.client.get(link, name="3 confirm page (GET link)", catch_response=True) as r:
+        with self.client.get(
+            link, name="3 confirm page (GET link)", headers=client, catch_response=True
+        ) as r:
             fields = _fields(r.text or "") if r.status_code == 200 else None
             if fields is None:
                 r.failure(f"no confirm button ({r.status_code})")
@@ -117,6 +134,7 @@ class SignerUser(FastHttpUser):
             link,
             data={"csrf_token": token, "revision_id": revision},
             name="4 confirm (POST link)",
+            headers=client,
             allow_redirects=False,
             catch_response=True,
         ) as r:
@@ -130,17 +148,24 @@ class ReaderUser(FastHttpUser):
     fixed_count = int(os.environ.get("LOAD_READERS", "200"))
     wait_time = between(READER_WAIT[0], READER_WAIT[-1])
 
+    def on_start(self) -> None:
+        self.address = _client_address()
+
     @task(2)
     def public_page(self) -> None:
-        self.client.get(f"/p/{SLUG}", name="reader: public page")
+        self.client.get(f"/p/{SLUG}", name="reader: public page", headers=self.address)
 
     @task(1)
     def api_letter(self) -> None:
-        self.client.get(f"/api/v1/letters/{SLUG}", name="reader: API letter")
+        self.client.get(f"/api/v1/letters/{SLUG}", name="reader: API letter", headers=self.address)
 
     @task(1)
     def api_signatories(self) -> None:
-        self.client.get(f"/api/v1/letters/{SLUG}/signatories", name="reader: API signatories")
+        self.client.get(
+            f"/api/v1/letters/{SLUG}/signatories",
+            name="reader: API signatories",
+            headers=self.address,
+        )
 
 
 class CoordinatorUser(FastHttpUser):
@@ -148,7 +173,8 @@ class CoordinatorUser(FastHttpUser):
     wait_time = between(1, 3)
 
     def on_start(self) -> None:
-        page = self.client.get("/login", name="coordinator: login form")
+        self.address = _client_address()
+        page = self.client.get("/login", name="coordinator: login form", headers=self.address)
         token = CSRF.search(page.text or "")
         self.client.post(
             "/login",
@@ -158,6 +184,7 @@ class CoordinatorUser(FastHttpUser):
                 "password": os.environ.get("LOAD_COORDINATOR_PASSWORD", ""),
             },
             name="coordinator: log in",
+            headers=self.address,
         )
 
     @task(3)
@@ -169,7 +196,9 @@ class CoordinatorUser(FastHttpUser):
         self._page(f"/letters/{SLUG}/moderation", "coordinator: moderation")
 
     def _page(self, path: str, name: str) -> None:
-        with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as r:
+        with self.client.get(
+            path, name=name, headers=self.address, allow_redirects=False, catch_response=True
+        ) as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code} (not logged in?)")
 

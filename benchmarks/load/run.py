@@ -8,9 +8,10 @@ What it does, in order:
    it (``flask db upgrade``'s code, once, from this process) and builds a public letter
    with ``--signatories`` listed signatories (5,000; :mod:`benchmarks.load.data`);
 2. starts the mail catcher (:mod:`benchmarks.load.mailcatcher`, a real SMTP server),
-   Signon under gunicorn (``gunicorn.conf.py`` from the repository when there is one,
-   else ``--workers``/``--worker-class``/``--threads``) with Redis for the rate limits,
-   and the bare endpoint (:mod:`benchmarks.load.bare`) under the same gunicorn settings;
+   ``flask worker`` (jobs, and the mail the requests hand over, on Redis), Signon under
+   gunicorn (``gunicorn.conf.py`` from the repository when there is one, else
+   ``--workers``/``--worker-class``/``--threads``) with Redis for the rate limits, and
+   the bare endpoint (:mod:`benchmarks.load.bare`) under the same gunicorn settings;
 3. runs locust headless (:mod:`benchmarks.load.locustfile`, its own process): the bare
    endpoint for ``--bare-seconds``; then the burst for ``--seconds``: ``--signers``
    people signing one after another (form, submission, the mailed link, confirmation)
@@ -22,9 +23,12 @@ What it does, in order:
    every confirmation mail is in the outbox exactly once (and reached the SMTP server
    exactly once); prints the figures, with the load average.
 
-The rate limit of public sign-on is per client IP, and all the load comes from
-127.0.0.1: the app is started with ``SIGNON_PUBLIC_SIGN_LIMIT_PER_IP`` and
-``SIGNON_PUBLIC_CONFIRM_LIMIT_PER_IP`` raised (still counted in Redis); the per-address
+Rate limits: all the load comes from 127.0.0.1, as if through one reverse proxy
+(``SIGNON_TRUSTED_PROXIES=1``) that names each simulated person's own client address in
+``X-Forwarded-For``, so the per-IP limits (the API's, public sign-on's) count per person
+as in production. A signer is one person after another from the same locust user, so
+the public sign-on's per-IP limits are also raised (``SIGNON_PUBLIC_SIGN_LIMIT_PER_IP``,
+``SIGNON_PUBLIC_CONFIRM_LIMIT_PER_IP``, still counted in Redis); the per-e-mail-address
 limit stays as it is (every simulated person has their own address).
 """
 
@@ -122,6 +126,9 @@ def app_environment(database_url: str, port: int, smtp_port: int, redis_url: str
         SIGNON_DATABASE_URL=database_url,
         SIGNON_BASE_URL=f"http://127.0.0.1:{port}",
         SIGNON_RATELIMIT_STORAGE_URL=redis_url,
+        SIGNON_REDIS_URL=redis_url,
+        SIGNON_TRUSTED_PROXIES="1",
+        SIGNON_JOB_QUEUE="signon-load",
         SIGNON_PUBLIC_SIGN_LIMIT_PER_IP=RAISED_LIMIT,
         SIGNON_PUBLIC_CONFIRM_LIMIT_PER_IP=RAISED_LIMIT,
         SIGNON_MAIL_SERVER="127.0.0.1",
@@ -604,6 +611,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 env,
                 folder / "mailcatcher.log",
             )
+        )
+        stack.enter_context(
+            process([str(BIN / "flask"), "--app", "signon", "worker"], env, folder / "worker.log")
         )
         app_log, bare_log = folder / "signon.log", folder / "bare.log"
         app = stack.enter_context(

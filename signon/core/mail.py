@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,10 +33,11 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, render_template
 from flask_mailman import EmailMultiAlternatives
+from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from signon.core import metrics
+from signon.core import jobs, metrics
 from signon.core.oneline import one_line_text
 from signon.core.outbox import OutboxMessage
 from signon.core.transaction import after_commit, after_response
@@ -127,24 +130,92 @@ def queue_mail(
 def send_soon(ids: Sequence[int]) -> None:
     """Send these committed messages: in a request, once its response has been sent
     (``mail_after_response``), all of the request's messages over one connection;
-    elsewhere (CLI, or with the setting off) at once.
+    elsewhere (CLI, jobs, or with the setting off) at once.
 
     Sending after the response keeps the response time the same whether or not a mail
     went out: ``/forgot-password`` and ``/register`` must not tell by their timing
     whether an address has an account. Whatever happens to the sending then (a refusal,
     an unreachable server, the process stopping) the messages are in the outbox and
     ``flask send-mail`` sends them.
+
+    With Redis (``SIGNON_REDIS_URL``, production) a request does not send at all: it
+    hands the ids to ``flask worker`` (:func:`hand_to_worker`), whose mail thread sends
+    them in batches, so a web worker is free again as soon as its response is written.
     """
     settings = current_app.config["SIGNON"]
-    if not (has_request_context() and settings.mail_after_response):
+    if not has_request_context():
         send_outbox(ids)
+        return
+    deliver = hand_to_worker if settings.redis_url else send_outbox
+    if not settings.mail_after_response:
+        deliver(ids)
         return
     pending: list[int] | None = g.get("_mail_after_response")
     if pending is None:
         pending = g._mail_after_response = []
         batch = pending
-        after_response(lambda: send_outbox(batch))
+        after_response(lambda: deliver(batch))
     pending.extend(ids)
+
+
+# --- Handing mail to the worker (with Redis) -----------------------------------------
+
+
+#: Ids handed over at most per batch the worker's mail thread sends.
+MAIL_BATCH = 100
+
+
+def handed_over_key() -> str:
+    """The Redis list of outbox ids waiting for the worker: ``<SIGNON_JOB_QUEUE>:mail``."""
+    return f"{current_app.config['SIGNON'].job_queue}:mail"
+
+
+def hand_to_worker(ids: Sequence[int]) -> None:
+    """Let ``flask worker`` send these committed messages (one RPUSH). If Redis cannot
+    be reached, send them here and now instead; they are in the outbox either way."""
+    if not ids:
+        return
+    try:
+        jobs.redis_connection().rpush(handed_over_key(), *ids)
+    except RedisError as error:
+        log.warning("mail %s not handed to the worker (%s): sending it here", list(ids), error)
+        send_outbox(ids)
+
+
+def send_handed_over(*, wait_seconds: float = 1.0) -> SendReport:
+    """One round of the worker's mail thread: wait up to ``wait_seconds`` for ids handed
+    over, then send them and those waiting behind them (up to :data:`MAIL_BATCH`) over
+    one connection. An id whose message is sent already (or is being sent) is skipped
+    by the claim, so an id handed over twice is still mailed once."""
+    connection = jobs.redis_connection()
+    key = handed_over_key()
+    first = connection.blpop([key], timeout=wait_seconds)
+    if first is None:
+        return SendReport()
+    more = connection.lpop(key, MAIL_BATCH - 1) or []
+    ids = sorted({int(first[1]), *(int(value) for value in more)})
+    return send_outbox(ids)
+
+
+def _start_mail_thread() -> None:
+    """``flask worker``'s mail thread (with Redis): sends what requests hand over."""
+    if not current_app.config["SIGNON"].redis_url:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        while True:
+            with app.app_context():
+                try:
+                    send_handed_over()
+                except Exception:  # never stop: what is not sent stays in the outbox
+                    log.exception("the mail thread failed; trying again in a second")
+                    time.sleep(1)
+
+    threading.Thread(target=run, name="signon-mail", daemon=True).start()
+
+
+jobs.at_worker_start(_start_mail_thread)
 
 
 # --- Sending ------------------------------------------------------------------------
