@@ -84,7 +84,8 @@ def _register_jobs() -> None:
     worker or the scheduler knows them all (``signon/core/jobs.py``)."""
     import signon.core.commands
     import signon.exports.pdf.operations
-    import signon.signatures.commands  # noqa: F401
+    import signon.signatures.commands
+    import signon.signatures.invitations.notifications  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

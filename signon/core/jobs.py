@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -103,6 +103,12 @@ class BackgroundJob(Base):
     def active(self) -> bool:
         return self.state in (JobState.QUEUED, JobState.RUNNING)
 
+    @property
+    def label(self) -> str:
+        """What it does, in words (the registered label)."""
+        spec = _registry.get(self.kind)
+        return spec.label if spec is not None else self.kind
+
     def __repr__(self) -> str:
         return f"<BackgroundJob {self.id} {self.kind} {self.state.value} {self.progress}%>"
 
@@ -140,6 +146,8 @@ FailureHook = Callable[[BackgroundJob], None]
 @dataclass(frozen=True)
 class JobSpec:
     kind: str
+    #: What the job does, in words for the coordinator ("Making the PDF").
+    label: str
     function: JobFunction
     timeout: int
     retries: tuple[int, ...]
@@ -152,6 +160,7 @@ _registry: dict[str, JobSpec] = {}
 def job(
     kind: str,
     *,
+    label: str = "",
     timeout: int = DEFAULT_TIMEOUT,
     retries: tuple[int, ...] = RETRY_INTERVALS,
     on_failure: FailureHook | None = None,
@@ -165,7 +174,7 @@ def job(
     """
 
     def register(function: JobFunction) -> JobFunction:
-        _registry[kind] = JobSpec(kind, function, timeout, retries, on_failure)
+        _registry[kind] = JobSpec(kind, label or kind, function, timeout, retries, on_failure)
         return function
 
     return register
@@ -665,16 +674,14 @@ def _sweep() -> None:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def jobs_of(letter_id: int, *, limit: int = 20) -> list[BackgroundJob]:
-    """The letter's most recent jobs, newest first."""
-    return list(
-        db.session.scalars(
-            select(BackgroundJob)
-            .where(BackgroundJob.letter_id == letter_id)
-            .order_by(BackgroundJob.id.desc())
-            .limit(limit)
-        )
-    )
+def jobs_of(
+    letter_id: int, *, kinds: Sequence[str] | None = None, limit: int = 20
+) -> list[BackgroundJob]:
+    """The letter's most recent jobs (of these ``kinds``), newest first."""
+    query = select(BackgroundJob).where(BackgroundJob.letter_id == letter_id)
+    if kinds is not None:
+        query = query.where(BackgroundJob.kind.in_(list(kinds)))
+    return list(db.session.scalars(query.order_by(BackgroundJob.id.desc()).limit(limit)))
 
 
 def latest_job(letter_id: int, kind: str, target_id: int | None = None) -> BackgroundJob | None:

@@ -959,7 +959,7 @@ def _export_failed(job: jobs.BackgroundJob) -> None:
         metrics.count_after_commit(metrics.EXPORTS, outcome="failed")
 
 
-@jobs.job(EXPORT_JOB, on_failure=_export_failed)
+@jobs.job(EXPORT_JOB, label="Making the PDF", on_failure=_export_failed)
 def run_export(running: jobs.RunningJob, *, record_id: int, content: pdf.PdfContent) -> None:
     """The background job of a long export (``flask worker``, or a thread without Redis):
     the record's status and progress are committed as it goes."""

@@ -9,10 +9,11 @@ attempt either way) is written by :func:`record_send_outcomes` in a short unit o
 of its own: the request's transaction has already been committed when the mail goes
 out, so the outcome cannot be part of it, and a separate session writes it without
 touching anything the request's session still holds. Up to :data:`SEND_IN_REQUEST`
-messages are sent before the response goes back; a longer list is sent by a background
-thread of the process (:func:`dispatch_invitation_mails`). Outcomes are written every
-:data:`OUTCOME_CHUNK` messages, so that a list of 2,000 does not lose every outcome if
-the process stops half-way (what was not recorded stays "Sending" and can be re-sent).
+messages are sent before the response goes back; a longer list is a background job
+(:func:`send_invitation_batch`, ``signon/core/jobs.py``: ``flask worker`` with Redis,
+retried with back-off). Outcomes are written every :data:`OUTCOME_CHUNK` messages, so
+that a list of 2,000 does not lose every outcome if the worker stops half-way; a retry
+sends only what no earlier attempt sent.
 
 Receipts (approval, withdrawal) need no outcome and go through
 :func:`signon.core.mail.queue_mail`.
@@ -22,17 +23,16 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import current_app
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from signon.accounts.models import User
+from signon.core import jobs
 from signon.core.mail import build_message, describe_send_error, queue_mail
 from signon.core.transaction import after_commit
 from signon.db import utcnow
@@ -112,48 +112,73 @@ def _invitation_message(invitation: Invitation, context: dict[str, Any]) -> Emai
 def queue_invitation_mails(
     letter: Letter, invitations: Sequence[Invitation], inviter: User | None
 ) -> None:
-    """Render the invitations' mails now; send them after the commit, then record outcomes."""
+    """Send the invitations' mails after the commit, then record the outcomes.
+
+    A few (up to :data:`SEND_IN_REQUEST`) are rendered now and sent before the response,
+    so a coordinator inviting one organisation sees "Sent" (or the server's refusal) at
+    once. A longer list is a background job (:data:`INVITATION_JOB`): sending 2,000 would
+    keep a web worker busy for minutes. The invitations page shows them going from
+    "Sending" to "Sent" or "Failed to send", and the job's progress.
+    """
+    if len(invitations) > SEND_IN_REQUEST:
+        jobs.enqueue(
+            INVITATION_JOB,
+            letter_id=letter.id,
+            started_by_id=inviter.id if inviter else None,
+            invitation_ids=[invitation.id for invitation in invitations],
+            inviter_id=inviter.id if inviter else None,
+        )
+        return
     context = _mail_context(letter, inviter)
     outgoing = [(inv.id, _invitation_message(inv, context)) for inv in invitations]
-    after_commit(lambda: dispatch_invitation_mails(outgoing))
+    after_commit(lambda: send_invitation_mails(outgoing))
 
 
 Outgoing = Sequence[tuple[int, EmailMultiAlternatives]]
-_background: list[threading.Thread] = []
-_background_lock = threading.Lock()
+INVITATION_JOB = "invitations.send"
 
 
-def dispatch_invitation_mails(outgoing: Outgoing) -> None:
-    """Send a few before the response; hand a long list to a background thread.
+@jobs.job(INVITATION_JOB, label="Sending invitations")
+def send_invitation_batch(
+    running: jobs.RunningJob, *, invitation_ids: Sequence[int], inviter_id: int | None
+) -> None:
+    """The job of a long list: render each mail, send them over one connection, record
+    every outcome (every :data:`OUTCOME_CHUNK`) and the progress.
 
-    A coordinator inviting one organisation sees "Sent" (or the server's refusal) as
-    soon as the page comes back. 2,000 messages would keep the request (and a web
-    worker) busy for minutes, so they are sent by a thread of this process; the
-    invitations page shows them going from "Sending" to "Sent" or "Failed to send".
-    If the process stops first, the rest stay "Sending" and can be re-sent.
+    A retry (after a crash or a killed worker) does not mail again an invitation an
+    earlier attempt sent (``sent_at`` after the job was queued), nor a revoked one.
     """
-    if len(outgoing) <= SEND_IN_REQUEST:
-        send_invitation_mails(outgoing)
+    row = db.session.get(jobs.BackgroundJob, running.id)
+    queued_at = row.queued_at if row is not None else utcnow()
+    invitations = list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.id.in_(list(invitation_ids)),
+                Invitation.status != InvitationStatus.REVOKED,
+                or_(Invitation.sent_at.is_(None), Invitation.sent_at < queued_at),
+            )
+            .order_by(Invitation.id)
+        )
+    )
+    if not invitations:
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    letter = invitations[0].letter
+    inviter = db.session.get(User, inviter_id) if inviter_id else None
+    context = _mail_context(letter, inviter)
+    outgoing = [(inv.id, _invitation_message(inv, context)) for inv in invitations]
+    db.session.commit()  # nothing changed; end the read (SQLite: its lock) before sending
+    total = len(outgoing)
 
-    def run() -> None:
-        with app.app_context():
-            send_invitation_mails(outgoing)
+    def chunk_sent(done: int) -> None:
+        running.progress(int(100 * done / total))
 
-    thread = threading.Thread(target=run, name="invitation-mail", daemon=True)
-    with _background_lock:
-        _background[:] = [t for t in _background if t.is_alive()]
-        _background.append(thread)
-    thread.start()
+    send_invitation_mails(outgoing, after_chunk=chunk_sent)
 
 
 def wait_for_background_sends(timeout: float = 120) -> None:
-    """Wait until the background threads started by this process have sent everything."""
-    with _background_lock:
-        threads = list(_background)
-    for thread in threads:
-        thread.join(timeout)
+    """Wait until the job threads started by this process (no Redis) have finished."""
+    jobs.wait_for_threads(timeout)
 
 
 _T = TypeVar("_T")
@@ -175,9 +200,13 @@ def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
         connection.send_messages([message])
 
 
-def send_invitation_mails(outgoing: Outgoing) -> None:
-    """Send (after the commit) over one connection; record each outcome in its own transaction."""
+def send_invitation_mails(
+    outgoing: Outgoing, *, after_chunk: Callable[[int], None] | None = None
+) -> None:
+    """Send (after the commit) over one connection; record each outcome in its own
+    transaction, every :data:`OUTCOME_CHUNK` messages (then ``after_chunk(how many so far)``)."""
     connection = mail.get_connection()
+    done = 0
     try:
         for chunk in _chunks(outgoing, OUTCOME_CHUNK):
             sent: list[int] = []
@@ -191,6 +220,9 @@ def send_invitation_mails(outgoing: Outgoing) -> None:
                 else:
                     sent.append(invitation_id)
             record_send_outcomes(sent, failed)
+            done += len(chunk)
+            if after_chunk is not None:
+                after_chunk(done)
     finally:
         try:
             connection.close()

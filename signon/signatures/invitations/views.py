@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
+from signon.core import jobs
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
@@ -27,7 +28,7 @@ from signon.extensions import limiter
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures.blueprint import bp
-from signon.signatures.invitations import allowance
+from signon.signatures.invitations import allowance, notifications
 from signon.signatures.invitations import operations as ops
 from signon.signatures.invitations.forms import InviteManyForm, InviteOneForm
 from signon.signatures.invitations.operations import (
@@ -77,6 +78,7 @@ def _render(
         display_status=ops.display_status,
         max_lines=ops.MAX_BULK_LINES,
         mail_standing=allowance.standing(_user(), letter),
+        background=jobs.jobs_of(letter.id, kinds=[notifications.INVITATION_JOB], limit=5),
     )
 
 
