@@ -649,7 +649,7 @@ def warm_up(*, wait: bool = False) -> None:
     export (the PDF templates, compiled; the fonts' coverage; ICU's collators)."""
     pdf.warm_up(folders(), wait=False)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for name in ("document", "columns", "flow", "band", "furniture"):
+    for name in ("_macros", "document", "columns", "flow", "band", "furniture"):
         app.jinja_env.get_template(f"pdf/{name}.html")
     _covered_codepoints("en")
     format_date(date.today(), "en")
