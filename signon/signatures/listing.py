@@ -679,21 +679,21 @@ def group_of(signature: Signature, arrangement: Arrangement) -> tuple[GroupKind,
     return GroupKind.ALL, None
 
 
-def _drafter_ids(letter: Letter) -> list[int]:
+def _drafter_ids(letter: Letter) -> tuple[int, ...]:
     """The letter's signatures named like a drafting organisation (DRAFTERS_FIRST)."""
     drafting = {_name_folded(name) for name in drafting_organisation_names(letter)}
     if not drafting:
-        return []
+        return ()
     candidates = {names.name_key(name) for name in drafting} | drafting
     rows = db.session.execute(
         select(Signature.id, Signature.name).where(
             Signature.letter_id == letter.id, Signature.name_key.in_(sorted(candidates))
         )
     )
-    return [row.id for row in rows if _name_folded(row.name) in drafting]
+    return tuple(row.id for row in rows if _name_folded(row.name) in drafting)
 
 
-def _order_by(letter: Letter, arrangement: Arrangement) -> list[Any]:
+def _order_by(arrangement: Arrangement, drafter_ids: Sequence[int]) -> list[Any]:
     """ORDER BY for the arrangement: group, then the chosen order, then the name and id."""
     order: list[Any] = []
     ranks: list[tuple[Any, int]] = []
@@ -722,7 +722,7 @@ def _order_by(letter: Letter, arrangement: Arrangement) -> list[Any]:
     elif arrangement.mode == OrderMode.KIND:
         order.append(_kind_rank())
     elif arrangement.mode == OrderMode.DRAFTERS_FIRST:
-        order.append(case((Signature.id.in_(_drafter_ids(letter)), 0), else_=1))
+        order.append(case((Signature.id.in_(list(drafter_ids)), 0), else_=1))
     elif arrangement.mode == OrderMode.CUSTOM and arrangement.custom_order:
         position: dict[int, int] = {}
         for index, ident in enumerate(arrangement.custom_order):
@@ -779,10 +779,14 @@ class Listed:
     """Who is listed under a revision of a letter, read from SQL page by page
     (:func:`listed`): the same answer as :func:`signatory_list`, without loading the list."""
 
-    letter: Letter
+    #: The letter's id (not the letter: a streamed download reads on after the request's
+    #: commit, when the letter's row is no longer loaded).
+    letter_id: int
     arrangement: Arrangement
     chain: RevisionChain
     revisions: tuple[RevisionRow, ...]
+    #: The signatures named like a drafting organisation (``DRAFTERS_FIRST`` only).
+    drafter_ids: tuple[int, ...] = ()
 
     @property
     def head_number(self) -> int:
@@ -805,7 +809,7 @@ class Listed:
             for ident in revision_ids
         ]
         return and_(
-            Signature.letter_id == self.letter.id,
+            Signature.letter_id == self.letter_id,
             Signature.status == SignatureStatus.APPROVED,
             Signature.moderation.in_(_LISTED_MODERATION),
             or_(false(), *matching),
@@ -842,7 +846,7 @@ class Listed:
         signatures = db.session.scalars(
             select(Signature)
             .where(self._listed_clause())
-            .order_by(*_order_by(self.letter, self.arrangement))
+            .order_by(*_order_by(self.arrangement, self.drafter_ids))
             .offset(offset)
             .limit(limit)
         ).all()
@@ -860,7 +864,7 @@ class Listed:
     def _left_out_clause(self) -> Any:
         listed_ids = select(Signature.id).where(self._listed_clause())
         return and_(
-            Signature.letter_id == self.letter.id,
+            Signature.letter_id == self.letter_id,
             Signature.status == SignatureStatus.APPROVED,
             Signature.id.not_in(listed_ids),
         )
@@ -922,7 +926,9 @@ def listed(
     arrangement = stored_arrangement(letter)
     if mode is not None:
         arrangement = replace(arrangement, mode=mode)
-    return Listed(letter, arrangement, chain, cast("tuple[RevisionRow, ...]", revisions))
+    drafters = _drafter_ids(letter) if arrangement.mode == OrderMode.DRAFTERS_FIRST else ()
+    rows = cast("tuple[RevisionRow, ...]", revisions)
+    return Listed(letter.id, arrangement, chain, rows, drafters)
 
 
 def page(letter: Letter, offset: int, limit: int) -> ListPage:

@@ -144,9 +144,14 @@ def json_chunks(
     count: int,
     batches: Iterable[Sequence[Entry]],
 ) -> Iterator[bytes]:
-    """The same bytes as :func:`rows_json`, one chunk per batch of entries."""
+    """The same bytes as :func:`rows_json`, one chunk per batch of entries. The letter and
+    revision are read now; the batches when the chunks are (after the request's commit)."""
     document = _document(letter, revision, mode, count, [])
     head, tail = _dumped(document).split('"signatories": []', 1)
+    return _json_body(head, tail, batches)
+
+
+def _json_body(head: str, tail: str, batches: Iterable[Sequence[Entry]]) -> Iterator[bytes]:
     yield (head + '"signatories": [').encode("utf-8")
     first = True
     for batch in batches:
