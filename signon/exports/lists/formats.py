@@ -97,9 +97,13 @@ def _csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
+def _values(row: ListRow) -> dict[str, Any]:
+    """The row's fields in column order (``asdict`` without its deep copies: plain values)."""
+    return {column: getattr(row, column) for column in COLUMNS}
+
+
 def _csv_cells(row: ListRow) -> list[Any]:
-    values = asdict(row)
-    return [neutralise_cell(values[column]) for column in COLUMNS]
+    return [neutralise_cell(getattr(row, column)) for column in COLUMNS]
 
 
 def csv_chunks(batches: Iterable[Sequence[Entry]], *, bom: bool = False) -> Iterator[bytes]:
@@ -157,7 +161,7 @@ def _json_body(head: str, tail: str, batches: Iterable[Sequence[Entry]]) -> Iter
     for batch in batches:
         items = []
         for entry in batch:
-            item = _dumped(asdict(entry_row(entry))).replace("\n", "\n    ")
+            item = _dumped(_values(entry_row(entry))).replace("\n", "\n    ")
             items.append(("\n    " if first else ",\n    ") + item)
             first = False
         yield "".join(items).encode("utf-8")
