@@ -7,11 +7,14 @@ browser-like client (``requests``, one cookie jar for 127.0.0.1) then shows:
 
 - a login made on one server is valid on the other (signed cookie, token on the user row);
 - a rate limit counts requests to both (with ``memory://`` each would count only its own);
-- a logo uploaded through one server is served by the other (from the bucket).
+- a logo uploaded through one server is served by the other (from the bucket);
+- an export started on one server is made by the one queue worker (``flask worker``, RQ on
+  the same Redis database) and downloaded from the other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -27,12 +30,16 @@ import pytest
 import redis
 import requests
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import select
 
+from signon.core.jobs import BackgroundJob, JobState
 from signon.core.transaction import commit
+from signon.exports.models import ExportRecord, ExportStatus
 from signon.extensions import db
 from signon.signatures.models import Signature
 from tests.accounts.factories import DEFAULT_PASSWORD
+from tests.exports.factories import sign
 from tests.redis_server import free_port
 from tests.s3 import make_bucket, s3_environment
 from tests.signatures.factories import coordinated_letter, image_bytes, invited, sign_path
@@ -54,6 +61,15 @@ class Server:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
+
+
+@dataclass
+class Cluster:
+    """Two app servers and the queue worker."""
+
+    one: Server
+    other: Server
+    worker: Server
 
 
 def _environment(database_url: str, s3_endpoint: str, tmp_path: Path) -> dict[str, str]:
@@ -111,18 +127,29 @@ def _wait_ready(server: Server, deadline: float) -> None:
     pytest.fail(f"the app server did not answer in time:\n{server.output()}")
 
 
+def _start_worker(env: dict[str, str], root: Path, log: Path) -> Server:
+    command = [str(Path(sys.executable).parent / "flask"), "--app", "signon", "worker"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
+    return Server("(worker)", process, log)
+
+
 @pytest.fixture
 def servers(
     database_url: str, s3_endpoint: str, tmp_path: Path, project_root: Path
-) -> Iterator[tuple[Server, Server]]:
+) -> Iterator[Cluster]:
+    """Two app servers and one queue worker, on one database, Redis database and bucket."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = _environment(database_url, s3_endpoint, tmp_path)
     started = [_start(env, project_root, tmp_path / f"server-{n}.log") for n in (1, 2)]
+    started.append(_start_worker(env, project_root, tmp_path / "worker.log"))
     try:
         deadline = time.monotonic() + 60
-        for server in started:
+        for server in started[:2]:
             _wait_ready(server, deadline)
-        yield started[0], started[1]
+        yield Cluster(started[0], started[1], started[2])
+        if started[2].process.poll() is not None:
+            pytest.fail(f"the worker stopped:\n{started[2].output()}")
     finally:
         for server in started:
             server.process.terminate()
@@ -150,8 +177,8 @@ def _csrf(page: requests.Response, prefix: str = "") -> dict[str, str]:
     raise AssertionError(f"no {prefix}csrf_token on {page.url}")
 
 
-def test_a_login_on_one_server_is_valid_on_the_other(servers: tuple[Server, Server]) -> None:
-    one, other = servers
+def test_a_login_on_one_server_is_valid_on_the_other(servers: Cluster) -> None:
+    one, other = servers.one, servers.other
     coordinator, letter = coordinated_letter(title="Shared session letter")
     letter_url, email = f"/letters/{letter.slug}/", coordinator.email
     _commit_and_let_go()
@@ -175,8 +202,8 @@ def test_a_login_on_one_server_is_valid_on_the_other(servers: tuple[Server, Serv
     assert again.status_code == 302 and "/login" in again.headers["Location"]
 
 
-def test_a_rate_limit_counts_requests_to_both_servers(servers: tuple[Server, Server]) -> None:
-    one, other = servers
+def test_a_rate_limit_counts_requests_to_both_servers(servers: Cluster) -> None:
+    one, other = servers.one, servers.other
     browser = requests.Session()
     statuses = [
         browser.get(f"{server.url}/p/no-such-letter/confirm/x", timeout=10).status_code
@@ -188,9 +215,9 @@ def test_a_rate_limit_counts_requests_to_both_servers(servers: tuple[Server, Ser
 
 
 def test_a_logo_uploaded_on_one_server_is_served_by_the_other(
-    servers: tuple[Server, Server],
+    servers: Cluster,
 ) -> None:
-    one, other = servers
+    one, other = servers.one, servers.other
     coordinator, letter = coordinated_letter(title="Shared logo letter", body="We agree.\n")
     invitation = invited(letter, coordinator, name="Logo NGO", email="logo@ngo.example.org")
     revision_id = letter.head().id
@@ -238,3 +265,63 @@ def test_a_logo_uploaded_on_one_server_is_served_by_the_other(
     image = Image.open(io.BytesIO(logo.content))
     assert image.size == (60, 30)
     assert image.convert("RGB").getpixel((3, 3)) == (10, 120, 240)
+
+
+def test_an_export_started_on_one_server_is_made_by_the_worker_and_downloaded_from_the_other(
+    servers: Cluster,
+) -> None:
+    one, other, worker = servers.one, servers.other, servers.worker
+    coordinator, letter = coordinated_letter(title="Shared export letter", body="We agree.\n")
+    sign(letter, ["Worker-Made NGO"])
+    letter_id, slug, email = letter.id, letter.slug, coordinator.email
+    _commit_and_let_go()
+    browser = requests.Session()
+    login = browser.get(f"{one.url}/login", timeout=10)
+    browser.post(
+        f"{one.url}/login",
+        data={**_csrf(login), "email": email, "password": DEFAULT_PASSWORD},
+        timeout=10,
+    )
+    settings = browser.get(f"{one.url}/letters/{slug}/export", timeout=30)
+    assert settings.status_code == 200
+    started = browser.post(
+        f"{one.url}/letters/{slug}/exports", data=_csrf(settings), timeout=30, allow_redirects=False
+    )
+    assert started.status_code == 302, started.text[:500]
+    record_id = int(started.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+    deadline = time.monotonic() + 120
+    record = None
+    while time.monotonic() < deadline:
+        record = db.session.get(ExportRecord, record_id)
+        assert record is not None and record.letter_id == letter_id
+        if record.status in (ExportStatus.DONE, ExportStatus.FAILED):
+            break
+        _commit_and_let_go()
+        time.sleep(0.5)
+    assert record is not None and record.status == ExportStatus.DONE, (
+        f"export {record_id}: {record and record.status} {record and record.error}\n"
+        f"{worker.output()}"
+    )
+    file_sha256 = record.file_sha256
+    job = db.session.scalar(
+        select(BackgroundJob)
+        .where(BackgroundJob.kind == "export.pdf")
+        .order_by(BackgroundJob.id.desc())
+    )
+    assert job is not None and job.state == JobState.DONE
+    done = f"background job {job.id} (export.pdf) done"
+    _commit_and_let_go()
+    # made by the worker, not in a thread of either web process
+    assert done in worker.output()
+    assert done not in one.output() and done not in other.output()
+
+    download = browser.get(
+        f"{other.url}/letters/{slug}/exports/{record_id}.pdf", timeout=30, allow_redirects=False
+    )
+    assert download.status_code == 200, download.text[:500]
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert hashlib.sha256(download.content).hexdigest() == file_sha256
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(download.content)).pages)
+    assert "Worker-Made NGO" in text
