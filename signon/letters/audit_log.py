@@ -125,11 +125,17 @@ def describe(action: str) -> str:
     return ACTIONS.get(action, action.replace(".", ": ").replace("_", " ").capitalize())
 
 
+#: A list detail (an import's recorded signatures) shows this many items, then a count.
+SHOWN_ITEMS = 20
+
+
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(_value(v) for v in value)
+        shown = ", ".join(_value(v) for v in value[:SHOWN_ITEMS])
+        hidden = len(value) - SHOWN_ITEMS
+        return f"{shown}, and {hidden:,} more" if hidden > 0 else shown
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
     return str(value)

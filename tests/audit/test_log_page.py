@@ -13,7 +13,7 @@ from signon.audit.operations import record_event
 from signon.audit.verify import chain_head
 from signon.core.transaction import commit
 from signon.extensions import db
-from signon.letters.audit_log import PER_PAGE
+from signon.letters.audit_log import PER_PAGE, SHOWN_ITEMS
 from tests.conftest import login
 from tests.factories import make_letter, make_user
 from tests.querycount import count_queries
@@ -118,14 +118,32 @@ def test_a_view_checks_only_what_came_after_the_checkpoint(app: Flask, client: F
         assert "were last checked in full on" in body and "Check everything now" in body
 
 
-def test_tampering_with_the_checkpoints_entry_shows_at_once(
+def test_a_changed_fingerprint_of_the_checkpoints_entry_shows_at_once(
     app: Flask, client: FlaskClient
 ) -> None:
     with app.test_request_context():
         slug, events = _letter_viewed_once(client)
-        _tamper(events[-1].id, {"n": 99})
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.id == events[-1].id).values(hash="0" * 64)
+        )
+        db.session.expire_all()
+        commit()
         body = _page(client, slug)
     assert "Broken at entry 4" in body and "Intact" not in body
+    assert "no longer the entry the last check ended at" in body
+
+
+def test_a_changed_content_of_the_checkpoints_entry_shows_in_the_full_check(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Its content is not hashed again on a view (like the entries before it)."""
+    with app.test_request_context():
+        slug, events = _letter_viewed_once(client)
+        _tamper(events[-1].id, {"n": 99})
+        assert "Intact since the last check." in _page(client, slug)
+        client.post(f"/letters/{slug}/audit/check")
+        body = _page(client, slug)
+    assert "Broken at entry 4" in body and "its content does not match its hash" in body
 
 
 def test_tampering_before_the_checkpoint_shows_in_the_full_check_and_stays(
@@ -227,3 +245,20 @@ def test_the_page_costs_a_fixed_number_of_queries(app: Flask, client: FlaskClien
         few = load(2)
         many = load(10)
     assert many == few
+
+
+def test_a_long_list_in_an_entry_is_shown_in_part_with_a_count(
+    app: Flask, client: FlaskClient
+) -> None:
+    """An import records every signature in one entry: the page shows the first ones and
+    says how many more (the full record stays in the log and in verify-audit)."""
+    with app.test_request_context():
+        coordinator = make_user()
+        letter = make_letter(coordinator)
+        names = [f"Org-{i:04d}" for i in range(SHOWN_ITEMS + 1234)]
+        record_event("signatures.imported", letter_id=letter.id, printed=names)
+        commit()
+        login(client, coordinator)
+        body = _page(client, letter.slug)
+    assert f"Org-{SHOWN_ITEMS - 1:04d}, and 1,234 more" in body
+    assert f"Org-{SHOWN_ITEMS:04d}" not in body
