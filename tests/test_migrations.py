@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import Column, MetaData, Table, create_engine, func, inspect, text
+from sqlalchemy import column as sql_column
 from sqlalchemy import select as sa_select
 from sqlalchemy import table as sql_table
 from sqlalchemy.engine import make_url
@@ -286,22 +287,24 @@ class _Seeder:
                 conn.execute(table.insert().values(row))
 
 
-def _rows() -> dict[str, int]:
-    """How many rows each table holds."""
-    names = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
-    with db.engine.connect() as conn:
-        return {
-            name: int(conn.scalar(sa_select(func.count()).select_from(sql_table(name))) or 0)
-            for name in names
-        }
+def _rows() -> dict[str, set[object]]:
+    """The rows of each table, by primary key (so a row deleted and another added shows)."""
+    rows: dict[str, set[object]] = {}
+    with db.engine.connect() as conn:  # one connection: on SQLite each one takes the write lock
+        inspector = inspect(conn)
+        for name in set(inspector.get_table_names()) - {"alembic_version"}:
+            key = inspector.get_pk_constraint(name)["constrained_columns"]
+            query = sa_select(*(sql_column(k) for k in key)).select_from(sql_table(name))
+            rows[name] = {tuple(row) for row in conn.execute(query)}
+    return rows
 
 
-def _lost(before: dict[str, int], after: dict[str, int], step: str) -> list[str]:
-    """Tables present on both sides that have fewer rows after ``step``."""
+def _lost(before: dict[str, set[object]], after: dict[str, set[object]], step: str) -> list[str]:
+    """Rows of tables present on both sides that are gone after ``step``."""
     return [
-        f"{name}: {before[name]} -> {after[name]} ({step})"
+        f"{name}: {sorted(map(str, before[name] - after[name]))} gone ({step})"
         for name in before
-        if name in after and after[name] < before[name] and (name, step) not in DROPPED_ON_PURPOSE
+        if name in after and before[name] - after[name] and (name, step) not in DROPPED_ON_PURPOSE
     ]
 
 

@@ -32,8 +32,20 @@ def formatter(log_format: str) -> logging.Formatter:
             timestamp=False,
             defaults={"request_id": None},
         )
-    # defaults: records made without the record factory (logging.makeLogRecord) still format
-    return logging.Formatter(TEXT_FORMAT, defaults={"request_id": None})
+    return _TextFormatter(TEXT_FORMAT)
+
+
+class _TextFormatter(logging.Formatter):
+    """Text lines with ``[-]`` where there is no request id (startup, a CLI command)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = "-"
+            try:
+                return super().format(record)
+            finally:
+                record.request_id = None
+        return super().format(record)
 
 
 class _SignonHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -129,12 +129,16 @@ def test_json_lines_hold_the_request_id(plain_app: Flask, json_lines: io.StringI
 
 def test_text_lines_name_the_request_id(plain_app: Flask) -> None:
     stream = io.StringIO()
+    level = logging.getLogger().level
     handler = logs.install_handler("text", stream)
     try:
         response = plain_app.test_client().get("/logs-twice")
+        log.info("outside any request")
     finally:
         logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
     assert f"[{response.headers['X-Request-ID']}] in the view" in stream.getvalue()
+    assert "signon.test_request_id [-] outside any request" in stream.getvalue()
 
 
 def test_the_log_format_defaults_to_json_in_production_and_text_in_development() -> None:
