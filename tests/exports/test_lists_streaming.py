@@ -3,17 +3,22 @@ the list page shows one page of the list."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
+from signon import create_app
 from signon.core.transaction import commit
 from signon.exports.lists import formats as lists
 from signon.exports.lists.views import LIST_PAGE_SIZE
+from signon.extensions import db
 from signon.signatures.listing import listed, signatory_list
 from signon.signatures.models import OrderMode
-from tests.conftest import login
+from tests.conftest import login, make_settings
 from tests.factories import make_letter, make_user
 from tests.signatures.test_listing import sign
+from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -53,3 +58,32 @@ def test_the_list_page_shows_one_page_at_a_time(client: FlaskClient) -> None:
     assert second.count("data-name>") == 2
     names = signatory_list(letter).names
     assert f"data-name>{names[-1]}<" in second and f"data-name>{names[0]}<" not in second
+
+
+def test_downloads_stream_after_the_commit_in_an_app_as_in_production(
+    tmp_path: Path, mail_catcher: MailCatcher
+) -> None:
+    """The body is read after the request committed and its session ended (the shared
+    session of the other tests keeps everything loaded and would hide a miss)."""
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'app.db'}", mail_catcher, testing=False))
+    with app.app_context():
+        db.create_all()
+        coordinator = make_user()
+        letter = make_letter(coordinator, body="One.\n")
+        head = letter.head()
+        assert head is not None
+        for i in range(5):
+            sign(letter, head, f"Organisation {i}")
+        commit()
+        slug, user_id = letter.slug, coordinator.get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+    for suffix in ("csv", "json"):
+        response = client.get(f"/letters/{slug}/export/signatories.{suffix}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, body[:500]
+        assert body.count("Organisation ") == 5
+    with app.app_context():
+        db.engine.dispose()
