@@ -7,6 +7,7 @@ mutating ``app.config`` after the fact.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -47,6 +48,23 @@ DEVELOPMENT_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or malformed: the app refuses to start (the message says which)."""
+
+
+#: Bucket names as S3 allows them (3-63 lower-case letters, digits, dots and hyphens).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def bucket_of(storage_url: str) -> tuple[str, str]:
+    """``(bucket, key prefix)`` of ``SIGNON_STORAGE_URL`` (``s3://bucket[/prefix]``), or
+    :class:`ConfigurationError` saying what is wrong."""
+    parts = urlsplit(storage_url.strip())
+    if parts.scheme != "s3" or not _BUCKET.fullmatch(parts.netloc) or parts.query:
+        raise ConfigurationError(
+            f"SIGNON_STORAGE_URL ({storage_url!r}) must read s3://bucket or "
+            "s3://bucket/prefix, e.g. s3://signon-files/production (leave it unset to keep "
+            "the files in SIGNON_STORAGE_DIR)."
+        )
+    return parts.netloc, parts.path.strip("/")
 
 
 #: A production secret key has at least this many characters (32 hex digits: 128 bits).
@@ -364,6 +382,8 @@ class Settings:
 
     def flask_config(self) -> dict[str, object]:
         """The settings as Flask and its extensions expect them."""
+        if self.storage_url:
+            bucket_of(self.storage_url)
         database_url = self.database_url
         if database_url.startswith("postgresql://"):
             database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")

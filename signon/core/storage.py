@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
-from urllib.parse import urlsplit
 
 from flask import Response, abort, current_app, request
 from werkzeug.wsgi import wrap_file
+
+from signon.config import bucket_of
 
 if TYPE_CHECKING:
     from signon.config import Settings
@@ -227,13 +228,7 @@ class S3Storage(Storage):
         import boto3
         from botocore.config import Config
 
-        parts = urlsplit(config.url)
-        if parts.scheme != "s3" or not parts.netloc:
-            raise StorageError(
-                f"SIGNON_STORAGE_URL must read s3://bucket[/prefix], not {config.url!r}"
-            )
-        self.bucket = parts.netloc
-        self.prefix = parts.path.strip("/")
+        self.bucket, self.prefix = bucket_of(config.url)
         self.client: Any = boto3.client(
             "s3",
             endpoint_url=config.endpoint_url or None,

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from signon import create_app
+from signon.config import ConfigurationError, Settings, bucket_of
 from signon.core import storage as storage_module
 from signon.core.storage import (
     BadNameError,
@@ -160,9 +162,19 @@ def test_local_symlinks_out_of_the_folder_are_not_stored_files(tmp_path: Path) -
         store.get("logos/a.png")
 
 
-def test_a_bad_bucket_address_is_refused() -> None:
-    with pytest.raises(StorageError, match="s3://bucket"):
-        storage_module.S3Storage(StorageConfig(directory="", url="https://bucket/x"))
+@pytest.mark.parametrize(
+    "url", ["https://bucket/x", "s3://", "s3:///prefix", "s3://Upper_Case", "bucket/x", "s3://b"]
+)
+def test_a_bad_bucket_address_stops_the_app(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="SIGNON_STORAGE_URL"):
+        storage_module.S3Storage(StorageConfig(directory="", url=url))
+    with pytest.raises(ConfigurationError, match="SIGNON_STORAGE_URL"):
+        create_app(Settings(secret_key="k" * 64, base_url="http://localhost", storage_url=url))
+
+
+def test_bucket_and_prefix() -> None:
+    assert bucket_of("s3://signon-files") == ("signon-files", "")
+    assert bucket_of("s3://signon-files/production/site/") == ("signon-files", "production/site")
 
 
 def test_served_blobs_answer_conditional_and_range_requests(app: Flask, store: Storage) -> None:
