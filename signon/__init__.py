@@ -83,6 +83,7 @@ def _register_jobs() -> None:
     """Import every module that registers background jobs or periodic tasks, so that a
     worker or the scheduler knows them all (``signon/core/jobs.py``)."""
     import signon.core.commands
+    import signon.exports.bundles.operations
     import signon.exports.pdf.operations
     import signon.signatures.commands
     import signon.signatures.invitations.notifications  # noqa: F401
@@ -128,6 +129,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import signon.exports.bundles.views
     import signon.exports.pdf.views
     import signon.models  # noqa: F401  (every model registered before first use)
     from signon.accounts.views import bp as accounts_bp

@@ -619,40 +619,62 @@ LOST_REASON = "It was never started: the queue lost it (the process holding it s
 
 def sweep_stale_jobs(now: datetime | None = None) -> int:
     """Fail every running job whose heartbeat is older than ``job_stale_seconds``, and
-    every queued job that no backend holds any more. Returns how many. Idempotent."""
+    every queued job that no backend holds any more. Returns how many. Idempotent, and
+    safe beside workers and another sweep: each row is failed by a conditional UPDATE
+    (still running, heartbeat still old), so a job that came back to life is left alone."""
     now = now or utcnow()
-    stale_after = timedelta(seconds=settings().job_stale_seconds)
-    stale = list(
-        db.session.scalars(
-            select(BackgroundJob)
-            .where(
-                BackgroundJob.state == JobState.RUNNING,
-                BackgroundJob.heartbeat_at < now - stale_after,
-            )
-            .with_for_update(skip_locked=True)
+    cutoff = now - timedelta(seconds=settings().job_stale_seconds)
+    swept = 0
+    stale = db.session.scalars(
+        select(BackgroundJob).where(
+            BackgroundJob.state == JobState.RUNNING, BackgroundJob.heartbeat_at < cutoff
         )
-    )
+    ).all()
     for row in stale:
         since = row.heartbeat_at or row.started_at or row.queued_at
-        log.error("background job %s (%s) stopped without a word: failed", row.id, row.kind)
-        _mark_failed(row, STALE_REASON.format(since=f"{since:%Y-%m-%d %H:%M:%S}"))
-    lost = _lost_queued(now - stale_after)
-    for row in lost:
-        log.error("background job %s (%s) was lost before it started: failed", row.id, row.kind)
-        _mark_failed(row, LOST_REASON)
-    return len(stale) + len(lost)
+        reason = STALE_REASON.format(since=f"{since:%Y-%m-%d %H:%M:%S}")
+        still = (BackgroundJob.state == JobState.RUNNING, BackgroundJob.heartbeat_at < cutoff)
+        if _fail_if_still(row, reason, *still):
+            log.error("background job %s (%s) stopped without a word: failed", row.id, row.kind)
+            swept += 1
+    for row in _lost_queued(cutoff):
+        still = (BackgroundJob.state == JobState.QUEUED, BackgroundJob.queued_at < cutoff)
+        if _fail_if_still(row, LOST_REASON, *still):
+            log.error("background job %s (%s) was lost before it started", row.id, row.kind)
+            swept += 1
+    return swept
+
+
+def _fail_if_still(row: BackgroundJob, reason: str, *conditions: Any) -> bool:
+    """Fail ``row`` if ``conditions`` still hold in the database (one UPDATE), then let
+    its feature know (the failure hook, same transaction)."""
+    result = db.session.execute(
+        update(BackgroundJob)
+        .where(BackgroundJob.id == row.id, *conditions)
+        .values(state=JobState.FAILED, error=reason[:REASON_MAX], finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    db.session.refresh(row)
+    spec = _registry.get(row.kind)
+    if spec is not None and spec.on_failure is not None:
+        spec.on_failure(row)
+    return True
 
 
 def _lost_queued(before: datetime) -> list[BackgroundJob]:
     """Queued rows older than ``before`` that their backend no longer holds."""
+    if backend_name() == "synchronous":
+        return []
     rows = list(
         db.session.scalars(
-            select(BackgroundJob)
-            .where(BackgroundJob.state == JobState.QUEUED, BackgroundJob.queued_at < before)
-            .with_for_update(skip_locked=True)
+            select(BackgroundJob).where(
+                BackgroundJob.state == JobState.QUEUED, BackgroundJob.queued_at < before
+            )
         )
     )
-    if not rows or backend_name() == "synchronous":
+    if not rows:
         return []
     if backend_name() == "thread":
         # a thread starts at once: queued this long means its process stopped first

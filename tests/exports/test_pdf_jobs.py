@@ -87,6 +87,7 @@ def test_a_failed_export_job_shows_the_reason_on_both_pages(
     assert "The PDF could not be made" in page and "longer than the limit" in page
     listing = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
     assert "Failed" in listing and "longer than the limit" in listing
+    assert "Background work on this letter" in listing and "Making the PDF" in listing
 
 
 @pytest.mark.usefixtures("app_context")

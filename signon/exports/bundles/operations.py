@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +29,10 @@ from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
+from signon.core import jobs, transaction
 from signon.core.bulk import add_numbered
 from signon.core.permissions import TeamRole
+from signon.core.storage import NotStoredError, storage
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.audit_records import REVISION_IMPORTED, record_revision
@@ -914,3 +917,70 @@ def _imported_event(
 
 def bundle_fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+# --- Importing in the background (the web page) ----------------------------------------------
+
+#: The job kind of an import started from the web page.
+IMPORT_JOB = "bundle.import"
+#: Uploaded bundles wait here (in the app's storage) until their job has imported them.
+UPLOADS_FOLDER = "imports"
+
+
+def start_import(raw: bytes, owner: User) -> jobs.BackgroundJob:
+    """Keep the uploaded bundle and queue its import (add and flush; the job runs after
+    the commit). The bundle is checked by the job, which reports every problem."""
+    name = f"{UPLOADS_FOLDER}/{owner.id}-{secrets.token_hex(16)}.json"
+    storage().put(name, raw)
+    return jobs.enqueue(
+        IMPORT_JOB,
+        started_by_id=owner.id,
+        stored_name=name,
+        owner_id=owner.id,
+        bundle_sha256=bundle_fingerprint(raw),
+    )
+
+
+@jobs.job(IMPORT_JOB, label="Importing a letter bundle", retries=(10, 60))
+def run_import(
+    running: jobs.RunningJob, *, stored_name: str, owner_id: int, bundle_sha256: str
+) -> None:
+    """Import the stored bundle as a new letter, in one unit of work with the job's row
+    (which then names the letter): a retry after that commit finds it and does nothing."""
+    row = db.session.get(jobs.BackgroundJob, running.id)
+    owner = db.session.get(User, owner_id)
+    if row is None or owner is None:
+        raise jobs.JobError("The account that started this import no longer exists.")
+    if row.letter_id is not None:
+        return  # an earlier attempt imported it
+    try:
+        raw = storage().get(stored_name)
+    except NotStoredError:
+        raise jobs.JobError("The uploaded bundle is no longer stored: upload it again.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        storage().delete(stored_name)
+        raise jobs.JobError(f"The file is not a JSON bundle ({error}).") from None
+    running.progress(10)
+    try:
+        result = import_letter(data, owner, bundle_sha256=bundle_sha256)
+    except BundleError as error:
+        storage().delete(stored_name)
+        shown = "; ".join(error.problems[:10])
+        more = len(error.problems) - 10
+        raise jobs.JobError(
+            f"Nothing was imported: {shown}" + (f" (and {more} more problems)" if more > 0 else "")
+        ) from None
+    row.letter_id = result.letter.id
+    row.target_id = result.letter.id
+    transaction.commit()
+    storage().delete(stored_name)
+
+
+def import_job_of(user: User, job_id: int) -> jobs.BackgroundJob | None:
+    """An import the user started (nobody else's)."""
+    row = db.session.get(jobs.BackgroundJob, job_id)
+    if row is None or row.kind != IMPORT_JOB or row.started_by_id != user.id:
+        return None
+    return row

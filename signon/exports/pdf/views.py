@@ -16,6 +16,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
+from signon.core import jobs
 from signon.core.permissions import Action
 from signon.exports.lists.views import bp
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
@@ -74,6 +75,7 @@ def pdf_settings(letter: Letter) -> Response | str:
         form=form,
         prepared=prepared,
         records=pdf_operations.records_of(letter),
+        background=jobs.jobs_of(letter.id, limit=10),
         export_form=ExportForm(formdata=None),
         images=shutil.which("pdftoppm") is not None,
         export_state=pdf_operations.export_state,
