@@ -343,3 +343,16 @@ def test_each_migration_goes_down_and_up_again_keeping_its_rows(migration_app: F
     assert _differences(migration_app) == []
     downgrade(revision="base")
     assert set(inspect(db.engine).get_table_names()) - {"alembic_version"} == set()
+
+
+def test_starting_the_app_never_upgrades_the_database(
+    migration_app: Flask, mail_catcher: MailCatcher
+) -> None:
+    """Only ``flask db upgrade`` migrates (run once, before the app servers start): an app
+    built on an empty database, serving a request, leaves it empty."""
+    database_url = migration_app.config["SIGNON"].database_url
+    started = create_app(make_settings(database_url, mail_catcher))
+    assert started.test_client().get("/healthz").status_code == 200
+    with started.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        db.engine.dispose()
