@@ -10,10 +10,11 @@ PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
 SIGNON_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-runtime run test test-postgres lint format browser system-deps audit smoke load clean help
+.PHONY: install install-runtime run run-prod test test-postgres lint format browser system-deps audit smoke load clean help
 
 help:
 	@echo "make run            install the runtime requirements, migrate, load the demo letter, serve on http://$(HOST):$(PORT)"
+	@echo "make run-prod       production mode here: PostgreSQL (database signon), Redis, gunicorn, queue worker, scheduler"
 	@echo "make test           install and run the whole test suite (SQLite)"
 	@echo "make test-postgres  the same suite against PostgreSQL ($(SIGNON_TEST_POSTGRES_URL))"
 	@echo "make lint           ruff (lint and format check) and mypy"
@@ -65,6 +66,13 @@ run: install-runtime
 	@$(FLASK) demo-login
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production mode on this machine (deploy/run_prod.py): PostgreSQL (SIGNON_DATABASE_URL,
+# default the database `signon` on 127.0.0.1, created if missing), Redis, `flask db upgrade`
+# once, the demo if empty, then gunicorn (gunicorn.conf.py), the queue worker and the
+# scheduler in the foreground; Ctrl-C stops them all. Serves on http://$(HOST):8000.
+run-prod: install-runtime
+	HOST=$(HOST) $(BIN)/python deploy/run_prod.py
 
 test: install browser
 	$(BIN)/pytest
