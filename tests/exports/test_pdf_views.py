@@ -21,6 +21,7 @@ from signon.signatures.listing import signatory_list, stored_arrangement
 from tests.conftest import login
 from tests.exports.factories import demo_letter, sign
 from tests.factories import add_revision, make_letter, make_user
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -212,3 +213,33 @@ def test_a_failed_export_says_why_and_has_no_download(client: FlaskClient, app) 
     transaction.commit()
     response = client.get(f"/letters/{letter.slug}/exports/{record.id}.pdf")
     assert response.status_code == 302
+
+
+def test_the_settings_page_reads_pages_of_the_list_not_all_of_it(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same statements with 3 or 13 listed and left out; beyond the shown part, the
+    page says how many more there are."""
+    monkeypatch.setattr(pdf_operations, "LEFT_OUT_SHOWN", 4)
+    monkeypatch.setattr(pdf_operations, "NAMES_CHECKED", 5)
+    coordinator, letter = _coordinator_letter(client)
+    revision = add_revision(letter, coordinator, "A substantive change.")
+    revision.change_kind = ChangeKind.SUBSTANTIVE
+
+    def statements() -> tuple[int, str]:
+        with count_queries() as counter:
+            page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+        return counter.count, page
+
+    sign(letter, [f"Early {i}" for i in range(3)], revision_number=1)
+    sign(letter, [f"Listed {i}" for i in range(3)])
+    statements()  # warm-up: the first view after changes loads more
+    few, _ = statements()
+    sign(letter, [f"Early more {i}" for i in range(10)], revision_number=1)
+    sign(letter, [f"Listed more {i}" for i in range(10)])
+    statements()
+    many, page = statements()
+    assert many == few
+    assert "<strong>13</strong> signatories" in page
+    assert "The first 4, by name; the signatory list shows them all." in page
+    assert "among the first 5 printed; the export checks all 13" in page

@@ -62,14 +62,21 @@ from signon.signatures.collation import (
     printable_name,
 )
 from signon.signatures.listing import (
+    Arrangement,
     Entry,
     Group,
     GroupKind,
+    LeftOut,
+    RevisionChain,
     SignatoryList,
+    drafting_organisation_names,
+    listed,
     signatory_list,
+    sort_signatories,
     stored_arrangement,
+    verdict,
 )
-from signon.signatures.models import SignatoryKind, Signature
+from signon.signatures.models import OrderMode, SignatoryKind, Signature
 from signon.signatures.uploads import MAX_LOGO_BYTES, logo_name
 
 log = logging.getLogger(__name__)
@@ -274,13 +281,25 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
         raise ExportError("The letter has no text yet.")
     settings = settings or settings_for(letter)
     signatories = signatory_list(letter, revision)
-    printed = signatories.signatures
-    warnings = []
+    warnings = _text_warnings(letter, revision)
+    warnings += _name_warnings(signatories.signatures, settings, letter.language)
+    return Prepared(letter, revision, settings, signatories, warnings)
+
+
+def _text_warnings(letter: Letter, revision: Revision) -> list[str]:
     try:
         require_intact_text(letter, revision)
     except ExportError as error:
-        warnings.append(str(error))
-    covered = _covered_codepoints(letter.language)
+        return [str(error)]
+    return []
+
+
+def _name_warnings(
+    printed: Sequence[Signature], settings: ExportSettings, language: str
+) -> list[str]:
+    """Names no font can draw or with nothing printable, logos the grid cannot show."""
+    warnings = []
+    covered = _covered_codepoints(language)
     # one check over every character used, then only the names that have a missing one
     lacking = fonts.missing_from("".join({s.name for s in printed}), covered) if covered else set()
     for s in printed:
@@ -305,7 +324,77 @@ def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepar
                 f"The logo of “{printable_name(s.name)}” is missing or unreadable: it is "
                 "left out of the logo grid."
             )
-    return Prepared(letter, revision, settings, signatories, warnings)
+    return warnings
+
+
+#: The settings page lists this many of the approvals left out (with their count) ...
+LEFT_OUT_SHOWN = 100
+#: ... and checks this many names, the first printed; the export checks every name.
+NAMES_CHECKED = 500
+
+
+@dataclass(frozen=True)
+class SettingsSummary:
+    """What the export settings page shows, read a page at a time (:func:`listing.listed`):
+    its cost does not grow with the list. The export itself reads the whole list."""
+
+    revision: Revision
+    count: int
+    left_out: list[LeftOut]
+    left_out_count: int
+    warnings: list[str]
+    #: How many names (the first printed) the warnings cover.
+    names_checked: int
+    arrangement: Arrangement
+    #: The listed signatures the stored settings name (order, first tier, descriptions),
+    #: in the list's order: what the form shows as names.
+    named: list[Signature]
+
+
+def settings_summary(letter: Letter, settings: ExportSettings) -> SettingsSummary:
+    revision = letter.head()
+    if revision is None:  # pragma: no cover - every letter has a first revision
+        raise ExportError("The letter has no text yet.")
+    reading = listed(letter)
+    first = [entry.signature for entry in reading.entries(0, NAMES_CHECKED)]
+    warnings = _text_warnings(letter, revision)
+    warnings += _name_warnings(first, settings, letter.language)
+    return SettingsSummary(
+        revision,
+        reading.count(),
+        reading.left_out(0, LEFT_OUT_SHOWN),
+        reading.left_out_count(),
+        warnings,
+        len(first),
+        reading.arrangement,
+        _named(letter, reading.arrangement, settings),
+    )
+
+
+def _named(letter: Letter, arrangement: Arrangement, settings: ExportSettings) -> list[Signature]:
+    """The listed signatures the settings name by id, in the list's order."""
+    descriptions = options_of(settings).get("descriptions") or {}
+    ids = {*arrangement.custom_order, *arrangement.first_tier}
+    ids.update(int(key) for key in descriptions if str(key).isdigit())
+    if not ids:
+        return []
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.letter_id == letter.id, Signature.id.in_(ids))
+    ).all()
+    revisions = db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)).all()
+    numbers = {r.id: r.number for r in revisions}
+    chain = RevisionChain.of(revisions, max(numbers.values()))
+    named = [s for s in signatures if verdict(s, numbers.get(s.revision_id or -1), chain).listed]
+    drafting = (
+        drafting_organisation_names(letter) if arrangement.mode == OrderMode.DRAFTERS_FIRST else ()
+    )
+    return sort_signatories(
+        named,
+        language=letter.language,
+        mode=arrangement.mode,
+        drafting_names=drafting,
+        custom_order=arrangement.custom_order,
+    )
 
 
 def _covered_codepoints(language: str) -> list[frozenset[int]]:

@@ -49,13 +49,18 @@ def _pdf_response(data: bytes | Iterable[bytes], filename: str, *, attachment: b
 @letter_route(Action.LETTER_EXPORT)
 def pdf_settings(letter: Letter) -> Response | str:
     settings = pdf_operations.settings_for(letter)
-    prepared = pdf_operations.prepare(letter, settings=settings)
-    listed = prepared.signatories.signatures
+    summary = None
+    if request.method == "POST":
+        # Names typed in the form are matched against every listed signature.
+        prepared = pdf_operations.prepare(letter, settings=settings)
+        signatures, arrangement = prepared.printed, prepared.signatories.arrangement
+    else:
+        # A view reads pages of the list, never all of it (the form names only a few).
+        summary = pdf_operations.settings_summary(letter, settings)
+        signatures, arrangement = summary.named, summary.arrangement
     form = ExportSettingsForm(
-        signatures=listed,
-        data=ExportSettingsForm.initial(
-            settings, prepared.signatories.arrangement, {s.id: s for s in listed}
-        ),
+        signatures=signatures,
+        data=ExportSettingsForm.initial(settings, arrangement, {s.id: s for s in signatures}),
     )
     if form.validate_on_submit():
         set_list_arrangement(letter, current_user, form.arrangement())
@@ -69,17 +74,19 @@ def pdf_settings(letter: Letter) -> Response | str:
         )
         flash("The export settings are saved; the preview shows them.", "success")
         return redirect(url_for("exports.pdf_settings", slug=letter.slug) + "#preview")
+    if summary is None:
+        summary = pdf_operations.settings_summary(letter, settings)
     return render_template(
         "exports/pdf_settings.html",
         letter=letter,
         form=form,
-        prepared=prepared,
+        prepared=summary,
         records=pdf_operations.records_of(letter),
         background=jobs.jobs_of(letter.id, limit=10),
         export_form=ExportForm(formdata=None),
         images=shutil.which("pdftoppm") is not None,
         export_state=pdf_operations.export_state,
-        tagged=prepared.count <= pdf_operations.INLINE_MAX
+        tagged=summary.count <= pdf_operations.INLINE_MAX
         or bool(pdf_operations.options_of(settings)["tag_long_lists"]),
     )
 
