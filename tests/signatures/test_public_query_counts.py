@@ -68,3 +68,53 @@ def test_query_counts_do_not_grow_with_the_number_of_signatories(app: Flask) -> 
     large = _counts(app.test_client(), 60)  # a new client: anonymous again
     assert small == large
     assert small["page"] <= 8, small
+
+
+#: Statements of asking to sign and of confirming (the mail sent at the commit included:
+#: the tests send it there; its claim and its record are 2), on each database. SQLite
+#: takes no row locks but counts its BEGIN IMMEDIATEs. They do not grow with the
+#: letter: the same at 5 and at 60 signatures.
+SIGN_ON_STATEMENTS = {
+    "postgresql": {"ask": 11, "confirm": 21},
+    "sqlite": {"ask": 10, "confirm": 21},
+}
+
+
+def _sign_on_counts(client: FlaskClient, size: int) -> dict[str, int]:
+    letter = make_public_letter(make_user())
+    for i in range(size):
+        make_signature(letter, f"Invited {i}")
+    head_id = letter.head().id
+    with count_queries() as asking:
+        response = client.post(
+            f"/p/{letter.slug}/sign",
+            data={
+                "name": f"Newcomers {size}",
+                "country": "Kenya",
+                "kind": "ngo",
+                "representative_name": "Amina Otieno",
+                "email": f"amina{size}@newcomers.example.org",
+                "authority": "y",
+                "revision_id": str(head_id),
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+    request = ask(letter, f"Confirming {size}", email=f"c{size}@example.org")
+    assert request.token is not None
+    with count_queries() as confirming:
+        response = client.post(
+            f"/p/{letter.slug}/confirm/{request.token}", data={"revision_id": str(head_id)}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+    return {"ask": asking.count, "confirm": confirming.count}
+
+
+def test_asking_to_sign_and_confirming_send_a_fixed_small_number_of_statements(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The sign-on hot path (benchmarks/load/): revisions read once, the head not read
+    again after the check under the letter's lock, no second lock of the letter for the
+    audit chain, the new private invitation neither locked nor read again."""
+    dialect = app.extensions["sqlalchemy"].engine.dialect.name
+    small, large = _sign_on_counts(client, 5), _sign_on_counts(client, 60)
+    assert small == large == SIGN_ON_STATEMENTS[dialect], (small, large)

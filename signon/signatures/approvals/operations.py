@@ -150,9 +150,16 @@ def _history(
     )
 
 
-def _own_signature(invitation: Invitation | None) -> Signature | None:
-    """The signature this invitation already has, if any: the only one it may change."""
-    if invitation is None:
+def _own_signature(
+    invitation: Invitation | None, *, created_here: bool = False
+) -> Signature | None:
+    """The signature this invitation already has, if any: the only one it may change.
+
+    ``created_here``: the invitation was inserted by this very transaction, so no other
+    one can see it (nor lock it): it has no signature, and there is nothing to lock or
+    read again.
+    """
+    if invitation is None or created_here:
         return None
     _lock(Invitation, invitation.id)
     db.session.refresh(invitation)
@@ -171,12 +178,15 @@ def approve(
     logo_filename: str | None = None,
     approved_at: datetime | None = None,
     require_current: bool = True,
+    invitation_created_here: bool = False,
 ) -> Signature:
     """Record that this organisation approves exactly ``revision``.
 
     ``require_current``: the revision must be the letter's head (a person approving
     from an open page while someone saved a new version must look again).
     Imports pass ``False`` to keep approvals of older revisions.
+    ``invitation_created_here``: ``invitation`` was created in this transaction (a
+    public sign-on's private link), so it is neither locked nor read again.
     """
     if source != SignatureSource.IMPORT and not letter.accepts_signatures:
         raise SignatureError("Signing is closed for this letter.")
@@ -189,7 +199,7 @@ def approve(
             )
     if clean_name(details.name) == "":
         raise SignatureError("The organisation's name is required.")
-    existing = _own_signature(invitation)
+    existing = _own_signature(invitation, created_here=invitation_created_here)
     if (
         existing is not None
         and existing.status == SignatureStatus.APPROVED

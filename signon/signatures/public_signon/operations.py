@@ -406,8 +406,9 @@ def request_problem(request: PublicSignRequest | None) -> RequestProblem | None:
 
 def _private_invitation(
     letter: Letter, email: str, name: str, revision: Revision
-) -> Invitation | None:
-    """The invitation that gives a public signatory their private link.
+) -> tuple[Invitation | None, bool]:
+    """The invitation that gives a public signatory their private link, and whether it
+    was created now.
 
     One invitation per address per letter: if this address was invited already and
     has not answered, that invitation is used; if it has answered (for another
@@ -419,7 +420,7 @@ def _private_invitation(
         )
     )
     if existing is not None:
-        return existing if existing.signature is None and existing.is_usable else None
+        return (existing if existing.signature is None and existing.is_usable else None), False
     invitation = Invitation(
         letter=letter,
         organisation_name=clean_name(name),
@@ -430,7 +431,7 @@ def _private_invitation(
         last_seen_revision_id=revision.id,
     )
     assign_new_link(invitation)
-    return invitation
+    return invitation, True
 
 
 def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Signature:
@@ -473,7 +474,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
         )
     try:
         with db.session.begin_nested():
-            invitation = _private_invitation(letter, request.email, data.name, revision)
+            invitation, created = _private_invitation(letter, request.email, data.name, revision)
             signature = approve(
                 letter,
                 revision,
@@ -483,6 +484,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
                 source=SignatureSource.PUBLIC,
                 moderation=Moderation.PENDING,
                 require_current=False,  # checked above, under the letter's lock
+                invitation_created_here=created,
             )
     except IntegrityError as exc:  # another confirmation took the address or the name
         raise SignatureError(
