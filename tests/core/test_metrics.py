@@ -24,8 +24,9 @@ from rq import Queue
 
 from signon import create_app
 from signon.config import ConfigurationError
-from signon.core import transaction
+from signon.core import jobs, transaction
 from signon.exports.pdf import operations as pdf_operations
+from signon.extensions import db
 from signon.signatures.public_signon import operations as public_ops
 from tests.conftest import make_settings
 from tests.exports.factories import demo_letter
@@ -253,3 +254,18 @@ def test_two_processes_values_are_added_up(
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     labels = (("endpoint", "core.home"), ("method", "GET"), ("status", "200"))
     assert scraped(response.text)[("signon_http_request_duration_seconds_count", labels)] == 8
+
+
+@jobs.job("ops-test-always-fails", label="Failing on purpose", retries=())
+def _always_fails(running: jobs.RunningJob) -> None:
+    raise jobs.JobError("It fails on purpose.")
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_failed_job_is_counted_by_kind() -> None:
+    before = value("signon_job_failures_total", kind="ops-test-always-fails")
+    row = jobs.enqueue("ops-test-always-fails")
+    transaction.commit()  # the tests' jobs run synchronously, at the commit
+    db.session.refresh(row)
+    assert row.state == jobs.JobState.FAILED
+    assert value("signon_job_failures_total", kind="ops-test-always-fails") == before + 1
