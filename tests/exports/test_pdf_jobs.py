@@ -109,3 +109,36 @@ def test_a_swept_export_is_failed_with_the_sweeps_reason() -> None:
     assert record.status == ExportStatus.FAILED
     assert "worker running it stopped" in (record.error or "")
     assert pdf_operations.export_state(record).state == "failed"
+
+
+@pytest.mark.real_commits
+def test_with_redis_the_preview_is_made_by_the_worker_never_here(
+    rq_setup: tuple[Flask, StartWorker],
+) -> None:
+    app, start_worker = rq_setup
+    pool_before = pdf._pool
+    with app.app_context():
+        coordinator = make_user()
+        letter = make_letter(coordinator, title="Previewed by a worker")
+        sign(letter, ["Alpha Network"])
+        transaction.commit()
+        slug, letter_id = letter.slug, letter.id
+        client = app.test_client()
+        login(client, coordinator)
+        page = client.get(f"/letters/{slug}/export").get_data(as_text=True)
+        assert "A worker is making the preview" in page
+        assert client.get(f"/letters/{slug}/export/preview.png").status_code == 503
+        preview = client.get(f"/letters/{slug}/export/preview.pdf")
+        assert preview.status_code == 302  # back to the page, "being made"
+        waiting = jobs.jobs_of(letter_id, kinds=[pdf_operations.PREVIEW_JOB])
+        assert len(waiting) == 1  # one job, however often it was asked for
+        transaction.rollback()
+        burst(start_worker)
+        preview = client.get(f"/letters/{slug}/export/preview.pdf")
+        assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
+        image = client.get(f"/letters/{slug}/export/preview.png")
+        assert image.status_code == 200 and image.data.startswith(b"\x89PNG")
+        page = client.get(f"/letters/{slug}/export").get_data(as_text=True)
+        assert "A worker is making the preview" not in page
+        db.session.remove()
+    assert pdf._pool is pool_before  # this (web) process started no rendering pool

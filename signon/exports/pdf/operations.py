@@ -1153,24 +1153,58 @@ def preview_pdf(prepared: Prepared) -> bytes:
 def preview_png(letter: Letter) -> bytes | None:
     """Pages 1 and 2 of the preview side by side, as one PNG, cached by the inputs'
     fingerprint; ``None`` without poppler's ``pdftoppm``."""
-    settings = settings_for(letter)
-    now = utcnow()
-    fingerprint = input_fingerprint(letter, settings, today=now.date())
-    store = storage()
-    name = f"{PREVIEWS_FOLDER}/{letter.id}-{fingerprint[:32]}.png"
+    name = _preview_name(letter, "png")
     try:
-        return store.get(name)
+        return storage().get(name)
     except NotStoredError:
         pass
-    document = preview_pdf(prepare(letter, settings=settings))
+    return make_previews(letter).get("png")
+
+
+def _preview_name(letter: Letter, suffix: str) -> str:
+    fingerprint = input_fingerprint(letter, settings_for(letter), today=utcnow().date())
+    return f"{PREVIEWS_FOLDER}/{letter.id}-{fingerprint[:32]}.{suffix}"
+
+
+def make_previews(letter: Letter) -> dict[str, bytes]:
+    """Render the preview (PDF, and its PNG when poppler is there) and keep both, by the
+    inputs' fingerprint, in place of the letter's earlier ones."""
+    document = preview_pdf(prepare(letter))
+    made = {"pdf": document}
     pages = [png for number in (1, 2) if (png := pdf.rasterise(document, number)) is not None]
-    if not pages:
-        return None
-    png = _side_by_side(pages)
+    if pages:
+        made["png"] = _side_by_side(pages)
+    store = storage()
     for old in list(store.names(f"{PREVIEWS_FOLDER}/{letter.id}-")):
         store.delete(old)
-    store.put(name, png)
-    return png
+    for suffix, data in made.items():
+        store.put(_preview_name(letter, suffix), data)
+    return made
+
+
+PREVIEW_JOB = "export.preview"
+
+
+@jobs.job(PREVIEW_JOB, label="Making the preview", retries=(10,), timeout=10 * 60)
+def run_preview(running: jobs.RunningJob, *, of_letter: int) -> None:
+    """With a job queue the preview is made by ``flask worker``, never in a web process."""
+    letter = db.session.get(Letter, of_letter)
+    if letter is not None:
+        make_previews(letter)
+
+
+def worker_preview(letter: Letter, suffix: str) -> bytes | None:
+    """With a job queue: the stored preview (``png`` or ``pdf``) if the worker has made
+    it for the letter as it is now; otherwise ``None``, and a preview job is queued
+    (one at a time per letter) for the page to show once it is done."""
+    try:
+        return storage().get(_preview_name(letter, suffix))
+    except NotStoredError:
+        pass
+    waiting = jobs.jobs_of(letter.id, kinds=[PREVIEW_JOB], limit=1)
+    if not (waiting and waiting[0].active):
+        jobs.enqueue(PREVIEW_JOB, letter_id=letter.id, of_letter=letter.id)
+    return None
 
 
 def _side_by_side(pngs: Sequence[bytes], gap: int = 16) -> bytes:

@@ -83,6 +83,7 @@ def pdf_settings(letter: Letter) -> Response | str:
         prepared=summary,
         records=pdf_operations.records_of(letter),
         background=jobs.jobs_of(letter.id, limit=10),
+        preview_ready=_preview_ready(letter),
         export_form=ExportForm(formdata=None),
         images=shutil.which("pdftoppm") is not None,
         export_state=pdf_operations.export_state,
@@ -91,11 +92,27 @@ def pdf_settings(letter: Letter) -> Response | str:
     )
 
 
+def _preview_ready(letter: Letter) -> bool:
+    """With a job queue, whether the worker has made the preview of the letter as it is
+    (if not, a preview job is queued). Without one the preview is made on request."""
+    if not jobs.uses_worker():
+        return True
+    try:
+        return pdf_operations.worker_preview(letter, "pdf") is not None
+    except ExportError:
+        return False
+
+
 @bp.get("/letters/<slug>/export/preview.png")
 @letter_route(Action.LETTER_EXPORT)
 def pdf_preview_image(letter: Letter) -> Response:
     try:
-        png = pdf_operations.preview_png(letter)
+        if jobs.uses_worker():  # made by the worker: never render in a web process
+            png = pdf_operations.worker_preview(letter, "png")
+            if png is None:
+                abort(503, description="The preview is being made; try again in a moment.")
+        else:
+            png = pdf_operations.preview_png(letter)
     except (RenderError, ExportError):
         abort(503)
     if png is None:
@@ -109,7 +126,14 @@ def pdf_preview_image(letter: Letter) -> Response:
 @letter_route(Action.LETTER_EXPORT)
 def pdf_preview(letter: Letter) -> Response:
     try:
-        data = pdf_operations.preview_pdf(pdf_operations.prepare(letter))
+        if jobs.uses_worker():  # made by the worker: never render in a web process
+            found = pdf_operations.worker_preview(letter, "pdf")
+            if found is None:
+                flash("The preview is being made; open it again in a moment.", "info")
+                return redirect(url_for("exports.pdf_settings", slug=letter.slug) + "#preview")
+            data = found
+        else:
+            data = pdf_operations.preview_pdf(pdf_operations.prepare(letter))
     except (RenderError, ExportError) as error:
         flash(str(error), "error")
         return redirect(url_for("exports.pdf_settings", slug=letter.slug))
