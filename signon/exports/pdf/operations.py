@@ -183,19 +183,27 @@ def save_export_settings(
 # --- What is printed -------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
-def _logo_ok(store: Storage, name: str, etag: str) -> bool:
-    """Whether the stored logo is a readable PNG (cached by its tag: a changed file is
-    checked again)."""
+class _UnreadableLogoError(Exception):
+    """Not stored, or not a readable PNG (raised, so that the cache below keeps only the
+    logos found good: a missing one is looked for again next time)."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _readable_logo(store: Storage, name: str) -> str:
+    """``name`` if the stored logo is a readable PNG, else :class:`_UnreadableLogoError`.
+
+    Remembered per process for the good ones only: a logo's name is made once, at
+    random, for one upload and never written again, so a logo found good stays good; on
+    a bucket this saves a request per logo per export."""
     from PIL import Image
 
     try:
         data = store.get(name, max_bytes=MAX_LOGO_BYTES)
         with Image.open(io.BytesIO(data), formats=("PNG",)) as image:
             image.verify()
-    except Exception:
-        return False
-    return True
+    except Exception as exc:
+        raise _UnreadableLogoError(name) from exc
+    return name
 
 
 def logo_file(name: str | None) -> str | None:
@@ -204,11 +212,10 @@ def logo_file(name: str | None) -> str | None:
     stored = logo_name(name)
     if stored is None:
         return None
-    store = storage()
-    info = store.stat(stored)
-    if info is None:
+    try:
+        return _readable_logo(storage(), stored)
+    except _UnreadableLogoError:
         return None
-    return stored if _logo_ok(store, stored, info.etag) else None
 
 
 @dataclass(frozen=True)
