@@ -16,12 +16,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
+from signon.core import jobs
 from signon.core.storage import LocalStorage
 from signon.exports.pdf import chunks
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
 from signon.extensions import db
-from signon.letters.models import Letter
+from signon.letters.models import Letter, LetterStatus
 from tests.exports.factories import set_export_settings, sign
 from tests.factories import make_letter, make_user
 
@@ -205,3 +206,24 @@ def test_an_export_after_the_background_prerender_assembles_finished_pieces(
 def test_no_prerender_for_a_short_list() -> None:
     letter = long_letter(5)
     assert pdf_operations.prerender(letter) is None
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_the_scheduler_prerenders_open_letters_whose_list_changed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = chunks.StoredPieces(LocalStorage(tmp_path))
+    monkeypatch.setattr(pdf_operations, "chunk_store", lambda: store)
+    letter = long_letter(150)
+    short = long_letter(5)
+    drafting = long_letter(30)
+    letter.status = short.status = LetterStatus.OPEN
+    db.session.flush()
+    assert pdf_operations.letters_to_prerender() == [letter]
+
+    pdf_operations.run_prerender(jobs.RunningJob(0, 1), for_letter=letter.id)
+    assert any(tmp_path.rglob("*.piece"))
+    assert pdf_operations.letters_to_prerender() == []
+    sign(letter, ["Late Coalition 777"])
+    assert pdf_operations.letters_to_prerender() == [letter]
+    assert drafting.status != LetterStatus.OPEN

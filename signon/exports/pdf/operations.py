@@ -43,6 +43,7 @@ from signon.core.storage import (
     CHUNK,
     NotStoredError,
     Storage,
+    StorageError,
     storage,
     storage_config,
 )
@@ -54,7 +55,7 @@ from signon.exports.pdf import chunks, fonts
 from signon.exports.pdf import render as pdf
 from signon.exports.pdf.fetcher import logo_url
 from signon.extensions import db
-from signon.letters.models import Letter, Revision, TeamMember
+from signon.letters.models import Letter, LetterStatus, Revision, TeamMember
 from signon.signatures.collation import (
     NOT_PRINTABLE,
     base_language,
@@ -1082,11 +1083,71 @@ def run_export(running: jobs.RunningJob, *, record_id: int, content: pdf.PdfCont
 
 
 def _warm_the_rendering_pool() -> None:
-    """``flask worker`` starts the WeasyPrint processes once, before its first job."""
-    pdf.warm_up(folders())
+    """``flask worker`` starts and warms the WeasyPrint processes once, before its first
+    job, so that even its first export takes what a warm one takes."""
+    warm_up(wait=True)
 
 
 jobs.at_worker_start(_warm_the_rendering_pool)
+
+
+# --- Pre-rendering as signatures arrive -------------------------------------------------------
+
+PRERENDER_JOB = "export.prerender"
+#: How often the scheduler looks for letters whose list changed since their pieces were
+#: last laid out (a burst of sign-ons gives one pre-render a minute, not one per sign-on).
+PRERENDER_EVERY = 60
+
+
+def _prerendered_name(letter_id: int) -> str:
+    return f"{chunks.StoredPieces.FOLDER}/prerendered/{letter_id}"
+
+
+def _prerendered_fingerprint(letter: Letter) -> str | None:
+    try:
+        return storage().get(_prerendered_name(letter.id), max_bytes=128).decode("ascii")
+    except (StorageError, UnicodeDecodeError):
+        return None
+
+
+def letters_to_prerender() -> list[Letter]:
+    """Open letters with a list long enough for pieces whose inputs changed since their
+    pieces were last laid out (and no pre-render queued or running for them)."""
+    long_lists = (
+        select(Signature.letter_id)
+        .group_by(Signature.letter_id)
+        .having(func.count() > pdf.SINGLE_MAX)
+    )
+    letters = db.session.scalars(
+        select(Letter).where(Letter.status == LetterStatus.OPEN, Letter.id.in_(long_lists))
+    )
+    due = []
+    for letter in letters:
+        latest = jobs.latest_job(letter.id, PRERENDER_JOB)
+        if latest is not None and latest.active:
+            continue
+        fingerprint = input_fingerprint(letter, settings_for(letter), today=utcnow().date())
+        if fingerprint != _prerendered_fingerprint(letter):
+            due.append(letter)
+    return due
+
+
+@jobs.periodic("prerender-pdf-pieces", every_seconds=PRERENDER_EVERY)
+def schedule_prerenders() -> None:
+    for letter in letters_to_prerender():
+        jobs.enqueue(PRERENDER_JOB, letter_id=letter.id, for_letter=letter.id)
+
+
+@jobs.job(PRERENDER_JOB, label="Preparing the PDF's pages", retries=())
+def run_prerender(running: jobs.RunningJob, *, for_letter: int) -> None:
+    """The background job: lay out the letter's changed pieces (:func:`prerender`), then
+    note the inputs they were made from."""
+    letter = db.session.get(Letter, for_letter)
+    if letter is None:
+        return
+    fingerprint = input_fingerprint(letter, settings_for(letter), today=utcnow().date())
+    prerender(letter)
+    storage().put(_prerendered_name(letter.id), fingerprint.encode("ascii"))
 
 
 @dataclass(frozen=True)

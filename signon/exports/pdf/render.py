@@ -22,6 +22,14 @@ Two ways to render, chosen by :func:`plan_mode` (numbers: benchmarks/README.md):
     (the structure trees of separate renders cannot be joined by pypdf); the settings
     page says so.
 
+With a store (every export does; chunks.py), a long list is cut at content-defined
+boundaries and every piece (list chunks, audit rows, front matter, furniture) is kept by
+its content: an export after one more signature lays out the chunk the name lands in and
+reuses the others, their numbers patched. Each chunk starts a new column, so the last
+column of a chunk is often short (about one per 256 names): the reader sees the list
+flow down the columns with an occasional gap at the foot of a column, numbers and page
+numbers continuous; nothing else differs from a fresh render.
+
 The worker side (:func:`_render_html`; :func:`_compose_pages` and :func:`_finish`, in
 the calling process) knows nothing of Flask or the database: it gets HTML strings and
 folders, and returns bytes. Every render goes to a
