@@ -290,6 +290,7 @@ def test_the_scheduler_knows_its_tasks_and_runs_each_once(app: Flask) -> None:
         transaction.commit()
         db.session.remove()
     assert {(t.name, t.every_seconds) for t in jobs.periodic_tasks()} == {
+        ("prerender-pdf-pieces", 60),
         ("send-mail", 300),
         ("send-reminders", 300),
         ("sweep-stale-jobs", 60),
