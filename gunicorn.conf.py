@@ -1,4 +1,4 @@
-"""Gunicorn settings for Signon in production: ``gunicorn -c gunicorn.conf.py signon.wsgi:app``.
+"""Gunicorn settings for Signon in production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Everything an operator changes comes from the environment (rows in docs/deploy.md);
 gunicorn's own command-line flags still override any of it.
@@ -93,8 +93,9 @@ else:
 
 
 def _is_signon(server: Any) -> bool:
-    """The hooks below concern Signon (the benchmarks serve a bare app with this file too)."""
-    return str(getattr(server.app, "app_uri", "") or "").startswith("signon")
+    """The hooks below concern Signon (``wsgi:app``, ``signon:create_app()``), not the bare
+    app the benchmarks serve with this file too (``benchmarks.load.bare:app``)."""
+    return not str(getattr(server.app, "app_uri", "") or "").startswith("benchmarks.")
 
 
 def on_starting(server: Any) -> None:
@@ -118,8 +119,9 @@ def post_fork(server: Any, worker: Any) -> None:
     from signon.extensions import db
 
     app = worker.app.wsgi()
-    with app.app_context():
-        db.engine.dispose(close=False)
+    if hasattr(app, "app_context"):  # the Flask app itself, not a wrapper around it
+        with app.app_context():
+            db.engine.dispose(close=False)
 
 
 def child_exit(server: Any, worker: Any) -> None:

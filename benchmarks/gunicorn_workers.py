@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"{args.signatories} signatories, load before: {_load()}", flush=True)
             for round_ in range(args.rounds):
                 for config in configs:
-                    signon = serve_and_drive("signon.wsgi:app", config, env, "/", mix, args, paths)
+                    signon = serve_and_drive("wsgi:app", config, env, "/", mix, args, paths)
                     base = serve_and_drive(
                         "benchmarks.load.bare:app", config, bare_env, "/insert", bare, args
                     )

@@ -162,7 +162,7 @@ def main() -> int:
     supervisor = Supervisor(env)
     supervisor.catch_signals()
     supervisor.start(
-        "gunicorn", [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "signon.wsgi:app"]
+        "gunicorn", [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
     )
     for name in ("worker", "scheduler"):
         if name in commands:

@@ -118,3 +118,13 @@ def test_only_the_redis_servers_in_use_are_checked(app: Flask) -> None:
     assert redis_urls(off) == {}
     on = off.with_(ratelimit_enabled=True)
     assert redis_urls(on) == {"ratelimit_storage_url": "redis://h:1/0"}
+    # The job queue's Redis (SIGNON_REDIS_URL) is found without being listed anywhere.
+    queue = off.with_(redis_url="redis://q:2/1")
+    assert redis_urls(queue) == {"redis_url": "redis://q:2/1"}
+
+
+def test_a_job_queue_that_does_not_answer_makes_it_not_ready(app_with: Any) -> None:
+    app = app_with(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with app.app_context():
+        problems = _problems(app.test_client().get("/readyz"))
+    assert problems == {"redis (redis_url)": "unreachable (ConnectionError)"}

@@ -46,7 +46,7 @@ def test_building_the_app_does_not_migrate(tmp_path: Path, mail_catcher: MailCat
 
 
 def test_importing_the_wsgi_entry_point_does_not_migrate(tmp_path: Path) -> None:
-    """What each gunicorn worker does (``signon.wsgi:app``), in a process of its own."""
+    """What each gunicorn worker does (``wsgi:app``), in a process of its own."""
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNON_")}
     env.update(
@@ -56,7 +56,7 @@ def test_importing_the_wsgi_entry_point_does_not_migrate(tmp_path: Path) -> None
         SIGNON_STORAGE_DIR=str(tmp_path / "storage"),
         SIGNON_MAIL_OUTBOX=str(tmp_path / "outbox"),
     )
-    code = "from signon.wsgi import app; print(app.name)"
+    code = "from wsgi import app; print(app.name)"
     done = subprocess.run(
         [sys.executable, "-c", code],
         env=env,

@@ -147,7 +147,7 @@ def test_gunicorn_refuses_several_workers_counting_rate_limits_alone(
     )  # SIGNON_RATELIMIT_STORAGE_URL unset: memory://
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     refused = subprocess.run(
-        [gunicorn, "-c", "gunicorn.conf.py", "signon.wsgi:app"],
+        [gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=project_root,
         env=env,
         capture_output=True,

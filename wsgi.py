@@ -1,4 +1,7 @@
-"""The WSGI entry point for gunicorn: ``gunicorn signon.wsgi:app`` (see ``gunicorn.conf.py``).
+"""The WSGI entry point for gunicorn: ``gunicorn wsgi:app`` (see ``gunicorn.conf.py``).
+
+At the repository's root, not inside the ``signon`` package: importing it builds the app
+from the environment, which tools that import every module of ``signon`` must not do.
 
 Builds the app from the environment and nothing more: it never migrates the database
 (``flask --app signon db upgrade`` runs once, before the app servers start; see
