@@ -31,7 +31,9 @@ from signon.signatures.models import OrderMode
 bp = Blueprint("exports", __name__)
 
 #: Rows of the signatory list page per page (the downloads have them all).
-LIST_PAGE_SIZE = 200
+LIST_PAGE_SIZE = 100
+#: Approvals left out shown on the page (the first, by name; with the count of all).
+LEFT_OUT_SHOWN = 50
 #: The list "as printed in a statement" is shown up to this many names (else: download).
 JOINED_MAX = 1000
 #: Rows read at a time by the downloads.
@@ -128,7 +130,7 @@ def signatory_list_page(letter: Letter) -> str:
         rows=rows,
         entries=list(zip(rows, [e.signature for e in page], strict=True)),
         joined=joined,
-        left_out=signatories.left_out(0, LIST_PAGE_SIZE),
+        left_out=signatories.left_out(0, LEFT_OUT_SHOWN),
         left_out_count=signatories.left_out_count(),
         params=params,
     )
