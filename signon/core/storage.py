@@ -344,6 +344,8 @@ def send_stored(
         wrap_file(request.environ, stream), mimetype=mimetype, direct_passthrough=True
     )
     response.content_length = info.size
+    # As send_file names a file: "inline" with the stored name's last part.
+    response.headers.set("Content-Disposition", "inline", filename=name.rsplit("/", 1)[-1])
     response.last_modified = info.modified
     response.cache_control.no_cache = True
     if max_age is not None:

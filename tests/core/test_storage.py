@@ -188,6 +188,7 @@ def test_served_blobs_answer_conditional_and_range_requests(app: Flask, store: S
         assert response.content_length == 10
         assert response.headers["Content-Type"] == "image/png"
         assert response.headers["Accept-Ranges"] == "bytes"
+        assert response.headers["Content-Disposition"] == "inline; filename=served.png"
         assert response.headers["Cache-Control"] == "no-cache, max-age=0"
         assert response.last_modified is not None
         etag = response.headers["ETag"]
@@ -203,3 +204,26 @@ def test_served_blobs_answer_conditional_and_range_requests(app: Flask, store: S
         assert response.headers["Content-Range"] == "bytes 2-4/10"
         assert response.headers["Cache-Control"] == "public, max-age=300"
         response.close()
+
+
+@pytest.mark.parametrize("max_age", [0, 300])
+def test_local_files_are_served_with_the_headers_send_file_gave_them(
+    app: Flask, tmp_path: Path, max_age: int
+) -> None:
+    """The routes used Flask's send_file / send_from_directory on the folder: through the
+    storage, a local file gets the same headers (the same ETag too, so browsers' cached
+    copies stay valid)."""
+    from flask import send_from_directory
+
+    store = LocalStorage(tmp_path)
+    store.put("logos/served.png", b"0123456789")
+    with app.test_request_context("/"):
+        before = send_from_directory(
+            tmp_path / "logos", "served.png", mimetype="image/png", max_age=max_age
+        )
+        after = send_stored("logos/served.png", mimetype="image/png", max_age=max_age, store=store)
+        assert dict(after.headers) | {"Expires": ""} == dict(before.headers) | {"Expires": ""}
+        assert abs(after.expires.timestamp() - before.expires.timestamp()) <= 1  # type: ignore[union-attr]
+        assert b"".join(after.response) == b"".join(before.response)  # type: ignore[arg-type]
+        before.close()
+        after.close()
