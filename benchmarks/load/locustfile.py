@@ -8,7 +8,8 @@ imported). ``run.py`` passes everything through the environment:
   accepted and who confirmed, for the checks against the database);
 - ``LOAD_SIGNERS``, ``LOAD_READERS``, ``LOAD_COORDINATORS``: how many of each;
 - ``LOAD_READER_WAIT``: a reader's pause between two pages, ``min,max`` seconds;
-- ``LOAD_COORDINATOR_EMAIL``, ``LOAD_COORDINATOR_PASSWORD``.
+- ``LOAD_COORDINATOR_EMAIL``, ``LOAD_COORDINATOR_PASSWORD``; ``LOAD_MODERATION=1``: the
+  coordinator also opens the moderation page.
 
 Every simulated person comes from an address of their own, as behind one reverse proxy
 (``X-Forwarded-For``; ``run.py`` sets ``SIGNON_TRUSTED_PROXIES=1``): the per-IP rate
@@ -18,8 +19,9 @@ A **signer** is one person after another, each with new cookies: loads the publi
 with the form, submits it, waits for the mail (polling the catcher's Redis key, as a
 person checks their inbox), opens the confirmation link and presses "Confirm". A
 **reader** loads the public page, the letter's API document or the first page of its
-signatories. The **coordinator** logs in and works the dashboard and the moderation
-page. ``BareUser`` is the baseline: one POST to the bare endpoint after another.
+signatories. The **coordinator** logs in and works the dashboard (and, with
+``LOAD_MODERATION=1``, the moderation page). ``BareUser`` is the baseline: one POST to
+the bare endpoint after another.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SLUG = os.environ.get("LOAD_SLUG", "load-letter")
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/8")
 RESULTS = os.environ.get("LOAD_RESULTS", "")
 READER_WAIT = tuple(float(x) for x in os.environ.get("LOAD_READER_WAIT", "5,15").split(","))
+MODERATION = os.environ.get("LOAD_MODERATION") == "1"
 MAIL_WAIT_SECONDS = 60.0
 LINK_PREFIX = "load:link:"
 
@@ -187,13 +190,13 @@ class CoordinatorUser(FastHttpUser):
             headers=self.address,
         )
 
-    @task(3)
-    def dashboard(self) -> None:
-        self._page(f"/letters/{SLUG}/signatories", "coordinator: dashboard")
-
-    @task(1)
-    def moderation(self) -> None:
-        self._page(f"/letters/{SLUG}/moderation", "coordinator: moderation")
+    @task
+    def work(self) -> None:
+        """The dashboard; with ``LOAD_MODERATION=1`` the moderation page one time in four."""
+        if MODERATION and random.random() < 0.25:
+            self._page(f"/letters/{SLUG}/moderation", "coordinator: moderation")
+        else:
+            self._page(f"/letters/{SLUG}/signatories", "coordinator: dashboard")
 
     def _page(self, path: str, name: str) -> None:
         with self.client.get(

@@ -38,6 +38,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -473,6 +474,34 @@ def sustained_rate(database_url: str, slug: str, phase: Phase) -> tuple[float, f
     return len(inside) / max(end - start, 1e-9), float(median)
 
 
+# --- Server time, from gunicorn's access log ------------------------------------------------
+
+ACCESS = re.compile(r'"(GET|POST) (\S+) HTTP[^"]*" (\d{3}) (\S+) (\d+)ms')
+
+
+def server_times(log: Path) -> list[str]:
+    """Server time per route (median, p90, max ms; from the access log of the repository's
+    gunicorn.conf.py, whose format ends the request line's fields with ``<ms>ms``)."""
+    times: dict[str, list[int]] = {}
+    sizes: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        found = ACCESS.search(line)
+        if found is None:
+            continue
+        method, path, _status, size, ms = found.groups()
+        route = re.sub(r"/confirm/[^/?]+", "/confirm/<token>", path.split("?")[0])
+        times.setdefault(f"{method} {route}", []).append(int(ms))
+        sizes[f"{method} {route}"] = int(size) if size.isdigit() else 0
+    lines = []
+    for route, values in sorted(times.items()):
+        values.sort()
+        lines.append(
+            f"{route:48} {len(values):6} {statistics.median(values):7.0f} "
+            f"{values[int(len(values) * 0.9)]:7} {values[-1]:7} {sizes[route]:>10,}"
+        )
+    return lines
+
+
 # --- Report --------------------------------------------------------------------------------
 
 
@@ -483,6 +512,7 @@ def print_report(
     burst: Phase,
     rate: tuple[float, float],
     proof: Proof,
+    server: list[str],
 ) -> None:
     bare_rates = [p.total.count / p.seconds for p in bare]
     bare_rate = statistics.mean(bare_rates)
@@ -527,6 +557,11 @@ def print_report(
     print(f"error rate: {error_rate:.4%} ({total.failures} of {total.count})")
     print(f"bare endpoint, mean of before and after: {bare_rate:.0f} inserts/s")
     print(f"ratio confirmed sign-ons/s : bare inserts/s = {rate[0] / bare_rate:.3f}")
+    if server:
+        print("\nserver time per route during the whole run (gunicorn's access log):")
+        print(f"{'route':48} {'count':>6} {'p50 ms':>7} {'p90 ms':>7} {'max ms':>7} {'bytes':>10}")
+        for line in server:
+            print(line)
     print("\nproof from the database:")
     for line in proof.lines:
         print(f"  {line}")
@@ -572,6 +607,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--reader-wait", default="5,15", help="a reader's pause between two pages, min,max seconds"
     )
     parser.add_argument("--coordinators", type=int, default=1)
+    parser.add_argument(
+        "--moderation",
+        action="store_true",
+        help="the coordinator also opens the moderation page (one request in four)",
+    )
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
@@ -641,6 +681,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "LOAD_READERS": str(args.readers),
             "LOAD_COORDINATORS": str(args.coordinators),
             "LOAD_READER_WAIT": args.reader_wait,
+            "LOAD_MODERATION": "1" if args.moderation else "0",
             "LOAD_COORDINATOR_EMAIL": info["email"],
             "LOAD_COORDINATOR_PASSWORD": info["password"],
         }
@@ -660,7 +701,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         proof = prove(database_url, info["slug"], burst, args.redis_url)
         rate = sustained_rate(database_url, info["slug"], burst)
-        print_report(args, info, [bare_before, bare_after], burst, rate, proof)
+        server = server_times(app_log)
+        print_report(args, info, [bare_before, bare_after], burst, rate, proof, server)
 
 
 if __name__ == "__main__":
