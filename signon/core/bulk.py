@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from signon.core.locks import on_postgresql
 from signon.extensions import db
@@ -43,3 +43,10 @@ def add_numbered(rows: Sequence[Any]) -> None:
             for row, row_id in zip(rows, ids, strict=True):
                 row.id = row_id
     db.session.add_all(rows)
+
+
+def insert_rows(model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (column values) of ``model`` whose ids nobody needs back: one
+    statement run many times, without building an object per row (no unit of work)."""
+    if rows:
+        db.session.execute(insert(model), list(rows))

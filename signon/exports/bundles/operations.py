@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core import jobs, transaction
-from signon.core.bulk import add_numbered
+from signon.core.bulk import add_numbered, insert_rows
 from signon.core.permissions import TeamRole
 from signon.core.storage import NotStoredError, storage
 from signon.db import utcnow
@@ -818,8 +818,10 @@ def _add_signatories(
     signatures.update(
         (item.index, signature) for item, signature in zip(restoring, restored, strict=True)
     )
+    db.session.flush()
+    now = utcnow()
     history = [
-        _imported_event(signature, revisions, item)
+        _imported_event(signature, revisions, item, now)
         for item, signature in zip(restoring, restored, strict=True)
         if item.events is None
     ]
@@ -827,17 +829,16 @@ def _add_signatories(
         for event in item.events or []:
             revision = revisions.get(event.revision_number) if event.revision_number else None
             history.append(
-                SignatureEvent(
-                    signature=signatures[item.index],
-                    action=event.action,
-                    revision_id=revision.id if revision else None,
-                    email=event.email,
-                    details=event.details,
-                    created_at=event.created_at or utcnow(),
-                )
+                {
+                    "signature_id": signatures[item.index].id,
+                    "action": event.action,
+                    "revision_id": revision.id if revision else None,
+                    "email": event.email,
+                    "details": event.details,
+                    "created_at": event.created_at or now,
+                }
             )
-    add_numbered(history)
-    db.session.flush()
+    insert_rows(SignatureEvent, history)
     if restored:
         # Those approved on import were recorded by ``approve_imported``; these are here.
         record_event(
@@ -902,17 +903,19 @@ def _restore_signature(
 
 
 def _imported_event(
-    signature: Signature, revisions: Mapping[int, Revision], item: SignatoryEntry
-) -> SignatureEvent:
-    """The history of a restored signature whose bundle entry brought none."""
+    signature: Signature, revisions: Mapping[int, Revision], item: SignatoryEntry, now: datetime
+) -> dict[str, Any]:
+    """The history of a restored signature whose bundle entry brought none (a row of
+    ``signature_events``; the signature has been flushed)."""
     approved = revisions.get(item.approved_number) if item.approved_number else None
-    return SignatureEvent(
-        signature=signature,
-        action="imported",
-        revision_id=approved.id if approved else None,
-        email=item.email,
-        details={"status": item.status.value},
-    )
+    return {
+        "signature_id": signature.id,
+        "action": "imported",
+        "revision_id": approved.id if approved else None,
+        "email": item.email,
+        "details": {"status": item.status.value},
+        "created_at": now,
+    }
 
 
 def bundle_fingerprint(raw: bytes) -> str:

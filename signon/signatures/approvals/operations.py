@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import EventDraft, record_event, record_events
 from signon.core import metrics
-from signon.core.bulk import add_numbered
+from signon.core.bulk import add_numbered, insert_rows
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
 from signon.db import utcnow
@@ -309,13 +309,20 @@ def approve_imported(
         signatures.append(signature)
     add_numbered(signatures)
     db.session.flush()
-    add_numbered(
+    now = utcnow()
+    insert_rows(
+        SignatureEvent,
         [
-            _history(
-                signature, "approved", revision, signature.email, sha256=revision.content_sha256
-            )
+            {
+                "signature_id": signature.id,
+                "action": "approved",
+                "revision_id": revision.id,
+                "email": signature.email,
+                "details": {"sha256": revision.content_sha256},
+                "created_at": now,
+            }
             for signature in signatures
-        ]
+        ],
     )
     record_events(
         [_approved_event(s, revision, SignatureSource.IMPORT) for s in signatures],
