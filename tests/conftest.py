@@ -291,7 +291,7 @@ def rq_setup(
             process.kill()
         process.wait(10)
     connection = redis.Redis.from_url(JOBS_REDIS_URL)
-    for key in connection.scan_iter(f"rq:*{queue}*"):
+    for key in connection.scan_iter(f"rq:*{queue}*"):  # the queue's and its jobs' keys
         connection.delete(key)
 
 

@@ -559,8 +559,10 @@ def rq_queue(app: Flask | None = None) -> Queue:
     return Queue(app.config["SIGNON"].job_queue, connection=redis_connection(app))
 
 
-def rq_job_id(job_id: int) -> str:
-    return f"signon-job-{job_id}"
+def rq_job_id(job_id: int, queue: str) -> str:
+    """The RQ job's id: the queue's name with the row's, so that two sites (or two
+    databases whose ids start again) sharing one Redis never take each other's jobs."""
+    return f"{queue}-job-{job_id}"
 
 
 def _submit_to_rq(app: Flask, job_id: int, kind: str, kwargs: Mapping[str, Any]) -> None:
@@ -570,7 +572,7 @@ def _submit_to_rq(app: Flask, job_id: int, kind: str, kwargs: Mapping[str, Any])
     rq_queue(app).enqueue(
         run_job,
         args=(job_id, kind, dict(kwargs)),
-        job_id=rq_job_id(job_id),
+        job_id=rq_job_id(job_id, app.config["SIGNON"].job_queue),
         job_timeout=spec.timeout,
         retry=Retry(max=len(spec.retries), interval=list(spec.retries)) if spec.retries else None,
         on_failure=Callback(on_rq_failure),
@@ -682,8 +684,10 @@ def _lost_queued(before: datetime) -> list[BackgroundJob]:
         return [row for row in rows if not any(n.endswith(f"-{row.id}") for n in alive)]
     from rq.job import Job as RqJob
 
-    connection = redis_connection()
-    return [row for row in rows if not RqJob.exists(rq_job_id(row.id), connection=connection)]
+    connection, queue = redis_connection(), settings().job_queue
+    return [
+        row for row in rows if not RqJob.exists(rq_job_id(row.id, queue), connection=connection)
+    ]
 
 
 @periodic("sweep-stale-jobs", every_seconds=60)
