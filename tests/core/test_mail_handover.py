@@ -9,6 +9,7 @@ its own per test), real SMTP, the outbox as the source of truth.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -19,10 +20,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from signon.config import Settings
-from signon.core import jobs
+from signon.core import jobs, transaction
 from signon.core.mail import handed_over_key, send_handed_over
 from signon.core.outbox import OutboxMessage
 from signon.extensions import db
+from tests.conftest import StartWorker
 from tests.factories import make_user
 from tests.faults.helpers import free_port
 from tests.smtp import MailCatcher
@@ -97,3 +99,31 @@ def test_when_redis_cannot_be_reached_the_request_sends_the_mail_itself(
     [row] = _rows()
     assert row.sent_at is not None
     app.extensions.pop("signon_jobs_redis", None)
+
+
+@pytest.mark.real_commits
+def test_a_real_flask_worker_sends_what_a_request_handed_over(
+    rq_setup: tuple[Flask, StartWorker], outbox: MailCatcher
+) -> None:
+    """Two processes: this one serves the request, a ``flask worker`` subprocess (its mail
+    thread) sends the mail, once."""
+    app, start_worker = rq_setup
+    with app.app_context():
+        make_user("me@example.org")
+        transaction.commit()
+        client = app.test_client()
+        assert client.post("/forgot-password", data={"email": "me@example.org"}).status_code == 302
+        [row] = _rows()
+        assert row.sent_at is None and len(outbox) == 0
+        worker = start_worker()
+        deadline = time.monotonic() + 60
+        while not outbox.to("me@example.org"):
+            assert worker.poll() is None, worker.communicate()[0]
+            assert time.monotonic() < deadline, "the worker did not send the mail"
+            time.sleep(0.1)
+        [row] = _rows()
+        assert row.sent_at is not None and row.attempts == 1
+        time.sleep(1.5)  # another round of the mail thread: nothing more
+        assert [m["To"] for m in outbox.messages] == ["me@example.org"]
+        assert jobs.redis_connection().llen(handed_over_key()) == 0
+        db.session.remove()
