@@ -6,9 +6,10 @@ numbers patched), with pages identical to a fresh render."""
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
 from signon.core import jobs
-from signon.core.storage import LocalStorage
+from signon.core.storage import LocalStorage, storage
 from signon.exports.pdf import chunks
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
@@ -227,3 +228,19 @@ def test_the_scheduler_prerenders_open_letters_whose_list_changed(
     sign(letter, ["Late Coalition 777"])
     assert pdf_operations.letters_to_prerender() == [letter]
     assert drafting.status != LetterStatus.OPEN
+
+
+def test_pieces_not_written_for_a_week_are_pruned() -> None:
+    kept = chunks.StoredPieces(storage())
+    old_key, new_key = "0a" * 32, "0b" * 32
+    kept.put(old_key, chunks.pack(b"%PDF-1.7 old", [], 1))
+    kept.put(new_key, chunks.pack(b"%PDF-1.7 new", [], 1))
+    week_ago = (datetime.now(UTC) - timedelta(days=8)).timestamp()
+    os.utime(
+        Path(pdf_operations.storage_dir()) / "chunks" / "0a" / f"{old_key}.piece",
+        (week_ago, week_ago),
+    )
+    removed = pdf_operations.prune_pieces()
+    assert isinstance(removed, int) and removed >= 1
+    assert kept.get(old_key) is None
+    assert kept.get(new_key) is not None

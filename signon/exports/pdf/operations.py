@@ -1138,6 +1138,25 @@ def schedule_prerenders() -> None:
         jobs.enqueue(PRERENDER_JOB, letter_id=letter.id, for_letter=letter.id)
 
 
+#: Rendered pieces not written for this long are deleted (a piece still in use is only
+#: laid out again by the next export that needs it: the store is a cache).
+PIECES_KEPT = timedelta(days=7)
+
+
+@jobs.periodic("prune-pdf-pieces", every_seconds=24 * 3600)
+def prune_pieces(now: datetime | None = None) -> int:
+    """Delete the rendered pieces older than :data:`PIECES_KEPT`; how many went."""
+    store = storage()
+    cutoff = (now or utcnow()) - PIECES_KEPT
+    removed = 0
+    for name in list(store.names(f"{chunks.StoredPieces.FOLDER}/")):
+        info = store.stat(name) if name.endswith(".piece") else None
+        if info is not None and info.modified < cutoff:
+            store.delete(name)
+            removed += 1
+    return removed
+
+
 @jobs.job(PRERENDER_JOB, label="Preparing the PDF's pages", retries=())
 def run_prerender(running: jobs.RunningJob, *, for_letter: int) -> None:
     """The background job: lay out the letter's changed pieces (:func:`prerender`), then
