@@ -569,6 +569,9 @@ def test_the_queue_lists_pending_ones_with_possible_duplicates() -> None:
     assert queue.items[0].duplicates == []
     assert unrelated not in [d.signature for d in queue.items[0].duplicates]
     assert queue.unconfirmed == 1
-    assert rejected not in queue.merge_targets
-    assert pending in queue.merge_targets
+    # merge targets come from a search by the start of the name, never a rejected one
+    assert ops.search_merge_targets(letter, gmail_user, "rejected") == []
+    assert ops.search_merge_targets(letter, gmail_user, "  FRIENDS of ") == [pending]
+    assert ops.search_merge_targets(letter, pending, "friends") == []
+    assert ops.search_merge_targets(letter, pending, "fotc") == [same_site, same_domain]
     assert [s for s, _ in queue.recent] == [rejected]

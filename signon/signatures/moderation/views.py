@@ -12,27 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
 from signon.core.forms import ActionForm
+from signon.core.input_guard import whole_number
 from signon.core.permissions import Action
 from signon.core.storage import send_stored_or_404
-from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
 from signon.signatures import duplicates
 from signon.signatures.approvals.operations import SignatureError
 from signon.signatures.blueprint import bp
-from signon.signatures.models import Moderation, Signature
+from signon.signatures.models import Signature
 from signon.signatures.public_signon import changes as public_changes
 from signon.signatures.public_signon import operations
 from signon.signatures.public_signon.forms import (
     DuplicateMergeForm,
     MergeForm,
+    MergeSearchForm,
     PublicSettingsForm,
     RejectForm,
     RemoveForm,
@@ -55,18 +55,9 @@ def _signature(letter: Letter, signature_id: int) -> Signature:
     return signature
 
 
-def _merge_candidates(letter: Letter, signature: Signature) -> list[Signature]:
-    return list(
-        db.session.scalars(
-            select(Signature)
-            .where(
-                Signature.letter_id == letter.id,
-                Signature.id != signature.id,
-                Signature.moderation != Moderation.REJECTED,
-            )
-            .order_by(Signature.name)
-        )
-    )
+def _page_number() -> int:
+    page: int = request.args.get("page", 1, type=whole_number)
+    return page
 
 
 def _render(
@@ -79,7 +70,7 @@ def _render(
     status: int = 200,
 ) -> tuple[str, int]:
     """The page; a form that failed validation is shown again with its errors."""
-    queue = operations.moderation_queue(letter)
+    queue = operations.moderation_queue(letter, page=_page_number())
     held = public_changes.held_changes(letter)
     removable = public_changes.removable_signatures(letter)
     change_reject_forms = {
@@ -91,16 +82,24 @@ def _render(
         change_reject_forms[change_reject_form[0]] = change_reject_form[1]
     if remove_form is not None:
         remove_forms[remove_form[0]] = remove_form[1]
+    search_form = MergeSearchForm(formdata=request.args)
+    searched_for = search_form.signature_id() if search_form.validate() else None
     reject_forms: dict[int, RejectForm] = {}
     merge_forms: dict[int, MergeForm] = {}
+    search_results: list[Signature] = []
     for item in queue.items:
         sid = item.signature.id
+        found: list[Signature] = []
+        if sid == searched_for and search_form.find.data:
+            found = search_results = operations.search_merge_targets(
+                letter, item.signature, search_form.find.data
+            )
         reject_forms[sid] = RejectForm(formdata=None, prefix=f"reject-{sid}")
         merge_forms[sid] = MergeForm(
             formdata=None,
             prefix=f"merge-{sid}",
             duplicates=[d.signature for d in item.duplicates],
-            others=[s for s in queue.merge_targets if s.id != sid],
+            others=found,
         )
     if reject_form is not None:
         reject_forms[reject_form[0]] = reject_form[1]
@@ -115,6 +114,10 @@ def _render(
             settings_form=settings_form,
             reject_forms=reject_forms,
             merge_forms=merge_forms,
+            search_form=search_form,
+            searched_for=searched_for,
+            search_results=search_results,
+            search_limit=operations.MERGE_SEARCH_LIMIT,
             held_changes=held,
             change_reject_forms=change_reject_forms,
             removable=removable,
@@ -205,11 +208,13 @@ def moderation_reject(letter: Letter, signature_id: int) -> Response | tuple[str
 @letter_route(Action.SIGNATURE_MODERATE)
 def moderation_merge(letter: Letter, signature_id: int) -> Response | tuple[str, int]:
     signature = _signature(letter, signature_id)
-    candidates = _merge_candidates(letter, signature)
+    sid = signature.id
+    form = MergeForm(prefix=f"merge-{sid}")
+    chosen = operations.merge_target(letter, signature, form.posted_target_id())
     form = MergeForm(
         prefix=f"merge-{signature.id}",
-        duplicates=[d.signature for d in operations.find_duplicates(signature, candidates)],
-        others=candidates,
+        duplicates=[d.signature for d in operations.duplicates_of_page(letter, [signature])[sid]],
+        others=[chosen] if chosen is not None else [],
     )
     if not form.validate_on_submit():
         return _render(letter, merge_form=(signature.id, form), status=422)

@@ -176,6 +176,36 @@ class MergeForm(BaseForm):
             if s.id not in seen
         ]
 
+    def posted_target_id(self) -> int | None:
+        """The id the coordinator chose, if it is a whole number (the view checks that
+        it names a signature this one may be merged into, then offers it as a choice)."""
+        raw = self.target.raw_data[0] if self.target.raw_data else ""
+        try:
+            return whole_number(str(raw))
+        except ValueError:
+            return None
+
+
+class MergeSearchForm(BaseForm):
+    """Find another signatory to merge a pending sign-on into, by the start of its name."""
+
+    class Meta:
+        csrf = False  # a GET form that only changes what is offered
+
+    find = StringField(
+        "Find another signatory by the start of its name",
+        validators=[Optional(), Length(max=300)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    signature = HiddenField()
+
+    def signature_id(self) -> int | None:
+        """The pending sign-on the search is for (None if the value is not an id)."""
+        try:
+            return whole_number(str(self.signature.data or ""))
+        except ValueError:
+            return None
+
 
 class DuplicateMergeForm(BaseForm):
     """Merge one of a group of possible duplicates into another (the target is checked

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import User
@@ -49,7 +49,7 @@ from signon.signatures.approvals.operations import (
 )
 from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.invitations.links import assign_new_link, invitation_url
-from signon.signatures.listing import is_listed, sort_signatories
+from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -537,16 +537,30 @@ class QueueItem:
     duplicates: list[Duplicate]
 
 
+#: Pending sign-ons shown on one page of the moderation queue (oldest first).
+QUEUE_PAGE_SIZE = 25
+#: Signatures the merge search offers at most.
+MERGE_SEARCH_LIMIT = 20
+
+
 @dataclass(frozen=True)
 class ModerationQueue:
+    #: The pending sign-ons of this page, oldest first, with their possible duplicates.
     items: list[QueueItem]
-    #: Signatures a pending one may be merged into (not rejected), in print order.
-    merge_targets: list[Signature]
+    #: All pending sign-ons (confirmed, not withdrawn), on every page.
+    pending_total: int
+    #: The page shown (1-based) and how many pending sign-ons a page holds.
+    page: int
+    page_size: int
     #: Recent decisions on public signatures, newest first, with the deciding event.
     recent: list[tuple[Signature, SignatureEvent | None]]
     #: Requests whose e-mail is not confirmed yet (and still could be).
     unconfirmed: int
     revision_numbers: dict[int, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.pending_total // self.page_size))
 
 
 def _mail_domain(email: str | None) -> str | None:
@@ -603,32 +617,97 @@ def find_duplicates(signature: Signature, candidates: Sequence[Signature]) -> li
 MODERATION_ACTIONS = ("moderation_accepted", "moderation_rejected", "merged", "removed")
 
 
-def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQueue:
-    """Everything the moderation page shows, in a fixed number of queries."""
-    signatures = list(db.session.scalars(select(Signature).where(Signature.letter_id == letter.id)))
-    pending = sorted(
-        (
-            s
-            for s in signatures
-            if s.moderation == Moderation.PENDING and s.status == SignatureStatus.APPROVED
-        ),
-        key=lambda s: (s.approved_at or s.created_at, s.id),
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _loose_name_filter(name: str) -> ColumnElement[bool]:
+    """Every stored ``name_key`` whose loose key (:func:`_loose_key`) equals ``name``'s,
+    and some more: the loose key's words in the same order, anything between them."""
+    words = _loose_key(name).split()
+    pattern = "%" + "%".join(_escape_like(word) for word in words) + "%"
+    return Signature.name_key.like(pattern, escape="\\")
+
+
+def _candidate_filter(signature: Signature) -> ColumnElement[bool]:
+    """A superset of the signatures :class:`DuplicateIndex` may match with ``signature``
+    (the index then applies the exact rule to the few rows this finds)."""
+    conditions = [
+        Signature.name_key == signature.name_key,
+        Signature.name_skeleton == signature.name_skeleton,
+        _loose_name_filter(signature.name),
+    ]
+    host, domain = website_host(signature.website), _mail_domain(signature.email)
+    if host:
+        conditions.append(func.lower(Signature.website).contains(host, autoescape=True))
+    if domain:
+        conditions.append(func.lower(Signature.email).contains(f"@{domain}", autoescape=True))
+    return or_(*conditions)
+
+
+def duplicates_of_page(
+    letter: Letter, signatures: Sequence[Signature]
+) -> dict[int, list[Duplicate]]:
+    """The possible duplicates of a few signatures (a page of the queue), by their id, in
+    one query that looks only for rows sharing their name, look, website or mail domain
+    (not a pass over every signature of the letter)."""
+    if not signatures:
+        return {}
+    candidates = list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.moderation != Moderation.REJECTED,
+                or_(*(_candidate_filter(s) for s in signatures)),
+            )
+            .order_by(Signature.id)
+        )
     )
-    index = DuplicateIndex(signatures)
-    items = [QueueItem(s, index.duplicates_of(s)) for s in pending]
-    targets = sort_signatories(
-        [s for s in signatures if s.moderation != Moderation.REJECTED], language=letter.language
+    index = DuplicateIndex(candidates)
+    return {s.id: index.duplicates_of(s) for s in signatures}
+
+
+def _pending_signatures() -> ColumnElement[bool]:
+    return (Signature.moderation == Moderation.PENDING) & (
+        Signature.status == SignatureStatus.APPROVED
     )
-    decided = sorted(
-        (
-            s
-            for s in signatures
-            if s.source == SignatureSource.PUBLIC
-            and s.moderation in (Moderation.ACCEPTED, Moderation.REJECTED)
-        ),
-        key=lambda s: (s.updated_at, s.id),
-        reverse=True,
-    )[:recent_limit]
+
+
+def moderation_queue(
+    letter: Letter, *, page: int = 1, page_size: int = QUEUE_PAGE_SIZE, recent_limit: int = 20
+) -> ModerationQueue:
+    """Everything the moderation page shows, in a fixed number of queries that read one
+    page of the pending sign-ons (oldest first), not the letter's whole list."""
+    page = max(1, page)
+    pending_total = db.session.scalar(
+        select(func.count(Signature.id)).where(
+            Signature.letter_id == letter.id, _pending_signatures()
+        )
+    )
+    pending = list(
+        db.session.scalars(
+            select(Signature)
+            .where(Signature.letter_id == letter.id, _pending_signatures())
+            .order_by(func.coalesce(Signature.approved_at, Signature.created_at), Signature.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+    )
+    found = duplicates_of_page(letter, pending)
+    items = [QueueItem(s, found[s.id]) for s in pending]
+    decided = list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.source == SignatureSource.PUBLIC,
+                Signature.moderation.in_((Moderation.ACCEPTED, Moderation.REJECTED)),
+            )
+            .order_by(Signature.updated_at.desc(), Signature.id.desc())
+            .limit(recent_limit)
+        )
+    )
     decisions: dict[int, SignatureEvent] = {}
     if decided:
         for event in db.session.scalars(
@@ -655,10 +734,46 @@ def moderation_queue(letter: Letter, *, recent_limit: int = 20) -> ModerationQue
     }
     return ModerationQueue(
         items=items,
-        merge_targets=targets,
+        pending_total=int(pending_total or 0),
+        page=page,
+        page_size=page_size,
         recent=[(s, decisions.get(s.id)) for s in decided],
         unconfirmed=int(unconfirmed or 0),
         revision_numbers=numbers,
+    )
+
+
+def merge_target(letter: Letter, signature: Signature, target_id: int | None) -> Signature | None:
+    """The signature ``signature`` may be merged into under this id: another one of the
+    same letter, not rejected; None otherwise."""
+    if target_id is None or target_id == signature.id:
+        return None
+    target = signature_of(letter, target_id)
+    if target is None or target.moderation == Moderation.REJECTED:
+        return None
+    return target
+
+
+def search_merge_targets(
+    letter: Letter, signature: Signature, text: str, *, limit: int = MERGE_SEARCH_LIMIT
+) -> list[Signature]:
+    """Signatures whose name starts with ``text`` (case and spacing aside) that
+    ``signature`` may be merged into, at most ``limit``, by name."""
+    prefix = name_key(text)
+    if not prefix:
+        return []
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(
+                Signature.letter_id == letter.id,
+                Signature.id != signature.id,
+                Signature.moderation != Moderation.REJECTED,
+                Signature.name_key.startswith(prefix, autoescape=True),
+            )
+            .order_by(Signature.name_key, Signature.id)
+            .limit(limit)
+        )
     )
 
 
