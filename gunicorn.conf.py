@@ -71,6 +71,11 @@ access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
 )
 errorlog = "-"
+
+#: No control socket (gunicorn >= 25 makes one at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl,
+#: the same path for every master of the user: several app servers or sites on one host
+#: would take it from each other). systemd's signals are the control interface here.
+control_socket_disable = True
 loglevel = os.environ.get("SIGNON_GUNICORN_LOG_LEVEL", "info")
 
 
