@@ -6,9 +6,11 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, String, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -75,10 +77,37 @@ def tune_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # ``casefold()`` in SQL (signon.db.casefold): SQLite's lower() folds ASCII only
+        dbapi_connection.create_function(
+            "signon_casefold", 1, _casefold_or_null, deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _casefold_or_null(value: str | None) -> str | None:
+    return None if value is None else str(value).casefold()
+
+
+class casefold(FunctionElement[str]):  # noqa: N801 - named like the SQL function it is
+    """A text folded for a case-insensitive comparison in SQL: Python's ``str.casefold``
+    on SQLite (a function :func:`tune_sqlite` registers), ``lower()`` elsewhere (Unicode
+    on PostgreSQL)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(casefold)
+def _casefold_default(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(casefold, "sqlite")
+def _casefold_sqlite(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"signon_casefold({compiler.process(element.clauses, **kw)})"
 
 
 def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> Enum:

@@ -186,7 +186,10 @@ class SignatoryOrder(TimestampMixin, db.Model):  # type: ignore[name-defined,mis
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "invitations"
-    __table_args__ = (UniqueConstraint("letter_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("letter_id", "email"),
+        Index("ix_invitations_letter_name_order", "letter_id", "name_order", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
@@ -210,6 +213,11 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     #: The latest revision the invitee was shown: the next visit shows the diff since.
     last_seen_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The organisation's name collated in the letter's language
+    #: (:func:`signon.signatures.collation.stored_name_order`): the dashboard sorts on it.
+    name_order: Mapped[bytes | None] = mapped_column(
+        LargeBinary, default=lambda context: _invitation_name_order_of_inserted(context)
+    )
 
     letter: Mapped[Letter] = relationship()
     created_by: Mapped[User | None] = relationship()
@@ -256,6 +264,12 @@ def _name_order_of_inserted(context: DefaultExecutionContext) -> bytes:
     inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
     language = _inserted_language(context)
     return collation.stored_name_order(str(inserted["name"]), inserted.get("sort_name"), language)
+
+
+def _invitation_name_order_of_inserted(context: DefaultExecutionContext) -> bytes:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    language = _inserted_language(context)
+    return collation.stored_name_order(str(inserted["organisation_name"]), None, language)
 
 
 def _country_order_of_inserted(context: DefaultExecutionContext) -> bytes:
@@ -472,6 +486,7 @@ def _keep_orders(_mapper: Mapper[Signature], connection: Connection, target: Sig
 def rekey_letter(connection: Connection, letter_id: int, language: str) -> int:
     """Recompute every stored sort key of a letter (its language changed, or a repair).
     Returns how many signatures were re-keyed."""
+    _rekey_invitations(connection, letter_id, language)
     table = Signature.__table__
     rows = connection.execute(
         select(table.c.id, table.c.name, table.c.sort_name, table.c.country).where(
@@ -500,6 +515,29 @@ def rekey_letter(connection: Connection, letter_id: int, language: str) -> int:
         values,
     )
     return len(rows)
+
+
+def _rekey_invitations(connection: Connection, letter_id: int, language: str) -> None:
+    """Recompute the stored name keys of a letter's invitations (the dashboard's order)."""
+    table = Invitation.__table__
+    rows = connection.execute(
+        select(table.c.id, table.c.organisation_name).where(table.c.letter_id == letter_id)
+    ).all()
+    if rows:
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(name_order=bindparam("name_order")),
+            [
+                {
+                    "row_id": row.id,
+                    "name_order": collation.stored_name_order(
+                        row.organisation_name, None, language
+                    ),
+                }
+                for row in rows
+            ],
+        )
 
 
 @event.listens_for(Letter, "after_update")

@@ -8,9 +8,9 @@ from sqlalchemy import insert, select
 from signon.extensions import db
 from signon.signatures import collation
 from signon.signatures.listing import listed, signatory_list
-from signon.signatures.models import Signature, SignatureSource, SignatureStatus
+from signon.signatures.models import Invitation, Signature, SignatureSource, SignatureStatus
 from tests.factories import make_user
-from tests.signatures.factories import make_public_letter, make_signature
+from tests.signatures.factories import make_invitation, make_public_letter, make_signature
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -84,3 +84,20 @@ def test_rows_inserted_in_bulk_get_their_keys() -> None:
     assert [e.name for e in read.entries(0, 10)] == ["Alpha", "Beta", "Gamma"]
     assert read.count() == 3
     assert [e.name for e in read.entries(0, 10)] == signatory_list(letter).names
+
+
+def _invitation_order(invitation: Invitation) -> bytes | None:
+    return db.session.scalar(select(Invitation.name_order).where(Invitation.id == invitation.id))
+
+
+def test_an_invitation_stores_its_name_key_and_a_new_language_rekeys_it() -> None:
+    """The dashboard sorts invitations not answered yet with the signatures, in SQL."""
+    letter = make_public_letter(make_user(), language="en")
+    invitation = make_invitation(letter, organisation_name="Örebro Fund")
+    english = collation.stored_name_order("Örebro Fund", None, "en")
+    assert _invitation_order(invitation) == english
+    letter.language = "sv"
+    db.session.flush()
+    swedish = collation.stored_name_order("Örebro Fund", None, "sv")
+    assert swedish != english
+    assert _invitation_order(invitation) == swedish

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
-import icu
-from sqlalchemy import and_, case, exists, literal, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 
-from signon.db import utcnow
+from signon.db import casefold, utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
+from signon.signatures import listing
+from signon.signatures.collation import stored_name_order
 from signon.signatures.listing import RevisionChain, verdict
 from signon.signatures.models import (
     Invitation,
@@ -162,7 +163,8 @@ class SignatoryRow:
     source: SignatureSource | None
     email: str | None
     last_activity_at: datetime
-    #: The name's collation key in the letter's language (accents sort with their letter).
+    #: The name's stored collation key (:func:`signon.signatures.collation.stored_name_order`:
+    #: the public list's order, leading articles skipped).
     sort_key: bytes = field(repr=False)
     search_text: str = field(repr=False)
 
@@ -293,99 +295,132 @@ def _search_text(*values: str | None) -> str:
     return "\n".join(filter(None, values)).casefold()
 
 
-def _collator(language: str) -> icu.Collator:
-    try:
-        return icu.Collator.createInstance(icu.Locale(language))
-    except icu.ICUError:  # pragma: no cover - ICU falls back on its root locale itself
-        return icu.Collator.createInstance(icu.Locale.getRoot())
-
-
 def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData:
-    """Every organisation of the letter, one row each (three queries)."""
+    """Every organisation of the letter, one row each (three queries).
+
+    Reads every row: the page and the CSV read theirs a page at a time
+    (:func:`overview`, :func:`page_of_rows`, :func:`row_batches`); this whole-letter
+    reading is what tests hold those to.
+    """
     now = now or utcnow()
-    sort_key = _collator(letter.language).getSortKey
     revisions = revision_facts(letter)
     head = revisions[-1] if revisions else None
     cover = coverage_of(revisions)
     chain = RevisionChain.of(revisions, head.number) if head is not None else None
+    reader = _RowReader(letter.language, revisions, cover, now)
+    rows = reader.signature_rows(letter.id, None)
     listed = 0
-    by_id = {r.id: r for r in revisions}
-    notes: dict[tuple[SignatoryState, int | None], str] = {}
-    rows: list[SignatoryRow] = []
+    if chain is not None:
+        by_id = {r.id: r.number for r in revisions}
+        for row in rows:
+            facts = _SignatureFacts(row.status, row.moderation, row.approved_sha256)
+            approved = by_id.get(row.revision_id) if row.revision_id is not None else None
+            listed += verdict(facts, approved, chain).listed
+    rows.extend(reader.invitation_rows(letter.id, None))
+    return DashboardData(head=head, cover=cover, rows=[r.row for r in rows], listed=listed)
 
-    def note_for(state: SignatoryState, approved: int | None) -> str:
+
+@dataclass(slots=True)
+class _ReadRow:
+    """A dashboard row with the signature's columns :func:`verdict` reads."""
+
+    row: SignatoryRow
+    status: SignatureStatus
+    moderation: Moderation
+    revision_id: int | None
+    approved_sha256: str | None
+
+
+class _RowReader:
+    """Builds :class:`SignatoryRow` values from the signature and invitation columns."""
+
+    def __init__(
+        self,
+        language: str,
+        revisions: Sequence[RevisionFacts],
+        cover: Coverage,
+        now: datetime,
+    ) -> None:
+        self.language = language
+        self.revisions = revisions
+        self.by_id = {r.id: r for r in revisions}
+        self.cover = cover
+        self.now = now
+        self.notes: dict[tuple[SignatoryState, int | None], str] = {}
+
+    def note_for(self, state: SignatoryState, approved: int | None) -> str:
         """Notes depend on the state and the approved revision only: worked out once each."""
         key = (state, approved)
-        if key not in notes:
-            notes[key] = _note(state, approved, revisions)
-        return notes[key]
+        if key not in self.notes:
+            self.notes[key] = _note(state, approved, self.revisions)
+        return self.notes[key]
 
-    # Core columns of the tables (not the mapped attributes): the rows skip the ORM's
-    # entity machinery, which costs more than the query itself at thousands of rows.
-    sig = Signature.__table__.c
-    inv = Invitation.__table__.c
-    signatures = db.session.execute(
-        select(
-            sig.id,
-            sig.invitation_id,
-            sig.name,
-            sig.sort_name,
-            sig.status,
-            sig.moderation,
-            sig.source,
-            sig.country,
-            sig.kind,
-            sig.email,
-            sig.domain_verified,
-            sig.revision_id,
-            sig.approved_sha256,
-            case(
-                (inv.last_activity_at > sig.last_activity_at, inv.last_activity_at),
-                else_=sig.last_activity_at,
-            ).label("last_activity_at"),
-            inv.email.label("invitation_email"),
+    def signature_rows(self, letter_id: int, ids: Sequence[int] | None) -> list[_ReadRow]:
+        """The letter's signatures (those in ``ids`` if given) as rows (one query)."""
+        # Core columns of the tables (not the mapped attributes): the rows skip the ORM's
+        # entity machinery, which costs more than the query itself at thousands of rows.
+        sig = Signature.__table__.c
+        inv = Invitation.__table__.c
+        query = (
+            select(
+                sig.id,
+                sig.invitation_id,
+                sig.name,
+                sig.sort_name,
+                sig.status,
+                sig.moderation,
+                sig.source,
+                sig.country,
+                sig.kind,
+                sig.email,
+                sig.domain_verified,
+                sig.revision_id,
+                sig.approved_sha256,
+                _activity().label("last_activity_at"),
+                inv.email.label("invitation_email"),
+            )
+            .select_from(Signature.__table__)
+            .outerjoin(Invitation.__table__, inv.id == sig.invitation_id)
+            .where(sig.letter_id == letter_id)
         )
-        .select_from(Signature.__table__)
-        .outerjoin(Invitation.__table__, inv.id == sig.invitation_id)
-        .where(sig.letter_id == letter.id)
-    )
-    for (
-        signature_id,
-        invitation_id,
-        name,
-        sort_name,
-        status,
-        moderation,
-        source,
-        country,
-        kind,
-        signature_email,
-        domain_verified,
-        revision_id,
-        approved_sha256,
-        activity,
-        invitation_email,
-    ) in signatures.tuples():
-        revision = by_id.get(revision_id) if revision_id is not None else None
-        approved = revision.number if revision is not None else None
-        signature_facts = _SignatureFacts(status, moderation, approved_sha256)
-        listed += chain is not None and verdict(signature_facts, approved, chain).listed
-        state = state_of(cast(Signature, signature_facts), None, approved, cover, now)
-        if status == SignatureStatus.APPROVED and signature_email:
-            verification = Verification.VERIFIED if domain_verified else Verification.CHECK
-        else:
-            verification = Verification.NONE
-        # a decline without an approval before it gave no details (the type is a placeholder)
-        gave_details = status != SignatureStatus.DECLINED or revision_id is not None
-        rows.append(
-            SignatoryRow(
+        if ids is not None:
+            query = query.where(sig.id.in_(list(ids)))
+        rows: list[_ReadRow] = []
+        for (
+            signature_id,
+            invitation_id,
+            name,
+            sort_name,
+            status,
+            moderation,
+            source,
+            country,
+            kind,
+            signature_email,
+            domain_verified,
+            revision_id,
+            approved_sha256,
+            activity,
+            invitation_email,
+        ) in db.session.execute(query).tuples():
+            revision = self.by_id.get(revision_id) if revision_id is not None else None
+            approved = revision.number if revision is not None else None
+            signature_facts = _SignatureFacts(status, moderation, approved_sha256)
+            state = state_of(cast(Signature, signature_facts), None, approved, self.cover, self.now)
+            if status == SignatureStatus.APPROVED and signature_email:
+                verification = Verification.VERIFIED if domain_verified else Verification.CHECK
+            else:
+                verification = Verification.NONE
+            # a decline without an approval before it gave no details (the type is a placeholder)
+            gave_details = status != SignatureStatus.DECLINED or revision_id is not None
+            row = SignatoryRow(
                 key=f"s{signature_id}",
                 signature_id=signature_id,
                 invitation_id=invitation_id,
                 name=name,
                 sort_name=sort_name,
                 state=state,
-                note=note_for(state, approved),
+                note=self.note_for(state, approved),
                 approved_number=approved,
                 approved_sha256=approved_sha256,
                 hash_mismatch=(
@@ -399,36 +434,40 @@ def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData
                 source=source,
                 email=signature_email or invitation_email,
                 last_activity_at=activity,
-                sort_key=sort_key(sort_name or name),
+                sort_key=stored_name_order(name, sort_name, self.language),
                 search_text=_search_text(
                     name, sort_name, signature_email, invitation_email, country
                 ),
             )
-        )
+            rows.append(_ReadRow(row, status, moderation, revision_id, approved_sha256))
+        return rows
 
-    invitations = db.session.execute(
-        select(
+    def invitation_rows(self, letter_id: int, ids: Sequence[int] | None) -> list[_ReadRow]:
+        """The letter's invitations without a signature (those in ``ids``) as rows."""
+        inv = Invitation.__table__.c
+        query = select(
             inv.id,
             inv.organisation_name,
             inv.email,
             inv.status,
             inv.expires_at,
             inv.last_activity_at,
-        ).where(
-            inv.letter_id == letter.id,
-            ~exists(select(sig.id).where(sig.invitation_id == inv.id)),
-        )
-    )
-    for invitation_id, name, email, status, expires_at, activity in invitations.tuples():
-        invitation_facts = _InvitationFacts(status, expires_at)
-        rows.append(
-            SignatoryRow(
+        ).where(inv.letter_id == letter_id, _unanswered())
+        if ids is not None:
+            query = query.where(inv.id.in_(list(ids)))
+        rows: list[_ReadRow] = []
+        for invitation_id, name, email, status, expires_at, activity in db.session.execute(
+            query
+        ).tuples():
+            invitation_facts = _InvitationFacts(status, expires_at)
+            state = state_of(None, cast(Invitation, invitation_facts), None, self.cover, self.now)
+            row = SignatoryRow(
                 key=f"i{invitation_id}",
                 signature_id=None,
                 invitation_id=invitation_id,
                 name=name,
                 sort_name=None,
-                state=state_of(None, cast(Invitation, invitation_facts), None, cover, now),
+                state=state,
                 note="",
                 approved_number=None,
                 approved_sha256=None,
@@ -439,11 +478,29 @@ def signatory_rows(letter: Letter, now: datetime | None = None) -> DashboardData
                 source=None,
                 email=email,
                 last_activity_at=activity,
-                sort_key=sort_key(name),
+                sort_key=stored_name_order(name, None, self.language),
                 search_text=_search_text(name, email),
             )
-        )
-    return DashboardData(head=head, cover=cover, rows=rows, listed=listed)
+            # an invitation's verdict is never asked: these placeholders are not read
+            rows.append(_ReadRow(row, SignatureStatus.DECLINED, Moderation.NOT_NEEDED, None, None))
+        return rows
+
+
+def _activity() -> Any:
+    """A signature's last activity: its own or its invitation's, whichever is later."""
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    return case(
+        (inv.last_activity_at > sig.last_activity_at, inv.last_activity_at),
+        else_=sig.last_activity_at,
+    )
+
+
+def _unanswered() -> Any:
+    """An invitation that has no signature yet (it is a row of its own)."""
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    return ~exists(select(sig.id).where(sig.invitation_id == inv.id))
 
 
 def approval_events(letter: Letter) -> list[tuple[int, str, datetime]]:
@@ -504,12 +561,17 @@ def apply_filters(rows: Sequence[SignatoryRow], filters: Filters) -> list[Signat
         and (not needle or needle in row.search_text)
     ]
     if filters.sort == SortOrder.STATE:
-        shown.sort(key=lambda r: (_STATE_RANK[r.state], r.sort_key, r.key))
+        shown.sort(key=lambda r: (_STATE_RANK[r.state], r.sort_key, *_tie(r)))
     elif filters.sort == SortOrder.ACTIVITY:
-        shown.sort(key=lambda r: (r.last_activity_at, r.key), reverse=True)
+        shown.sort(key=lambda r: (r.last_activity_at, *_tie(r)), reverse=True)
     else:
-        shown.sort(key=lambda r: (r.sort_key, r.key))
+        shown.sort(key=lambda r: (r.sort_key, *_tie(r)))
     return shown
+
+
+def _tie(row: SignatoryRow) -> tuple[str, int]:
+    """Rows of one name: invitations first, then by id (as :func:`_ordered` in SQL)."""
+    return row.key[0], int(row.key[1:])
 
 
 def paginate(rows: Sequence[SignatoryRow], page: int, per_page: int = PER_PAGE) -> Page:
@@ -524,3 +586,209 @@ def paginate(rows: Sequence[SignatoryRow], page: int, per_page: int = PER_PAGE) 
         total=len(rows),
         per_page=per_page,
     )
+
+
+# --- In SQL: counts by state, the filtered rows a page at a time ---------------------------
+#
+# The state of a row (:func:`signon.signatures.state.state_of`) depends on a few columns
+# only: a signature's moderation, status and approved revision (covered or not), an
+# invitation's status and expiry. Written as a CASE on those columns, it lets SQL count,
+# filter and sort by state; the rows of one page are then read and judged in Python as
+# before (:class:`_RowReader`), so a page reads 100 rows whatever the letter's size.
+# tests/signatures/test_dashboard_sql.py holds these to the whole-letter reading above.
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The letter's dashboard without its rows: the current text, counts per state."""
+
+    letter_id: int
+    language: str
+    revisions: tuple[RevisionFacts, ...]
+    cover: Coverage
+    #: How many organisations are in each state (every state, in display order).
+    counts: dict[SignatoryState, int]
+    #: How many are listed under the current text (:func:`signon.signatures.listing.listed`).
+    listed: int
+    now: datetime
+
+    @property
+    def head(self) -> RevisionFacts | None:
+        return self.revisions[-1] if self.revisions else None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def covered_ids(self) -> list[int]:
+        """The revisions whose approval counts as approving the current text."""
+        return [r.id for r in self.revisions if self.cover.covers(r.number)]
+
+
+def _rank(state: SignatoryState) -> int:
+    return _STATE_RANK[state]
+
+
+def signature_state_rank(covered_ids: Sequence[int]) -> Any:
+    """:func:`state_of` for a signature, in SQL: its state's place in :data:`STATE_ORDER`."""
+    sig = Signature.__table__.c
+    return case(
+        (sig.moderation == Moderation.PENDING, _rank(SignatoryState.PENDING_MODERATION)),
+        (sig.moderation == Moderation.REJECTED, _rank(SignatoryState.REJECTED)),
+        (
+            and_(sig.status == SignatureStatus.APPROVED, sig.revision_id.in_(list(covered_ids))),
+            _rank(SignatoryState.APPROVED_CURRENT),
+        ),
+        (sig.status == SignatureStatus.APPROVED, _rank(SignatoryState.APPROVED_EARLIER)),
+        (sig.status == SignatureStatus.DECLINED, _rank(SignatoryState.DECLINED)),
+        else_=_rank(SignatoryState.WITHDRAWN),
+    )
+
+
+def invitation_state_rank(now: datetime) -> Any:
+    """:func:`state_of` for an invitation without a signature, in SQL (its rank)."""
+    inv = Invitation.__table__.c
+    return case(
+        (inv.status == InvitationStatus.REVOKED, _rank(SignatoryState.REVOKED)),
+        (inv.status == InvitationStatus.FAILED, _rank(SignatoryState.SEND_FAILED)),
+        (inv.expires_at <= now, _rank(SignatoryState.NO_RESPONSE)),
+        (inv.status == InvitationStatus.OPENED, _rank(SignatoryState.OPENED)),
+        else_=_rank(SignatoryState.INVITED),
+    )
+
+
+def overview(letter: Letter, now: datetime | None = None) -> Overview:
+    """Counts per state (two GROUP BY queries) and the listed count (listing.py's), with
+    the revisions they were judged against: four queries whatever the letter's size."""
+    now = now or utcnow()
+    revisions = tuple(revision_facts(letter))
+    cover = coverage_of(revisions)
+    covered = [r.id for r in revisions if cover.covers(r.number)]
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    counted: Counter[int] = Counter()
+    signature_rank = signature_state_rank(covered)
+    for rank, number in db.session.execute(
+        select(signature_rank, func.count())
+        .where(sig.letter_id == letter.id)
+        .group_by(signature_rank)
+    ).tuples():
+        counted[rank] += number
+    invitation_rank = invitation_state_rank(now)
+    for rank, number in db.session.execute(
+        select(invitation_rank, func.count())
+        .where(inv.letter_id == letter.id, _unanswered())
+        .group_by(invitation_rank)
+    ).tuples():
+        counted[rank] += number
+    counts = {state: counted.get(_rank(state), 0) for state in STATE_ORDER}
+    listed = listing.listed(letter).count() if revisions else 0
+    return Overview(letter.id, letter.language, revisions, cover, counts, listed, now)
+
+
+def _matching(needle: str, *columns: Any) -> Any:
+    """Any of the columns contains ``needle`` (already case-folded), case-insensitively."""
+    return or_(*(casefold(column).contains(needle, autoescape=True) for column in columns))
+
+
+def _filtered_rows(view: Overview, filters: Filters) -> Any:
+    """(kind "s" or "i", id, name order, state rank, activity) of every row the filters
+    keep, as a subquery: the signatures, then the invitations without one."""
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    needle = " ".join(filters.search.split()).casefold()
+    ranks = [_rank(state) for state in STATE_ORDER if state in filters.states]
+    signature_rank = signature_state_rank(view.covered_ids)
+    signatures = (
+        select(
+            literal("s").label("kind"),
+            sig.id.label("id"),
+            sig.name_order.label("name_order"),
+            signature_rank.label("rank"),
+            _activity().label("activity"),
+        )
+        .select_from(Signature.__table__)
+        .outerjoin(Invitation.__table__, inv.id == sig.invitation_id)
+        .where(sig.letter_id == view.letter_id)
+    )
+    invitation_rank = invitation_state_rank(view.now)
+    invitations = select(
+        literal("i").label("kind"),
+        inv.id.label("id"),
+        inv.name_order.label("name_order"),
+        invitation_rank.label("rank"),
+        inv.last_activity_at.label("activity"),
+    ).where(inv.letter_id == view.letter_id, _unanswered())
+    if ranks:
+        signatures = signatures.where(signature_rank.in_(ranks))
+        invitations = invitations.where(invitation_rank.in_(ranks))
+    if needle:
+        signatures = signatures.where(
+            _matching(needle, sig.name, sig.sort_name, sig.email, inv.email, sig.country)
+        )
+        invitations = invitations.where(_matching(needle, inv.organisation_name, inv.email))
+    return union_all(signatures, invitations).subquery("dashboard_rows")
+
+
+def _ordered(rows: Any, sort: SortOrder) -> list[Any]:
+    """ORDER BY for the chosen sort (the name on the stored collation key, as the list)."""
+    by_name = [rows.c.name_order, rows.c.kind, rows.c.id]
+    if sort == SortOrder.STATE:
+        return [rows.c.rank, *by_name]
+    if sort == SortOrder.ACTIVITY:
+        return [rows.c.activity.desc(), rows.c.kind.desc(), rows.c.id.desc()]
+    return by_name
+
+
+def _read(view: Overview, keys: Sequence[tuple[str, int]]) -> list[SignatoryRow]:
+    """The rows of these (kind, id) keys, in that order (two queries)."""
+    reader = _RowReader(view.language, view.revisions, view.cover, view.now)
+    signature_ids = [ident for kind, ident in keys if kind == "s"]
+    invitation_ids = [ident for kind, ident in keys if kind == "i"]
+    found = {
+        read.row.key: read.row
+        for read in (
+            reader.signature_rows(view.letter_id, signature_ids)
+            + reader.invitation_rows(view.letter_id, invitation_ids)
+        )
+    }
+    return [found[f"{kind}{ident}"] for kind, ident in keys if f"{kind}{ident}" in found]
+
+
+def _keys(view: Overview, filters: Filters, offset: int, limit: int) -> list[tuple[str, int]]:
+    rows = _filtered_rows(view, filters)
+    return [
+        (str(kind), int(ident))
+        for kind, ident in db.session.execute(
+            select(rows.c.kind, rows.c.id)
+            .order_by(*_ordered(rows, filters.sort))
+            .offset(offset)
+            .limit(limit)
+        ).tuples()
+    ]
+
+
+def page_of_rows(view: Overview, filters: Filters, per_page: int = PER_PAGE) -> Page:
+    """The page of rows the filters ask for, sorted and cut in SQL (four queries); a page
+    number past the end shows the last page."""
+    if filters.states or filters.search:
+        rows = _filtered_rows(view, filters)
+        total = int(db.session.scalar(select(func.count()).select_from(rows)) or 0)
+    else:
+        total = view.total
+    pages = max(1, ceil(total / per_page))
+    number = min(max(1, filters.page), pages)
+    keys = _keys(view, filters, (number - 1) * per_page, per_page)
+    return Page(items=_read(view, keys), number=number, pages=pages, total=total, per_page=per_page)
+
+
+def row_batches(view: Overview, filters: Filters, size: int = 1000) -> Iterator[list[SignatoryRow]]:
+    """Every row the filters keep, in their order, ``size`` at a time (the CSV streams them)."""
+    offset = 0
+    while True:
+        keys = _keys(view, filters, offset, size)
+        if not keys:
+            return
+        yield _read(view, keys)
+        offset += len(keys)

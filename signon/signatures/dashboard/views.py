@@ -12,10 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import tzinfo
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -56,6 +65,9 @@ CSV_HEADER = (
     "Last activity",
 )
 
+#: Rows read per query while the CSV streams.
+CSV_BATCH = 1000
+
 #: Labels looked up once (an enum's ``label`` builds its table at every call).
 _STATE_LABELS = {state: state.label for state in SignatoryState}
 _KIND_LABELS = {kind: kind.label for kind in SignatoryKind}
@@ -67,9 +79,8 @@ _VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: 
 def dashboard(letter: Letter) -> str:
     form = DashboardFilterForm(request.args)
     filters = form.filters()
-    data = queries.signatory_rows(letter)
-    shown = queries.apply_filters(data.rows, filters)
-    page = queries.paginate(shown, filters.page)
+    data = queries.overview(letter)
+    page = queries.page_of_rows(data, filters)
     days = chart.approvals_per_day(queries.approval_events(letter), reader_zone())
     today = local(utcnow())
     assert today is not None
@@ -82,6 +93,7 @@ def dashboard(letter: Letter) -> str:
         data=data,
         counts=data.counts,
         listed=data.listed,
+        total=data.total,
         states=STATE_ORDER,
         badges=STATE_BADGES,
         sorts=list(SortOrder),
@@ -113,11 +125,9 @@ def acknowledge_withdrawal(letter: Letter, signature_id: int) -> BaseResponse:
 def dashboard_csv(letter: Letter) -> Response:
     form = DashboardFilterForm(request.args)
     filters = form.filters()
-    rows = queries.apply_filters(queries.signatory_rows(letter).rows, filters)
-    body = signatories_csv(rows, reader_zone())
-    if form.bom.data:
-        body = "\ufeff" + body
-    response = Response(body, content_type="text/csv; charset=utf-8")
+    batches = queries.row_batches(queries.overview(letter), filters, CSV_BATCH)
+    body = csv_chunks(batches, reader_zone(), bom=bool(form.bom.data))
+    response = Response(stream_with_context(body), content_type="text/csv; charset=utf-8")
     response.headers.set("Content-Disposition", "attachment", filename=csv_filename(letter))
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -147,6 +157,18 @@ def csv_cells(row: SignatoryRow, zone: tzinfo) -> Sequence[object]:
         row.email,
         row.last_activity_at.astimezone(zone).isoformat(timespec="seconds"),
     )
+
+
+def csv_chunks(
+    batches: Iterable[Sequence[SignatoryRow]], zone: tzinfo, *, bom: bool = False
+) -> Iterator[bytes]:
+    """The CSV a batch of rows at a time (the download streams it: constant memory)."""
+    yield (("\ufeff" if bom else "") + signatories_csv((), zone)).encode("utf-8")
+    for batch in batches:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerows([neutralise_cell(cell) for cell in csv_cells(row, zone)] for row in batch)
+        yield out.getvalue().encode("utf-8")
 
 
 def signatories_csv(rows: Iterable[SignatoryRow], zone: tzinfo) -> str:
