@@ -110,6 +110,7 @@ def test_every_get_route_carries_the_security_headers(
         if visitor == "coordinator" and response.mimetype == "text/html":
             # every page; files and the API's public documents say their own caching
             assert "no-store" in response.headers.get("Cache-Control", ""), where
+        response.close()  # a streamed download keeps its request context until closed
     # the walk really met pages, redirects and misses
     assert statuses.get(200, 0) > 3, statuses
     assert 404 in statuses, statuses
@@ -209,10 +210,15 @@ def test_with_https_on_cookies_are_secure_host_prefixed_and_hsts_is_sent(
 def test_static_files_and_anonymous_pages_may_be_cached(client: FlaskClient) -> None:
     letter = make_public_letter(make_user())
     commit()
-    for path in ("/", f"/p/{letter.slug}", "/static/css/signon.css"):
+    for path in (f"/p/{letter.slug}/embed", "/", "/static/css/signon.css"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "no-store" not in response.headers.get("Cache-Control", ""), path
+    # The public page of an open letter carries the sign-on form and its session-bound CSRF
+    # token: no shared cache may keep it (its embed and API are cached instead).
+    form_page = client.get(f"/p/{letter.slug}")
+    assert b'name="csrf_token"' in form_page.data or b"<form" in form_page.data
+    assert form_page.headers["Cache-Control"] == "private, no-store"
     login(client, make_user())
     assert "no-store" not in client.get("/static/css/signon.css").headers.get("Cache-Control", "")
     assert client.get("/letters/").headers["Cache-Control"] == "private, no-store"

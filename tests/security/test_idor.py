@@ -29,9 +29,11 @@ from werkzeug.routing import Rule
 from signon.accounts import operations as accounts
 from signon.accounts.models import Membership, OrganisationInvitation, User
 from signon.api.tokens import create_api_token
+from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.transaction import commit
+from signon.exports.bundles.operations import IMPORT_JOB
 from signon.exports.pdf.operations import export_pdf
 from signon.extensions import db
 from signon.letters import operations as letters
@@ -68,6 +70,7 @@ OBJECT_ARGS = {
     "membership_id",
     "message_id",
     "token",
+    "job_id",
 }
 
 
@@ -147,6 +150,9 @@ def _build() -> World:
         last_error="550 refused",
     )
     db.session.add(b_message)
+    # a bundle import Zulu's coordinator started (its status page is theirs alone)
+    b_import = BackgroundJob(kind=IMPORT_JOB, letter_id=b.id, started_by_id=zed.id)
+    db.session.add(b_import)
     db.session.flush()
     return World(
         alice,
@@ -168,6 +174,7 @@ def _build() -> World:
             "org_invitation_id": org_invitation.id,
             "public_token": public_token,
             "message_id": b_message.id,
+            "job_id": b_import.id,
         },
         a_raw,
     )
@@ -252,6 +259,7 @@ def _fillings(rule: Rule, a_slug: str, a_org: int, b: dict[str, Any]) -> list[di
         "membership_id": b["membership_id"],
         "message_id": b["message_id"],
         "token": b["public_token"],
+        "job_id": b["job_id"],
     }
     fillings = []
     if "slug" in args:
@@ -263,6 +271,8 @@ def _fillings(rule: Rule, a_slug: str, a_org: int, b: dict[str, Any]) -> list[di
         fillings.append({**b_ids, "org_id": b["org_id"]})
         if args - {"org_id"}:
             fillings.append({**b_ids, "org_id": a_org})
+    if not args & {"slug", "org_id"}:
+        fillings.append(b_ids)  # an object named by its id alone (a background job)
     return [{k: v for k, v in f.items() if k in args} for f in fillings]
 
 
@@ -304,6 +314,7 @@ def test_no_route_lets_one_coalition_reach_anothers_objects(
             "api-tokens/<int:token_id>",
             "members/<int:membership_id>",
             "logos/<int:signature_id>",
+            "imports/<int:job_id>",
             "/api/v1/letters/<slug>",
         ):
             assert needle in walked, needle
