@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from signon.core import names
 from signon.extensions import db
@@ -81,10 +82,33 @@ def _groups(signatures: Iterable[Signature]) -> list[list[Signature]]:
     return [group for group in grouped.values() if len(group) > 1]
 
 
+def _colliding(column: InstrumentedAttribute[str], letter: Letter) -> Select[tuple[str]]:
+    """The values of ``column`` that two or more of the letter's signatures share."""
+    return (
+        select(column)
+        .where(Signature.letter_id == letter.id, _counts())
+        .group_by(column)
+        .having(func.count(Signature.id) > 1)
+    )
+
+
 def possible_duplicates(letter: Letter) -> list[DuplicateGroup]:
-    """Every group of the letter's signatures whose names collide, for the coordinators."""
+    """Every group of the letter's signatures whose names collide, for the coordinators.
+
+    Only the signatures that share a name key or a skeleton with another are loaded (the
+    database finds the shared values): the groups are the same as over every signature,
+    whose other members would be alone."""
     signatures = db.session.scalars(
-        select(Signature).where(Signature.letter_id == letter.id, _counts())
+        select(Signature)
+        .where(
+            Signature.letter_id == letter.id,
+            _counts(),
+            or_(
+                Signature.name_key.in_(_colliding(Signature.name_key, letter)),
+                Signature.name_skeleton.in_(_colliding(Signature.name_skeleton, letter)),
+            ),
+        )
+        .order_by(Signature.id)
     )
     return [
         DuplicateGroup(tuple(group), same_name=len({s.name_key for s in group}) == 1)

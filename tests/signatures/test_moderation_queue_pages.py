@@ -123,3 +123,27 @@ def letter_signature(letter: Letter, name: str) -> Signature:
     return db.session.scalars(
         select(Signature).where(Signature.letter_id == letter.id, Signature.name == name)
     ).one()
+
+
+def test_possible_duplicates_and_accepted_public_ones_are_paged(client: FlaskClient) -> None:
+    letter, _ = _letter(client, 3, 0)
+    for number in range(30):
+        make_signature(letter, f"Twin {number:02d}")
+        make_signature(letter, f"TWIN  {number:02d}")
+        make_signature(
+            letter,
+            f"Accepted {number:02d}",
+            source=SignatureSource.PUBLIC,
+            moderation=Moderation.ACCEPTED,
+        )
+    commit()
+    path = f"/letters/{letter.slug}/moderation"
+    first = client.get(path).get_data(as_text=True)
+    assert first.count("The same name") == 25 and "Twin 24" in first and "Twin 25" not in first
+    assert "Remove “Accepted 24”" in first and "Remove “Accepted 25”" not in first
+    assert first.count('rel="next"') == 2
+    second = client.get(f"{path}?duplicates_page=2&listed_page=2").get_data(as_text=True)
+    assert second.count("The same name") == 5 and "Twin 25" in second and "Twin 24" not in second
+    # 30 accepted here plus "Decided": the second page holds the last six by name
+    assert "Remove “Accepted 25”" in second and "Remove “Decided”" in second
+    assert "Remove “Accepted 24”" not in second

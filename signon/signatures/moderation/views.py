@@ -10,6 +10,7 @@ page on or off and gives the iframe snippet of the embed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -55,9 +56,35 @@ def _signature(letter: Letter, signature_id: int) -> Signature:
     return signature
 
 
-def _page_number() -> int:
-    page: int = request.args.get("page", 1, type=whole_number)
+#: Held changes, groups of possible duplicates and accepted public signatures a page shows.
+SECTION_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class SectionPage:
+    """Which page of one section of the moderation page is shown (the argument ``name``)."""
+
+    name: str
+    page: int
+    total: int
+    size: int = SECTION_PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def _page_number(name: str = "page") -> int:
+    page: int = request.args.get(name, 1, type=whole_number)
     return page
+
+
+def _section(name: str, total: int) -> SectionPage:
+    return SectionPage(name, _page_number(name), total)
 
 
 def _render(
@@ -71,8 +98,14 @@ def _render(
 ) -> tuple[str, int]:
     """The page; a form that failed validation is shown again with its errors."""
     queue = operations.moderation_queue(letter, page=_page_number())
-    held = public_changes.held_changes(letter)
-    removable = public_changes.removable_signatures(letter)
+    changes_page = _section("changes_page", public_changes.count_held_changes(letter))
+    held = public_changes.held_changes(letter, limit=changes_page.size, offset=changes_page.offset)
+    listed_page = _section("listed_page", public_changes.count_removable(letter))
+    removable = public_changes.removable_signatures(
+        letter, limit=listed_page.size, offset=listed_page.offset
+    )
+    groups = duplicates.possible_duplicates(letter)
+    duplicates_page = _section("duplicates_page", len(groups))
     change_reject_forms = {
         h.signature.id: RejectForm(formdata=None, prefix=f"change-reject-{h.signature.id}")
         for h in held
@@ -122,7 +155,12 @@ def _render(
             change_reject_forms=change_reject_forms,
             removable=removable,
             remove_forms=remove_forms,
-            duplicate_groups=duplicates.possible_duplicates(letter),
+            duplicate_groups=groups[
+                duplicates_page.offset : duplicates_page.offset + duplicates_page.size
+            ],
+            duplicates_page=duplicates_page,
+            changes_page=changes_page,
+            listed_page=listed_page,
             merged_away=duplicates.merged_away(letter),
             duplicate_merge_form=DuplicateMergeForm(formdata=None),
             action_form=ActionForm(formdata=None),

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
@@ -159,33 +159,66 @@ def change_diff(signature: Signature, change: SignatureChange) -> list[FieldDiff
     return rows
 
 
-def held_changes(letter: Letter) -> list[HeldChange]:
-    """Every pending change of the letter's signatures, oldest first (one query)."""
+def _held() -> ColumnElement[bool]:
+    return SignatureChange.status == ChangeStatus.PENDING
+
+
+def held_changes(letter: Letter, *, limit: int | None = None, offset: int = 0) -> list[HeldChange]:
+    """The pending changes of the letter's signatures, oldest first (one query; ``limit``
+    and ``offset`` give a page of them)."""
     rows = db.session.execute(
         select(SignatureChange, Signature)
         .join(Signature, Signature.id == SignatureChange.signature_id)
-        .where(Signature.letter_id == letter.id, SignatureChange.status == ChangeStatus.PENDING)
+        .where(Signature.letter_id == letter.id, _held())
         .order_by(SignatureChange.proposed_at, SignatureChange.id)
+        .limit(limit)
+        .offset(offset)
     ).tuples()
     return [
         HeldChange(signature, change, change_diff(signature, change)) for change, signature in rows
     ]
 
 
-def removable_signatures(letter: Letter) -> list[Signature]:
-    """Accepted public signatures (listed or withdrawn) that a coordinator may remove."""
+def count_held_changes(letter: Letter) -> int:
+    """How many changes of the letter's signatures await review."""
+    return int(
+        db.session.scalar(
+            select(func.count(SignatureChange.id))
+            .join(Signature, Signature.id == SignatureChange.signature_id)
+            .where(Signature.letter_id == letter.id, _held())
+        )
+        or 0
+    )
+
+
+def _removable(letter: Letter) -> ColumnElement[bool]:
+    return (
+        (Signature.letter_id == letter.id)
+        & (Signature.source == SignatureSource.PUBLIC)
+        & (Signature.moderation == Moderation.ACCEPTED)
+        & (Signature.status == SignatureStatus.APPROVED)
+    )
+
+
+def removable_signatures(
+    letter: Letter, *, limit: int | None = None, offset: int = 0
+) -> list[Signature]:
+    """Accepted public signatures (listed or withdrawn) that a coordinator may remove, by
+    name (``limit`` and ``offset`` give a page of them)."""
     return list(
         db.session.scalars(
             select(Signature)
-            .where(
-                Signature.letter_id == letter.id,
-                Signature.source == SignatureSource.PUBLIC,
-                Signature.moderation == Moderation.ACCEPTED,
-                Signature.status == SignatureStatus.APPROVED,
-            )
-            .order_by(Signature.name_key)
+            .where(_removable(letter))
+            .order_by(Signature.name_key, Signature.id)
+            .limit(limit)
+            .offset(offset)
         )
     )
+
+
+def count_removable(letter: Letter) -> int:
+    """How many accepted public signatures a coordinator may remove."""
+    return int(db.session.scalar(select(func.count(Signature.id)).where(_removable(letter))) or 0)
 
 
 # --- Operations -------------------------------------------------------------------------------
