@@ -14,7 +14,12 @@ from flask.testing import FlaskClient
 from signon.extensions import db
 from signon.signatures.approvals import operations
 from signon.signatures.dashboard import queries
-from signon.signatures.dashboard.chart import DayCount, approvals_per_day, render_chart
+from signon.signatures.dashboard.chart import (
+    DayCount,
+    approvals_per_day,
+    daily_totals,
+    render_chart,
+)
 from signon.signatures.models import (
     Moderation,
     Signature,
@@ -268,3 +273,38 @@ def test_signatures_restored_from_a_bundle_count_when_imported_approved() -> Non
     events = queries.approval_events(letter)
     assert [action for _, action, _ in events] == ["approved", "imported"]
     assert approvals_per_day(events, UTC) == [DayCount(date(2025, 3, 4), 1, 0, 1)]
+
+
+@pytest.mark.usefixtures("app_context")
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Asia/Tokyo", "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham"]
+)
+def test_counts_made_in_sql_give_the_days_of_the_events(zone: str) -> None:
+    """The page's chart (per 15-minute slot in SQL) is the chart of every event (in Python),
+    for zones a quarter or half an hour off UTC too."""
+    coordinator = make_user()
+    letter = three_revision_letter(coordinator)
+    bulk_signatories(letter, 300, seed=5, days=120)
+    # one organisation that approves twice, withdraws twice, comes back and declines
+    signature = Signature(
+        letter=letter,
+        source=SignatureSource.IMPORT,
+        status=SignatureStatus.DECLINED,
+        name="Back and forth NGO",
+        name_key=Signature.key_for("Back and forth NGO"),
+    )
+    db.session.add(signature)
+    start = datetime(2025, 3, 1, 23, 40, tzinfo=UTC)
+    for hours, action in enumerate(
+        ["approved", "approved", "withdrawn", "withdrawn", "approved", "declined", "declined"]
+    ):
+        db.session.add(
+            SignatureEvent(
+                signature=signature, action=action, created_at=start + timedelta(hours=hours * 7)
+            )
+        )
+    db.session.flush()
+    reader = ZoneInfo(zone)
+    expected = approvals_per_day(queries.approval_events(letter), reader)
+    assert len(expected) > 30
+    assert daily_totals(queries.approval_changes(letter), reader) == expected

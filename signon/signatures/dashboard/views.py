@@ -81,7 +81,7 @@ def dashboard(letter: Letter) -> str:
     filters = form.filters()
     data = queries.overview(letter)
     page = queries.page_of_rows(data, filters)
-    days = chart.approvals_per_day(queries.approval_events(letter), reader_zone())
+    days = chart.daily_totals(queries.approval_changes(letter), reader_zone())
     today = local(utcnow())
     assert today is not None
     return render_template(
