@@ -29,6 +29,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from signon import create_app
 from signon.config import Settings
 from signon.extensions import db, limiter
+from tests.redis_urls import redis_db
 from tests.smtp import MailCatcher
 
 TEST_DATABASE_URL_VAR = "SIGNON_TEST_DATABASE_URL"
@@ -239,7 +240,7 @@ def limited(database_url: str, mail_catcher: MailCatcher) -> Iterator[AppFactory
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The jobs helper's Redis database (each test queues on a queue of its own).
-JOBS_REDIS_URL = "redis://127.0.0.1:6379/1"
+JOBS_REDIS_URL = redis_db(1)
 StartWorker = Callable[..., "subprocess.Popen[bytes]"]
 
 

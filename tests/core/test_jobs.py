@@ -25,10 +25,11 @@ from signon.extensions import db
 from tests.accounts.factories import make_user
 from tests.conftest import burst, make_settings
 from tests.letters.factories import make_letter
+from tests.redis_urls import redis_db
 from tests.smtp import MailCatcher
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = redis_db(1)
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,10 @@ from signon.extensions import db
 from tests.conftest import StartWorker
 from tests.factories import make_user
 from tests.faults.helpers import free_port
+from tests.redis_urls import redis_db
 from tests.smtp import MailCatcher
 
-REDIS_URL = "redis://127.0.0.1:6379/8"
+REDIS_URL = redis_db(8)
 
 
 @pytest.fixture

@@ -30,11 +30,12 @@ from signon.extensions import db
 from signon.signatures.public_signon import operations as public_ops
 from tests.conftest import make_settings
 from tests.exports.factories import demo_letter
+from tests.redis_urls import redis_db
 from tests.signatures.factories import ask, make_public_letter, refusing_mail_server
 from tests.smtp import MailCatcher
 
 TOKEN = "scraper-token-0123456789abcdef"
-REDIS_DB = "redis://127.0.0.1:6379/3"
+REDIS_DB = redis_db(3)
 
 
 def value(name: str, **labels: str) -> float:

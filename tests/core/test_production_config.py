@@ -27,6 +27,7 @@ from signon.config import (
     production_secret_key,
 )
 from signon.extensions import limiter
+from tests.redis_urls import redis_db
 
 STRONG_KEY = secrets.token_hex(32)
 
@@ -126,7 +127,7 @@ def test_memory_rate_limits_in_production_are_warned_about(
         create_app(Settings.from_env())
     assert "rate limits are counted per process" in caplog.text
     caplog.clear()
-    production_env.setenv("SIGNON_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/2")
+    production_env.setenv("SIGNON_RATELIMIT_STORAGE_URL", redis_db(2))
     with caplog.at_level(logging.WARNING, logger="signon"):
         settings = Settings.from_env()
         create_app(settings)

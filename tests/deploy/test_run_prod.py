@@ -22,9 +22,10 @@ import pytest
 import requests
 
 from tests.redis_server import free_port
+from tests.redis_urls import redis_db
 
 #: Redis database of these tests (this engineer's).
-REDIS_URL = "redis://127.0.0.1:6379/2"
+REDIS_URL = redis_db(2)
 
 
 def _processes() -> dict[int, tuple[int, str]]:

@@ -41,13 +41,14 @@ from signon.signatures.models import Signature
 from tests.accounts.factories import DEFAULT_PASSWORD
 from tests.exports.factories import sign
 from tests.redis_server import free_port
+from tests.redis_urls import redis_db
 from tests.s3 import make_bucket, s3_environment
 from tests.signatures.factories import coordinated_letter, image_bytes, invited, sign_path
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
 
 #: Redis database of these tests (each engineer's tests write to their own).
-REDIS_URL = "redis://127.0.0.1:6379/4"
+REDIS_URL = redis_db(4)
 #: The confirmation links' limit per client address, for the two servers together.
 CONFIRM_LIMIT = 5
 CSRF = re.compile(r'name="((?:[a-z]+-)?csrf_token)"[^>]*value="([^"]+)"')

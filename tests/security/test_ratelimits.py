@@ -21,9 +21,10 @@ from signon.accounts.models import TokenPurpose, UserToken
 from signon.extensions import db, limiter
 from tests.conftest import AppFactory
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.redis_urls import TEST_REDIS_URL
 from tests.smtp import MailCatcher
 
-REDIS_URL = "redis://127.0.0.1:6379"
+REDIS_URL = TEST_REDIS_URL
 WRONG = "definitely not the password"
 
 
