@@ -757,18 +757,19 @@ def _filtered_rows(view: Overview, filters: Filters) -> Any:
     needle = " ".join(filters.search.split()).casefold()
     ranks = [_rank(state) for state in STATE_ORDER if state in filters.states]
     signature_rank = signature_state_rank(view.covered_ids)
-    signatures = (
-        select(
-            literal("s").label("kind"),
-            sig.id.label("id"),
-            sig.name_order.label("name_order"),
-            signature_rank.label("rank"),
-            _activity().label("activity"),
+    # the signature's invitation is joined only when its activity or address is asked for
+    joined = bool(needle) or filters.sort == SortOrder.ACTIVITY
+    signatures = select(
+        literal("s").label("kind"),
+        sig.id.label("id"),
+        sig.name_order.label("name_order"),
+        signature_rank.label("rank"),
+        (_activity() if joined else sig.last_activity_at).label("activity"),
+    ).where(sig.letter_id == view.letter_id)
+    if joined:
+        signatures = signatures.select_from(Signature.__table__).outerjoin(
+            Invitation.__table__, inv.id == sig.invitation_id
         )
-        .select_from(Signature.__table__)
-        .outerjoin(Invitation.__table__, inv.id == sig.invitation_id)
-        .where(sig.letter_id == view.letter_id)
-    )
     invitation_rank = invitation_state_rank(view.now)
     invitations = select(
         literal("i").label("kind"),
