@@ -294,6 +294,9 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         Index("ix_signatures_letter_status", "letter_id", "status"),
         Index("ix_signatures_letter_skeleton", "letter_id", "name_skeleton"),
         Index("ix_signatures_letter_name_order", "letter_id", "name_order", "id"),
+        # the moderation page: a page of the pending ones; colliding names and merge targets
+        Index("ix_signatures_letter_moderation", "letter_id", "moderation"),
+        Index("ix_signatures_letter_name_key", "letter_id", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
