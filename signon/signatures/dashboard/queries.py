@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from math import ceil
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, exists, func, literal, or_, select, tuple_, union_all
 
 from signon.db import casefold, quarter_hour, utcnow
 from signon.extensions import db
@@ -842,11 +842,24 @@ def page_of_rows(view: Overview, filters: Filters, per_page: int = PER_PAGE) -> 
 
 
 def row_batches(view: Overview, filters: Filters, size: int = 1000) -> Iterator[list[SignatoryRow]]:
-    """Every row the filters keep, in their order, ``size`` at a time (the CSV streams them)."""
-    offset = 0
+    """Every row the filters keep, in their order, ``size`` at a time (the CSV streams them).
+
+    Each batch starts after the last row of the one before (keyset, not OFFSET): a batch
+    does not sort again the rows already sent."""
+    rows = _filtered_rows(view, filters)
+    order = _ordered(rows, filters.sort)
+    sort_columns = [getattr(term, "element", term) for term in order]
+    descending = filters.sort == SortOrder.ACTIVITY
+    after: tuple[Any, ...] | None = None
     while True:
-        keys = _keys(view, filters, offset, size)
-        if not keys:
+        query = select(rows.c.kind, rows.c.id, *sort_columns).order_by(*order).limit(size)
+        if after is not None:
+            position = tuple_(*sort_columns)
+            query = query.where(
+                position < tuple_(*after) if descending else position > tuple_(*after)
+            )
+        found = db.session.execute(query).all()
+        if not found:
             return
-        yield _read(view, keys)
-        offset += len(keys)
+        yield _read(view, [(str(row[0]), int(row[1])) for row in found])
+        after = tuple(found[-1][2:])
