@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app signon
-CI_SCRIPTS := .ci/dependency_audit.py
+CI_SCRIPTS := .ci/dependency_audit.py wsgi.py gunicorn.conf.py deploy
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # The PostgreSQL run (see README): override to point at another server.
