@@ -113,6 +113,7 @@ def _world() -> Walk:
             "org_id": b["org_id"],
             "membership_id": b["membership_id"],
             "message_id": b["message_id"],
+            "job_id": b["job_id"],
             "token": b["public_token"],
             "public_token": b["public_token"],
             "invitee_token": invitation_token(invitation),
@@ -151,6 +152,7 @@ def _send(client: FlaskClient, walk: Walk, what: str, method: str, url: str, **k
         return
     if response.status_code >= 500:
         walk.failures.append(f"{what}: {method} {url[:120]} -> {response.status_code}")
+    response.close()  # a streamed download keeps its request context until closed
 
 
 def _as(client: FlaskClient, walk: Walk, who: str) -> None:
@@ -351,6 +353,7 @@ def _forms_of_every_page(
         relogin()
         response = client.get(url)
         if response.mimetype != "text/html" or response.status_code != 200:
+            response.close()  # a streamed download keeps its request context until closed
             continue
         parser = _FormParser(url)
         parser.feed(response.get_data(as_text=True))
