@@ -1,8 +1,8 @@
 """Two app servers, one database, one Redis, one bucket: any server answers any request.
 
 Two real gunicorn processes on free ports, configured from the environment as in
-production, share the test database (PostgreSQL in the PostgreSQL run, the SQLite file
-otherwise), Redis database 4 for the rate limits, and a bucket on moto's S3 server. A
+production, share the PostgreSQL test database (they run in the PostgreSQL run only),
+Redis database 4 for the rate limits, and a bucket on moto's S3 server. A
 browser-like client (``requests``, one cookie jar for 127.0.0.1) then shows:
 
 - a login made on one server is valid on the other (signed cookie, token on the user row);
@@ -45,7 +45,17 @@ from tests.redis_urls import redis_db
 from tests.s3 import make_bucket, s3_environment
 from tests.signatures.factories import coordinated_letter, image_bytes, invited, sign_path
 
-pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
+pytestmark = [
+    pytest.mark.real_commits,
+    pytest.mark.usefixtures("app_context"),
+    # Several app servers share a PostgreSQL database in production (issue 11: "against one
+    # PostgreSQL and Redis"); SQLite is the one-host default. CI's PostgreSQL run has them,
+    # and the SQLite run saves their minutes.
+    pytest.mark.skipif(
+        not os.environ.get("SIGNON_TEST_DATABASE_URL", "").startswith("postgresql"),
+        reason="several app servers share PostgreSQL: run with SIGNON_TEST_DATABASE_URL",
+    ),
+]
 
 #: Redis database of these tests (each engineer's tests write to their own).
 REDIS_URL = redis_db(4)
