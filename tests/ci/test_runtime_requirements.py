@@ -115,10 +115,13 @@ def test_make_test_still_installs_everything_and_the_browser() -> None:
 
 
 def test_ci_runs_the_smoke_test_between_the_audit_and_the_suite() -> None:
-    steps = [
-        line.strip()
-        for line in (ROOT / ".ci" / "run").read_text().splitlines()
-        if line.startswith("make ")
-    ]
-    assert steps == ["make lint", "make audit", "make smoke", "make test", "make test-postgres"]
+    script = (ROOT / ".ci" / "run").read_text()
+    steps = [line.strip() for line in script.splitlines() if line.startswith("make ")]
+    assert steps[:3] == ["make lint", "make audit", "make smoke"], steps
+    # then both suites, side by side: the PostgreSQL run on its own Redis server
+    after_smoke = script.split("make smoke", 1)[1]
+    assert re.search(r"^make test\b(?!-)", after_smoke, re.MULTILINE), after_smoke
+    postgres = re.search(r"^SIGNON_TEST_REDIS_URL=\S+ make test-postgres\b", after_smoke, re.M)
+    assert postgres, after_smoke
+    assert "wait" in after_smoke and 'exit "$status"' in after_smoke
     assert ".ci/runtime_smoke.sh" in make_dry_run("smoke")
