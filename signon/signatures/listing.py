@@ -760,18 +760,11 @@ class ListPage:
         return self.offset + len(self.entries) < self.count
 
 
-class RevisionRow(Protocol):
+class RevisionRow(RevisionLike, Protocol):
+    """A revision's columns as :func:`listed` reads them: what the chain reads, and its id."""
+
     @property
     def id(self) -> int: ...
-
-    @property
-    def number(self) -> int: ...
-
-    @property
-    def change_kind(self) -> ChangeKind | None: ...
-
-    @property
-    def content_sha256(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -913,21 +906,23 @@ def listed(
 ) -> Listed:
     """The letter's list under ``revision`` (default: the current text), in the stored
     arrangement (``mode`` overrides its order), for reading in pages (two queries)."""
-    revisions = tuple(
-        db.session.execute(
-            select(
-                Revision.id, Revision.number, Revision.change_kind, Revision.content_sha256
-            ).where(Revision.letter_id == letter.id)
-        ).all()
+    rows = cast(
+        "tuple[RevisionRow, ...]",
+        tuple(
+            db.session.execute(
+                select(
+                    Revision.id, Revision.number, Revision.change_kind, Revision.content_sha256
+                ).where(Revision.letter_id == letter.id)
+            ).all()
+        ),
     )
-    head = max((r.number for r in revisions), default=0)
+    head = max((r.number for r in rows), default=0)
     target = revision.number if revision is not None else head
-    chain = RevisionChain.of(cast("Sequence[RevisionLike]", revisions), target)
+    chain = RevisionChain.of(rows, target)
     arrangement = stored_arrangement(letter)
     if mode is not None:
         arrangement = replace(arrangement, mode=mode)
     drafters = _drafter_ids(letter) if arrangement.mode == OrderMode.DRAFTERS_FIRST else ()
-    rows = cast("tuple[RevisionRow, ...]", revisions)
     return Listed(letter.id, arrangement, chain, rows, drafters)
 
 
