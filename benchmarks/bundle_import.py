@@ -36,7 +36,7 @@ from typing import Any
 from flask import Flask
 from flask_migrate import upgrade
 
-from benchmarks.dashboard import _client, _postgresql_schema, _settings
+from benchmarks.harness import load_average, logged_in, postgresql_schema, settings
 from signon import create_app
 from signon.audit.verify import verify_letter
 from signon.core import transaction
@@ -145,7 +145,7 @@ def measure(
     print(f"\n{label}:", flush=True)
     figures = []
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(_settings(database_url, folder))
+        app = create_app(settings(database_url, folder))
         with app.app_context():
             upgrade()
             session_id = make_user(email=OWNER).get_id()
@@ -186,7 +186,7 @@ def measure(
 
 def _audit_page_ms(app: Flask, session_id: str, slug: str) -> tuple[float, float]:
     """Milliseconds of the first view of the letter's audit log and the median of 5 more."""
-    client = _client(app, session_id)
+    client = logged_in(app, session_id)
     timings = []
     for _ in range(6):
         started = time.perf_counter()
@@ -204,8 +204,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile per import")
     parser.add_argument("--sort", default="cumulative", help="the profile's order (e.g. tottime)")
     args = parser.parse_args(argv)
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {load}")
+    print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {load_average()}")
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as folder:
         files = {}
@@ -216,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
             figures += measure("SQLite", url, files, args.profile, args.sort)
         if args.database_url:
-            with _postgresql_schema(args.database_url) as url:
+            with postgresql_schema(args.database_url, "bench_import") as url:
                 figures += measure("PostgreSQL", url, files, args.profile, args.sort)
     print(
         f"\n{'database':<11} {'signatories':>11} {'seconds':>8} {'rows':>7} {'rows/s':>8} "
@@ -228,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{f.rows_per_second:>8,.0f} {f.intact!s:>6} {f.first_view_ms:>17.0f} "
             f"{f.later_view_ms:>8.1f}"
         )
-    print("\nLoad average at the end: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
+    print(f"\nLoad average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

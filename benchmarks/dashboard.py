@@ -19,27 +19,28 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import secrets
-import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
 
+from benchmarks.harness import (
+    Timing,
+    count_statements,
+    load_average,
+    logged_in,
+    postgresql_schema,
+    preamble,
+    settings,
+    time_request,
+)
 from signon import create_app
-from signon.config import Settings
 from signon.core import transaction
 from signon.extensions import db
 from tests.factories import make_user
@@ -59,43 +60,8 @@ class Figure:
     database: str
     size: int
     request: str
-    median_ms: float
-    min_ms: float
-    max_ms: float
-    cpu_ms: float  # median CPU time of this process (less disturbed by a busy machine)
+    timing: Timing
     statements: int
-    response_bytes: int
-
-
-def _settings(database_url: str, folder: str) -> Settings:
-    return Settings(
-        secret_key=secrets.token_hex(32),
-        database_url=database_url,
-        testing=False,
-        base_url="http://localhost",
-        mail_outbox=str(Path(folder) / "outbox"),
-        storage_dir=str(Path(folder) / "storage"),
-        ratelimit_enabled=False,
-        wtf_csrf_enabled=False,
-    )
-
-
-@contextmanager
-def _postgresql_schema(database_url: str) -> Iterator[str]:
-    """A fresh schema in the given PostgreSQL database, dropped afterwards; yields a URL
-    whose connections use it (``search_path``)."""
-    schema = f"bench_dashboard_{secrets.token_hex(4)}"
-    driver_url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(driver_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in database_url else "?"
-    try:
-        yield f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def _build(app: Flask, sizes: Sequence[int]) -> tuple[str, dict[int, str]]:
@@ -120,51 +86,6 @@ def _build(app: Flask, sizes: Sequence[int]) -> tuple[str, dict[int, str]]:
     return session_id, slugs
 
 
-def _client(app: Flask, session_id: str) -> FlaskClient:
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = session_id
-        session["_fresh"] = True
-    return client
-
-
-def _time(
-    client: FlaskClient, path: str, warmup: int, runs: int
-) -> tuple[list[float], list[float], int]:
-    """Wall-clock and CPU milliseconds of each request, and the response's size."""
-    size = 0
-    for _ in range(warmup):
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-        response.get_data()  # a streamed download ends (and lets its request go) when read
-    wall, cpu = [], []
-    for _ in range(runs):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = client.get(path)
-        size = len(response.get_data())
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu, size
-
-
-def _statements(app: Flask, client: FlaskClient, path: str) -> int:
-    with app.app_context():
-        engine = db.engine
-    count = 0
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        nonlocal count
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            count += 1  # the queries, not SQLite's BEGIN IMMEDIATE (as tests/querycount.py)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        client.get(path).get_data()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return count
-
-
 def _profile(client: FlaskClient, path: str) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -181,28 +102,18 @@ def measure(
 ) -> list[Figure]:
     print(f"\n{label}: building…", flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(_settings(database_url, folder))
+        app = create_app(settings(database_url, folder))
         session_id, slugs = _build(app, sizes)
-        client = _client(app, session_id)
+        client = logged_in(app, session_id)
         figures = []
         for size in sizes:
             for name, page in REQUESTS:
                 path = f"/letters/{slugs[size]}/{page}"
-                timings, cpu, body = _time(client, path, warmup, runs)
+                timing = time_request(client, path, warmup=warmup, runs=runs)
                 figures.append(
-                    Figure(
-                        label,
-                        size,
-                        name,
-                        statistics.median(timings),
-                        min(timings),
-                        max(timings),
-                        statistics.median(cpu),
-                        _statements(app, client, path),
-                        body,
-                    )
+                    Figure(label, size, name, timing, count_statements(app, client, path))
                 )
-                print(f"  {size:>6} {name:<10} {figures[-1].median_ms:8.1f} ms", flush=True)
+                print(f"  {size:>6} {name:<10} {timing.median_ms:8.1f} ms", flush=True)
         if profile:
             print(f"\nProfile of 5 × GET dashboard, {max(sizes)} organisations ({label}):")
             _profile(client, f"/letters/{slugs[max(sizes)]}/signatories")
@@ -215,12 +126,14 @@ def report(figures: Sequence[Figure], sizes: Sequence[int]) -> None:
     print()
     print(
         f"{'database':<11} {'orgs':>6} {'request':<10} {'median ms':>10} {'min ms':>8} "
-        f"{'max ms':>8} {'CPU ms':>7} {'SQL':>4} {'bytes':>10}"
+        f"{'max ms':>8} {'CPU ms':>7} {'1st byte':>8} {'SQL':>4} {'bytes':>10}"
     )
     for f in figures:
+        t = f.timing
         print(
-            f"{f.database:<11} {f.size:>6} {f.request:<10} {f.median_ms:>10.1f} {f.min_ms:>8.1f} "
-            f"{f.max_ms:>8.1f} {f.cpu_ms:>7.1f} {f.statements:>4} {f.response_bytes:>10,}"
+            f"{f.database:<11} {f.size:>6} {f.request:<10} {t.median_ms:>10.1f} {t.min_ms:>8.1f} "
+            f"{t.max_ms:>8.1f} {t.cpu_ms:>7.1f} {t.first_byte_ms:>8.1f} {f.statements:>4} "
+            f"{t.response_bytes:>10,}"
         )
     small, large = min(sizes), max(sizes)
     if small == large:
@@ -231,8 +144,8 @@ def report(figures: Sequence[Figure], sizes: Sequence[int]) -> None:
         for name, _ in REQUESTS:
             a, b = by_key[(database, small, name)], by_key[(database, large, name)]
             print(
-                f"  {database:<11} {name:<10} {b.median_ms / a.median_ms:6.1f}×  "
-                f"({a.median_ms:.1f} → {b.median_ms:.1f} ms; "
+                f"  {database:<11} {name:<10} {b.timing.median_ms / a.timing.median_ms:6.1f}×  "
+                f"({a.timing.median_ms:.1f} → {b.timing.median_ms:.1f} ms; "
                 f"SQL statements {a.statements} → {b.statements})"
             )
 
@@ -249,11 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="profile the largest page")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes))
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(
-        f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {load}; "
-        f"{args.runs} timed runs after {args.warmup} warm-ups"
-    )
+    print(preamble(args.runs, args.warmup))
     with tempfile.TemporaryDirectory() as folder:
         figures = measure(
             "SQLite",
@@ -264,10 +173,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.profile,
         )
     if args.database_url:
-        with _postgresql_schema(args.database_url) as url:
+        with postgresql_schema(args.database_url, "bench_dashboard") as url:
             figures += measure("PostgreSQL", url, sizes, args.runs, args.warmup, args.profile)
     report(figures, sizes)
-    print("\nLoad average at the end: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
+    print(f"\nLoad average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,7 @@ the same run as the baseline. No assertions: this measures. From the project's r
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,11 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
-from benchmarks.dashboard import _client, _postgresql_schema, _settings
+from benchmarks.harness import (
+    Timing,
+    count_statements,
+    load_average,
+    logged_in,
+    postgresql_schema,
+    preamble,
+    settings,
+    time_request,
+)
 from signon import create_app
 from signon.core import names, transaction
 from signon.db import utcnow
@@ -70,47 +75,8 @@ class Figure:
     database: str
     size: int
     request: str
-    median_ms: float
-    cpu_ms: float
+    timing: Timing
     statements: int
-    response_bytes: int
-
-
-def _time(
-    client: FlaskClient, path: str, warmup: int, runs: int
-) -> tuple[list[float], list[float], int]:
-    """Wall-clock and CPU milliseconds of each request (its body read), and the body's size."""
-    for _ in range(warmup):
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-        response.get_data()
-    wall, cpu, size = [], [], 0
-    for _ in range(runs):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        size = len(client.get(path).get_data())
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-    return wall, cpu, size
-
-
-def _statements(app: Flask, client: FlaskClient, path: str) -> int:
-    """SQL statements of one request, its body read (downloads stream: they query as they
-    are read; a body left unread would also keep its request context open)."""
-    with app.app_context():
-        engine = db.engine
-    count = 0
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        nonlocal count
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            count += 1
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        client.get(path).get_data()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return count
 
 
 def _rows(letter: Letter, size: int, seed: int) -> list[dict[str, Any]]:
@@ -178,29 +144,20 @@ def measure(
 ) -> list[Figure]:
     print(f"\n{label}: building…", flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(_settings(database_url, folder))
+        app = create_app(settings(database_url, folder))
         session_id, slugs = _build(app, sizes)
-        coordinator = _client(app, session_id)
+        coordinator = logged_in(app, session_id)
         anonymous = app.test_client()
         figures = []
         for size in sizes:
             for name, template in REQUESTS:
                 path = template.format(slug=slugs[size], last=max(1, -(-size // 50)))
                 client = coordinator if path.startswith("/letters/") else anonymous
-                timings, cpu, body = _time(client, path, warmup, runs)
-                statements = _statements(app, client, path)
+                timing = time_request(client, path, warmup=warmup, runs=runs)
                 figures.append(
-                    Figure(
-                        label,
-                        size,
-                        name,
-                        statistics.median(timings),
-                        statistics.median(cpu),
-                        statements,
-                        body,
-                    )
+                    Figure(label, size, name, timing, count_statements(app, client, path))
                 )
-                print(f"  {size:>6} {name:<12} {figures[-1].median_ms:8.1f} ms", flush=True)
+                print(f"  {size:>6} {name:<12} {timing.median_ms:8.1f} ms", flush=True)
         with app.app_context():
             db.engine.dispose()
     return figures
@@ -210,14 +167,15 @@ def report(figures: Sequence[Figure], sizes: Sequence[int]) -> None:
     print()
     print(
         f"{'database':<11} {'size':>6} {'request':<12} {'median ms':>10} {'CPU ms':>7} "
-        f"{'× base':>7} {'SQL':>4} {'bytes':>10}"
+        f"{'1st byte':>8} {'× base':>7} {'SQL':>4} {'bytes':>10}"
     )
-    base = {(f.database, f.size): f.median_ms for f in figures if f.request == "baseline"}
+    base = {(f.database, f.size): f.timing.median_ms for f in figures if f.request == "baseline"}
     for f in figures:
-        ratio = f.median_ms / base[(f.database, f.size)]
+        t = f.timing
+        ratio = t.median_ms / base[(f.database, f.size)]
         print(
-            f"{f.database:<11} {f.size:>6} {f.request:<12} {f.median_ms:>10.1f} {f.cpu_ms:>7.1f} "
-            f"{ratio:>7.1f} {f.statements:>4} {f.response_bytes:>10,}"
+            f"{f.database:<11} {f.size:>6} {f.request:<12} {t.median_ms:>10.1f} {t.cpu_ms:>7.1f} "
+            f"{t.first_byte_ms:>8.1f} {ratio:>7.1f} {f.statements:>4} {t.response_bytes:>10,}"
         )
     small, large = min(sizes), max(sizes)
     if small == large:
@@ -228,8 +186,8 @@ def report(figures: Sequence[Figure], sizes: Sequence[int]) -> None:
         for name, _ in REQUESTS:
             a, b = by_key[(database, small, name)], by_key[(database, large, name)]
             print(
-                f"  {database:<11} {name:<12} {a.median_ms:7.1f} → {b.median_ms:7.1f} ms; "
-                f"SQL {a.statements} → {b.statements}"
+                f"  {database:<11} {name:<12} {a.timing.median_ms:7.1f} → "
+                f"{b.timing.median_ms:7.1f} ms; SQL {a.statements} → {b.statements}"
             )
 
 
@@ -245,21 +203,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes))
-    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
-    print(
-        f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average {load}; "
-        f"{args.runs} timed runs after {args.warmup} warm-ups"
-    )
+    print(preamble(args.runs, args.warmup))
     figures: list[Figure] = []
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
             figures += measure("SQLite", url, sizes, args.runs, args.warmup)
     if args.database_url:
-        with _postgresql_schema(args.database_url) as url:
+        with postgresql_schema(args.database_url, "bench_lists") as url:
             figures += measure("PostgreSQL", url, sizes, args.runs, args.warmup)
     report(figures, sizes)
-    print("\nLoad average at the end: " + ", ".join(f"{n:.1f}" for n in os.getloadavg()))
+    print(f"\nLoad average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from sqlalchemy import ColumnElement, func, select
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
-from signon.core.mail import queue_mail
 from signon.core.names import clean_name
 from signon.db import utcnow
 from signon.extensions import db
@@ -38,15 +37,16 @@ from signon.signatures.models import (
     SignatoryKind,
     Signature,
     SignatureChange,
-    SignatureEvent,
     SignatureSource,
     SignatureStatus,
 )
 from signon.signatures.public_signon.operations import (
     _lock_letter,
     _lock_signature,
+    mail_signatory,
     private_link,
-    public_url,
+    record_decision,
+    signature_event,
 )
 
 #: The printed fields a change may propose, with the label the coordinators see.
@@ -233,17 +233,6 @@ def _lock(signature: Signature) -> None:
     _lock_signature(signature)
 
 
-def _event(signature: Signature, action: str, **details: object) -> None:
-    db.session.add(
-        SignatureEvent(
-            signature=signature,
-            action=action,
-            revision_id=signature.revision_id,
-            details={k: v for k, v in details.items() if v is not None},
-        )
-    )
-
-
 def _check_name_free(signature: Signature, name: str) -> None:
     """A public signatory may not rename itself to (a look-alike of) another signatory."""
     if duplicates.look_alikes(signature.letter, name, except_id=signature.id):
@@ -273,7 +262,7 @@ def propose_change(
     if proposed == listed_values(signature) and logo_filename is None:
         if pending is not None:
             _close(pending, ChangeStatus.CANCELLED, reason="taken back by the signatory")
-            _event(signature, "change_cancelled", change=pending.id, email=email)
+            signature_event(signature, "change_cancelled", change=pending.id, email=email)
             db.session.flush()
         return None
     if pending is not None and pending.proposed == proposed and logo_filename is None:
@@ -287,7 +276,7 @@ def propose_change(
     pending.proposed_by_email = email
     pending.proposed_at = utcnow()
     db.session.flush()
-    _event(signature, "change_proposed", change=pending.id, email=email, proposed=proposed)
+    signature_event(signature, "change_proposed", change=pending.id, email=email, proposed=proposed)
     record_event(
         "signature.change_proposed",
         letter_id=signature.letter_id,
@@ -337,7 +326,9 @@ def accept_change(signature: Signature, *, moderator: User) -> SignatureChange:
     _close(change, ChangeStatus.ACCEPTED)
     change.decided_by = moderator
     signature.last_activity_at = utcnow()
-    _event(signature, "change_accepted", change=change.id, moderator=moderator.email, before=before)
+    signature_event(
+        signature, "change_accepted", change=change.id, moderator=moderator.email, before=before
+    )
     record_event(
         "signature.change_accepted",
         letter_id=signature.letter_id,
@@ -358,7 +349,9 @@ def reject_change(signature: Signature, *, moderator: User, reason: str | None) 
     change = _require_pending(signature)
     _close(change, ChangeStatus.REJECTED, reason=reason)
     change.decided_by = moderator
-    _event(signature, "change_rejected", change=change.id, moderator=moderator.email, reason=reason)
+    signature_event(
+        signature, "change_rejected", change=change.id, moderator=moderator.email, reason=reason
+    )
     record_event(
         "signature.change_rejected",
         letter_id=signature.letter_id,
@@ -374,17 +367,12 @@ def reject_change(signature: Signature, *, moderator: User, reason: str | None) 
 
 
 def _mail_decision(signature: Signature, change: SignatureChange) -> None:
-    if not signature.email:
-        return
-    letter = signature.letter
     accepted = change.status == ChangeStatus.ACCEPTED
-    queue_mail(
-        signature.email,
-        f"Your change to “{signature.name}” under “{letter.title}” is "
+    mail_signatory(
+        signature,
+        f"Your change to “{signature.name}” under “{signature.letter.title}” is "
         + ("accepted" if accepted else "not accepted"),
         "signatures/public_change_decided",
-        letter=letter,
-        signature=signature,
         accepted=accepted,
         private_link=private_link(signature),
     )
@@ -401,26 +389,11 @@ def remove_signature(signature: Signature, *, moderator: User, reason: str) -> N
     if pending is not None:
         _close(pending, ChangeStatus.CANCELLED, reason="the signature was removed")
         pending.decided_by = moderator
-    signature.moderation = Moderation.REJECTED
-    signature.last_activity_at = utcnow()
-    _event(signature, "removed", moderator=moderator.email, reason=reason)
-    record_event(
-        "signature.removed",
-        letter_id=signature.letter_id,
-        actor=moderator,
-        signature=signature.name,
+    record_decision(signature, Moderation.REJECTED, "removed", moderator=moderator, reason=reason)
+    letter = signature.letter
+    mail_signatory(
+        signature,
+        f"“{signature.name}” is no longer listed under “{letter.title}”",
+        "signatures/public_removed",
         reason=reason,
-        printed=printed_records(signature),
     )
-    db.session.flush()
-    if signature.email:
-        letter = signature.letter
-        queue_mail(
-            signature.email,
-            f"“{signature.name}” is no longer listed under “{letter.title}”",
-            "signatures/public_removed",
-            letter=letter,
-            signature=signature,
-            reason=reason,
-            page_url=public_url(letter) if letter.is_public else None,
-        )

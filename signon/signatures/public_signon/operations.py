@@ -217,7 +217,8 @@ def _listed_message(existing: Signature, name: str) -> str:
     )
 
 
-def _event(signature: Signature, action: str, **details: object) -> None:
+def signature_event(signature: Signature, action: str, **details: object) -> None:
+    """One entry of the signature's own history (details that are None are left out)."""
     db.session.add(
         SignatureEvent(
             signature=signature,
@@ -226,6 +227,49 @@ def _event(signature: Signature, action: str, **details: object) -> None:
             details={k: v for k, v in details.items() if v is not None},
         )
     )
+
+
+def record_decision(
+    signature: Signature,
+    moderation: Moderation,
+    action: str,
+    *,
+    moderator: User,
+    reason: str | None = None,
+) -> None:
+    """A coordinator's decision on a public signature (accept, reject, remove): its new
+    moderation state, the signature's history entry ``action`` and the audit event
+    ``signature.<action>``, both naming the moderator and the reason. The one shape of every
+    moderation decision; the caller checks first that the decision applies."""
+    signature.moderation = moderation
+    signature.last_activity_at = utcnow()
+    signature_event(signature, action, moderator=moderator.email, reason=reason or None)
+    record_event(
+        f"signature.{action}",
+        letter_id=signature.letter_id,
+        actor=moderator,
+        signature=signature.name,
+        reason=reason or None,
+        printed=printed_records(signature),
+    )
+    db.session.flush()
+
+
+def mail_signatory(signature: Signature, subject: str, template: str, **context: Any) -> None:
+    """Tell a signatory about a decision on their signature, if they gave an address (the
+    template gets the letter, the signature, the public page's address while it is on, and
+    ``context``)."""
+    if signature.email:
+        letter = signature.letter
+        queue_mail(
+            signature.email,
+            subject,
+            template,
+            letter=letter,
+            signature=signature,
+            page_url=public_url(letter) if letter.is_public else None,
+            **context,
+        )
 
 
 def public_url(letter: Letter) -> str:
@@ -494,7 +538,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     request.confirmed_at = utcnow()
     request.signature_id = signature.id
     shown = db.session.get(Revision, request.revision_id)
-    _event(
+    signature_event(
         signature,
         "public_request_confirmed",
         request=request.id,
@@ -795,46 +839,23 @@ def accept_signature(signature: Signature, *, moderator: User) -> None:
     _require_pending(signature)
     if signature.status != SignatureStatus.APPROVED:
         raise SignatureError(f"“{signature.name}” withdrew meanwhile: there is nothing to publish.")
-    signature.moderation = Moderation.ACCEPTED
-    signature.last_activity_at = utcnow()
-    _event(signature, "moderation_accepted", moderator=moderator.email)
-    record_event(
-        "signature.moderation_accepted",
-        letter_id=signature.letter_id,
-        actor=moderator,
-        signature=signature.name,
-        printed=printed_records(signature),
+    record_decision(signature, Moderation.ACCEPTED, "moderation_accepted", moderator=moderator)
+    letter = signature.letter
+    mail_signatory(
+        signature,
+        f"“{signature.name}” is now listed under “{letter.title}”",
+        "signatures/public_accepted",
+        private_link=private_link(signature),
     )
-    db.session.flush()
-    if signature.email:
-        letter = signature.letter
-        queue_mail(
-            signature.email,
-            f"“{signature.name}” is now listed under “{letter.title}”",
-            "signatures/public_accepted",
-            letter=letter,
-            signature=signature,
-            page_url=public_url(letter) if letter.is_public else None,
-            private_link=private_link(signature),
-        )
 
 
 def reject_signature(signature: Signature, *, moderator: User, reason: str | None) -> None:
     """Never publish it. The reason stays within the team; nobody is mailed."""
     _lock_signature(signature)
     _require_pending(signature)
-    signature.moderation = Moderation.REJECTED
-    signature.last_activity_at = utcnow()
-    _event(signature, "moderation_rejected", moderator=moderator.email, reason=reason or None)
-    record_event(
-        "signature.moderation_rejected",
-        letter_id=signature.letter_id,
-        actor=moderator,
-        signature=signature.name,
-        reason=reason or None,
-        printed=printed_records(signature),
+    record_decision(
+        signature, Moderation.REJECTED, "moderation_rejected", moderator=moderator, reason=reason
     )
-    db.session.flush()
 
 
 MERGED_FIELDS = (
@@ -856,7 +877,7 @@ def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_det
     previous = duplicate.moderation
     duplicate.moderation = Moderation.REJECTED
     duplicate.last_activity_at = utcnow()
-    _event(
+    signature_event(
         duplicate,
         "merged",
         moderator=moderator.email,
@@ -876,7 +897,7 @@ def _merge(duplicate: Signature, target: Signature, *, moderator: User, take_det
         target.website = duplicate.website
         target.domain_verified = domain_matches(target.email, target.website)
     target.last_activity_at = utcnow()
-    _event(
+    signature_event(
         target,
         "merge_received",
         moderator=moderator.email,
@@ -986,8 +1007,8 @@ def undo_merge(duplicate: Signature, *, moderator: User) -> Signature:
         _restore_details(target, received)
     duplicate.moderation = Moderation(merged.details.get("previous_moderation", "pending"))
     duplicate.last_activity_at = target.last_activity_at = utcnow()
-    _event(duplicate, "merge_undone", moderator=moderator.email, merged_into=target.id)
-    _event(target, "merge_undone", moderator=moderator.email, merged_from=duplicate.id)
+    signature_event(duplicate, "merge_undone", moderator=moderator.email, merged_into=target.id)
+    signature_event(target, "merge_undone", moderator=moderator.email, merged_from=duplicate.id)
     record_event(
         "signature.merge_undone",
         letter_id=duplicate.letter_id,
