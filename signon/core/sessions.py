@@ -139,6 +139,10 @@ def forget_browser_draft(name: str) -> None:
     session[SAVED_BROWSER_DRAFT] = name
 
 
+#: The editor's browser copy of a letter not created yet (/letters/new).
+NEW_LETTER_DRAFT = "new-letter"
+
+
 def browser_draft_name(letter_id: int, base_revision_id: int | None = None) -> str:
     """The editor's browser copy of a letter's text: per letter, then per base revision.
 

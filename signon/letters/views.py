@@ -15,7 +15,7 @@ from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
 from signon.core.permissions import Action, TeamRole
-from signon.core.sessions import browser_draft_name, forget_browser_draft
+from signon.core.sessions import NEW_LETTER_DRAFT, browser_draft_name, forget_browser_draft
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
 from signon.letters import operations, queries
@@ -62,9 +62,10 @@ def new() -> Response | str:
             body=form.body.data or "",
             drafting_organisation=organisation,
         )
+        forget_browser_draft(NEW_LETTER_DRAFT)
         flash(f"“{letter.title}” is created. Invite your drafting team next.", "success")
         return redirect(url_for("letters.show", slug=letter.slug))
-    return render_template("letters/new.html", form=form)
+    return render_template("letters/new.html", form=form, new_letter_draft=NEW_LETTER_DRAFT)
 
 
 @bp.get("/<slug>/")

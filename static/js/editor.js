@@ -5,7 +5,8 @@
  *   - a toolbar (Heading, Bold, Italic, lists, Link, Quote) with keyboard shortcuts;
  *     edits go through document.execCommand("insertText") so the browser's undo works;
  *   - a live preview rendered by the server (POST to data-preview-url, CSRF header);
- *   - paste from Word, Google Docs and web pages as Markdown (vendored turndown);
+ *   - paste from Word, Google Docs, LibreOffice and web pages as Markdown (vendored
+ *     turndown), typed bullets dropped; a paste one Enter under a paragraph starts its own;
  *   - a word and character counter, and a warning before leaving with unsaved changes;
  *   - with data-editor-draft, unsaved text kept in this browser (localStorage) and
  *     offered back on the next visit: a session that ended loses nothing typed.
@@ -374,6 +375,35 @@
     comments.forEach(function (c) { c.parentNode.removeChild(c); });
   }
 
+  // Bullets as typed characters: Symbol's "·" (or its private-use twin U+F0B7), "•",
+  // Courier's "o", Wingdings' "§" (U+F0A7), squares, arrows and ticks.
+  var BULLET_GLYPHS = "\u00b7\u2022\u25aa\u25a0\u25e6\u2023\u2043\u00a7\uf0b7\uf0a7\uf0d8\uf0fc\uf076o\\-\u2013";
+  var TYPED_MARKER_RE = new RegExp("^[\\s\\u00a0]*([" + BULLET_GLYPHS + "]|\\(?(?:\\d+|[a-z]{1,2}|[ivxlcdm]+)[.)])[\\s\\u00a0]+", "i");
+  // Without Word's list styles, only an unmistakable bullet makes a list item.
+  var PLAIN_BULLET_RE = /^[\s\u00a0]*([\u00b7\u2022\u25aa\u25a0\u25e6\u00a7\uf0b7\uf0a7\uf0d8])[\s\u00a0]+\S/;
+
+  function leadingTexts(p) {
+    var walker = p.ownerDocument.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+    var texts = [];
+    while (walker.nextNode()) { texts.push(walker.currentNode); }
+    return texts;
+  }
+
+  /** Remove a bullet or number typed at the start of p (across spans); return it, or "". */
+  function takeTypedMarker(p, pattern) {
+    var texts = leadingTexts(p);
+    var joined = texts.map(function (t) { return t.nodeValue; }).join("");
+    var match = pattern.exec(joined);
+    if (!match) { return ""; }
+    var remove = pattern === PLAIN_BULLET_RE ? match[0].length - 1 : match[0].length;
+    texts.forEach(function (t) {
+      var cut = Math.min(remove, t.nodeValue.length);
+      t.nodeValue = t.nodeValue.slice(cut);
+      remove -= cut;
+    });
+    return match[1];
+  }
+
   /** Word marks list paragraphs with mso-list styles and types the bullet or number itself. */
   function convertWordLists(body) {
     var items = [];
@@ -385,8 +415,16 @@
         if (/mso-list:\s*ignore/i.test(el.getAttribute("style"))) { markerEl = el; return true; }
         return false;
       });
-      if (!levelMatch && !(markerEl && /MsoListParagraph/i.test(p.className))) { return; }
-      var marker = markerEl ? markerEl.textContent.replace(/[\s\u00a0]+/g, "") : "";
+      var wordList = !!levelMatch || /MsoListParagraph/i.test(p.className);
+      if (!wordList && p.closest("li")) { return; } // already in a list
+      var typed = "";
+      if (!markerEl) { // the marker typed as text: in a Word list paragraph, or a lone bullet
+        typed = takeTypedMarker(p, wordList ? TYPED_MARKER_RE : PLAIN_BULLET_RE);
+        if (!typed && !levelMatch) { return; }
+      } else if (!wordList) {
+        return;
+      }
+      var marker = markerEl ? markerEl.textContent.replace(/[\s\u00a0]+/g, "") : typed;
       var ordered = /^\(?(?:\d+|[a-z]{1,2}|[ivxlcdm]+)[.)]$/i.test(marker);
       var number = /^\(?(\d+)[.)]$/.exec(marker);
       var previous = p.previousElementSibling;
@@ -669,37 +707,99 @@
     return markdown || null;
   }
 
-  function onPaste(ta, event) {
-    var data = event.clipboardData;
-    if (!data || !data.types || Array.prototype.indexOf.call(data.types, "text/html") === -1) {
-      return; // plain text: the browser does it best
+  function lineAt(value, index) {
+    var from = index === 0 ? 0 : value.lastIndexOf("\n", index - 1) + 1;
+    var to = value.indexOf("\n", index);
+    return { from: from, to: to === -1 ? value.length : to };
+  }
+
+  /** The line before the one that starts at lineStart ("" at the top). */
+  function previousLine(value, lineStart) {
+    return lineStart === 0 ? null : value.slice(lineAt(value, lineStart - 1).from, lineStart - 1);
+  }
+
+  /** The line after the one that ends at lineEnd (null at the bottom). */
+  function nextLine(value, lineEnd) {
+    return lineEnd >= value.length ? null : value.slice(lineEnd + 1, lineAt(value, lineEnd + 1).to);
+  }
+
+  /** Does pasted text that starts with `first` continue the list or quote on `line`? */
+  function continuesBlock(line, first) {
+    return (ANY_LIST_RE.test(line) && ANY_LIST_RE.test(first)) ||
+      (QUOTE_RE.test(line) && QUOTE_RE.test(first));
+  }
+
+  /** Is the caret on an empty line right under a line of text (one Enter after a paragraph)? */
+  function underAParagraph(ta) {
+    var value = ta.value;
+    var line = lineAt(value, ta.selectionStart);
+    if (!isBlankLine(value.slice(line.from, ta.selectionStart)) ||
+        !isBlankLine(value.slice(ta.selectionEnd, lineAt(value, ta.selectionEnd).to))) {
+      return false;
     }
-    var markdown;
-    try {
-      markdown = htmlToMarkdown(data.getData("text/html"));
-    } catch (e) {
-      markdown = null; // whatever went wrong, the browser's own paste still works
-    }
-    if (!markdown) { return; }
-    event.preventDefault();
+    var above = previousLine(value, line.from);
+    return above !== null && !isBlankLine(above);
+  }
+
+  /**
+   * Insert pasted Markdown as one undoable edit. Blocks (several lines, lists, headings)
+   * go on lines of their own; anything pasted on an empty line right under a paragraph
+   * becomes a paragraph of its own (in Markdown a single line break would join it to
+   * the paragraph above), unless it continues the list or quote above.
+   */
+  function insertPasted(ta, markdown) {
     var value = ta.value;
     var s = ta.selectionStart;
     var e = ta.selectionEnd;
+    var start = lineAt(value, s);
+    var end = lineAt(value, e);
+    var first = markdown.split("\n")[0];
     var block = markdown.indexOf("\n") !== -1 || /^(?:#{1,6} |[-*+] |\d+\. |> |\||```|---)/.test(markdown);
-    if (block) { // blocks go on lines of their own
-      var lineStart = s === 0 ? 0 : value.lastIndexOf("\n", s - 1) + 1;
-      var lineEnd = value.indexOf("\n", e);
-      if (lineEnd === -1) { lineEnd = value.length; }
-      if (!isBlankLine(value.slice(lineStart, s))) {
-        while (s > lineStart && /[ \t]/.test(value.charAt(s - 1))) { s--; }
+    var emptyBefore = isBlankLine(value.slice(start.from, s));
+    var emptyAfter = isBlankLine(value.slice(e, end.to));
+    if (emptyBefore && emptyAfter || block) {
+      if (!emptyBefore) {
+        while (s > start.from && /[ \t]/.test(value.charAt(s - 1))) { s--; }
         markdown = "\n\n" + markdown;
+      } else {
+        var above = previousLine(value, start.from);
+        if (above !== null && !isBlankLine(above) && !continuesBlock(above, first)) {
+          markdown = "\n" + markdown;
+        }
       }
-      if (!isBlankLine(value.slice(e, lineEnd))) {
-        while (e < lineEnd && /[ \t]/.test(value.charAt(e))) { e++; }
+      if (!emptyAfter) {
+        while (e < end.to && /[ \t]/.test(value.charAt(e))) { e++; }
         markdown += "\n\n";
+      } else {
+        var below = nextLine(value, end.to);
+        var last = markdown.split("\n").pop();
+        if (below !== null && !isBlankLine(below) && !continuesBlock(last, below)) {
+          markdown += "\n";
+        }
       }
     }
     replaceRange(ta, s, e, markdown, s + markdown.length, s + markdown.length);
+  }
+
+  function onPaste(ta, event) {
+    var data = event.clipboardData;
+    var types = data && data.types ? Array.prototype.slice.call(data.types) : [];
+    var markdown = null;
+    if (types.indexOf("text/html") !== -1) {
+      try {
+        markdown = htmlToMarkdown(data.getData("text/html"));
+      } catch (e) {
+        markdown = null; // whatever went wrong, the browser's own paste still works
+      }
+    }
+    if (!markdown) {
+      // Plain text: the browser does it best, except one Enter under a paragraph.
+      var text = types.indexOf("text/plain") !== -1 ? data.getData("text/plain") : "";
+      if (!/\S/.test(text) || !underAParagraph(ta)) { return; }
+      markdown = text.replace(/\r\n?/g, "\n").replace(/^\n+|\n+$/g, "");
+    }
+    event.preventDefault();
+    insertPasted(ta, markdown);
   }
 
   // ---------------------------------------------------------------------------------
