@@ -1,14 +1,40 @@
 // Small progressive enhancements used on every page. No inline scripts (CSP).
 (function () {
   "use strict";
-  // Ask before destructive actions: <form data-confirm="Really remove X?">
+  // How many checkboxes named `name` that belong to `form` (also through form="…") are ticked.
+  function ticked(form, name) {
+    return Array.prototype.filter.call(form.elements, function (element) {
+      return element.type === "checkbox" && element.name === name && element.checked;
+    }).length;
+  }
+  // Ask before destructive actions: <form data-confirm="Really remove X?">, or on the button
+  // that submits (<button data-confirm="Reject the {count} selected?"
+  // data-confirm-count="checkbox name">: {count} becomes the number ticked).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm) {
-      if (!window.confirm(form.dataset.confirm)) {
-        event.preventDefault();
-      }
+    if (!(form instanceof HTMLFormElement)) { return; }
+    var asker = event.submitter && event.submitter.dataset.confirm ? event.submitter : form;
+    var question = asker.dataset.confirm;
+    if (!question) { return; }
+    if (asker.dataset.confirmCount) {
+      question = question.replace("{count}", String(ticked(form, asker.dataset.confirmCount)));
     }
+    if (!window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+  // "Select all on this page": <input type="checkbox" data-select-all="checkbox name"> in a
+  // form ticks (or unticks) that form's checkboxes of that name; shown only with JavaScript.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    var label = all.closest("[data-select-all-label]");
+    if (label) { label.hidden = false; }
+    all.addEventListener("change", function () {
+      Array.prototype.forEach.call(all.form.elements, function (element) {
+        if (element.type === "checkbox" && element.name === all.dataset.selectAll) {
+          element.checked = all.checked;
+        }
+      });
+    });
   });
   // The page after a save: the editor's copy of the text in this browser is saved now
   // (static/js/editor.js keeps it under "signon-draft:<name>").

@@ -92,6 +92,13 @@ ROUTES = [
         {"reject-{pending_id}-reason": "Spam"},
     ),
     Route(
+        "signatures.moderation_selection",
+        "POST",
+        "/letters/{slug}/moderation/selection",
+        MANAGE_POST,
+        {"selection-selected": "{pending_id}", "selection-reject": "y"},
+    ),
+    Route(
         "signatures.moderation_change_accept",
         "POST",
         "/letters/{slug}/moderation/{changed_id}/change/accept",
@@ -279,6 +286,7 @@ def test_every_public_route_is_in_the_matrix(app: Flask) -> None:
         "signatures.moderation_public_settings",
         "signatures.moderation_accept",
         "signatures.moderation_reject",
+        "signatures.moderation_selection",
         "signatures.moderation_merge",
         "signatures.moderation_change_accept",
         "signatures.moderation_change_logo",

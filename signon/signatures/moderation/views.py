@@ -37,6 +37,7 @@ from signon.signatures.public_signon.forms import (
     PublicSettingsForm,
     RejectForm,
     RemoveForm,
+    SelectionForm,
 )
 from signon.signatures.public_signon.views import embed_snippet
 from signon.signatures.uploads import logo_name
@@ -94,6 +95,7 @@ def _render(
     merge_form: tuple[int, MergeForm] | None = None,
     change_reject_form: tuple[int, RejectForm] | None = None,
     remove_form: tuple[int, RemoveForm] | None = None,
+    selection_form: SelectionForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     """The page; a form that failed validation is shown again with its errors."""
@@ -164,6 +166,7 @@ def _render(
             merged_away=duplicates.merged_away(letter),
             duplicate_merge_form=DuplicateMergeForm(formdata=None),
             action_form=ActionForm(formdata=None),
+            selection_form=selection_form or SelectionForm(formdata=None, prefix="selection"),
             public_url=operations.public_url(letter),
             embed_url=operations.embed_url(letter),
             snippet=embed_snippet(letter),
@@ -240,6 +243,37 @@ def moderation_reject(letter: Letter, signature_id: int) -> Response | tuple[str
         lambda: operations.reject_signature(signature, moderator=_user(), reason=form.reason.data),
         lambda _: f"“{signature.name}” is rejected; it will not be shown.",
     )
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+@bp.post("/letters/<slug>/moderation/selection")
+@letter_route(Action.SIGNATURE_MODERATE)
+def moderation_selection(letter: Letter) -> Response | tuple[str, int]:
+    """Accept or reject every pending sign-on ticked on the page, in one request."""
+    form = SelectionForm(prefix="selection")
+    if not form.validate_on_submit():
+        return _render(letter, selection_form=form, status=422)
+    accept = bool(form.accept.data)
+    outcome = operations.moderate_selection(
+        letter,
+        form.signature_ids(),
+        accept=accept,
+        moderator=_user(),
+        reason=form.reason.data,
+    )
+    message = _plural(outcome.decided, "signature", "signatures") + (
+        " accepted and now listed publicly." if accept else " rejected: never shown publicly."
+    )
+    if outcome.skipped:
+        message += (
+            f" {_plural(outcome.skipped, 'other was', 'others were')} left unchanged: "
+            "decided meanwhile, withdrawn, or no longer awaiting moderation."
+        )
+    flash(message, "success" if outcome.decided else "info")
+    return redirect(url_for("signatures.moderation", slug=letter.slug, _anchor="queue-heading"))
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/merge")

@@ -15,7 +15,9 @@ from wtforms import (
     Field,
     HiddenField,
     SelectField,
+    SelectMultipleField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -137,6 +139,35 @@ class RejectForm(BaseForm):
         validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 2},
     )
+
+
+#: Pending sign-ons one decision on a selection takes at most (four pages of the queue).
+SELECTION_LIMIT = 100
+
+
+class SelectionForm(RejectForm):
+    """Accept or reject the pending sign-ons ticked on a page of the queue, in one POST (the
+    reason, as :class:`RejectForm`'s, goes with a rejection)."""
+
+    selected = SelectMultipleField("Selected", coerce=whole_number, validate_choice=False)
+    accept = SubmitField("Accept and publish the selected")
+    reject = SubmitField("Reject the selected")
+
+    def validate_selected(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError("Tick the signatures to decide on first.")
+        if len(set(field.data)) > SELECTION_LIMIT:
+            raise ValidationError(f"Choose at most {SELECTION_LIMIT} signatures at once.")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if bool(self.accept.data) == bool(self.reject.data):
+            self.form_errors.append("Choose to accept or to reject the selected signatures.")
+            return False
+        return valid
+
+    def signature_ids(self) -> list[int]:
+        return sorted(set(self.selected.data or ()))
 
 
 class RemoveForm(BaseForm):

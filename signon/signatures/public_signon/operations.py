@@ -858,6 +858,46 @@ def reject_signature(signature: Signature, *, moderator: User, reason: str | Non
     )
 
 
+@dataclass(frozen=True)
+class SelectionOutcome:
+    """What a decision on a selection did: how many it decided, and how many it left (decided
+    meanwhile by someone else, withdrawn, or not a signature of this letter)."""
+
+    decided: int
+    skipped: int
+
+
+def moderate_selection(
+    letter: Letter,
+    signature_ids: Sequence[int],
+    *,
+    accept: bool,
+    moderator: User,
+    reason: str | None = None,
+) -> SelectionOutcome:
+    """Accept (or reject) each of the letter's pending public signatures among
+    ``signature_ids``, as :func:`accept_signature` (or :func:`reject_signature`) one by one,
+    in id order (so two coordinators' selections lock their rows in the same order). A
+    signature the decision no longer applies to is skipped, not an error: another
+    coordinator may have decided it since the page was shown."""
+    wanted = set(signature_ids)
+    decided = 0
+    for signature in db.session.scalars(
+        select(Signature)
+        .where(Signature.letter_id == letter.id, Signature.id.in_(wanted))
+        .order_by(Signature.id)
+    ):
+        try:
+            if accept:
+                accept_signature(signature, moderator=moderator)
+            else:
+                reject_signature(signature, moderator=moderator, reason=reason)
+        except SignatureError:
+            continue
+        decided += 1
+    return SelectionOutcome(decided=decided, skipped=len(wanted) - decided)
+
+
 MERGED_FIELDS = (
     "name",
     "sort_name",
