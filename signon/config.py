@@ -251,6 +251,9 @@ class Settings:
     #: ... and the sweep fails a "running" job whose heartbeat is older than this (its
     #: worker was killed); RQ retries it if it has attempts left.
     job_stale_seconds: int = 120
+    #: Public pages rendered once and shared by every anonymous visitor for
+    #: ``core.http_cache.PUBLIC_MAX_AGE`` seconds (``core/page_cache.py``; the tests turn it off).
+    shared_page_cache: bool = True
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -301,6 +304,7 @@ class Settings:
             jobs_synchronous=_env_bool("JOBS_SYNCHRONOUS", cls.jobs_synchronous),
             job_heartbeat_seconds=_env_int("JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds),
             job_stale_seconds=_env_int("JOB_STALE_SECONDS", cls.job_stale_seconds),
+            shared_page_cache=_env_bool("SHARED_PAGE_CACHE", cls.shared_page_cache),
             mail_allowance_account_day=_env_int(
                 "MAIL_ALLOWANCE_ACCOUNT_DAY", cls.mail_allowance_account_day
             ),

@@ -83,6 +83,9 @@ def make_settings(database_url: str, mail_catcher: MailCatcher, **overrides: Any
         # Background jobs run at once, in the caller, after its commit (tests of the
         # thread and RQ backends build their own settings).
         jobs_synchronous=True,
+        # A page read after a change shows it at once (tests/signatures/test_page_cache.py
+        # covers the shared copies).
+        shared_page_cache=False,
     )
     return settings.with_(**overrides)
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
-from signon.core import fields
+from signon.core import fields, page_cache
 from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
@@ -159,13 +159,32 @@ def _render_page(
 # --- The public page and asking to sign ----------------------------------------------------
 
 
+def _version_key(letter: Letter, page: str) -> str:
+    """A shared copy's key: the letter as loaded (its settings and status, changed with
+    ``updated_at``; whether it takes signatures now) and the page. Its list and count
+    change without the letter's row: the copy's few seconds bound how late they show."""
+    return f"{page}:{letter.id}:{letter.updated_at.isoformat()}:{int(letter.accepts_signatures)}"
+
+
 @bp.get("/p/<slug>")
 @public
 def public_page(slug: str) -> Response:
     """The letter, one page of its signatories and (while it accepts signatures) the
-    form. Cached publicly only without the form: the form carries a CSRF token."""
+    form. Cached publicly only without the form: the form carries a CSRF token. Rendered
+    once for every anonymous visitor for a few seconds (``core.page_cache``), each visitor
+    getting their own token in it."""
     letter = _public_letter(slug)
-    response = make_response(_render_page(letter, _head(letter), page_number=_page_number()))
+    number = _page_number()
+
+    def render() -> str:
+        return _render_page(letter, _head(letter), page_number=number)
+
+    if page_cache.plain_visit():
+        key = _version_key(letter, f"public:{number}")
+        html = page_cache.shared_page(key, render, csrf=letter.accepts_signatures)
+    else:
+        html = render()
+    response = make_response(html)
     return keep_private(response) if letter.accepts_signatures else cache_publicly(response)
 
 
@@ -311,16 +330,21 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
 def public_embed(slug: str) -> Response:
     """A compact page for other sites' iframes: the only page that may be framed."""
     letter = _public_letter(slug)
-    head = _head(letter)
-    response = make_response(
-        render_template(
+
+    def render() -> str:
+        return render_template(
             "signatures/public_embed.html",
             letter=letter,
-            head=head,
+            head=_head(letter),
             listing=_list_page(letter),
             page_lang=letter.language,
         )
-    )
+
+    if page_cache.enabled():  # the same for everyone: no menu, no form, no message
+        html = page_cache.shared_page(_version_key(letter, "embed"), render, csrf=False)
+    else:
+        html = render()
+    response = make_response(html)
     response.headers["Content-Security-Policy"] = EMBED_CSP
     return cache_publicly(response)
 
