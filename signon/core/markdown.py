@@ -23,10 +23,15 @@ _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographe
 _parser.enable(["table", "strikethrough"])
 
 
-def sanitise_html(html: str) -> str:
+#: A diff of the rendered text adds its insertion marks (deletions are ``del`` already;
+#: the text's own strikethrough renders as ``s``).
+DIFF_TAGS = ALLOWED_TAGS | {"ins"}
+
+
+def sanitise_html(html: str, tags: set[str] = ALLOWED_TAGS) -> str:
     return nh3.clean(
         html,
-        tags=ALLOWED_TAGS,
+        tags=tags,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",

@@ -12,10 +12,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
 from html.parser import HTMLParser
+from itertools import count
+from typing import Literal
 
-from signon.core.markdown import render_markdown
-from signon.letters.text import DiffSegment, word_diff
+from markupsafe import Markup
+
+from signon.core.markdown import DIFF_TAGS, render_markdown, sanitise_html
+from signon.letters.text import (
+    DiffSegment,
+    DiffStats,
+    Opcode,
+    diff_stats,
+    token_diff,
+    tokenise,
+    word_diff,
+)
 
 #: Elements that start a new paragraph of readable text.
 _BLOCKS = frozenset(
@@ -77,3 +91,323 @@ def before_and_after(segments: Sequence[DiffSegment]) -> tuple[str, str]:
     before = "".join(s.text for s in segments if s.kind != "insert")
     after = "".join(s.text for s in segments if s.kind != "delete")
     return before, after
+
+
+# --------------------------------------------------------------- the diff, formatted
+
+#: Elements that hold blocks or text as a block: a change never spans two of them.
+_BLOCK_TAGS = _BLOCKS - {"hr"} | {"li", "thead", "tbody", "th", "td"}
+_UIDS = count(1)
+#: A paragraph that became a heading (or the reverse) is still the same passage.
+_PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+@dataclass(frozen=True)
+class _Element:
+    tag: str
+    attrs: str  # serialised, escaped: ' href="…"'
+    uid: int = 0  # blocks: which element (unique); inline elements: 0
+
+
+@dataclass(frozen=True)
+class _Atom:
+    """A token of rendered text with the elements around it, or a block boundary."""
+
+    key: str  # what the diff compares
+    text: str = ""  # the text shown ("" for a boundary or a void element)
+    void: str = ""  # "br" or "hr"
+    blocks: tuple[_Element, ...] = ()
+    inline: tuple[_Element, ...] = ()
+
+    @property
+    def boundary(self) -> bool:
+        return not self.text and not self.void
+
+
+_BOUNDARY_KEY = "\n"
+
+
+class _Atoms(HTMLParser):
+    """Sanitised HTML (from :func:`render_markdown`) as a sequence of :class:`_Atom`.
+
+    Text is cut into the tokens of :func:`signon.letters.text.tokenise`; each block's
+    start and end is a boundary whose key is a line break, so the diff aligns blocks
+    as it aligns lines. A word in a link is keyed with the link's address: where a
+    link leads is part of what was approved.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.atoms: list[_Atom] = []
+        self._blocks: list[_Element] = []
+        self._inline: list[_Element] = []
+        self._pending = ""  # whitespace kept only if text follows in the same block
+
+    def _boundary(self) -> None:
+        self._pending = ""
+        if self.atoms and not self.atoms[-1].boundary:
+            self.atoms.append(_Atom(_BOUNDARY_KEY, blocks=tuple(self._blocks)))
+
+    def _add(self, key: str, text: str = "", void: str = "") -> None:
+        self.atoms.append(_Atom(key, text, void, tuple(self._blocks), tuple(self._inline)))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        serialised = "".join(
+            f' {name}="{escape(value)}"' for name, value in attrs if value is not None
+        )
+        if tag in _BLOCK_TAGS:
+            self._boundary()
+            self._blocks.append(_Element(tag, serialised, next(_UIDS)))
+        elif tag == "hr":
+            self._boundary()
+            self._add("---\n", void="hr")
+            self._boundary()
+        elif tag == "br":
+            self._pending = ""
+            self._add(_BOUNDARY_KEY, void="br")
+        else:
+            self._inline.append(_Element(tag, serialised))
+
+    def handle_endtag(self, tag: str) -> None:
+        stack = self._blocks if tag in _BLOCK_TAGS else self._inline
+        if tag in _BLOCK_TAGS:
+            self._boundary()
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index].tag == tag:
+                del stack[index:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        preformatted = any(element.tag == "pre" for element in self._blocks)
+        if not preformatted:
+            data = data.replace("\n", " ")  # a soft line break reads as a space
+            if data.isspace():
+                self._pending += data
+                return
+        data, self._pending = self._pending + data, ""
+        link = next((e.attrs for e in reversed(self._inline) if e.tag == "a"), None)
+        for token in tokenise(data):
+            key = token if link is None or token.isspace() else f"{token}\0{link}"
+            self._add(key, token)
+
+
+def _atoms(markdown: str) -> list[_Atom]:
+    parser = _Atoms()
+    parser.feed(str(render_markdown(markdown)))
+    parser.close()
+    return parser.atoms
+
+
+Mark = Literal["equal", "insert", "delete"]
+_Path = tuple[_Element, ...]
+
+
+@dataclass(frozen=True)
+class _Item:
+    atom: _Atom
+    mark: Mark
+    blocks: _Path  # the blocks it is shown in (a deleted atom's mapped into the new text)
+
+
+@dataclass(frozen=True)
+class MarkedDiff:
+    """The new text, formatted, with the words removed and added marked inside it."""
+
+    html: Markup  # sanitised
+    stats: DiffStats
+
+
+def marked_diff(old_markdown: str, new_markdown: str, changed_only: bool = False) -> MarkedDiff:
+    """The rendered ``new_markdown`` with ``<del>``/``<ins>`` where words changed.
+
+    The word diff (:func:`signon.letters.text.token_diff`) runs on the rendered texts'
+    tokens, so a change of formatting alone marks nothing, and headings, lists,
+    emphasis and links keep their form: the new text's for what stayed or was
+    added, the old text's for what was removed (placed in the matching block of the
+    new text where there is one, so a change spanning blocks is marked per block).
+    ``changed_only`` leaves out the top-level blocks (paragraphs, lists, headings)
+    in which nothing changed, with ``[…]`` where they were (for mails).
+    """
+    old, new = _atoms(old_markdown), _atoms(new_markdown)
+    old_keys, new_keys = [a.key for a in old], [a.key for a in new]
+    opcodes = _slid_to_blocks(token_diff(old_keys, new_keys), old_keys, new_keys)
+    items = _items(old, new, opcodes)
+    groups = _top_level_groups(items)
+    parts: list[str] = []
+    skipped = False
+    for group in groups:
+        if changed_only and all(item.mark == "equal" for item in group):
+            skipped = True
+            continue
+        if skipped:
+            parts.append("<p>[…]</p>")
+        skipped = False
+        parts.append(_serialise(group))
+    if changed_only and skipped and parts:
+        parts.append("<p>[…]</p>")
+    html = sanitise_html("\n".join(parts), tags=DIFF_TAGS)
+    segments = [
+        DiffSegment(item.mark, item.atom.text or _BOUNDARY_KEY)
+        for item in items
+        if item.atom.text or item.atom.boundary
+    ]
+    return MarkedDiff(Markup(html), diff_stats(segments))  # noqa: S704 - sanitised above
+
+
+def _slid_to_blocks(
+    opcodes: list[Opcode], old_keys: Sequence[str], new_keys: Sequence[str]
+) -> list[Opcode]:
+    """Whole removed or added blocks shown as such, not straddling two blocks.
+
+    A removal between unchanged text can often sit in several places ("now.|A
+    paragraph.|" or "now|.A paragraph|."): it is slid, within the unchanged text
+    around it, to where it starts and ends at block boundaries if there is one.
+    """
+    out = list(opcodes)
+    for index in range(1, len(out) - 1):
+        kind = out[index][0]
+        if kind == "equal" or out[index - 1][0] != "equal" or out[index + 1][0] != "equal":
+            continue
+        _, i1, i2, j1, j2 = out[index]
+        if kind == "delete":
+            keys, start, end = old_keys, i1, i2
+            before, after = out[index - 1][1], out[index + 1][2]
+        else:
+            keys, start, end = new_keys, j1, j2
+            before, after = out[index - 1][3], out[index + 1][4]
+        best = _best_shift(keys, start, end, before, after)
+        if best:  # the unchanged text around moves along in both texts
+            p, c, n = out[index - 1], out[index], out[index + 1]
+            out[index - 1] = ("equal", p[1], p[2] + best, p[3], p[4] + best)
+            out[index] = (kind, c[1] + best, c[2] + best, c[3] + best, c[4] + best)
+            out[index + 1] = ("equal", n[1] + best, n[2], n[3] + best, n[4])
+    return [opcode for opcode in out if opcode[1] < opcode[2] or opcode[3] < opcode[4]]
+
+
+def _best_shift(keys: Sequence[str], start: int, end: int, before: int, after: int) -> int:
+    """How far ``keys[start:end]`` may slide within ``keys[before:after]`` to sit best."""
+    shifts = [0]
+    left = 1
+    while start - left >= before and keys[start - left] == keys[end - left]:
+        shifts.append(-left)
+        left += 1
+    right = 1
+    while end + right <= after and keys[start + right - 1] == keys[end + right - 1]:
+        shifts.append(right)
+        right += 1
+    return max(shifts, key=lambda s: (_at_boundaries(keys, start + s, end + s), -abs(s)))
+
+
+def _at_boundaries(keys: Sequence[str], start: int, end: int) -> int:
+    """How many ends of ``keys[start:end]`` are block boundaries (0, 1 or 2)."""
+    return (keys[start - 1] == _BOUNDARY_KEY) + (keys[end - 1] == _BOUNDARY_KEY)
+
+
+def _items(old: list[_Atom], new: list[_Atom], opcodes: Sequence[Opcode]) -> list[_Item]:
+    """The atoms to show, in order, each with the blocks it goes in."""
+    # Which blocks of the new text each block of the old one continues (by the words
+    # they share), as paths from the top: a removed word goes into one of them. The
+    # innermost block is followed whatever its parents became (a paragraph turned
+    # into a list item); the outer ones when the path agrees down to them.
+    continues: dict[int, list[_Path]] = {}
+    for kind, i1, i2, j1, _ in opcodes:
+        if kind != "equal":
+            continue
+        for a, b in zip(old[i1:i2], new[j1 : j1 + i2 - i1], strict=True):
+            if a.blocks and b.blocks:
+                leaf = continues.setdefault(-a.blocks[-1].uid, [])
+                if b.blocks not in leaf:
+                    leaf.append(b.blocks)
+            for depth, (x, y) in enumerate(zip(a.blocks, b.blocks, strict=False)):
+                if x.tag != y.tag and not {x.tag, y.tag} <= _PARAGRAPHS:
+                    break
+                paths = continues.setdefault(x.uid, [])
+                if b.blocks[: depth + 1] not in paths:
+                    paths.append(b.blocks[: depth + 1])
+    items: list[_Item] = []
+    shown: _Path = ()
+    for kind, i1, i2, j1, j2 in opcodes:
+        for atom in old[i1:i2] if kind == "delete" else new[j1:j2]:
+            blocks = _mapped(atom.blocks, shown, continues) if kind == "delete" else atom.blocks
+            if atom.boundary:
+                blocks = shown
+            items.append(_Item(atom, kind, blocks))
+            shown = blocks
+    return items
+
+
+def _mapped(path: _Path, shown: _Path, continues: dict[int, list[_Path]]) -> _Path:
+    """An old atom's blocks in the new text: the one open now if it continues them."""
+    if path and (leaf := continues.get(-path[-1].uid)):
+        return shown if shown in leaf else leaf[0]
+    out: _Path = ()
+    for depth, element in enumerate(path):
+        options = [p for p in continues.get(element.uid, ()) if p[:depth] == out]
+        if not options:
+            return out + path[depth:]
+        out = shown[: depth + 1] if shown[: depth + 1] in options else options[0]
+    return out
+
+
+def _top_level_groups(items: list[_Item]) -> list[list[_Item]]:
+    groups: list[list[_Item]] = []
+    top: _Element | None = None
+    for item in items:
+        this = item.blocks[0] if item.blocks else None
+        if not groups or this != top:
+            groups.append([])
+            top = this
+        groups[-1].append(item)
+    return groups
+
+
+def _marked_word(item: _Item | None, mark: Mark) -> bool:
+    return item is not None and item.mark == mark and bool(item.atom.text.strip())
+
+
+def _serialise(items: list[_Item]) -> str:
+    """HTML for the items: each opened and closed elements as its path needs."""
+    out: list[str] = []
+    stack: list[tuple[object, _Element]] = []
+    for index, item in enumerate(items):
+        atom = item.atom
+        # A space is marked only between two marked words; alone it is not worth a mark,
+        # and a removed one is kept only where it still separates two words.
+        before = items[index - 1] if index else None
+        after = items[index + 1] if index + 1 < len(items) else None
+        alone = atom.text.isspace() and not (
+            _marked_word(before, item.mark) and _marked_word(after, item.mark)
+        )
+        removed_edge = alone and (
+            before is None or after is None or before.atom.boundary or after.atom.boundary
+        )
+        if atom.boundary or (item.mark == "delete" and (atom.void or removed_edge)):
+            continue
+        wanted: list[tuple[object, _Element]] = [(("block", e.uid), e) for e in item.blocks]
+        if item.mark != "equal" and atom.text and not alone:
+            tag = "ins" if item.mark == "insert" else "del"
+            wanted.append((("mark", tag), _Element(tag, "")))
+        wanted.extend((("inline", e.tag, e.attrs), e) for e in atom.inline)
+        same = 0
+        while same < min(len(stack), len(wanted)) and stack[same][0] == wanted[same][0]:
+            same += 1
+        out.extend(f"</{element.tag}>" for _, element in reversed(stack[same:]))
+        out.extend(f"<{element.tag}{element.attrs}>" for _, element in wanted[same:])
+        stack = wanted
+        out.append(f"<{atom.void}>" if atom.void else escape(atom.text))
+    out.extend(f"</{element.tag}>" for _, element in reversed(stack))
+    return "".join(out)
+
+
+#: Mail clients ignore style sheets: the marks' colours go inline (as on the pages).
+_MAIL_MARKS = {
+    "<ins>": '<ins style="background:#d8f3dc;color:#0f5130;text-decoration:underline">',
+    "<del>": '<del style="background:#fddede;color:#8a1116;text-decoration:line-through">',
+}
+
+
+def for_mail(html: Markup) -> Markup:
+    """A :func:`marked_diff`'s HTML with its marks styled inline, for the HTML part of a mail."""
+    for mark, styled in _MAIL_MARKS.items():
+        html = Markup(html.replace(mark, Markup(styled)))  # noqa: S704 - constant markup
+    return html

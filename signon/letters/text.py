@@ -33,9 +33,12 @@ __all__ = [
     "DiffSegment",
     "DiffStats",
     "MergeResult",
+    "Opcode",
     "blame",
     "diff_stats",
     "three_way_merge",
+    "token_diff",
+    "tokenise",
     "word_diff",
 ]
 
@@ -339,64 +342,76 @@ def word_diff(old: str, new: str) -> list[DiffSegment]:
     """
     old_tokens = _tokenise(old)
     new_tokens = _tokenise(new)
-    segments: list[DiffSegment] = []
+    return [
+        DiffSegment(kind, "".join(new_tokens[j1:j2] if kind == "insert" else old_tokens[i1:i2]))
+        for kind, i1, i2, j1, j2 in token_diff(old_tokens, new_tokens)
+    ]
+
+
+#: (kind, i1, i2, j1, j2): old tokens [i1:i2] and new tokens [j1:j2] (one range empty
+#: for an insertion or a deletion).
+Opcode = tuple[Literal["equal", "insert", "delete"], int, int, int, int]
+
+
+def token_diff(old_tokens: Sequence[str], new_tokens: Sequence[str]) -> list[Opcode]:
+    """The word diff of :func:`word_diff` on token sequences (from :func:`tokenise`).
+
+    Tokens are compared for equality only, so a caller may pass its own keys (a word
+    with the link it sits in, say) as long as whitespace and line breaks stay as
+    :func:`tokenise` makes them: they decide the alignment by lines and sentences
+    and which spaces fold into a change.
+    """
+    opcodes: list[Opcode] = []
     i = j = 0
     for bi, bj, n in _matching_blocks(old_tokens, new_tokens, _TOKEN_GROUPERS):
         if i < bi:
-            segments.append(DiffSegment("delete", "".join(old_tokens[i:bi])))
+            opcodes.append(("delete", i, bi, j, j))
         if j < bj:
-            segments.append(DiffSegment("insert", "".join(new_tokens[j:bj])))
+            opcodes.append(("insert", bi, bi, j, bj))
         if n:
-            segments.append(DiffSegment("equal", "".join(old_tokens[bi : bi + n])))
+            opcodes.append(("equal", bi, bi + n, bj, bj + n))
         i, j = bi + n, bj + n
-    return _coalesce(_fold_whitespace(_coalesce(segments)))
+    return _fold_whitespace(opcodes, old_tokens)
 
 
-def _coalesce(segments: Sequence[DiffSegment]) -> list[DiffSegment]:
-    """Join adjacent segments of the same kind, dropping empty ones."""
-    out: list[DiffSegment] = []
-    for segment in segments:
-        if not segment.text:
-            continue
-        if out and out[-1].kind == segment.kind:
-            out[-1] = DiffSegment(segment.kind, out[-1].text + segment.text)
-        else:
-            out.append(segment)
-    return out
+def tokenise(text: str) -> list[str]:
+    """The tokens of ``text`` (words, whitespace runs, punctuation marks, CJK characters)."""
+    return _tokenise(text)
 
 
-def _foldable(segment: DiffSegment) -> bool:
-    return segment.kind == "equal" and segment.text.isspace() and "\n" not in segment.text
+def _foldable(opcode: Opcode, old_tokens: Sequence[str]) -> bool:
+    kind, i1, i2, _, _ = opcode
+    text = "".join(old_tokens[i1:i2])
+    return kind == "equal" and text.isspace() and "\n" not in text
 
 
-def _fold_whitespace(segments: list[DiffSegment]) -> list[DiffSegment]:
-    out: list[DiffSegment] = []
+def _fold_whitespace(opcodes: list[Opcode], old_tokens: Sequence[str]) -> list[Opcode]:
+    out: list[Opcode] = []
     index = 0
-    while index < len(segments):
-        if segments[index].kind == "equal":
-            out.append(segments[index])
+    while index < len(opcodes):
+        if opcodes[index][0] == "equal":
+            out.append(opcodes[index])
             index += 1
             continue
         # A run of changes joined by foldable whitespace: change (ws change)*.
         end = index + 1
         while True:
-            if end < len(segments) and segments[end].kind != "equal":
+            if end < len(opcodes) and opcodes[end][0] != "equal":
                 end += 1
             elif (
-                end + 1 < len(segments)
-                and _foldable(segments[end])
-                and segments[end + 1].kind != "equal"
+                end + 1 < len(opcodes)
+                and _foldable(opcodes[end], old_tokens)
+                and opcodes[end + 1][0] != "equal"
             ):
                 end += 2
             else:
                 break
-        run = segments[index:end]
-        kinds = {segment.kind for segment in run}
+        run = opcodes[index:end]
+        kinds = {opcode[0] for opcode in run}
         if "delete" in kinds and "insert" in kinds:
-            removed = "".join(s.text for s in run if s.kind != "insert")
-            added = "".join(s.text for s in run if s.kind != "delete")
-            out.append(DiffSegment("delete", removed))
-            out.append(DiffSegment("insert", added))
+            i1, i2, j1, j2 = run[0][1], run[-1][2], run[0][3], run[-1][4]
+            out.append(("delete", i1, i2, j1, j1))
+            out.append(("insert", i2, i2, j1, j2))
         else:
             out.extend(run)
         index = end

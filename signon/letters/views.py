@@ -14,6 +14,7 @@ from signon.accounts.models import Organisation
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
+from signon.core.markdown import render_markdown
 from signon.core.permissions import Action, TeamRole
 from signon.core.sessions import NEW_LETTER_DRAFT, browser_draft_name, forget_browser_draft
 from signon.core.timefmt import local
@@ -30,7 +31,8 @@ from signon.letters.forms import (
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, LetterStatus
 from signon.letters.operations import LetterError, SaveStatus
-from signon.letters.text import blame, diff_stats, three_way_merge, word_diff
+from signon.letters.rendered_diff import marked_diff
+from signon.letters.text import blame, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
 
@@ -415,16 +417,16 @@ def diff(letter: Letter) -> str:
         flash("Choose two revisions from the list.", "warning")
         old_number, new_number = max(1, head.number - 1), head.number
     old, new = by_number[old_number], by_number[new_number]
-    segments = word_diff(old.body_markdown, new.body_markdown)
+    marked = marked_diff(old.body_markdown, new.body_markdown)
     return render_template(
         "letters/diff.html",
         letter=letter,
         revisions=revisions,
         old=old,
         new=new,
-        segments=segments,
+        marked=marked,
         title_segments=word_diff(old.title, new.title) if old.title != new.title else None,
-        stats=diff_stats(segments),
+        stats=marked.stats,
     )
 
 
@@ -433,5 +435,10 @@ def diff(letter: Letter) -> str:
 def authorship(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     lines = blame([r.body_markdown for r in revisions])
-    rows = [(line.text, revisions[line.origin]) for line in lines if line.text.strip()]
+    # Each line rendered as the reader sees it (a heading, a list item, bold...).
+    rows = [
+        (render_markdown(line.text.strip()), revisions[line.origin])
+        for line in lines
+        if line.text.strip()
+    ]
     return render_template("letters/authorship.html", letter=letter, rows=rows, head=revisions[-1])

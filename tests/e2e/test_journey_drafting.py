@@ -47,7 +47,7 @@ def test_drafter_edits_the_demo_letter_and_sees_the_diff(
 
     text = editor_text(page)
     assert OLD in text
-    editor_set_text(page, text.replace(OLD, NEW))
+    editor_set_text(page, text.replace(OLD, NEW.replace("renewed", "**renewed**")))
     expect(page.get_by_label("Preview")).to_contain_text("warmly welcome the renewed focus")
     page.get_by_label(re.compile("^Change note")).fill("Stronger opening on asset recovery")
     page.get_by_role("button", name="Save revision").click()
@@ -62,6 +62,9 @@ def test_drafter_edits_the_demo_letter_and_sees_the_diff(
     inserted = page.locator(".diff ins").all_inner_texts()
     assert any("warmly" in s for s in inserted), inserted
     assert any("renewed" in s for s in inserted), inserted
+    # the formatted text, the change marked inside it: bold as bold, no Markdown source
+    expect(page.locator(".diff ins strong", has_text="renewed")).to_be_visible()
+    expect(page.locator(".diff")).not_to_contain_text("**")
     expect(page.get_by_text("Stronger opening on asset recovery")).to_be_visible()
 
     page.get_by_role("link", name="History").first.click()
@@ -69,6 +72,7 @@ def test_drafter_edits_the_demo_letter_and_sees_the_diff(
     page.get_by_role("link", name="Who wrote what").click()
     row = page.locator("tr", has_text="warmly welcome")
     expect(row).to_contain_text("Revision 4")
+    expect(row.locator("strong", has_text="renewed")).to_be_visible()
     expect(row).to_contain_text("Demo Drafter")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signon.letters.rendered_diff import before_and_after, readable_diff, readable_text
+from signon.letters.rendered_diff import before_and_after, marked_diff, readable_diff, readable_text
 from signon.letters.text import DiffSegment
 
 
@@ -23,3 +23,97 @@ def test_a_word_change_is_shown_without_markdown() -> None:
     assert DiffSegment("delete", "SUPPORT") in segments
     assert DiffSegment("insert", "OPPOSE") in segments
     assert before_and_after(segments) == ("We SUPPORT it.\n", "We OPPOSE it.\n")
+
+
+# --------------------------------------------------------------- marked_diff
+
+
+def test_headings_lists_bold_and_links_keep_their_form_with_changes_marked() -> None:
+    old = (
+        "# Climate finance\n\n**Dear Ministers**, we urge you.\n\n- one item\n- two items\n\n"
+        "See [the Court](https://icc.example.org) now.\n"
+    )
+    new = (
+        "# Climate finance now\n\n**Dear Ministers**, we strongly urge you.\n\n"
+        "- one item\n- three items\n- four\n\nSee [the Court](https://icc.example.org) today.\n"
+    )
+    html = str(marked_diff(old, new).html)
+    assert html == (
+        "<h1>Climate finance <ins>now</ins></h1>\n"
+        "<p><strong>Dear Ministers</strong>, we <ins>strongly</ins> urge you.</p>\n"
+        "<ul><li>one item</li><li><del>two</del><ins>three</ins> items</li>"
+        "<li><ins>four</ins></li></ul>\n"
+        '<p>See <a href="https://icc.example.org" rel="noopener noreferrer nofollow">the Court</a>'
+        " <del>now</del><ins>today</ins>.</p>"
+    )
+
+
+def test_changes_inside_bold_and_links_stay_inside_them() -> None:
+    html = str(
+        marked_diff(
+            "We **urge the** [Court](https://a.org).\n",
+            "We **urge all the** [big Court](https://a.org).\n",
+        ).html
+    )
+    assert "<strong>urge </strong><ins><strong>all</strong></ins><strong> the</strong>" in html
+    assert '<ins><a href="https://a.org" rel="noopener noreferrer nofollow">big</a></ins>' in html
+
+
+def test_a_changed_link_target_is_a_change() -> None:
+    html = str(marked_diff("[the Court](https://a.org)\n", "[the Court](https://b.org)\n").html)
+    assert '<del><a href="https://a.org"' in html and '<ins><a href="https://b.org"' in html
+
+
+def test_a_formatting_change_alone_marks_nothing() -> None:
+    old, new = "## Title\n\nWe urge the Court.\n", "# Title\n\nWe **urge** the _Court_.\n"
+    marked = marked_diff(old, new)
+    assert "<ins>" not in marked.html and "<del>" not in marked.html
+    assert "<h1>Title</h1>" in marked.html and "<strong>urge</strong>" in marked.html
+    assert marked.stats.unchanged
+
+
+def test_a_change_across_paragraphs_is_marked_per_paragraph() -> None:
+    old = "We urge the Court to act.\n\nStates must cooperate fully.\n"
+    new = "We urge the Court to decide. States must cooperate fully.\n"
+    html = str(marked_diff(old, new).html)
+    assert html == (
+        "<p>We urge the Court to <del>act</del><ins>decide</ins>. States must cooperate fully.</p>"
+    )
+    # a change that takes words from the end of one paragraph and the start of the next
+    html = str(marked_diff("One two three.\n\nFour five six.\n", "One two.\n\nfive six.\n").html)
+    assert html == "<p>One two <del>three</del>.</p>\n<p><del>Four</del> five six.</p>"
+    assert html.count("<p>") == 2 and html.count("</p>") == 2
+    for paragraph in html.split("\n"):
+        assert paragraph.count("<del>") == paragraph.count("</del>")
+
+
+def test_a_removed_paragraph_and_list_item_keep_their_block() -> None:
+    html = str(marked_diff("a\n\nb gone.\n\nc\n", "a\n\nc\n").html)
+    assert html == "<p>a</p>\n<p><del>b gone.</del></p>\n<p>c</p>"
+    html = str(marked_diff("1. a\n2. b\n3. c\n", "1. a\n2. c\n").html)
+    assert html == "<ol><li>a</li><li><del>b</del></li><li>c</li></ol>"
+
+
+def test_script_in_the_text_stays_escaped_and_marks_survive_sanitising() -> None:
+    old = "Hello <script>alert(1)</script> world\n"
+    new = "Hello <script>alert(2)</script> world <img src=x onerror=alert(3)>\n"
+    html = str(marked_diff(old, new).html)
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;alert(<del>1</del><ins>2</ins>)&lt;/script&gt;" in html
+    assert "<ins>&lt;img src=x onerror=alert(3)&gt;</ins>" in html
+    linked = marked_diff("a\n", "a [x](javascript:alert(1)) [y](https://ok.example)\n").html
+    assert 'href="javascript' not in linked
+    assert '<ins>[x](javascript:alert(1)) <a href="https://ok.example"' in linked
+
+
+def test_changed_only_leaves_out_unchanged_blocks() -> None:
+    old = "# Title\n\nSame one.\n\nChanged here.\n\nSame two.\n\nSame three.\n"
+    new = "# Title\n\nSame one.\n\nChanged there.\n\nSame two.\n\nSame three.\n"
+    html = str(marked_diff(old, new, changed_only=True).html)
+    assert html == "<p>[…]</p>\n<p>Changed <del>here</del><ins>there</ins>.</p>\n<p>[…]</p>"
+    assert str(marked_diff(old, old, changed_only=True).html) == ""
+
+
+def test_stats_count_words_as_read() -> None:
+    stats = marked_diff("We **urge** you.\n", "We _strongly_ urge all of you.\n").stats
+    assert (stats.words_added, stats.words_removed) == (3, 0)

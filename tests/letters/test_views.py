@@ -175,6 +175,20 @@ def test_diff_marks_added_and_removed_words(client: FlaskClient) -> None:
     assert "1 word added" in page and "1 word removed" in page
 
 
+def test_compare_shows_the_formatted_text_with_changes_marked_inside(client: FlaskClient) -> None:
+    user = make_user()
+    old = "## Climate finance\n\n**Dear Ministers**, we urge you.\n\n- one\n- two\n"
+    new = "## Climate finance now\n\n**Dear Ministers**, we strongly urge you.\n\n- one\n- three\n"
+    letter = make_letter(user, body=old)
+    add_revision(letter, user, new)
+    login(client, user)
+    page = client.get(f"/letters/{letter.slug}/diff?from=1&to=2").get_data(as_text=True)
+    assert "<h2>Climate finance <ins>now</ins></h2>" in page
+    assert "<strong>Dear Ministers</strong>, we <ins>strongly</ins> urge you." in page
+    assert "<li><del>two</del><ins>three</ins></li>" in page
+    assert "## " not in page and "**" not in page
+
+
 def test_diff_with_unknown_revisions_falls_back_to_the_latest_change(client: FlaskClient) -> None:
     user = make_user()
     letter = make_letter(user, body="One.\n")
@@ -192,11 +206,28 @@ def test_who_wrote_what_attributes_paragraphs(client: FlaskClient) -> None:
     login(client, alice)
     page = client.get(f"/letters/{letter.slug}/authorship").get_data(as_text=True)
     rows = re.findall(
-        r'<td class="who">(.*?)</td>\s*<td class="letter-text">(.*?)</td>', page, re.S
+        r'<td class="who">(.*?)</td>\s*<td class="letter-text"[^>]*>(.*?)</td>', page, re.S
     )
     by_text = {text.strip(): who for who, text in rows}
-    assert "Alice Author" in by_text["First by Alice."]
-    assert "Bob Builder" in by_text["Second rewritten by Bob."]
+    assert "Alice Author" in by_text["<p>First by Alice.</p>"]
+    assert "Bob Builder" in by_text["<p>Second rewritten by Bob.</p>"]
+
+
+def test_who_wrote_what_shows_each_paragraph_formatted(client: FlaskClient) -> None:
+    alice = make_user()
+    body = (
+        "## Climate finance\n\n**Dear Ministers**, see [the Court](https://icc.example.org).\n\n"
+        "- first point\n- second <script>x</script>\n"
+    )
+    letter = make_letter(alice, body=body)
+    login(client, alice)
+    page = client.get(f"/letters/{letter.slug}/authorship").get_data(as_text=True)
+    assert "<h2>Climate finance</h2>" in page
+    assert "<strong>Dear Ministers</strong>" in page
+    assert '<a href="https://icc.example.org"' in page
+    assert "<li>first point</li>" in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    assert "## " not in page and "**" not in page
 
 
 def test_team_management(client: FlaskClient) -> None:

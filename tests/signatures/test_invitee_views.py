@@ -117,6 +117,24 @@ def test_seen_marks_opened_and_the_next_visit_shows_the_diff(client: FlaskClient
     assert client.post(sign_path(invitation, "/seen"), data={}).status_code == 400
 
 
+def test_the_invitee_reads_the_changes_formatted(client: FlaskClient, world) -> None:
+    coordinator, letter, invitation = world
+    client.post(sign_path(invitation, "/seen"), data={"revision": str(letter.head().id)})
+    new = (
+        "## Asset recovery\n\nWe welcome the focus on **asset recovery**.\n\n"
+        "- We urge every state to cooperate.\n- <b>Now</b>.\n"
+    )
+    add_revision(letter, coordinator, new)
+    commit()
+    page = client.get(sign_path(invitation)).get_data(as_text=True)
+    changes = page.split('class="diff diff-rendered letter-text"', 1)[1].split("</div>", 1)[0]
+    assert "<h2><ins>Asset recovery</ins></h2>" in changes
+    assert "<strong>asset recovery</strong>" in changes
+    assert "<li>We urge <del>all states</del><ins>every state</ins> to cooperate.</li>" in changes
+    assert "<li><ins>&lt;b&gt;Now&lt;/b&gt;.</ins></li>" in changes
+    assert "##" not in changes and "**" not in changes
+
+
 def test_seen_with_another_letters_revision_is_refused(client: FlaskClient, world) -> None:
     _coordinator, _letter, invitation = world
     _, other = coordinated_letter()

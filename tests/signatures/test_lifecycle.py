@@ -197,6 +197,39 @@ def test_substantive_mails_the_diff_and_the_link(app: Flask, outbox: MailCatcher
     assert audit.details == {"revision": 2, "organisations": 1}
 
 
+def test_the_mail_shows_the_formatted_text_with_changes_marked_inside(
+    outbox: MailCatcher,
+) -> None:
+    coordinator = make_user()
+    old = (
+        "## Climate finance\n\n**Dear Ministers**, we urge you.\n\n- one\n- two\n\n"
+        "Unchanged <script>alert(1)</script> paragraph.\n"
+    )
+    new = (
+        "## Climate finance now\n\n**Dear Ministers**, we urge you.\n\n- one\n- three\n\n"
+        "Unchanged <script>alert(1)</script> paragraph.\n"
+    )
+    letter = make_letter(coordinator, body=old)
+    invitation = make_invitation(letter)
+    approve_through(invitation)
+    lifecycle.classify_revision(add_revision(letter, coordinator, new), S, coordinator)
+    commit()
+    (message,) = outbox.to(invitation.email)
+    html = MailCatcher.html_of(message).replace("\r", "")
+    ins = '<ins style="background:#d8f3dc;color:#0f5130;text-decoration:underline">'
+    dele = '<del style="background:#fddede;color:#8a1116;text-decoration:line-through">'
+    assert f"<h2>Climate finance {ins}now</ins></h2>" in html
+    assert f"<ul><li>one</li><li>{dele}two</del>{ins}three</ins></li></ul>" in html
+    # the unchanged paragraphs are left out: […] where they were
+    assert "Dear Ministers" not in html and "<p>[…]</p>" in html
+    assert "Unchanged" not in html and "<script" not in html
+    assert "##" not in html and "**" not in html
+    text = MailCatcher.text_of(message).replace("\r", "")
+    assert "Before:\nClimate finance\n\nAfter:\nClimate finance now" in text
+    assert "Before:\n• two\n\nAfter:\n• three" in text
+    assert "[-" not in text and "{+" not in text and "##" not in text and "<del" not in text
+
+
 def test_the_mail_shows_a_title_change(outbox: MailCatcher) -> None:
     coordinator, letter = _world()
     invitation = make_invitation(letter)

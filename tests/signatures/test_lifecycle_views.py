@@ -71,7 +71,7 @@ def test_changes_page_shows_pending_revisions_with_their_diff(client: FlaskClien
     assert "Awaiting classification (1)" in page
     assert "Revision 2" in page and "Stronger wording" in page
     assert "<del>call on</del><ins>urge</ins>" in page
-    assert "<ins> fully</ins>" in page
+    assert " <ins>fully</ins>" in page
     assert "1 approval depends" in page
     assert f"/letters/{letter.slug}/changes/2/classify" in page
     assert 'name="kind" value="editorial"' in page and 'name="kind" value="substantive"' in page
@@ -384,7 +384,7 @@ def test_many_optional_revisions_show_only_the_latest_diffs(client: FlaskClient)
     login(client, coordinator)
     page = client.get(f"/letters/{letter.slug}/changes").get_data(as_text=True)
     assert f"Saved before anyone approved ({OPTIONAL_DIFFS + 3})" in page
-    assert page.count('<div class="diff">') == OPTIONAL_DIFFS
+    assert page.count('<div class="diff diff-rendered letter-text">') == OPTIONAL_DIFFS
     assert page.count("/classify") == OPTIONAL_DIFFS + 3  # one form, two buttons each
     summaries = re.findall(r"<summary>Revision (\d+)", page)
     assert summaries == [str(n) for n in range(OPTIONAL_DIFFS + 4, 1, -1)], "newest first"

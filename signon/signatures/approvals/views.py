@@ -28,7 +28,8 @@ from werkzeug.wrappers import Response
 from signon.core.access import public
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.letters.text import DiffSegment, diff_stats, word_diff
+from signon.letters.rendered_diff import marked_diff
+from signon.letters.text import word_diff
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.blueprint import bp
 from signon.signatures.invitations import links, notifications
@@ -76,13 +77,13 @@ def _usable_invitation(token: str) -> Invitation:
 
 
 def _diff(old: Revision, new: Revision) -> dict[str, Any]:
-    segments: list[DiffSegment] = word_diff(old.body_markdown, new.body_markdown)
+    marked = marked_diff(old.body_markdown, new.body_markdown)
     return {
         "old": old,
         "new": new,
-        "segments": segments,
+        "marked": marked,
         "title_segments": word_diff(old.title, new.title) if old.title != new.title else None,
-        "stats": diff_stats(segments),
+        "stats": marked.stats,
     }
 
 

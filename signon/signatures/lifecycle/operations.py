@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,7 +40,7 @@ from signon.core.mail import queue_mail
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
-from signon.letters.rendered_diff import before_and_after, readable_diff
+from signon.letters.rendered_diff import before_and_after, for_mail, marked_diff, readable_diff
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures.invitations import allowance
 from signon.signatures.invitations.links import invitation_url, withdraw_url
@@ -193,6 +194,9 @@ class ChangeSummary:
     #: Unchanged paragraphs follow the last passage.
     skipped_after: bool
     stats: DiffStats
+    #: The changed paragraphs formatted, changes marked inside them (sanitised HTML,
+    #: styled inline for mail clients).
+    html: Markup
 
 
 def _split_lines(segments: Sequence[DiffSegment]) -> list[tuple[list[DiffSegment], bool]]:
@@ -291,7 +295,8 @@ def summarise_changes(old: Revision, new: Revision) -> ChangeSummary:
     segments = readable_diff(old.body_markdown, new.body_markdown)
     passages, skipped_after = changed_passages(segments)
     title = tuple(word_diff(old.title, new.title)) if old.title != new.title else None
-    return ChangeSummary(old, new, title, passages, skipped_after, diff_stats(segments))
+    html = for_mail(marked_diff(old.body_markdown, new.body_markdown, changed_only=True).html)
+    return ChangeSummary(old, new, title, passages, skipped_after, diff_stats(segments), html)
 
 
 # --- Classification and re-confirmation -------------------------------------------------

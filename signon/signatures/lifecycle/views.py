@@ -25,8 +25,8 @@ from signon.core.timefmt import format_datetime, local
 from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.letters.rendered_diff import readable_diff
-from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
+from signon.letters.rendered_diff import MarkedDiff, marked_diff
+from signon.letters.text import DiffSegment, DiffStats, word_diff
 from signon.signatures.blueprint import bp
 from signon.signatures.invitations.reminders import REMINDERS_SENT
 from signon.signatures.lifecycle import operations as ops
@@ -55,7 +55,7 @@ def pending_classification_global(letter: Letter) -> list[Revision]:
 class RevisionChange:
     revision: Revision
     parent: Revision
-    segments: list[DiffSegment] | None
+    marked: MarkedDiff | None
     title: list[DiffSegment] | None
     stats: DiffStats | None
     #: Held approvals of an earlier revision: this classification decides whether they hold.
@@ -71,12 +71,10 @@ def _change(
     affected = sum(1 for n in approvals if n < revision.number)
     if not with_diff:
         return RevisionChange(revision, parent, None, None, None, affected)
-    segments = readable_diff(parent.body_markdown, revision.body_markdown)
+    marked = marked_diff(parent.body_markdown, revision.body_markdown)
     title = word_diff(parent.title, revision.title) if parent.title != revision.title else None
     proposal = propose(parent.title, parent.body_markdown, revision.title, revision.body_markdown)
-    return RevisionChange(
-        revision, parent, segments, title, diff_stats(segments), affected, proposal
-    )
+    return RevisionChange(revision, parent, marked, title, marked.stats, affected, proposal)
 
 
 #: Unclassified revisions that no approval depends on: how many get their diff inline.
