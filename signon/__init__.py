@@ -82,6 +82,7 @@ def _register_audit_checks() -> None:
 def _register_jobs() -> None:
     """Import every module that registers background jobs or periodic tasks, so that a
     worker or the scheduler knows them all (``signon/core/jobs.py``)."""
+    import signon.audit.sealing
     import signon.core.commands
     import signon.exports.bundles.operations
     import signon.exports.pdf.operations

@@ -49,9 +49,11 @@ def verify_audit_command(slug: str | None) -> None:
     Then check each letter's records against its chain: every revision's text against its
     stored and its audited SHA-256, every signature against its last audited snapshot.
     Always from the first event; records where each intact chain was checked up to (the
-    audit log page checks only what comes after) and forgets it for a broken one.
+    audit log page checks only what comes after) and forgets it for a broken one. Events
+    still pending (public sign-ons not sealed yet) are sealed into their chains first.
     """
     from signon.audit.checkpoints import check_in_full
+    from signon.audit.sealing import seal_all, seal_letter
     from signon.letters.models import Letter
 
     letter_id = None
@@ -60,6 +62,10 @@ def verify_audit_command(slug: str | None) -> None:
         if letter is None:
             raise click.ClickException(f"No letter with the slug {slug!r}.")
         letter_id = letter.id
+    # events still pending (public sign-ons of the last seconds) join their chain first
+    sealed = seal_all() if letter_id is None else int(seal_letter(letter_id))
+    if sealed:
+        click.echo(f"Sealed the pending audit events of {sealed} letter(s) into their chains.")
     reports = check_in_full(letter_id)
     commit()  # the checkpoints: the audit log page checks only what comes after them
     broken = [r for r in reports if not r.intact]

@@ -10,7 +10,7 @@ from signon.accounts.models import (
     UserToken,
 )
 from signon.api.models import ApiToken
-from signon.audit.models import AuditCheckpoint, AuditEvent
+from signon.audit.models import AuditCheckpoint, AuditEvent, PendingAuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
@@ -38,6 +38,7 @@ __all__ = [
     "Organisation",
     "OrganisationInvitation",
     "OutboxMessage",
+    "PendingAuditEvent",
     "PublicSignRequest",
     "RecoveryCode",
     "ReminderSent",

@@ -119,3 +119,33 @@ class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<AuditCheckpoint {self.chain}#{self.seq}>"
+
+
+class PendingAuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """An event written without waiting for its chain's end: sealed into the chain later.
+
+    Appending to a chain is one writer at a time (its lock, its last event); a burst of
+    public sign-ons on one letter would queue there. Their events are rows of this
+    append-only table instead, inserted in the sign-on's own transaction (a committed
+    sign-on always has its event; a rolled-back one never). They are moved into the
+    chain, oldest first, by :func:`signon.audit.operations.record_events`, the one
+    place that appends to a chain: by the sealer (:mod:`signon.audit.sealing`) within
+    seconds, and by any other event of the same chain before that event, so that the
+    chain's order never puts a later change of a signature before its creation.
+    ``created_at`` is when it happened; the sealed event keeps it (and its hash covers it).
+    """
+
+    __tablename__ = "audit_pending_events"
+    __table_args__ = (Index("ix_audit_pending_events_chain_id", "chain", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<PendingAuditEvent {self.id} {self.chain} {self.action}>"

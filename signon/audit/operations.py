@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
-from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent
+from signon.audit.models import GENESIS, HASH_VERSION, AuditEvent, PendingAuditEvent
 from signon.core.bulk import add_numbered
 from signon.core.locks import lock_row
 from signon.db import utcnow
@@ -63,14 +64,56 @@ def record_event(
     return event
 
 
+def event_fields(draft: EventDraft, created_at: datetime) -> dict[str, Any]:
+    """An event's own columns (what is neither its place in the chain nor its hash)."""
+    return {
+        "actor_id": draft.actor.id if draft.actor else None,
+        "actor_label": draft.actor_label or (draft.actor.email if draft.actor else "system"),
+        "action": draft.action,
+        "details": {k: v for k, v in draft.details.items() if v is not None},
+        "created_at": created_at,
+    }
+
+
+def event_time() -> datetime:
+    return utcnow().replace(microsecond=0)
+
+
+def _take_pending(chain: str) -> list[dict[str, Any]]:
+    """The chain's pending events (committed ones), oldest first, removed from the table
+    (the caller appends them, in the same transaction: nothing is lost or sealed twice)."""
+    rows = db.session.execute(
+        select(
+            PendingAuditEvent.id,
+            PendingAuditEvent.actor_id,
+            PendingAuditEvent.actor_label,
+            PendingAuditEvent.action,
+            PendingAuditEvent.details,
+            PendingAuditEvent.created_at,
+        )
+        .where(PendingAuditEvent.chain == chain)
+        .order_by(PendingAuditEvent.id)
+    ).all()
+    if rows:
+        db.session.execute(
+            delete(PendingAuditEvent)
+            .where(PendingAuditEvent.id.in_([row.id for row in rows]))
+            .execution_options(synchronize_session=False)
+        )
+    return [{k: v for k, v in row._asdict().items() if k != "id"} for row in rows]
+
+
 def record_events(
     drafts: Sequence[EventDraft], *, letter_id: int | None = None
 ) -> list[AuditEvent]:
     """Append ``drafts`` to the letter's chain, in order, under one lock and one flush.
 
-    The chain is exactly what as many :func:`record_event` calls would write (each event
-    links to the one before it); a bulk operation (an import) pays one lookup of the
-    chain's end and one flush instead of one of each per event.
+    The one place that appends to a chain. The chain's pending events
+    (:class:`PendingAuditEvent`, :func:`signon.audit.sealing.record_pending`) go first,
+    oldest first: an event never precedes one committed before it was written. The chain is
+    exactly what as many :func:`record_event` calls would write (each event links to the
+    one before it); a bulk operation (an import) pays one lookup of the chain's end and
+    one flush instead of one of each per event. Returns the events of ``drafts``.
     """
     _lock_chain(letter_id)
     chain = _chain_for(letter_id)
@@ -78,24 +121,21 @@ def record_events(
         select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq.desc()).limit(1)
     )
     seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
-    created_at = utcnow().replace(microsecond=0)
+    pending = _take_pending(chain) if letter_id is not None else []
+    created_at = event_time()
     events = []
-    for draft in drafts:
+    for fields in [*pending, *(event_fields(draft, created_at) for draft in drafts)]:
         seq += 1
         event = AuditEvent(
             chain=chain,
             seq=seq,
             letter_id=letter_id,
-            actor_id=draft.actor.id if draft.actor else None,
-            actor_label=draft.actor_label or (draft.actor.email if draft.actor else "system"),
-            action=draft.action,
-            details={k: v for k, v in draft.details.items() if v is not None},
-            created_at=created_at,
             prev_hash=prev_hash,
             hash_version=HASH_VERSION,
+            **fields,
         )
         event.hash = prev_hash = event.compute_hash()
         events.append(event)
     add_numbered(events)
     db.session.flush()
-    return events
+    return events[len(pending) :]

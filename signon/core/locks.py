@@ -8,9 +8,10 @@ taking them in another order could deadlock.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from signon.extensions import db
 
@@ -52,3 +53,46 @@ def lock_row(model: Any, row_id: int, *, key_share: bool = False) -> None:
             del held[stale]
     owner = session.get_nested_transaction() or session.get_transaction()
     held[key] = (owner, key_share)
+
+
+def share_row(instance: Any) -> None:
+    """Read ``instance`` (a loaded row) again under ``FOR KEY SHARE`` until the commit.
+
+    The lock many transactions may hold at once (public sign-ons on one letter proceed
+    side by side) that a ``FOR UPDATE`` (a freeze, a close, the public page switched off,
+    :func:`lock_row`) waits for and excludes: a change of the row's state commits either
+    before the read (which then sees it) or after the holders' commits. It does not
+    exclude ``FOR NO KEY UPDATE`` (the audit chain's lock, a revision save): what must
+    not interleave with the holders has to take :func:`lock_row` without ``key_share``.
+    On SQLite the transaction holds the database's write lock already: nothing to do.
+    """
+    if on_postgresql():
+        db.session.refresh(instance, with_for_update={"read": True, "key_share": True})
+
+
+#: Namespace of :func:`lock_keys`' advisory locks (kept apart from other advisory locks).
+_KEYS_NAMESPACE = b"signon-key-lock:"
+
+
+def _key_number(key: str) -> int:
+    digest = hashlib.sha256(_KEYS_NAMESPACE + key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_keys(*keys: str) -> None:
+    """Take a transaction-scoped lock on each of ``keys`` (PostgreSQL advisory locks).
+
+    For a rule about rows that do not exist yet ("one pending request per address",
+    "no two signatures under one name"): transactions naming the same key take turns,
+    the others do not wait. The keys are taken in one statement, in a fixed order (of
+    their numbers), so that two transactions sharing several keys cannot deadlock; a
+    transaction that takes keys twice must take the second set only after the first.
+    Two keys whose numbers collide (1 in 2**64) merely take turns.
+    """
+    if not keys or not on_postgresql():
+        return
+    numbers = sorted({_key_number(key) for key in keys})
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": numbers},
+    )

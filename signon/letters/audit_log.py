@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from signon.audit.checkpoints import check_in_full, check_letter_log
 from signon.audit.models import AuditEvent
+from signon.audit.sealing import pending_count
 from signon.audit.verify import ChainReport, chain_head
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
@@ -189,6 +190,7 @@ def letter_log(letter: Letter) -> str:
         page=page,
         report=report,
         head_hash=chain_head(letter.id),
+        pending=pending_count(letter.id),
         check_form=ActionForm(formdata=None),
     )
 

@@ -119,6 +119,9 @@ def update_letter_details(
     deadline: datetime | None,
     actor: User | None = None,
 ) -> None:
+    # exclusive: public sign-ons read the deadline and the language (their sort keys)
+    # under the letter's shared lock (signon.core.locks.share_row) and must not interleave
+    lock_row(Letter, letter.id)
     letter.addressee = addressee
     letter.language = language
     letter.deadline = deadline

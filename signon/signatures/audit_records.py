@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
+from signon.audit.sealing import pending_details
 from signon.extensions import db
 from signon.signatures.models import Signature
 
@@ -59,13 +60,15 @@ def printed_records(*signatures: Signature) -> list[dict[str, Any]]:
 
 
 def audited_records(letter_id: int) -> dict[int, dict[str, Any]]:
-    """Signature id -> its last snapshot in the letter's chain."""
+    """Signature id -> its last snapshot in the letter's chain, or in its events still
+    pending sealing (which come after the chain's: :mod:`signon.audit.sealing`)."""
     records: dict[int, dict[str, Any]] = {}
-    for details in db.session.scalars(
+    sealed = db.session.scalars(
         select(AuditEvent.details)
         .where(AuditEvent.chain == f"letter:{letter_id}", AuditEvent.action.like("signature%"))
         .order_by(AuditEvent.seq)
-    ):
+    ).all()
+    for details in [*sealed, *pending_details(letter_id, "signature%")]:
         for record in (details or {}).get(PRINTED) or []:
             if isinstance(record, dict) and isinstance(record.get("id"), int):
                 records[record["id"]] = record

@@ -17,6 +17,7 @@ from signon.accounts import operations as accounts
 from signon.accounts.models import Membership, TokenPurpose, User, UserToken
 from signon.api.tokens import create_api_token, revoke_api_token
 from signon.audit.models import AuditEvent
+from signon.audit.sealing import seal_letter
 from signon.audit.verify import verify_all
 from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.transaction import commit
@@ -187,6 +188,9 @@ def test_public_request_and_moderation_decisions() -> None:
     letter = make_public_letter(coordinator)
     accepted = ask_and_confirm(letter, "Friends of the Court", "amina@friends.example.org")
     rejected = ask_and_confirm(letter, "Spam Org", "spam@spam.example.net")
+    # public sign-ons do not queue for the chain: their events wait to be sealed
+    assert events("public_signature.requested", letter) == []
+    assert seal_letter(letter.id)
     assert len(events("public_signature.requested", letter)) == 2
     assert len(events("signature.approved", letter)) == 2
     public.accept_signature(accepted, moderator=coordinator)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
+from signon.audit.operations import record_events
 from signon.core.names import skeleton
 from signon.core.tokens import hash_token
 from signon.db import utcnow
@@ -41,6 +42,9 @@ pytestmark = pytest.mark.usefixtures("app_context")
 
 
 def _audit_actions(letter_id: int) -> list[str]:
+    """The letter's chain, once the sign-ons' pending events are sealed into it (as the
+    next event of the chain seals them: without a commit)."""
+    record_events([], letter_id=letter_id)
     return list(
         db.session.scalars(
             select(AuditEvent.action)

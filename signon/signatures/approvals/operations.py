@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 
 from signon.audit.operations import EventDraft, record_event, record_events
+from signon.audit.sealing import record_pending
 from signon.core import metrics
 from signon.core.bulk import add_numbered, insert_rows
 from signon.core.locks import lock_row
@@ -179,6 +180,7 @@ def approve(
     approved_at: datetime | None = None,
     require_current: bool = True,
     invitation_created_here: bool = False,
+    audit_later: bool = False,
 ) -> Signature:
     """Record that this organisation approves exactly ``revision``.
 
@@ -187,6 +189,9 @@ def approve(
     Imports pass ``False`` to keep approvals of older revisions.
     ``invitation_created_here``: ``invitation`` was created in this transaction (a
     public sign-on's private link), so it is neither locked nor read again.
+    ``audit_later``: the audit event waits to be sealed into the chain
+    (:func:`signon.audit.sealing.record_pending`) instead of queuing for the chain's end
+    (public sign-ons, many at once on one letter).
     """
     if source != SignatureSource.IMPORT and not letter.accepts_signatures:
         raise SignatureError("Signing is closed for this letter.")
@@ -231,7 +236,11 @@ def approve(
         invitation.status = InvitationStatus.APPROVED
         invitation.last_activity_at = utcnow()
         invitation.last_seen_revision_id = revision.id
-    record_events([_approved_event(signature, revision, source)], letter_id=letter.id)
+    audited = [_approved_event(signature, revision, source)]
+    if audit_later:
+        record_pending(audited, letter_id=letter.id)
+    else:
+        record_events(audited, letter_id=letter.id)
     if source != SignatureSource.IMPORT:  # an import records old approvals, not new ones
         metrics.count_after_commit(metrics.APPROVALS, source=source.value)
     return signature

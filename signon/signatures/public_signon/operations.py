@@ -27,11 +27,12 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import User
-from signon.audit.operations import record_event
+from signon.audit.operations import EventDraft, record_event
+from signon.audit.sealing import record_pending
 from signon.core import fields, metrics
-from signon.core.locks import lock_row
+from signon.core.locks import lock_keys, lock_row, share_row
 from signon.core.mail import queue_mail
-from signon.core.names import clean_name, name_key
+from signon.core.names import clean_name, name_key, skeleton
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
@@ -191,8 +192,38 @@ class PublicRequestData:
 
 
 def _lock_letter(letter: Letter) -> None:
-    """Serialise public sign-on for one letter (PostgreSQL row lock; SQLite locks at BEGIN)."""
+    """Exclude every other change of the letter and of its signatures' names (a
+    signatory's change of details: PostgreSQL row lock; SQLite locks at BEGIN)."""
     lock_row(Letter, letter.id)
+
+
+def _hold_open(letter: Letter) -> None:
+    """Read the letter again under its shared lock and check that it takes sign-ons.
+
+    Public sign-ons on one letter do not wait for each other: each holds the letter's
+    row ``FOR KEY SHARE`` (:func:`signon.core.locks.share_row`) to its commit, so a
+    freeze, close, deadline or public-page change (which take the row ``FOR UPDATE``)
+    commits either before (and the sign-on sees it here and is refused) or after every
+    sign-on that passed this check. What must not happen twice is guarded by keys of
+    its own (:func:`_address_key`, :func:`_name_keys`).
+    """
+    share_row(letter)
+    _check_open(letter)
+
+
+def _address_key(letter: Letter, email: str) -> str:
+    """Requests and confirmations of one address on one letter take turns (an address
+    has one pending request per organisation, and one private link per letter)."""
+    return f"public-sign:{letter.id}:address:{email}"
+
+
+def _name_keys(letter: Letter, name: str) -> tuple[str, str]:
+    """Confirmations of one name (or look-alikes) on one letter take turns, so that the
+    second one sees the first's signature (:func:`_signature_named`)."""
+    return (
+        f"public-sign:{letter.id}:name:{Signature.key_for(name)}",
+        f"public-sign:{letter.id}:skeleton:{skeleton(name)}",
+    )
 
 
 def _lock_signature(signature: Signature) -> None:
@@ -297,7 +328,12 @@ def invitation_expiry(letter: Letter) -> datetime:
 
 
 def set_public_page(letter: Letter, *, enabled: bool, user: User) -> bool:
-    """Switch the letter's public page on or off. Returns whether anything changed."""
+    """Switch the letter's public page on or off. Returns whether anything changed.
+
+    Under the letter's exclusive lock: sign-ons in flight commit first, later ones see it.
+    """
+    _lock_letter(letter)
+    db.session.refresh(letter, ["is_public"])
     if letter.is_public == enabled:
         return False
     letter.is_public = enabled
@@ -336,13 +372,13 @@ def request_public_signature(
     taken by a signature that is not published (awaiting moderation, declined...)
     is explained by e-mail only, so that the page reveals nothing about it.
     """
-    _check_open(letter)
     if revision.letter_id != letter.id:
         raise SignatureError("This text does not belong to this letter.")
     if not data.name.strip():
         raise SignatureError("The organisation's name is required.")
     email = fields.normalise_email(email)
-    _lock_letter(letter)
+    _hold_open(letter)
+    lock_keys(_address_key(letter, email))
     existing = _signature_named(letter, data.name)
     if existing is not None:
         if is_listed(existing):
@@ -405,13 +441,19 @@ def request_public_signature(
         )
         db.session.add(request)
     db.session.flush()
-    record_event(
-        "public_signature.requested",
+    record_pending(
+        [
+            EventDraft(
+                "public_signature.requested",
+                {
+                    "organisation": data.name,
+                    "revision": revision.number,
+                    "resent": outcome is RequestOutcome.RESENT or None,
+                },
+                actor_label=email,
+            )
+        ],
         letter_id=letter.id,
-        actor_label=email,
-        organisation=data.name,
-        revision=revision.number,
-        resent=outcome is RequestOutcome.RESENT or None,
     )
     queue_mail(
         email,
@@ -489,21 +531,25 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     :class:`NameTakenError` when a signature under that name exists meanwhile.
     """
     letter = request.letter
-    _check_open(letter)
     if revision.letter_id != letter.id:
         raise SignatureError("This text does not belong to this letter.")
-    _lock_letter(letter)
+    _hold_open(letter)
+    # one statement for every key: the name as asked (only the same address can change it)
+    keys = _name_keys(letter, str(request.data.get("name") or ""))
+    lock_keys(_address_key(letter, request.email), *keys)
     db.session.refresh(request)
     problem = request_problem(request)
     if problem is not None:
         raise RequestLinkError(problem)
+    data = PublicRequestData.from_json(request.data)
+    if _name_keys(letter, data.name) != keys:  # the same address asked again meanwhile
+        raise SignatureError("Your request changed meanwhile. Please use the latest link.")
     head = letter.head()
     if head is None or head.id != revision.id:
         raise StaleRevisionError(
             "The text changed after you asked to sign. Please read the changes and "
             "confirm the current text."
         )
-    data = PublicRequestData.from_json(request.data)
     existing = _signature_named(letter, data.name)
     if existing is not None:
         if is_listed(existing):
@@ -528,8 +574,9 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
                 invitation=invitation,
                 source=SignatureSource.PUBLIC,
                 moderation=Moderation.PENDING,
-                require_current=False,  # checked above, under the letter's lock
+                require_current=False,  # checked above, under the letter's shared lock
                 invitation_created_here=created,
+                audit_later=True,
             )
     except IntegrityError as exc:  # another confirmation took the address or the name
         raise SignatureError(
