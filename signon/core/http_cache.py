@@ -39,3 +39,12 @@ def cache_publicly(response: Response) -> Response:
     response.headers["Cache-Control"] = PUBLIC
     response.add_etag()
     return response.make_conditional(request)
+
+
+def revalidate_privately(response: Response) -> Response:
+    """A signed-in user's small answer that a page asks for again and again (the editor's
+    check for a newer revision): the browser keeps it for this user only and asks each
+    time with ``If-None-Match``; while it is unchanged the answer is ``304``, no body."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import ParamSpec, TypeVar, cast
 
 from flask import (
     Flask,
@@ -36,6 +36,9 @@ from flask_login import current_user, logout_user, user_loaded_from_cookie, user
 from werkzeug.wrappers import Response
 
 from signon.core.urls import safe_next_url
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 LOGGED_IN_AT = "session_logged_in_at"
 SEEN_AT = "session_seen_at"
@@ -105,6 +108,23 @@ def _end_session(message: str | None) -> None:
         flash(message, "warning")
 
 
+#: Attribute that marks a view as asked for by a page on its own (see :func:`background`).
+_BACKGROUND = "signon_background_request"
+
+
+def background(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view that pages ask for on their own, on a timer (the editor's check for a
+    newer revision): such requests are not activity, so a page left open does not keep
+    its session alive for ever. Put it between ``@bp.get`` and the other decorators."""
+    setattr(view, _BACKGROUND, True)
+    return view
+
+
+def _is_background(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint or "")
+    return bool(getattr(view, _BACKGROUND, False))
+
+
 def check_session_age() -> Response | None:
     """The one check, on every request: end an expired session and ask to log in again."""
     if request.endpoint == "static" or not current_user.is_authenticated:
@@ -121,7 +141,7 @@ def check_session_age() -> Response | None:
         return None
     message = Expiry.from_settings().message(logged_in_at, seen_at, at)
     if message is None:
-        if at - seen_at >= SEEN_RESOLUTION_SECONDS:
+        if at - seen_at >= SEEN_RESOLUTION_SECONDS and not _is_background(request.endpoint):
             session[SEEN_AT] = int(at)
         return None
     _end_session(message)

@@ -23,6 +23,7 @@ from signon.core import fields
 from signon.core.forms import BaseForm, DeadlineField, IdField, body_length_check
 from signon.core.permissions import TeamRole
 from signon.extensions import db
+from signon.letters import queries
 from signon.letters.models import LANGUAGES, Letter, Revision, TeamMember
 
 ROLE_CHOICES = [
@@ -112,9 +113,7 @@ class EditTextForm(BaseForm):
         self.base: Revision | None = None
 
     def validate_base_revision(self, field: IntegerField) -> None:
-        revision = db.session.scalar(
-            select(Revision).where(Revision.letter_id == self.letter.id, Revision.id == field.data)
-        )
+        revision = queries.revision_in(self.letter, field.data)
         if revision is None:
             raise ValidationError(
                 "This edit is based on a version of the letter we do not know. "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import abort
 from sqlalchemy import and_, false, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
@@ -76,6 +76,28 @@ def revision_by_number(letter: Letter, number: int) -> Revision:
     )
     if revision is None:
         abort(404)
+    return revision
+
+
+def revision_in(letter: Letter, revision_id: int | None) -> Revision | None:
+    """The revision with this id if it is one of the letter's (a form's base revision)."""
+    if revision_id is None:
+        return None
+    return db.session.scalar(
+        select(Revision).where(Revision.letter_id == letter.id, Revision.id == revision_id)
+    )
+
+
+def newest_revision(letter: Letter) -> Revision:
+    """The letter's current revision with its author, in one query."""
+    revision = db.session.scalar(
+        select(Revision)
+        .where(Revision.letter_id == letter.id)
+        .order_by(Revision.number.desc())
+        .limit(1)
+        .options(joinedload(Revision.author))
+    )
+    assert revision is not None, "every letter has a first revision"
     return revision
 
 

@@ -6,17 +6,25 @@ form, call one operation, flash, redirect.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import Organisation
 from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
+from signon.core.http_cache import revalidate_privately
 from signon.core.input_guard import whole_number
 from signon.core.markdown import render_markdown
 from signon.core.permissions import Action, TeamRole
-from signon.core.sessions import NEW_LETTER_DRAFT, browser_draft_name, forget_browser_draft
+from signon.core.sessions import (
+    NEW_LETTER_DRAFT,
+    background,
+    browser_draft_name,
+    forget_browser_draft,
+)
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
 from signon.letters import operations, queries
@@ -322,6 +330,32 @@ def edit(letter: Letter) -> Response | tuple[str, int]:
     # Saved, merged, unchanged or kept as a conflict draft: the browser's copy is done.
     forget_browser_draft(browser_draft_name(letter.id, form.base.id))
     return _after_save(letter, result)
+
+
+@bp.get("/<slug>/edit/newest")
+@background
+@letter_route(Action.LETTER_EDIT)
+def newest(letter: Letter) -> Response:
+    """The current revision, for the editor's warning that someone else saved since
+    ``?base=<revision id>`` (polled by static/js/editor.js). Two queries after the guard."""
+    base = queries.revision_in(letter, request.args.get("base", type=whole_number))
+    if base is None:
+        abort(404)
+    head = queries.newest_revision(letter)
+    newer = head.number > base.number
+    revisions: dict[str, Any] = {"from": base.number, "to": head.number}  # "from" is a keyword
+    compare = url_for("letters.diff", slug=letter.slug, **revisions)
+    payload = {
+        "base": {"id": base.id, "number": base.number},
+        "newest": {
+            "id": head.id,
+            "number": head.number,
+            "author": head.author.display_name if head.author else None,
+        },
+        "newer": newer,
+        "compare_url": compare if newer else None,
+    }
+    return revalidate_privately(jsonify(payload))
 
 
 def _after_save(letter: Letter, result: operations.SaveResult) -> Response:

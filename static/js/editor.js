@@ -977,7 +977,7 @@
   // Unsaved text kept in this browser (<textarea data-editor-draft="letter-5">).
   //
   // What is typed is stored as {body, base, savedAt} under "signon-draft:<name>:base-<id>",
-  // <id> being the form's base revision (data-editor-draft-base-field), while typing and
+  // <id> being the form's base revision (data-editor-base-field), while typing and
   // when the form is sent, so that a save refused because the session ended (the server
   // answers with the login page) loses nothing. The next visit offers the text back:
   // "Restore" puts it in the editor with its base revision, so that saving merges it
@@ -993,7 +993,7 @@
 
   /** The form's base revision: its value, or with a value, set it (every copy of the field). */
   function draftBase(editor, value) {
-    var name = editor.textarea.getAttribute("data-editor-draft-base-field");
+    var name = editor.textarea.getAttribute("data-editor-base-field");
     if (!name || !editor.form) { return ""; }
     var fields = Array.prototype.filter.call(editor.form.elements, function (el) {
       return el instanceof HTMLInputElement && el.name === name;
@@ -1110,6 +1110,71 @@
   }
 
   // ---------------------------------------------------------------------------------
+  // Someone else saved meanwhile (<textarea data-editor-newest-url>).
+  //
+  // Every 30 seconds while the page is shown, and when the window gets the focus back,
+  // the editor asks the server for the letter's newest revision (a small JSON answer
+  // with an ETag: unchanged, it is a 304). When it is newer than the form's base
+  // revision, a notice says who saved and links to the Compare of the two revisions.
+  // Nothing else changes: the save merges both texts as before.
+
+  var NEWEST_INTERVAL_MS = 30000;
+
+  function showNewer(editor, data) {
+    if (!editor.newerNotice) {
+      editor.newerNotice = document.createElement("div");
+      editor.newerNotice.className = "flash flash-warning editor-newer";
+      editor.newerNotice.setAttribute("role", "status");
+      editor.layout.parentNode.insertBefore(editor.newerNotice, editor.layout);
+    }
+    var notice = editor.newerNotice;
+    notice.textContent = "";
+    notice.appendChild(document.createTextNode(
+      (data.newest.author || "Someone") + " saved a newer version (revision " + data.newest.number +
+      ") while you were editing revision " + data.base.number + ". "));
+    var link = document.createElement("a");
+    link.href = data.compare_url;
+    link.target = "_blank"; // a new tab: this page and its unsaved text stay as they are
+    link.rel = "noopener";
+    link.textContent = "See what changed (new tab)";
+    notice.appendChild(link);
+    notice.appendChild(document.createTextNode(
+      ". Your text stays here: when you save, both versions are merged, and you choose " +
+      "where they overlap."));
+  }
+
+  function setupNewest(editor) {
+    var url = editor.textarea.getAttribute("data-editor-newest-url");
+    if (!url || typeof window.fetch !== "function") { return; }
+    var busy = false;
+    var stopped = false;
+    function check() {
+      var base = draftBase(editor);
+      if (busy || stopped || !base || document.visibilityState === "hidden") { return; }
+      busy = true;
+      window.fetch(url + (url.indexOf("?") === -1 ? "?" : "&") + "base=" + encodeURIComponent(base), {
+        credentials: "same-origin",
+        redirect: "error",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        if (response.status === 401 || response.status === 403) { stopped = true; } // logged out
+        return response.ok ? response.json() : null;
+      }).then(function (data) {
+        busy = false;
+        if (data && data.newer && data.compare_url) {
+          showNewer(editor, data);
+        } else if (data && editor.newerNotice) {
+          editor.newerNotice.parentNode.removeChild(editor.newerNotice);
+          editor.newerNotice = null;
+        }
+      }).catch(function () { busy = false; }); // offline for a moment: the next check will do
+    }
+    window.setInterval(check, NEWEST_INTERVAL_MS);
+    window.addEventListener("focus", check);
+    document.addEventListener("visibilitychange", check);
+  }
+
+  // ---------------------------------------------------------------------------------
   // Counter, unsaved-changes guard, setup.
 
   function countWords(text) {
@@ -1159,7 +1224,7 @@
     if (ta.hasAttribute("data-editor-ready")) { return null; }
     ta.setAttribute("data-editor-ready", "");
     if (!ta.id) { ta.id = "editor-" + (editors.length + 1); }
-    var editor = { textarea: ta, form: ta.form, schedulePreview: null, storeDraftSoon: null, storeDraftNow: null };
+    var editor = { textarea: ta, form: ta.form, schedulePreview: null, storeDraftSoon: null, storeDraftNow: null, newerNotice: null };
     editor.layout = ta.closest("[data-editor-layout]") || ta.parentNode;
     editor.toolbar = byId(ta, "data-editor-toolbar") || create("div", "editor-toolbar", ta);
     editor.counter = byId(ta, "data-editor-counter") || create("p", "hint editor-count", ta.nextSibling, ta.parentNode);
@@ -1170,6 +1235,7 @@
     buildToolbar(editor);
     setupPreview(editor);
     setupDraft(editor);
+    setupNewest(editor);
     updateCounter(editor);
     ta.addEventListener("input", function () {
       updateCounter(editor);

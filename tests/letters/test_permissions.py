@@ -105,6 +105,7 @@ ROUTES = [
         expect(302, 404, 403, 302, 302),
         {"title": "Letter", "body": "A new text.", "base_revision": "{head_id}"},
     ),
+    Route("letters.newest", "GET", "/letters/{slug}/edit/newest?base={head_id}", EDIT_PAGE),
     # the draft belongs to the coordinator: a drafter may edit, but it is not theirs
     Route(
         "letters.draft", "GET", "/letters/{slug}/drafts/{draft_id}", expect(302, 404, 403, 404, 200)

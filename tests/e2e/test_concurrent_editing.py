@@ -1,0 +1,93 @@
+"""Two people editing one letter at once, in Chromium: the editor warns that someone
+else saved (and links to the Compare), and overlapping edits are resolved one conflict
+at a time on the conflict page, without losing anyone's words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from signon.core import transaction
+from signon.core.permissions import TeamRole
+from tests.e2e.conftest import PHONE, NewPage
+from tests.e2e.helpers import TestUser, editor, editor_set_text, editor_text, login_directly
+from tests.factories import add_team_member, make_letter, make_user
+
+pytestmark = pytest.mark.real_commits
+
+TEXT = (
+    "## Our call\n\n"
+    "We call on all states to protect civic space. They must stop counting the costs.\n\n"
+    "We ask the Council to act this year.\n"
+)
+
+
+@dataclass(frozen=True)
+class Team:
+    slug: str
+    coordinator: TestUser
+    drafter: TestUser
+
+
+def _team(app: Flask) -> Team:
+    """A letter with a coordinator and a drafter, committed for the live server."""
+    with app.app_context():
+        coordinator = make_user(name="Cora Coordinator")
+        drafter = make_user(name="Dan Drafter")
+        letter = make_letter(coordinator, body=TEXT)
+        add_team_member(letter, role=TeamRole.DRAFTER, user=drafter)
+        team = Team(
+            letter.slug,
+            *(TestUser(u.id, u.email, "", u.display_name) for u in (coordinator, drafter)),
+        )
+        transaction.commit()
+    return team
+
+
+def _edit(page: Page, team: Team, user: TestUser) -> None:
+    login_directly(page, user, f"/letters/{team.slug}/edit")
+    editor(page)
+
+
+def _check_for_newer(page: Page) -> None:
+    """What the editor does every 30 seconds and when the window gets the focus back."""
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+
+
+def test_the_editor_says_when_someone_else_saved(app: Flask, new_page: NewPage) -> None:
+    team = _team(app)
+    cora, dan = new_page(), new_page(viewport=PHONE)
+    _edit(cora, team, team.coordinator)
+    _edit(dan, team, team.drafter)
+
+    _check_for_newer(dan)  # nothing newer yet: no notice
+    expect(dan.get_by_role("status").filter(has_text="saved a newer version")).to_have_count(0)
+
+    editor_set_text(cora, TEXT.replace("this year", "before June"))
+    cora.get_by_role("button", name="Save revision").click()
+    expect(cora.get_by_text("Saved as revision 2.")).to_be_visible()
+
+    editor_set_text(dan, TEXT.replace("all states", "every state"))
+    _check_for_newer(dan)
+    notice = dan.get_by_role("status").filter(has_text="saved a newer version")
+    expect(notice).to_contain_text(
+        "Cora Coordinator saved a newer version (revision 2) while you were editing revision 1."
+    )
+    link = notice.get_by_role("link", name="See what changed (new tab)")
+    with dan.context.expect_page() as compare_info:
+        link.click()
+    compare = compare_info.value
+    expect(compare).to_have_url(re.compile(rf"/letters/{team.slug}/diff\?from=1&to=2$"))
+    expect(compare.locator(".diff ins").first).to_contain_text("June")
+    compare.close()
+
+    # The text being edited is untouched; saving merges both changes.
+    assert "every state" in editor_text(dan)
+    dan.get_by_role("button", name="Save revision").click()
+    expect(
+        dan.get_by_text(re.compile("Meanwhile Cora Coordinator saved changes too"))
+    ).to_be_visible()
