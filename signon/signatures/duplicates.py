@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from signon.core import names
@@ -96,19 +96,19 @@ def possible_duplicates(letter: Letter) -> list[DuplicateGroup]:
     """Every group of the letter's signatures whose names collide, for the coordinators.
 
     Only the signatures that share a name key or a skeleton with another are loaded (the
-    database finds the shared values): the groups are the same as over every signature,
-    whose other members would be alone."""
-    signatures = db.session.scalars(
-        select(Signature)
-        .where(
-            Signature.letter_id == letter.id,
-            _counts(),
-            or_(
-                Signature.name_key.in_(_colliding(Signature.name_key, letter)),
-                Signature.name_skeleton.in_(_colliding(Signature.name_skeleton, letter)),
-            ),
+    database finds the shared values, from the indexes on the letter's keys and states,
+    without reading its rows): the groups are the same as over every signature, whose other
+    members would be alone."""
+    colliding = union(
+        *(
+            select(Signature.id).where(
+                Signature.letter_id == letter.id, column.in_(_colliding(column, letter))
+            )
+            for column in (Signature.name_key, Signature.name_skeleton)
         )
-        .order_by(Signature.id)
+    )
+    signatures = db.session.scalars(
+        select(Signature).where(Signature.id.in_(colliding), _counts()).order_by(Signature.id)
     )
     return [
         DuplicateGroup(tuple(group), same_name=len({s.name_key for s in group}) == 1)

@@ -35,7 +35,7 @@ from signon.core import names
 from signon.db import TimestampMixin, enum_column, utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.signatures import collation
+from signon.signatures import collation, likeness
 
 
 class InvitationStatus(enum.StrEnum):
@@ -282,6 +282,21 @@ def _country_place_of_inserted(context: DefaultExecutionContext) -> bytes:
     return collation.stored_country_place(inserted.get("country"))
 
 
+def _loose_key_of_inserted(context: DefaultExecutionContext) -> str:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return likeness.loose_key(str(inserted["name"]))
+
+
+def _website_host_of_inserted(context: DefaultExecutionContext) -> str | None:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return likeness.website_host(inserted.get("website"))
+
+
+def _mail_domain_of_inserted(context: DefaultExecutionContext) -> str | None:
+    inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return likeness.mail_domain(inserted.get("email"))
+
+
 class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """An organisation's (or an individual's) answer to a letter, from exactly one source.
 
@@ -292,11 +307,18 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "signatures"
     __table_args__ = (
         Index("ix_signatures_letter_status", "letter_id", "status"),
-        Index("ix_signatures_letter_skeleton", "letter_id", "name_skeleton"),
+        # with the states a collision counts in: the colliding names are found in the index
+        Index(
+            "ix_signatures_letter_skeleton", "letter_id", "name_skeleton", "moderation", "status"
+        ),
         Index("ix_signatures_letter_name_order", "letter_id", "name_order", "id"),
-        # the moderation page: a page of the pending ones; colliding names and merge targets
-        Index("ix_signatures_letter_moderation", "letter_id", "moderation"),
-        Index("ix_signatures_letter_name_key", "letter_id", "name_key"),
+        # the moderation page: a page of the pending ones (and of the accepted ones, by
+        # name); colliding names and merge targets; possible duplicates by their likeness
+        Index("ix_signatures_letter_moderation", "letter_id", "moderation", "status", "name_key"),
+        Index("ix_signatures_letter_name_key", "letter_id", "name_key", "moderation", "status"),
+        Index("ix_signatures_letter_loose_key", "letter_id", "loose_key"),
+        Index("ix_signatures_letter_website_host", "letter_id", "website_host"),
+        Index("ix_signatures_letter_mail_domain", "letter_id", "mail_domain"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -349,6 +371,12 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         LargeBinary, default=_country_place_of_inserted
     )
 
+    #: What possible duplicates are matched on (:mod:`signon.signatures.likeness`), kept
+    #: like the sort keys: the column defaults, and :func:`_keep_likeness` on update.
+    loose_key: Mapped[str | None] = mapped_column(String(300), default=_loose_key_of_inserted)
+    website_host: Mapped[str | None] = mapped_column(String(253), default=_website_host_of_inserted)
+    mail_domain: Mapped[str | None] = mapped_column(String(253), default=_mail_domain_of_inserted)
+
     letter: Mapped[Letter] = relationship()
     invitation: Mapped[Invitation | None] = relationship(back_populates="signature")
     revision: Mapped[Revision | None] = relationship()
@@ -400,6 +428,8 @@ class SignatureChange(db.Model):  # type: ignore[name-defined,misc]
     """
 
     __tablename__ = "signature_changes"
+    #: the moderation page: the held (pending) ones, oldest first, without reading the rest
+    __table_args__ = (Index("ix_signature_changes_status_proposed", "status", "proposed_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     signature_id: Mapped[int] = mapped_column(
@@ -484,6 +514,22 @@ def _keep_orders(_mapper: Mapper[Signature], connection: Connection, target: Sig
     state: Any = inspect(target)
     if any(state.attrs[name].history.has_changes() for name in _ORDER_INPUTS):
         store_orders(target, _letter_language(connection, target.letter_id, {}))
+
+
+def store_likeness(signature: Signature) -> None:
+    """The keys possible duplicates are matched on, from the signature's name, website and
+    e-mail address."""
+    signature.loose_key = likeness.loose_key(signature.name)
+    signature.website_host = likeness.website_host(signature.website)
+    signature.mail_domain = likeness.mail_domain(signature.email)
+
+
+@event.listens_for(Signature, "before_update")
+def _keep_likeness(_mapper: Mapper[Signature], _connection: Connection, target: Signature) -> None:
+    """A renamed signature (or a new website or address) is re-keyed in the same UPDATE."""
+    state: Any = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in ("name", "website", "email")):
+        store_likeness(target)
 
 
 def rekey_letter(connection: Connection, letter_id: int, language: str) -> int:

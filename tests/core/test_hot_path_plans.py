@@ -1,8 +1,9 @@
 """No query on a hot path scans a whole table (issue 11 item 5), on PostgreSQL.
 
 The public page, its embed, the public API (the letter with its counts, a page of
-signatories) and a public sign-on are requested against tables with enough rows, after
-ANALYZE, so that PostgreSQL's planner picks an index wherever one fits; every statement
+signatories), a public sign-on and the coordinators' moderation page are requested
+against tables with enough rows, after ANALYZE, so that PostgreSQL's planner picks an
+index wherever one fits; every statement
 those requests send is then EXPLAINed with its own parameters, and a sequential scan of
 one of the tables that grow with traffic fails the test. (On SQLite the test is skipped:
 its planner has no statistics to go by; ``tests/core/test_lookup_indexes.py`` checks its
@@ -35,6 +36,7 @@ from signon.signatures.models import (
     SignatureSource,
     SignatureStatus,
 )
+from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.factories import make_public_letter
 from tests.signatures.test_public_views import form_data
@@ -163,6 +165,8 @@ def test_hot_paths_scan_no_growing_table(client: FlaskClient) -> None:
             assert client.get(path).status_code == 200, path
         response = client.post(f"/p/{slug}/sign", data=form_data(letter, email="new@example.net"))
         assert response.status_code == 302
+        login(client, coordinator)
+        assert client.get(f"/letters/{slug}/moderation").status_code == 200
     assert len(statements) >= 10
     scans = {
         statement: found

@@ -6,14 +6,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from signon.signatures.approvals.operations import email_domain, website_host
+from signon.signatures.likeness import SHARED_MAIL_DOMAINS, email_domain, loose_key, website_host
 from signon.signatures.models import Moderation, Signature
-from signon.signatures.public_signon.operations import (
-    SHARED_MAIL_DOMAINS,
-    DuplicateIndex,
-    _loose_key,
-    find_duplicates,
-)
+from signon.signatures.public_signon.operations import DuplicateIndex, find_duplicates
 
 NAMES = ("Friends of the Court", "the friends of the court", "FRIENDS OF THE COURT!", "Amnesty")
 WEBSITES = (None, "https://friends.example.org", "www.friends.example.org", "https://other.org")
@@ -23,7 +18,7 @@ EMAILS = (None, "a@friends.example.org", "b@FRIENDS.example.org", "c@gmail.com",
 def _model(
     signature: Signature, candidates: Sequence[Signature]
 ) -> list[tuple[int, tuple[str, ...]]]:
-    name = _loose_key(signature.name)
+    name = loose_key(signature.name)
     host = website_host(signature.website)
     domain = email_domain(signature.email) if signature.email else None
     if domain in SHARED_MAIL_DOMAINS:
@@ -33,7 +28,7 @@ def _model(
         if other.id == signature.id or other.moderation == Moderation.REJECTED:
             continue
         reasons: list[str] = []
-        if _loose_key(other.name) == name:
+        if loose_key(other.name) == name:
             reasons.append("similar name")
         if host and website_host(other.website) == host:
             reasons.append("same website")

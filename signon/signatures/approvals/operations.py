@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +26,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from signon.signatures.approvals import late_withdrawals
 from signon.signatures.audit_records import printed_records
+from signon.signatures.likeness import email_domain, website_host
 from signon.signatures.models import (
     Invitation,
     InvitationStatus,
@@ -59,21 +59,6 @@ class SignatoryDetails:
     representative_title: str | None = None
     website: str | None = None
     authority_confirmed: bool = False
-
-
-def email_domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].strip().lower().rstrip(".")
-
-
-def website_host(website: str | None) -> str | None:
-    if not website:
-        return None
-    candidate = website if "://" in website else f"https://{website}"
-    try:
-        host = (urlsplit(candidate).hostname or "").lower().rstrip(".")
-    except ValueError:  # not a web address: no domain to match
-        return None
-    return host.removeprefix("www.") or None
 
 
 def domain_matches(email: str | None, website: str | None) -> bool:

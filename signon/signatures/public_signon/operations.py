@@ -15,7 +15,6 @@ Operations add and flush, write audit events and queue mail; they never commit.
 from __future__ import annotations
 
 import enum
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from signon.accounts.models import User
@@ -45,11 +44,10 @@ from signon.signatures.approvals.operations import (
     StaleRevisionError,
     approve,
     domain_matches,
-    email_domain,
-    website_host,
 )
 from signon.signatures.audit_records import plain_value, printed_records
 from signon.signatures.invitations.links import assign_new_link, invitation_url
+from signon.signatures.likeness import loose_key, mail_domain, website_host
 from signon.signatures.listing import is_listed
 from signon.signatures.models import (
     Invitation,
@@ -65,33 +63,6 @@ from signon.signatures.models import (
 
 #: How long the confirmation link of a public request works.
 PUBLIC_REQUEST_HOURS = 48
-
-#: E-mail domains shared by unrelated people: "same e-mail domain" says nothing there.
-SHARED_MAIL_DOMAINS = frozenset(
-    {
-        "aol.com",
-        "gmail.com",
-        "gmx.de",
-        "gmx.net",
-        "googlemail.com",
-        "hotmail.com",
-        "icloud.com",
-        "live.com",
-        "mail.com",
-        "mail.ru",
-        "me.com",
-        "msn.com",
-        "outlook.com",
-        "proton.me",
-        "protonmail.com",
-        "qq.com",
-        "web.de",
-        "yahoo.com",
-        "yahoo.fr",
-        "yandex.ru",
-        "zoho.com",
-    }
-)
 
 
 class AlreadyListedError(SignatureError):
@@ -610,12 +581,6 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
 # --- Moderation --------------------------------------------------------------------------------
 
 
-def _loose_key(name: str) -> str:
-    """A name without case, punctuation, repeated spaces or a leading "the"."""
-    key = re.sub(r"[\W_]+", " ", Signature.key_for(name)).strip()
-    return key.removeprefix("the ").strip()
-
-
 @dataclass(frozen=True)
 class Duplicate:
     signature: Signature
@@ -654,12 +619,6 @@ class ModerationQueue:
         return max(1, -(-self.pending_total // self.page_size))
 
 
-def _mail_domain(email: str | None) -> str | None:
-    """The address's domain, unless it is one that unrelated people share."""
-    domain = email_domain(email) if email else None
-    return None if domain in SHARED_MAIL_DOMAINS else domain
-
-
 class DuplicateIndex:
     """The letter's signatures by what makes two look like the same organisation (the
     loose name, the website's host, the e-mail domain), built once: finding the
@@ -675,8 +634,8 @@ class DuplicateIndex:
         for position, other in enumerate(candidates):
             if other.moderation == Moderation.REJECTED:
                 continue
-            self.by_name[_loose_key(other.name)].append(position)
-            host, domain = website_host(other.website), _mail_domain(other.email)
+            self.by_name[loose_key(other.name)].append(position)
+            host, domain = website_host(other.website), mail_domain(other.email)
             if host:
                 self.by_host[host].append(position)
             if domain:
@@ -686,9 +645,9 @@ class DuplicateIndex:
         """Other signatures that may be the same organisation, with why, in the order of
         the candidates."""
         reasons: dict[int, list[str]] = defaultdict(list)
-        for position in self.by_name.get(_loose_key(signature.name), ()):
+        for position in self.by_name.get(loose_key(signature.name), ()):
             reasons[position].append("similar name")
-        host, domain = website_host(signature.website), _mail_domain(signature.email)
+        host, domain = website_host(signature.website), mail_domain(signature.email)
         for position in self.by_host.get(host, ()) if host else ():
             reasons[position].append("same website")
         for position in self.by_domain.get(domain, ()) if domain else ():
@@ -708,39 +667,32 @@ def find_duplicates(signature: Signature, candidates: Sequence[Signature]) -> li
 MODERATION_ACTIONS = ("moderation_accepted", "moderation_rejected", "merged", "removed")
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _loose_name_filter(name: str) -> ColumnElement[bool]:
-    """Every stored ``name_key`` whose loose key (:func:`_loose_key`) equals ``name``'s,
-    and some more: the loose key's words in the same order, anything between them."""
-    words = _loose_key(name).split()
-    pattern = "%" + "%".join(_escape_like(word) for word in words) + "%"
-    return Signature.name_key.like(pattern, escape="\\")
-
-
-def _candidate_filter(signature: Signature) -> ColumnElement[bool]:
-    """A superset of the signatures :class:`DuplicateIndex` may match with ``signature``
-    (the index then applies the exact rule to the few rows this finds)."""
-    conditions = [
-        Signature.name_key == signature.name_key,
-        Signature.name_skeleton == signature.name_skeleton,
-        _loose_name_filter(signature.name),
+def _candidate_ids(letter: Letter, signatures: Sequence[Signature]) -> CompoundSelect[tuple[int]]:
+    """The ids of the letter's signatures that :class:`DuplicateIndex` may match with any
+    of ``signatures``: those that share a loose name, a website host or a mail domain with
+    one of them. One indexed lookup per key (:mod:`signon.signatures.likeness`), united: an
+    OR of the three would scan the letter's rows."""
+    hosts = {host for s in signatures if (host := website_host(s.website))}
+    domains = {domain for s in signatures if (domain := mail_domain(s.email))}
+    lookups = [
+        (Signature.loose_key, {loose_key(s.name) for s in signatures}),
+        (Signature.website_host, hosts),
+        (Signature.mail_domain, domains),
     ]
-    host, domain = website_host(signature.website), _mail_domain(signature.email)
-    if host:
-        conditions.append(func.lower(Signature.website).contains(host, autoescape=True))
-    if domain:
-        conditions.append(func.lower(Signature.email).contains(f"@{domain}", autoescape=True))
-    return or_(*conditions)
+    return union(
+        *(
+            select(Signature.id).where(Signature.letter_id == letter.id, column.in_(values))
+            for column, values in lookups
+            if values
+        )
+    )
 
 
 def duplicates_of_page(
     letter: Letter, signatures: Sequence[Signature]
 ) -> dict[int, list[Duplicate]]:
     """The possible duplicates of a few signatures (a page of the queue), by their id, in
-    one query that looks only for rows sharing their name, look, website or mail domain
+    one query that looks only for rows sharing their loose name, website or mail domain
     (not a pass over every signature of the letter)."""
     if not signatures:
         return {}
@@ -748,9 +700,8 @@ def duplicates_of_page(
         db.session.scalars(
             select(Signature)
             .where(
-                Signature.letter_id == letter.id,
+                Signature.id.in_(_candidate_ids(letter, signatures)),
                 Signature.moderation != Moderation.REJECTED,
-                or_(*(_candidate_filter(s) for s in signatures)),
             )
             .order_by(Signature.id)
         )
