@@ -78,6 +78,12 @@ LIVE_INVITATION_STATES = frozenset(
 )
 
 
+#: States in which the organisation has answered: nothing to re-send or to expire.
+ANSWERED_INVITATION_STATES = frozenset(
+    {InvitationStatus.APPROVED, InvitationStatus.DECLINED, InvitationStatus.WITHDRAWN}
+)
+
+
 class SignatureStatus(enum.StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
@@ -230,6 +236,11 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= utcnow()
+
+    @property
+    def answered(self) -> bool:
+        """Approved, declined or withdrew: the organisation has its link and used it."""
+        return self.status in ANSWERED_INVITATION_STATES
 
     @property
     def is_usable(self) -> bool:

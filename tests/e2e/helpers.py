@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -131,3 +132,23 @@ def editor_paste(page: Page, html: str, text: str = "", selector: str = EDITOR) 
 def preview(page: Page) -> Locator:
     """The live preview region ("Preview")."""
     return page.get_by_role("region", name="Preview")
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page, context: str = "html", rules: list[str] | None = None) -> list[str]:
+    """axe-core's violations on ``context`` (a selector) of the page: "rule: node" lines.
+
+    ``rules`` runs only those (some, like label-content-name-mismatch, are run only
+    when asked for by name); otherwise every rule of axe's default set.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated, not a <script>: CSP stays
+    options = {"runOnly": {"type": "rule", "values": rules}} if rules else {}
+    found = page.evaluate(
+        """async ([context, options]) => (await axe.run(context, options)).violations
+            .flatMap(v => v.nodes.map(n => v.id + ": " + n.target.join(" ")))""",
+        [context, options],
+    )
+    return [str(line) for line in found]

@@ -11,6 +11,7 @@ from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import PHONE, BrowserProblems, LiveServer, NewPage
 from tests.e2e.helpers import (
+    axe_violations,
     create_user,
     editor,
     editor_button,
@@ -201,6 +202,17 @@ def test_toolbar_buttons_are_labelled_and_keyboard_friendly(editor_page: Page) -
     expect(editor_button(page, "Heading")).to_be_focused()
     page.keyboard.press("Tab")
     expect(editor(page)).to_be_focused()
+
+
+def test_toolbar_buttons_say_what_they_show(editor_page: Page) -> None:
+    """axe-core: each button's name contains its visible text (WCAG 2.5.3, "1. List")."""
+    toolbar = '[role="toolbar"]'
+    assert axe_violations(editor_page, toolbar, ["label-content-name-mismatch"]) == []
+    assert axe_violations(editor_page, toolbar) == []
+    numbers = editor_button(editor_page, "Numbered list")
+    expect(numbers).to_have_text("List")
+    icon = numbers.evaluate("b => getComputedStyle(b, '::before').content")
+    assert icon.startswith('"1. "'), icon  # still drawn, for sighted readers
 
 
 def test_bold_and_italic_toggle_on_the_selection(editor_page: Page) -> None:

@@ -357,6 +357,12 @@ def test_mail_goes_out_after_the_commit_and_the_outcome_is_recorded(outbox: Mail
     assert "(in 12 days)" in text
     assert link_in(message).endswith(f"/sign/{token_of(invitation)}")
     assert link_in(message) in MailCatcher.html_of(message)
+    # forwarding within the organisation is allowed, sharing outside it is not
+    flat = " ".join(text.split())
+    assert "do not forward" not in flat
+    assert "You may forward this message to colleagues at Redress" in flat
+    assert "please do not share it outside Redress" in flat
+    assert "You may forward this message to colleagues at Redress" in MailCatcher.html_of(message)
 
 
 def test_a_refused_address_is_recorded_as_failed_and_the_others_are_sent(app: Flask) -> None:

@@ -25,6 +25,7 @@ from signon.signatures.uploads import process_logo, save_logo
 from tests.conftest import login
 from tests.querycount import count_queries
 from tests.signatures.factories import (
+    approve_through,
     coordinated_letter,
     image_bytes,
     invited,
@@ -263,6 +264,32 @@ def test_revoke_asks_first_and_kills_the_link_resend_gives_a_new_one(
     assert not new_link.endswith(old_path)
     assert client.get(old_path).status_code == 404  # the old link is dead for good
     assert client.get(new_link.split("localhost", 1)[1]).status_code == 200
+
+
+def test_re_send_is_offered_only_to_organisations_that_have_not_answered(
+    client: FlaskClient, outbox: MailCatcher
+) -> None:
+    coordinator, letter = coordinated_letter()
+    invited(letter, coordinator, name="Waiting Org")
+    approved = invited(letter, coordinator, name="Approving Org")
+    declined = invited(letter, coordinator, name="Declining Org")
+    approve_through(approved)
+    ops.decline_invitation(declined, reason="Not our issue")
+    commit()
+    login(client, coordinator)
+    page = client.get(f"/letters/{letter.slug}/invitations").get_data(as_text=True)
+
+    def row(name: str) -> str:
+        return page[page.index(name) :].split("</tr>", 1)[0]
+
+    assert "/resend" in row("Waiting Org")
+    assert "/resend" not in row("Approving Org") and "/resend" not in row("Declining Org")
+    outbox.clear()
+    response = client.post(
+        f"/letters/{letter.slug}/invitations/{approved.id}/resend", follow_redirects=True
+    )
+    assert "Approving Org has already answered" in response.get_data(as_text=True)
+    assert outbox.to(approved.email) == []
 
 
 def test_resend_of_a_live_invitation_mails_the_same_link(

@@ -668,6 +668,11 @@ def resend_invitation(invitation: Invitation, *, by: User) -> bool:
     letter = invitation.letter
     _check_open(letter)
     _lock_invitation(invitation)
+    if invitation.answered:
+        raise InvitationError(
+            f"{invitation.organisation_name} has already answered: "
+            "there is nothing to send again (their link still works)."
+        )
     try:
         allowance.take(by, letter, 1, kind=allowance.MailKind.RESEND)
     except allowance.AllowanceExceededError as exc:
@@ -855,12 +860,7 @@ def display_status(invitation: Invitation, now: datetime | None = None) -> tuple
     now = now or utcnow()
     if invitation.status == InvitationStatus.REVOKED:
         return "revoked", InvitationStatus.REVOKED.label
-    answered = (
-        InvitationStatus.APPROVED,
-        InvitationStatus.DECLINED,
-        InvitationStatus.WITHDRAWN,
-    )
-    if invitation.expires_at <= now and invitation.status not in answered:
+    if invitation.expires_at <= now and not invitation.answered:
         return "expired", "Expired"
     return invitation.status.value, invitation.status.label
 
