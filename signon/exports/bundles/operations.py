@@ -788,9 +788,10 @@ def _add_signatories(
 ) -> int:
     """Record each signatory. Returns how many were approved on import (no approval record).
 
-    In bulk: the rows are added together and flushed once per kind (approved on import,
-    restored), and their audit events are appended in one go, so the import costs a few
-    statements per thousand signatories rather than several per signatory.
+    In bulk: the rows are written together once per kind (approved on import, restored;
+    :func:`signon.core.bulk.add_numbered`, outside the unit of work for a large list), and
+    their audit events are appended in one go, so the import costs a few statements per
+    thousand signatories rather than several per signatory.
     """
     approving = [item for item in entries if _approves_on_import(item)]
     approved = signature_operations.approve_imported(
@@ -798,27 +799,25 @@ def _add_signatories(
         head,
         [
             signature_operations.ImportedApproval(
-                _details(item), item.email, item.moderation, item.approved_at
+                _details(item),
+                item.email,
+                item.moderation,
+                item.approved_at,
+                source=item.source,
+                domain_verified=item.domain_verified,
+                last_activity_at=item.last_activity_at,
             )
             for item in approving
         ],
     )
-    signatures: dict[int, Signature] = {}
-    for item, signature in zip(approving, approved, strict=True):
-        # A signatory migrated from a list: it approves the imported current text.
-        signature.source = item.source
-        if item.domain_verified is not None:
-            signature.domain_verified = item.domain_verified
-        if item.last_activity_at is not None:
-            signature.last_activity_at = item.last_activity_at
-        signatures[item.index] = signature
+    # Signatories migrated from a list: each approves the imported current text.
+    signatures = {item.index: s for item, s in zip(approving, approved, strict=True)}
     restoring = [item for item in entries if not _approves_on_import(item)]
     restored = [_restore_signature(letter, revisions, item, _details(item)) for item in restoring]
     add_numbered(restored)
     signatures.update(
         (item.index, signature) for item, signature in zip(restoring, restored, strict=True)
     )
-    db.session.flush()
     now = utcnow()
     history = [
         _imported_event(signature, revisions, item, now)
@@ -873,7 +872,7 @@ def _restore_signature(
     """A signature exactly as the bundle describes it (not added yet)."""
     approved = revisions.get(item.approved_number) if item.approved_number else None
     signature = Signature(
-        letter=letter,
+        letter_id=letter.id,
         source=item.source,
         status=item.status,
         moderation=item.moderation,

@@ -276,6 +276,10 @@ class ImportedApproval:
     email: str | None
     moderation: Moderation = Moderation.NOT_NEEDED
     approved_at: datetime | None = None
+    #: As the list says, when it does (set before the INSERT: no UPDATE of every row after).
+    source: SignatureSource = SignatureSource.IMPORT
+    domain_verified: bool | None = None
+    last_activity_at: datetime | None = None
 
 
 def approve_imported(
@@ -283,15 +287,17 @@ def approve_imported(
 ) -> list[Signature]:
     """New signatures approving ``revision``, as :func:`approve` with an import source
     records each (the same rows, signature events and audit events, in order), in bulk:
-    one flush for the signatures, one for their history and audit events. No invitation
-    owns them, so there is nothing to lock or to find again.
+    one batch for the signatures, one for their history, one for their audit events. No
+    invitation owns them, so there is nothing to lock or to find again. The signatures
+    returned are written; a large batch's are snapshots outside the session
+    (:func:`signon.core.bulk.add_numbered`).
     """
     if any(clean_name(approval.details.name) == "" for approval in approvals):
         raise SignatureError("The organisation's name is required.")
     signatures = []
     for approval in approvals:
         signature = Signature(
-            letter=letter, source=SignatureSource.IMPORT, moderation=approval.moderation
+            letter_id=letter.id, source=approval.source, moderation=approval.moderation
         )
         _approved(
             signature,
@@ -300,9 +306,12 @@ def approve_imported(
             email=approval.email,
             approved_at=approval.approved_at,
         )
+        if approval.domain_verified is not None:
+            signature.domain_verified = approval.domain_verified
+        if approval.last_activity_at is not None:
+            signature.last_activity_at = approval.last_activity_at
         signatures.append(signature)
     add_numbered(signatures)
-    db.session.flush()
     now = utcnow()
     insert_rows(
         SignatureEvent,
