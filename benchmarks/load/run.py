@@ -8,7 +8,8 @@ What it does, in order:
    it (``flask db upgrade``'s code, once, from this process) and builds a public letter
    with ``--signatories`` listed signatories (5,000; :mod:`benchmarks.load.data`);
 2. starts the mail catcher (:mod:`benchmarks.load.mailcatcher`, a real SMTP server),
-   ``flask worker`` (jobs, and the mail the requests hand over, on Redis), Signon under
+   ``flask worker`` (jobs, and the mail the requests hand over, on Redis), ``flask
+   scheduler`` (the periodic tasks, as ``make run-prod``: the maintained counts), Signon under
    gunicorn (``gunicorn.conf.py`` from the repository when there is one, else
    ``--workers``/``--worker-class``/``--threads``) with Redis for the rate limits, and
    the bare endpoint (:mod:`benchmarks.load.bare`) under the same gunicorn settings;
@@ -654,6 +655,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         stack.enter_context(
             process([str(BIN / "flask"), "--app", "signon", "worker"], env, folder / "worker.log")
+        )
+        # As `make run-prod`: the periodic tasks, among them the counts the public page and
+        # the API read (refresh-letter-counts, every 5 s; without it they count per read).
+        stack.enter_context(
+            process(
+                [str(BIN / "flask"), "--app", "signon", "scheduler"], env, folder / "scheduler.log"
+            )
         )
         app_log, bare_log = folder / "signon.log", folder / "bare.log"
         app = stack.enter_context(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signon.letters.models import Letter, Revision
+from signon.signatures import counts
 from signon.signatures.listing import Entry, Listed, ListPage, listed
 from signon.signatures.state import SignatoryState
 
@@ -49,14 +50,14 @@ def letter_facts(letter: Letter) -> LetterFacts:
 
 def counts_of(facts: LetterFacts) -> Counts:
     """Everyone listed is listed under the current text; others may re-confirm."""
-    count = facts.listing.count()
-    return Counts(count, count, facts.listing.awaiting_reconfirmation())
+    shown = counts.shown(facts.listing)
+    return Counts(shown.listed, shown.listed, shown.awaiting_reconfirmation)
 
 
 def published_signatories(facts: LetterFacts, offset: int, limit: int) -> ListPage:
     """Listed signatories ``offset`` to ``offset + limit`` in the printed order, with
     the count of all."""
-    return facts.listing.page(offset, limit)
+    return facts.listing.page(offset, limit, count=counts.shown(facts.listing).listed)
 
 
 def letter_payload(facts: LetterFacts, counts: Counts, links: dict[str, str]) -> dict[str, Any]:

@@ -14,12 +14,10 @@ is repaired.
 from __future__ import annotations
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from signon.audit.models import AuditCheckpoint, AuditEvent
 from signon.audit.verify import ChainReport, verify_all, verify_chain, verify_letter
-from signon.core.locks import on_postgresql
+from signon.core.bulk import upsert
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -79,6 +77,4 @@ def _save_full(chain: str, head: AuditEvent) -> None:
         "checked_at": now,
         "full_checked_at": now,
     }
-    insert = postgresql_insert if on_postgresql() else sqlite_insert
-    statement = insert(AuditCheckpoint).values(chain=chain, **values)
-    db.session.execute(statement.on_conflict_do_update(index_elements=["chain"], set_=values))
+    upsert(AuditCheckpoint, {"chain": chain}, values)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from signon.core.locks import on_postgresql
 from signon.extensions import db
@@ -83,3 +85,12 @@ def insert_rows(model: Any, rows: Sequence[dict[str, Any]]) -> None:
     """
     if rows:
         db.session.execute(insert(model).execution_options(render_nulls=True), list(rows))
+
+
+def upsert(model: Any, keys: dict[str, Any], values: dict[str, Any]) -> None:
+    """Insert the row of ``model`` with ``keys`` and ``values``, or update its ``values``
+    when a row with ``keys`` (its primary key or a unique constraint) exists: one
+    statement, safe against a concurrent insert of the same row."""
+    dialect_insert = postgresql_insert if on_postgresql() else sqlite_insert
+    statement = dialect_insert(model).values(**keys, **values)
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))

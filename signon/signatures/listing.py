@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from signon.accounts.models import Organisation, User
@@ -812,13 +812,22 @@ class Listed:
         covered = [r.id for r in self.revisions if self.chain.cover.covers(r.number)]
         return self._approved_in(covered)
 
-    def count(self) -> int:
-        """How many are listed (one COUNT on the letter's index)."""
-        found = db.session.scalar(select(func.count(Signature.id)).where(self._listed_clause()))
-        return int(found or 0)
+    @property
+    def is_current(self) -> bool:
+        """Whether this is the list under the letter's current text."""
+        return self.chain.target == max((r.number for r in self.revisions), default=0)
 
-    def awaiting_reconfirmation(self) -> int:
-        """Approvals of an earlier text that will count again once re-confirmed."""
+    def count_query(self) -> Select[tuple[int]]:
+        """How many are listed: one COUNT on the letter's index."""
+        return select(func.count(Signature.id)).where(self._listed_clause())
+
+    def count(self) -> int:
+        """How many are listed (exact; the public pages read ``signatures.counts``)."""
+        return int(db.session.scalar(self.count_query()) or 0)
+
+    def awaiting_query(self) -> Select[tuple[int]] | None:
+        """How many approvals of an earlier text will count again once re-confirmed
+        (None: no earlier text's approvals can)."""
         target = self.chain.target
         waiting = [
             r.id
@@ -826,11 +835,13 @@ class Listed:
             if r.number < target and not self.chain.cover.covers(r.number)
         ]
         if not waiting:
-            return 0
-        found = db.session.scalar(
-            select(func.count(Signature.id)).where(self._approved_in(waiting))
-        )
-        return int(found or 0)
+            return None
+        return select(func.count(Signature.id)).where(self._approved_in(waiting))
+
+    def awaiting_reconfirmation(self) -> int:
+        """Approvals of an earlier text that will count again once re-confirmed."""
+        query = self.awaiting_query()
+        return 0 if query is None else int(db.session.scalar(query) or 0)
 
     def entries(self, offset: int, limit: int) -> list[Entry]:
         """Entries ``offset`` to ``offset + limit`` of the list (positions from 1)."""

@@ -190,6 +190,27 @@ class SignatoryOrder(TimestampMixin, db.Model):  # type: ignore[name-defined,mis
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class LetterCounts(db.Model):  # type: ignore[name-defined,misc]
+    """A letter's counts under its current text, maintained by
+    :mod:`signon.signatures.counts` (refreshed from the indexed counts every few seconds,
+    never incremented by a request): the public page, the embed and the API read them."""
+
+    __tablename__ = "letter_counts"
+
+    letter_id: Mapped[int] = mapped_column(
+        ForeignKey("letters.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Listed signatories (what the public page counts).
+    listed: Mapped[int]
+    #: Approvals of an earlier text that count again once re-confirmed.
+    awaiting_reconfirmation: Mapped[int]
+    #: When the counts were taken: they are used for ``counts.FRESH_FOR`` after it.
+    refreshed_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<LetterCounts {self.letter_id} {self.listed} at {self.refreshed_at}>"
+
+
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "invitations"
     __table_args__ = (

@@ -38,6 +38,7 @@ from signon.letters import queries
 from signon.letters.models import Letter, Revision
 from signon.letters.rendered_diff import marked_diff
 from signon.letters.text import word_diff
+from signon.signatures import counts
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.blueprint import bp
 from signon.signatures.listing import ListPage, listed, listed_signature
@@ -129,8 +130,10 @@ def _page_number() -> int:
 
 def _list_page(letter: Letter, number: int = 1) -> ListPage:
     """Page ``number`` of the letter's list: only its rows are read (a fixed number of
-    queries, whatever the size of the list)."""
-    return listed(letter).page((number - 1) * PUBLIC_PAGE_SIZE, PUBLIC_PAGE_SIZE)
+    queries, whatever the size of the list), its count from ``signatures.counts``."""
+    listing = listed(letter)
+    offset = (number - 1) * PUBLIC_PAGE_SIZE
+    return listing.page(offset, PUBLIC_PAGE_SIZE, count=counts.shown(listing).listed)
 
 
 def _render_page(

@@ -1,0 +1,147 @@
+"""The counts of the public pages and the API come from ``letter_counts`` (maintained by a
+periodic task), never older than ``counts.FRESH_FOR`` seconds, in one statement."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from signon.core import jobs, transaction
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, LetterStatus
+from signon.signatures import counts
+from signon.signatures.listing import listed
+from signon.signatures.models import LetterCounts, SignatureStatus
+from tests.factories import add_revision, make_user
+from tests.querycount import count_queries
+from tests.signatures.factories import make_public_letter, make_signature
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def _letter(listed_count: int = 3) -> Letter:
+    letter = make_public_letter(make_user())
+    for i in range(listed_count):
+        make_signature(letter, f"Organisation {i}")
+    make_signature(letter, "Withdrawn Coalition", status=SignatureStatus.WITHDRAWN)
+    return letter
+
+
+def _exact(letter: Letter) -> counts.ShownCounts:
+    listing = listed(letter)
+    return counts.ShownCounts(listing.count(), listing.awaiting_reconfirmation())
+
+
+def test_without_a_row_the_counts_are_counted() -> None:
+    letter = _letter()
+    assert counts.shown(listed(letter)) == _exact(letter) == counts.ShownCounts(3, 0)
+    assert db.session.get(LetterCounts, letter.id) is None
+
+
+def test_the_row_is_shown_while_fresh_and_never_older_than_fresh_for() -> None:
+    letter = _letter()
+    taken = utcnow()
+    assert counts.refresh(letter, taken) == counts.ShownCounts(3, 0)
+    make_signature(letter, "Newcomer Coalition")
+    make_signature(letter, "Another Newcomer")
+    # Within FRESH_FOR seconds of the refresh the kept counts are shown ...
+    within = taken + timedelta(seconds=counts.FRESH_FOR)
+    assert counts.shown(listed(letter), within).listed == 3
+    # ... after it they are counted: never wrong for longer.
+    after = taken + timedelta(seconds=counts.FRESH_FOR, microseconds=1)
+    assert counts.shown(listed(letter), after) == _exact(letter) == counts.ShownCounts(5, 0)
+    # A refresh makes the row exact again.
+    counts.refresh(letter, after)
+    assert counts.shown(listed(letter), after) == counts.ShownCounts(5, 0)
+    row = db.session.get(LetterCounts, letter.id)
+    assert row is not None and (row.listed, row.refreshed_at) == (5, after)
+
+
+def test_awaiting_reconfirmation_is_kept_too() -> None:
+    letter = _letter(2)
+    add_revision(letter, None, "A new text, not classified.\n")
+    make_signature(letter, "Approved the new text")
+    expected = counts.ShownCounts(1, 2)
+    assert counts.shown(listed(letter)) == _exact(letter) == expected
+    now = utcnow()
+    assert counts.refresh(letter, now) == expected
+    assert counts.shown(listed(letter), now) == expected
+
+
+def test_one_statement_whether_the_row_is_fresh_stale_or_missing() -> None:
+    letter = _letter()
+    add_revision(letter, None, "Another text.\n")  # so that the awaiting count is a query
+    listing = listed(letter)
+    now = utcnow()
+    with count_queries() as missing:
+        counts.shown(listing, now)
+    counts.refresh(letter, now)
+    with count_queries() as fresh:
+        counts.shown(listing, now)
+    with count_queries() as stale:
+        counts.shown(listing, now + timedelta(seconds=counts.FRESH_FOR + 1))
+    assert missing.count == fresh.count == stale.count == 1
+
+
+def test_the_periodic_task_refreshes_public_letters_that_take_signatures() -> None:
+    assert "refresh-letter-counts" in {task.name for task in jobs.periodic_tasks()}
+    open_letter = _letter(2)
+    closed = _letter(1)
+    closed.status = LetterStatus.CLOSED
+    private = make_public_letter(make_user(), is_public=False)
+    db.session.flush()
+    now = utcnow()
+    assert counts.refresh_public_counts(now) >= 1
+    rows = {
+        row.letter_id: row
+        for row in db.session.scalars(
+            select(LetterCounts).where(
+                LetterCounts.letter_id.in_([open_letter.id, closed.id, private.id])
+            )
+        )
+    }
+    assert set(rows) == {open_letter.id}
+    assert (rows[open_letter.id].listed, rows[open_letter.id].refreshed_at) == (2, now)
+
+
+def _shown_count(path: str, response: TestResponse) -> int:
+    if path.endswith("/signatories"):
+        return int(response.json["total"])  # type: ignore[index]
+    if path.startswith("/api/"):
+        return int(response.json["counts"]["published_signatories"])  # type: ignore[index]
+    found = re.search(r"data-count>(\d+)<", response.get_data(as_text=True))
+    assert found, path
+    return int(found.group(1))
+
+
+def test_pages_and_api_show_the_kept_counts_with_the_same_statements(
+    client: FlaskClient,
+) -> None:
+    letter = _letter()
+    transaction.commit()
+    paths = [
+        f"/p/{letter.slug}",
+        f"/p/{letter.slug}/embed",
+        f"/api/v1/letters/{letter.slug}",
+        f"/api/v1/letters/{letter.slug}/signatories",
+    ]
+    counted = {}
+    for path in paths:
+        with count_queries() as counter:
+            response = client.get(path)
+        assert response.status_code == 200 and _shown_count(path, response) == 3, path
+        counted[path] = counter.count
+    counts.refresh(letter)
+    make_signature(letter, "Newcomer Coalition")  # not counted yet: the row is fresh
+    transaction.commit()
+    for path in paths:
+        with count_queries() as counter:
+            response = client.get(path)
+        assert counter.count == counted[path], path
+        assert _shown_count(path, response) == 3, path
