@@ -7,7 +7,7 @@ sign-on requests (no new hot row); the public pages and the API read it while it
 fresh and count themselves otherwise.
 
 Revision ID: c0a9e7000001
-Revises: 5ea100000001
+Revises: l1ke00000001
 Create Date: 2026-12-04 18:30:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c0a9e7000001'
-down_revision = '5ea100000001'
+down_revision = 'l1ke00000001'
 branch_labels = None
 depends_on = None
 
