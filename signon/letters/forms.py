@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +11,16 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
+from wtforms import Form as WtfForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
@@ -25,6 +31,7 @@ from signon.core.permissions import TeamRole
 from signon.extensions import db
 from signon.letters import queries
 from signon.letters.models import LANGUAGES, Letter, Revision, TeamMember
+from signon.letters.text import Conflict
 
 ROLE_CHOICES = [
     SelectChoice(
@@ -93,19 +100,10 @@ class CreateLetterForm(LetterDetailsForm):
         ]
 
 
-class EditTextForm(BaseForm):
-    title = StringField(
-        "Title", validators=[DataRequired(), Length(max=300)], filters=[fields.trim]
-    )
-    body = TextAreaField("Text", validators=[body_length_check], filters=[_normalise_newlines])
-    change_note = StringField(
-        "Change note (optional)",
-        validators=[Optional(), Length(max=500)],
-        filters=[fields.trim],
-        description="A few words on what you changed, shown in the history.",
-    )
+class BasedOnRevisionForm(BaseForm):
+    """A form that saves text made from one of the letter's revisions (its base)."""
+
     base_revision = IdField(widget=HiddenField.widget, validators=[InputRequired()])
-    draft = IdField(widget=HiddenField.widget, validators=[Optional()])
 
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,6 +118,73 @@ class EditTextForm(BaseForm):
                 "Your text is kept below; reload the letter to start from the current version."
             )
         self.base = revision
+
+
+def _change_note() -> StringField:
+    return StringField(
+        "Change note (optional)",
+        validators=[Optional(), Length(max=500)],
+        filters=[fields.trim],
+        description="A few words on what you changed, shown in the history.",
+    )
+
+
+def _title() -> StringField:
+    return StringField("Title", validators=[DataRequired(), Length(max=300)], filters=[fields.trim])
+
+
+class EditTextForm(BasedOnRevisionForm):
+    title = _title()
+    body = TextAreaField("Text", validators=[body_length_check], filters=[_normalise_newlines])
+    change_note = _change_note()
+    draft = IdField(widget=HiddenField.widget, validators=[Optional()])
+
+
+class ConflictChoice(enum.StrEnum):
+    OURS = "ours"
+    THEIRS = "theirs"
+    EDIT = "edit"
+
+
+class ConflictChoiceForm(WtfForm):
+    """One conflict: keep yours, keep theirs, or write the passage anew (a sub-form: the
+    CSRF token is the outer form's)."""
+
+    choice = RadioField(
+        "Which wording?",
+        choices=[
+            SelectChoice(ConflictChoice.OURS.value, "Keep yours"),
+            SelectChoice(ConflictChoice.THEIRS.value, "Keep theirs"),
+            SelectChoice(ConflictChoice.EDIT.value, "Write it yourself"),
+        ],
+        default=ConflictChoice.OURS.value,
+    )
+    text = TextAreaField(
+        "Your wording of this passage",
+        validators=[body_length_check],
+        filters=[_normalise_newlines],
+    )
+
+
+class ResolveConflictsForm(BasedOnRevisionForm):
+    """The conflict page: one choice per conflict; the result is saved as a revision."""
+
+    title = _title()
+    change_note = _change_note()
+    conflicts = FieldList(FormField(ConflictChoiceForm))
+
+    def chosen_texts(self, conflicts: Sequence[Conflict]) -> list[str]:
+        """The wording chosen for each conflict, in order."""
+        chosen = []
+        for conflict, entry in zip(conflicts, self.conflicts.entries, strict=True):
+            choice = entry.form.choice.data
+            if choice == ConflictChoice.THEIRS:
+                chosen.append(conflict.theirs)
+            elif choice == ConflictChoice.EDIT:
+                chosen.append(entry.form.text.data or "")
+            else:
+                chosen.append(conflict.ours)
+        return chosen
 
 
 class AddTeamUserForm(BaseForm):

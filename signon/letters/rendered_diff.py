@@ -22,8 +22,10 @@ from markupsafe import Markup
 
 from signon.core.markdown import DIFF_TAGS, render_markdown, sanitise_html
 from signon.letters.text import (
+    Conflict,
     DiffSegment,
     DiffStats,
+    MergeResult,
     Opcode,
     diff_stats,
     token_diff,
@@ -411,3 +413,30 @@ def for_mail(html: Markup) -> Markup:
     for mark, styled in _MAIL_MARKS.items():
         html = Markup(html.replace(mark, Markup(styled)))  # noqa: S704 - constant markup
     return html
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """One conflict of a three-way merge as the conflict page shows it: its paragraph
+    (line) twice, with the saving user's and the other person's wording marked against
+    the text they both started from."""
+
+    conflict: Conflict
+    yours: Markup
+    theirs: Markup
+
+
+def conflict_views(merge: MergeResult) -> list[ConflictView]:
+    """Each conflict of ``merge`` within its paragraph, both versions (see ConflictView)."""
+    views = []
+    for index, conflict in enumerate(merge.conflicts):
+        before, after = merge.around(index)
+        original = before + conflict.base + after
+        views.append(
+            ConflictView(
+                conflict,
+                marked_diff(original, before + conflict.ours + after).html,
+                marked_diff(original, before + conflict.theirs + after).html,
+            )
+        )
+    return views

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Literal
 
@@ -447,10 +447,40 @@ class MergeResult:
     #: When clean, the merged text; when not, ours (the saving user's full text).
     text: str
     conflicts: tuple[Conflict, ...]
+    #: The merge as a person resolves it: merged text between the conflicts, in order
+    #: (``("merged",)`` when clean, ``("a", Conflict, "b")`` with one conflict...).
+    pieces: tuple[str | Conflict, ...] = field(default=(), compare=False)
 
     @property
     def clean(self) -> bool:
         return not self.conflicts
+
+    def resolved(self, chosen: Sequence[str]) -> str:
+        """The merged text with ``chosen[k]`` in place of the k-th conflict."""
+        if len(chosen) != len(self.conflicts):
+            raise ValueError(f"{len(self.conflicts)} conflicts, {len(chosen)} choices")
+        texts = iter(chosen)
+        return "".join(
+            piece if isinstance(piece, str) else _normalise_newlines(next(texts))
+            for piece in self.pieces or (self.text,)
+        )
+
+    def around(self, index: int) -> tuple[str, str]:
+        """The text of the lines (paragraphs) around conflict ``index``: what precedes it
+        on its line and what follows it to the end of its line, with the other
+        conflicts as the saving user wrote them."""
+        before: list[str] = []
+        after: list[str] = []
+        position = 0
+        for piece in self.pieces:
+            text = piece if isinstance(piece, str) else piece.ours
+            if not isinstance(piece, str):
+                position += 1
+                if position - 1 == index:
+                    continue
+            (before if position <= index else after).append(text)
+        head, tail = "".join(before), "".join(after)
+        return head[head.rfind("\n") + 1 :], tail.split("\n", 1)[0]
 
 
 class _TokenMatcher:
@@ -498,14 +528,15 @@ def three_way_merge(base: str, ours: str, theirs: str) -> MergeResult:
     """
     base, ours, theirs = (_normalise_newlines(text) for text in (base, ours, theirs))
     if ours == theirs or theirs == base:
-        return MergeResult(ours, ())
+        return MergeResult(ours, (), (ours,))
     if ours == base:
-        return MergeResult(theirs, ())
+        return MergeResult(theirs, (), (theirs,))
 
     base_t, ours_t, theirs_t = _tokenise(base), _tokenise(ours), _tokenise(theirs)
     merge = Merge3(base_t, ours_t, theirs_t, sequence_matcher=_TokenMatcher)
     merged: list[str] = []
     conflicts: list[Conflict] = []
+    pieces: list[str | Conflict] = []
 
     def resolve(z0: int, z1: int, a0: int, a1: int, b0: int, b1: int) -> None:
         zs, os_, ts = base_t[z0:z1], ours_t[a0:a1], theirs_t[b0:b1]
@@ -515,7 +546,9 @@ def three_way_merge(base: str, ours: str, theirs: str) -> MergeResult:
             merged.extend(ts)
         else:
             conflicts.append(Conflict("".join(zs), "".join(os_), "".join(ts)))
-            merged.extend(os_)
+            pieces.append("".join(merged))
+            pieces.append(conflicts[-1])
+            merged.clear()
 
     # Between two consecutive sync regions (unchanged on both sides) lies a hunk
     # changed on one side or both. Hunks separated only by spaces or punctuation
@@ -540,9 +573,10 @@ def three_way_merge(base: str, ours: str, theirs: str) -> MergeResult:
     if cluster is not None:
         resolve(cluster[0], cluster[3], cluster[1], cluster[4], cluster[2], cluster[5])
 
+    rest = "".join(merged)
     if conflicts:
-        return MergeResult(ours, tuple(conflicts))
-    return MergeResult("".join(merged), ())
+        return MergeResult(ours, tuple(conflicts), (*pieces, rest))
+    return MergeResult(rest, (), (rest,))
 
 
 # --------------------------------------------------------------------------- blame

@@ -32,14 +32,16 @@ from signon.letters.forms import (
     AddTeamOrganisationForm,
     AddTeamUserForm,
     ChangeRoleForm,
+    ConflictChoice,
     CreateLetterForm,
     EditTextForm,
     LetterDetailsForm,
+    ResolveConflictsForm,
 )
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, LetterStatus
 from signon.letters.operations import LetterError, SaveStatus
-from signon.letters.rendered_diff import marked_diff
+from signon.letters.rendered_diff import conflict_views, marked_diff
 from signon.letters.text import blame, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
@@ -383,30 +385,61 @@ def _after_save(letter: Letter, result: operations.SaveResult) -> Response:
     return redirect(url_for("letters.show", slug=letter.slug))
 
 
-@bp.get("/<slug>/drafts/<int:draft_id>")
+@bp.route("/<slug>/drafts/<int:draft_id>", methods=["GET", "POST"])
 @letter_route(Action.LETTER_EDIT)
-def draft(letter: Letter, draft_id: int) -> str:
+def draft(letter: Letter, draft_id: int) -> Response | tuple[str, int]:
+    """The conflict page: each conflict in its paragraph, yours or theirs or your own
+    wording for each; the result is saved like any edit, on the revision shown."""
     unresolved = queries.draft_of(letter, current_user, draft_id)
-    head = letter.head()
-    assert head is not None
-    form = EditTextForm(letter=letter, formdata=None)
-    form.title.data, form.body.data = unresolved.title, unresolved.body_markdown
-    form.change_note.data = unresolved.change_note
-    form.base_revision.data = head.id
-    form.draft.data = unresolved.id
+    form = ResolveConflictsForm(letter=letter)
+    if request.method == "GET":
+        form.base_revision.data = queries.newest_revision(letter).id
+        form.title.data, form.change_note.data = unresolved.title, unresolved.change_note
+    shown = form.base if form.validate_on_submit() else None
+    # The revision the choices were made against (a later save merges like any edit).
+    head = shown or queries.revision_in(letter, form.base_revision.data)
+    head = head or queries.newest_revision(letter)
     merge = three_way_merge(
         unresolved.base_revision.body_markdown, unresolved.body_markdown, head.body_markdown
     )
-    return render_template(
-        "letters/conflict.html",
-        letter=letter,
-        draft=unresolved,
-        head=head,
-        form=form,
-        conflicts=merge.conflicts,
-        their_changes=word_diff(unresolved.base_revision.body_markdown, head.body_markdown),
-        your_changes=word_diff(unresolved.base_revision.body_markdown, unresolved.body_markdown),
-        discard_form=ActionForm(formdata=None),
+    if shown is not None and len(form.conflicts.entries) == len(merge.conflicts):
+        try:
+            result = operations.save_revision(
+                letter,
+                current_user,
+                base=shown,
+                title=form.title.data or "",
+                body=merge.resolved(form.chosen_texts(merge.conflicts)),
+                change_note=form.change_note.data or "",
+                draft=unresolved,
+            )
+        except LetterError as error:
+            flash(f"{error} Your text is kept below.", "error")
+        else:
+            forget_browser_draft(browser_draft_name(letter.id, shown.id))
+            return _after_save(letter, result)
+    for conflict in merge.conflicts[len(form.conflicts.entries) :]:
+        # Yours is chosen at first; "write it yourself" starts from your wording.
+        form.conflicts.append_entry({"choice": ConflictChoice.OURS.value, "text": conflict.ours})
+    edit_form = EditTextForm(letter=letter, formdata=None)
+    edit_form.title.data, edit_form.body.data = unresolved.title, unresolved.body_markdown
+    edit_form.change_note.data = unresolved.change_note
+    edit_form.base_revision.data = head.id
+    edit_form.draft.data = unresolved.id
+    base_text = unresolved.base_revision.body_markdown
+    return (
+        render_template(
+            "letters/conflict.html",
+            letter=letter,
+            draft=unresolved,
+            head=head,
+            form=form,
+            edit_form=edit_form,
+            conflicts=list(zip(conflict_views(merge), form.conflicts.entries, strict=True)),
+            their_changes=marked_diff(base_text, head.body_markdown),
+            your_changes=marked_diff(base_text, unresolved.body_markdown),
+        ),
+        200 if request.method == "GET" else 422,
     )
 
 

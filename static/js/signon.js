@@ -42,6 +42,12 @@
   if (saved && saved.content) {
     try { window.localStorage.removeItem("signon-draft:" + saved.content); } catch (e) { /* no storage */ }
   }
+  // The conflict page: typing your own wording of a passage chooses "Write it yourself".
+  document.addEventListener("input", function (event) {
+    var option = event.target.closest && event.target.closest(".conflict-option-edit");
+    var radio = option && option.querySelector("input[type=radio]");
+    if (radio && event.target.tagName === "TEXTAREA") { radio.checked = true; }
+  });
   // Fill hidden time-zone fields with the browser's zone, so times show in the reader's sense.
   document.querySelectorAll("input[data-timezone]").forEach(function (input) {
     try {

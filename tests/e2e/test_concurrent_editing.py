@@ -91,3 +91,58 @@ def test_the_editor_says_when_someone_else_saved(app: Flask, new_page: NewPage) 
     expect(
         dan.get_by_text(re.compile("Meanwhile Cora Coordinator saved changes too"))
     ).to_be_visible()
+
+
+def test_two_people_rewrite_the_same_sentences_and_resolve_each_conflict(
+    app: Flask, new_page: NewPage
+) -> None:
+    team = _team(app)
+    cora, dan = new_page(), new_page(viewport=PHONE)
+    _edit(cora, team, team.coordinator)
+    _edit(dan, team, team.drafter)
+
+    editor_set_text(cora, TEXT.replace("stop counting", "count").replace("this year", "soon"))
+    typed = (
+        TEXT.replace("stop counting", "report")
+        .replace("this year", "now")
+        .replace("all states", "every state")
+    )
+    editor_set_text(dan, typed)
+    cora.get_by_role("button", name="Save revision").click()
+    expect(cora.get_by_text("Saved as revision 2.")).to_be_visible()
+    dan.get_by_role("button", name="Save revision").click()
+    expect(
+        dan.get_by_role("heading", name="Your changes overlap with someone else's")
+    ).to_be_visible()
+
+    # Each conflict within its paragraph, both versions marked against the original.
+    first = dan.get_by_role("group", name="Passage 1 of 2")
+    second = dan.get_by_role("group", name="Passage 2 of 2")
+    yours = first.locator(".conflict-option-ours .conflict-version")
+    expect(yours).to_have_text(
+        "We call on every state to protect civic space. They must stop countingreport the costs."
+    )
+    expect(yours.locator("ins")).to_have_text("report")
+    expect(yours.locator("del")).to_have_text("stop counting")
+    theirs = second.locator(".conflict-option-theirs .conflict-version")
+    expect(theirs).to_contain_text("We ask the Council to act")
+    expect(theirs.locator("ins")).to_have_text("soon")
+    expect(first.get_by_label("Keep yours")).to_be_checked()
+    assert dan.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # Passage 1 in the drafter's own words (typing chooses that), passage 2 as Cora wrote it.
+    wording = first.get_by_label("Your wording of this passage")
+    expect(wording).to_have_value("report")
+    wording.fill("report on")
+    expect(first.get_by_label("Write it yourself")).to_be_checked()
+    second.get_by_label("Keep Cora Coordinator's (revision 2)").check()
+    dan.get_by_label("Change note (optional)").first.fill("Both versions combined")
+    dan.get_by_role("button", name="Save the combined text").click()
+
+    expect(dan.get_by_text("Saved as revision 3.")).to_be_visible()
+    article = dan.locator("article.letter-text")
+    expect(article).to_contain_text(
+        "We call on every state to protect civic space. They must report on the costs."
+    )
+    expect(article).to_contain_text("We ask the Council to act soon.")
+    expect(dan.get_by_text("unsaved draft")).to_have_count(0)

@@ -114,6 +114,7 @@ def test_two_people_editing_at_once_never_lose_each_others_work(
     expect(
         drafter.get_by_role("heading", name="Your changes overlap with someone else's")
     ).to_be_visible()
+    drafter.get_by_text("Or edit your whole text yourself").click()
     assert editor_text(drafter).strip() == mine.strip()
 
     # The drafter combines both and saves: the conflict is resolved, nothing was lost.

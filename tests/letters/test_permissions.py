@@ -111,6 +111,18 @@ ROUTES = [
         "letters.draft", "GET", "/letters/{slug}/drafts/{draft_id}", expect(302, 404, 403, 404, 200)
     ),
     Route(
+        "letters.draft",
+        "POST",
+        "/letters/{slug}/drafts/{draft_id}",
+        expect(302, 404, 403, 404, 302),
+        {
+            "title": "Letter",
+            "base_revision": "{head_id}",
+            "conflicts-0-choice": "theirs",
+            "conflicts-0-text": "",
+        },
+    ),
+    Route(
         "letters.discard_draft",
         "POST",
         "/letters/{slug}/drafts/{draft_id}/discard",

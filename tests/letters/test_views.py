@@ -144,8 +144,10 @@ def test_conflict_page_keeps_both_versions_and_the_users_text(client: FlaskClien
     assert response.status_code == 302 and "/drafts/" in response.location
     page = client.get(response.location).get_data(as_text=True)
     assert "Your text is kept" in page
-    main = page[page.index("<main") : page.index("</main>")]
-    assert "Beta by Bob" in page and "Beta by Alice" in page, main
+    # The conflict within its paragraph, both versions marked against the original.
+    assert "<p>Beta <del>paragraph two</del><ins>by Bob</ins>.</p>" in page
+    assert "<p>Beta <del>paragraph two</del><ins>by Alice</ins>.</p>" in page
+    assert "Beta by Bob" in page  # the whole text, in the editor below
     # Alice cannot see Bob's draft
     draft_url = response.location
     login(client, alice)
