@@ -86,6 +86,7 @@ def _register_jobs() -> None:
     import signon.core.commands
     import signon.exports.bundles.operations
     import signon.exports.pdf.operations
+    import signon.letters.commands
     import signon.signatures.commands
     import signon.signatures.invitations.notifications  # noqa: F401
 

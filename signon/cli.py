@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
     """Register the project's commands on ``app.cli``."""
     from signon.core import commands as core_commands
     from signon.exports import commands as export_commands
+    from signon.letters import commands as letter_commands
     from signon.signatures import commands as signature_commands
 
     app.cli.add_command(seed_demo_command)
@@ -132,5 +133,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(audit_baseline_command)
     signature_commands.register(app)
+    letter_commands.register(app)
     core_commands.register(app)
     export_commands.register(app)

@@ -3,6 +3,7 @@
 from signon.accounts.models import (
     CoordinatorMail,
     Membership,
+    NotificationPreference,
     Organisation,
     OrganisationInvitation,
     RecoveryCode,
@@ -14,7 +15,15 @@ from signon.audit.models import AuditCheckpoint, AuditEvent, PendingAuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.exports.models import ExportRecord, ExportSettings
-from signon.letters.models import Letter, Revision, TeamMember, UnresolvedDraft
+from signon.letters.models import (
+    Letter,
+    Notice,
+    NoticeDigest,
+    Revision,
+    TeamInvitation,
+    TeamMember,
+    UnresolvedDraft,
+)
 from signon.signatures.models import (
     Invitation,
     PublicSignRequest,
@@ -35,6 +44,9 @@ __all__ = [
     "Invitation",
     "Letter",
     "Membership",
+    "Notice",
+    "NoticeDigest",
+    "NotificationPreference",
     "Organisation",
     "OrganisationInvitation",
     "OutboxMessage",
@@ -46,6 +58,7 @@ __all__ = [
     "SignatoryOrder",
     "Signature",
     "SignatureEvent",
+    "TeamInvitation",
     "TeamMember",
     "UnresolvedDraft",
     "User",

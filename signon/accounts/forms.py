@@ -26,8 +26,9 @@ from signon.accounts.models import Membership, Organisation, User
 from signon.accounts.queries import timezone_names
 from signon.core import fields
 from signon.core.forms import BaseForm
+from signon.core.notices import Delivery, NoticeKind, default_delivery
 from signon.core.passwords import MIN_PASSWORD_LENGTH, password_problem
-from signon.core.permissions import OrganisationRole
+from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.timefmt import is_valid_timezone
 from signon.extensions import db
 
@@ -353,3 +354,51 @@ class InviteForm(BaseForm):
 class RoleForm(BaseForm):
     role = SelectField("Role", choices=ROW_ROLE_CHOICES)
     submit = SubmitField("Change role")
+
+
+#: The choice that stores nothing: the person's role decides (``core.notices``).
+DEFAULT_DELIVERY = "default"
+
+
+def _default_label(kind: NoticeKind) -> str:
+    shown = default_delivery(kind, TeamRole.COORDINATOR).label.lower()
+    return f"Default (coordinators: {shown}; other members: not at all)"
+
+
+class NotificationsForm(BaseForm):
+    """How the person hears of each kind of notice on the letters of their teams."""
+
+    submit = SubmitField("Save notification settings")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "notify")
+        super().__init__(*args, **kwargs)
+
+    def kind_fields(self) -> list[tuple[NoticeKind, SelectField]]:
+        return [(kind, getattr(self, kind.value)) for kind in NoticeKind]
+
+    def choices(self) -> dict[NoticeKind, Delivery | None]:
+        """The submitted choice per kind; ``None`` for the default."""
+        return {
+            kind: None if field.data == DEFAULT_DELIVERY else Delivery(field.data)
+            for kind, field in self.kind_fields()
+        }
+
+    def show(self, chosen: dict[NoticeKind, Delivery]) -> None:
+        """Fill the fields with the person's stored choices."""
+        for kind, field in self.kind_fields():
+            field.data = chosen[kind].value if kind in chosen else DEFAULT_DELIVERY
+
+
+for _kind in NoticeKind:
+    setattr(
+        NotificationsForm,
+        _kind.value,
+        SelectField(
+            _kind.label,
+            choices=[(DEFAULT_DELIVERY, _default_label(_kind))]
+            + [(delivery.value, delivery.label) for delivery in Delivery],
+            default=DEFAULT_DELIVERY,
+            validate_choice=True,
+        ),
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signon.core import fields
+from signon.core.notices import Delivery, NoticeKind
 from signon.core.permissions import Action, OrganisationRole, organisation_role_allows
 from signon.core.tokens import hash_token, new_token
 from signon.db import TimestampMixin, enum_column, utcnow
@@ -304,3 +305,21 @@ class CoordinatorMail(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<CoordinatorMail {self.id} letter={self.letter_id} n={self.count}>"
+
+
+class NotificationPreference(db.Model):  # type: ignore[name-defined,misc]
+    """How a person wants to hear of one kind of notice on the letters of their teams.
+
+    No row: the default of ``core.notices.default_delivery`` for their role.
+    """
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind))
+    delivery: Mapped[Delivery] = mapped_column(enum_column(Delivery))
+
+    def __repr__(self) -> str:
+        return f"<NotificationPreference user={self.user_id} {self.kind}={self.delivery}>"

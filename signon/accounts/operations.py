@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from signon.accounts import mail_allowance, notifications, queries, totp
 from signon.accounts.models import (
     Membership,
+    NotificationPreference,
     Organisation,
     OrganisationInvitation,
     PendingTwoStepSecret,
@@ -31,6 +33,7 @@ from signon.accounts.models import (
 from signon.audit.operations import record_event
 from signon.config import Settings
 from signon.core.locks import lock_row
+from signon.core.notices import Delivery, NoticeKind
 from signon.core.passwords import hash_password, needs_rehash, verify_password
 from signon.core.permissions import OrganisationRole
 from signon.core.signals import email_confirmed
@@ -485,6 +488,32 @@ def update_profile(user: User, display_name: str, timezone: str) -> None:
     user.timezone = _clean_timezone(timezone)
     if user.display_name != old_name:
         record_event("account.name_changed", actor=user, old=old_name, new=user.display_name)
+    db.session.flush()
+
+
+def set_notification_preferences(user: User, choices: Mapping[NoticeKind, Delivery | None]) -> None:
+    """Save how the person wants each kind of notice; ``None``: their role's default."""
+    lock_row(User, user.id, key_share=True)  # two saves at once take turns
+    existing = {
+        row.kind: row
+        for row in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    for kind, delivery in choices.items():
+        row = existing.get(kind)
+        if delivery is None:
+            if row is not None:
+                db.session.delete(row)
+        elif row is None:
+            db.session.add(NotificationPreference(user_id=user.id, kind=kind, delivery=delivery))
+        else:
+            row.delivery = delivery
+    record_event(
+        "account.notifications_changed",
+        actor=user,
+        choices={kind.value: (d.value if d else "default") for kind, d in choices.items()},
+    )
     db.session.flush()
 
 

@@ -10,12 +10,14 @@ from sqlalchemy.orm import joinedload
 
 from signon.accounts.models import (
     Membership,
+    NotificationPreference,
     Organisation,
     OrganisationInvitation,
     PendingTwoStepSecret,
     RecoveryCode,
     User,
 )
+from signon.core.notices import Delivery, NoticeKind
 from signon.core.permissions import OrganisationRole
 from signon.core.tokens import hash_token
 from signon.db import utcnow
@@ -122,3 +124,16 @@ def pending_two_step_secret(user: User) -> str | None:
         select(PendingTwoStepSecret).where(PendingTwoStepSecret.user_id == user.id)
     )
     return pending.secret if pending is not None and pending.is_usable_by(user) else None
+
+
+def notification_choices(user: User) -> dict[NoticeKind, Delivery]:
+    """The kinds for which the person chose something (the others: their default)."""
+    return dict(
+        db.session.execute(
+            select(NotificationPreference.kind, NotificationPreference.delivery).where(
+                NotificationPreference.user_id == user.id
+            )
+        )
+        .tuples()
+        .all()
+    )

@@ -29,6 +29,7 @@ from signon.accounts.forms import (
     EmailOnlyForm,
     InviteForm,
     LoginForm,
+    NotificationsForm,
     OrganisationForm,
     ProfileForm,
     RegisterForm,
@@ -424,8 +425,12 @@ def _settings_page(
     password_form: ChangePasswordForm | None = None,
     disable_form: TwoStepChangeForm | None = None,
     new_codes_form: TwoStepChangeForm | None = None,
+    notifications_form: NotificationsForm | None = None,
 ) -> str:
     user = _user()
+    if notifications_form is None:
+        notifications_form = NotificationsForm(formdata=None)
+        notifications_form.show(queries.notification_choices(user))
     return render_template(
         "accounts/settings.html",
         profile_form=profile_form or ProfileForm(formdata=None, obj=user),
@@ -434,6 +439,7 @@ def _settings_page(
         new_codes_form=new_codes_form or _new_codes_form(user, formdata=None),
         recovery_codes_left=queries.unused_recovery_codes(user) if user.two_step_enabled else 0,
         memberships=queries.memberships_of(user),
+        notifications_form=notifications_form,
     )
 
 
@@ -446,6 +452,17 @@ def settings() -> Response | str:
         flash("Your settings are saved.", "success")
         return redirect(url_for("accounts.settings"))
     return _settings_page(profile_form=form)
+
+
+@bp.post("/account/notifications")
+def notification_settings() -> Response | str:
+    user = _user()
+    form = NotificationsForm()
+    if form.validate_on_submit():
+        operations.set_notification_preferences(user, form.choices())
+        flash("Your notification settings are saved.", "success")
+        return redirect(url_for("accounts.settings", _anchor="notifications"))
+    return _settings_page(notifications_form=form)
 
 
 @bp.post("/account/password")

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from signon.core import jobs, metrics
 from signon.core.oneline import one_line_text
 from signon.core.outbox import OutboxMessage
+from signon.core.signals import mail_failed
 from signon.core.transaction import after_commit, after_response
 from signon.db import utcnow
 from signon.extensions import db, mail
@@ -108,23 +109,34 @@ def queue_mail(
 ) -> OutboxMessage:
     """Render now (while the request context is there), record in the outbox, send after
     the commit. ``letter_id`` defaults to the id of ``context["letter"]``."""
-    context.setdefault("subject", subject)
-    text = render_template(f"emails/{template}.txt", **context)
-    html = render_template(f"emails/{template}.html", **context)
-    message = OutboxMessage(
+    message = outbox_message(
+        to,
+        subject,
+        template,
         letter_id=letter_id if letter_id is not None else _letter_id(context),
-        recipient=to,
-        subject=header(subject),
-        text=text,
-        html=html,
-        attempts=0,
-        created_at=utcnow(),
+        **context,
     )
     db.session.add(message)
     db.session.flush()
     message_id = message.id
     after_commit(lambda: send_soon([message_id]))
     return message
+
+
+def outbox_message(
+    to: str, subject: str, template: str, *, letter_id: int | None, **context: Any
+) -> OutboxMessage:
+    """The message rendered as an outbox row, not added to any session yet."""
+    context.setdefault("subject", subject)
+    return OutboxMessage(
+        letter_id=letter_id,
+        recipient=to,
+        subject=header(subject),
+        text=render_template(f"emails/{template}.txt", **context),
+        html=render_template(f"emails/{template}.html", **context),
+        attempts=0,
+        created_at=utcnow(),
+    )
 
 
 def send_soon(ids: Sequence[int]) -> None:
@@ -288,10 +300,24 @@ def _record(message_id: int, token: str, error: str | None) -> None:
         if error is None:
             values.update(sent_at=now, last_error=None, next_attempt_at=None)
         else:
-            attempts = session.scalar(
-                select(OutboxMessage.attempts).where(OutboxMessage.id == message_id)
-            )
-            values.update(last_error=error, next_attempt_at=now + backoff((attempts or 0) + 1))
+            row = session.execute(
+                select(
+                    OutboxMessage.attempts,
+                    OutboxMessage.letter_id,
+                    OutboxMessage.recipient,
+                    OutboxMessage.subject,
+                ).where(OutboxMessage.id == message_id)
+            ).first()
+            attempts = row.attempts if row is not None else 0
+            values.update(last_error=error, next_attempt_at=now + backoff(attempts + 1))
+            if row is not None and attempts == 0 and row.letter_id is not None:
+                mail_failed.send(
+                    session,
+                    letter_id=row.letter_id,
+                    recipient=row.recipient,
+                    subject=row.subject,
+                    error=error,
+                )
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)

@@ -15,3 +15,12 @@ _signals = Namespace()
 #: Sent by ``accounts.operations.confirm_email`` with the user (``sender``) once their
 #: address is confirmed, before the request commits.
 email_confirmed = _signals.signal("email-confirmed")
+
+#: Sent by ``letters.operations`` with the new revision (``sender``) once a save of the
+#: text has inserted it (not for a letter's first text, nor for an import).
+revision_saved = _signals.signal("revision-saved")
+
+#: Sent by ``core.mail`` when a message about a letter fails for the first time, with the
+#: short session (``sender``) that records the failure, so that what receivers add is
+#: committed with it: ``letter_id``, ``recipient``, ``subject`` and ``error``.
+mail_failed = _signals.signal("mail-failed")

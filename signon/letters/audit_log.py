@@ -23,6 +23,7 @@ from signon.audit.sealing import pending_count
 from signon.audit.verify import ChainReport, chain_head
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
+from signon.core.paging import PageOf, page_count
 from signon.core.permissions import Action
 from signon.extensions import db
 from signon.letters.guard import letter_route
@@ -106,22 +107,6 @@ class LogRow:
     details: list[tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class LogPage:
-    rows: list[LogRow]
-    number: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-
 def describe(action: str) -> str:
     return ACTIONS.get(action, action.replace(".", ": ").replace("_", " ").capitalize())
 
@@ -156,7 +141,7 @@ def _who(event: AuditEvent) -> str:
     return event.actor_label
 
 
-def log_page(letter: Letter, number: int) -> LogPage:
+def log_page(letter: Letter, number: int) -> PageOf[LogRow]:
     chain = f"letter:{letter.id}"
     total = (
         db.session.scalar(
@@ -164,7 +149,7 @@ def log_page(letter: Letter, number: int) -> LogPage:
         )
         or 0
     )
-    pages = max(1, -(-total // PER_PAGE))
+    pages = page_count(total, PER_PAGE)
     if number < 1 or number > pages:
         abort(404)
     events = db.session.scalars(
@@ -176,7 +161,7 @@ def log_page(letter: Letter, number: int) -> LogPage:
         .options(selectinload(AuditEvent.actor))
     ).all()
     rows = [LogRow(e, _who(e), describe(e.action), detail_pairs(e.details)) for e in events]
-    return LogPage(rows, number, pages, total)
+    return PageOf(rows, number, pages, total)
 
 
 @bp.get("/letters/<slug>/audit")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import g, has_app_context
 from markupsafe import Markup
@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import Membership, Organisation, User
 from signon.core.markdown import render_markdown
+from signon.core.notices import NoticeKind
 from signon.core.permissions import Action, TeamRole, letter_role_allows
 from signon.core.tokens import sha256_text
 from signon.db import TimestampMixin, enum_column, utcnow
@@ -339,3 +340,46 @@ class UnresolvedDraft(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<UnresolvedDraft {self.id} letter={self.letter_id} author={self.author_id}>"
+
+
+class Notice(db.Model):  # type: ignore[name-defined,misc]
+    """One thing that happened on a letter that its team may want to hear about.
+
+    Written in the transaction of the change it describes (``letters.notices.notify``);
+    mailed at once or in the daily digest by each person's choice, and listed as the
+    letter's feed. ``summary`` is plain text, escaped wherever it is shown.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        # one notice per occasion for what a periodic run may find twice (deadline points)
+        UniqueConstraint("letter_id", "dedup_key"),
+        Index("ix_notices_letter_id_id", "letter_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind))
+    summary: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(120))
+
+    letter: Mapped[Letter] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Notice {self.id} letter={self.letter_id} {self.kind}>"
+
+
+class NoticeDigest(db.Model):  # type: ignore[name-defined,misc]
+    """The last daily digest a person was sent: the day and the newest notice it held."""
+
+    __tablename__ = "notice_digests"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent_on: Mapped[date]
+    last_notice_id: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<NoticeDigest user={self.user_id} {self.sent_on} through={self.last_notice_id}>"

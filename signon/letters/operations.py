@@ -16,7 +16,7 @@ from signon.audit.operations import record_event
 from signon.core.forms import body_length_problem
 from signon.core.locks import lock_row, on_postgresql
 from signon.core.permissions import Action, TeamRole
-from signon.core.signals import email_confirmed
+from signon.core.signals import email_confirmed, revision_saved
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notifications
@@ -549,6 +549,7 @@ def save_revision(
         letter.last_activity_at = utcnow()
         _resolve(draft)
         db.session.flush()
+        revision_saved.send(revision)
         status = SaveStatus.MERGED if merged else SaveStatus.SAVED
         return SaveResult(status, revision=revision, concurrent=concurrent)
     raise LetterError("The letter is being changed very often right now; please save again.")

@@ -27,7 +27,7 @@ from signon.core.sessions import (
 )
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
-from signon.letters import operations, queries
+from signon.letters import notices, operations, queries
 from signon.letters.forms import (
     AddTeamOrganisationForm,
     AddTeamUserForm,
@@ -84,15 +84,19 @@ def new() -> Response | str:
 @letter_route(Action.LETTER_VIEW)
 def show(letter: Letter) -> str:
     head = letter.head()
+    role = letter.role_of(current_user, cached=True)
     return render_template(
         "letters/show.html",
         letter=letter,
         head=head,
         team=queries.team_of(letter),
         drafts=queries.open_drafts(letter, current_user),
-        role=letter.role_of(current_user),
+        role=role,
         can_edit=letter.can(current_user, Action.LETTER_EDIT),
         can_manage=letter.can(current_user, Action.LETTER_MANAGE),
+        activity=notices.feed_page(
+            letter, role, request.args.get("activity", 1, type=whole_number) or 1
+        ),
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from signon.accounts.models import Membership, OrganisationInvitation, TokenPurpose, UserToken
+from signon.core.notices import NoticeKind
 from signon.core.permissions import OrganisationRole
 from signon.core.tokens import hash_token, new_token
 from signon.core.transaction import commit
@@ -71,6 +72,13 @@ ROUTES = [
         "POST", "/account", ("login", "302", "302", "302"), {"display_name": "N", "timezone": "UTC"}
     ),
     Route("POST", "/account/password", ("login", "200", "200", "200"), {"current_password": "x"}),
+    # Each person's own notification choices: nobody else's can be named.
+    Route(
+        "POST",
+        "/account/notifications",
+        ("login", "302", "302", "302"),
+        {f"notify-{kind.value}": "digest" for kind in NoticeKind},
+    ),
     # Two-step login, for oneself only. Nobody here has it on: setting up starts (302),
     # the set-up and codes pages without a secret or codes waiting send back to settings,
     # turning off and new codes say it is not on.

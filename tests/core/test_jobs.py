@@ -295,6 +295,7 @@ def test_the_scheduler_knows_its_tasks_and_runs_each_once(app: Flask) -> None:
         ("prune-pdf-pieces", 86400),
         ("refresh-letter-counts", 5),
         ("seal-audit", 5),
+        ("send-digests", 3600),
         ("send-mail", 300),
         ("send-reminders", 300),
         ("sweep-stale-jobs", 60),

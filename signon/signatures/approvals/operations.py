@@ -21,8 +21,10 @@ from signon.core import metrics
 from signon.core.bulk import add_numbered, insert_rows
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
+from signon.core.notices import NoticeKind
 from signon.db import utcnow
 from signon.extensions import db
+from signon.letters import notices
 from signon.letters.models import Letter, Revision
 from signon.signatures.approvals import late_withdrawals
 from signon.signatures.audit_records import printed_records
@@ -228,7 +230,21 @@ def approve(
         record_events(audited, letter_id=letter.id)
     if source != SignatureSource.IMPORT:  # an import records old approvals, not new ones
         metrics.count_after_commit(metrics.APPROVALS, source=source.value)
+        _notify_approval(letter, signature, revision)
     return signature
+
+
+def _notify_approval(letter: Letter, signature: Signature, revision: Revision) -> None:
+    if signature.moderation == Moderation.PENDING:
+        notices.notify(
+            letter,
+            NoticeKind.PUBLIC_PENDING,
+            f"{signature.name} signed revision {revision.number} publicly and waits for moderation",
+        )
+    else:
+        notices.notify(
+            letter, NoticeKind.APPROVED, f"{signature.name} approved revision {revision.number}"
+        )
 
 
 def _approved(
@@ -368,8 +384,13 @@ def decline(letter: Letter, invitation: Invitation, *, reason: str | None, email
         reason=reason or None,
         printed=printed_records(signature),
     )
+    notices.notify(letter, NoticeKind.DECLINED, _with_reason(f"{signature.name} declined", reason))
     db.session.flush()
     return signature
+
+
+def _with_reason(summary: str, reason: str | None) -> str:
+    return f"{summary}: “{reason}”" if reason else summary
 
 
 def withdraw(
@@ -397,5 +418,11 @@ def withdraw(
         reason=reason or None,
         after_list_final=late or None,
         printed=printed_records(signature),
+    )
+    late_note = " after the list was final" if late else ""
+    notices.notify(
+        signature.letter,
+        NoticeKind.WITHDRAWN,
+        _with_reason(f"{signature.name} withdrew their approval{late_note}", reason),
     )
     db.session.flush()

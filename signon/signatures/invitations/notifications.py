@@ -34,9 +34,11 @@ from sqlalchemy.orm import Session, selectinload
 from signon.accounts.models import User
 from signon.core import jobs
 from signon.core.mail import build_message, describe_send_error, queue_mail
+from signon.core.notices import NoticeKind
 from signon.core.transaction import after_commit
 from signon.db import utcnow
 from signon.extensions import db, mail
+from signon.letters import notices
 from signon.letters.models import Letter, Revision, TeamMember
 from signon.signatures.invitations import links
 from signon.signatures.models import Invitation, InvitationStatus, Signature
@@ -263,6 +265,8 @@ def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
                 )
                 .execution_options(synchronize_session=False)
             )
+        if failed:
+            _notice_failures(session, failed)
         for invitation_id, error in failed.items():
             session.execute(
                 update(Invitation)
@@ -280,6 +284,40 @@ def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
                 )
                 .execution_options(synchronize_session=False)
             )
+
+
+#: A notice of failed invitations names this many addresses, then a count.
+NAMED_FAILURES = 5
+
+
+def _notice_failures(session: Session, failed: dict[int, str]) -> None:
+    """One notice per letter for the invitations that fail now and had not (in the session
+    that records the failures, so with them)."""
+    rows = session.execute(
+        select(Invitation.letter_id, Invitation.email)
+        .where(
+            Invitation.id.in_(list(failed)),
+            Invitation.status.in_([InvitationStatus.QUEUED, InvitationStatus.SENT]),
+        )
+        .order_by(Invitation.letter_id, Invitation.id)
+    ).all()
+    by_letter: dict[int, list[str]] = {}
+    for letter_id, email in rows:
+        by_letter.setdefault(letter_id, []).append(email)
+    for letter_id, emails in by_letter.items():
+        letter = session.get(Letter, letter_id)
+        if letter is None:
+            continue
+        named = ", ".join(emails[:NAMED_FAILURES])
+        more = f" and {len(emails) - NAMED_FAILURES} more" if len(emails) > NAMED_FAILURES else ""
+        noun = "invitation" if len(emails) == 1 else "invitations"
+        notices.notify(
+            letter,
+            NoticeKind.MAIL_FAILED,
+            f"{len(emails)} {noun} could not be delivered ({named}{more}): "
+            "see the letter's Invitations page",
+            session=session,
+        )
 
 
 def mail_approval_receipt(invitation: Invitation, signature: Signature, revision: Revision) -> None:

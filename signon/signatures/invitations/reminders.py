@@ -32,8 +32,10 @@ from sqlalchemy.orm import selectinload
 
 from signon.audit.operations import record_event
 from signon.core.mail import queue_mail
+from signon.core.notices import NoticeKind
 from signon.db import utcnow
 from signon.extensions import db
+from signon.letters import notices
 from signon.letters.models import Letter, LetterStatus, Revision
 from signon.signatures.invitations.links import invitation_url
 from signon.signatures.lifecycle.operations import changes_as_text, summarise_changes, utc_text
@@ -162,6 +164,16 @@ def _names_that_approved_the_current_text(
     }
 
 
+def _notice_deadline(letter: Letter, deadline: datetime, now: datetime, hours: int) -> None:
+    """Tell the team once per point (a run that finds it again records nothing)."""
+    notices.notify(
+        letter,
+        NoticeKind.DEADLINE_NEAR,
+        f"Signing closes {in_words(deadline - now)} ({utc_text(deadline)})",
+        dedup_key=f"deadline:{deadline.isoformat()}:{hours}",
+    )
+
+
 def _remind_letter(
     letter: Letter, now: datetime, points: tuple[int, ...], summary: ReminderSummary
 ) -> None:
@@ -170,6 +182,8 @@ def _remind_letter(
     due = due_points(deadline, now, points)
     if not due:
         return
+    if not summary.dry_run:
+        _notice_deadline(letter, deadline, now, min(due))
     revisions = list(db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)))
     head = max(revisions, key=lambda r: r.number)
     cover = coverage(revisions)

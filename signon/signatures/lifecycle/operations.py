@@ -37,8 +37,11 @@ from signon.audit.models import AuditEvent
 from signon.audit.operations import record_event
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
+from signon.core.notices import NoticeKind
+from signon.core.signals import revision_saved
 from signon.db import utcnow
 from signon.extensions import db
+from signon.letters import notices
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
 from signon.letters.rendered_diff import before_and_after, for_mail, marked_diff, readable_diff
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
@@ -147,6 +150,21 @@ def pending_classification(letter: Letter) -> list[Revision]:
             .order_by(Revision.number)
             .options(selectinload(Revision.author))
         )
+    )
+
+
+@revision_saved.connect
+def _notice_change_waiting(sender: Revision, **_extra: object) -> None:
+    """A save after an approval leaves a change to classify, which blocks the freeze."""
+    held = held_approval_numbers(sender.letter)
+    if not held or sender.number <= min(held):
+        return
+    author = sender.author.display_name if sender.author is not None else "someone"
+    notices.notify(
+        sender.letter,
+        NoticeKind.CHANGE_WAITING,
+        f"Revision {sender.number} by {author} was saved after organisations approved: "
+        "classify it (editorial or substantive) before the text can be frozen",
     )
 
 

@@ -1,0 +1,97 @@
+"""What the team is told about a letter: the kinds of notice, and how each can be delivered.
+
+A *notice* is one thing that happened on a letter that its team may want to hear about
+(an approval, a withdrawal, a change waiting to be classified...). Notices are rows of
+``letters.models.Notice``, written in the transaction of the change they describe;
+``letters.notices`` mails them at once or in the daily digest, following each person's
+choice (``accounts.models.NotificationPreference``), and shows them as the letter's feed.
+
+The kinds and their rules live here, at the bottom, because three layers need them:
+accounts (the choice on the account page), letters (the table, the mail) and the
+features that record them.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from signon.core.permissions import Action, TeamRole, letter_role_allows
+
+
+class NoticeKind(enum.StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    PUBLIC_PENDING = "public_pending"
+    CHANGE_WAITING = "change_waiting"
+    DEADLINE_NEAR = "deadline_near"
+    MAIL_FAILED = "mail_failed"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def action(self) -> Action:
+        """What a person's role must allow for them to see notices of this kind."""
+        return _ACTIONS.get(self, Action.LETTER_VIEW)
+
+    @property
+    def blocks_freeze(self) -> bool:
+        """A change waiting for classification keeps the text from being frozen."""
+        return self == NoticeKind.CHANGE_WAITING
+
+
+_LABELS = {
+    NoticeKind.APPROVED: "Approvals",
+    NoticeKind.DECLINED: "Declines",
+    NoticeKind.WITHDRAWN: "Withdrawals",
+    NoticeKind.PUBLIC_PENDING: "Public sign-ons waiting for moderation",
+    NoticeKind.CHANGE_WAITING: "Changes waiting for classification",
+    NoticeKind.DEADLINE_NEAR: "Deadlines near",
+    NoticeKind.MAIL_FAILED: "Mail that could not be delivered",
+}
+
+#: Kinds that only some roles may see (the others: everyone on the team).
+_ACTIONS = {
+    NoticeKind.PUBLIC_PENDING: Action.SIGNATURE_MODERATE,
+    NoticeKind.MAIL_FAILED: Action.LETTER_MANAGE,
+}
+
+
+class Delivery(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    OFF = "off"
+
+    @property
+    def label(self) -> str:
+        return {
+            Delivery.IMMEDIATE: "Immediately",
+            Delivery.DIGEST: "In the daily digest",
+            Delivery.OFF: "Not at all",
+        }[self]
+
+
+def default_delivery(kind: NoticeKind, role: TeamRole | None) -> Delivery:
+    """Without a choice of their own: coordinators get the daily digest, plus an
+    immediate mail for withdrawals and for what blocks a freeze; other members nothing
+    (they choose on their account page)."""
+    if role != TeamRole.COORDINATOR:
+        return Delivery.OFF
+    if kind == NoticeKind.WITHDRAWN or kind.blocks_freeze:
+        return Delivery.IMMEDIATE
+    return Delivery.DIGEST
+
+
+def delivery_for(kind: NoticeKind, role: TeamRole | None, chosen: Delivery | None) -> Delivery:
+    """How a person with ``role`` on the letter, who chose ``chosen`` for ``kind`` (or
+    nothing), gets such a notice: never one their role may not see."""
+    if not letter_role_allows(role, kind.action):
+        return Delivery.OFF
+    return chosen if chosen is not None else default_delivery(kind, role)
+
+
+def visible_kinds(role: TeamRole | None) -> list[NoticeKind]:
+    """The kinds of notice a person with ``role`` may see in a letter's feed."""
+    return [kind for kind in NoticeKind if letter_role_allows(role, kind.action)]

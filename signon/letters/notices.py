@@ -1,0 +1,286 @@
+"""Notices to a letter's team: record them, mail them at once or in the daily digest,
+and list them as the letter's feed.
+
+:func:`notify` writes the notice in the transaction of the change it describes and, in
+the same transaction, queues through the outbox an immediate mail to each person whose
+choice (or default, ``core.notices.default_delivery``) for that kind is "immediately";
+the outbox sends it after the commit. :func:`send_digests` (``flask send-digests``, run
+hourly by ``flask scheduler``) mails each person, at most once a UTC day, every notice
+since their last digest that they take as a digest. Nobody is ever told, nor shown, a
+notice their role on the letter may not see (``NoticeKind.action``).
+
+Notification mails carry no ``letter_id`` in the outbox: a notice about a failed mail
+must not itself become a failed mail of the letter, or a down mail server would feed
+an endless chain of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, scoped_session
+
+from signon.accounts.models import Membership, NotificationPreference, User
+from signon.core.mail import outbox_message, queue_mail
+from signon.core.notices import Delivery, NoticeKind, delivery_for, visible_kinds
+from signon.core.oneline import one_line_text
+from signon.core.paging import PageOf, page_count
+from signon.core.permissions import TeamRole
+from signon.core.signals import mail_failed
+from signon.core.urls import canonical_url
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters.models import Letter, Notice, NoticeDigest, TeamMember
+
+#: The request's unit of work, or a short one of its own (a mail failure's record).
+AnySession = Session | scoped_session[Any]
+
+#: Notices shown per page of a letter's feed, newest first.
+FEED_PER_PAGE = 20
+#: A person's first digest covers this much of the past.
+FIRST_DIGEST_COVERS = timedelta(days=1)
+
+
+def notify(
+    letter: Letter,
+    kind: NoticeKind,
+    summary: str,
+    *,
+    dedup_key: str | None = None,
+    session: Session | None = None,
+) -> Notice | None:
+    """Record that ``summary`` happened on ``letter`` and queue its immediate mails.
+
+    ``dedup_key``: the occasion, for what a periodic run may find twice; a second
+    notice with the same key is not recorded (``None`` is returned). ``session``: the
+    unit of work to write in (default: the request's); outside the request's session
+    the mails are left in the outbox for ``send-mail``.
+    """
+    unit: AnySession = session if session is not None else db.session
+    notice = Notice(
+        letter_id=letter.id,
+        kind=kind,
+        summary=one_line_text(summary)[:500],
+        dedup_key=dedup_key,
+        created_at=utcnow(),
+    )
+    try:
+        with unit.begin_nested():
+            unit.add(notice)
+            unit.flush()
+    except IntegrityError:
+        if dedup_key is None:
+            raise
+        return None
+    for user in recipients(letter, kind, Delivery.IMMEDIATE, session=unit):
+        _queue_immediate(user, letter, notice, session)
+    return notice
+
+
+def recipients(
+    letter: Letter, kind: NoticeKind, delivery: Delivery, *, session: AnySession | None = None
+) -> list[User]:
+    """The confirmed people on the letter's team (in person or through an organisation)
+    who get notices of ``kind`` this way. One statement: a notice is recorded on hot
+    paths (a public sign-on's confirmation)."""
+    unit: AnySession = session if session is not None else db.session
+    rows = unit.execute(
+        select(User, TeamMember.role, NotificationPreference.delivery)
+        .select_from(TeamMember)
+        .outerjoin(Membership, Membership.organisation_id == TeamMember.organisation_id)
+        .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
+        .outerjoin(
+            NotificationPreference,
+            (NotificationPreference.user_id == User.id) & (NotificationPreference.kind == kind),
+        )
+        .where(TeamMember.letter_id == letter.id, User.email_confirmed_at.is_not(None))
+        .order_by(User.id)
+    ).tuples()
+    strongest: dict[int, tuple[User, TeamRole, Delivery | None]] = {}
+    for user, role, chosen in rows:
+        known = strongest.get(user.id)
+        if known is None or role.rank > known[1].rank:
+            strongest[user.id] = (user, role, chosen)
+    return [
+        user
+        for user, role, chosen in strongest.values()
+        if delivery_for(kind, role, chosen) == delivery
+    ]
+
+
+def _letter_link(letter: Letter) -> str:
+    return canonical_url("letters.show", slug=letter.slug) + "#activity"
+
+
+def _settings_link() -> str:
+    return canonical_url("accounts.settings") + "#notifications"
+
+
+def _queue_immediate(user: User, letter: Letter, notice: Notice, session: Session | None) -> None:
+    """In the request's unit of work, sent after its commit; in another (``session``),
+    left in the outbox for ``send-mail``."""
+    subject = f"{notice.kind.label}: {notice.summary} (“{letter.title}”)"
+    context: dict[str, Any] = {
+        "notice_letter": letter,
+        "notice": notice,
+        "link": _letter_link(letter),
+        "settings_link": _settings_link(),
+    }
+    if session is None:
+        queue_mail(user.email, subject, "letters/notice", **context)
+    else:
+        session.add(
+            outbox_message(user.email, subject, "letters/notice", letter_id=None, **context)
+        )
+
+
+@mail_failed.connect
+def _on_mail_failed(
+    session: Session, *, letter_id: int, recipient: str, subject: str, error: str
+) -> None:
+    """A message about a letter failed for the first time: tell its coordinators."""
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        return
+    notify(
+        letter,
+        NoticeKind.MAIL_FAILED,
+        f"Mail to {recipient} (“{subject}”) could not be delivered: {error}",
+        session=session,
+    )
+
+
+# --- The daily digest ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    letter: Letter
+    link: str
+    notices: list[Notice]
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Mail each person their digest of today, if due and not empty; return how many.
+
+    Idempotent: a person's digest is claimed (their ``NoticeDigest`` row moved to today,
+    by an UPDATE that only one run can win, or its first INSERT) in the transaction that
+    queues it, so a second run, or two at once, send nothing more that day.
+    """
+    now = now or utcnow()
+    people = db.session.scalars(
+        select(User)
+        .where(User.id.in_(_team_user_ids()), User.email_confirmed_at.is_not(None))
+        .order_by(User.id)
+    ).all()
+    return sum(1 for user in people if _send_digest(user, now))
+
+
+def _team_user_ids() -> list[int]:
+    direct = select(TeamMember.user_id).where(TeamMember.user_id.is_not(None))
+    through = select(Membership.user_id).join(
+        TeamMember, TeamMember.organisation_id == Membership.organisation_id
+    )
+    return [user_id for user_id in db.session.scalars(direct.union(through)) if user_id]
+
+
+def _send_digest(user: User, now: datetime) -> bool:
+    today = now.date()
+    state = db.session.get(NoticeDigest, user.id)
+    if state is not None and state.sent_on >= today:
+        return False
+    query = (
+        select(Notice)
+        .join(Letter, Letter.id == Notice.letter_id)
+        .where(Letter.visible_to(user.id))
+        .order_by(Notice.letter_id, Notice.id)
+    )
+    if state is None:
+        query = query.where(Notice.created_at > now - FIRST_DIGEST_COVERS)
+    else:
+        query = query.where(Notice.id > state.last_notice_id)
+    found = db.session.scalars(query).all()
+    if not found:
+        return False
+    sections = _digest_sections(user, found)
+    if not sections:
+        return False
+    if not _claim_digest(user, state, today, max(n.id for n in found)):
+        return False
+    count = sum(len(s.notices) for s in sections)
+    queue_mail(
+        user.email,
+        f"Signon: {count} {'notice' if count == 1 else 'notices'} on your letters",
+        "letters/digest",
+        user=user,
+        sections=sections,
+        settings_link=_settings_link(),
+    )
+    return True
+
+
+def _digest_sections(user: User, found: Sequence[Notice]) -> list[DigestSection]:
+    """The notices this person takes as a digest, letter by letter."""
+    chosen = dict(
+        db.session.execute(
+            select(NotificationPreference.kind, NotificationPreference.delivery).where(
+                NotificationPreference.user_id == user.id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    sections: list[DigestSection] = []
+    for notice in found:
+        if not sections or sections[-1].letter.id != notice.letter_id:
+            letter = notice.letter
+            sections.append(DigestSection(letter, _letter_link(letter), []))
+        role = sections[-1].letter.role_of(user)
+        if delivery_for(notice.kind, role, chosen.get(notice.kind)) == Delivery.DIGEST:
+            sections[-1].notices.append(notice)
+    return [section for section in sections if section.notices]
+
+
+def _claim_digest(user: User, state: NoticeDigest | None, today: date, through: int) -> bool:
+    """Move the person's digest to today; False if another run did it first."""
+    if state is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(NoticeDigest(user_id=user.id, sent_on=today, last_notice_id=through))
+                db.session.flush()
+        except IntegrityError:
+            return False
+        return True
+    result = db.session.execute(
+        update(NoticeDigest)
+        .where(NoticeDigest.user_id == user.id, NoticeDigest.sent_on < today)
+        .values(sent_on=today, last_notice_id=through)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+# --- The feed on the letter's page ----------------------------------------------------
+
+
+def feed_page(letter: Letter, role: TeamRole | None, number: int) -> PageOf[Notice]:
+    """The page ``number`` (from 1) of the notices that ``role`` may see, newest first:
+    two statements (a count and the page), whatever the page."""
+    kinds = visible_kinds(role)
+    where = (Notice.letter_id == letter.id, Notice.kind.in_(kinds))
+    total = db.session.scalar(select(func.count()).select_from(Notice).where(*where)) or 0
+    pages = page_count(total, FEED_PER_PAGE)
+    number = min(max(number, 1), pages)
+    notices = db.session.scalars(
+        select(Notice)
+        .where(*where)
+        .order_by(Notice.id.desc())
+        .offset((number - 1) * FEED_PER_PAGE)
+        .limit(FEED_PER_PAGE)
+    ).all()
+    return PageOf(list(notices), number, pages, total)

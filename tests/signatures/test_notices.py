@@ -1,0 +1,459 @@
+"""Notices to the team (issue 12, item 1): every kind is recorded with the change it
+describes, mailed at once or in the daily digest by each person's choice (or their role's
+default), never to someone whose role may not see it, and listed on the letter's page.
+
+Mail is caught by the real SMTP server the tests run (``outbox``); the digest goes
+through ``flask send-digests`` itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from signon.accounts.models import NotificationPreference, User
+from signon.core.jobs import periodic_tasks
+from signon.core.mail import queue_mail, send_due
+from signon.core.notices import Delivery, NoticeKind
+from signon.core.permissions import TeamRole
+from signon.db import utcnow
+from signon.extensions import db
+from signon.letters import notices, operations
+from signon.letters.models import Letter, Notice
+from signon.signatures.approvals.operations import SignatoryDetails, approve, decline, withdraw
+from signon.signatures.invitations import operations as invitation_ops
+from signon.signatures.invitations.reminders import send_reminders
+from signon.signatures.models import SignatureSource
+from tests.conftest import login
+from tests.factories import add_team_member, make_letter, make_organisation, make_user
+from tests.querycount import count_queries
+from tests.signatures.factories import (
+    approve_through,
+    ask_and_confirm,
+    commit,
+    make_invitation,
+    make_public_letter,
+    refusing_mail_server,
+)
+from tests.smtp import MailCatcher
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def _team(letter: Letter) -> dict[str, User]:
+    """The letter's coordinator (made with it) and one member of each other role."""
+    coordinator = letter.created_by
+    assert coordinator is not None
+    people = {"coordinator": coordinator}
+    for role in (TeamRole.DRAFTER, TeamRole.VIEWER):
+        people[role.value] = make_user(email=f"{role.value}-{letter.id}@team.example.org")
+        add_team_member(letter, role=role, user=people[role.value])
+    return people
+
+
+def _letter(**fields: Any) -> tuple[Letter, dict[str, User]]:
+    letter = make_letter(make_user(), **fields)
+    return letter, _team(letter)
+
+
+def _choose(user: User, kind: NoticeKind, delivery: Delivery) -> None:
+    db.session.add(NotificationPreference(user_id=user.id, kind=kind, delivery=delivery))
+    db.session.flush()
+
+
+def _kinds(letter: Letter) -> list[NoticeKind]:
+    return list(
+        db.session.scalars(
+            select(Notice.kind).where(Notice.letter_id == letter.id).order_by(Notice.id)
+        )
+    )
+
+
+def _notice_mails(outbox: MailCatcher, user: User) -> list[EmailMessage]:
+    return [m for m in outbox.to(user.email) if "on Signon" not in str(m["Subject"])]
+
+
+def _digest(outbox: MailCatcher, app: Flask, now_offset: timedelta = timedelta(0)) -> int:
+    """Run the digest as the scheduler does: one unit of work, committed."""
+    sent = notices.send_digests(utcnow() + now_offset)
+    commit()
+    return sent
+
+
+# --- each kind, recorded with its change and delivered by default ----------------------------
+
+
+def test_an_approval_is_recorded_and_waits_for_the_coordinators_digest(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    letter, team = _letter()
+    approve_through(make_invitation(letter, organisation_name="Friends of the Court"))
+    commit()
+    assert _kinds(letter) == [NoticeKind.APPROVED]
+    assert outbox.to(team["coordinator"].email) == [], "approvals wait for the digest"
+    assert _digest(outbox, app) == 1
+    (mail,) = outbox.to(team["coordinator"].email)
+    text = MailCatcher.text_of(mail)
+    assert "Friends of the Court approved revision 1" in text
+    assert letter.title in text and f"/letters/{letter.slug}/#activity" in text
+    assert "Friends of the Court approved revision 1" in MailCatcher.html_of(mail)
+    assert outbox.to(team["drafter"].email) == [] and outbox.to(team["viewer"].email) == []
+
+
+def test_a_decline_is_recorded_with_its_reason(outbox: MailCatcher, app: Flask) -> None:
+    letter, team = _letter()
+    invitation = make_invitation(letter, organisation_name="Redress")
+    decline(letter, invitation, reason="Not our mandate", email=invitation.email)
+    commit()
+    assert _kinds(letter) == [NoticeKind.DECLINED]
+    assert _digest(outbox, app) == 1
+    assert "Redress declined: “Not our mandate”" in MailCatcher.text_of(
+        outbox.to(team["coordinator"].email)[0]
+    )
+
+
+def test_a_withdrawal_is_mailed_to_the_coordinators_at_once(outbox: MailCatcher) -> None:
+    letter, team = _letter()
+    invitation = make_invitation(letter, organisation_name="Amnesty")
+    approve_through(invitation)
+    commit()
+    outbox.clear()
+    withdraw(invitation.signature, reason="Board decision", email=invitation.email)
+    commit()
+    (mail,) = outbox.to(team["coordinator"].email)
+    assert "Withdrawals: Amnesty withdrew their approval" in str(mail["Subject"])
+    assert "Amnesty withdrew their approval: “Board decision”" in MailCatcher.text_of(mail)
+    assert outbox.to(team["drafter"].email) == []
+
+
+def test_a_public_sign_on_waiting_for_moderation_is_recorded(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    ask_and_confirm(letter, "Friends of the Court")
+    commit()
+    assert _kinds(letter) == [NoticeKind.PUBLIC_PENDING]
+    assert _digest(outbox, app) == 1
+    assert "Friends of the Court signed revision 1 publicly and waits for moderation" in (
+        MailCatcher.text_of(outbox.to(coordinator.email)[0])
+    )
+
+
+def test_a_change_saved_after_an_approval_is_mailed_at_once_as_it_blocks_the_freeze(
+    outbox: MailCatcher,
+) -> None:
+    letter, team = _letter()
+    approve_through(make_invitation(letter))
+    head = letter.head()
+    assert head is not None
+    result = operations.save_revision(
+        letter, team["drafter"], base=head, title=head.title, body="A new text.\n"
+    )
+    commit()
+    assert result.revision is not None
+    assert _kinds(letter) == [NoticeKind.APPROVED, NoticeKind.CHANGE_WAITING]
+    (mail,) = outbox.to(team["coordinator"].email)
+    assert f"Revision 2 by {team['drafter'].display_name} was saved after organisations" in (
+        MailCatcher.text_of(mail)
+    )
+
+
+def test_a_change_before_anyone_approved_is_no_notice() -> None:
+    letter, team = _letter()
+    head = letter.head()
+    assert head is not None
+    operations.save_revision(letter, team["drafter"], base=head, title=head.title, body="New.\n")
+    assert _kinds(letter) == []
+
+
+def test_a_deadline_near_is_recorded_once_per_point(outbox: MailCatcher, app: Flask) -> None:
+    deadline = (utcnow() + timedelta(days=30)).replace(microsecond=0)
+    letter, team = _letter(deadline=deadline)
+    make_invitation(letter)
+    send_reminders(deadline - timedelta(hours=10))
+    send_reminders(deadline - timedelta(hours=9))
+    commit()
+    assert _kinds(letter) == [NoticeKind.DEADLINE_NEAR]
+    assert _digest(outbox, app) == 1
+    assert "Signing closes in 10 hours" in MailCatcher.text_of(
+        outbox.to(team["coordinator"].email)[0]
+    )
+
+
+def test_mail_that_fails_is_recorded_for_the_coordinators_once(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    letter, team = _letter()
+    with refusing_mail_server(app):
+        queue_mail(
+            "refuse-me@ngo.example.org",
+            "A receipt",
+            "test_message",
+            letter_id=letter.id,
+            user=team["coordinator"],
+        )
+        commit()
+        send_due(utcnow() + timedelta(days=1))  # tried again, failed again: still one notice
+    assert _kinds(letter) == [NoticeKind.MAIL_FAILED]
+    (notice,) = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id))
+    assert "Mail to refuse-me@ngo.example.org (“A receipt”)" in notice.summary
+    assert "550" in notice.summary
+    assert _digest(outbox, app) == 1
+    assert "could not be delivered" in MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
+
+
+def test_invitations_that_fail_are_one_notice(outbox: MailCatcher, app: Flask) -> None:
+    letter, team = _letter()
+    _choose(team["coordinator"], NoticeKind.MAIL_FAILED, Delivery.IMMEDIATE)
+    with refusing_mail_server(app):
+        invitation_ops.create_invitations(
+            letter,
+            invitation_ops.parse_pasted(
+                "\n".join(f"Bounced NGO {n}, refuse-{n}@ngo{n}.example.org" for n in range(7))
+            ),
+            invited_by=team["coordinator"],
+        )
+        commit()
+    (notice,) = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id))
+    assert notice.kind == NoticeKind.MAIL_FAILED
+    assert notice.summary.startswith("7 invitations could not be delivered (refuse-0@")
+    assert "and 2 more" in notice.summary
+    send_due()  # the immediate mail waits in the outbox for the next round of sending
+    (mail,) = outbox.to(team["coordinator"].email)
+    assert "7 invitations could not be delivered" in MailCatcher.text_of(mail)
+
+
+def test_an_imported_approval_is_no_notice() -> None:
+    letter, _unused = _letter()
+    head = letter.head()
+    assert head is not None
+    approve(
+        letter,
+        head,
+        SignatoryDetails(name="Imported NGO", authority_confirmed=True),
+        email=None,
+        source=SignatureSource.IMPORT,
+        require_current=False,
+    )
+    approve_through(make_invitation(letter, organisation_name="Invited NGO"))
+    assert _kinds(letter) == [NoticeKind.APPROVED], "the invited one only"
+
+
+# --- each choice ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delivery", list(Delivery))
+def test_each_choice_is_followed(delivery: Delivery, outbox: MailCatcher, app: Flask) -> None:
+    letter, team = _letter()
+    _choose(team["coordinator"], NoticeKind.APPROVED, delivery)
+    approve_through(make_invitation(letter, organisation_name="Chosen NGO"))
+    commit()
+    immediate = outbox.to(team["coordinator"].email)
+    assert len(immediate) == (1 if delivery == Delivery.IMMEDIATE else 0)
+    outbox.clear()
+    assert _digest(outbox, app) == (1 if delivery == Delivery.DIGEST else 0)
+    assert len(outbox.to(team["coordinator"].email)) == (1 if delivery == Delivery.DIGEST else 0)
+
+
+def test_a_coordinator_may_turn_off_even_the_immediate_defaults(outbox: MailCatcher) -> None:
+    letter, team = _letter()
+    _choose(team["coordinator"], NoticeKind.WITHDRAWN, Delivery.OFF)
+    invitation = make_invitation(letter)
+    approve_through(invitation)
+    withdraw(invitation.signature, reason=None, email=invitation.email)
+    commit()
+    assert outbox.to(team["coordinator"].email) == []
+
+
+def test_other_members_choose_to_hear_and_through_an_organisation_too(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    letter, team = _letter()
+    colleague = make_user(email="colleague@drafting.example.org")
+    add_team_member(
+        letter, role=TeamRole.DRAFTER, organisation=make_organisation(members=(colleague,))
+    )
+    for person in (team["drafter"], colleague):
+        _choose(person, NoticeKind.APPROVED, Delivery.IMMEDIATE)
+    approve_through(make_invitation(letter))
+    commit()
+    assert len(outbox.to(team["drafter"].email)) == 1
+    assert len(outbox.to(colleague.email)) == 1
+    assert outbox.to(team["viewer"].email) == [], "the viewer chose nothing: not at all"
+
+
+def test_nobody_is_told_what_their_role_may_not_see(outbox: MailCatcher, app: Flask) -> None:
+    letter, team = _letter(is_public=True, addressee="The Assembly")
+    for kind in (NoticeKind.PUBLIC_PENDING, NoticeKind.MAIL_FAILED):
+        _choose(team["viewer"], kind, Delivery.IMMEDIATE)
+        _choose(team["drafter"], kind, Delivery.DIGEST)
+    ask_and_confirm(letter, "Friends of the Court")
+    commit()
+    assert outbox.to(team["viewer"].email) == []
+    assert _digest(outbox, app) == 1  # the coordinator's
+    assert outbox.to(team["drafter"].email) == []
+
+
+def test_an_unconfirmed_account_gets_no_notice_mail(outbox: MailCatcher) -> None:
+    letter, _unused = _letter()
+    pending = make_user(email="pending@team.example.org", confirmed=False)
+    add_team_member(letter, role=TeamRole.COORDINATOR, user=pending)
+    invitation = make_invitation(letter)
+    approve_through(invitation)
+    withdraw(invitation.signature, reason=None, email=invitation.email)
+    commit()
+    assert outbox.to(pending.email) == []
+
+
+# --- the digest --------------------------------------------------------------------------------
+
+
+def test_the_digest_is_one_mail_a_day_whatever_the_number_of_runs(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    letter, team = _letter()
+    other = make_letter(team["coordinator"], title="Second letter")
+    approve_through(make_invitation(letter, organisation_name="First NGO"))
+    approve_through(make_invitation(other, organisation_name="Second NGO"))
+    commit()
+    assert _digest(outbox, app) == 1
+    assert _digest(outbox, app) == 0, "run twice: one mail"
+    (mail,) = outbox.to(team["coordinator"].email)
+    text = MailCatcher.text_of(mail)
+    assert "First NGO approved" in text and "Second NGO approved" in text
+    assert "Second letter" in text
+    # Something new the same day waits for tomorrow's digest, which has only the new.
+    approve_through(make_invitation(letter, organisation_name="Third NGO"))
+    commit()
+    assert _digest(outbox, app) == 0
+    outbox.clear()
+    assert _digest(outbox, app, timedelta(days=1)) == 1
+    text = MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
+    assert "Third NGO approved" in text and "First NGO" not in text
+    assert _digest(outbox, app, timedelta(days=1)) == 0
+
+
+def test_no_digest_without_anything_new(outbox: MailCatcher, app: Flask) -> None:
+    _letter()
+    assert _digest(outbox, app) == 0
+    assert len(outbox) == 0
+
+
+def test_the_send_digests_command(app: Flask, outbox: MailCatcher) -> None:
+    letter, team = _letter()
+    approve_through(make_invitation(letter, organisation_name="Command NGO"))
+    commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["send-digests"])
+    second = runner.invoke(args=["send-digests"])
+    assert first.exit_code == 0 and "Digests sent: 1" in first.output
+    assert "Digests sent: 0" in second.output
+    assert len(outbox.to(team["coordinator"].email)) == 1
+
+
+def test_the_scheduler_runs_the_digest() -> None:
+    assert "send-digests" in {task.name for task in periodic_tasks()}
+
+
+# --- the account page ---------------------------------------------------------------------------
+
+
+def _form(**chosen: str) -> dict[str, str]:
+    data = {f"notify-{kind.value}": "default" for kind in NoticeKind}
+    data.update({f"notify-{kind}": value for kind, value in chosen.items()})
+    return data
+
+
+def test_the_account_page_saves_each_choice_and_default_removes_it(client: FlaskClient) -> None:
+    user = make_user()
+    login(client, user)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Withdrawals" in page and "Default (coordinators: immediately" in page
+    response = client.post("/account/notifications", data=_form(approved="off", withdrawn="digest"))
+    assert response.status_code == 302
+    rows = {
+        kind: delivery
+        for kind, delivery in db.session.execute(
+            select(NotificationPreference.kind, NotificationPreference.delivery).where(
+                NotificationPreference.user_id == user.id
+            )
+        )
+    }
+    assert rows == {NoticeKind.APPROVED: Delivery.OFF, NoticeKind.WITHDRAWN: Delivery.DIGEST}
+    page = client.get("/account").get_data(as_text=True)
+    assert '<option selected value="off">' in page
+    client.post("/account/notifications", data=_form(withdrawn="digest"))
+    remaining = db.session.scalars(
+        select(NotificationPreference.kind).where(NotificationPreference.user_id == user.id)
+    ).all()
+    assert remaining == [NoticeKind.WITHDRAWN]
+
+
+def test_a_made_up_choice_is_refused(client: FlaskClient) -> None:
+    user = make_user()
+    login(client, user)
+    response = client.post("/account/notifications", data=_form(approved="hourly"))
+    assert response.status_code == 200
+    assert (
+        db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        ).all()
+        == []
+    )
+
+
+# --- the feed on the letter's page ----------------------------------------------------------------
+
+
+def test_the_feed_shows_each_role_what_it_may_see(client: FlaskClient) -> None:
+    letter, team = _letter(is_public=True, addressee="The Assembly")
+    approve_through(make_invitation(letter, organisation_name="<b>Bold NGO</b>"))
+    ask_and_confirm(letter, "Public Friends")
+    notices.notify(letter, NoticeKind.MAIL_FAILED, "Mail to x@example.org failed")
+    for role, seen in (
+        ("coordinator", {"Bold NGO", "Public Friends", "x@example.org"}),
+        ("viewer", {"Bold NGO"}),
+    ):
+        login(client, team[role])
+        page = client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
+        for text in ("Bold NGO", "Public Friends", "x@example.org"):
+            assert (text in page) == (text in seen), (role, text)
+        assert "&lt;b&gt;Bold NGO&lt;/b&gt;" in page, "escaped, never markup"
+
+
+def test_the_feed_pages_in_sql_with_a_fixed_number_of_statements(client: FlaskClient) -> None:
+    letter, team = _letter()
+    login(client, team["coordinator"])
+
+    def statements(page: int) -> tuple[int, str]:
+        with count_queries() as counter:
+            response = client.get(f"/letters/{letter.slug}/?activity={page}")
+        assert response.status_code == 200
+        return counter.count, response.get_data(as_text=True)
+
+    notices.notify(letter, NoticeKind.APPROVED, "Notice number 0")
+    few, _page = statements(1)
+    for n in range(1, notices.FEED_PER_PAGE * 2 + 5):
+        notices.notify(letter, NoticeKind.APPROVED, f"Notice number {n}")
+    many, first = statements(1)
+    _count, third = statements(3)
+    assert few == many
+    assert "Notice number 44" in first and "Notice number 24" not in first
+    assert "Page 3 of 3" in third and "Notice number 0<" in third.replace("\n", "")
+    assert "Notice number 5<" not in third.replace("\n", "")
+
+
+def test_people_off_the_team_see_no_feed(client: FlaskClient) -> None:
+    letter, _unused = _letter()
+    notices.notify(letter, NoticeKind.APPROVED, "Secret NGO approved")
+    login(client, make_user())
+    response = client.get(f"/letters/{letter.slug}/")
+    assert response.status_code == 404
+    assert "Secret NGO" not in response.get_data(as_text=True)
