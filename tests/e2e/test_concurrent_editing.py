@@ -14,7 +14,14 @@ from playwright.sync_api import Page, expect
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from tests.e2e.conftest import PHONE, NewPage
-from tests.e2e.helpers import TestUser, editor, editor_set_text, editor_text, login_directly
+from tests.e2e.helpers import (
+    TestUser,
+    axe_violations,
+    editor,
+    editor_set_text,
+    editor_text,
+    login_directly,
+)
 from tests.factories import add_team_member, make_letter, make_user
 
 pytestmark = pytest.mark.real_commits
@@ -77,6 +84,7 @@ def test_the_editor_says_when_someone_else_saved(app: Flask, new_page: NewPage) 
     expect(notice).to_contain_text(
         "Cora Coordinator saved a newer version (revision 2) while you were editing revision 1."
     )
+    assert axe_violations(dan) == []
     link = notice.get_by_role("link", name="See what changed (new tab)")
     with dan.context.expect_page() as compare_info:
         link.click()
@@ -128,6 +136,7 @@ def test_two_people_rewrite_the_same_sentences_and_resolve_each_conflict(
     expect(theirs).to_contain_text("We ask the Council to act")
     expect(theirs.locator("ins")).to_have_text("soon")
     expect(first.get_by_label("Keep yours")).to_be_checked()
+    assert axe_violations(dan) == []
     assert dan.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     # Passage 1 in the drafter's own words (typing chooses that), passage 2 as Cora wrote it.

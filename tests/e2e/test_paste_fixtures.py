@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
 from tests.e2e.helpers import (
+    axe_violations,
     create_user,
     editor,
     editor_button,
@@ -97,6 +98,7 @@ def test_new_letter_has_the_same_editor_as_the_edit_page(
         login_directly(page, user, NEW_LETTER)
         for name in ("Heading", "Bold", "Italic", "Bulleted list", "Numbered list", "Link"):
             expect(editor_button(page, name)).to_be_visible()
+        assert axe_violations(page) == []
         html, expected = fixture("word")
         assert editor_paste(page, html, selector=BODY)
         expect(preview(page).locator("h3")).to_have_text("Our demands")
@@ -107,6 +109,7 @@ def test_new_letter_has_the_same_editor_as_the_edit_page(
         assert editor_text(page, BODY).rstrip("\n") == expected
         expect(page.get_by_role("toolbar", name="Formatting")).to_be_visible()
         expect(preview(page).locator("h3")).to_have_text("Our demands")
+        assert axe_violations(page) == []
         if viewport:
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
