@@ -100,8 +100,11 @@ class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
     event still has the hash recorded here), so a view costs the same at 20 events or
     20,000. ``flask verify-audit`` and the page's "check everything" button verify the
     whole chain and the letter's records from the start: they set ``full_checked_at``
-    when everything is intact, and remove the checkpoint when something is not, so the
-    page then checks from the start again on every view and shows the break.
+    when everything is intact; on a break they move the checkpoint back to the last entry
+    before it (so every view meets the break again at once), and records that differ are
+    kept in ``findings`` (shown by every view). ``flask scheduler`` moves the checkpoints
+    on every minute (:func:`signon.audit.checkpoints.advance_checkpoints`), so that no view
+    has many entries to check, and none checks a long chain from the start.
     """
 
     __tablename__ = "audit_checkpoints"
@@ -116,6 +119,10 @@ class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
     checked_at: Mapped[datetime]
     #: When the whole chain and the letter's records were last found intact.
     full_checked_at: Mapped[datetime | None]
+    #: What the last full check found wrong with the letter's records (revisions,
+    #: signatures), until a full check finds them intact: every view shows it without
+    #: checking every record again.
+    findings: Mapped[list[str] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<AuditCheckpoint {self.chain}#{self.seq}>"

@@ -27,10 +27,13 @@ class ChainReport:
     #: The checkpoint the check started from (the events up to it were not re-read),
     #: or None when the chain was verified from its first event.
     since: AuditCheckpoint | None = None
+    #: Not checked at all: a long chain without a checkpoint, left to the background check
+    #: (``events`` is then the chain's length).
+    unchecked: bool = False
 
     @property
     def intact(self) -> bool:
-        return self.broken_at is None and not self.findings
+        return self.broken_at is None and not self.findings and not self.unchecked
 
 
 def _event_problem(event: AuditEvent, newest_version: int) -> str | None:
@@ -59,12 +62,16 @@ def _anchor_problem(anchor: AuditEvent, since: AuditCheckpoint) -> str | None:
     return None
 
 
-def verify_chain(chain: str, *, since: AuditCheckpoint | None = None) -> ChainReport:
+def verify_chain(
+    chain: str, *, since: AuditCheckpoint | None = None, limit: int | None = None
+) -> ChainReport:
     """The chain's events only: sequence, links, and each event's hash by its own format.
 
     With ``since`` (a checkpoint of this chain), only the events after it are read, and
     the checkpoint's event is checked to still be the one, with the hash, verified then;
     events before it are vouched for by the earlier check (:mod:`signon.audit.checkpoints`).
+    With ``limit``, at most that many events after it are read: the report's ``events``
+    and ``head`` say how far the check went.
     """
     query = select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)
     previous_hash, newest_version, first_seq = GENESIS, min(KNOWN_HASH_VERSIONS), 1
@@ -85,13 +92,13 @@ def verify_chain(chain: str, *, since: AuditCheckpoint | None = None) -> ChainRe
             )
         )
         if head is None:  # the checkpoint's event is gone: only a check from the start says how
-            return verify_chain(chain)
+            return verify_chain(chain, limit=limit)
         problem = _anchor_problem(head, since)
         if problem is not None:
             return ChainReport(chain, since.seq, head, problem, since=since)
         query = query.where(AuditEvent.seq > since.seq)
         previous_hash, newest_version, first_seq = head.hash, head.hash_version, since.seq + 1
-    events = db.session.scalars(query).all()
+    events = db.session.scalars(query.limit(limit)).all()
     total = first_seq - 1 + len(events)
     for expected_seq, event in enumerate(events, start=first_seq):
         if event.seq != expected_seq:

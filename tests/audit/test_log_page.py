@@ -150,8 +150,8 @@ def test_tampering_before_the_checkpoint_shows_in_the_full_check_and_stays(
     app: Flask, client: FlaskClient
 ) -> None:
     """A view does not re-read entries before its checkpoint, and says so; the full check
-    (the button, or flask verify-audit) finds the change, and from then on every view
-    checks from the first entry and shows the break."""
+    (the button, or flask verify-audit) finds the change and moves the checkpoint back to
+    the entry before the break, so that from then on every view meets the break at once."""
     with app.test_request_context():
         slug, events = _letter_viewed_once(client)
         _tamper(events[0].id, {"n": 99})  # entry 2, before the checkpoint (entry 4)
@@ -165,7 +165,9 @@ def test_tampering_before_the_checkpoint_shows_in_the_full_check_and_stays(
         assert "Broken at entry 2" in body and "Intact" not in body
         body = _page(client, slug)  # and the next view, without the button
         assert "Broken at entry 2" in body and "Intact" not in body
-        assert db.session.get(AuditCheckpoint, f"letter:{events[0].letter_id}") is None
+        checkpoint = db.session.get(AuditCheckpoint, f"letter:{events[0].letter_id}")
+        assert checkpoint is not None and checkpoint.seq == 1  # the entry before the break
+        assert checkpoint.full_checked_at is None  # the last full check found the break
 
 
 def test_verify_audit_finds_tampering_before_the_checkpoint(
