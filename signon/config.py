@@ -188,6 +188,9 @@ class Settings:
     #: sign-on letter; its worst-case Markdown takes about 2 s to render (once per save).
     max_body_chars: int = 100_000
     max_content_length: int = 4 * 1024 * 1024
+    #: The request limit of the views that take a letter bundle (``large_upload``): a
+    #: bundle of 20,000 signatories with their history is about 10-20 MB.
+    max_bundle_bytes: int = 64 * 1024 * 1024
     #: A session ends after this many hours without a request, and this many days
     #: after logging in, whatever happened meanwhile (ASVS 7.3).
     session_idle_hours: int = 12
@@ -283,6 +286,7 @@ class Settings:
             preferred_url_scheme="https" if _env_bool("HTTPS", False) else "http",
             https=_env_bool("HTTPS", False),
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
+            max_bundle_bytes=_env_int("MAX_BUNDLE_BYTES", cls.max_bundle_bytes),
             session_idle_hours=_env_int("SESSION_IDLE_HOURS", cls.session_idle_hours),
             session_max_days=_env_int("SESSION_MAX_DAYS", cls.session_max_days),
             ratelimit_storage_url=_env("RATELIMIT_STORAGE_URL") or cls.ratelimit_storage_url,

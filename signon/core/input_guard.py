@@ -1,6 +1,8 @@
 """Input no database should see: refused before any view runs.
 
 - A NUL character anywhere in a form or query (PostgreSQL refuses it in text).
+- A body larger than ``MAX_CONTENT_LENGTH`` (4 MiB: 413), except on the views marked
+  :func:`large_upload`, whose limit is ``SIGNON_MAX_BUNDLE_BYTES``.
 - A number in a URL (``<int:...>``), a query string or a hidden field outside the
   signed 32-bit range 1..2**31-1: PostgreSQL's ``INTEGER`` overflows above it, SQLite's
   above 2**63; bounding both alike makes an impossible id a plain "not found" on both.
@@ -8,9 +10,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import Map, ValidationError
 from werkzeug.routing.converters import IntegerConverter
@@ -49,6 +52,26 @@ class BoundedIntegerConverter(IntegerConverter):
         return super().to_python(value)
 
 
+V = TypeVar("V", bound=Callable[..., Any])
+#: The attribute :func:`large_upload` sets on a view function.
+_LARGE_UPLOAD = "signon_large_upload"
+
+
+def large_upload(view: V) -> V:
+    """Mark ``view`` as taking an upload above the site's request limit (a letter bundle
+    of 20,000 signatories is about 10 MB), up to ``SIGNON_MAX_BUNDLE_BYTES``. Werkzeug
+    keeps an uploaded file above 500 KB in a temporary file, not in memory."""
+    setattr(view, _LARGE_UPLOAD, True)
+    return view
+
+
+def _raise_the_limit_for_large_uploads() -> None:
+    """Before anything reads the body (the CSRF check parses the form)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, _LARGE_UPLOAD, False):
+        request.max_content_length = current_app.config["SIGNON"].max_bundle_bytes
+
+
 def register_converters(app: Flask) -> None:
     """Called before any blueprint is registered: rules bind their converters when added."""
     app.url_map.converters["int"] = BoundedIntegerConverter
@@ -75,7 +98,9 @@ def refuse_untrusted_host() -> Response | None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.insert(0, refuse_untrusted_host)
+    hooks.insert(1, _raise_the_limit_for_large_uploads)
 
     @app.before_request
     def _refuse_nul_characters() -> None:

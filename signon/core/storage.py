@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import tempfile
 import time
 import zlib
@@ -119,8 +120,10 @@ class Storage(ABC):
     """Put, read, stream and delete named blobs. Every method checks the name first."""
 
     @abstractmethod
-    def put(self, name: str, data: bytes) -> None:
-        """Store ``data`` under ``name``, replacing what was there, atomically."""
+    def put(self, name: str, data: bytes | IO[bytes]) -> None:
+        """Store ``data`` (bytes, or a binary stream read to its end in chunks: an upload
+        is never held in memory whole) under ``name``, replacing what was there,
+        atomically."""
 
     @abstractmethod
     def open(self, name: str) -> BinaryIO:
@@ -172,13 +175,16 @@ class LocalStorage(Storage):
             raise NotStoredError(name)
         return path
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | IO[bytes]) -> None:
         target = self._path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(data)
+                if isinstance(data, bytes):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, target)
@@ -258,10 +264,13 @@ class S3Storage(Storage):
                 return NotStoredError(name)
         return StorageError(f"storage: {name}: {exc}")
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes | IO[bytes]) -> None:
         key = self._key(name)
         try:
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+            if isinstance(data, bytes):
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+            else:  # in parts of at most 8 MB (boto3's multipart upload), not read whole
+                self.client.upload_fileobj(data, self.bucket, key)
         except Exception as exc:
             raise self._errors(name, exc) from exc
 

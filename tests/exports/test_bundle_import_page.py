@@ -4,13 +4,16 @@ failed with every problem) to the user who started it, and to nobody else."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from signon.audit.models import AuditEvent
 from signon.core import jobs, transaction
 from signon.exports.bundles import operations as bundles
 from signon.extensions import db
@@ -96,3 +99,36 @@ def test_the_import_pages_are_for_signed_in_users_and_the_status_for_its_starter
         ).all()
         == []
     )
+
+
+def test_a_bundle_above_the_request_limit_is_taken_up_to_its_own_limit(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import page takes bundles above the site's 4 MiB request limit (a 20,000-name
+    bundle is about 10-20 MB), up to ``max_bundle_bytes``; other pages keep 4 MiB."""
+    source = demo_letter(make_user())
+    bundle = bundles.dumps(bundles.export_letter(source)).encode()
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    raw = bundle + b" " * (limit + 1024 * 1024 - len(bundle))  # still JSON: trailing spaces
+    login(client, make_user())
+    location = _upload(client, raw)
+    job = db.session.get(jobs.BackgroundJob, int(location.rsplit("/", 1)[1]))
+    assert job is not None and job.state == jobs.JobState.DONE, job and job.error
+    imported = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.letter_id == job.letter_id, AuditEvent.action == "letter.imported"
+        )
+    ).one()
+    assert imported.details["bundle_sha256"] == hashlib.sha256(raw).hexdigest()
+    # every other request keeps the site's limit
+    big_form = {"title": "x", "body": "y" * (limit + 1024)}
+    assert client.post("/letters/new", data=big_form).status_code == 413
+    # and the import page its own
+    settings = app.config["SIGNON"]
+    monkeypatch.setitem(app.config, "SIGNON", settings.with_(max_bundle_bytes=limit))
+    response = client.post(
+        "/imports/new",
+        data={"bundle": (io.BytesIO(raw), "letter.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -32,7 +32,7 @@ from signon.audit.operations import record_event
 from signon.core import jobs, transaction
 from signon.core.bulk import add_numbered, insert_rows
 from signon.core.permissions import TeamRole
-from signon.core.storage import NotStoredError, storage
+from signon.core.storage import CHUNK, NotStoredError, storage
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.audit_records import REVISION_IMPORTED, record_revision
@@ -917,8 +917,15 @@ def _imported_event(
     }
 
 
-def bundle_fingerprint(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
+def bundle_fingerprint(raw: bytes | IO[bytes]) -> str:
+    """The SHA-256 of a bundle's bytes (a stream is read in chunks, then rewound)."""
+    if isinstance(raw, bytes):
+        return hashlib.sha256(raw).hexdigest()
+    digest = hashlib.sha256()
+    while chunk := raw.read(CHUNK):
+        digest.update(chunk)
+    raw.seek(0)
+    return digest.hexdigest()
 
 
 # --- Importing in the background (the web page) ----------------------------------------------
@@ -929,17 +936,19 @@ IMPORT_JOB = "bundle.import"
 UPLOADS_FOLDER = "imports"
 
 
-def start_import(raw: bytes, owner: User) -> jobs.BackgroundJob:
-    """Keep the uploaded bundle and queue its import (add and flush; the job runs after
-    the commit). The bundle is checked by the job, which reports every problem."""
+def start_import(upload: IO[bytes], owner: User) -> jobs.BackgroundJob:
+    """Keep the uploaded bundle (a seekable stream, copied to storage in chunks) and queue
+    its import (add and flush; the job runs after the commit). The bundle is checked by
+    the job, which reports every problem."""
     name = f"{UPLOADS_FOLDER}/{owner.id}-{secrets.token_hex(16)}.json"
-    storage().put(name, raw)
+    fingerprint = bundle_fingerprint(upload)
+    storage().put(name, upload)
     return jobs.enqueue(
         IMPORT_JOB,
         started_by_id=owner.id,
         stored_name=name,
         owner_id=owner.id,
-        bundle_sha256=bundle_fingerprint(raw),
+        bundle_sha256=fingerprint,
     )
 
 

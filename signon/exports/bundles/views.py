@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
+from signon.core.input_guard import large_upload
 from signon.core.storage import StorageError
 from signon.exports.bundles import operations as bundles
 from signon.exports.bundles.forms import ImportBundleForm
@@ -25,12 +26,12 @@ def _user() -> User:
 
 
 @bp.route("/imports/new", methods=["GET", "POST"])
+@large_upload
 def bundle_import() -> Response | str:
     form = ImportBundleForm()
     if form.validate_on_submit():
-        raw = form.bundle.data.read()
         try:
-            job = bundles.start_import(raw, _user())
+            job = bundles.start_import(form.bundle.data.stream, _user())
         except StorageError:
             flash("The bundle could not be kept for the import. Please try again.", "error")
         else:
