@@ -14,8 +14,10 @@ Backends, chosen by the settings:
   says failed with the reason and the failure is logged. A worker killed mid-job stops
   writing the row's heartbeat: :func:`sweep_stale_jobs` (every minute, ``flask
   scheduler``) marks it failed, and RQ's own abandoned-job handling retries it.
-- no Redis: a thread per job in the process that started it (``make run``, zero setup).
-  One attempt; a process that stops mid-job leaves a stale heartbeat, swept the same way.
+- no Redis: a thread per job in the process that started it (``make run``, zero setup),
+  retried with the same back-off as under RQ (the thread sleeps the wait, then tries
+  again); a process that stops mid-job leaves a stale heartbeat, swept the same way (a
+  job waiting for its retry in a process that stopped is swept as lost).
 - ``jobs_synchronous`` (the tests): at once, in the caller, after the commit.
 
 Periodic work (reminders, mail retries, the sweep) is registered with :func:`periodic` and
@@ -27,6 +29,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from signon.config import Settings
 from signon.core import transaction
-from signon.core.metrics import count_job_failure
+from signon.core.metrics import JOB_FAILURES, count_after_commit, count_job_failure
 from signon.core.request_id import bound
 from signon.core.request_id import current as current_request_id
 from signon.db import Base, enum_column, utcnow
@@ -330,11 +333,12 @@ def run_job(job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
     _run_in(app, job_id, kind, kwargs)
 
 
-def _run_in(app: Flask, job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
-    """One attempt in an application context of its own (a fresh ``g`` and session)."""
+def _run_in(app: Flask, job_id: int, kind: str, kwargs: dict[str, Any]) -> int | None:
+    """One attempt in an application context of its own (a fresh ``g`` and session).
+    Returns the seconds to wait before the next attempt (thread backend), or None."""
     with app.app_context():
         try:
-            _run_attempt(job_id, kind, kwargs)
+            return _run_attempt(job_id, kind, kwargs)
         finally:
             db.session.remove()
 
@@ -347,24 +351,26 @@ def _job_app() -> Flask:
     return app
 
 
-def _run_attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
+def _run_attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> int | None:
     """One attempt, its log records carrying the id of the request that started it."""
     request_id = db.session.scalar(
         select(BackgroundJob.request_id).where(BackgroundJob.id == job_id)
     )
     with bound(request_id or current_request_id()):
-        _attempt(job_id, kind, kwargs)
+        return _attempt(job_id, kind, kwargs)
 
 
-def _attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
+def _attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> int | None:
+    """Run the job once. A failure is recorded; under RQ it is raised again (RQ retries);
+    otherwise the seconds before the next attempt are returned (None: no retry)."""
     spec = registered(kind)
     row = db.session.get(BackgroundJob, job_id)
     if row is None:
         log.warning("background job %s (%s) has no row: not run", job_id, kind)
-        return
+        return None
     if row.state == JobState.DONE:
         log.info("background job %s (%s) is already done: not run again", job_id, kind)
-        return
+        return None
     now = utcnow()
     row.state = JobState.RUNNING
     row.attempts += 1
@@ -380,10 +386,10 @@ def _attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
         transaction.commit()
     except Exception as error:
         transaction.rollback()
-        _attempt_failed(job_id, kind, attempt, error)
+        wait = _attempt_failed(job_id, kind, attempt, error)
         if backend_name() == "rq":
             raise  # RQ records it and retries it (with back-off) if attempts are left
-        return
+        return wait
     finally:
         if heartbeat is not None:
             heartbeat.stop()
@@ -395,6 +401,7 @@ def _attempt(job_id: int, kind: str, kwargs: dict[str, Any]) -> None:
         done.finished_at = utcnow()
         transaction.commit()
     log.info("background job %s (%s) done", job_id, kind)
+    return None
 
 
 def reason_for(error: BaseException) -> str:
@@ -410,9 +417,15 @@ def reason_for(error: BaseException) -> str:
     )
 
 
-def _retry_wait() -> int | None:
-    """Seconds until RQ retries the current job, or ``None`` if this was its last attempt."""
-    if backend_name() != "rq":
+def _retry_wait(kind: str, attempt: int) -> int | None:
+    """Seconds until the job is tried again, or ``None`` if this was its last attempt: RQ's
+    own count under RQ; the same intervals (the job's ``retries``) in a thread; no retry
+    when synchronous (the tests run one attempt in the caller)."""
+    name = backend_name()
+    if name == "thread":
+        retries = registered(kind).retries
+        return retries[attempt - 1] if attempt <= len(retries) else None
+    if name != "rq":
         return None
     from rq import get_current_job
 
@@ -422,10 +435,12 @@ def _retry_wait() -> int | None:
     return int(current.get_retry_interval())
 
 
-def _attempt_failed(job_id: int, kind: str, attempt: int, error: BaseException) -> None:
+def _attempt_failed(job_id: int, kind: str, attempt: int, error: BaseException) -> int | None:
+    """Record the failed attempt (queued again, or failed for good); returns the wait
+    before the next attempt, or None."""
     count_job_failure(kind)
     reason = reason_for(error)
-    wait = _retry_wait()
+    wait = _retry_wait(kind, attempt)
     row = db.session.get(BackgroundJob, job_id)
     if wait is None:
         log.error(
@@ -452,6 +467,7 @@ def _attempt_failed(job_id: int, kind: str, attempt: int, error: BaseException) 
             row.state = JobState.QUEUED
             row.error = f"Attempt {attempt} failed: {reason} It is tried again in {wait} s."
     transaction.commit()
+    return wait
 
 
 def _mark_failed(row: BackgroundJob, reason: str) -> None:
@@ -509,7 +525,9 @@ _threads_lock = threading.Lock()
 
 def _start_thread(app: Flask, job_id: int, kind: str, kwargs: Mapping[str, Any]) -> None:
     def run() -> None:
-        _run_in(app, job_id, kind, dict(kwargs))
+        """Each attempt, and the back-off before the next, in this one thread."""
+        while (wait := _run_in(app, job_id, kind, dict(kwargs))) is not None:
+            time.sleep(wait)
 
     thread = threading.Thread(target=run, name=f"job-{kind}-{job_id}", daemon=True)
     with _threads_lock:
@@ -598,7 +616,8 @@ def on_rq_failure(rq_job: RqJob, connection: Any, kind: type, value: Any, tb: An
             if row is None or row.state == JobState.DONE:
                 return
             reason = "The worker running it stopped (it was killed or crashed)."
-            count_job_failure(row.kind)
+            if row.state != JobState.FAILED:  # else the sweep has counted this attempt
+                count_job_failure(row.kind)
             if rq_job.should_retry:
                 row.state = JobState.QUEUED
                 row.error = f"Attempt {row.attempts} failed: {reason} It is tried again."
@@ -658,6 +677,8 @@ def _fail_if_still(row: BackgroundJob, reason: str, *conditions: Any) -> bool:
     )
     if getattr(result, "rowcount", 0) != 1:
         return False
+    # a failed attempt like any other (the worker's own count died with it)
+    count_after_commit(JOB_FAILURES, kind=row.kind)
     db.session.refresh(row)
     spec = _registry.get(row.kind)
     if spec is not None and spec.on_failure is not None:

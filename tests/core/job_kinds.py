@@ -51,3 +51,11 @@ def slow(running: jobs.RunningJob, *, started: str, release: str) -> None:
     Path(started).write_text(str(running.attempt))
     while not Path(release).exists():
         time.sleep(0.1)
+
+
+@jobs.job("test.flaky_twice", retries=(0, 1), on_failure=_note_failure)
+def flaky_twice(running: jobs.RunningJob, *, marker: str) -> None:
+    """Fails its first two attempts; writes the attempt that succeeded to ``marker``."""
+    if running.attempt < 3:
+        raise RuntimeError(f"attempt {running.attempt} fails")
+    Path(marker).write_text(str(running.attempt))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 import tests.core.job_kinds as kinds
@@ -35,6 +36,10 @@ REDIS_URL = redis_db(1)
 @pytest.fixture(autouse=True)
 def _forget_failures() -> None:
     kinds.failures.clear()
+
+
+def _job_failures(kind: str) -> float:
+    return REGISTRY.get_sample_value("signon_job_failures_total", {"kind": kind}) or 0.0
 
 
 def _row(job_id: int) -> BackgroundJob:
@@ -140,7 +145,10 @@ def test_the_sweep_fails_running_jobs_whose_heartbeat_stopped(app: Flask) -> Non
     stale_after = timedelta(seconds=app.config["SIGNON"].job_stale_seconds)
     silent = _running("test.count", stale_after + timedelta(seconds=5))
     alive = _running("test.count", stale_after - timedelta(seconds=30))
+    failures_before = _job_failures("test.count")
     assert jobs.sweep_stale_jobs() == 1
+    transaction.commit()
+    assert _job_failures("test.count") == failures_before + 1  # in the metric too
     assert silent.state == JobState.FAILED and "worker running it stopped" in (silent.error or "")
     assert alive.state == JobState.RUNNING
     assert kinds.failures == [("test.count", silent.id, "failed", silent.error)]
@@ -184,6 +192,25 @@ def test_a_job_sees_what_its_starter_committed(thread_app: Flask, tmp_path: Path
         transaction.commit()
         jobs.wait_for_threads(30)
         assert marker.read_text() == "yes"
+        db.session.remove()
+
+
+@pytest.mark.real_commits
+def test_the_thread_backend_retries_with_the_jobs_back_off(
+    thread_app: Flask, tmp_path: Path
+) -> None:
+    """``make run`` (no Redis) retries like RQ: the same intervals, then done or failed."""
+    marker = tmp_path / "succeeded"
+    with thread_app.app_context():
+        retried = jobs.enqueue("test.flaky_twice", marker=str(marker)).id
+        broken = jobs.enqueue("test.broken").id
+        transaction.commit()
+        jobs.wait_for_threads(30)
+        assert marker.read_text() == "3"
+        done, failed = _row(retried), _row(broken)
+        assert (done.state, done.attempts, done.error) == (JobState.DONE, 3, None)
+        assert (failed.state, failed.attempts) == (JobState.FAILED, 3)
+        assert failed.error == "Attempt 3: the test job always fails."
         db.session.remove()
 
 
