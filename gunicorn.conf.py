@@ -71,6 +71,11 @@ access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
 )
 errorlog = "-"
+#: gunicorn's own lines (its error log and the access log) in the app's shape: JSON lines
+#: with the app's fields (time, level, logger, message, request_id; the access line's parts
+#: as fields of their own) when ``SIGNON_LOG_FORMAT`` is json, the production default;
+#: the text above otherwise (signon/core/gunicorn_logs.py).
+logger_class = "signon.core.gunicorn_logs.GunicornLogger"
 
 #: No control socket (gunicorn >= 25 makes one at $XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl,
 #: the same path for every master of the user: several app servers or sites on one host

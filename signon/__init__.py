@@ -21,7 +21,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     app.config.from_mapping(settings.flask_config())
-    _warn_about_unshared_state(settings)
 
     _init_extensions(app)
     from signon.core.input_guard import register_converters
@@ -45,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     logs.init_app(app)
+    _warn_about_unshared_state(settings)  # once the log lines have their shape (JSON)
     input_guard.init_app(app)
     metrics.init_app(app)
     request_id.init_app(app)  # runs first: every later hook's log records carry the id

@@ -38,6 +38,18 @@ def _env_list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in _env(name, "").split(",") if item.strip())
 
 
+def log_format_from_env() -> str:
+    """``json`` or ``text``, as :attr:`Settings.resolved_log_format` decides, from the
+    environment alone: for gunicorn's own logs, set up before the app (and its other
+    settings, such as the secret key) are loaded."""
+    settings = Settings(
+        secret_key="",
+        environment=_env("ENV") or Settings.environment,
+        log_format=_env("LOG_FORMAT").strip().lower(),
+    )
+    return settings.resolved_log_format
+
+
 #: ``SIGNON_ENV``: anything but this value is production.
 DEVELOPMENT = "development"
 #: The canonical address in development when none is set (``make run`` serves here).
