@@ -39,7 +39,8 @@ ROUTES = [
 @pytest.mark.parametrize("visitor", VISITORS)
 def test_who_reaches_the_import_pages(client: FlaskClient, route: Route, visitor: str) -> None:
     starter, other = make_user(), make_user()
-    job = bundles.start_import(io.BytesIO(b"{}"), starter)  # a failed import: it has a page all the same
+    # a failed import: it has a page all the same
+    job = bundles.start_import(io.BytesIO(b"{}"), starter)
     transaction.commit()
     if visitor != "anonymous":
         login(client, starter if visitor == "starter" else other)
