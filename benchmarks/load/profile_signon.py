@@ -1,12 +1,15 @@
 """The cost of one public sign-on, step by step, in one process (no HTTP server, no load).
 
     .venv/bin/python -m benchmarks.load.profile_signon [--database-url postgresql://...]
-        [--signatories 5000] [--runs 30] [--profile submit|confirm|form|confirm-page]
+        [--signatories 5000] [--runs 30] [--profile submit|confirm|form|confirm-page|...]
 
 For each of a person's four requests (the form page, its submission, the mailed link's
-page, the confirmation) it prints the median wall-clock and CPU milliseconds of this
-process, the SQL statements and the transactions (commits) per request, and the time
-the mail takes after the response (``response.close()``, as gunicorn calls it). With
+page, the confirmation), and for a reader's (the public page, the embed, the API's letter
+and its first page, each as a new visitor, after the counts are refreshed as ``flask
+scheduler`` does; shared page copies in this process: the app has no ``redis_url``) it
+prints the median wall-clock and CPU milliseconds of this process, the SQL statements and
+the transactions (commits) per request, and the time the mail takes after the response
+(``response.close()``, as gunicorn calls it). With
 ``--profile`` it prints pyinstrument's profile of that step over all runs. The database
 is a scratch one (a new PostgreSQL database on the server of ``--database-url``, dropped
 afterwards; or SQLite in a temporary folder), built like the load test's
@@ -39,14 +42,19 @@ from werkzeug.test import TestResponse
 from benchmarks.load.data import build_letter
 from signon import create_app
 from signon.config import Settings
+from signon.core import transaction
 from signon.core.outbox import OutboxMessage
 from signon.extensions import db
+from signon.signatures import counts
 from tests.smtp import MailCatcher
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REVISION = re.compile(r'name="revision_id"[^>]*value="(\d+)"')
 LINK = re.compile(r"/p/[^/\s]+/confirm/[A-Za-z0-9_\-]+")
-STEPS = ("form", "submit", "confirm-page", "confirm")
+SIGN_ON_STEPS = ("form", "submit", "confirm-page", "confirm")
+#: What the load test's readers load (each a new visitor), and the embed.
+READER_STEPS = ("reader: page", "reader: embed", "reader: API letter", "reader: API page 1")
+STEPS = SIGN_ON_STEPS + READER_STEPS
 RAISED_LIMIT = "1000000 per hour"
 
 
@@ -138,17 +146,10 @@ def _link(app: Flask, address: str) -> str:
     return found.group(0)
 
 
-def one_person(
-    app: Flask,
-    client: FlaskClient,
-    slug: str,
-    steps: dict[str, Step],
-    counter: Counter,
-    profiled: Callable[[str], Any],
-) -> None:
-    person = uuid.uuid4().hex[:12]
-    address = f"signer-{person}@load.example.org"
-    client._cookies.clear()  # a new person
+def _timer(
+    steps: dict[str, Step], counter: Counter, profiled: Callable[[str], Any]
+) -> Callable[[str, Callable[[], TestResponse]], TestResponse]:
+    """``timed(name, request)``: make the request, recording its figures under ``name``."""
 
     def timed(name: str, request: Callable[[], TestResponse]) -> TestResponse:
         counter.reset()
@@ -170,6 +171,22 @@ def one_person(
         step.commits.append(commits)
         return response
 
+    return timed
+
+
+def one_person(
+    app: Flask,
+    client: FlaskClient,
+    slug: str,
+    steps: dict[str, Step],
+    counter: Counter,
+    profiled: Callable[[str], Any],
+) -> None:
+    person = uuid.uuid4().hex[:12]
+    address = f"signer-{person}@load.example.org"
+    client._cookies.clear()  # a new person
+    timed = _timer(steps, counter, profiled)
+
     form = _fields(timed("form", lambda: client.get(f"/p/{slug}")))
     data = {
         **form,
@@ -187,6 +204,37 @@ def one_person(
     page = _fields(timed("confirm-page", lambda: client.get(link)))
     confirmed = timed("confirm", lambda: client.post(link, data=page))
     assert confirmed.status_code == 302, confirmed.status_code
+
+
+def _refresh_counts(app: Flask) -> None:
+    with app.app_context():
+        counts.refresh_public_counts()
+        transaction.commit()
+        db.session.remove()
+
+
+def one_reader(
+    client: FlaskClient,
+    slug: str,
+    steps: dict[str, Step],
+    counter: Counter,
+    profiled: Callable[[str], Any],
+) -> None:
+    """A reader of the load test (the public page, the API) and the embed, each as a new
+    visitor (no cookies): what a burst of readers costs per request."""
+    timed = _timer(steps, counter, profiled)
+    paths = (
+        f"/p/{slug}",
+        f"/p/{slug}/embed",
+        f"/api/v1/letters/{slug}",
+        f"/api/v1/letters/{slug}/signatories",
+    )
+    # A reader of their own: the API's per-address limit (in Redis) counts per reader.
+    address = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.1"}
+    for name, path in zip(READER_STEPS, paths, strict=True):
+        client._cookies.clear()
+        response = timed(name, lambda path=path: client.get(path, environ_base=address))  # type: ignore[misc]
+        assert response.status_code == 200, (name, response.status_code)
 
 
 def main() -> None:
@@ -232,28 +280,32 @@ def main() -> None:
             warm: dict[str, Step] = {name: Step() for name in STEPS}
             for _ in range(args.warmup):
                 one_person(app, client, letter.slug, warm, counter, profiled)
+                one_reader(client, letter.slug, warm, counter, profiled)
             measuring = True
             steps: dict[str, Step] = {name: Step() for name in STEPS}
             for _ in range(args.runs):
+                _refresh_counts(app)  # what `flask scheduler` does every 5 s
                 one_person(app, client, letter.slug, steps, counter, profiled)
+                one_reader(client, letter.slug, steps, counter, profiled)
             database = "PostgreSQL" if args.database_url else "SQLite"
             print(
                 f"\none public sign-on, {args.signatories:,} signatories, {database}, "
                 f"median of {args.runs}"
             )
             print(
-                f"{'request':14} {'wall ms':>8} {'CPU ms':>7} {'SQL':>4} {'commits':>7} "
+                f"{'request':20} {'wall ms':>8} {'CPU ms':>7} {'SQL':>4} {'commits':>7} "
                 f"{'after ms':>8} {'after CPU':>9}"
             )
             for name, step in steps.items():
                 print(
-                    f"{name:14} {statistics.median(step.wall):8.1f} "
+                    f"{name:20} {statistics.median(step.wall):8.1f} "
                     f"{statistics.median(step.cpu):7.1f} {statistics.median(step.statements):4.0f} "
                     f"{statistics.median(step.commits):7.0f} {statistics.median(step.after):8.1f} "
                     f"{statistics.median(step.after_cpu):9.1f}"
                 )
             total_cpu = sum(
-                statistics.median(s.cpu) + statistics.median(s.after_cpu) for s in steps.values()
+                statistics.median(steps[name].cpu) + statistics.median(steps[name].after_cpu)
+                for name in SIGN_ON_STEPS
             )
             print(
                 f"CPU ms per sign-on (four requests and their mail, this process): {total_cpu:.1f}"

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -31,7 +33,7 @@ from signon.api import serializers
 from signon.api.models import ApiToken
 from signon.api.openapi import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, openapi_document
 from signon.api.tokens import find_live_token
-from signon.core import http_cache
+from signon.core import http_cache, page_cache
 from signon.core.access import public
 from signon.core.http_cache import cache_publicly
 from signon.extensions import csrf, db, limiter
@@ -122,17 +124,37 @@ def _number_arg(name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
+def _answer(letter: Letter, private: bool, payload: Callable[[], Any], *key: object) -> Response:
+    """The JSON of ``payload()``; for a public letter, one copy shared by every reader for
+    a few seconds (``core.page_cache``: the same answer for everyone, no token involved)."""
+
+    def render() -> str:
+        body: str = jsonify(payload()).get_data(as_text=True)
+        return body
+
+    if private or not page_cache.enabled():
+        body = render()
+    else:
+        body = page_cache.shared_page(
+            page_cache.letter_key(letter, "api", *key), render, csrf=False
+        )
+    return _cached(current_app.response_class(body, mimetype="application/json"), private)
+
+
 @bp.get("/letters/<slug>")
 @public
 def letter(slug: str) -> Response:
     found, private = _readable_letter(slug)
-    facts = serializers.letter_facts(found)
-    links = {
-        "self": url_for("api.letter", slug=found.slug),
-        "signatories": url_for("api.signatories", slug=found.slug),
-    }
-    counts = serializers.counts_of(facts)
-    return _cached(jsonify(serializers.letter_payload(facts, counts, links)), private)
+
+    def payload() -> dict[str, Any]:
+        facts = serializers.letter_facts(found)
+        links = {
+            "self": url_for("api.letter", slug=found.slug),
+            "signatories": url_for("api.signatories", slug=found.slug),
+        }
+        return serializers.letter_payload(facts, serializers.counts_of(facts), links)
+
+    return _answer(found, private, payload, "letter")
 
 
 @bp.get("/letters/<slug>/signatories")
@@ -141,32 +163,35 @@ def signatories(slug: str) -> Response:
     found, private = _readable_letter(slug)
     page = _number_arg("page", 1, MAX_PAGE)
     per_page = _number_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    start = (page - 1) * per_page
-    listed = serializers.published_signatories(serializers.letter_facts(found), start, per_page)
-    total = listed.count
-    pages = math.ceil(total / per_page)
-    last = max(pages, 1)
 
-    def link(number: int) -> str:
-        return url_for("api.signatories", slug=found.slug, page=number, per_page=per_page)
+    def payload() -> dict[str, Any]:
+        start = (page - 1) * per_page
+        facts = serializers.letter_facts(found)
+        listed = serializers.published_signatories(facts, start, per_page)
+        total = listed.count
+        pages = math.ceil(total / per_page)
+        last = max(pages, 1)
 
-    items = listed.entries
-    payload = {
-        "letter": found.slug,
-        "items": [serializers.signatory_payload(item) for item in items],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": pages,
-        "links": {
-            "self": link(page),
-            "first": link(1),
-            "last": link(last),
-            "next": link(page + 1) if page < pages else None,
-            "prev": link(min(page - 1, last)) if page > 1 else None,
-        },
-    }
-    return _cached(jsonify(payload), private)
+        def link(number: int) -> str:
+            return url_for("api.signatories", slug=found.slug, page=number, per_page=per_page)
+
+        return {
+            "letter": found.slug,
+            "items": [serializers.signatory_payload(item) for item in listed.entries],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": pages,
+            "links": {
+                "self": link(page),
+                "first": link(1),
+                "last": link(last),
+                "next": link(page + 1) if page < pages else None,
+                "prev": link(min(page - 1, last)) if page > 1 else None,
+            },
+        }
+
+    return _answer(found, private, payload, "signatories", page, per_page)
 
 
 @bp.get("/openapi.json")

@@ -1,4 +1,5 @@
-"""Public pages rendered once and shared by every anonymous visitor for a few seconds.
+"""Public pages (and the API's answers about a public letter) rendered once and shared
+by every anonymous visitor for a few seconds.
 
 Under a burst (a letter announced) every visitor of the public page gets the same HTML
 but for one thing: the sign-on form's CSRF token, which belongs to the visitor's session
@@ -22,6 +23,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
 
 from flask import current_app, session
 from flask_login import current_user
@@ -42,6 +45,28 @@ TOKEN_PLACEHOLDER = "<signon-csrf-token>"
 LOCAL_ENTRIES = 256
 
 _local_lock = threading.Lock()
+
+
+class Versioned(Protocol):
+    """What a shared copy's key names of the letter it shows."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+    @property
+    def accepts_signatures(self) -> bool: ...
+
+
+def letter_key(letter: Versioned, *parts: object) -> str:
+    """A shared copy's key: the letter as loaded (its settings and status change its
+    ``updated_at``; whether it takes signatures now) and the page's ``parts``. Its list
+    and counts change without the letter's row: the copy's few seconds bound how late
+    they show."""
+    version = f"{letter.id}:{letter.updated_at.isoformat()}:{int(letter.accepts_signatures)}"
+    return ":".join([version, *map(str, parts)])
 
 
 def enabled() -> bool:

@@ -18,6 +18,7 @@ from signon.core import page_cache, transaction
 from signon.core.http_cache import PUBLIC_MAX_AGE
 from signon.db import utcnow
 from signon.letters.models import Letter, LetterStatus
+from tests.api.factories import token_for
 from tests.conftest import RequestIsolatingClient, login, make_settings
 from tests.factories import make_user
 from tests.querycount import QueryCounter, count_queries
@@ -160,6 +161,37 @@ def test_the_embed_is_shared_and_stays_publicly_cacheable(cached_app: Flask) -> 
     assert second.headers["ETag"] == first.headers["ETag"]
 
 
+@pytest.mark.parametrize("tail", ["", "/signatories", "/signatories?page=1&per_page=2"])
+def test_the_api_of_a_public_letter_is_shared(cached_app: Flask, tail: str) -> None:
+    letter = _letter()
+    path = f"/api/v1/letters/{letter.slug}{tail}"
+    first = cached_app.test_client().get(path)
+    with count_queries() as shared:
+        second = cached_app.test_client().get(path)
+    assert _selects(shared) == 1, shared.statements  # the letter, to check it is public
+    assert first.status_code == second.status_code == 200
+    assert first.get_data() == second.get_data() and second.json == first.json
+    assert second.headers["Cache-Control"] == f"public, max-age={PUBLIC_MAX_AGE}"
+    assert second.mimetype == "application/json"
+
+
+def test_the_api_of_a_private_letter_is_never_shared(cached_app: Flask) -> None:
+    coordinator = make_user()
+    private = make_public_letter(coordinator, is_public=False)
+    make_signature(private, "Secret Ally")
+    _, raw = token_for(private, coordinator)
+    transaction.commit()
+    path = f"/api/v1/letters/{private.slug}/signatories"
+    headers = {"Authorization": f"Bearer {raw}"}
+    first = cached_app.test_client().get(path, headers=headers)
+    with count_queries() as again:
+        second = cached_app.test_client().get(path, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert _selects(again) > 2  # the token, the letter, then its list: rendered again
+    assert second.headers["Cache-Control"] == "no-store"
+    assert cached_app.test_client().get(path).status_code == 404  # nothing leaks
+
+
 def test_copies_in_redis_expire_with_the_public_max_age(
     database_url: str, mail_catcher: MailCatcher, app: Flask
 ) -> None:
@@ -171,7 +203,7 @@ def test_copies_in_redis_expire_with_the_public_max_age(
         keys = [
             key
             for key in connection.scan_iter("signon:page:*")
-            if f":public:1:{letter.id}:".encode() in key
+            if key.endswith(b":public:1") and f":{letter.id}:".encode() in key
         ]
         assert keys and all(0 < connection.ttl(key) <= PUBLIC_MAX_AGE for key in keys)
         transaction.rollback()

@@ -163,13 +163,6 @@ def _render_page(
 # --- The public page and asking to sign ----------------------------------------------------
 
 
-def _version_key(letter: Letter, page: str) -> str:
-    """A shared copy's key: the letter as loaded (its settings and status, changed with
-    ``updated_at``; whether it takes signatures now) and the page. Its list and count
-    change without the letter's row: the copy's few seconds bound how late they show."""
-    return f"{page}:{letter.id}:{letter.updated_at.isoformat()}:{int(letter.accepts_signatures)}"
-
-
 @bp.get("/p/<slug>")
 @public
 def public_page(slug: str) -> Response:
@@ -184,7 +177,7 @@ def public_page(slug: str) -> Response:
         return _render_page(letter, _head(letter), page_number=number)
 
     if page_cache.plain_visit():
-        key = _version_key(letter, f"public:{number}")
+        key = page_cache.letter_key(letter, "public", number)
         html = page_cache.shared_page(key, render, csrf=letter.accepts_signatures)
     else:
         html = render()
@@ -345,7 +338,7 @@ def public_embed(slug: str) -> Response:
         )
 
     if page_cache.enabled():  # the same for everyone: no menu, no form, no message
-        html = page_cache.shared_page(_version_key(letter, "embed"), render, csrf=False)
+        html = page_cache.shared_page(page_cache.letter_key(letter, "embed"), render, csrf=False)
     else:
         html = render()
     response = make_response(html)
