@@ -48,6 +48,7 @@ from sqlalchemy import ColumnElement, func, select
 from signon.accounts.models import CoordinatorMail, User
 from signon.config import Settings
 from signon.core.locks import lock_row
+from signon.core.timefmt import datetime_text
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -214,14 +215,13 @@ def _lock(user: User, letter: HasId | None) -> None:
 
 
 def describe_when(moment: datetime, user: User, now: datetime | None = None) -> str:
-    """ "4 Dec 2026, 17:05 CET (in 11 hours)" in the user's own time zone."""
+    """ "4 December 2026, 17:05 CET (in 11 hours)" in the user's own time zone."""
     now = now or utcnow()
     try:
         zone = ZoneInfo(user.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    shown = moment.astimezone(zone)
-    label = f"{shown:%d %b %Y, %H:%M} {shown.tzname()}"
+    label = datetime_text(moment, zone=zone)
     minutes = int((moment - now).total_seconds() // 60) + 1
     if minutes <= 1:
         return f"{label} (now)"

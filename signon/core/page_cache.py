@@ -31,7 +31,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from redis.exceptions import RedisError
 
-from signon.core import jobs
+from signon.core import jobs, timefmt
 from signon.core.http_cache import PUBLIC_MAX_AGE
 from signon.core.sessions import SAVED_BROWSER_DRAFT
 
@@ -126,17 +126,20 @@ def shared_page(key: str, render: Callable[[], str], *, csrf: bool = True) -> st
     """The page ``key`` from the shared cache (with this visitor's CSRF token when
     ``csrf``: a page with a form), or rendered by ``render`` (and shared) when no fresh
     copy is kept. Call only for a :func:`plain_visit`; the key must name everything the
-    page shows (the letter's version, the page number...)."""
+    page shows (the letter's version, the page number...). Its times are in UTC: one copy
+    serves readers in every zone."""
     token = generate_csrf() if csrf else TOKEN_PLACEHOLDER
     key = _namespaced(key)
     try:
         stored = _get(key)
     except RedisError as error:
         log.warning("shared page cache unreachable, rendering: %s", error)
-        return render()
+        with timefmt.shared_page():
+            return render()
     if stored is not None:
         return stored.replace(TOKEN_PLACEHOLDER, token)
-    html = render()
+    with timefmt.shared_page():
+        html = render()
     try:
         _put(key, html.replace(token, TOKEN_PLACEHOLDER))
     except RedisError as error:

@@ -1,20 +1,64 @@
-"""Times are stored in UTC and shown in the reader's time zone."""
+"""Times are stored in UTC and shown in the reader's time zone, in one format per locale.
+
+Every date a person reads (pages, PDF, mail) is written by :func:`date_text` or
+:func:`datetime_text`, with Babel's long date of the locale: "4 December 2026",
+"4 décembre 2026"; a time adds the locale's short time and the zone: "4 December
+2026, 18:05 CET". The app's own words are English and date the British way
+(:data:`UI_LOCALE`); a letter's PDF dates in the letter's language, English ones
+the same way as the app.
+
+The reader's zone: a signed-in user's own (their account's); anyone else's browser
+zone, which a small script (static/js/signon.js) sends in the ``signon_tz`` cookie;
+UTC when neither is known, and on pages shared by many readers (cached public pages).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
+from flask import g, has_request_context, request
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+#: The locale of the app's pages and mails.
+UI_LOCALE = "en_GB"
+#: The cookie in which the browser tells its time zone (set by static/js/signon.js).
+ZONE_COOKIE = "signon_tz"
 
-def reader_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) or "UTC"
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name or not is_valid_timezone(name):
+        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def reader_zone() -> ZoneInfo:
+    """The zone to show times in to whoever this request is for (see the module doc)."""
+    if not has_request_context() or g.get("shared_page"):
         return ZoneInfo("UTC")
+    if current_user and current_user.is_authenticated:
+        return _zone(getattr(current_user, "timezone", None)) or ZoneInfo("UTC")
+    return _zone(request.cookies.get(ZONE_COOKIE)) or ZoneInfo("UTC")
+
+
+@contextmanager
+def shared_page() -> Iterator[None]:
+    """Render a page that many readers get the same copy of: its times in UTC."""
+    before = g.get("shared_page", False)
+    g.shared_page = True
+    try:
+        yield
+    finally:
+        g.shared_page = before
 
 
 def is_valid_timezone(name: str) -> bool:
@@ -30,11 +74,12 @@ def from_local(value: datetime) -> datetime | None:
         return None
 
 
-def _in_zone(value: datetime) -> datetime:
-    """``value`` in the reader's zone, or in UTC if that zone's date would be out of range:
-    whatever is stored (9999-12-31 23:59 UTC is already year 10000 in Tokyo) is shown."""
+def _in_zone(value: datetime, zone: tzinfo | None = None) -> datetime:
+    """``value`` in ``zone`` (the reader's by default), or in UTC if that zone's date would be
+    out of range: whatever is stored (9999-12-31 23:59 UTC is already year 10000 in Tokyo)
+    is shown."""
     try:
-        return value.astimezone(reader_zone())
+        return value.astimezone(zone or reader_zone())
     except (OverflowError, ValueError):
         return value.astimezone(UTC)
 
@@ -43,14 +88,41 @@ def local(value: datetime | None) -> datetime | None:
     return _in_zone(value) if value is not None else None
 
 
-def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> Markup:
+def locale_for(language: str | None) -> str:
+    """The locale that dates a text in ``language`` ("fr", "pt-BR"); English as the app does."""
+    tag = (language or "").replace("-", "_")
+    if not tag or tag.split("_")[0].lower() == "en":
+        return UI_LOCALE
+    try:
+        return str(Locale.parse(tag))
+    except (UnknownLocaleError, ValueError):
+        return UI_LOCALE
+
+
+def date_text(value: date, locale: str = UI_LOCALE, zone: tzinfo | None = None) -> str:
+    """A long date: "4 December 2026"; a ``datetime``'s day in ``zone`` (the reader's)."""
+    day = _in_zone(value, zone).date() if isinstance(value, datetime) else value
+    return babel_date(day, "long", locale=locale)
+
+
+def datetime_text(value: datetime, locale: str = UI_LOCALE, zone: tzinfo | None = None) -> str:
+    """A long date, the time and the zone: "4 December 2026, 18:05 CET" (``zone``: the
+    reader's by default; mails to people whose zone is unknown pass UTC)."""
+    shown = _in_zone(value, zone)
+    clock = babel_time(shown.replace(tzinfo=None), "short", locale=locale)
+    return f"{babel_date(shown.date(), 'long', locale=locale)}, {clock} {shown.tzname()}"
+
+
+def format_datetime(value: datetime | None) -> Markup:
     """A ``<time>`` element in the reader's zone, with the UTC instant as machine value."""
     if value is None:
         return Markup("")
-    shown = _in_zone(value)
-    label = f"{shown.strftime(fmt)} {shown.tzname()}"
+    label = datetime_text(value)
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(label))
 
 
-def format_date(value: datetime | None) -> Markup:
-    return format_datetime(value, "%d %b %Y") if value else Markup("")
+def format_date(value: date | None) -> Markup:
+    """A ``<time>`` element with the long date (of a ``datetime``: in the reader's zone)."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), date_text(value))

@@ -48,6 +48,15 @@
     var radio = option && option.querySelector("input[type=radio]");
     if (radio && event.target.tagName === "TEXTAREA") { radio.checked = true; }
   });
+  // The browser's time zone, so that pages show times in it to people without an
+  // account (invitees); read by signon/core/timefmt.py, UTC until it is known.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && /^[A-Za-z0-9_+\-\/]+$/.test(zone) && document.cookie.split("; ").indexOf("signon_tz=" + zone) === -1) {
+      document.cookie = "signon_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+    }
+  } catch (error) { /* no Intl: times stay in UTC */ }
   // Fill hidden time-zone fields with the browser's zone, so times show in the reader's sense.
   document.querySelectorAll("input[data-timezone]").forEach(function (input) {
     try {

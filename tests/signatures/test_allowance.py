@@ -85,7 +85,7 @@ def _page(response: object) -> str:
 
 def _shown(moment: datetime, zone: str) -> str:
     local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%d %b %Y, %H:%M} {local.tzname()}"
+    return f"{local.day} {local:%B %Y, %H:%M} {local.tzname()}"  # "4 December 2026, 17:05 CET"
 
 
 # --------------------------------------------------------------------------- settings

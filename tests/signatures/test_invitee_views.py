@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -133,6 +134,18 @@ def test_the_invitee_reads_the_changes_formatted(client: FlaskClient, world) -> 
     assert "<li>We urge <del>all states</del><ins>every state</ins> to cooperate.</li>" in changes
     assert "<li><ins>&lt;b&gt;Now&lt;/b&gt;.</ins></li>" in changes
     assert "##" not in changes and "**" not in changes
+
+
+def test_the_invitee_sees_times_in_the_zone_their_browser_sent(client: FlaskClient, world) -> None:
+    _coordinator, _letter, invitation = world
+    expires = invitation.expires_at
+    page = client.get(sign_path(invitation)).get_data(as_text=True)
+    utc = expires.astimezone(ZoneInfo("UTC"))
+    assert f"{utc.day} {utc:%B %Y, %H:%M} UTC" in page  # no zone sent yet: UTC
+    client.set_cookie("signon_tz", "Asia/Tokyo")
+    page = client.get(sign_path(invitation)).get_data(as_text=True)
+    tokyo = expires.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo.day} {tokyo:%B %Y, %H:%M} JST" in page
 
 
 def test_seen_with_another_letters_revision_is_refused(client: FlaskClient, world) -> None:

@@ -83,7 +83,7 @@ def test_the_public_page_shows_the_letter_its_published_signatories_and_a_form(
     assert "<strong>urge</strong>" in html
     assert "Published Org" in html and "Peru" in html
     assert re.search(r"Signatories <span[^>]*>1</span>", html)
-    assert "Open for signature until" in html and deadline.strftime("%d %b %Y") in html
+    assert "Open for signature until" in html and f"{deadline.day} {deadline:%B %Y}" in html
     assert "Sign this letter" in html and 'name="email"' in html
     # private details of signatories are never on the public page
     assert "hidden@published.example" not in html

@@ -47,6 +47,7 @@ from signon.core.storage import (
     storage,
     storage_config,
 )
+from signon.core.timefmt import date_text, locale_for
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
@@ -58,7 +59,6 @@ from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus, Revision, TeamMember
 from signon.signatures.collation import (
     NOT_PRINTABLE,
-    base_language,
     list_items,
     printable_name,
 )
@@ -266,20 +266,8 @@ def _heading(
         return str(options.get("second_tier_heading") or labels["endorsed"]) if tiered else None
     since = signatories.arrangement.new_since
     if group.kind == GroupKind.NEW_SINCE and since is not None:
-        return str(labels["new_since"]).format(date=format_date(since, language))
+        return str(labels["new_since"]).format(date=date_text(since, locale_for(language)))
     return None
-
-
-def format_date(value: date, language: str) -> str:
-    """A long date in the letter's language ("28 November 2026", "28 novembre 2026")."""
-    import icu
-
-    formatter = icu.DateFormat.createDateInstance(
-        icu.DateFormat.LONG, icu.Locale(base_language(language))
-    )
-    formatter.setTimeZone(icu.TimeZone.getGMT())
-    moment = datetime(value.year, value.month, value.day, 12, tzinfo=UTC)
-    return str(formatter.format(moment.timestamp()))
 
 
 def prepare(letter: Letter, *, settings: ExportSettings | None = None) -> Prepared:
@@ -557,8 +545,8 @@ def build_content(
     columns = int(options["columns"]) if settings.layout == Layout.LETTER else 2
     if settings.layout == Layout.STATEMENT and count <= 40:
         columns = 1
-    date_text = str(options.get("date_text") or "").strip() or format_date(
-        exported_at.date(), letter.language
+    dated = str(options.get("date_text") or "").strip() or date_text(
+        exported_at.date(), locale_for(letter.language)
     )
     return pdf.PdfContent(
         layout=settings.layout.value,
@@ -570,7 +558,7 @@ def build_content(
         keywords=f"sign-on letter, revision {revision.number}",
         authors=tuple(org.name for org in drafting),
         created=exported_at.astimezone(UTC).isoformat(timespec="seconds"),
-        date_text=date_text if settings.layout == Layout.LETTER else "",
+        date_text=dated if settings.layout == Layout.LETTER else "",
         letterhead=letterhead if settings.layout == Layout.LETTER else (),
         addressees=addressees,
         cc=_lines(options.get("cc") or []) if settings.layout == Layout.LETTER else (),
@@ -749,7 +737,7 @@ def warm_up(*, wait: bool = False) -> None:
     for name in ("_macros", "document", "columns", "flow", "band", "furniture"):
         app.jinja_env.get_template(f"pdf/{name}.html")
     _covered_codepoints("en")
-    format_date(date.today(), "en")
+    date_text(date.today(), locale_for("en"))
     list_items(["A", "B"], "en")
     if wait:
         pdf.warm_up(folders(), wait=True)

@@ -16,6 +16,8 @@ from math import floor, log10
 
 from markupsafe import Markup
 
+from signon.core.timefmt import date_text
+
 #: The action that brings an organisation into the count; the others take it out.
 UP = "approved"
 DOWN = frozenset({"withdrawn", "declined"})
@@ -127,7 +129,7 @@ def _fmt(value: float) -> str:
 
 
 def _human(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return date_text(day)
 
 
 def _el(name: str, *children: Markup | str, **attrs: object) -> Markup:

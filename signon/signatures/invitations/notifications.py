@@ -35,6 +35,7 @@ from signon.accounts.models import User
 from signon.core import jobs
 from signon.core.mail import build_message, describe_send_error, queue_mail
 from signon.core.notices import NoticeKind
+from signon.core.timefmt import datetime_text
 from signon.core.transaction import after_commit
 from signon.db import utcnow
 from signon.extensions import db, mail
@@ -58,7 +59,7 @@ def describe_moment(moment: datetime, now: datetime | None = None) -> str:
     """
     now = now or utcnow()
     moment = moment.astimezone(UTC)
-    when = f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+    when = datetime_text(moment, zone=UTC)
     remaining = moment - now
     if remaining.total_seconds() <= 0:
         return when

@@ -39,6 +39,7 @@ from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.notices import NoticeKind
 from signon.core.signals import revision_saved
+from signon.core.timefmt import datetime_text
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notices
@@ -304,8 +305,7 @@ def utc_text(value: datetime | None) -> str:
     """A time for a mail, whose reader's time zone we do not know: "31 January 2030, 18:00 UTC"."""
     if value is None:
         return ""
-    value = value.astimezone(UTC)
-    return f"{value.day} {value:%B %Y, %H:%M} UTC"
+    return datetime_text(value, zone=UTC)
 
 
 def summarise_changes(old: Revision, new: Revision) -> ChangeSummary:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
-from signon.core import fields, page_cache
+from signon.core import fields, page_cache, timefmt
 from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
@@ -174,7 +174,10 @@ def public_page(slug: str) -> Response:
     number = _page_number()
 
     def render() -> str:
-        return _render_page(letter, _head(letter), page_number=number)
+        if letter.accepts_signatures:
+            return _render_page(letter, _head(letter), page_number=number)
+        with timefmt.shared_page():  # cached publicly: the same copy for every zone
+            return _render_page(letter, _head(letter), page_number=number)
 
     if page_cache.plain_visit():
         key = page_cache.letter_key(letter, "public", number)
@@ -329,13 +332,14 @@ def public_embed(slug: str) -> Response:
     letter = _public_letter(slug)
 
     def render() -> str:
-        return render_template(
-            "signatures/public_embed.html",
-            letter=letter,
-            head=_head(letter),
-            listing=_list_page(letter),
-            page_lang=letter.language,
-        )
+        with timefmt.shared_page():  # cached publicly: the same copy for every zone
+            return render_template(
+                "signatures/public_embed.html",
+                letter=letter,
+                head=_head(letter),
+                listing=_list_page(letter),
+                page_lang=letter.language,
+            )
 
     if page_cache.enabled():  # the same for everyone: no menu, no form, no message
         html = page_cache.shared_page(page_cache.letter_key(letter, "embed"), render, csrf=False)

@@ -1,0 +1,54 @@
+"""One date format per locale, in the reader's time zone (signon/core/timefmt.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from signon.core import timefmt
+from signon.core.timefmt import date_text, datetime_text, locale_for, reader_zone
+
+MOMENT = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
+
+
+def test_one_long_format_per_locale() -> None:
+    assert date_text(date(2026, 12, 4)) == "4 December 2026"
+    assert datetime_text(MOMENT, zone=UTC) == "4 December 2026, 23:30 UTC"
+    assert datetime_text(MOMENT, zone=ZoneInfo("Europe/Paris")) == "5 December 2026, 00:30 CET"
+    assert date_text(date(2026, 12, 4), locale_for("fr")) == "4 décembre 2026"
+    assert date_text(date(2026, 12, 4), locale_for("de")) == "4. Dezember 2026"
+    assert datetime_text(MOMENT, locale_for("fr"), zone=UTC).startswith("4 décembre 2026, 23:30")
+
+
+def test_english_letters_date_like_the_app_and_unknown_languages_fall_back() -> None:
+    assert locale_for("en") == locale_for("en-US") == locale_for(None) == timefmt.UI_LOCALE
+    assert locale_for("pt-BR") == "pt_BR"
+    assert locale_for("xx-nonsense") == timefmt.UI_LOCALE
+
+
+def test_the_reader_zone_comes_from_the_browser_cookie_with_utc_as_fallback(app: Flask) -> None:
+    with app.test_request_context(headers={"Cookie": "signon_tz=Asia/Tokyo"}):
+        assert reader_zone() == ZoneInfo("Asia/Tokyo")
+        assert "5 December 2026, 08:30 JST" in timefmt.format_datetime(MOMENT)
+        with timefmt.shared_page():  # a copy shared by readers in every zone
+            assert reader_zone() == ZoneInfo("UTC")
+        assert reader_zone() == ZoneInfo("Asia/Tokyo")
+    for cookie in ("signon_tz=Mars/Olympus", "signon_tz=", ""):
+        with app.test_request_context(headers={"Cookie": cookie} if cookie else {}):
+            assert reader_zone() == ZoneInfo("UTC")
+            assert "4 December 2026, 23:30 UTC" in timefmt.format_datetime(MOMENT)
+    with app.app_context():
+        assert reader_zone() == ZoneInfo("UTC")  # outside a request (mail, PDF, CLI)
+
+
+def test_a_date_element_carries_the_machine_value(app: Flask) -> None:
+    with app.test_request_context():
+        assert str(timefmt.format_date(MOMENT)) == (
+            '<time datetime="2026-12-04T23:30:00+00:00">4 December 2026</time>'
+        )
+        assert str(timefmt.format_date(date(2026, 1, 2))) == (
+            '<time datetime="2026-01-02">2 January 2026</time>'
+        )
+        assert timefmt.format_date(None) == "" and timefmt.format_datetime(None) == ""
