@@ -298,10 +298,14 @@ def _name_order_of_inserted(context: DefaultExecutionContext) -> bytes:
     return collation.stored_name_order(str(inserted["name"]), inserted.get("sort_name"), language)
 
 
+def invitation_name_order(organisation_name: str, language: str) -> bytes:
+    """An invitation's stored sort key (the dashboard sorts invitations with signatures)."""
+    return collation.stored_name_order(organisation_name, None, language)
+
+
 def _invitation_name_order_of_inserted(context: DefaultExecutionContext) -> bytes:
     inserted = context.get_current_parameters()  # type: ignore[no-untyped-call]
-    language = _inserted_language(context)
-    return collation.stored_name_order(str(inserted["organisation_name"]), None, language)
+    return invitation_name_order(str(inserted["organisation_name"]), _inserted_language(context))
 
 
 def _country_order_of_inserted(context: DefaultExecutionContext) -> bytes:
@@ -612,9 +616,7 @@ def _rekey_invitations(connection: Connection, letter_id: int, language: str) ->
             [
                 {
                     "row_id": row.id,
-                    "name_order": collation.stored_name_order(
-                        row.organisation_name, None, language
-                    ),
+                    "name_order": invitation_name_order(row.organisation_name, language),
                 }
                 for row in rows
             ],

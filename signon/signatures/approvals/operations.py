@@ -38,6 +38,7 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureSource,
     SignatureStatus,
+    store_orders,
 )
 
 
@@ -210,14 +211,18 @@ def approve(
     if logo_filename is not None:
         signature.logo_filename = logo_filename
     if existing is None:
+        store_orders(signature, letter.language)  # the language is at hand: no read per INSERT
         db.session.add(signature)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:  # the same invitation answered twice at once
-        raise SignatureError(
-            "This invitation was answered at the same moment elsewhere. Please reload the page."
-        ) from exc
+    if invitation is None or invitation_created_here:
+        db.session.flush()  # no other transaction can answer this (new) invitation
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError as exc:  # the same invitation answered twice at once
+            raise SignatureError(
+                "This invitation was answered at the same moment elsewhere. Please reload the page."
+            ) from exc
     _event(signature, "approved", revision, email, sha256=revision.content_sha256)
     if invitation is not None:
         invitation.status = InvitationStatus.APPROVED

@@ -59,6 +59,7 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureSource,
     SignatureStatus,
+    invitation_name_order,
 )
 
 #: How long the confirmation link of a public request works.
@@ -482,6 +483,8 @@ def _private_invitation(
     invitation = Invitation(
         letter=letter,
         organisation_name=clean_name(name),
+        # the letter's language is at hand (read under its lock): no read for the INSERT
+        name_order=invitation_name_order(clean_name(name), letter.language),
         email=email,
         status=InvitationStatus.SENT,
         expires_at=invitation_expiry(letter),
