@@ -18,16 +18,17 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from signon.audit.models import AuditEvent
 from signon.audit.verify import verify_chain
+from signon.core.notices import NoticeKind
 from signon.core.outbox import OutboxMessage
 from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, Revision, UnresolvedDraft
+from signon.letters.models import Letter, Notice, Revision, UnresolvedDraft
 from signon.signatures.approvals.operations import SignatoryDetails
 from signon.signatures.invitations import links, notifications
 from signon.signatures.invitations import operations as ops
@@ -72,6 +73,7 @@ class Setup:
     drafter_ids: list[str]  # session ids (User.get_id())
     to_approve: list[tuple[str, str]] = field(default_factory=list)  # (token, name)
     to_withdraw: list[str] = field(default_factory=list)  # tokens
+    coordinator_email: str = ""
 
 
 def _setup(app: Flask) -> Setup:
@@ -90,6 +92,7 @@ def _setup(app: Flask) -> Setup:
         report = ops.create_invitations(letter, ops.parse_pasted(lines), invited_by=coordinator)
         invitations = [db.session.get(Invitation, line.invitation_id) for line in report.created]
         setup = Setup(letter.id, letter.slug, head.id, [d.get_id() for d in drafters])
+        setup.coordinator_email = coordinator.email
         for invitation in invitations[:APPROVALS]:
             assert invitation is not None
             setup.to_approve.append(
@@ -331,5 +334,16 @@ def test_a_hundred_mixed_requests_on_one_letter(app: Flask, outbox: MailCatcher)
             {"You approved": WITHDRAWALS + len(approved), "You withdrew your approval": WITHDRAWALS}
         )
         assert all(m.sent_at is not None and m.attempts == 1 for m in receipts)
+        # The coordinator is told at once of each withdrawal and each change to classify.
+        immediate = db.session.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(
+                Notice.letter_id == letter.id,
+                Notice.kind.in_([NoticeKind.WITHDRAWN, NoticeKind.CHANGE_WAITING]),
+            )
+        )
         db.session.remove()
-    assert len(outbox) == len(approved) + WITHDRAWALS
+    to_coordinator = len(outbox.to(setup.coordinator_email))
+    assert to_coordinator == immediate and immediate >= WITHDRAWALS
+    assert len(outbox) - to_coordinator == len(approved) + WITHDRAWALS
