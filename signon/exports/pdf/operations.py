@@ -739,8 +739,27 @@ def warm_up(*, wait: bool = False) -> None:
     _covered_codepoints("en")
     date_text(date.today(), locale_for("en"))
     list_items(["A", "B"], "en")
+    _compile_export_queries()
     if wait:
         pdf.warm_up(folders(), wait=True)
+
+
+def _compile_export_queries() -> None:
+    """Run the queries an export reads with, for a letter that does not exist, so that
+    SQLAlchemy has compiled them before the first export (about 60 ms of its CPU in a
+    new process otherwise). Only outside a transaction (at a process's start): nothing
+    is found, nothing is written, and the read transaction is ended."""
+    if db.session().in_transaction():
+        return
+    nothing = Letter(id=0, slug="", title="", addressee="", language="en")
+    settings = settings_for(nothing)
+    input_fingerprint(nothing, settings, today=date.today())
+    _reusable(nothing, "")
+    revision = Revision(id=0, letter_id=0, number=1, title="", body_markdown="")
+    signatory_list(nothing, revision)
+    drafting_organisations(nothing)
+    chain_head(nothing)
+    db.session.rollback()
 
 
 def prerender(letter: Letter) -> pdf.Rendered | None:

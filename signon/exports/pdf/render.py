@@ -47,6 +47,8 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 import threading
 import time
 import unicodedata
@@ -326,6 +328,77 @@ def _wait(result: AsyncResult[Any], timer: _Timer) -> Any:
 
 # --- Worker side -----------------------------------------------------------------------------
 
+#: The font configuration every render of this process shares (:func:`_font_config`).
+_fonts: Any = None
+#: Its folder of copied fonts is named ``<prefix><pid>-<random>`` in the temporary folder.
+FONT_FOLDER_PREFIX = "signon-pdf-fonts-"
+
+
+def _font_config() -> Any:
+    """One WeasyPrint font configuration for every render of this process.
+
+    Left to itself, WeasyPrint makes one per document: fontconfig's configuration loaded
+    again, each shipped font of fonts.css fetched, copied into a new temporary folder and
+    scanned, and a new Pango font map whose fonts are all loaded again before the first
+    line is laid out: 20 to 30 ms a render, 35 renders in an export of 5,000 names, and
+    half of a short document's render (benchmarks/README.md). The PDF is the same.
+
+    Its folder of copied fonts is named after this process: removed when the process
+    exits, or, when it was terminated (as the pool's workers are), by the next process
+    that makes one."""
+    global _fonts
+    if _fonts is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _remove_stale_font_folders()
+        config = FontConfiguration()
+        # WeasyPrint makes its folder at the first @font-face unless one is set
+        config._folder = Path(tempfile.mkdtemp(prefix=f"{FONT_FOLDER_PREFIX}{os.getpid()}-"))
+        atexit.register(shutil.rmtree, config._folder, ignore_errors=True)
+        _parse_array_type_once()
+        _fonts = config
+    return _fonts
+
+
+def _remove_stale_font_folders() -> None:
+    """The fonts folders of processes that no longer run."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FONT_FOLDER_PREFIX}*"):
+        pid = folder.name.removeprefix(FONT_FOLDER_PREFIX).split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # another user's process: running
+            continue
+
+
+class _OneArrayType:
+    """Stands for cffi's ``ffi`` in WeasyPrint's font subsetting, which asks for arrays
+    as ``hb_codepoint_t[<length>]``: a new C type for each length, which cffi parses with
+    pycparser over every declaration WeasyPrint makes (3 to 6 ms each; ten in the demo's
+    first export). ``hb_codepoint_t[]`` with the same items is the same array, its type
+    parsed once."""
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ffi, name)
+
+    def new(self, cdecl: str, init: Any = None) -> Any:
+        if isinstance(init, list | tuple) and cdecl == f"hb_codepoint_t[{len(init)}]":
+            cdecl = "hb_codepoint_t[]"
+        return self._ffi.new(cdecl, init)
+
+
+def _parse_array_type_once() -> None:
+    from weasyprint.pdf import fonts as pdf_fonts
+
+    if not isinstance(pdf_fonts.ffi, _OneArrayType):
+        pdf_fonts.ffi = _OneArrayType(pdf_fonts.ffi)
+
 
 def _render_html(
     html: str,
@@ -342,7 +415,7 @@ def _render_html(
 
     fetcher = SafeFetcher(folders.static_dir, open_storage(folders.storage))
     document = weasyprint.HTML(string=html, base_url=SCHEME, url_fetcher=fetcher).render(
-        pdf_tags=tagged
+        pdf_tags=tagged, font_config=_font_config()
     )
     options: dict[str, Any] = {"pdf_tags": tagged}
     if variant:
@@ -1016,11 +1089,14 @@ def page_number_css(template: str, total: str | None = None) -> str:
     return " ".join(parts)
 
 
+#: For pages without the running title and page number of base.css's ``@page``: their
+#: margin boxes would be laid out on every page, empty (4 % of a list chunk's render).
+NO_MARGIN_BOXES = "@top-center { content: none; } @bottom-center { content: none; }"
+
+
 def _page_css(geometry: Geometry, *, furniture_text: str | None) -> str:
     furniture_rule = (
-        f"@bottom-center {{ content: {furniture_text}; }}"
-        if furniture_text
-        else "@top-center { content: none; } @bottom-center { content: none; }"
+        f"@bottom-center {{ content: {furniture_text}; }}" if furniture_text else NO_MARGIN_BOXES
     )
     return (
         f"@page {{ size: {geometry.width}mm {geometry.height}mm; "
@@ -1032,7 +1108,7 @@ def _page_css(geometry: Geometry, *, furniture_text: str | None) -> str:
 def _column_css(geometry: Geometry, columns: int, band: bool) -> str:
     width = geometry.column_width(columns)
     height = geometry.content_height
-    css = f"@page {{ size: {width:.3f}mm {height:.3f}mm; margin: 0; }}"
+    css = f"@page {{ size: {width:.3f}mm {height:.3f}mm; margin: 0; {NO_MARGIN_BOXES} }}"
     if band:
         css += f"\n@page :nth(-n+{columns}) {{ size: {width:.3f}mm {height - BAND_MM:.3f}mm; }}"
     return css
@@ -1174,7 +1250,10 @@ def build_job(
     safe = _safe_doc(doc)
     segments: list[Segment] = []
     bands: dict[int, str] = {}
-    band_css = f"@page {{ size: {geometry.content_width:.3f}mm {BAND_MM:.3f}mm; margin: 0; }}"
+    band_css = (
+        f"@page {{ size: {geometry.content_width:.3f}mm {BAND_MM:.3f}mm; margin: 0; "
+        f"{NO_MARGIN_BOXES} }}"
+    )
     band_html = _render(
         "band.html", doc=safe, css=[*_sheets(doc.layout), "columns.css"], page_css=band_css
     )
