@@ -30,7 +30,9 @@ from signon.extensions import db
 
 def settings(database_url: str, folder: str) -> Settings:
     """The app's settings for a benchmark: its own database and folders, no rate limits,
-    no CSRF (the benchmarks post nothing a browser would)."""
+    no CSRF (the benchmarks post nothing a browser would), and no shared copies of public
+    pages: a benchmark that asks for a page measures its rendering, not the copy of an
+    earlier request (``benchmarks/load/profile_signon.py`` measures the copies)."""
     return Settings(
         secret_key=secrets.token_hex(32),
         database_url=database_url,
@@ -40,6 +42,7 @@ def settings(database_url: str, folder: str) -> Settings:
         storage_dir=str(Path(folder) / "storage"),
         ratelimit_enabled=False,
         wtf_csrf_enabled=False,
+        shared_page_cache=False,
     )
 
 

@@ -110,8 +110,11 @@ def scratch(database_url: str | None) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(database_url: str, folder: str, catcher: MailCatcher, redis_url: str) -> Flask:
+def make_app(
+    database_url: str, folder: str, catcher: MailCatcher, redis_url: str, *, shared: bool = True
+) -> Flask:
     settings = Settings(
+        shared_page_cache=shared,
         secret_key=secrets.token_hex(32),
         database_url=database_url,
         base_url="http://localhost",
@@ -246,6 +249,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", choices=STEPS)
     parser.add_argument("--sql", action="store_true", help="print each step's statements")
+    parser.add_argument(
+        "--render-all",
+        action="store_true",
+        help="no shared page copies and no maintained counts: every GET renders and counts "
+        "(the read path before they came, on the same code)",
+    )
     args = parser.parse_args()
 
     profiler: Any = None
@@ -270,7 +279,7 @@ def main() -> None:
     measuring = False
     try:
         with scratch(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
-            app = make_app(url, folder, catcher, args.redis_url)
+            app = make_app(url, folder, catcher, args.redis_url, shared=not args.render_all)
             with app.app_context():
                 upgrade()
                 letter = build_letter(args.signatories)
@@ -284,7 +293,8 @@ def main() -> None:
             measuring = True
             steps: dict[str, Step] = {name: Step() for name in STEPS}
             for _ in range(args.runs):
-                _refresh_counts(app)  # what `flask scheduler` does every 5 s
+                if not args.render_all:
+                    _refresh_counts(app)  # what `flask scheduler` does every 2 s
                 one_person(app, client, letter.slug, steps, counter, profiled)
                 one_reader(client, letter.slug, steps, counter, profiled)
             database = "PostgreSQL" if args.database_url else "SQLite"

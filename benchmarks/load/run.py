@@ -657,7 +657,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             process([str(BIN / "flask"), "--app", "signon", "worker"], env, folder / "worker.log")
         )
         # As `make run-prod`: the periodic tasks, among them the counts the public page and
-        # the API read (refresh-letter-counts, every 5 s; without it they count per read).
+        # the API read (refresh-letter-counts, every 2 s; without it they count per read).
         stack.enter_context(
             process(
                 [str(BIN / "flask"), "--app", "signon", "scheduler"], env, folder / "scheduler.log"

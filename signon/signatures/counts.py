@@ -29,9 +29,9 @@ from signon.signatures.listing import Listed, listed
 from signon.signatures.models import LetterCounts
 
 #: How often the scheduler takes the counts again ...
-REFRESH_EVERY = 5
+REFRESH_EVERY = 2
 #: ... and how old a row may be and still be shown (the scheduler's period and its slack).
-FRESH_FOR = 10
+FRESH_FOR = 4
 
 
 @dataclass(frozen=True)

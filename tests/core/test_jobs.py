@@ -321,7 +321,7 @@ def test_the_scheduler_knows_its_tasks_and_runs_each_once(app: Flask) -> None:
         ("audit-checkpoints", 60),
         ("prerender-pdf-pieces", 60),
         ("prune-pdf-pieces", 86400),
-        ("refresh-letter-counts", 5),
+        ("refresh-letter-counts", 2),
         ("seal-audit", 5),
         ("send-digests", 3600),
         ("send-mail", 300),
