@@ -82,6 +82,11 @@ def test_a_paste_one_enter_after_a_paragraph_starts_its_own(new_letter_page: Pag
     page.keyboard.press("Enter")
     assert editor_paste(page, "<ul><li>one</li><li>two</li></ul>", selector=BODY)
     assert editor_text(page, BODY) == "Intro\n\n- one\n- two\n\nOutro"
+    # Plain text too (the browser's own paste would glue it to the paragraph).
+    editor_set_text(page, "We call on all states.\n", selector=BODY)
+    editor_select(page, 23, 23, selector=BODY)
+    assert editor_paste(page, "", "They must act now.", selector=BODY)
+    assert editor_text(page, BODY) == "We call on all states.\n\nThey must act now."
     # Inside a list, a pasted item stays in it.
     editor_set_text(page, "- one\n", selector=BODY)
     editor_select(page, 6, 6, selector=BODY)

@@ -150,3 +150,39 @@ def test_a_refused_form_keeps_what_was_typed(client: FlaskClient) -> None:
     radio = re.search(r"<input[^>]*conflicts-0-choice-2[^>]*>", page)
     assert radio and "checked" in radio.group(0), radio
     assert letter.head().number == 2
+
+
+def test_both_added_a_paragraph_at_the_end_and_changed_the_title(client: FlaskClient) -> None:
+    alice, bob = make_user(name="Alice"), make_user(name="Bob")
+    letter = make_letter(alice, body=BASE, title="Civic space")
+    add_team_member(letter, role=TeamRole.DRAFTER, user=bob)
+    base_id = letter.head().id
+    head = add_revision(letter, alice, BASE + "\nAlice's closing words.\n", title="Civic space now")
+    login(client, bob)
+    response = client.post(
+        f"/letters/{letter.slug}/edit",
+        data={
+            "title": "Protect civic space",
+            "body": BASE + "\nBob's closing words.\n",
+            "base_revision": str(base_id),
+        },
+    )
+    draft_url = response.location
+    page = client.get(draft_url).get_data(as_text=True)
+    assert "Passage 1 of 1" in page
+    assert "<ins>Bob's closing words.</ins>" in page.replace("&#39;", "'")
+    assert "<ins>Alice's closing words.</ins>" in page.replace("&#39;", "'")
+    assert "Title in revision 2: “Civic space now”" in page
+    response = client.post(
+        draft_url,
+        data={
+            "title": "Protect civic space now",
+            "base_revision": str(head.id),
+            "conflicts-0-choice": "edit",
+            "conflicts-0-text": "\nAlice's closing words.\n\nBob's closing words.\n",
+        },
+    )
+    assert response.status_code == 302
+    saved = letter.head()
+    assert saved.number == 3 and saved.title == "Protect civic space now"
+    assert saved.body_markdown == BASE + "\nAlice's closing words.\n\nBob's closing words.\n"
