@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 from itertools import count
-from typing import Literal
+from typing import Literal, NamedTuple, Protocol
 
 from markupsafe import Markup
 
@@ -104,15 +104,13 @@ _UIDS = count(1)
 _PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})
 
 
-@dataclass(frozen=True)
-class _Element:
+class _Element(NamedTuple):  # tuples: one per token, so cheap to make
     tag: str
     attrs: str  # serialised, escaped: ' href="…"'
     uid: int = 0  # blocks: which element (unique); inline elements: 0
 
 
-@dataclass(frozen=True)
-class _Atom:
+class _Atom(NamedTuple):
     """A token of rendered text with the elements around it, or a block boundary."""
 
     key: str  # what the diff compares
@@ -143,15 +141,21 @@ class _Atoms(HTMLParser):
         self.atoms: list[_Atom] = []
         self._blocks: list[_Element] = []
         self._inline: list[_Element] = []
+        # The same tuples for every atom of a run: later steps compare them by identity.
+        self._block_path: tuple[_Element, ...] = ()
+        self._inline_path: tuple[_Element, ...] = ()
         self._pending = ""  # whitespace kept only if text follows in the same block
+
+    def _paths_changed(self) -> None:
+        self._block_path, self._inline_path = tuple(self._blocks), tuple(self._inline)
 
     def _boundary(self) -> None:
         self._pending = ""
         if self.atoms and not self.atoms[-1].boundary:
-            self.atoms.append(_Atom(_BOUNDARY_KEY, blocks=tuple(self._blocks)))
+            self.atoms.append(_Atom(_BOUNDARY_KEY, blocks=self._block_path))
 
     def _add(self, key: str, text: str = "", void: str = "") -> None:
-        self.atoms.append(_Atom(key, text, void, tuple(self._blocks), tuple(self._inline)))
+        self.atoms.append(_Atom(key, text, void, self._block_path, self._inline_path))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         serialised = "".join(
@@ -160,6 +164,7 @@ class _Atoms(HTMLParser):
         if tag in _BLOCK_TAGS:
             self._boundary()
             self._blocks.append(_Element(tag, serialised, next(_UIDS)))
+            self._paths_changed()
         elif tag == "hr":
             self._boundary()
             self._add("---\n", void="hr")
@@ -169,6 +174,7 @@ class _Atoms(HTMLParser):
             self._add(_BOUNDARY_KEY, void="br")
         else:
             self._inline.append(_Element(tag, serialised))
+            self._paths_changed()
 
     def handle_endtag(self, tag: str) -> None:
         stack = self._blocks if tag in _BLOCK_TAGS else self._inline
@@ -177,6 +183,7 @@ class _Atoms(HTMLParser):
         for index in range(len(stack) - 1, -1, -1):
             if stack[index].tag == tag:
                 del stack[index:]
+                self._paths_changed()
                 break
 
     def handle_data(self, data: str) -> None:
@@ -193,9 +200,9 @@ class _Atoms(HTMLParser):
             self._add(key, token)
 
 
-def _atoms(markdown: str) -> list[_Atom]:
+def _atoms(html: str) -> list[_Atom]:
     parser = _Atoms()
-    parser.feed(str(render_markdown(markdown)))
+    parser.feed(html)
     parser.close()
     return parser.atoms
 
@@ -204,8 +211,7 @@ Mark = Literal["equal", "insert", "delete"]
 _Path = tuple[_Element, ...]
 
 
-@dataclass(frozen=True)
-class _Item:
+class _Item(NamedTuple):
     atom: _Atom
     mark: Mark
     blocks: _Path  # the blocks it is shown in (a deleted atom's mapped into the new text)
@@ -219,6 +225,19 @@ class MarkedDiff:
     stats: DiffStats
 
 
+class Rendered(Protocol):
+    """A revision, or anything with its text rendered once and stored."""
+
+    @property
+    def body_html(self) -> Markup: ...
+
+
+def marked_revisions(old: Rendered, new: Rendered, changed_only: bool = False) -> MarkedDiff:
+    """:func:`marked_diff` of two revisions, from the HTML stored with each (not rendered
+    again: rendering is most of the cost)."""
+    return _marked(str(old.body_html), str(new.body_html), changed_only)
+
+
 def marked_diff(old_markdown: str, new_markdown: str, changed_only: bool = False) -> MarkedDiff:
     """The rendered ``new_markdown`` with ``<del>``/``<ins>`` where words changed.
 
@@ -230,7 +249,13 @@ def marked_diff(old_markdown: str, new_markdown: str, changed_only: bool = False
     ``changed_only`` leaves out the top-level blocks (paragraphs, lists, headings)
     in which nothing changed, with ``[…]`` where they were (for mails).
     """
-    old, new = _atoms(old_markdown), _atoms(new_markdown)
+    return _marked(
+        str(render_markdown(old_markdown)), str(render_markdown(new_markdown)), changed_only
+    )
+
+
+def _marked(old_html: str, new_html: str, changed_only: bool) -> MarkedDiff:
+    old, new = _atoms(old_html), _atoms(new_html)
     old_keys, new_keys = [a.key for a in old], [a.key for a in new]
     opcodes = _slid_to_blocks(token_diff(old_keys, new_keys), old_keys, new_keys)
     items = _items(old, new, opcodes)
@@ -312,10 +337,15 @@ def _items(old: list[_Atom], new: list[_Atom], opcodes: Sequence[Opcode]) -> lis
     # innermost block is followed whatever its parents became (a paragraph turned
     # into a list item); the outer ones when the path agrees down to them.
     continues: dict[int, list[_Path]] = {}
+    seen: set[tuple[int, int]] = set()
     for kind, i1, i2, j1, _ in opcodes:
         if kind != "equal":
             continue
         for a, b in zip(old[i1:i2], new[j1 : j1 + i2 - i1], strict=True):
+            pair = (id(a.blocks), id(b.blocks))  # atoms of one block share its path
+            if pair in seen:
+                continue
+            seen.add(pair)
             if a.blocks and b.blocks:
                 leaf = continues.setdefault(-a.blocks[-1].uid, [])
                 if b.blocks not in leaf:
@@ -371,6 +401,7 @@ def _serialise(items: list[_Item]) -> str:
     """HTML for the items: each opened and closed elements as its path needs."""
     out: list[str] = []
     stack: list[tuple[object, _Element]] = []
+    last: tuple[int, int, str] | None = None  # the paths and mark the stack is open for
     for index, item in enumerate(items):
         atom = item.atom
         # A space is marked only between two marked words; alone it is not worth a mark,
@@ -385,9 +416,14 @@ def _serialise(items: list[_Item]) -> str:
         )
         if atom.boundary or (item.mark == "delete" and (atom.void or removed_edge)):
             continue
+        mark = item.mark if item.mark != "equal" and atom.text and not alone else ""
+        if last == (id(item.blocks), id(atom.inline), mark):  # the same elements are open
+            out.append(f"<{atom.void}>" if atom.void else escape(atom.text))
+            continue
+        last = (id(item.blocks), id(atom.inline), mark)
         wanted: list[tuple[object, _Element]] = [(("block", e.uid), e) for e in item.blocks]
-        if item.mark != "equal" and atom.text and not alone:
-            tag = "ins" if item.mark == "insert" else "del"
+        if mark:
+            tag = "ins" if mark == "insert" else "del"
             wanted.append((("mark", tag), _Element(tag, "")))
         wanted.extend((("inline", e.tag, e.attrs), e) for e in atom.inline)
         same = 0

@@ -41,7 +41,7 @@ from signon.letters.forms import (
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, LetterStatus
 from signon.letters.operations import LetterError, SaveStatus
-from signon.letters.rendered_diff import conflict_views, marked_diff
+from signon.letters.rendered_diff import conflict_views, marked_diff, marked_revisions
 from signon.letters.text import blame, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
@@ -488,7 +488,7 @@ def diff(letter: Letter) -> str:
         flash("Choose two revisions from the list.", "warning")
         old_number, new_number = max(1, head.number - 1), head.number
     old, new = by_number[old_number], by_number[new_number]
-    marked = marked_diff(old.body_markdown, new.body_markdown)
+    marked = marked_revisions(old, new)
     return render_template(
         "letters/diff.html",
         letter=letter,

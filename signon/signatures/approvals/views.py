@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 from signon.core.access import public
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
-from signon.letters.rendered_diff import marked_diff
+from signon.letters.rendered_diff import marked_revisions
 from signon.letters.text import word_diff
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.blueprint import bp
@@ -77,7 +77,7 @@ def _usable_invitation(token: str) -> Invitation:
 
 
 def _diff(old: Revision, new: Revision) -> dict[str, Any]:
-    marked = marked_diff(old.body_markdown, new.body_markdown)
+    marked = marked_revisions(old, new)
     return {
         "old": old,
         "new": new,

@@ -44,7 +44,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notices
 from signon.letters.models import ChangeKind, Letter, LetterStatus, Revision
-from signon.letters.rendered_diff import before_and_after, for_mail, marked_diff, readable_diff
+from signon.letters.rendered_diff import before_and_after, for_mail, marked_revisions, readable_diff
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures.invitations import allowance
 from signon.signatures.invitations.links import invitation_url, withdraw_url
@@ -313,7 +313,7 @@ def summarise_changes(old: Revision, new: Revision) -> ChangeSummary:
     segments = readable_diff(old.body_markdown, new.body_markdown)
     passages, skipped_after = changed_passages(segments)
     title = tuple(word_diff(old.title, new.title)) if old.title != new.title else None
-    html = for_mail(marked_diff(old.body_markdown, new.body_markdown, changed_only=True).html)
+    html = for_mail(marked_revisions(old, new, changed_only=True).html)
     return ChangeSummary(old, new, title, passages, skipped_after, diff_stats(segments), html)
 
 

@@ -25,7 +25,7 @@ from signon.core.timefmt import format_datetime, local
 from signon.letters import queries
 from signon.letters.guard import letter_route
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.letters.rendered_diff import MarkedDiff, marked_diff
+from signon.letters.rendered_diff import MarkedDiff, marked_revisions
 from signon.letters.text import DiffSegment, DiffStats, word_diff
 from signon.signatures.blueprint import bp
 from signon.signatures.invitations.reminders import REMINDERS_SENT
@@ -71,7 +71,7 @@ def _change(
     affected = sum(1 for n in approvals if n < revision.number)
     if not with_diff:
         return RevisionChange(revision, parent, None, None, None, affected)
-    marked = marked_diff(parent.body_markdown, revision.body_markdown)
+    marked = marked_revisions(parent, revision)
     title = word_diff(parent.title, revision.title) if parent.title != revision.title else None
     proposal = propose(parent.title, parent.body_markdown, revision.title, revision.body_markdown)
     return RevisionChange(revision, parent, marked, title, marked.stats, affected, proposal)

@@ -1,0 +1,94 @@
+"""What does a diff of the formatted text cost, next to the plain word diffs? Prints figures.
+
+    .venv/bin/python -m benchmarks.rendered_diff [--runs 5]
+
+Issue 12 item 3: Compare, Changes, the invitee page and the re-confirmation mails show
+the rendered letter with its changes marked inside it (``marked_diff``), where they
+showed the word diff of the Markdown source (``word_diff``) or of the rendered text
+as plain lines (``readable_diff``). For letters of several lengths (headings, bold,
+links and lists, realistic prose), with a few words changed, one paragraph removed and
+one list item added, it prints the median time of each, and each as a ratio of
+``word_diff`` measured in the same run (the baseline: what Compare cost before).
+``marked_diff`` renders both texts; ``stored`` is ``marked_revisions``, which the pages
+and mails call, with the HTML each revision stores when it is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+
+from benchmarks.harness import load_average
+from signon.core.markdown import render_markdown
+from signon.letters.rendered_diff import marked_diff, marked_revisions, readable_diff
+from signon.letters.text import word_diff
+
+SECTION = (
+    "## Section {n}: climate finance\n\n"
+    "**Dear Ministers**, we, the undersigned organisations, call on the *Assembly* to act "
+    "on [cooperation](https://example.org/{n}) without delay. States must arrest the "
+    "suspects and support the Court's mandate.\n\n"
+    "- first demand of section {n}\n- second demand, with **bold** words\n"
+    "- third demand\n\n"
+)
+
+
+def texts(length: int) -> tuple[str, str]:
+    """An old text of about ``length`` characters and a new one with a few edits."""
+    sections = max(1, length // len(SECTION))
+    old = "".join(SECTION.format(n=n) for n in range(sections))
+    new = old.replace("without delay", "at once", 3)
+    new = new.replace("States must arrest the suspects and", "States must", 1)
+    middle = SECTION.format(n=sections // 2)
+    new = new.replace(middle, middle.replace("- third demand\n", "- third demand\n- a new one\n"))
+    paragraph = middle.split("\n\n")[1] + "\n\n"
+    return old, new.replace(paragraph, "", 1)
+
+
+class Stored:
+    """A revision's stored HTML."""
+
+    def __init__(self, markdown: str) -> None:
+        self.body_html = render_markdown(markdown)
+
+
+def median_ms(run: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(f"runs per figure: {args.runs} (median); load average: {load_average()}")
+    print(
+        f"{'characters':>10} {'word_diff ms':>13} {'readable ms':>12} {'marked ms':>10} "
+        f"{'stored ms':>10} {'readable x':>10} {'marked x':>9} {'stored x':>9}"
+    )
+    for length in (5_000, 50_000, 200_000):
+        old, new = texts(length)
+        stored_old, stored_new = Stored(old), Stored(new)
+        figures = [
+            median_ms(partial(word_diff, old, new), args.runs),
+            median_ms(partial(readable_diff, old, new), args.runs),
+            median_ms(partial(marked_diff, old, new), args.runs),
+            median_ms(partial(marked_revisions, stored_old, stored_new), args.runs),
+        ]
+        base = figures[0]
+        print(
+            f"{len(old):>10,} {figures[0]:>13.1f} {figures[1]:>12.1f} {figures[2]:>10.1f} "
+            f"{figures[3]:>10.1f} {figures[1] / base:>10.2f} {figures[2] / base:>9.2f} "
+            f"{figures[3] / base:>9.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
