@@ -14,7 +14,10 @@ an account there is imported as "no author" (see the docs).
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import io
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -32,7 +35,7 @@ from signon.audit.operations import record_event
 from signon.core import jobs, transaction
 from signon.core.bulk import add_numbered, insert_rows
 from signon.core.permissions import TeamRole
-from signon.core.storage import CHUNK, NotStoredError, storage
+from signon.core.storage import CHUNK, NotStoredError, StorageError, storage
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.audit_records import REVISION_IMPORTED, record_revision
@@ -47,6 +50,14 @@ from signon.signatures.models import (
     SignatureEvent,
     SignatureSource,
     SignatureStatus,
+)
+from signon.signatures.uploads import (
+    MAX_LOGO_BYTES,
+    LogoError,
+    ProcessedLogo,
+    logo_name,
+    process_logo,
+    save_logo,
 )
 
 FORMAT = "signon-letter-bundle"
@@ -109,6 +120,7 @@ SIGNATORY_KEYS = {
     "withdrawn_at",
     "withdraw_reason",
     "last_activity_at",
+    "logo_base64",
     "events",
 }
 EVENT_KEYS = {"action", "revision_number", "email", "details", "created_at"}
@@ -192,6 +204,17 @@ def _export_revision(revision: Revision, numbers: Mapping[int, int]) -> dict[str
     }
 
 
+def _logo_base64(filename: str | None) -> str | None:
+    """The signatory's stored logo (PNG), base64, or None (none, or no longer stored)."""
+    name = logo_name(filename)
+    if name is None:
+        return None
+    try:
+        return base64.b64encode(storage().get(name, max_bytes=MAX_LOGO_BYTES)).decode("ascii")
+    except StorageError:
+        return None
+
+
 def _export_signature(signature: Signature, numbers: Mapping[int, int]) -> dict[str, Any]:
     approved = (
         {"number": numbers[signature.revision_id], "sha256": signature.approved_sha256}
@@ -218,6 +241,7 @@ def _export_signature(signature: Signature, numbers: Mapping[int, int]) -> dict[
         "withdrawn_at": iso(signature.withdrawn_at),
         "withdraw_reason": signature.withdraw_reason,
         "last_activity_at": iso(signature.last_activity_at),
+        "logo_base64": _logo_base64(signature.logo_filename),
         "events": [
             {
                 "action": event.action,
@@ -297,6 +321,8 @@ class SignatoryEntry:
     withdraw_reason: str | None = None
     last_activity_at: datetime | None = None
     events: list[EventEntry] | None = None
+    #: Checked and re-encoded as an upload is; written to storage after the commit.
+    logo: ProcessedLogo | None = None
 
     @property
     def has_approval_record(self) -> bool:
@@ -596,11 +622,36 @@ def _check_signatories(
         entry.withdrawn_at = c.time(item, "withdrawn_at", where)
         entry.withdraw_reason = c.text(item, "withdraw_reason", where, strip=False)
         entry.last_activity_at = c.time(item, "last_activity_at", where)
+        entry.logo = _check_logo(c, item.get("logo_base64"), where)
         if "events" in item:
             entry.events = _check_events(c, item["events"], where, hashes)
         # Names may repeat: colliding signatures are kept and shown as possible duplicates.
         entries.append(entry)
     return entries
+
+
+#: The longest ``logo_base64`` read: a logo of MAX_LOGO_BYTES, base64 (4 characters per 3 bytes).
+MAX_LOGO_BASE64 = (MAX_LOGO_BYTES + 2) // 3 * 4
+
+
+def _check_logo(c: _Checker, raw: Any, where: str) -> ProcessedLogo | None:
+    """A signatory's logo from a bundle, judged as an upload is (:mod:`signon.signatures.
+    uploads`: at most 2 MB, PNG, JPEG or WebP by its content, pixel count, re-encoded)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_LOGO_BASE64:
+        c.add(where, f"“logo_base64” must be an image of at most {MAX_LOGO_BYTES:,} bytes, base64")
+        return None
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except ValueError:
+        c.add(where, "“logo_base64” is not base64")
+        return None
+    try:
+        return process_logo(io.BytesIO(data))
+    except LogoError as error:
+        c.add(where, f"logo: {error}")
+        return None
 
 
 def _check_events(c: _Checker, raw: Any, where: str, hashes: Mapping[int, str]) -> list[EventEntry]:
@@ -806,6 +857,7 @@ def _add_signatories(
                 source=item.source,
                 domain_verified=item.domain_verified,
                 last_activity_at=item.last_activity_at,
+                logo_filename=item.logo.filename if item.logo else None,
             )
             for item in approving
         ],
@@ -838,6 +890,9 @@ def _add_signatories(
                 }
             )
     insert_rows(SignatureEvent, history)
+    for item in entries:
+        if item.logo is not None:  # the rows name them; the files follow the commit
+            transaction.after_commit(functools.partial(save_logo, item.logo))
     if restored:
         # Those approved on import were recorded by ``approve_imported``; these are here.
         record_event(
@@ -896,6 +951,7 @@ def _restore_signature(
         withdrawn_at=item.withdrawn_at,
         withdraw_reason=item.withdraw_reason,
         last_activity_at=item.last_activity_at or utcnow(),
+        logo_filename=item.logo.filename if item.logo else None,
     )
     signature.rename(details.name)
     return signature

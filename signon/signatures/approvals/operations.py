@@ -301,6 +301,7 @@ class ImportedApproval:
     source: SignatureSource = SignatureSource.IMPORT
     domain_verified: bool | None = None
     last_activity_at: datetime | None = None
+    logo_filename: str | None = None
 
 
 def approve_imported(
@@ -331,6 +332,7 @@ def approve_imported(
             signature.domain_verified = approval.domain_verified
         if approval.last_activity_at is not None:
             signature.last_activity_at = approval.last_activity_at
+        signature.logo_filename = approval.logo_filename  # on every row: one INSERT shape
         signatures.append(signature)
     add_numbered(signatures)
     now = utcnow()
