@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
@@ -61,8 +62,15 @@ def shared_page() -> Iterator[None]:
         g.shared_page = before
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    """The zone names of the system's database, read once per process: reading them walks
+    its folder (about 30 ms), and every time shown asks (:func:`reader_zone`)."""
+    return frozenset(available_timezones())
+
+
 def is_valid_timezone(name: str) -> bool:
-    return name in available_timezones()
+    return name in _known_zones()
 
 
 def from_local(value: datetime) -> datetime | None:
