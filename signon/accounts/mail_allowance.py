@@ -40,7 +40,6 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import ColumnElement, func, select
@@ -48,7 +47,7 @@ from sqlalchemy import ColumnElement, func, select
 from signon.accounts.models import CoordinatorMail, User
 from signon.config import Settings
 from signon.core.locks import lock_row
-from signon.core.timefmt import datetime_text
+from signon.core.timefmt import datetime_in
 from signon.db import utcnow
 from signon.extensions import db
 
@@ -217,11 +216,7 @@ def _lock(user: User, letter: HasId | None) -> None:
 def describe_when(moment: datetime, user: User, now: datetime | None = None) -> str:
     """ "4 December 2026, 17:05 CET (in 11 hours)" in the user's own time zone."""
     now = now or utcnow()
-    try:
-        zone = ZoneInfo(user.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    label = datetime_text(moment, zone=zone)
+    label = datetime_in(moment, user.timezone)
     minutes = int((moment - now).total_seconds() // 60) + 1
     if minutes <= 1:
         return f"{label} (now)"

@@ -42,6 +42,11 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def zone_named(name: str | None) -> ZoneInfo:
+    """The zone called ``name`` (an account's setting, say), or UTC if there is none such."""
+    return _zone(name) or ZoneInfo("UTC")
+
+
 def reader_zone() -> ZoneInfo:
     """The zone to show times in to whoever this request is for (see the module doc)."""
     if not has_request_context() or g.get("shared_page"):
@@ -119,6 +124,11 @@ def datetime_text(value: datetime, locale: str = UI_LOCALE, zone: tzinfo | None 
     shown = _in_zone(value, zone)
     clock = babel_time(shown.replace(tzinfo=None), "short", locale=locale)
     return f"{babel_date(shown.date(), 'long', locale=locale)}, {clock} {shown.tzname()}"
+
+
+def datetime_in(value: datetime, zone_name: str | None) -> str:
+    """:func:`datetime_text` in the zone called ``zone_name`` (a mail to a user: theirs)."""
+    return datetime_text(value, zone=zone_named(zone_name))
 
 
 def format_datetime(value: datetime | None) -> Markup:

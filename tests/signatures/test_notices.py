@@ -8,6 +8,7 @@ through ``flask send-digests`` itself.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -338,6 +339,18 @@ def test_the_digest_is_one_mail_a_day_whatever_the_number_of_runs(
     text = MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
     assert "Third NGO approved" in text and "First NGO" not in text
     assert _digest(outbox, app, timedelta(days=1)) == 0
+
+
+def test_the_digest_dates_each_notice_in_the_readers_zone(outbox: MailCatcher, app: Flask) -> None:
+    letter, team = _letter()
+    team["coordinator"].timezone = "Asia/Tokyo"
+    approve_through(make_invitation(letter, organisation_name="First NGO"))
+    commit()
+    assert _digest(outbox, app) == 1
+    mail = outbox.to(team["coordinator"].email)[0]
+    line = r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} JST, [^:\n]+: First NGO approved"
+    assert re.search(line, MailCatcher.text_of(mail)), MailCatcher.text_of(mail)
+    assert re.search(line, MailCatcher.html_of(mail))
 
 
 def test_no_digest_without_anything_new(outbox: MailCatcher, app: Flask) -> None:
