@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from signon.accounts.models import User
 from signon.core import transaction
 from signon.core.outbox import OutboxMessage
 from signon.extensions import db
@@ -231,11 +232,25 @@ def _wait_until(condition: Callable[[], bool]) -> None:
     raise AssertionError("the other transaction never started waiting")
 
 
-def test_a_close_waits_for_sign_ons_in_flight_and_excludes_later_ones(app: Flask) -> None:
+def _close(letter: Letter, user: User) -> None:
+    close_signing(letter, user)
+
+
+def _public_page_off(letter: Letter, user: User) -> None:
+    public_ops.set_public_page(letter, enabled=False, user=user)
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [(_close, "closed"), (_public_page_off, "no public page")],
+    ids=["close", "public page off"],
+)
+def test_a_close_waits_for_sign_ons_in_flight_and_excludes_later_ones(
+    app: Flask, change: Callable[[Letter, User], None], refusal: str
+) -> None:
     slug, _ = _letter(app)
-    coordinator_email = "closer@example.org"
     with app.app_context():
-        closer = make_user(email=coordinator_email)
+        closer = make_user(email="closer@example.org")
         transaction.commit()
         closer_id = closer.id
     started, go_on = threading.Event(), threading.Event()
@@ -248,9 +263,7 @@ def test_a_close_waits_for_sign_ons_in_flight_and_excludes_later_ones(app: Flask
 
     def close() -> None:
         with app.test_request_context():
-            from signon.accounts.models import User
-
-            close_signing(_letter_of(slug), db.session.get(User, closer_id))
+            change(_letter_of(slug), db.session.get(User, closer_id))
             transaction.commit()
             closed.append("closed")
             db.session.remove()
@@ -260,7 +273,7 @@ def test_a_close_waits_for_sign_ons_in_flight_and_excludes_later_ones(app: Flask
     closing = threading.Thread(target=close)
     closing.start()
     try:
-        _wait_until(lambda: _waiting_on_a_lock(app))  # the close waits for the sign-on
+        _wait_until(lambda: _waiting_on_a_lock(app))  # the change waits for the sign-on
         assert closed == []
     finally:
         go_on.set()
@@ -269,11 +282,10 @@ def test_a_close_waits_for_sign_ons_in_flight_and_excludes_later_ones(app: Flask
     assert closed == ["closed"]
     with app.test_request_context():
         letter = _letter_of(slug)
-        assert letter.status == LetterStatus.CLOSED
-        with pytest.raises(SignatureError, match="closed"):
+        with pytest.raises(SignatureError, match=refusal):
             ask(letter, "Too Late", "late@example.org")
         transaction.rollback()
-        # the sign-on that was in flight committed before the close, and is kept
+        # the sign-on that was in flight committed before the change, and is kept
         assert db.session.scalar(select(func.count(PublicSignRequest.id))) == 1
 
 
@@ -288,8 +300,6 @@ def test_a_sign_on_during_a_close_waits_and_is_then_refused(app: Flask) -> None:
     started, go_on = threading.Event(), threading.Event()
 
     def close_now() -> None:
-        from signon.accounts.models import User
-
         close_signing(_letter_of(slug), db.session.get(User, closer_id))
 
     closing = threading.Thread(target=_in_transaction(app, started, go_on, close_now))
