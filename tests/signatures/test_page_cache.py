@@ -159,6 +159,8 @@ def test_the_embed_is_shared_and_stays_publicly_cacheable(cached_app: Flask) -> 
     assert first.get_data() == second.get_data()
     assert second.headers["Cache-Control"] == f"public, max-age={PUBLIC_MAX_AGE}"
     assert second.headers["ETag"] == first.headers["ETag"]
+    unchanged = cached_app.test_client().get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
 
 
 @pytest.mark.parametrize("tail", ["", "/signatories", "/signatories?page=1&per_page=2"])
@@ -173,6 +175,9 @@ def test_the_api_of_a_public_letter_is_shared(cached_app: Flask, tail: str) -> N
     assert first.get_data() == second.get_data() and second.json == first.json
     assert second.headers["Cache-Control"] == f"public, max-age={PUBLIC_MAX_AGE}"
     assert second.mimetype == "application/json"
+    etag = second.headers["ETag"]
+    unchanged = cached_app.test_client().get(path, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
 
 
 def test_the_api_of_a_private_letter_is_never_shared(cached_app: Flask) -> None:
