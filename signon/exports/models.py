@@ -43,7 +43,7 @@ class ExportSettings(TimestampMixin, db.Model):  # type: ignore[name-defined,mis
     )
     layout: Mapped[Layout] = mapped_column(enum_column(Layout), default=Layout.STATEMENT)
     page_size: Mapped[PageSize] = mapped_column(enum_column(PageSize), default=PageSize.A4)
-    audit_page: Mapped[bool] = mapped_column(default=True)
+    audit_page: Mapped[bool] = mapped_column(default=False)
     #: Everything else (ordering, grouping, tiers, Cc, columns, ...), validated by its form.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -236,6 +236,7 @@ def test_individuals_listed_with_title_and_affiliation() -> None:
 
 def test_audit_page_states_the_hashes_and_each_approval() -> None:
     letter = demo_letter()
+    set_export_settings(letter, layout=Layout.STATEMENT, audit_page=True)
     data = export(letter)
     record = pdf_operations.records_of(letter)[0]
     head = letter.head()
@@ -270,6 +271,65 @@ def test_no_audit_page_when_switched_off() -> None:
     letter = demo_letter()
     set_export_settings(letter, layout=Layout.STATEMENT, audit_page=False)
     assert "Audit record" not in text_of(export(letter))
+
+
+def test_the_audit_page_is_off_by_default_its_hashes_kept_in_the_record_and_pdfa() -> None:
+    letter = demo_letter()  # no settings saved: the defaults
+    assert pdf_operations.settings_for(letter).audit_page is False
+    text = text_of(export(letter))
+    assert "Audit record" not in text and "SHA-256" not in text
+    record = pdf_operations.records_of(letter)[0]
+    assert record.signatures_sha256 and record.revision_sha256 == letter.head().content_sha256
+    set_export_settings(letter, layout=Layout.STATEMENT, audit_page=False, variant="pdfa3")
+    data = export(letter)
+    assert "Audit record" not in text_of(data)
+    approvals = json.loads(reader(data).attachments["approval-record.json"][0])
+    assert approvals["signatures_sha256"] == pdf_operations.records_of(letter)[0].signatures_sha256
+    assert len(approvals["approvals"]) == 11
+
+
+@pytest.mark.parametrize("mode", ["single", "composed"])
+@pytest.mark.parametrize("title_first", [True, False])
+def test_the_statement_puts_title_and_addressee_first_unless_chosen_otherwise(
+    mode: str, title_first: bool, request: pytest.FixtureRequest
+) -> None:
+    if mode == "composed":
+        request.getfixturevalue("composed")
+    letter = make_letter(
+        make_user(), title="Joint statement", addressee="The Assembly", body="Text of it."
+    )
+    sign(letter, [f"Société {i:02d}" for i in range(30 if mode == "composed" else 3)])
+    set_export_settings(
+        letter, layout=Layout.STATEMENT, audit_page=False, statement_title_first=title_first
+    )
+    text = body_text_of(export(letter))
+    addressee, on_behalf = text.index("The Assembly"), text.index("On behalf of:")
+    assert (addressee < on_behalf) is title_first
+    assert text.index("Société 00") < text.index("Text of it.")
+    assert text.count("The Assembly") == 1
+
+
+@pytest.mark.parametrize("layout", [Layout.STATEMENT, Layout.LETTER])
+def test_representatives_are_printed_when_asked(layout: Layout) -> None:
+    letter = make_letter(make_user(), title="Letter", addressee="The Council")
+    sign(
+        letter,
+        ["Amnesty International"],
+        representative_name="Agnès Callamard",
+        representative_title="Secretary General",
+    )
+    sign(letter, ["No Peace Without Justice"])  # no representative given
+    sign(letter, ["Jane Roe"], kind=SignatoryKind.INDIVIDUAL, representative_title="Lawyer")
+    set_export_settings(letter, layout=layout, audit_page=False)
+    assert "Callamard" not in text_of(export(letter))
+    pdf_operations.settings_for(letter).options = {"representatives": True}
+    text = text_of(export(letter))
+    if layout == Layout.STATEMENT:
+        assert "Amnesty International (Agnès Callamard, Secretary General);" in text
+    else:
+        assert "Amnesty International Agnès Callamard, Secretary General" in text
+    assert "No Peace Without Justice" in text and "No Peace Without Justice (" not in text
+    assert "Jane Roe" in text and "Jane Roe (" not in text  # individuals have no representative
 
 
 # --- Every script, with fonts embedded ------------------------------------------------------

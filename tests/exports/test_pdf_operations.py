@@ -45,7 +45,8 @@ def test_an_export_records_exactly_what_went_in() -> None:
     assert record.duration_ms is not None and record.duration_ms > 0
     assert record.progress == 100 and record.finished_at is not None
     assert record.layout == Layout.STATEMENT
-    assert record.options["page_size"] == "A4" and record.options["audit_page"] is True
+    # the audit page is off by default: the record keeps the hashes
+    assert record.options["page_size"] == "A4" and record.options["audit_page"] is False
     path = Path(pdf_operations.storage_dir()) / "exports" / record.file_name
     assert path.read_bytes() == data
     assert record.file_name.startswith(f"{letter.id}-{record.id}-")

@@ -79,6 +79,7 @@ def test_saving_settings_matches_names_to_signatures(client: FlaskClient) -> Non
         "descriptions": "REDRESS: Ending torture, seeking justice",
         "show_descriptions": "y",
         "new_since": "2026-01-31",
+        "representatives": "y",
     }
     response = client.post(f"/letters/{letter.slug}/export", data=data)
     assert response.status_code == 302
@@ -98,6 +99,7 @@ def test_saving_settings_matches_names_to_signatures(client: FlaskClient) -> Non
     # the groups belong to the list (every output), not to the export settings
     assert not {"grouping", "first_tier", "new_since", "individuals"} & set(options)
     assert options["first_tier_heading"] == "Convened by"
+    assert options["representatives"] is True and options["statement_title_first"] is False
     assert options["addressees"] == ["The President", "The Members"]
     assert options["columns"] == 3
     [(key, text)] = options["descriptions"].items()

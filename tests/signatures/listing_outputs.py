@@ -19,6 +19,9 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from signon.api.openapi import MAX_PER_PAGE
+from signon.exports.pdf import operations as pdf_operations
+from signon.extensions import db
+from signon.letters.models import Letter
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,15 @@ def dashboard_count(client: FlaskClient, slug: str) -> int:
     found = re.search(r"data-listed>(\d+)<", page)
     assert found, "the dashboard states how many are listed"
     return int(found.group(1))
+
+
+def audit_page_on(letter: Letter) -> None:
+    """Print the audit page in the letter's PDF (off by default): :func:`pdf` reads the
+    count there."""
+    settings = pdf_operations.settings_for(letter)
+    settings.audit_page = True
+    db.session.add(settings)
+    db.session.flush()
 
 
 def pdf_text(client: FlaskClient, slug: str) -> str:

@@ -277,6 +277,7 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
     }
     # The PDF whenever its order can be wrong (two names or more), else one time in three.
     if expected and (with_pdf or len(expected) >= 2):
+        outputs.audit_page_on(letter)
         seen["pdf"] = outputs.pdf(outputs.pdf_text(client, slug), _named_in_pdf(listing))
     assert {k: v.names for k, v in seen.items()} == dict.fromkeys(seen, expected) | (
         {"pdf": _named_in_pdf(listing)} if "pdf" in seen else {}

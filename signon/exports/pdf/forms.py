@@ -47,7 +47,18 @@ class ExportSettingsForm(BaseForm):
         ],
         default=PageSize.A4.value,
     )
-    audit_page = BooleanField("Add an audit page (hashes, each signatory's approval)", default=True)
+    audit_page = BooleanField(
+        "Add an audit page (hashes, each signatory's approval; the export record and the "
+        "PDF/A attachment keep them either way)"
+    )
+    statement_title_first = BooleanField(
+        "Statement layout: the title and addressee first, then “On behalf of:” and the list "
+        "(untick for the list first, then the title and the text)",
+        default=True,
+    )
+    representatives = BooleanField(
+        "Print each organisation's representative (name and title) with its name"
+    )
     variant = SelectField(
         "Kind of PDF",
         choices=[
@@ -168,6 +179,8 @@ class ExportSettingsForm(BaseForm):
                 if str(k).isdigit() and int(k) in by_id
             ),
             "logo_grid": bool(options.get("logo_grid")),
+            "statement_title_first": bool(options.get("statement_title_first", True)),
+            "representatives": bool(options.get("representatives")),
         }
 
     @property
@@ -204,6 +217,8 @@ class ExportSettingsForm(BaseForm):
             "show_descriptions": bool(self.show_descriptions.data),
             "descriptions": self.description_map,
             "logo_grid": bool(self.logo_grid.data),
+            "statement_title_first": bool(self.statement_title_first.data),
+            "representatives": bool(self.representatives.data),
         }
 
     # --- validation ---

@@ -104,6 +104,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "date_text": "",
     "variant": "standard",
     "tag_long_lists": False,
+    "statement_title_first": True,
+    "representatives": False,
 }
 
 
@@ -139,7 +141,7 @@ def settings_for(letter: Letter) -> ExportSettings:
             letter_id=letter.id,
             layout=Layout.STATEMENT,
             page_size=PageSize.A4,
-            audit_page=True,
+            audit_page=False,
             options={},
         )
     return settings
@@ -441,7 +443,18 @@ def _pdf_entry(
     if options["show_descriptions"]:
         descriptions = options.get("descriptions") or {}
         description = " ".join(str(descriptions.get(str(s.id), "")).split())
+    if options["representatives"]:
+        description = " · ".join(part for part in (representative(s), description) if part)
     return pdf.Entry(entry.position if numbered else None, entry.name, details, description)
+
+
+def representative(signature: Signature) -> str:
+    """“Name, Title” of an organisation's representative (empty for an individual, or
+    when none was given)."""
+    if signature.kind == SignatoryKind.INDIVIDUAL:
+        return ""
+    parts = (signature.representative_name or "", signature.representative_title or "")
+    return ", ".join(" ".join(part.split()) for part in parts if part.strip())
 
 
 def build_content(
@@ -487,6 +500,9 @@ def build_content(
         printed_groups.append(pdf.Group(None, (), f"… {hidden:,} more in the export"))
 
     names = [entry.name for entry in signatories.entries]
+    if options["representatives"]:
+        reps = [representative(entry.signature) for entry in signatories.entries]
+        names = [f"{name} ({rep})" if rep else name for name, rep in zip(names, reps, strict=True)]
     if limit is not None and len(names) > limit:
         statement_names = [*names[:limit], f"… {len(names) - limit:,} more in the export"]
     else:
@@ -573,6 +589,7 @@ def build_content(
         font_stack=fonts.font_stack(letter.language),
         sans_stack=fonts.font_stack(letter.language, serif=False),
         tagged_always=bool(options["tag_long_lists"]),
+        title_first=settings.layout == Layout.STATEMENT and bool(options["statement_title_first"]),
         variant=variant,
         attachments=attachments,
     )

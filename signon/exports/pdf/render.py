@@ -1051,6 +1051,8 @@ class PdfContent:
     tagged_always: bool = False
     variant: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    #: Statement layout: the title and addressee before “On behalf of:” and the list.
+    title_first: bool = False
 
 
 # --- Content to HTML (templates/pdf/; needs an app context) --------------------------------
@@ -1300,6 +1302,8 @@ def build_job(
         )
 
     if doc.layout == "statement":
+        if doc.title_first:
+            segments.append(_flow(doc, "statement_heading"))
         items = [
             {"items": doc.statement_items[a:b]} for a, b in _split(len(doc.statement_items), sizes)
         ]
