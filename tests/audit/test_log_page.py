@@ -57,7 +57,7 @@ def test_events_newest_first_with_actor_words_details_and_reader_time(
     assert approved < frozen  # newest first
     assert "Cora Ordinator (" in body and "ngo@example.net" in body
     assert "Al-Haq &lt;b&gt;" in body and "Al-Haq <b>" not in body
-    assert "01 Mar 2026, 21:00 JST" in body  # 12:00 UTC in Tokyo
+    assert "1 March 2026, 21:00 JST" in body  # 12:00 UTC in Tokyo, in the one date format
     assert "Intact." in body
 
 
