@@ -10,7 +10,10 @@ table row) per line with blank lines between; the word diff of
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -234,8 +237,33 @@ class Rendered(Protocol):
 
 def marked_revisions(old: Rendered, new: Rendered, changed_only: bool = False) -> MarkedDiff:
     """:func:`marked_diff` of two revisions, from the HTML stored with each (not rendered
-    again: rendering is most of the cost)."""
-    return _marked(str(old.body_html), str(new.body_html), changed_only)
+    again). Revisions never change, so the latest diffs are kept in this process: the
+    Changes and Compare pages, viewed again, do not diff again (up to seconds for a
+    long letter, see benchmarks/README.md)."""
+    old_html, new_html = str(old.body_html), str(new.body_html)
+    key = (_digest(old_html), _digest(new_html), changed_only)
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    marked = _marked(old_html, new_html, changed_only)
+    with _kept_lock:
+        _kept[key] = marked
+        while len(_kept) > KEPT_DIFFS:
+            _kept.popitem(last=False)
+    return marked
+
+
+#: Diffs kept per process, the least recently used dropped first: more than the
+#: Changes page shows at once (its optional diffs and those approvals depend on).
+KEPT_DIFFS = 64
+_kept: OrderedDict[tuple[bytes, bytes, bool], MarkedDiff] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _digest(html: str) -> bytes:
+    return hashlib.sha256(html.encode()).digest()
 
 
 def marked_diff(old_markdown: str, new_markdown: str, changed_only: bool = False) -> MarkedDiff:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from signon.letters.rendered_diff import before_and_after, marked_diff, readable_diff, readable_text
+from signon.core.markdown import render_markdown
+from signon.letters.rendered_diff import (
+    KEPT_DIFFS,
+    before_and_after,
+    marked_diff,
+    marked_revisions,
+    readable_diff,
+    readable_text,
+)
 from signon.letters.text import DiffSegment
 
 
@@ -117,3 +125,20 @@ def test_changed_only_leaves_out_unchanged_blocks() -> None:
 def test_stats_count_words_as_read() -> None:
     stats = marked_diff("We **urge** you.\n", "We _strongly_ urge all of you.\n").stats
     assert (stats.words_added, stats.words_removed) == (3, 0)
+
+
+def test_a_pair_of_revisions_is_diffed_once_per_process() -> None:
+    class Stored:
+        def __init__(self, markdown: str) -> None:
+            self.body_html = render_markdown(markdown)
+
+    old, new = Stored("We urge the Court.\n"), Stored("We urge the **whole** Court.\n")
+    first = marked_revisions(old, new)
+    assert "<ins><strong>whole</strong></ins>" in first.html
+    assert marked_revisions(Stored("We urge the Court.\n"), new) is first  # same texts: kept
+    assert marked_revisions(old, new, changed_only=True) is not first
+    assert marked_revisions(new, old) is not first
+    for n in range(KEPT_DIFFS):  # the least recently used are dropped
+        marked_revisions(old, Stored(f"Version {n}.\n"))
+    again = marked_revisions(old, new)
+    assert again is not first and again.html == first.html
