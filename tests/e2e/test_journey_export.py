@@ -62,6 +62,13 @@ def test_coordinator_previews_sees_who_is_left_out_exports_and_downloads(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000
     )
 
+    # the settings come first, and apply to the export without a separate save
+    settings = page.get_by_role("heading", name="Settings").bounding_box()
+    shown = page.get_by_role("heading", name="Preview").bounding_box()
+    assert settings is not None and shown is not None and settings["y"] < shown["y"]
+    audit = page.get_by_role("checkbox", name=re.compile(r"Add an audit page"))
+    expect(audit).not_to_be_checked()  # off by default: the publishable PDF first
+    audit.check()
     page.get_by_role("button", name="Export PDF").click()
     expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible()
     with page.expect_download() as info:
@@ -73,6 +80,7 @@ def test_coordinator_previews_sees_who_is_left_out_exports_and_downloads(
     assert "On behalf of: Al-Haq; Amnesty International;" in text
     assert "No Peace Without Justice; and REDRESS" in text
     assert PENDING not in text
+    assert "Audit record" in text  # the box ticked just before “Export PDF”
     with app.app_context():
         from signon.letters import queries
 

@@ -4,10 +4,12 @@ the record page and the byte-identical download."""
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import select
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
@@ -198,6 +200,46 @@ def test_export_then_download_the_same_bytes_again(client: FlaskClient) -> None:
     )
     listing = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
     assert f"Export {record.id}" in listing
+
+
+def test_the_settings_come_first_and_export_pdf_saves_them_and_exports(
+    client: FlaskClient,
+) -> None:
+    """No separate “Save settings” step: the settings form's “Export PDF” saves what it
+    shows and makes the PDF with it (a 307 repeats the POST on the export route)."""
+    _, letter = _coordinator_letter(client)
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert page.index('id="settings-title"') < page.index('id="preview-title"')
+    assert page.index('id="settings-title"') < page.index('id="who-title"')
+    assert page.index('name="export_now"') < page.index('id="preview-title"')
+    assert "Save settings" not in page
+    data = {
+        "layout": "statement",
+        "page_size": "A4",
+        "variant": "standard",
+        "order": "alphabetical",
+        "grouping": "none",
+        "columns": "2",
+        "individuals": "list",
+        "audit_page": "y",
+        "addressees": "The Assembly of States Parties",
+        "export_now": "1",
+    }
+    response = client.post(f"/letters/{letter.slug}/export", data=data)
+    assert response.status_code == 307
+    assert response.location == f"/letters/{letter.slug}/exports"
+    transaction.commit()
+    response = client.post(response.location, data=data)
+    assert response.status_code == 302
+    record = pdf_operations.records_of(letter)[0]
+    assert record.options["audit_page"] is True
+    assert record.options["statement_title_first"] is False  # the box was left unticked
+    text = " ".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(pdf_operations.stored_pdf(record))).pages
+    )
+    assert "Audit record" in text
+    assert text.index("On behalf of:") < text.index("The Assembly of States Parties")
 
 
 def test_a_failed_export_says_why_and_has_no_download(client: FlaskClient, app) -> None:

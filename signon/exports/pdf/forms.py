@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -129,6 +136,8 @@ class ExportSettingsForm(BaseForm):
     show_descriptions = BooleanField("Print a short description under organisations")
     descriptions = TextAreaField("Descriptions: “Name: description”, one per line")
     logo_grid = BooleanField("Add a grid of the signatories' logos")
+    #: The page's main button: save these settings and export at once (no separate save).
+    export_now = SubmitField("Export PDF")
 
     def __init__(self, *args: Any, signatures: Sequence[Signature] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

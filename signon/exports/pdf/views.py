@@ -72,6 +72,10 @@ def pdf_settings(letter: Letter) -> Response | str:
             audit_page=bool(form.audit_page.data),
             options=form.options(),
         )
+        if form.export_now.data:
+            # the export route makes it once the settings are committed: a 307 repeats the
+            # POST (with its CSRF token) there
+            return redirect(url_for("exports.pdf_export", slug=letter.slug), code=307)
         flash("The export settings are saved; the preview shows them.", "success")
         return redirect(url_for("exports.pdf_settings", slug=letter.slug) + "#preview")
     if summary is None:
