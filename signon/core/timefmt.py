@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton
 from babel.dates import format_time as babel_time
 from flask import g, has_request_context, request
 from flask_login import current_user
@@ -124,6 +125,11 @@ def datetime_text(value: datetime, locale: str = UI_LOCALE, zone: tzinfo | None 
     shown = _in_zone(value, zone)
     clock = babel_time(shown.replace(tzinfo=None), "short", locale=locale)
     return f"{babel_date(shown.date(), 'long', locale=locale)}, {clock} {shown.tzname()}"
+
+
+def axis_label(value: date, with_year: bool, locale: str = UI_LOCALE) -> str:
+    """A short date for a chart's axis: "4 Dec", or the month "Dec 2026"."""
+    return format_skeleton("yMMM" if with_year else "dMMM", value, locale=locale)
 
 
 def datetime_in(value: datetime, zone_name: str | None) -> str:

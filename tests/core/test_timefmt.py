@@ -24,6 +24,11 @@ def test_one_long_format_per_locale() -> None:
     assert datetime_text(MOMENT, locale_for("fr"), zone=UTC).startswith("4 décembre 2026, 23:30")
 
 
+def test_chart_axes_use_the_locales_short_forms() -> None:
+    assert timefmt.axis_label(date(2026, 12, 4), with_year=False) == "4 Dec"
+    assert timefmt.axis_label(date(2026, 12, 4), with_year=True) == "Dec 2026"
+
+
 def test_english_letters_date_like_the_app_and_unknown_languages_fall_back() -> None:
     assert locale_for("en") == locale_for("en-US") == locale_for(None) == timefmt.UI_LOCALE
     assert locale_for("pt-BR") == "pt_BR"

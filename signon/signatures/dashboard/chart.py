@@ -16,7 +16,7 @@ from math import floor, log10
 
 from markupsafe import Markup
 
-from signon.core.timefmt import date_text
+from signon.core.timefmt import axis_label, date_text
 
 #: The action that brings an organisation into the count; the others take it out.
 UP = "approved"
@@ -111,7 +111,7 @@ def _x_ticks(start: date, end: date) -> list[tuple[date, str]]:
         step = next(s for s in (1, 2, 7, 14, 21) if span / s <= 8)
         first = start if step < 7 else start + timedelta(days=(7 - start.weekday()) % 7)
         ticks = [first + timedelta(days=n) for n in range(0, span + 1, step)]
-        return [(d, f"{d.day} {d:%b}") for d in ticks if d <= end]
+        return [(d, axis_label(d, with_year=False)) for d in ticks if d <= end]
     months = span / 30.4
     step = next((s for s in (1, 2, 3, 6, 12, 24, 60) if months / s <= 8), 120)
     first = _add_months(start, 1) if start.day != 1 else start
@@ -121,7 +121,7 @@ def _x_ticks(start: date, end: date) -> list[tuple[date, str]]:
     while current <= end:
         ticks.append(current)
         current = _add_months(current, step)
-    return [(d, f"{d:%b %Y}") for d in ticks]
+    return [(d, axis_label(d, with_year=True)) for d in ticks]
 
 
 def _fmt(value: float) -> str:
