@@ -190,6 +190,28 @@ def team_revoke_invitation(letter: Letter, invitation_id: int) -> Response:
     return redirect(url_for("letters.team", slug=letter.slug))
 
 
+@bp.post("/<slug>/team/invitations/<int:invitation_id>/resend")
+@limiter.limit(TEAM_INVITE_LIMIT, key_func=user_or_address_key)
+@letter_route(Action.LETTER_MANAGE_TEAM)
+def team_resend_invitation(letter: Letter, invitation_id: int) -> Response:
+    """Mail the invitation again, for another full period (an expired one too)."""
+    invitation = queries.team_invitation(letter, invitation_id)
+    if ActionForm().validate_on_submit():
+        try:
+            operations.invite_to_team(
+                letter, email=invitation.email, role=invitation.role, invited_by=current_user
+            )
+        except LetterError as error:
+            flash(str(error), "error")
+        else:
+            flash(
+                f"The invitation to {invitation.email} is sent again; it works for "
+                f"{operations.TEAM_INVITATION_DAYS} days from now.",
+                "success",
+            )
+    return redirect(url_for("letters.team", slug=letter.slug))
+
+
 @bp.get("/team-invitations")
 def team_invitations() -> str:
     """The roles waiting for the user's confirmed address on drafting teams."""

@@ -8,6 +8,7 @@ so paths such as ``page.goto("/letters/")`` work; ``base_url`` arguments accept 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 from signon.core import transaction
 from tests.e2e import testapp
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.smtp import MailCatcher
 
 EDITOR = "textarea[data-editor]"
 #: Labels start with the field's name; a required field's label ends with "*".
@@ -58,6 +60,20 @@ def login_via_form(page: Page, base_url: str, email: str, password: str) -> None
 def login_directly(page: Page, user: TestUser, next_url: str = "/") -> None:
     """Log in without the form (through a test-only page): for tests about other things."""
     page.goto(testapp.login_url(user.id, next_url))
+
+
+def mailed_link(mail_catcher: MailCatcher, address: str, fragment: str) -> str:
+    """The link containing ``fragment`` in the latest mail to ``address`` (waits a little)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for message in reversed(mail_catcher.to(address)):
+            found = re.search(
+                r"https?://\S*" + re.escape(fragment) + r"\S*", MailCatcher.text_of(message)
+            )
+            if found:
+                return found.group(0)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {address} with a link containing {fragment!r}")
 
 
 # --- The Markdown editor (templates/_macros/editor.html, static/js/editor.js) -------------

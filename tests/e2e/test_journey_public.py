@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from signon.core import transaction
 from tests.e2e.conftest import PHONE, BrowserProblems, LiveServer, NewPage
-from tests.e2e.helpers import TestUser, create_user, login_directly
+from tests.e2e.helpers import TestUser, create_user, login_directly, mailed_link
 from tests.factories import make_letter
 from tests.smtp import MailCatcher
 
@@ -50,20 +49,6 @@ def _public_letter(app: Flask, coordinator: TestUser) -> PublicLetter:
         created = PublicLetter(letter.slug, letter.title)
         transaction.commit()
     return created
-
-
-def _mailed_link(mail_catcher: MailCatcher, address: str, fragment: str) -> str:
-    """The link containing ``fragment`` in the latest mail to ``address`` (waits a little)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for message in reversed(mail_catcher.to(address)):
-            found = re.search(
-                r"https?://\S*" + re.escape(fragment) + r"\S*", MailCatcher.text_of(message)
-            )
-            if found:
-                return found.group(0)
-        time.sleep(0.1)
-    raise AssertionError(f"no mail to {address} with a link containing {fragment!r}")
 
 
 @contextmanager
@@ -133,14 +118,14 @@ def test_a_visitor_signs_publicly_and_appears_once_accepted(
     expect(visitor.get_by_role("heading", name="Check your e-mail")).to_be_visible()
 
     # The mailed link: a page with a button (the GET changes nothing), then confirmed.
-    visitor.goto(_mailed_link(mail_catcher, VISITOR, "/confirm/"))
+    visitor.goto(mailed_link(mail_catcher, VISITOR, "/confirm/"))
     expect(visitor.get_by_role("heading", name="Confirm your signature")).to_be_visible()
     expect(visitor.get_by_text(ORGANISATION)).to_be_visible()
     visitor.get_by_role("button", name="Confirm and sign").click()
     expect(visitor.get_by_text("your e-mail address is confirmed")).to_be_visible()
     signatories = visitor.locator("#signatories")
     expect(signatories).not_to_contain_text(ORGANISATION)  # not before moderation
-    assert "/sign/" in _mailed_link(mail_catcher, VISITOR, "/sign/")  # their private link
+    assert "/sign/" in mailed_link(mail_catcher, VISITOR, "/sign/")  # their private link
 
     # The coordinator accepts it in the moderation queue.
     coordinator_page = new_page()

@@ -15,8 +15,7 @@ from playwright.sync_api import Page, expect
 
 from signon.core import transaction
 from tests.e2e.conftest import LiveServer, NewPage
-from tests.e2e.helpers import TestUser, create_user, login_directly
-from tests.e2e.test_journey_public import _mailed_link
+from tests.e2e.helpers import TestUser, create_user, login_directly, mailed_link
 from tests.smtp import MailCatcher
 
 pytestmark = pytest.mark.real_commits
@@ -66,7 +65,7 @@ def _journey_until_the_review(
     coordinator = create_user(app, name="Coral Coordinator")
     slug = _accepted_public_signature(live_server, coordinator, email)
     signatory = new_page()
-    _rename_through_the_private_link(signatory, _mailed_link(mail_catcher, email, "/sign/"))
+    _rename_through_the_private_link(signatory, mailed_link(mail_catcher, email, "/sign/"))
     # the public page still lists the accepted name
     signatory.goto(f"/p/{slug}")
     expect(signatory.locator("#signatories")).to_contain_text(CHOIR)

@@ -82,6 +82,12 @@ ROUTES = [
         "/letters/{slug}/team/invitations/{invitation_id}/revoke",
         MANAGE_POST,
     ),
+    Route(
+        "letters.team_resend_invitation",
+        "POST",
+        "/letters/{slug}/team/invitations/{invitation_id}/resend",
+        MANAGE_POST,
+    ),
     # any logged-in user may look for invitations to their confirmed address
     Route("letters.team_invitations", "GET", "/letters/team-invitations", LOGGED_IN),
     # the invitation is to the outsider's address: nobody else may take or decline it

@@ -165,6 +165,31 @@ def test_inviting_an_address_again_renews_the_one_invitation() -> None:
     assert len(db.session.scalars(select(TeamInvitation)).all()) == 1
 
 
+def test_send_again_mails_an_expired_invitation_anew_with_its_role(
+    client: FlaskClient, outbox: MailCatcher
+) -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator)
+    invitation = operations.invite_to_team(
+        letter, email="late@example.org", role=TeamRole.VIEWER, invited_by=coordinator
+    )
+    invitation.expires_at = utcnow() - timedelta(days=1)
+    db.session.flush()
+    outbox.clear()
+    login(client, coordinator)
+    page = client.get(f"/letters/{letter.slug}/team").get_data(as_text=True)
+    assert "Expired: send it again to renew it" in page and "Send again" in page
+    response = client.post(
+        f"/letters/{letter.slug}/team/invitations/{invitation.id}/resend", follow_redirects=True
+    )
+    assert "The invitation to late@example.org is sent again" in response.get_data(as_text=True)
+    db.session.refresh(invitation)
+    assert (invitation.role, invitation.is_expired) == (TeamRole.VIEWER, False)
+    assert invitation.expires_at > utcnow() + timedelta(days=operations.TEAM_INVITATION_DAYS - 1)
+    assert "Join the drafting team" in str(only_mail_to(outbox, "late@example.org")["Subject"])
+    assert len(_events(letter, "team.invited")) == 2
+
+
 def test_a_new_person_registers_confirms_and_finds_the_role_waiting(
     client: FlaskClient, outbox: MailCatcher
 ) -> None:
