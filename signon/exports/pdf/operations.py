@@ -52,7 +52,7 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
-from signon.exports.pdf import chunks, fonts
+from signon.exports.pdf import chunks, fonts, word
 from signon.exports.pdf import render as pdf
 from signon.exports.pdf.fetcher import logo_url
 from signon.extensions import db
@@ -857,9 +857,27 @@ def stored_pdf(record: ExportRecord) -> bytes:
         return stream.read()
 
 
+def word_file(letter: Letter, user: User | None) -> bytes:
+    """The current text and its listed signatories as an editable Word file, printed as
+    the PDF would be with the saved settings (without the audit page)."""
+    prepared = prepare(letter)
+    exported_by = user.display_name if user else "system"
+    content = build_content(prepared, exported_at=utcnow(), exported_by=exported_by, audit=False)
+    return word.word_document(content)
+
+
+def word_file_name(letter: Letter) -> str:
+    head = letter.head()
+    return f"{_file_slug(letter.slug)}-r{head.number if head else 0}.docx"
+
+
+def _file_slug(slug: str) -> str:
+    """The letter's slug as safe in a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", slug).strip(".-")[:80] or "letter"
+
+
 def download_name(record: ExportRecord, slug: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", slug).strip(".-")[:80] or "letter"
-    return f"{safe}-r{record.revision.number}-export-{record.id}.pdf"
+    return f"{_file_slug(slug)}-r{record.revision.number}-export-{record.id}.pdf"
 
 
 # --- Records ---------------------------------------------------------------------------------

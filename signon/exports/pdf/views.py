@@ -21,6 +21,7 @@ from signon.core.permissions import Action
 from signon.exports.lists.views import bp
 from signon.exports.models import ExportRecord, ExportStatus, Layout, PageSize
 from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import word
 from signon.exports.pdf.forms import ExportForm, ExportSettingsForm
 from signon.exports.pdf.operations import ExportError
 from signon.exports.pdf.render import RenderError
@@ -36,8 +37,14 @@ def _record(letter: Letter, record_id: int) -> ExportRecord:
     return record
 
 
-def _pdf_response(data: bytes | Iterable[bytes], filename: str, *, attachment: bool) -> Response:
-    response = Response(data, mimetype="application/pdf")
+def _pdf_response(
+    data: bytes | Iterable[bytes],
+    filename: str,
+    *,
+    attachment: bool,
+    mimetype: str = "application/pdf",
+) -> Response:
+    response = Response(data, mimetype=mimetype)
     response.headers.set(
         "Content-Disposition", "attachment" if attachment else "inline", filename=filename
     )
@@ -124,6 +131,17 @@ def pdf_preview_image(letter: Letter) -> Response:
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/letters/<slug>/export.docx")
+@letter_route(Action.LETTER_EXPORT)
+def word_download(letter: Letter) -> Response:
+    """The letter with its signatories as an editable Word file, with the saved settings
+    (made on the spot, recorded nowhere: a download of what the PDF would print)."""
+    data = pdf_operations.word_file(letter, current_user)
+    return _pdf_response(
+        data, pdf_operations.word_file_name(letter), attachment=True, mimetype=word.MIMETYPE
+    )
 
 
 @bp.get("/letters/<slug>/export/preview.pdf")

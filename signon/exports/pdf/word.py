@@ -1,0 +1,170 @@
+"""The signed letter as an editable Word file (.docx, python-docx), for coalitions that
+must deliver Word: the same content as the PDF (:class:`render.PdfContent`, built by
+``operations.build_content``), so the same text, order, groups, numbers and options;
+set in Word's own styles so that it can be restyled. No audit page: the hashes are in
+the PDF export's record.
+
+The letter's text arrives as the sanitised HTML of its page (``body_html``: paragraphs,
+headings, lists, emphasis, links, quotes, code, tables); :class:`_BodyWriter` turns it
+into Word paragraphs and runs (links keep their text, followed by the address).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+from signon.exports.pdf.render import Group, PdfContent
+
+#: The file's media type.
+MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 4, "h6": 4}
+_BLOCKS = {"p", "li", "blockquote", "pre", "td", "th", *_HEADINGS}
+
+
+class _BodyWriter(HTMLParser):
+    """Sanitised HTML (signon.core.markdown) as paragraphs of ``document``."""
+
+    def __init__(self, document: Any) -> None:
+        super().__init__(convert_charrefs=True)
+        self.document = document
+        self.paragraph: Any = None
+        self.lists: list[str] = []  # "ul" or "ol", innermost last
+        self.bold = self.italic = self.code = 0
+        self.quote = 0
+        self.link: str | None = None
+
+    def _start_paragraph(self, tag: str) -> None:
+        if tag in _HEADINGS:
+            self.paragraph = self.document.add_heading(level=_HEADINGS[tag] + 1)
+        elif tag == "li" and self.lists:
+            style = "List Number" if self.lists[-1] == "ol" else "List Bullet"
+            depth = min(len(self.lists), 3)
+            self.paragraph = self.document.add_paragraph(
+                style=style if depth == 1 else f"{style} {depth}"
+            )
+        elif self.quote:
+            self.paragraph = self.document.add_paragraph(style="Quote")
+        else:
+            self.paragraph = self.document.add_paragraph()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("ul", "ol"):
+            self.lists.append(tag)
+            self.paragraph = None
+        elif tag == "blockquote":
+            self.quote += 1
+        elif tag in _BLOCKS:
+            self._start_paragraph(tag)
+        elif tag in ("strong", "b"):
+            self.bold += 1
+        elif tag in ("em", "i"):
+            self.italic += 1
+        elif tag == "code":
+            self.code += 1
+        elif tag == "a":
+            self.link = dict(attrs).get("href")
+        elif tag == "br" and self.paragraph is not None:
+            self.paragraph.add_run().add_break()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+            self.paragraph = None
+        elif tag == "blockquote":
+            self.quote = max(0, self.quote - 1)
+        elif tag in _BLOCKS:
+            self.paragraph = None
+        elif tag in ("strong", "b"):
+            self.bold = max(0, self.bold - 1)
+        elif tag in ("em", "i"):
+            self.italic = max(0, self.italic - 1)
+        elif tag == "code":
+            self.code = max(0, self.code - 1)
+        elif tag == "a":
+            if self.link and self.paragraph is not None:
+                self.paragraph.add_run(f" ({self.link})")
+            self.link = None
+
+    def handle_data(self, data: str) -> None:
+        if self.paragraph is None:
+            if not data.strip():
+                return
+            self._start_paragraph("p")
+        text = data if self.code else re.sub(r"\s+", " ", data)
+        run = self.paragraph.add_run(text)
+        run.bold = bool(self.bold) or None
+        run.italic = bool(self.italic) or None
+        if self.code:
+            run.font.name = "Courier New"
+
+
+def _add_groups(document: Any, groups: tuple[Group, ...]) -> None:
+    for group in groups:
+        if group.heading:
+            document.add_heading(group.heading, level=3)
+        for entry in group.entries:
+            paragraph = document.add_paragraph()
+            if entry.number is not None:
+                paragraph.add_run(f"{entry.number}.\u2002")
+            paragraph.add_run(entry.name)
+            if entry.details:
+                paragraph.add_run(f", {entry.details}")
+            if entry.description:
+                paragraph.add_run().add_break()
+                paragraph.add_run(entry.description).italic = True
+        if group.summary:
+            document.add_paragraph().add_run(group.summary).italic = True
+
+
+def _add_heading(document: Any, doc: PdfContent) -> None:
+    document.add_heading(doc.title, level=1)
+    if doc.addressees:
+        document.add_paragraph().add_run("; ".join(doc.addressees)).italic = True
+
+
+def word_document(doc: PdfContent) -> bytes:
+    """``doc`` as a .docx file."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = Document()
+    properties = document.core_properties
+    properties.title = doc.title
+    properties.author = ", ".join(doc.authors)
+    properties.subject = doc.subject
+    properties.keywords = doc.keywords
+    properties.language = doc.language
+    if doc.layout == "statement":
+        if doc.title_first:
+            _add_heading(document, doc)
+        document.add_paragraph().add_run(doc.labels["on_behalf"]).bold = True
+        for item in doc.statement_items:
+            document.add_paragraph(item, style="List Bullet")
+        if not doc.statement_items:
+            document.add_paragraph(doc.labels["none_yet"])
+        if not doc.title_first:
+            _add_heading(document, doc)
+        _BodyWriter(document).feed(doc.body_html)
+    else:
+        if doc.letterhead:
+            names = "   ".join(org.name for org in doc.letterhead)
+            document.add_paragraph().add_run(names).bold = True
+        if doc.date_text:
+            document.add_paragraph(doc.date_text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        for line in doc.addressees:
+            document.add_paragraph(line)
+        if doc.cc:
+            document.add_paragraph(f"{doc.labels['cc']} {'; '.join(doc.cc)}")
+        document.add_heading(doc.title, level=1)
+        _BodyWriter(document).feed(doc.body_html)
+        document.add_heading(doc.labels["signatories"], level=2)
+        _add_groups(document, doc.groups)
+        if not doc.groups:
+            document.add_paragraph(doc.labels["none_yet"])
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

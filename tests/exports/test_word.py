@@ -1,0 +1,91 @@
+"""The letter as an editable Word file (issue 12 item 7), read back with python-docx: the
+same text, order, groups and options as the PDF."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from docx import Document
+from flask.testing import FlaskClient
+
+import signon.exports.pdf.views  # noqa: F401  (registers the routes)
+from signon.exports.models import Layout
+from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import word
+from signon.signatures.listing import Arrangement, set_list_arrangement
+from tests.conftest import login
+from tests.exports.factories import demo_letter, set_export_settings, sign
+from tests.factories import make_letter, make_user
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def paragraphs(data: bytes) -> list[tuple[str, str]]:
+    """(style name, text) of every paragraph, in order."""
+    document = Document(io.BytesIO(data))
+    return [(p.style.name if p.style else "", p.text) for p in document.paragraphs if p.text]
+
+
+def test_the_demo_statement_downloads_as_word_with_the_pdfs_text_and_order(
+    client: FlaskClient,
+) -> None:
+    coordinator = make_user()
+    letter = demo_letter(coordinator)
+    login(client, coordinator)
+    response = client.get(f"/letters/{letter.slug}/export.docx")
+    assert response.status_code == 200
+    assert response.mimetype == word.MIMETYPE
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert (
+        response.headers["Content-Disposition"].endswith('.docx"')
+        or ".docx" in (response.headers["Content-Disposition"])
+    )
+    found = paragraphs(response.data)
+    texts = [text for _, text in found]
+    title = letter.head().title
+    assert texts[0] == title and found[0][0] == "Heading 1"  # the title first, by default
+    on_behalf = texts.index("On behalf of:")
+    items = [text for style, text in found if style == "List Bullet"]
+    names = pdf_operations.prepare(letter).signatories.names
+    assert items[:2] == [f"{names[0]};", f"{names[1]};"]
+    assert items[-2:] == [f"{names[-2]}; and", names[-1]]
+    assert texts.index(items[0]) == on_behalf + 1
+    body = " ".join(texts[texts.index(names[-1]) + 1 :])
+    assert "Dear" in body or len(body) > 500  # the letter's text follows the list
+    assert Document(io.BytesIO(response.data)).core_properties.title == title
+
+
+def test_the_letter_layout_keeps_groups_numbers_and_representatives() -> None:
+    coordinator = make_user()
+    letter = make_letter(
+        coordinator, title="Open letter", addressee="The Minister", body="**Dear** Minister,"
+    )
+    sign(letter, ["Zeta Forum", "Alpha Network"], country="Kenya")
+    sign(
+        letter,
+        ["Beta Centre"],
+        country="Chile",
+        representative_name="Ana Pérez",
+        representative_title="Director",
+    )
+    set_list_arrangement(letter, coordinator, Arrangement(grouping="country"))
+    set_export_settings(letter, layout=Layout.LETTER, representatives=True)
+    found = paragraphs(pdf_operations.word_file(letter, coordinator))
+    texts = [text for _, text in found]
+    assert "The Minister" in texts and ("Heading 1", "Open letter") in found
+    assert "Dear Minister," in texts
+    assert texts.index("Dear Minister,") < texts.index("Signatories")
+    groups = [text for style, text in found if style == "Heading 3"]
+    assert groups == ["Chile", "Kenya"]
+    entries = texts[texts.index("Signatories") + 1 :]
+    assert entries == [
+        "Chile",
+        "1.\u2002Beta Centre\nAna Pérez, Director",
+        "Kenya",
+        "2.\u2002Alpha Network",
+        "3.\u2002Zeta Forum",
+    ]
+    document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
+    dear = next(p for p in document.paragraphs if p.text == "Dear Minister,")
+    assert dear.runs[0].text == "Dear" and dear.runs[0].bold
