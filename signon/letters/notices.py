@@ -69,14 +69,16 @@ def notify(
         dedup_key=dedup_key,
         created_at=utcnow(),
     )
-    try:
-        with unit.begin_nested():
-            unit.add(notice)
-            unit.flush()
-    except IntegrityError:
-        if dedup_key is None:
-            raise
-        return None
+    if dedup_key is None:
+        unit.add(notice)
+        unit.flush()
+    else:  # a SAVEPOINT only where the unique (letter, dedup_key) may refuse it
+        try:
+            with unit.begin_nested():
+                unit.add(notice)
+                unit.flush()
+        except IntegrityError:
+            return None
     for user in recipients(letter, kind, Delivery.IMMEDIATE, session=unit):
         _queue_immediate(user, letter, notice, session)
     return notice
