@@ -53,6 +53,31 @@ class ChangeKind(enum.StrEnum):
     SUBSTANTIVE = "substantive"
 
 
+class PublicSignatories(enum.StrEnum):
+    """Who may ask to sign on a letter's public page (organisations: the behaviour before
+    the choice existed, so it is the default)."""
+
+    ORGANISATIONS = "organisations"
+    INDIVIDUALS = "individuals"
+    BOTH = "both"
+
+    @property
+    def label(self) -> str:
+        return {
+            PublicSignatories.ORGANISATIONS: "Organisations only",
+            PublicSignatories.INDIVIDUALS: "Individuals only",
+            PublicSignatories.BOTH: "Organisations and individuals",
+        }[self]
+
+    @property
+    def takes_organisations(self) -> bool:
+        return self is not PublicSignatories.INDIVIDUALS
+
+    @property
+    def takes_individuals(self) -> bool:
+        return self is not PublicSignatories.ORGANISATIONS
+
+
 LANGUAGES: dict[str, str] = {
     "en": "English",
     "fr": "French",
@@ -94,6 +119,12 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: A public page shows the letter and its published signatories, and anyone may ask to sign.
     is_public: Mapped[bool] = mapped_column(default=False)
+    #: Who the public page's "Sign this letter" form takes.
+    public_signatories: Mapped[PublicSignatories] = mapped_column(
+        enum_column(PublicSignatories, 16),
+        default=PublicSignatories.ORGANISATIONS,
+        server_default=PublicSignatories.ORGANISATIONS.value,
+    )
 
     created_by: Mapped[User | None] = relationship()
     team: Mapped[list[TeamMember]] = relationship(

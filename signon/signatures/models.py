@@ -381,6 +381,8 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     )
     representative_name: Mapped[str | None] = mapped_column(String(200))
     representative_title: Mapped[str | None] = mapped_column(String(200))
+    #: An individual's organisation or institution, printed "for identification only".
+    affiliation: Mapped[str | None] = mapped_column(String(300))
     website: Mapped[str | None] = mapped_column(String(500))
     #: Server-generated file name of the re-encoded logo under the uploads folder.
     logo_filename: Mapped[str | None] = mapped_column(String(80))

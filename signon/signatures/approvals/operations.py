@@ -62,6 +62,8 @@ class SignatoryDetails:
     representative_title: str | None = None
     website: str | None = None
     authority_confirmed: bool = False
+    #: An individual's organisation, for identification only.
+    affiliation: str | None = None
 
 
 def domain_matches(email: str | None, website: str | None) -> bool:
@@ -87,6 +89,7 @@ def _apply(signature: Signature, details: SignatoryDetails) -> None:
     signature.representative_title = details.representative_title or None
     signature.website = details.website or None
     signature.authority_confirmed = details.authority_confirmed
+    signature.affiliation = details.affiliation or None
 
 
 def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
@@ -100,6 +103,7 @@ def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
         signature.representative_title or None,
         signature.website or None,
         signature.authority_confirmed,
+        signature.affiliation or None,
     ) == (
         clean_name(details.name),
         details.sort_name or None,
@@ -109,6 +113,7 @@ def _same_details(signature: Signature, details: SignatoryDetails) -> bool:
         details.representative_title or None,
         details.website or None,
         details.authority_confirmed,
+        details.affiliation or None,
     )
 
 

@@ -23,7 +23,7 @@ from signon.core.input_guard import whole_number
 from signon.core.permissions import Action
 from signon.core.storage import send_stored_or_404
 from signon.letters.guard import letter_route
-from signon.letters.models import Letter
+from signon.letters.models import Letter, PublicSignatories
 from signon.signatures import duplicates
 from signon.signatures.approvals.operations import SignatureError
 from signon.signatures.blueprint import bp
@@ -140,7 +140,11 @@ def _render(
         reject_forms[reject_form[0]] = reject_form[1]
     if merge_form is not None:
         merge_forms[merge_form[0]] = merge_form[1]
-    settings_form = PublicSettingsForm(formdata=None, is_public=letter.is_public)
+    settings_form = PublicSettingsForm(
+        formdata=None,
+        is_public=letter.is_public,
+        signatories=letter.public_signatories.value,
+    )
     return (
         render_template(
             "signatures/moderation.html",
@@ -206,7 +210,8 @@ def moderation_public_settings(letter: Letter) -> Response:
     if not form.validate_on_submit():
         abort(400)
     enabled = bool(form.is_public.data)
-    if operations.set_public_page(letter, enabled=enabled, user=_user()):
+    signatories = PublicSignatories(form.signatories.data)  # a validated choice
+    if operations.set_public_page(letter, enabled=enabled, user=_user(), signatories=signatories):
         flash(
             "The public page is on: anyone with its address can read the letter and ask to sign."
             if enabled

@@ -14,6 +14,7 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -26,9 +27,15 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from signon.core import fields
 from signon.core.forms import BaseForm
 from signon.core.input_guard import whole_number
+from signon.letters.models import PublicSignatories
 from signon.signatures.models import SignatoryKind, Signature
 
-KIND_CHOICES = [SelectChoice(kind.value, kind.label) for kind in SignatoryKind]
+#: The organisations' form: people sign through :class:`IndividualSignForm`.
+KIND_CHOICES = [
+    SelectChoice(kind.value, kind.label)
+    for kind in SignatoryKind
+    if kind != SignatoryKind.INDIVIDUAL
+]
 
 
 def _revision_id(raw: object) -> int | None:
@@ -115,6 +122,50 @@ class PublicSignForm(BaseForm):
         return revision_id
 
 
+class IndividualSignForm(PublicSignForm):
+    """ "Sign this letter" as a person: name, optional family name, title and affiliation;
+    no country, type, representative or "on behalf of the organisation" confirmation.
+
+    Its fields carry the prefix ``person-`` so that it can share the page with the
+    organisations' form. Stored as a signature of kind individual: the title in
+    ``representative_title``, the family name in ``sort_name``.
+    """
+
+    name = StringField(
+        "Your name, exactly as it should be printed",
+        filters=[fields.squash],
+        validators=[DataRequired("Enter your name."), Length(max=300)],
+        render_kw={"autocomplete": "name"},
+    )
+    sort_name = StringField(
+        "Family name (optional)",
+        filters=[fields.squash],
+        validators=[Optional(), Length(max=300)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    representative_title = StringField(
+        "Your title or role (optional)",
+        filters=[fields.squash],
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    affiliation = StringField(
+        "Affiliation (optional)",
+        filters=[fields.squash],
+        validators=[Optional(), Length(max=300)],
+        render_kw={"autocomplete": "organization"},
+    )
+    country = None  # type: ignore[assignment]
+    kind = None  # type: ignore[assignment]
+    representative_name = None  # type: ignore[assignment]
+    website = None  # type: ignore[assignment]
+    authority = None  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "person-")
+        super().__init__(*args, **kwargs)
+
+
 class ConfirmPublicForm(BaseForm):
     """The button on the confirmation page: "I approve this text" (its revision)."""
 
@@ -129,6 +180,11 @@ class PublicSettingsForm(BaseForm):
     is_public = BooleanField(
         "Publish a public page where anyone can read the letter, see the published "
         "signatories and ask to sign"
+    )
+    signatories = RadioField(
+        "Who may sign on the public page",
+        choices=[SelectChoice(choice.value, choice.label) for choice in PublicSignatories],
+        default=PublicSignatories.ORGANISATIONS.value,
     )
 
 

@@ -36,7 +36,7 @@ from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, Revision
+from signon.letters.models import Letter, PublicSignatories, Revision
 from signon.signatures import duplicates
 from signon.signatures.approvals.operations import (
     SignatoryDetails,
@@ -117,6 +117,7 @@ class PublicRequestData:
     sort_name: str | None = None
     website: str | None = None
     authority_confirmed: bool = False
+    affiliation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +129,7 @@ class PublicRequestData:
             "representative_title": self.representative_title,
             "website": self.website,
             "authority_confirmed": self.authority_confirmed,
+            "affiliation": self.affiliation,
         }
 
     @classmethod
@@ -145,6 +147,7 @@ class PublicRequestData:
             representative_title=data.get("representative_title") or None,
             website=data.get("website") or None,
             authority_confirmed=bool(data.get("authority_confirmed")),
+            affiliation=data.get("affiliation") or None,
         )
 
     def details(self) -> SignatoryDetails:
@@ -157,6 +160,7 @@ class PublicRequestData:
             representative_title=self.representative_title,
             website=self.website,
             authority_confirmed=self.authority_confirmed,
+            affiliation=self.affiliation,
         )
 
 
@@ -203,9 +207,17 @@ def _lock_signature(signature: Signature) -> None:
     db.session.refresh(signature)
 
 
-def _signature_named(letter: Letter, name: str) -> Signature | None:
-    """A signature whose name equals ``name`` or looks like it; a published one first."""
-    found = duplicates.look_alikes(letter, name)
+def _signature_named(letter: Letter, data: PublicRequestData) -> Signature | None:
+    """The signature that keeps an organisation from signing under ``data.name``: one whose
+    name equals it or looks like it, a published one first.
+
+    The one home of the rule "no two signatures under one name", which holds for
+    organisations only: two people may share a name, so an individual is never refused
+    for it (moderation shows the pair as possible duplicates instead).
+    """
+    if data.kind == SignatoryKind.INDIVIDUAL:
+        return None
+    found = duplicates.look_alikes(letter, data.name)
     return next((s for s in found if is_listed(s)), found[0] if found else None)
 
 
@@ -299,23 +311,41 @@ def invitation_expiry(letter: Letter) -> datetime:
     return utcnow() + timedelta(days=days)
 
 
-def set_public_page(letter: Letter, *, enabled: bool, user: User) -> bool:
-    """Switch the letter's public page on or off. Returns whether anything changed.
+def set_public_page(
+    letter: Letter,
+    *,
+    enabled: bool,
+    user: User,
+    signatories: PublicSignatories | None = None,
+) -> bool:
+    """Switch the letter's public page on or off, and choose who it takes (``None``: as
+    it is). Returns whether anything changed.
 
     Under the letter's exclusive lock: sign-ons in flight commit first, later ones see it.
     """
     _lock_letter(letter)
-    db.session.refresh(letter, ["is_public"])
-    if letter.is_public == enabled:
-        return False
-    letter.is_public = enabled
-    record_event(
-        "letter.public_page_enabled" if enabled else "letter.public_page_disabled",
-        letter_id=letter.id,
-        actor=user,
-    )
+    db.session.refresh(letter, ["is_public", "public_signatories"])
+    changed = False
+    if letter.is_public != enabled:
+        letter.is_public = enabled
+        record_event(
+            "letter.public_page_enabled" if enabled else "letter.public_page_disabled",
+            letter_id=letter.id,
+            actor=user,
+        )
+        changed = True
+    if signatories is not None and letter.public_signatories != signatories:
+        record_event(
+            "letter.public_signatories_changed",
+            letter_id=letter.id,
+            actor=user,
+            before=letter.public_signatories.value,
+            after=signatories.value,
+        )
+        letter.public_signatories = signatories
+        changed = True
     db.session.flush()
-    return True
+    return changed
 
 
 # --- Asking to sign (double opt-in) ------------------------------------------------------------
@@ -347,11 +377,19 @@ def request_public_signature(
     if revision.letter_id != letter.id:
         raise SignatureError("This text does not belong to this letter.")
     if not data.name.strip():
-        raise SignatureError("The organisation's name is required.")
+        raise SignatureError("The name is required.")
+    individual = data.kind == SignatoryKind.INDIVIDUAL
+    takes = letter.public_signatories
+    if not (takes.takes_individuals if individual else takes.takes_organisations):
+        raise SignatureError(
+            "This letter takes signatures of organisations only."
+            if individual
+            else "This letter takes signatures of individuals only."
+        )
     email = fields.normalise_email(email)
     _hold_open(letter)
     lock_keys(_address_key(letter, email))
-    existing = _signature_named(letter, data.name)
+    existing = _signature_named(letter, data)
     if existing is not None:
         if is_listed(existing):
             raise AlreadyListedError(_listed_message(existing, data.name))
@@ -524,7 +562,7 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
             "The text changed after you asked to sign. Please read the changes and "
             "confirm the current text."
         )
-    existing = _signature_named(letter, data.name)
+    existing = _signature_named(letter, data)
     if existing is not None:
         if is_listed(existing):
             raise NameTakenError(

@@ -44,7 +44,11 @@ from signon.signatures.blueprint import bp
 from signon.signatures.listing import ListPage, listed, listed_signature
 from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations
-from signon.signatures.public_signon.forms import ConfirmPublicForm, PublicSignForm
+from signon.signatures.public_signon.forms import (
+    ConfirmPublicForm,
+    IndividualSignForm,
+    PublicSignForm,
+)
 from signon.signatures.uploads import LOGO_FOLDER
 
 #: Asking to sign: per address (whatever the letter). Per client IP: the settings
@@ -136,6 +140,27 @@ def _list_page(letter: Letter, number: int = 1) -> ListPage:
     return listing.page(offset, PUBLIC_PAGE_SIZE, count=counts.shown(listing).listed)
 
 
+def _sign_forms(
+    letter: Letter, head: Revision, posted: PublicSignForm | None
+) -> list[PublicSignForm]:
+    """The "Sign this letter" forms the letter takes (organisations', individuals' or
+    both), the one just posted in its place."""
+    if not letter.accepts_signatures:
+        return []
+    takes = letter.public_signatories
+    wanted: list[type[PublicSignForm]] = []
+    if takes.takes_organisations:
+        wanted.append(PublicSignForm)
+    if takes.takes_individuals:
+        wanted.append(IndividualSignForm)
+    return [
+        posted
+        if posted is not None and type(posted) is form_class
+        else form_class(formdata=None, revision_id=str(head.id))
+        for form_class in wanted
+    ]
+
+
 def _render_page(
     letter: Letter,
     head: Revision,
@@ -144,15 +169,13 @@ def _render_page(
     closed_error: bool = False,
     page_number: int = 1,
 ) -> str:
-    if form is None and letter.accepts_signatures:
-        form = PublicSignForm(formdata=None, revision_id=str(head.id))
     return render_template(
         "signatures/public.html",
         letter=letter,
         head=head,
         listing=_list_page(letter, page_number),
         page_number=page_number,
-        form=form if letter.accepts_signatures else None,
+        forms=_sign_forms(letter, head, form),
         closed_error=closed_error,
         page_lang=letter.language,
         # without the form the page has no CSRF token (base.html): caches may keep it
@@ -200,19 +223,13 @@ def public_sign(slug: str) -> Response | str | tuple[str, int]:
     head = max(revisions.values(), key=lambda revision: revision.number)
     if not letter.accepts_signatures:
         return _render_page(letter, head, closed_error=True), 410
-    form = PublicSignForm(revision_ids=list(revisions))
+    # which form was posted: its action says (the two may share the page)
+    individual = request.args.get("as") == "individual"
+    form_class = IndividualSignForm if individual else PublicSignForm
+    form = form_class(revision_ids=list(revisions))
     if form.validate_on_submit():
         revision = revisions[form.shown_revision_id]  # validated against the letter's revisions
-        data = operations.PublicRequestData(
-            name=form.name.data or "",
-            sort_name=form.sort_name.data or None,
-            country=form.country.data or "",
-            kind=SignatoryKind(form.kind.data),
-            representative_name=form.representative_name.data or "",
-            representative_title=form.representative_title.data or None,
-            website=form.website.data or None,
-            authority_confirmed=bool(form.authority.data),
-        )
+        data = _request_data(form)
         try:
             operations.request_public_signature(
                 letter,
@@ -228,6 +245,31 @@ def public_sign(slug: str) -> Response | str | tuple[str, int]:
         else:
             return redirect(url_for("signatures.public_check_email", slug=letter.slug))
     return _render_page(letter, head, form)
+
+
+def _request_data(form: PublicSignForm) -> operations.PublicRequestData:
+    """What the validated form asks to sign (an individual's form has no organisation
+    fields)."""
+    if isinstance(form, IndividualSignForm):
+        return operations.PublicRequestData(
+            name=form.name.data or "",
+            sort_name=form.sort_name.data or None,
+            country="",
+            kind=SignatoryKind.INDIVIDUAL,
+            representative_name="",
+            representative_title=form.representative_title.data or None,
+            affiliation=form.affiliation.data or None,
+        )
+    return operations.PublicRequestData(
+        name=form.name.data or "",
+        sort_name=form.sort_name.data or None,
+        country=form.country.data or "",
+        kind=SignatoryKind(form.kind.data),
+        representative_name=form.representative_name.data or "",
+        representative_title=form.representative_title.data or None,
+        website=form.website.data or None,
+        authority_confirmed=bool(form.authority.data),
+    )
 
 
 @bp.get("/p/<slug>/check-email")
