@@ -242,6 +242,72 @@ def test_the_settings_come_first_and_export_pdf_saves_them_and_exports(
     assert text.index("On behalf of:") < text.index("The Assembly of States Parties")
 
 
+def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) -> None:
+    from PIL import Image
+
+    from signon.core.storage import storage
+    from signon.signatures.uploads import logo_name
+
+    _, letter = _coordinator_letter(client)
+    image = io.BytesIO()
+    Image.new("RGB", (300, 100), (200, 30, 30)).save(image, format="PNG")
+    image.seek(0)
+    data = {
+        "layout": "letter",
+        "page_size": "A4",
+        "variant": "standard",
+        "order": "alphabetical",
+        "grouping": "none",
+        "columns": "2",
+        "individuals": "list",
+    }
+    response = client.post(
+        f"/letters/{letter.slug}/export",
+        data={**data, "letterhead_logo": (image, "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    transaction.commit()
+    name = pdf_operations.settings_for(letter).options["letterhead_logo"]
+    stored = logo_name(name)
+    assert stored is not None and storage().exists(stored)  # written after the commit
+
+    def first_page_images() -> int:
+        result = pdf_operations.export_pdf(letter, None, actor_label="test")
+        document = PdfReader(io.BytesIO(pdf_operations.stored_pdf(result.record)))
+        return len(document.pages[0].images)
+
+    assert first_page_images() == 1
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert "Remove the letterhead logo" in page
+    response = client.post(
+        f"/letters/{letter.slug}/export", data={**data, "remove_letterhead_logo": "y"}
+    )
+    assert response.status_code == 302
+    assert "letterhead_logo" not in pdf_operations.settings_for(letter).options
+    assert first_page_images() == 0
+
+
+def test_a_letterhead_logo_that_is_not_an_image_is_refused(client: FlaskClient) -> None:
+    _, letter = _coordinator_letter(client)
+    response = client.post(
+        f"/letters/{letter.slug}/export",
+        data={
+            "layout": "letter",
+            "page_size": "A4",
+            "variant": "standard",
+            "order": "alphabetical",
+            "grouping": "none",
+            "columns": "2",
+            "individuals": "list",
+            "letterhead_logo": (io.BytesIO(b"<svg onload=alert(1)>"), "logo.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "letterhead_logo" not in (pdf_operations.settings_for(letter).options or {})
+
+
 def test_a_failed_export_says_why_and_has_no_download(client: FlaskClient, app) -> None:
     _, letter = _coordinator_letter(client)
     app.config["SIGNON_PDF_TIMEOUT"] = 0.01

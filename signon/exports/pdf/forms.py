@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask_wtf.file import FileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
@@ -26,6 +28,7 @@ from signon.exports.models import ExportSettings, Layout, PageSize
 from signon.exports.pdf.operations import options_of
 from signon.signatures.listing import Arrangement
 from signon.signatures.models import OrderMode, Signature
+from signon.signatures.uploads import LogoError, ProcessedLogo, process_logo
 
 MAX_LINES = 20_000
 MAX_DESCRIPTION = 300
@@ -136,6 +139,12 @@ class ExportSettingsForm(BaseForm):
     show_descriptions = BooleanField("Print a short description under organisations")
     descriptions = TextAreaField("Descriptions: “Name: description”, one per line")
     logo_grid = BooleanField("Add a grid of the signatories' logos")
+    letterhead_logo = FileField(
+        "Letterhead logo (Letter layout)",
+        description="PNG, JPEG or WebP, up to 2 MB, printed at the top of the first page. "
+        "It is re-encoded; choose the file again if the form is shown a second time.",
+    )
+    remove_letterhead_logo = BooleanField("Remove the letterhead logo")
     #: The page's main button: save these settings and export at once (no separate save).
     export_now = SubmitField("Export PDF")
 
@@ -145,6 +154,8 @@ class ExportSettingsForm(BaseForm):
         self._by_id = {s.id: s for s in signatures}
         self.ids: dict[str, list[int]] = {}
         self.description_map: dict[str, str] = {}
+        #: The uploaded letterhead logo, checked and re-encoded (written after the commit).
+        self.processed_logo: ProcessedLogo | None = None
 
     # --- from and to the stored settings ---
 
@@ -251,6 +262,13 @@ class ExportSettingsForm(BaseForm):
                 "Copy the names as they are listed."
             )
         return ids
+
+    def validate_letterhead_logo(self, field: FileField) -> None:
+        if isinstance(field.data, FileStorage) and field.data.filename:
+            try:
+                self.processed_logo = process_logo(field.data.stream)
+            except LogoError as problem:
+                raise ValidationError(str(problem)) from problem
 
     def validate_custom_order(self, field: TextAreaField) -> None:
         self.ids["custom_order"] = self._match(field, _lines(field.data))

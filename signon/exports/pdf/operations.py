@@ -48,7 +48,7 @@ from signon.core.storage import (
     storage_config,
 )
 from signon.core.timefmt import date_text, locale_for
-from signon.core.transaction import commit
+from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
 from signon.exports.models import ExportRecord, ExportSettings, ExportStatus, Layout, PageSize
@@ -78,7 +78,7 @@ from signon.signatures.listing import (
     verdict,
 )
 from signon.signatures.models import OrderMode, SignatoryKind, Signature
-from signon.signatures.uploads import MAX_LOGO_BYTES, logo_name
+from signon.signatures.uploads import MAX_LOGO_BYTES, ProcessedLogo, logo_name, save_logo
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,11 @@ def save_export_settings(
     page_size: PageSize,
     audit_page: bool,
     options: Mapping[str, Any],
+    letterhead_logo: ProcessedLogo | None = None,
+    remove_letterhead_logo: bool = False,
 ) -> ExportSettings:
+    """Store the coordinator's choices; a new letterhead logo is written to the storage
+    once they are committed."""
     settings = db.session.scalar(
         select(ExportSettings).where(ExportSettings.letter_id == letter.id)
     )
@@ -170,7 +174,13 @@ def save_export_settings(
     settings.layout = layout
     settings.page_size = page_size
     settings.audit_page = audit_page
-    settings.options = {**(settings.options or {}), **dict(options)}
+    merged = {**(settings.options or {}), **dict(options)}
+    if letterhead_logo is not None:
+        merged["letterhead_logo"] = letterhead_logo.filename
+        after_commit(functools.partial(save_logo, letterhead_logo))
+    elif remove_letterhead_logo:
+        merged.pop("letterhead_logo", None)
+    settings.options = merged
     db.session.flush()
     record_event(
         "export.settings_changed",
@@ -576,6 +586,7 @@ def build_content(
         created=exported_at.astimezone(UTC).isoformat(timespec="seconds"),
         date_text=dated if settings.layout == Layout.LETTER else "",
         letterhead=letterhead if settings.layout == Layout.LETTER else (),
+        letterhead_logo=_letterhead_logo(options) if settings.layout == Layout.LETTER else None,
         addressees=addressees,
         cc=_lines(options.get("cc") or []) if settings.layout == Layout.LETTER else (),
         body_html=str(revision.body_html),
@@ -593,6 +604,12 @@ def build_content(
         variant=variant,
         attachments=attachments,
     )
+
+
+def _letterhead_logo(options: Mapping[str, Any]) -> str | None:
+    """The letterhead logo's address for the renderer, if one is stored and readable."""
+    name = options.get("letterhead_logo")
+    return logo_url(name) if isinstance(name, str) and logo_file(name) else None
 
 
 def _utc(value: datetime | None) -> str:

@@ -1053,6 +1053,8 @@ class PdfContent:
     attachments: tuple[Attachment, ...] = ()
     #: Statement layout: the title and addressee before “On behalf of:” and the list.
     title_first: bool = False
+    #: Letter layout: the coordinators' letterhead logo (a ``signon:logo/`` address).
+    letterhead_logo: str | None = None
 
 
 # --- Content to HTML (templates/pdf/; needs an app context) --------------------------------

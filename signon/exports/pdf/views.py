@@ -78,6 +78,8 @@ def pdf_settings(letter: Letter) -> Response | str:
             page_size=PageSize(form.page_size.data),
             audit_page=bool(form.audit_page.data),
             options=form.options(),
+            letterhead_logo=form.processed_logo,
+            remove_letterhead_logo=bool(form.remove_letterhead_logo.data),
         )
         if form.export_now.data:
             # the export route makes it once the settings are committed: a 307 repeats the
@@ -98,6 +100,7 @@ def pdf_settings(letter: Letter) -> Response | str:
         export_form=ExportForm(formdata=None),
         images=shutil.which("pdftoppm") is not None,
         export_state=pdf_operations.export_state,
+        letterhead_logo=bool(pdf_operations.options_of(settings).get("letterhead_logo")),
         tagged=summary.count <= pdf_operations.INLINE_MAX
         or bool(pdf_operations.options_of(settings)["tag_long_lists"]),
     )
