@@ -130,6 +130,19 @@ def name_key(name: str, sort_name: str | None, language: str, ident: int = 0) ->
     )
 
 
+def family_name(name: str, given: str | None = None) -> str:
+    """The name a person is sorted under among the individual signatories: the family
+    name they gave, else the last word of their name ("Amina J. Mohammed" -> "Mohammed").
+
+    Kept simple on purpose: a person whose family name comes first (many East Asian
+    names) or has several words ("van der Berg") gives it in the form.
+    """
+    if given and given.strip():
+        return " ".join(given.split())
+    words = name.split()
+    return words[-1] if words else ""
+
+
 def stored_name_order(name: str, sort_name: str | None, language: str) -> bytes:
     """:func:`name_key` (without the id) as one byte string that sorts the same way
     (``ORDER BY`` it, then the id). ICU sort keys end with their only zero byte, so

@@ -16,7 +16,9 @@ from signon.audit.models import AuditEvent
 from signon.core import transaction
 from signon.extensions import db
 from signon.letters.models import Letter, PublicSignatories
+from signon.signatures import listing
 from signon.signatures.approvals.operations import SignatureError
+from signon.signatures.collation import family_name
 from signon.signatures.models import PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations as ops
 from tests.permissions import ROLES, LetterWorld, log_in_as
@@ -230,3 +232,61 @@ def test_the_organisations_name_rule_is_unchanged() -> None:
     # an individual of an organisation's name is not refused either (people are not
     # organisations); the coordinators see the pair as possible duplicates
     assert ask(letter, "Friends of the Court", "p@example.org", **PERSON).request is not None
+
+
+# --- Order and heading ---------------------------------------------------------------------------
+
+
+def test_family_name_is_the_given_one_or_the_last_word() -> None:
+    assert family_name("Amina J. Mohammed") == "Mohammed"
+    assert family_name("Park Ji-sung", " Park ") == "Park"
+    assert family_name("  ") == ""
+
+
+def _sign_up(letter: Letter, *people: tuple[str, str]) -> None:
+    coordinator = letter.created_by
+    assert coordinator is not None
+    for number, (name, given) in enumerate(people):
+        details = {**PERSON, "sort_name": given or None}
+        signature = ask_and_confirm(letter, name, f"p{number}@example.org", **details)
+        ops.accept_signature(signature, moderator=coordinator)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            ["Émile Durand", "Amina J. Mohammed", "Park Ji-sung", "Carl Young", "Ольга Иванова"],
+        ),
+        # Russian collation puts Cyrillic first
+        (
+            "ru",
+            ["Ольга Иванова", "Émile Durand", "Amina J. Mohammed", "Park Ji-sung", "Carl Young"],
+        ),
+    ],
+)
+def test_individuals_are_sorted_by_family_name_in_the_letters_collation(
+    language: str, expected: list[str]
+) -> None:
+    letter = make_public_letter(public_signatories=PublicSignatories.INDIVIDUALS, language=language)
+    _sign_up(
+        letter,
+        ("Carl Young", ""),
+        ("Ольга Иванова", ""),
+        ("Park Ji-sung", "Park"),
+        ("Amina J. Mohammed", ""),
+        ("Émile Durand", ""),
+    )
+    names = [entry.signature.name for entry in listing.page(letter, 0, 10).entries]
+    assert names == expected
+    in_python = [entry.signature.name for entry in listing.signatory_list(letter).entries]
+    assert in_python == expected
+
+
+def test_the_heading_uses_the_addressee_as_written(client: FlaskClient) -> None:
+    letter = make_public_letter(addressee="To the President of the Assembly of States Parties")
+    transaction.commit()
+    html = client.get(f"/p/{letter.slug}").get_data(as_text=True)
+    assert ">To the President of the Assembly of States Parties<" in html
+    assert "Open letter to" not in html
