@@ -52,6 +52,20 @@ OUTCOME_CHUNK = 50
 SEND_IN_REQUEST = 20
 
 
+def forwarding_note(who: str) -> str:
+    """The one sentence every mail carrying an answering link says about forwarding it.
+
+    A plain string, not a template include: the HTML mails autoescape it (a .txt
+    partial included from an HTML template is compiled without autoescaping, which let
+    an organisation name such as <script> through) and the text mails print it as is.
+    """
+    return (
+        f"You may forward this message to colleagues at {who} (your director, say) so that "
+        f"the right person answers: the link answers for {who} only, so please do not share "
+        f"it outside {who}."
+    )
+
+
 def describe_moment(moment: datetime, now: datetime | None = None) -> str:
     """A time in plain words, for e-mails: "Friday 13 March 2026 at 17:00 UTC (in 12 days)".
 

@@ -40,6 +40,8 @@ from signon.signatures.invitations.operations import (
 from signon.signatures.models import Invitation
 from signon.signatures.uploads import logo_name
 
+bp.add_app_template_global(notifications.forwarding_note, "forwarding_note")
+
 #: Invitation sends per coordinator (or address): generous for real use, a wall for a script.
 INVITE_LIMIT = "30 per minute;300 per hour"
 
