@@ -12,11 +12,12 @@ from pypdf import PdfReader
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.core import transaction
+from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.signatures.approvals.operations import SignatoryDetails, approve
 from signon.signatures.models import Moderation, SignatureSource
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
-from tests.e2e.helpers import TestUser, login_directly
+from tests.e2e.helpers import TestUser, axe_violations, login_directly
 from tests.exports.factories import demo_letter
 from tests.factories import make_user
 
@@ -99,3 +100,28 @@ def test_the_export_page_works_on_a_phone(
     expect(page.get_by_role("button", name="Export PDF")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways ({width}px)"
+
+
+def test_each_setting_applies_to_the_preview_as_it_changes(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """No “Save settings” step: changing a setting saves it and reloads the preview."""
+    user, slug = _letter(app)
+    login_directly(page, user, f"/letters/{slug}/export")
+    preview = page.get_by_role("img", name="Preview of the first two pages of the PDF")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000
+    )
+    before = preview.get_attribute("src")
+    page.get_by_label("Layout", exact=True).select_option("letter")
+    expect(
+        page.get_by_role("status").filter(has_text="The preview shows your settings")
+    ).to_be_visible(timeout=30_000)
+    assert preview.get_attribute("src") != before
+    with app.app_context():
+        from signon.letters import queries
+
+        letter = queries.letter_by_slug(slug)
+        assert pdf_operations.settings_for(letter).layout == Layout.LETTER
+    assert page.url.endswith(f"/letters/{slug}/export")  # the page was not reloaded
+    assert axe_violations(page) == []

@@ -242,6 +242,35 @@ def test_the_settings_come_first_and_export_pdf_saves_them_and_exports(
     assert text.index("On behalf of:") < text.index("The Assembly of States Parties")
 
 
+def test_the_pages_script_saves_a_change_with_no_redirect(client: FlaskClient) -> None:
+    """static/js/export-settings.js posts each change with ``X-Signon-Preview``: saved,
+    204, no flash left for the next page."""
+    _, letter = _coordinator_letter(client)
+    data = {
+        "layout": "letter",
+        "page_size": "A4",
+        "variant": "standard",
+        "order": "alphabetical",
+        "grouping": "none",
+        "columns": "2",
+        "individuals": "list",
+    }
+    response = client.post(
+        f"/letters/{letter.slug}/export", data=data, headers={"X-Signon-Preview": "1"}
+    )
+    assert response.status_code == 204
+    assert pdf_operations.settings_for(letter).layout == Layout.LETTER
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert "The export settings are saved" not in page
+    assert "js/export-settings.js" in page and "data-live-preview" in page
+    refused = client.post(
+        f"/letters/{letter.slug}/export",
+        data={**data, "columns": "9"},
+        headers={"X-Signon-Preview": "1"},
+    )
+    assert refused.status_code == 200  # the script then submits the form to show why
+
+
 def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) -> None:
     from PIL import Image
 

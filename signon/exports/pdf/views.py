@@ -81,6 +81,8 @@ def pdf_settings(letter: Letter) -> Response | str:
             letterhead_logo=form.processed_logo,
             remove_letterhead_logo=bool(form.remove_letterhead_logo.data),
         )
+        if request.headers.get("X-Signon-Preview") == "1":
+            return Response(status=204)  # saved by the page's script, which reloads the preview
         if form.export_now.data:
             # the export route makes it once the settings are committed: a 307 repeats the
             # POST (with its CSRF token) there
