@@ -480,19 +480,43 @@ def sustained_rate(database_url: str, slug: str, phase: Phase) -> tuple[float, f
 ACCESS = re.compile(r'"(GET|POST) (\S+) HTTP[^"]*" (\d{3}) (\S+) (\d+)ms')
 
 
+def access_entry(line: str) -> tuple[str, str, int, int] | None:
+    """(method, path, bytes, ms) of one access-log line of the repository's gunicorn.conf.py:
+    a JSON line (``SIGNON_LOG_FORMAT=json``, the production default: signon/core/
+    gunicorn_logs.py) or the text format, whose request fields end with ``<ms>ms``."""
+    if line.startswith("{"):
+        try:
+            fields = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(fields.get("duration_ms"), int) or "path" not in fields:
+            return None
+        size = fields.get("bytes")
+        return (
+            str(fields.get("method")),
+            str(fields["path"]),
+            size if isinstance(size, int) else 0,
+            fields["duration_ms"],
+        )
+    found = ACCESS.search(line)
+    if found is None:
+        return None
+    method, path, _status, size, ms = found.groups()
+    return method, path, int(size) if size.isdigit() else 0, int(ms)
+
+
 def server_times(log: Path) -> list[str]:
-    """Server time per route (median, p90, max ms; from the access log of the repository's
-    gunicorn.conf.py, whose format ends the request line's fields with ``<ms>ms``)."""
+    """Server time per route (median, p90, max ms) from gunicorn's access log."""
     times: dict[str, list[int]] = {}
     sizes: dict[str, int] = {}
     for line in log.read_text(errors="replace").splitlines():
-        found = ACCESS.search(line)
-        if found is None:
+        entry = access_entry(line)
+        if entry is None:
             continue
-        method, path, _status, size, ms = found.groups()
+        method, path, size, ms = entry
         route = re.sub(r"/confirm/[^/?]+", "/confirm/<token>", path.split("?")[0])
-        times.setdefault(f"{method} {route}", []).append(int(ms))
-        sizes[f"{method} {route}"] = int(size) if size.isdigit() else 0
+        times.setdefault(f"{method} {route}", []).append(ms)
+        sizes[f"{method} {route}"] = size
     lines = []
     for route, values in sorted(times.items()):
         values.sort()
