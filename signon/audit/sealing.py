@@ -84,6 +84,10 @@ def seal_letter(letter_id: int) -> bool:
         select(PendingAuditEvent.id).where(PendingAuditEvent.chain == _chain(letter_id)).limit(1)
     )
     if waiting is None:
+        # end the read: on SQLite it began a write transaction (BEGIN IMMEDIATE), which held
+        # the database's write lock and made the outbox's claim on its own connection wait
+        # 30 s and fail ("database is locked") after a commit outside a request
+        transaction.rollback()
         return False
     try:
         record_events([], letter_id=letter_id)
