@@ -89,3 +89,23 @@ def test_the_letter_layout_keeps_groups_numbers_and_representatives() -> None:
     document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
     dear = next(p for p in document.paragraphs if p.text == "Dear Minister,")
     assert dear.runs[0].text == "Dear" and dear.runs[0].bold
+    assert len(document.inline_shapes) == 0
+
+
+def test_the_letterhead_logo_is_in_the_word_file_too() -> None:
+    from PIL import Image
+
+    from signon.signatures.uploads import process_logo, save_logo
+
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Open letter", body="Text.")
+    sign(letter, ["Alpha Network"])
+    image = io.BytesIO()
+    Image.new("RGB", (300, 100), (20, 90, 160)).save(image, format="PNG")
+    image.seek(0)
+    logo = process_logo(image)
+    save_logo(logo)
+    set_export_settings(letter, layout=Layout.LETTER, letterhead_logo=logo.filename)
+    document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
+    assert len(document.inline_shapes) == 1
+    assert document.paragraphs[0].text == ""  # the logo's paragraph comes first

@@ -880,7 +880,14 @@ def word_file(letter: Letter, user: User | None) -> bytes:
     prepared = prepare(letter)
     exported_by = user.display_name if user else "system"
     content = build_content(prepared, exported_at=utcnow(), exported_by=exported_by, audit=False)
-    return word.word_document(content)
+    logo = None
+    stored = logo_file(options_of(prepared.settings).get("letterhead_logo"))
+    if content.letterhead_logo is not None and stored is not None:
+        try:
+            logo = storage().get(stored, max_bytes=MAX_LOGO_BYTES)
+        except StorageError:  # gone since it was checked: the file without it
+            logo = None
+    return word.word_document(content, letterhead_logo=logo)
 
 
 def word_file_name(letter: Letter) -> str:

@@ -126,10 +126,11 @@ def _add_heading(document: Any, doc: PdfContent) -> None:
         document.add_paragraph().add_run("; ".join(doc.addressees)).italic = True
 
 
-def word_document(doc: PdfContent) -> bytes:
-    """``doc`` as a .docx file."""
+def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> bytes:
+    """``doc`` as a .docx file (``letterhead_logo``: the PNG of ``doc.letterhead_logo``)."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
 
     document = Document()
     properties = document.core_properties
@@ -150,6 +151,8 @@ def word_document(doc: PdfContent) -> bytes:
             _add_heading(document, doc)
         _BodyWriter(document).feed(doc.body_html)
     else:
+        if letterhead_logo is not None:
+            document.add_picture(io.BytesIO(letterhead_logo), height=Mm(18))
         if doc.letterhead:
             names = "   ".join(org.name for org in doc.letterhead)
             document.add_paragraph().add_run(names).bold = True
