@@ -296,7 +296,9 @@ class GroupKind(enum.StrEnum):
     FIRST_TIER = "first_tier"
     SECOND_TIER = "second_tier"
     NEW_SINCE = "new_since"
-    #: Individuals counted, not named, in the PDF (the last group when present).
+    #: Individual signatories: always listed apart, after the organisations (sorted by
+    #: family name: :func:`signon.signatures.collation.family_name`); the PDF may count
+    #: them instead of naming them (``Arrangement.count_individuals``).
     INDIVIDUALS = "individuals"
 
 
@@ -347,7 +349,7 @@ def group_heading(kind: GroupKind, label: str | None, arrangement: Arrangement) 
     return {
         GroupKind.FIRST_TIER: "Initiated by",
         GroupKind.SECOND_TIER: "Endorsed by",
-        GroupKind.INDIVIDUALS: "Individuals",
+        GroupKind.INDIVIDUALS: "Individual signatories",
     }.get(kind)
 
 
@@ -355,10 +357,8 @@ def _split_groups(
     ordered: Sequence[Signature], arrangement: Arrangement, language: str
 ) -> list[tuple[GroupKind, str | None, list[Signature]]]:
     rest = list(ordered)
-    individuals: list[Signature] = []
-    if arrangement.count_individuals:
-        individuals = [s for s in rest if s.kind == SignatoryKind.INDIVIDUAL]
-        rest = [s for s in rest if s.kind != SignatoryKind.INDIVIDUAL]
+    individuals = [s for s in rest if s.kind == SignatoryKind.INDIVIDUAL]
+    rest = [s for s in rest if s.kind != SignatoryKind.INDIVIDUAL]
     newer: list[Signature] = []
     if arrangement.new_since is not None:
         since = arrangement.new_since
@@ -664,7 +664,7 @@ def _new_since_cut(arrangement: Arrangement) -> datetime | None:
 
 def group_of(signature: Signature, arrangement: Arrangement) -> tuple[GroupKind, str | None]:
     """The group ``signature`` is listed in (what :func:`_split_groups` decides for a list)."""
-    if arrangement.count_individuals and signature.kind == SignatoryKind.INDIVIDUAL:
+    if signature.kind == SignatoryKind.INDIVIDUAL:
         return GroupKind.INDIVIDUALS, None
     cut = _new_since_cut(arrangement)
     if cut is not None and signature.approved_at is not None and signature.approved_at >= cut:
@@ -697,8 +697,7 @@ def _order_by(arrangement: Arrangement, drafter_ids: Sequence[int]) -> list[Any]
     """ORDER BY for the arrangement: group, then the chosen order, then the name and id."""
     order: list[Any] = []
     ranks: list[tuple[Any, int]] = []
-    if arrangement.count_individuals:
-        ranks.append((Signature.kind == SignatoryKind.INDIVIDUAL, 2))
+    ranks.append((Signature.kind == SignatoryKind.INDIVIDUAL, 2))
     cut = _new_since_cut(arrangement)
     if cut is not None:
         ranks.append((and_(Signature.approved_at.is_not(None), Signature.approved_at >= cut), 1))

@@ -425,6 +425,16 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     def __repr__(self) -> str:
         return f"<Signature {self.id} letter={self.letter_id} {self.name!r} {self.status}>"
 
+    def individual_details(self, identification_only: str = "(for identification only)") -> str:
+        """An individual's title, then their affiliation marked ``identification_only``
+        ("Professor of Law, University of Nairobi (for identification only)"): the one
+        wording of every list (the PDF passes the mark in the letter's language)."""
+        parts = [" ".join((self.representative_title or "").split())]
+        affiliation = " ".join((self.affiliation or "").split())
+        if affiliation:
+            parts.append(f"{affiliation} {identification_only}".strip())
+        return ", ".join(part for part in parts if part)
+
     @staticmethod
     def key_for(name: str) -> str:
         return names.name_key(name)

@@ -231,6 +231,34 @@ def test_individuals_listed_with_title_and_affiliation() -> None:
     assert "1. Dr Ana Pérez, Professor of Law, University of Nairobi" in text_of(export(letter))
 
 
+def test_individual_signatories_are_printed_apart_after_the_organisations() -> None:
+    """The Letter layout (the Statement layout's inline “On behalf of:” list does not
+    set them apart yet)."""
+    letter = make_letter(make_user(), title="People and groups")
+    sign(letter, ["Zeta Network"], country="Chile")
+    sign(
+        letter,
+        ["Ana Pérez"],
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
+    sign(letter, ["Alpha Coalition"], country="Peru")
+    set_export_settings(letter, layout=Layout.LETTER)
+    text = text_of(export(letter))
+    places = [
+        text.index(part)
+        for part in (
+            "Signatories",
+            "Alpha Coalition",
+            "Zeta Network",
+            "Individual signatories",
+            "Ana Pérez, Professor of Law, University of Nairobi (for identification only)",
+        )
+    ]
+    assert places == sorted(places)
+
+
 # --- The audit page -----------------------------------------------------------------------
 
 

@@ -290,3 +290,20 @@ def test_the_heading_uses_the_addressee_as_written(client: FlaskClient) -> None:
     html = client.get(f"/p/{letter.slug}").get_data(as_text=True)
     assert ">To the President of the Assembly of States Parties<" in html
     assert "Open letter to" not in html
+
+
+# --- Listed apart ---------------------------------------------------------------------------------
+
+
+def test_individuals_are_listed_apart_after_the_organisations(client: FlaskClient) -> None:
+    letter = _both_letter()
+    make_signature(letter, "Zeta Network", country="Chile")
+    _sign_up(letter, ("Ana Pérez", ""))
+    make_signature(letter, "Alpha Coalition", country="Peru")
+    transaction.commit()
+    for path in (f"/p/{letter.slug}", f"/p/{letter.slug}/embed"):
+        html = client.get(path).get_data(as_text=True)
+        order = [html.index(text) for text in ("Alpha Coalition", "Zeta Network")]
+        heading = html.index("Individual signatories")
+        assert order[0] < order[1] < heading < html.index("Ana Pérez"), path
+        assert "Professor of Law, University of Nairobi (for identification only)" in html

@@ -276,6 +276,8 @@ def _heading(
     if group.kind == GroupKind.SECOND_TIER:
         tiered = any(g.kind == GroupKind.FIRST_TIER for g in signatories.groups)
         return str(options.get("second_tier_heading") or labels["endorsed"]) if tiered else None
+    if group.kind == GroupKind.INDIVIDUALS:
+        return labels["individual_signatories"]
     since = signatories.arrangement.new_since
     if group.kind == GroupKind.NEW_SINCE and since is not None:
         return str(labels["new_since"]).format(date=date_text(since, locale_for(language)))
@@ -446,7 +448,7 @@ def _pdf_entry(
     s = entry.signature
     details = ""
     if s.kind == SignatoryKind.INDIVIDUAL:
-        details = " ".join((s.representative_title or "").split())
+        details = s.individual_details(options.get("identification_only", ""))
     elif s.country and not by_country:
         details = " ".join(s.country.split())
     description = ""
@@ -485,8 +487,10 @@ def build_content(
     by_country = signatories.arrangement.grouping == "country"
     shown = 0
     printed_groups: list[pdf.Group] = []
+    counted = signatories.arrangement.count_individuals
+    options = {**options, "identification_only": labels["identification_only"]}
     for group in signatories.groups:
-        if group.kind == GroupKind.INDIVIDUALS:
+        if counted and group.kind == GroupKind.INDIVIDUALS:
             key = "individual" if len(group.entries) == 1 else "individuals"
             summary = labels[key].format(count=f"{len(group.entries):,}")
             printed_groups.append(pdf.Group(None, (), summary))
@@ -504,7 +508,12 @@ def build_content(
                 )
             )
     hidden = (
-        sum(len(g.entries) for g in signatories.groups if g.kind != GroupKind.INDIVIDUALS) - shown
+        sum(
+            len(g.entries)
+            for g in signatories.groups
+            if not (counted and g.kind == GroupKind.INDIVIDUALS)
+        )
+        - shown
     )
     if hidden > 0:
         printed_groups.append(pdf.Group(None, (), f"… {hidden:,} more in the export"))
