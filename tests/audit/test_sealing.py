@@ -19,6 +19,7 @@ from signon.signatures.public_signon import operations as public_ops
 from tests.conftest import login
 from tests.factories import make_user
 from tests.signatures.factories import ask_and_confirm, make_public_letter
+from tests.smtp import MailCatcher
 from tests.threads import run_together
 
 
@@ -106,6 +107,27 @@ def test_events_committed_but_never_handed_over_are_sealed_by_the_scheduler(
         assert _pending(letter_id) == 0
         assert _chain(letter_id).count("signature.approved") == 3
         assert verify_letter(letter_id).intact
+
+
+@pytest.mark.real_commits
+def test_a_commit_outside_a_request_with_nothing_left_to_seal_still_sends_its_mail(
+    app: Flask, outbox: MailCatcher
+) -> None:
+    """The commit's callbacks seal first, then send: sealing that finds nothing must end
+    its read. On SQLite the read began a write transaction (BEGIN IMMEDIATE) on the
+    shared session, and the outbox's claim on a connection of its own then waited out
+    the busy timeout and failed ("database is locked"): no acceptance mail (the e2e
+    journey tests/e2e/test_journey_public_changes.py, without a browser)."""
+    with app.app_context():  # no request: the callbacks run at the commit, as in the CLI
+        coordinator = make_user()
+        letter = make_public_letter(coordinator)
+        signature = ask_and_confirm(letter, "Sealed Choir", email="choir@example.org")
+        public_ops.accept_signature(signature, moderator=coordinator)  # seals the pending
+        transaction.commit()
+        assert [m["Subject"] for m in outbox.to("choir@example.org")], "no mail was sent"
+        assert not db.session().in_transaction()  # nothing holds the write lock
+        assert _pending(letter.id) == 0
+        db.session.remove()
 
 
 @pytest.mark.usefixtures("app_context")
