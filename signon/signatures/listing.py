@@ -357,7 +357,10 @@ def _split_groups(
     ordered: Sequence[Signature], arrangement: Arrangement, language: str
 ) -> list[tuple[GroupKind, str | None, list[Signature]]]:
     rest = list(ordered)
-    individuals = [s for s in rest if s.kind == SignatoryKind.INDIVIDUAL]
+    # individuals by (family) name whatever the chosen order: it places organisations
+    individuals = sorted(
+        (s for s in rest if s.kind == SignatoryKind.INDIVIDUAL), key=_alphabetical_key(language)
+    )
     rest = [s for s in rest if s.kind != SignatoryKind.INDIVIDUAL]
     newer: list[Signature] = []
     if arrangement.new_since is not None:
@@ -716,17 +719,22 @@ def _order_by(arrangement: Arrangement, drafter_ids: Sequence[int]) -> list[Any]
     elif arrangement.grouping == "tier":
         first = sorted(arrangement.first_tier)
         order.append(in_main_groups(case((Signature.id.in_(first), 0), else_=1)))
+
+    def for_organisations(expression: Any) -> Any:
+        """The chosen order places organisations; individuals go by (family) name."""
+        return case((Signature.kind == SignatoryKind.INDIVIDUAL, None), else_=expression)
+
     if arrangement.mode == OrderMode.COUNTRY:
-        order.append(Signature.country_order)
+        order.append(for_organisations(Signature.country_order))
     elif arrangement.mode == OrderMode.KIND:
-        order.append(_kind_rank())
+        order.append(for_organisations(_kind_rank()))
     elif arrangement.mode == OrderMode.DRAFTERS_FIRST:
-        order.append(case((Signature.id.in_(list(drafter_ids)), 0), else_=1))
+        order.append(for_organisations(case((Signature.id.in_(list(drafter_ids)), 0), else_=1)))
     elif arrangement.mode == OrderMode.CUSTOM and arrangement.custom_order:
         position: dict[int, int] = {}
         for index, ident in enumerate(arrangement.custom_order):
             position.setdefault(ident, index)
-        order.append(case(position, value=Signature.id, else_=len(position)))
+        order.append(for_organisations(case(position, value=Signature.id, else_=len(position))))
     return [*order, Signature.name_order, Signature.id]
 
 

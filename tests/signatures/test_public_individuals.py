@@ -19,8 +19,9 @@ from signon.letters.models import Letter, PublicSignatories
 from signon.signatures import listing
 from signon.signatures.approvals.operations import SignatureError
 from signon.signatures.collation import family_name
-from signon.signatures.models import PublicSignRequest, SignatoryKind
+from signon.signatures.models import OrderMode, PublicSignRequest, SignatoryKind
 from signon.signatures.public_signon import operations as ops
+from tests.exports.factories import sign
 from tests.permissions import ROLES, LetterWorld, log_in_as
 from tests.signatures.factories import ask, ask_and_confirm, make_public_letter, make_signature
 from tests.signatures.test_permissions_public import build_world
@@ -307,3 +308,18 @@ def test_individuals_are_listed_apart_after_the_organisations(client: FlaskClien
         heading = html.index("Individual signatories")
         assert order[0] < order[1] < heading < html.index("Ana Pérez"), path
         assert "Professor of Law, University of Nairobi (for identification only)" in html
+
+
+@pytest.mark.parametrize("mode", [OrderMode.COUNTRY, OrderMode.KIND, OrderMode.ALPHABETICAL])
+def test_the_chosen_order_places_organisations_and_individuals_go_by_family_name(
+    mode: OrderMode,
+) -> None:
+    letter = _both_letter()
+    for name, family, country in (
+        ("Carl Young", "Young", "Albania"),
+        ("Émile Durand", "Durand", "Zambia"),
+    ):
+        sign(letter, [name], kind=SignatoryKind.INDIVIDUAL, sort_name=family, country=country)
+    make_signature(letter, "Zeta Network", country="Albania")
+    entries = listing.signatory_list(letter, mode=mode).entries
+    assert [e.signature.name for e in entries] == ["Zeta Network", "Émile Durand", "Carl Young"]
