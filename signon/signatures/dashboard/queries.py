@@ -815,6 +815,8 @@ def _read(view: Overview, keys: Sequence[tuple[str, int]]) -> list[SignatoryRow]
 
 
 def _keys(view: Overview, filters: Filters, offset: int, limit: int) -> list[tuple[str, int]]:
+    if filters.sort == SortOrder.NAME and not filters.states and not filters.search:
+        return _keys_by_name(view, offset, limit)
     rows = _filtered_rows(view, filters)
     return [
         (str(kind), int(ident))
@@ -825,6 +827,52 @@ def _keys(view: Overview, filters: Filters, offset: int, limit: int) -> list[tup
             .limit(limit)
         ).tuples()
     ]
+
+
+def _keys_by_name(view: Overview, offset: int, limit: int) -> list[tuple[str, int]]:
+    """The unfiltered page in name order, read along the stored sort keys' indexes.
+
+    Sorting the whole union of signatures and invitations for each page cost most of a
+    page at 20,000 organisations. Each side instead reads its first ``offset + limit``
+    keys in index order (``ix_*_letter_name_order``: letter, name order, id), and only
+    those are merged; a page in the second half reads from the end, in reverse, so the
+    last page is as cheap as the first. The order is :func:`_ordered`'s (name order,
+    kind, id; reversed exactly, NULLs included, on both databases).
+    """
+    end = min(offset + limit, view.total)
+    from_end = view.total - offset < end
+    if from_end:  # the same rows, counted from the last one
+        offset, limit = view.total - end, end - offset
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    wanted = offset + limit
+
+    def side(kind: str, table: Any, *where: Any) -> Any:
+        order = [table.name_order, table.id]
+        first = (
+            select(literal(kind).label("kind"), table.id, table.name_order)
+            .where(*where)
+            .order_by(*(column.desc() if from_end else column for column in order))
+            .limit(wanted)
+            .subquery()
+        )
+        return select(first.c.kind, first.c.id, first.c.name_order)
+
+    rows = union_all(
+        side("s", sig, sig.letter_id == view.letter_id),
+        side("i", inv, inv.letter_id == view.letter_id, _unanswered()),
+    ).subquery("dashboard_keys")
+    order = [rows.c.name_order, rows.c.kind, rows.c.id]
+    found = [
+        (str(kind), int(ident))
+        for kind, ident in db.session.execute(
+            select(rows.c.kind, rows.c.id)
+            .order_by(*(column.desc() if from_end else column for column in order))
+            .offset(offset)
+            .limit(limit)
+        ).tuples()
+    ]
+    return found[::-1] if from_end else found
 
 
 def page_of_rows(view: Overview, filters: Filters, per_page: int = PER_PAGE) -> Page:
