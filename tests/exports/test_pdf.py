@@ -24,7 +24,8 @@ from signon.exports.models import ExportStatus, Layout, PageSize
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import render as pdf
 from signon.exports.pdf.fonts import embedded_font_codepoints, missing_from
-from signon.signatures.models import SignatoryKind
+from signon.extensions import db
+from signon.signatures.models import SignatoryKind, Signature
 from tests.exports.factories import (
     SCRIPT_SAMPLES,
     demo_letter,
@@ -232,8 +233,7 @@ def test_individuals_listed_with_title_and_affiliation() -> None:
 
 
 def test_individual_signatories_are_printed_apart_after_the_organisations() -> None:
-    """The Letter layout (the Statement layout's inline “On behalf of:” list does not
-    set them apart yet)."""
+    """The Letter layout."""
     letter = make_letter(make_user(), title="People and groups")
     sign(letter, ["Zeta Network"], country="Chile")
     sign(
@@ -257,6 +257,101 @@ def test_individual_signatories_are_printed_apart_after_the_organisations() -> N
         )
     ]
     assert places == sorted(places)
+
+
+def people_and_groups(organisations: int, individuals: int) -> Any:
+    letter = make_letter(make_user(), title="People and groups")
+    sign(letter, [f"Org {i:03d} Network" for i in range(organisations)], country="Chile")
+    sign(
+        letter,
+        [f"Ana Person{i:03d}" for i in range(individuals)],
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
+    set_export_settings(letter, layout=Layout.STATEMENT, audit_page=True)
+    return letter
+
+
+@pytest.mark.parametrize("mode", ["single", "composed"])
+def test_the_statement_layout_prints_individuals_after_on_behalf_of(
+    mode: str, request: pytest.FixtureRequest
+) -> None:
+    """Not inside “On behalf of:” (one does not sign on behalf of a person): under their
+    own heading after the organisations, with title and affiliation as the Letter layout
+    prints them; the audit rows keep the printed order (organisations, then people)."""
+    if mode == "composed":
+        request.getfixturevalue("composed")
+    size = 3 if mode == "single" else 30
+    letter = people_and_groups(size, size)
+    data = export(letter)
+    text = body_text_of(data)
+    listed = text[: text.index("Audit record")]
+    on_behalf = listed[listed.index("On behalf of:") : listed.index("Individual signatories")]
+    assert f"Org {size - 1:03d} Network" in on_behalf
+    assert f"; and Org {size - 1:03d} Network" in on_behalf
+    assert "Person" not in on_behalf
+    after = listed[listed.index("Individual signatories") :]
+    details = "Professor of Law, University of Nairobi (for identification only)"
+    for i in range(size):
+        assert f"Ana Person{i:03d}, {details}" in after
+    assert "Org" not in after.split("Ana Person000")[1]
+    assert listed.count("Individual signatories") == 1
+    printed = pdf_operations.records_of(letter)[0].signature_ids  # the list hash's order
+    kinds = [db.session.get(Signature, i).kind for i in printed]
+    assert kinds == [SignatoryKind.NGO] * size + [SignatoryKind.INDIVIDUAL] * size
+    catalog: Any = reader(data).trailer["/Root"]
+    tagged = "/StructTreeRoot" in catalog
+    assert tagged == (mode == "single")  # the composed mode is not tagged
+
+
+def test_statement_chunks_cut_across_organisations_and_individuals() -> None:
+    """The chunks of a long Statement list (the composed mode, reused by content): the
+    individuals' heading once, where they begin; their details are part of each chunk's
+    key, so a changed affiliation lays out that chunk again."""
+    letter = people_and_groups(5, 4)
+    doc = pdf_operations.build_content(
+        pdf_operations.prepare(letter), exported_at=utcnow(), exported_by="test"
+    )
+    contexts = pdf.statement_chunks(doc, [3, 3, 3])
+    shape = [(len(c["items"]), [(g.heading, len(g.entries)) for g in c["parts"]]) for c in contexts]
+    assert shape == [(3, []), (2, [("Individual signatories", 1)]), (0, [(None, 3)])]
+    keys = pdf.list_keys(doc)
+    assert len(keys) == 9 and "University of Nairobi" in keys[-1]
+    assert not any("Person" in item for item in doc.statement_items)
+
+
+def test_a_statement_preview_counts_what_it_leaves_out_at_the_end() -> None:
+    letter = people_and_groups(3, 3)
+    prepared = pdf_operations.prepare(letter)
+
+    def preview(limit: int) -> pdf.PdfContent:
+        return pdf_operations.build_content(
+            prepared, exported_at=utcnow(), exported_by="test", limit=limit
+        )
+
+    doc = preview(4)
+    assert len(doc.statement_items) == 3
+    assert [(g.heading, len(g.entries), g.summary) for g in doc.statement_individuals] == [
+        ("Individual signatories", 1, None),
+        (None, 0, "… 2 more in the export"),
+    ]
+    doc = preview(2)
+    assert doc.statement_items[-1] == "… 4 more in the export"
+    assert doc.statement_individuals == ()
+
+
+def test_a_statement_with_individuals_only_and_counted_individuals() -> None:
+    letter = people_and_groups(0, 2)
+    text = text_of(export(letter))
+    assert "Ana Person001" in text[: text.index("Audit record")]
+    assert "No signatory's approval covers this text yet." not in text
+    letter = people_and_groups(2, 2)
+    set_list_groups(letter, grouping="none", count_individuals=True)
+    listed = text_of(export(letter))
+    listed = listed[: listed.index("Audit record")]
+    assert "and 2 individuals" in listed and "Ana Person" not in listed
+    assert listed.index("Org 001 Network") < listed.index("and 2 individuals")
 
 
 # --- The audit page -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import word
 from signon.signatures.listing import Arrangement, set_list_arrangement
+from signon.signatures.models import SignatoryKind
 from tests.conftest import login
 from tests.exports.factories import demo_letter, set_export_settings, sign
 from tests.factories import make_letter, make_user
@@ -54,6 +55,28 @@ def test_the_demo_statement_downloads_as_word_with_the_pdfs_text_and_order(
     body = " ".join(texts[texts.index(names[-1]) + 1 :])
     assert "Dear" in body or len(body) > 500  # the letter's text follows the list
     assert Document(io.BytesIO(response.data)).core_properties.title == title
+
+
+def test_the_statement_lists_individuals_after_the_organisations() -> None:
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Statement")
+    sign(letter, ["Zeta Forum", "Alpha Network"], country="Kenya")
+    sign(
+        letter,
+        ["Ana Pérez"],
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
+    set_export_settings(letter, layout=Layout.STATEMENT)
+    texts = [text for _, text in paragraphs(pdf_operations.word_file(letter, coordinator))]
+    start = texts.index("On behalf of:")
+    assert texts[start + 1 : start + 5] == [
+        "Alpha Network; and",
+        "Zeta Forum",
+        "Individual signatories",
+        "Ana Pérez, Professor of Law, University of Nairobi (for identification only)",
+    ]
 
 
 def test_the_letter_layout_keeps_groups_numbers_and_representatives() -> None:

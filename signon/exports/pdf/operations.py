@@ -489,11 +489,13 @@ def build_content(
     printed_groups: list[pdf.Group] = []
     counted = signatories.arrangement.count_individuals
     options = {**options, "identification_only": labels["identification_only"]}
+    individuals: list[pdf.Group] = []
     for group in signatories.groups:
         if counted and group.kind == GroupKind.INDIVIDUALS:
             key = "individual" if len(group.entries) == 1 else "individuals"
             summary = labels[key].format(count=f"{len(group.entries):,}")
             printed_groups.append(pdf.Group(None, (), summary))
+            individuals.append(printed_groups[-1])
             continue
         kept = group.entries if limit is None else group.entries[: max(0, limit - shown)]
         shown += len(kept)
@@ -507,6 +509,8 @@ def build_content(
                     ),
                 )
             )
+            if group.kind == GroupKind.INDIVIDUALS:
+                individuals.append(printed_groups[-1])
     hidden = (
         sum(
             len(g.entries)
@@ -518,14 +522,7 @@ def build_content(
     if hidden > 0:
         printed_groups.append(pdf.Group(None, (), f"… {hidden:,} more in the export"))
 
-    names = [entry.name for entry in signatories.entries]
-    if options["representatives"]:
-        reps = [representative(entry.signature) for entry in signatories.entries]
-        names = [f"{name} ({rep})" if rep else name for name, rep in zip(names, reps, strict=True)]
-    if limit is not None and len(names) > limit:
-        statement_names = [*names[:limit], f"… {len(names) - limit:,} more in the export"]
-    else:
-        statement_names = names
+    statement_names, individuals = _statement_list(signatories, options, individuals, limit)
     drafting = drafting_organisations(letter)
     logos_by_key = {
         Signature.key_for(s.name): s.logo_filename for s in prepared.printed if s.logo_filename
@@ -600,6 +597,7 @@ def build_content(
         cc=_lines(options.get("cc") or []) if settings.layout == Layout.LETTER else (),
         body_html=str(revision.body_html),
         statement_items=tuple(list_items(statement_names, letter.language)),
+        statement_individuals=tuple(individuals) if settings.layout == Layout.STATEMENT else (),
         groups=tuple(printed_groups),
         count=count,
         list_columns=max(1, min(3, columns)),
@@ -613,6 +611,41 @@ def build_content(
         variant=variant,
         attachments=attachments,
     )
+
+
+def _statement_list(
+    signatories: SignatoryList,
+    options: Mapping[str, Any],
+    individuals: list[pdf.Group],
+    limit: int | None,
+) -> tuple[list[str], list[pdf.Group]]:
+    """The Statement layout's “On behalf of:” names (organisations only: one does not
+    sign on behalf of an individual) and the individuals' groups printed after them, as
+    the Letter layout prints them; with ``limit`` (a preview), what is left out is
+    counted at the end of whichever comes last."""
+    entries = [
+        entry
+        for group in signatories.groups
+        if group.kind != GroupKind.INDIVIDUALS
+        for entry in group.entries
+    ]
+    names = [entry.name for entry in entries]
+    if options["representatives"]:
+        reps = [representative(entry.signature) for entry in entries]
+        names = [f"{name} ({rep})" if rep else name for name, rep in zip(names, reps, strict=True)]
+    if limit is None:
+        return names, individuals
+    hidden = max(0, len(names) - limit)
+    names = names[:limit]
+    if not signatories.arrangement.count_individuals:  # else a summary counts them all
+        hidden += len(signatories.entries) - len(entries) - sum(len(g.entries) for g in individuals)
+    if hidden > 0:
+        more = f"… {hidden:,} more in the export"
+        if individuals:
+            individuals = [*individuals, pdf.Group(None, (), more)]
+        else:
+            names.append(more)
+    return names, individuals
 
 
 def _letterhead_logo(options: Mapping[str, Any]) -> str | None:

@@ -1061,6 +1061,9 @@ class PdfContent:
     title_first: bool = False
     #: Letter layout: the coordinators' letterhead logo (a ``signon:logo/`` address).
     letterhead_logo: str | None = None
+    #: Statement layout: the individual signatories, printed after the “On behalf of:”
+    #: list of organisations under their heading (or counted), as the Letter layout does.
+    statement_individuals: tuple[Group, ...] = ()
 
 
 # --- Content to HTML (templates/pdf/; needs an app context) --------------------------------
@@ -1238,8 +1241,35 @@ def list_keys(doc: PdfContent) -> list[str]:
     """What identifies each listed entry, in order, without its number: the chunks'
     content-defined boundaries are drawn from these."""
     if doc.layout == "statement":
-        return list(doc.statement_items)
-    return [f"{e.name}\x1f{e.details}\x1f{e.description}" for g in doc.groups for e in g.entries]
+        return [*doc.statement_items, *map(_entry_key, _entries(doc.statement_individuals))]
+    return [_entry_key(e) for e in _entries(doc.groups)]
+
+
+def _entries(groups: Sequence[Group]) -> list[Entry]:
+    return [e for g in groups for e in g.entries]
+
+
+def _entry_key(e: Entry) -> str:
+    return f"{e.name}\x1f{e.details}\x1f{e.description}"
+
+
+def statement_chunks(doc: PdfContent, sizes: Sequence[int]) -> list[dict[str, Any]]:
+    """The Statement layout's list cut into chunks of about ``sizes`` entries: the
+    “On behalf of:” names, then the individuals' groups (their heading once, in the chunk
+    where they begin), each chunk's context for templates/pdf/columns.html."""
+    names = doc.statement_items
+    split = len(names)
+    entries = len(_entries(doc.statement_individuals))
+    contexts: list[dict[str, Any]] = []
+    for a, b in _split(split + entries, sizes):
+        contexts.append({"items": names[a:b], "parts": []})
+    individual_sizes = [max(0, b - max(a, split)) for a, b in _split(split + entries, sizes)]
+    if doc.statement_individuals:
+        groups = _chunk_groups(doc.statement_individuals, [s for s in individual_sizes if s])
+        first = next((i for i, s in enumerate(individual_sizes) if s), len(contexts) - 1)
+        for offset, parts in enumerate(groups):
+            contexts[first + offset]["parts"] = parts
+    return contexts
 
 
 def build_job(
@@ -1312,10 +1342,7 @@ def build_job(
     if doc.layout == "statement":
         if doc.title_first:
             segments.append(_flow(doc, "statement_heading"))
-        items = [
-            {"items": doc.statement_items[a:b]} for a, b in _split(len(doc.statement_items), sizes)
-        ]
-        columns_segment("statement_list", items, doc.list_columns, True)
+        columns_segment("statement_list", statement_chunks(doc, sizes), doc.list_columns, True)
         segments.append(_flow(doc, "statement_text"))
     else:
         segments.append(_flow(doc, "letter_front"))

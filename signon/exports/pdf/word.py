@@ -145,7 +145,8 @@ def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> b
         document.add_paragraph().add_run(doc.labels["on_behalf"]).bold = True
         for item in doc.statement_items:
             document.add_paragraph(item, style="List Bullet")
-        if not doc.statement_items:
+        _add_groups(document, doc.statement_individuals)
+        if not doc.statement_items and not doc.statement_individuals:
             document.add_paragraph(doc.labels["none_yet"])
         if not doc.title_first:
             _add_heading(document, doc)
