@@ -53,7 +53,7 @@ step "flask db upgrade"
 step "flask seed-demo"
 seeded=$("${flask[@]}" seed-demo)
 echo "$seeded"
-slug=$(sed -n 's#.*/letters/\([^/]*\)/.*#\1#p' <<<"$seeded")
+slug=$(sed -n 's#^Demo letter loaded: /letters/\([^/]*\)/.*#\1#p' <<<"$seeded")
 [ -n "$slug" ] || { echo "smoke: no demo letter slug in the seed-demo output" >&2; exit 1; }
 
 step "flask export-pdf $slug, with no system font visible to fontconfig"

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from signon.accounts.models import User
 from signon.audit.models import AuditEvent
+from signon.core.notices import NoticeKind
+from signon.core.outbox import OutboxMessage
 from signon.demo import (
     COORDINATOR_EMAIL,
     DECLINE_REASON,
@@ -23,7 +25,7 @@ from signon.demo import (
     seed_demo,
 )
 from signon.extensions import db
-from signon.letters.models import ChangeKind, Letter, Revision
+from signon.letters.models import ChangeKind, Letter, Notice, Revision
 from signon.signatures.invitations.links import find_invitation, invitation_token
 from signon.signatures.listing import is_listed, signatory_list
 from signon.signatures.models import (
@@ -182,3 +184,15 @@ def test_the_demo_lists_the_same_eleven_everywhere(app: Flask) -> None:
     assert {key: value.count for key, value in seen.items()} == dict.fromkeys(seen, 11)
     assert outputs.dashboard_count(client, slug) == 11
     assert RECONFIRMING.name not in text
+
+
+def test_seeding_the_demo_records_its_notices_but_mails_nobody(app: Flask) -> None:
+    """Loading the demo is history, not news: `make run` printed a "changes waiting for
+    classification" mail to the demo coordinator before the server even started."""
+    seeded = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "--- e-mail to" not in seeded.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        kinds = set(db.session.scalars(select(Notice.kind)))
+        assert NoticeKind.CHANGE_WAITING in kinds  # still in the letter's feed

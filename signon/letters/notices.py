@@ -16,7 +16,9 @@ an endless chain of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -44,6 +46,20 @@ AnySession = Session | scoped_session[Any]
 FEED_PER_PAGE = 20
 #: A person's first digest covers this much of the past.
 FIRST_DIGEST_COVERS = timedelta(days=1)
+
+_mail_muted: ContextVar[bool] = ContextVar("signon_notice_mail_muted", default=False)
+
+
+@contextmanager
+def mail_muted() -> Iterator[None]:
+    """Record notices without mailing them at once, for history being loaded rather than
+    happening (``flask seed-demo``): the feed and the digest still show them, but nobody
+    is told "changes waiting for classification" about a demo written seconds ago."""
+    token = _mail_muted.set(True)
+    try:
+        yield
+    finally:
+        _mail_muted.reset(token)
 
 
 def notify(
@@ -79,6 +95,8 @@ def notify(
                 unit.flush()
         except IntegrityError:
             return None
+    if _mail_muted.get():
+        return notice
     for user in recipients(letter, kind, Delivery.IMMEDIATE, session=unit):
         _queue_immediate(user, letter, notice, session)
     return notice
