@@ -18,6 +18,7 @@ from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, LetterStatus
+from signon.signatures import collation
 from signon.signatures.approvals.operations import SignatoryDetails
 from signon.signatures.invitations import operations as ops
 from signon.signatures.models import (
@@ -485,3 +486,45 @@ def test_approving_under_another_organisations_name_takes_nothing_over(
     db.session.expire_all()
     assert theirs.status == SignatureStatus.WITHDRAWN
     assert amnesty.status == SignatureStatus.APPROVED
+
+
+# --------------------------------------------------------------------------- individuals
+
+
+def test_an_individual_editing_through_the_link_keeps_the_family_name_key(
+    client: FlaskClient, world
+) -> None:
+    """The private link's form may leave "sort under" empty: an individual stays sorted
+    under their family name (SignatoryDetails applies collation.family_name), and the
+    stored name order follows the stored sort name."""
+    _coordinator, letter, invitation = world
+    person = {
+        "approve-kind": "individual",
+        "approve-name": "Ana María Pérez",
+        "approve-representative_name": "Ana María Pérez",
+        "approve-representative_title": "Professor",
+        "approve-website": "",
+    }
+    approve = sign_path(invitation, "/approve")
+    assert client.post(approve, data=_approve_data(letter.head().id, **person)).status_code == 302
+    (signature,) = _signatures(letter.id)
+    assert (signature.kind, signature.sort_name) == (SignatoryKind.INDIVIDUAL, "Pérez")
+    page = client.get(sign_path(invitation)).get_data(as_text=True)
+    assert 'value="Pérez"' in page  # the form shows what it is sorted under
+    renamed = {**person, "approve-name": "Ana María Pérez Gómez", "approve-sort_name": ""}
+    assert client.post(approve, data=_approve_data(letter.head().id, **renamed)).status_code == 302
+    db.session.refresh(signature)
+    assert (signature.name, signature.sort_name) == ("Ana María Pérez Gómez", "Gómez")
+    assert signature.name_order == collation.stored_name_order(
+        "Ana María Pérez Gómez", "Gómez", letter.language
+    )
+    given = {**renamed, "approve-sort_name": "Pérez Gómez"}
+    assert client.post(approve, data=_approve_data(letter.head().id, **given)).status_code == 302
+    db.session.refresh(signature)
+    assert signature.sort_name == "Pérez Gómez"
+
+
+def test_the_family_name_rule_applies_to_individuals_only() -> None:
+    assert SignatoryDetails(name="Ana Pérez", kind=SignatoryKind.INDIVIDUAL).sort_name == "Pérez"
+    assert SignatoryDetails(name="Ana Pérez", sort_name="Ana").sort_name == "Ana"
+    assert SignatoryDetails(name="Human Rights Watch").sort_name is None

@@ -28,6 +28,7 @@ from signon.letters import notices
 from signon.letters.models import Letter, Revision
 from signon.signatures.approvals import late_withdrawals
 from signon.signatures.audit_records import printed_records
+from signon.signatures.collation import family_name
 from signon.signatures.likeness import email_domain, website_host
 from signon.signatures.models import (
     Invitation,
@@ -64,6 +65,14 @@ class SignatoryDetails:
     authority_confirmed: bool = False
     #: An individual's organisation, for identification only.
     affiliation: str | None = None
+
+    def __post_init__(self) -> None:
+        """An individual is always stored sorted under their family name (the one rule,
+        :func:`signon.signatures.collation.family_name`), whichever way the details came
+        (public sign-on, the private link, a held change, an import): a form that leaves
+        "sort under" empty must not put them back under their first name."""
+        if self.kind == SignatoryKind.INDIVIDUAL:
+            object.__setattr__(self, "sort_name", family_name(self.name, self.sort_name))
 
 
 def domain_matches(email: str | None, website: str | None) -> bool:

@@ -46,7 +46,6 @@ from signon.signatures.approvals.operations import (
     domain_matches,
 )
 from signon.signatures.audit_records import plain_value, printed_records
-from signon.signatures.collation import family_name
 from signon.signatures.invitations.links import assign_new_link, invitation_url
 from signon.signatures.likeness import loose_key, mail_domain, website_host
 from signon.signatures.listing import is_listed
@@ -152,12 +151,12 @@ class PublicRequestData:
         )
 
     def details(self) -> SignatoryDetails:
-        """What the signature stores: an individual is sorted under their family name."""
-        individual = self.kind == SignatoryKind.INDIVIDUAL
+        """What the signature stores (an individual sorted under their family name:
+        :class:`SignatoryDetails` applies that rule)."""
         return SignatoryDetails(
             name=self.name,
             kind=self.kind,
-            sort_name=family_name(self.name, self.sort_name) if individual else self.sort_name,
+            sort_name=self.sort_name,
             country=self.country,
             representative_name=self.representative_name,
             representative_title=self.representative_title,
