@@ -134,7 +134,11 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "name": {"type": "string", "description": "Exactly as it is printed."},
-            "sort_name": {"type": ["string", "null"]},
+            "sort_name": {
+                "type": ["string", "null"],
+                "description": "What the name is sorted under; for an individual, their "
+                "family name (the one they gave, else the last word of their name).",
+            },
             "country": {"type": ["string", "null"]},
             "type": {"type": "string", "enum": [kind.value for kind in SignatoryKind]},
             "approved_revision": {
@@ -158,10 +162,12 @@ SCHEMAS: dict[str, Any] = {
             },
             "group": {
                 "type": ["string", "null"],
-                "description": "The heading of the signatory's group when the coordinators "
-                "grouped the list (by country, type of signatory, first tier, new signatories "
-                "since a date, individuals last); `null` when the list is not grouped. "
-                "Items come in the list's order, group after group.",
+                "description": "The heading of the signatory's group: organisations are "
+                "in groups when the coordinators grouped the list (by country, type of "
+                "signatory, first tier, new signatories since a date), else `null`; "
+                "individuals (`type` `individual`) are always listed, one by one, in the "
+                "last group, `Individual signatories`, sorted by family name, whatever the "
+                "grouping and order. Items come in the list's order, group after group.",
             },
         },
     },

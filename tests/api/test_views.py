@@ -448,6 +448,26 @@ def test_the_order_follows_the_printed_lists_settings(client: FlaskClient) -> No
     ]
 
 
+def test_individuals_are_listed_in_their_own_last_group_as_documented(
+    client: FlaskClient,
+) -> None:
+    """What the OpenAPI document says of ``group``: organisations ungrouped (``null``),
+    individuals one by one in the last group, by family name."""
+    world = build_world()
+    sign(world.public, "Zoe Adams", kind=SignatoryKind.INDIVIDUAL)
+    sign(world.public, "Aaron Zimmer", kind=SignatoryKind.INDIVIDUAL)
+    transaction.commit()
+    items = [(i["group"], i["name"], i["sort_name"]) for i in _page(client, "")["items"]]
+    assert items[-2:] == [
+        ("Individual signatories", "Zoe Adams", "Adams"),
+        ("Individual signatories", "Aaron Zimmer", "Zimmer"),
+    ]
+    assert {group for group, _, _ in items[:-2]} == {None}
+    described = client.get("/api/v1/openapi.json").get_json()
+    group = described["components"]["schemas"]["Signatory"]["properties"]["group"]
+    assert "Individual signatories" in group["description"]
+
+
 def test_the_groups_follow_the_lists_groups(client: FlaskClient) -> None:
     """Grouped by country: the API gives the items group after group, each with its heading."""
     world = build_world()
