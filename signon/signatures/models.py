@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Connection,
     ForeignKey,
     Index,
@@ -209,6 +210,21 @@ class LetterCounts(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<LetterCounts {self.letter_id} {self.listed} at {self.refreshed_at}>"
+
+
+class ApprovalSlot(db.Model):  # type: ignore[name-defined,misc]
+    """The dashboard chart's change in one 15-minute slot, kept with the letter's
+    :class:`LetterCounts` (refreshed with them, used while that row is fresh)."""
+
+    __tablename__ = "letter_approval_slots"
+
+    letter_id: Mapped[int] = mapped_column(
+        ForeignKey("letters.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The slot's number since 1970 (:class:`signon.db.quarter_hour`).
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    counted_in: Mapped[int]
+    taken_out: Mapped[int]
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]

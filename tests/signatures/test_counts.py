@@ -4,7 +4,7 @@ periodic task), never older than ``counts.FRESH_FOR`` seconds, in one statement.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,8 +16,9 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from signon.signatures import counts
+from signon.signatures.dashboard import queries
 from signon.signatures.listing import listed
-from signon.signatures.models import LetterCounts, SignatureStatus
+from signon.signatures.models import LetterCounts, SignatureEvent, SignatureStatus
 from tests.factories import add_revision, make_user
 from tests.querycount import count_queries
 from tests.signatures.factories import make_public_letter, make_signature
@@ -145,3 +146,33 @@ def test_pages_and_api_show_the_kept_counts_with_the_same_statements(
             response = client.get(path)
         assert counter.count == counted[path], path
         assert _shown_count(path, response) == 3, path
+
+
+def _approve(letter: Letter, name: str, at: datetime) -> None:
+    signature = make_signature(letter, name)
+    db.session.add(SignatureEvent(signature=signature, action="approved", created_at=at))
+    db.session.flush()
+
+
+def test_the_dashboard_chart_reads_its_kept_slots_while_fresh_in_one_statement() -> None:
+    letter = _letter(0)
+    now = utcnow()
+    _approve(letter, "Early Coalition", now - timedelta(days=3))
+    _approve(letter, "Second Coalition", now - timedelta(days=1))
+    before = queries.approval_changes(letter)
+    assert [came for _at, came, _left in before] == [1, 1]
+    counts.refresh(letter, now)
+    _approve(letter, "Newcomer Coalition", now)
+    with count_queries() as fresh:
+        # the kept slots while the letter's counts are fresh ...
+        assert queries.approval_changes(letter, kept_since=counts.fresh_since(now)) == before
+    with count_queries() as stale:
+        # ... counted again (with the newcomer) once they are not
+        later = counts.fresh_since(now + timedelta(seconds=counts.FRESH_FOR, microseconds=1))
+        counted = queries.approval_changes(letter, kept_since=later)
+    assert counted == queries.approval_changes(letter) != before
+    assert sum(came for _at, came, _left in counted) == 3
+    assert fresh.count == stale.count == 1
+    # a refresh replaces the kept slots
+    counts.refresh(letter, now)
+    assert queries.approval_changes(letter, kept_since=counts.fresh_since(now)) == counted

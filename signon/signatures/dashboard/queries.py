@@ -29,8 +29,10 @@ from signon.signatures import listing
 from signon.signatures.collation import stored_name_order
 from signon.signatures.listing import RevisionChain, verdict
 from signon.signatures.models import (
+    ApprovalSlot,
     Invitation,
     InvitationStatus,
+    LetterCounts,
     Moderation,
     SignatoryKind,
     Signature,
@@ -543,9 +545,41 @@ def approval_events(letter: Letter) -> list[tuple[int, str, datetime]]:
     )
 
 
-def approval_changes(letter: Letter) -> list[tuple[datetime, int, int]]:
+def approval_changes(
+    letter: Letter, kept_since: datetime | None = None
+) -> list[tuple[datetime, int, int]]:
     """(start of a 15-minute slot, organisations counted in, taken out) for each slot
     in which the chart's count changed, oldest first (one query, a row per slot).
+
+    With ``kept_since``, the slots kept with the letter's counts
+    (:class:`~signon.signatures.models.ApprovalSlot`, :mod:`signon.signatures.counts`)
+    when its counts row was refreshed since then, counted otherwise: the same single
+    statement either way, the count's scan skipped (its letter id is NULL) when the kept
+    slots are fresh.
+    """
+    if kept_since is None:
+        query = slot_changes(letter.id)
+    else:
+        fresh = exists(
+            select(LetterCounts.letter_id).where(
+                LetterCounts.letter_id == letter.id, LetterCounts.refreshed_at >= kept_since
+            )
+        )
+        kept = select(ApprovalSlot.slot, ApprovalSlot.counted_in, ApprovalSlot.taken_out).where(
+            ApprovalSlot.letter_id == letter.id, fresh
+        )
+        counted = slot_changes(select(literal(letter.id)).where(~fresh).scalar_subquery())
+        rows = union_all(kept, counted).subquery("slots")
+        query = select(*rows.c).order_by(rows.c[0])
+    return [
+        (datetime.fromtimestamp(int(number) * 900, UTC), int(came), int(left))
+        for number, came, left in db.session.execute(query).tuples()
+    ]
+
+
+def slot_changes(letter_id: Any) -> Any:
+    """The query of (slot number, counted in, taken out) per 15-minute slot in which the
+    chart's count changed, of the letter ``letter_id`` (a value or a SQL expression).
 
     What :func:`signon.signatures.dashboard.chart.approvals_per_day` works out from
     :func:`approval_events`, in SQL: an approval counts if the organisation's previous
@@ -566,7 +600,7 @@ def approval_changes(letter: Letter) -> list[tuple[datetime, int, int]]:
         .select_from(SignatureEvent.__table__)
         .join(Signature.__table__, sig.id == event.signature_id)
         .where(
-            sig.letter_id == letter.id,
+            sig.letter_id == letter_id,
             sig.moderation.in_(_COUNTED_MODERATION),
             event.action.in_((*CHART_ACTIONS, IMPORTED)),
             action.in_(CHART_ACTIONS),
@@ -578,20 +612,15 @@ def approval_changes(letter: Letter) -> list[tuple[datetime, int, int]]:
     )
     taken_out = and_(steps.c.action != APPROVED, steps.c.before == APPROVED)
     slot = quarter_hour(steps.c.at)
-    rows = db.session.execute(
+    return (
         select(
-            slot,
-            func.sum(case((counted_in, 1), else_=0)),
-            func.sum(case((taken_out, 1), else_=0)),
+            slot.label("slot"),
+            func.sum(case((counted_in, 1), else_=0)).label("counted_in"),
+            func.sum(case((taken_out, 1), else_=0)).label("taken_out"),
         )
         .where(or_(counted_in, taken_out))
         .group_by(slot)
-        .order_by(slot)
-    ).tuples()
-    return [
-        (datetime.fromtimestamp(int(number) * 900, UTC), int(came), int(left))
-        for number, came, left in rows
-    ]
+    )
 
 
 # --- Counting, filtering, sorting, paging (in Python, over the rows) ------------------------

@@ -36,6 +36,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
+from signon.signatures import counts
 from signon.signatures.approvals import late_withdrawals
 from signon.signatures.blueprint import bp
 from signon.signatures.dashboard import chart, queries
@@ -81,7 +82,8 @@ def dashboard(letter: Letter) -> str:
     filters = form.filters()
     data = queries.overview(letter)
     page = queries.page_of_rows(data, filters)
-    days = chart.daily_totals(queries.approval_changes(letter), reader_zone())
+    changes = queries.approval_changes(letter, kept_since=counts.fresh_since())
+    days = chart.daily_totals(changes, reader_zone())
     today = local(utcnow())
     assert today is not None
     return render_template(
