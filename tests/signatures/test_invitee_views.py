@@ -504,6 +504,7 @@ def test_an_individual_editing_through_the_link_keeps_the_family_name_key(
         "approve-representative_name": "Ana María Pérez",
         "approve-representative_title": "Professor",
         "approve-website": "",
+        "approve-affiliation": "University of Nairobi",
     }
     approve = sign_path(invitation, "/approve")
     assert client.post(approve, data=_approve_data(letter.head().id, **person)).status_code == 302
@@ -511,10 +512,12 @@ def test_an_individual_editing_through_the_link_keeps_the_family_name_key(
     assert (signature.kind, signature.sort_name) == (SignatoryKind.INDIVIDUAL, "Pérez")
     page = client.get(sign_path(invitation)).get_data(as_text=True)
     assert 'value="Pérez"' in page  # the form shows what it is sorted under
+    assert 'value="University of Nairobi"' in page  # and the affiliation, kept on a resend
     renamed = {**person, "approve-name": "Ana María Pérez Gómez", "approve-sort_name": ""}
     assert client.post(approve, data=_approve_data(letter.head().id, **renamed)).status_code == 302
     db.session.refresh(signature)
     assert (signature.name, signature.sort_name) == ("Ana María Pérez Gómez", "Gómez")
+    assert signature.affiliation == "University of Nairobi"
     assert signature.name_order == collation.stored_name_order(
         "Ana María Pérez Gómez", "Gómez", letter.language
     )

@@ -103,6 +103,7 @@ def _prefilled_approve_form(invitation: Invitation, head: Revision) -> ApproveFo
         form.representative_name.data = signature.representative_name
         form.representative_title.data = signature.representative_title
         form.website.data = signature.website
+        form.affiliation.data = signature.affiliation
     else:
         form.name.data = invitation.organisation_name
     form.set_revision(head)

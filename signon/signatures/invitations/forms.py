@@ -215,6 +215,13 @@ class ApproveForm(RevisionFormMixin, BaseForm):
         validators=[Optional(), Length(max=500), fields.http_url],
         filters=[fields.website],
     )
+    affiliation = StringField(
+        "Affiliation (individual signatories only, optional)",
+        validators=[Optional(), Length(max=300)],
+        filters=[fields.squash],
+        description="An individual's organisation or institution, printed “for "
+        "identification only”.",
+    )
     logo = FileField(
         "Logo (optional)",
         description="PNG, JPEG or WebP, up to 2 MB. It is re-encoded; please choose the file "
@@ -244,6 +251,7 @@ class ApproveForm(RevisionFormMixin, BaseForm):
             representative_title=self.representative_title.data or None,
             website=self.website.data or None,
             authority_confirmed=bool(self.authority.data),
+            affiliation=self.affiliation.data or None,
         )
 
     def authority_label(self) -> str:

@@ -99,6 +99,7 @@ def listed_details(signature: Signature, submitted: SignatoryDetails) -> Signato
         representative_title=signature.representative_title,
         website=signature.website,
         authority_confirmed=submitted.authority_confirmed,
+        affiliation=signature.affiliation,
     )
 
 
