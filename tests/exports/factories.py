@@ -66,6 +66,18 @@ def sign(
     return signatures
 
 
+def sign_individuals(letter: Letter, names: Sequence[str]) -> list[Signature]:
+    """Individuals printed “Name, Professor of Law, University of Nairobi (for
+    identification only)”."""
+    return sign(
+        letter,
+        names,
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
+
+
 def _revisions(letter: Letter) -> list[Revision]:
     return list(db.session.scalars(select(Revision).where(Revision.letter_id == letter.id)))
 

@@ -33,6 +33,7 @@ from tests.exports.factories import (
     set_export_settings,
     set_list_groups,
     sign,
+    sign_individuals,
 )
 from tests.factories import add_revision, make_letter, make_user
 
@@ -236,13 +237,7 @@ def test_individual_signatories_are_printed_apart_after_the_organisations() -> N
     """The Letter layout."""
     letter = make_letter(make_user(), title="People and groups")
     sign(letter, ["Zeta Network"], country="Chile")
-    sign(
-        letter,
-        ["Ana Pérez"],
-        kind=SignatoryKind.INDIVIDUAL,
-        representative_title="Professor of Law",
-        affiliation="University of Nairobi",
-    )
+    sign_individuals(letter, ["Ana Pérez"])
     sign(letter, ["Alpha Coalition"], country="Peru")
     set_export_settings(letter, layout=Layout.LETTER)
     text = text_of(export(letter))
@@ -262,13 +257,7 @@ def test_individual_signatories_are_printed_apart_after_the_organisations() -> N
 def people_and_groups(organisations: int, individuals: int) -> Any:
     letter = make_letter(make_user(), title="People and groups")
     sign(letter, [f"Org {i:03d} Network" for i in range(organisations)], country="Chile")
-    sign(
-        letter,
-        [f"Ana Person{i:03d}" for i in range(individuals)],
-        kind=SignatoryKind.INDIVIDUAL,
-        representative_title="Professor of Law",
-        affiliation="University of Nairobi",
-    )
+    sign_individuals(letter, [f"Ana Person{i:03d}" for i in range(individuals)])
     set_export_settings(letter, layout=Layout.STATEMENT, audit_page=True)
     return letter
 

@@ -14,9 +14,8 @@ from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import word
 from signon.signatures.listing import Arrangement, set_list_arrangement
-from signon.signatures.models import SignatoryKind
 from tests.conftest import login
-from tests.exports.factories import demo_letter, set_export_settings, sign
+from tests.exports.factories import demo_letter, set_export_settings, sign, sign_individuals
 from tests.factories import make_letter, make_user
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -61,13 +60,7 @@ def test_the_statement_lists_individuals_after_the_organisations() -> None:
     coordinator = make_user()
     letter = make_letter(coordinator, title="Statement")
     sign(letter, ["Zeta Forum", "Alpha Network"], country="Kenya")
-    sign(
-        letter,
-        ["Ana Pérez"],
-        kind=SignatoryKind.INDIVIDUAL,
-        representative_title="Professor of Law",
-        affiliation="University of Nairobi",
-    )
+    sign_individuals(letter, ["Ana Pérez"])
     set_export_settings(letter, layout=Layout.STATEMENT)
     texts = [text for _, text in paragraphs(pdf_operations.word_file(letter, coordinator))]
     start = texts.index("On behalf of:")
