@@ -19,6 +19,7 @@ from signon.signatures import counts
 from signon.signatures.dashboard import queries
 from signon.signatures.listing import listed
 from signon.signatures.models import LetterCounts, SignatureEvent, SignatureStatus
+from tests.conftest import login
 from tests.factories import add_revision, make_user
 from tests.querycount import count_queries
 from tests.signatures.factories import make_public_letter, make_signature
@@ -176,3 +177,34 @@ def test_the_dashboard_chart_reads_its_kept_slots_while_fresh_in_one_statement()
     # a refresh replaces the kept slots
     counts.refresh(letter, now)
     assert queries.approval_changes(letter, kept_since=counts.fresh_since(now)) == counted
+
+
+def test_the_dashboard_shows_the_kept_listed_count_with_the_same_statements(
+    client: FlaskClient,
+) -> None:
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    _approve(letter, "Early Coalition", utcnow() - timedelta(days=2))
+    transaction.commit()
+    login(client, coordinator)
+    path = f"/letters/{letter.slug}/signatories"
+    assert client.get(path).status_code == 200
+    with count_queries() as counted:
+        response = client.get(path)
+    listed_before = _listed_on_dashboard(response)
+    counts.refresh(letter)
+    _approve(letter, "Newcomer Coalition", utcnow())  # not counted yet: the row is fresh
+    transaction.commit()
+    with count_queries() as kept:
+        response = client.get(path)
+    assert kept.count == counted.count
+    assert _listed_on_dashboard(response) == listed_before
+    counts.refresh(letter)
+    transaction.commit()
+    assert _listed_on_dashboard(client.get(path)) == listed_before + 1
+
+
+def _listed_on_dashboard(response: TestResponse) -> int:
+    found = re.search(r"data-listed>(\d+)<", response.get_data(as_text=True))
+    assert found is not None
+    return int(found.group(1))

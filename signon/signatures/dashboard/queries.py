@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import ceil
@@ -744,9 +744,14 @@ def invitation_state_rank(now: datetime) -> Any:
     )
 
 
-def overview(letter: Letter, now: datetime | None = None) -> Overview:
-    """Counts per state (two GROUP BY queries) and the listed count (listing.py's), with
-    the revisions they were judged against: four queries whatever the letter's size."""
+def overview(
+    letter: Letter,
+    now: datetime | None = None,
+    listed_count: Callable[[listing.Listed], int] = listing.Listed.count,
+) -> Overview:
+    """Counts per state (two GROUP BY queries) and the listed count (listing.py's, or
+    ``listed_count``'s: the page takes the maintained one), with the revisions they were
+    judged against: four queries whatever the letter's size."""
     now = now or utcnow()
     revisions = tuple(revision_facts(letter))
     cover = coverage_of(revisions)
@@ -769,7 +774,7 @@ def overview(letter: Letter, now: datetime | None = None) -> Overview:
     ).tuples():
         counted[rank] += number
     counts = {state: counted.get(_rank(state), 0) for state in STATE_ORDER}
-    listed = listing.listed(letter).count() if revisions else 0
+    listed = listed_count(listing.listed(letter)) if revisions else 0
     return Overview(letter.id, letter.language, revisions, cover, counts, listed, now)
 
 

@@ -80,7 +80,7 @@ _VERIFICATION_LABELS = {v: v.label for v in Verification} | {Verification.NONE: 
 def dashboard(letter: Letter) -> str:
     form = DashboardFilterForm(request.args)
     filters = form.filters()
-    data = queries.overview(letter)
+    data = queries.overview(letter, listed_count=lambda listing: counts.shown(listing).listed)
     page = queries.page_of_rows(data, filters)
     changes = queries.approval_changes(letter, kept_since=counts.fresh_since())
     days = chart.daily_totals(changes, reader_zone())
