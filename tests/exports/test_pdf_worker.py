@@ -126,3 +126,15 @@ def test_warm_up_compiles_the_export_queries_and_writes_nothing() -> None:
     assert db.session.scalar(select(ExportRecord).where(ExportRecord.letter_id == 0)) is None
     assert db.session.get(Letter, 0) is None
     assert db.session.get(Letter, letter.id) is not None
+
+
+def test_at_exit_the_fonts_folder_goes_and_weasyprint_has_nothing_left_to_remove() -> None:
+    """Left to interpreter shutdown, WeasyPrint's ``FontConfiguration.__del__`` found its
+    ``rmtree`` already gone and printed "Exception ignored ... TypeError" at the end of
+    every process that had rendered (the test run's last lines)."""
+    config = pdf._font_config()
+    folder = Path(config._folder)
+    assert folder.is_dir()
+    pdf._drop_font_config()  # what atexit runs
+    assert not folder.exists() and config._folder is None  # __del__ will skip its rmtree
+    assert pdf._font_config() is not config  # a later render makes a new one

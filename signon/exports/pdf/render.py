@@ -354,10 +354,21 @@ def _font_config() -> Any:
         config = FontConfiguration()
         # WeasyPrint makes its folder at the first @font-face unless one is set
         config._folder = Path(tempfile.mkdtemp(prefix=f"{FONT_FOLDER_PREFIX}{os.getpid()}-"))
-        atexit.register(shutil.rmtree, config._folder, ignore_errors=True)
+        atexit.register(_drop_font_config)
         _parse_array_type_once()
         _fonts = config
     return _fonts
+
+
+def _drop_font_config() -> None:
+    """At exit: remove the fonts folder and let the configuration go while the modules
+    are still there (left to interpreter shutdown, WeasyPrint's ``__del__`` found its
+    ``rmtree`` already gone and printed a TypeError at the end of every process)."""
+    global _fonts
+    if _fonts is not None and _fonts._folder:
+        shutil.rmtree(_fonts._folder, ignore_errors=True)
+        _fonts._folder = None
+    _fonts = None
 
 
 def _remove_stale_font_folders() -> None:
