@@ -63,11 +63,32 @@ def migration_app(database_url: str, mail_catcher: MailCatcher) -> Iterator[Flas
         engine.dispose()
 
 
+def _expression_indexes() -> dict[str, str]:
+    """Index name -> table of the models' indexes on an expression. Alembic compares them
+    as text, and PostgreSQL gives back its own spelling of the expression (casts added),
+    so they are left out of the comparison and checked by name instead."""
+    return {
+        index.name: table.name
+        for table in db.metadata.tables.values()
+        for index in table.indexes
+        if index.name and any(not isinstance(part, Column) for part in index.expressions)
+    }
+
+
 def _differences(app: Flask) -> list[object]:
+    skipped = _expression_indexes()
+
+    def compared(item: object, name: str | None, kind: str, *_rest: object) -> bool:
+        return not (kind == "index" and name in skipped)
+
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
-            opts={"compare_type": True, "render_item": render_item_for_alembic},
+            opts={
+                "compare_type": True,
+                "render_item": render_item_for_alembic,
+                "include_object": compared,
+            },
         )
         return list(compare_metadata(context, db.metadata))
 
@@ -75,6 +96,17 @@ def _differences(app: Flask) -> list[object]:
 def test_upgrade_head_matches_the_models(migration_app: Flask) -> None:
     upgrade()
     assert _differences(migration_app) == []
+    expression_indexes = _expression_indexes()
+    assert expression_indexes, "the listing's order index is on an expression"
+    # SQLAlchemy's inspector leaves expression indexes out on SQLite: ask the catalogue
+    catalogue = (
+        "SELECT tablename, indexname FROM pg_indexes"
+        if db.engine.dialect.name == "postgresql"
+        else "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+    )
+    with db.engine.connect() as conn:
+        found = {(str(name), str(table)) for table, name in conn.execute(text(catalogue))}
+    assert set(expression_indexes.items()) <= found
 
 
 def _insert(table_name: str, **values: object) -> int:

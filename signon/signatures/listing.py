@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal_column, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from signon.accounts.models import Organisation, User
@@ -35,6 +35,7 @@ from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision, TeamMember
 from signon.signatures.collation import name_key, printed_name, text_key
 from signon.signatures.models import (
+    LIST_GROUP_RANK_SQL,
     Moderation,
     OrderMode,
     SignatoryKind,
@@ -699,14 +700,14 @@ def _drafter_ids(letter: Letter) -> tuple[int, ...]:
 def _order_by(arrangement: Arrangement, drafter_ids: Sequence[int]) -> list[Any]:
     """ORDER BY for the arrangement: group, then the chosen order, then the name and id."""
     order: list[Any] = []
-    ranks: list[tuple[Any, int]] = []
-    ranks.append((Signature.kind == SignatoryKind.INDIVIDUAL, 2))
     cut = _new_since_cut(arrangement)
-    if cut is not None:
-        ranks.append((and_(Signature.approved_at.is_not(None), Signature.approved_at >= cut), 1))
-    rank = case(*ranks, else_=0) if ranks else None
-    if rank is not None:
-        order.append(rank)
+    rank: Any
+    if cut is None:  # the index's own expression: a page is read along the index
+        rank = literal_column(LIST_GROUP_RANK_SQL.replace("kind", "signatures.kind", 1))
+    else:
+        new_since = and_(Signature.approved_at.is_not(None), Signature.approved_at >= cut)
+        rank = case((Signature.kind == SignatoryKind.INDIVIDUAL, 2), (new_since, 1), else_=0)
+    order.append(rank)
 
     def in_main_groups(expression: Any) -> Any:
         """Only the grouping's groups are split by it (not "new since", "individuals")."""

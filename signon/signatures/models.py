@@ -26,6 +26,7 @@ from sqlalchemy import (
     event,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -349,6 +350,14 @@ def _mail_domain_of_inserted(context: DefaultExecutionContext) -> str | None:
     return likeness.mail_domain(inserted.get("email"))
 
 
+#: The listing's rank of a signature's group: 2 for an individual (listed after the
+#: organisations), 0 otherwise. Written out with its values, never with bound parameters, so
+#: that SQLite and PostgreSQL match the ORDER BY to the expression index
+#: ``ix_signatures_letter_list_group_name_order`` and read a page along it instead of sorting
+#: the whole letter (``signatures.listing``; the index's expression is this text).
+LIST_GROUP_RANK_SQL = "CASE WHEN (kind = 'individual') THEN 2 ELSE 0 END"
+
+
 class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """An organisation's (or an individual's) answer to a letter, from exactly one source.
 
@@ -364,6 +373,14 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
             "ix_signatures_letter_skeleton", "letter_id", "name_skeleton", "moderation", "status"
         ),
         Index("ix_signatures_letter_name_order", "letter_id", "name_order", "id"),
+        # the listing's default order: organisations, then individuals, each by name
+        Index(
+            "ix_signatures_letter_list_group_name_order",
+            "letter_id",
+            text(f"({LIST_GROUP_RANK_SQL})"),
+            "name_order",
+            "id",
+        ),
         # the moderation page: a page of the pending ones (and of the accepted ones, by
         # name); colliding names and merge targets; possible duplicates by their likeness
         Index("ix_signatures_letter_moderation", "letter_id", "moderation", "status", "name_key"),
