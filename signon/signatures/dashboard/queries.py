@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from math import ceil
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select, tuple_, union_all
 
+from signon.core.paging import PageOf, page_count
 from signon.db import casefold, quarter_hour, utcnow
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision
@@ -203,11 +203,9 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[SignatoryRow]
-    number: int
-    pages: int
-    total: int
+class Page(PageOf[SignatoryRow]):
+    """A page of the dashboard's rows, with what its pager shows."""
+
     per_page: int
 
     @property
@@ -218,14 +216,6 @@ class Page:
     @property
     def last_index(self) -> int:
         return self.first_index + len(self.items) - 1 if self.items else 0
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
 
     def window(self, around: int = 2) -> list[int | None]:
         """Page numbers to link: the first, the last, and those near the current one;
@@ -662,7 +652,7 @@ def _tie(row: SignatoryRow) -> tuple[str, int]:
 
 def paginate(rows: Sequence[SignatoryRow], page: int, per_page: int = PER_PAGE) -> Page:
     """One page of rows; a page number past the end shows the last page."""
-    pages = max(1, ceil(len(rows) / per_page))
+    pages = page_count(len(rows), per_page)
     number = min(max(1, page), pages)
     start = (number - 1) * per_page
     return Page(
@@ -917,7 +907,7 @@ def page_of_rows(view: Overview, filters: Filters, per_page: int = PER_PAGE) -> 
         total = int(db.session.scalar(select(func.count()).select_from(rows)) or 0)
     else:
         total = view.total
-    pages = max(1, ceil(total / per_page))
+    pages = page_count(total, per_page)
     number = min(max(1, filters.page), pages)
     keys = _keys(view, filters, (number - 1) * per_page, per_page)
     return Page(items=_read(view, keys), number=number, pages=pages, total=total, per_page=per_page)

@@ -29,6 +29,7 @@ from signon.audit.operations import record_event
 from signon.core import fields
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
+from signon.core.paging import page_count
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -885,7 +886,7 @@ def invitations_page(letter: Letter, page: int = 1) -> InvitationPage:
         )
         or 0
     )
-    pages = max(1, -(-total // INVITATIONS_PER_PAGE))
+    pages = page_count(total, INVITATIONS_PER_PAGE)
     page = min(max(1, page), pages)
     invitations = list(
         db.session.scalars(

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import User
 from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
+from signon.core.paging import page_count
 from signon.core.permissions import Action
 from signon.core.storage import send_stored_or_404
 from signon.letters.guard import letter_route
@@ -72,7 +73,7 @@ class SectionPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return page_count(self.total, self.size)
 
     @property
     def offset(self) -> int:

@@ -32,6 +32,7 @@ from signon.core import fields, metrics
 from signon.core.locks import lock_keys, lock_row, share_row
 from signon.core.mail import queue_mail
 from signon.core.names import clean_name, name_key, skeleton
+from signon.core.paging import page_count
 from signon.core.tokens import hash_token, new_token
 from signon.core.urls import canonical_url
 from signon.db import utcnow
@@ -659,7 +660,7 @@ class ModerationQueue:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.pending_total // self.page_size))
+        return page_count(self.pending_total, self.page_size)
 
 
 class DuplicateIndex:
