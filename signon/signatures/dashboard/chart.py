@@ -55,13 +55,7 @@ def approvals_per_day(events: Iterable[tuple[int, str, datetime]], zone: tzinfo)
         elif action in DOWN and signature_id in approved:
             approved.discard(signature_id)
             days.setdefault(day, [0, 0])[1] += 1
-    total = 0
-    result = []
-    for day in sorted(days):
-        came, left = days[day]
-        total += came - left
-        result.append(DayCount(day, came, left, total))
-    return result
+    return _running_totals(days)
 
 
 def daily_totals(changes: Iterable[tuple[datetime, int, int]], zone: tzinfo) -> list[DayCount]:
@@ -73,6 +67,12 @@ def daily_totals(changes: Iterable[tuple[datetime, int, int]], zone: tzinfo) -> 
         counted = days.setdefault(at.astimezone(zone).date(), [0, 0])
         counted[0] += came
         counted[1] += left
+    return _running_totals(days)
+
+
+def _running_totals(days: dict[date, list[int]]) -> list[DayCount]:
+    """Each day's approvals that came and left (``[came, left]``), in date order, with the
+    running total after each day."""
     total = 0
     result = []
     for day in sorted(days):
