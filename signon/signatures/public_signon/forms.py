@@ -191,7 +191,7 @@ class PublicSettingsForm(BaseForm):
 class RejectForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional, never shown to anyone outside the team)",
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[fields.trim],
         validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 2},
     )
@@ -231,7 +231,7 @@ class RemoveForm(BaseForm):
 
     reason = TextAreaField(
         "Reason (required; recorded in the audit log and sent to the signatory)",
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[fields.trim],
         validators=[DataRequired(message="Give the reason for the removal."), Length(max=1000)],
         render_kw={"rows": 2},
     )
@@ -282,7 +282,7 @@ class MergeSearchForm(BaseForm):
     find = StringField(
         "Find another signatory by the start of its name",
         validators=[Optional(), Length(max=300)],
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[fields.trim],
     )
     signature = HiddenField()
 
