@@ -35,6 +35,21 @@ def _coordinator_letter(client: FlaskClient):
     return coordinator, letter
 
 
+def _settings(**changes: object) -> dict[str, object]:
+    """The export form as the page posts it (Letter layout, A4, alphabetical, two
+    columns, individuals listed), with ``changes``."""
+    return {
+        "layout": "letter",
+        "page_size": "A4",
+        "variant": "standard",
+        "order": "alphabetical",
+        "grouping": "none",
+        "columns": "2",
+        "individuals": "list",
+        **changes,
+    }
+
+
 def test_the_export_page_shows_who_is_listed_and_who_is_left_out(client: FlaskClient) -> None:
     coordinator, letter = _coordinator_letter(client)
     sign(letter, ["Approved The Old Text"], revision_number=1)
@@ -115,16 +130,7 @@ def test_the_chosen_order_is_saved_as_the_lists_order_for_every_output(
     client: FlaskClient,
 ) -> None:
     _, letter = _coordinator_letter(client)
-    data = {
-        "layout": "statement",
-        "page_size": "A4",
-        "variant": "standard",
-        "order": "custom",
-        "custom_order": "REDRESS\nAl-Haq",
-        "grouping": "none",
-        "columns": "2",
-        "individuals": "list",
-    }
+    data = _settings(layout="statement", order="custom", custom_order="REDRESS\nAl-Haq")
     assert client.post(f"/letters/{letter.slug}/export", data=data).status_code == 302
     names = signatory_list(letter).names
     assert names[:2] == ["REDRESS", "Al-Haq"] and len(names) == 11
@@ -141,16 +147,7 @@ def test_unknown_names_are_named_and_nothing_is_saved(client: FlaskClient) -> No
     _, letter = _coordinator_letter(client)
     response = client.post(
         f"/letters/{letter.slug}/export",
-        data={
-            "layout": "letter",
-            "page_size": "A4",
-            "variant": "standard",
-            "order": "custom",
-            "custom_order": "REDRESS\nNobody We Know",
-            "grouping": "none",
-            "columns": "2",
-            "individuals": "list",
-        },
+        data=_settings(order="custom", custom_order="REDRESS\nNobody We Know"),
     )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -213,18 +210,12 @@ def test_the_settings_come_first_and_export_pdf_saves_them_and_exports(
     assert page.index('id="settings-title"') < page.index('id="who-title"')
     assert page.index('name="export_now"') < page.index('id="preview-title"')
     assert "Save settings" not in page
-    data = {
-        "layout": "statement",
-        "page_size": "A4",
-        "variant": "standard",
-        "order": "alphabetical",
-        "grouping": "none",
-        "columns": "2",
-        "individuals": "list",
-        "audit_page": "y",
-        "addressees": "The Assembly of States Parties",
-        "export_now": "1",
-    }
+    data = _settings(
+        layout="statement",
+        audit_page="y",
+        addressees="The Assembly of States Parties",
+        export_now="1",
+    )
     response = client.post(f"/letters/{letter.slug}/export", data=data)
     assert response.status_code == 307
     assert response.location == f"/letters/{letter.slug}/exports"
@@ -246,15 +237,7 @@ def test_the_pages_script_saves_a_change_with_no_redirect(client: FlaskClient) -
     """static/js/export-settings.js posts each change with ``X-Signon-Preview``: saved,
     204, no flash left for the next page."""
     _, letter = _coordinator_letter(client)
-    data = {
-        "layout": "letter",
-        "page_size": "A4",
-        "variant": "standard",
-        "order": "alphabetical",
-        "grouping": "none",
-        "columns": "2",
-        "individuals": "list",
-    }
+    data = _settings()
     response = client.post(
         f"/letters/{letter.slug}/export", data=data, headers={"X-Signon-Preview": "1"}
     )
@@ -281,15 +264,7 @@ def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) 
     image = io.BytesIO()
     Image.new("RGB", (300, 100), (200, 30, 30)).save(image, format="PNG")
     image.seek(0)
-    data = {
-        "layout": "letter",
-        "page_size": "A4",
-        "variant": "standard",
-        "order": "alphabetical",
-        "grouping": "none",
-        "columns": "2",
-        "individuals": "list",
-    }
+    data = _settings()
     response = client.post(
         f"/letters/{letter.slug}/export",
         data={**data, "letterhead_logo": (image, "logo.png")},
@@ -321,16 +296,7 @@ def test_a_letterhead_logo_that_is_not_an_image_is_refused(client: FlaskClient) 
     _, letter = _coordinator_letter(client)
     response = client.post(
         f"/letters/{letter.slug}/export",
-        data={
-            "layout": "letter",
-            "page_size": "A4",
-            "variant": "standard",
-            "order": "alphabetical",
-            "grouping": "none",
-            "columns": "2",
-            "individuals": "list",
-            "letterhead_logo": (io.BytesIO(b"<svg onload=alert(1)>"), "logo.png"),
-        },
+        data=_settings(letterhead_logo=(io.BytesIO(b"<svg onload=alert(1)>"), "logo.png")),
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
