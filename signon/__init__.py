@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from signon.api.admin import bp as api_admin_bp
     from signon.api.views import bp as api_bp
     from signon.core.views import bp as core_bp
+    from signon.drafting.blueprint import bp as drafting_bp
     from signon.exports.lists.views import bp as exports_bp
     from signon.letters.audit_log import bp as audit_bp
     from signon.letters.views import bp as letters_bp
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(signatures_bp)
+    app.register_blueprint(drafting_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_admin_bp)

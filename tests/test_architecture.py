@@ -23,10 +23,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "accounts": frozenset({"core", "audit"}),
     "letters": frozenset({"core", "audit", "accounts"}),
     "signatures": frozenset({"core", "audit", "accounts", "letters"}),
-    "exports": frozenset({"core", "audit", "accounts", "letters", "signatures"}),
-    "api": frozenset({"core", "audit", "accounts", "letters", "signatures", "exports"}),
+    # comments, suggestions and live co-editing on top of the revision chain
+    "drafting": frozenset({"core", "audit", "accounts", "letters", "signatures"}),
+    "exports": frozenset({"core", "audit", "accounts", "letters", "signatures", "drafting"}),
+    "api": frozenset({"core", "audit", "accounts", "letters", "signatures", "drafting", "exports"}),
     # the demo letter and the app's wiring (signon/__init__, cli, models) sit on top
-    "demo": frozenset({"core", "audit", "accounts", "letters", "signatures", "exports", "api"}),
+    "demo": frozenset(
+        {"core", "audit", "accounts", "letters", "signatures", "drafting", "exports", "api"}
+    ),
 }
 
 #: Imports against the map that are known and have to go: (importer module, imported package).

@@ -1,0 +1,12 @@
+"""The drafting blueprint. Each sub-feature's ``views`` module adds its routes to ``bp``.
+
+The endpoints keep the blueprint's name (``drafting.<view>``), wherever the view is.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("drafting", __name__)
+
+# The routes register on import (one line per sub-feature's views module, below).
