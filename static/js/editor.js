@@ -10,6 +10,9 @@
  *   - a word and character counter, and a warning before leaving with unsaved changes;
  *   - with data-editor-draft, unsaved text kept in this browser (localStorage) and
  *     offered back on the next visit: a session that ended loses nothing typed.
+ * static/js/live.js binds an editor to a shared live document: it sets editor.live, and
+ * while editor.live.shared() is true the text is kept by the server (no browser draft,
+ * no warning before leaving, no "someone else saved" notice: the others' changes arrive).
  *
  * Plain ES2018, no build step, no inline code or handlers (CSP: script-src 'self').
  * The markup comes from templates/_macros/editor.html; missing parts are created here.
@@ -1148,7 +1151,7 @@
     var stopped = false;
     function check() {
       var base = draftBase(editor);
-      if (busy || stopped || !base || document.visibilityState === "hidden") { return; }
+      if (busy || stopped || !base || document.visibilityState === "hidden" || isLive(editor)) { return; }
       busy = true;
       window.fetch(url + (url.indexOf("?") === -1 ? "?" : "&") + "base=" + encodeURIComponent(base), {
         credentials: "same-origin",
@@ -1200,8 +1203,12 @@
     editor.counter.hidden = false;
   }
 
+  /** Is the text shared live, and so kept by the server (static/js/live.js)? */
+  function isLive(editor) { return !!(editor.live && editor.live.shared()); }
+
   function isDirty(editor) {
     if (editor.form && editor.form._signonSubmitting) { return false; }
+    if (isLive(editor)) { return false; }
     return editor.textarea.value !== editor.textarea.defaultValue ||
       editor.textarea.hasAttribute("data-editor-unsaved");
   }
@@ -1222,7 +1229,7 @@
     if (ta.hasAttribute("data-editor-ready")) { return null; }
     ta.setAttribute("data-editor-ready", "");
     if (!ta.id) { ta.id = "editor-" + (editors.length + 1); }
-    var editor = { textarea: ta, form: ta.form, schedulePreview: null, storeDraftSoon: null, storeDraftNow: null, newerNotice: null };
+    var editor = { textarea: ta, form: ta.form, schedulePreview: null, storeDraftSoon: null, storeDraftNow: null, newerNotice: null, live: null };
     editor.layout = ta.closest("[data-editor-layout]") || ta.parentNode;
     editor.toolbar = byId(ta, "data-editor-toolbar") || create("div", "editor-toolbar", ta);
     editor.counter = byId(ta, "data-editor-counter") || create("p", "hint editor-count", ta.nextSibling, ta.parentNode);
@@ -1238,7 +1245,7 @@
     ta.addEventListener("input", function () {
       updateCounter(editor);
       if (editor.schedulePreview) { editor.schedulePreview(false); }
-      if (editor.storeDraftSoon) { editor.storeDraftSoon(); }
+      if (editor.storeDraftSoon && !isLive(editor)) { editor.storeDraftSoon(); }
     });
     ta.addEventListener("keydown", function (event) { onKeydown(editor, event); });
     ta.addEventListener("paste", function (event) { onPaste(ta, event); });
@@ -1275,7 +1282,13 @@
     Array.prototype.forEach.call((root || document).querySelectorAll("textarea[data-editor]"), init);
   }
 
-  window.SignonEditor = { init: init, initAll: initAll, htmlToMarkdown: htmlToMarkdown, normaliseUrl: normaliseUrl };
+  /** The editor of a textarea (enhancing it first if needed). */
+  function editorFor(ta) {
+    for (var i = 0; i < editors.length; i++) { if (editors[i].textarea === ta) { return editors[i]; } }
+    return init(ta);
+  }
+
+  window.SignonEditor = { init: init, initAll: initAll, editorFor: editorFor, csrfToken: csrfToken, htmlToMarkdown: htmlToMarkdown, normaliseUrl: normaliseUrl };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { initAll(document); });

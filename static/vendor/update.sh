@@ -2,11 +2,12 @@
 # Re-vendor the third-party browser assets under static/vendor/ from the npm registry.
 #
 #   static/vendor/update.sh                 # fetch the pinned versions below (verifies integrity)
+#                                           # and rebuild yjs/yjs-bundle.js from yjs/package-lock.json
 #   TURNDOWN_VERSION=7.2.6 static/vendor/update.sh --print-integrity
 #                                           # print the registry's integrity for a new version,
 #                                           # to paste below after reading its changelog and diff
 #
-# To update: change the version AND the integrity below, run this script, review
+# turndown: to update, change the version AND the integrity below, run this script, review
 # `git diff static/vendor`, update static/vendor/README.md, run the e2e tests
 # (.venv/bin/pytest tests/e2e). Nothing here runs at build or run time: the files it
 # writes are committed, and the site never loads anything from a CDN.
@@ -50,3 +51,17 @@ install -m 0644 "$pkg/lib/turndown.browser.umd.js" "$dest/turndown.browser.umd.j
 install -m 0644 "$pkg/LICENSE" "$dest/LICENSE"
 echo "turndown ${TURNDOWN_VERSION}:"
 (cd "$dest" && sha256sum turndown.browser.umd.js LICENSE)
+
+# Yjs (live co-editing, static/js/live.js): a small npm project in yjs/ whose
+# package-lock.json pins yjs, the y-websocket client provider, y-protocols, lib0 and the
+# esbuild bundler with their registry integrity; `npm ci` refuses a tarball that differs.
+# To update: change the versions in yjs/package.json, `npm install` there (rewrites the
+# lock), review the changelogs, then run this script and the e2e tests of live editing.
+yjs="$here/yjs"
+(cd "$yjs" && npm ci --no-audit --no-fund --silent && npm run --silent build)
+for package in yjs y-websocket y-protocols lib0; do
+  install -m 0644 "$yjs/node_modules/$package/LICENSE" "$yjs/licenses/$package.LICENSE"
+done
+rm -rf "$yjs/node_modules"
+echo "yjs bundle:"
+(cd "$here" && sha256sum yjs/yjs-bundle.js yjs/package-lock.json yjs/licenses/*.LICENSE)

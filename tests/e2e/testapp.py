@@ -59,6 +59,27 @@ EDITOR_PAGE = """
 {% endblock %}
 """
 
+LIVE_BINDING_URL = "/__test__/live-binding"
+
+#: Two Markdown editors and the live-editing scripts, without a socket: the tests bind
+#: each textarea to its own Y.Doc (window.SignonLive.bind) and pass the updates between
+#: the two documents themselves, as a server would (static/js/live.js).
+LIVE_BINDING_PAGE = """
+{% extends "base.html" %}
+{% from "_macros/editor.html" import markdown_editor %}
+{% block title %}Live binding test{% endblock %}
+{% block content %}
+<h1>Live binding test</h1>
+<form method="post" novalidate>
+  {{ first.hidden_tag() }}
+  {{ markdown_editor(first.body, label="First person", preview=False) }}
+  {{ markdown_editor(second.body, label="Second person", preview=False) }}
+</form>
+<script src="{{ url_for('static', filename='vendor/yjs/yjs-bundle.js') }}" defer></script>
+<script src="{{ url_for('static', filename='js/live.js') }}" defer></script>
+{% endblock %}
+"""
+
 CSP_VIOLATION_PAGE = """
 {% extends "base.html" %}
 {% block content %}
@@ -78,6 +99,14 @@ def editor() -> str:
         saved = form.body.data
         form = EditorForm(formdata=None, body=saved)
     return render_template_string(EDITOR_PAGE, form=form, saved=saved)
+
+
+@bp.get("/live-binding")
+@public
+def live_binding() -> str:
+    first = EditorForm(prefix="first")
+    second = EditorForm(prefix="second")
+    return render_template_string(LIVE_BINDING_PAGE, first=first, second=second)
 
 
 @bp.get("/csp-violation")

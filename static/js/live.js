@@ -1,0 +1,481 @@
+/* Live co-editing of a letter: the Markdown editor's textarea bound to a shared Yjs text.
+ *
+ * The page carries a panel (templates/drafting/live/_panel.html):
+ *
+ *   <section data-live-for="TEXTAREA-ID" data-live-url="/letters/SLUG/live"
+ *            data-live-save-url="..." data-live-name="Ada" [data-live-readonly]>
+ *
+ * and this script, after static/js/editor.js and the vendored Yjs bundle
+ * (static/vendor/yjs/yjs-bundle.js, window.SignonYjs), then:
+ *   - opens the WebSocket (standard y-websocket protocol: sync and awareness messages)
+ *     and, once the server's document has arrived, binds the textarea to the Y.Text
+ *     "markdown": each local edit becomes a delete and an insert (the common prefix and
+ *     suffix of the old and new value, next to the caret), each remote change rewrites the
+ *     textarea and keeps the caret and selection where they were in the words
+ *     (Y.RelativePosition);
+ *   - shows who is in the text and where: a list with each person's line, their caret and
+ *     selection drawn over the textarea, and a visually hidden live region announcing who
+ *     joined and left;
+ *   - shows the connection state; a dropped connection reconnects by itself and what was
+ *     typed meanwhile is merged then (the CRDT keeps it in the page);
+ *   - "Save version" asks the server to make a Signon revision of the shared text.
+ * Until the first sync the textarea is read-only; when the socket cannot be opened the
+ * page stays the classic form ("Save revision", three-way merge on the server).
+ *
+ * window.SignonLive.bind(textarea, ytext, awareness, options) is the binding alone, used by
+ * the browser tests with two documents in one page.
+ *
+ * Plain ES2018, no inline code (CSP: script-src 'self'); the socket is same-origin.
+ */
+(function () {
+  "use strict";
+
+  if (window.SignonLive || !window.SignonYjs) { return; }
+
+  var Y = window.SignonYjs.Y;
+  var WebsocketProvider = window.SignonYjs.WebsocketProvider;
+  /** The transaction origin of this page's own edits (remote ones have another). */
+  var LOCAL = { local: true };
+  /** Give up and stay a classic form when the first sync takes longer than this. */
+  var CONNECT_TIMEOUT_MS = 10000;
+  /** Caret colours: each has a contrast of at least 4.5:1 on white (names are written in them). */
+  var COLOURS = ["#b3261e", "#1a5fb4", "#1e7a35", "#8e3fc4", "#a14d00", "#00707a", "#9c1d6b", "#4a5a00"];
+
+  function colourOf(clientId) { return COLOURS[clientId % COLOURS.length]; }
+
+  function isHighSurrogate(code) { return code >= 0xd800 && code <= 0xdbff; }
+  function isLowSurrogate(code) { return code >= 0xdc00 && code <= 0xdfff; }
+
+  /**
+   * The change from `before` to `after` as one replaced range: {index, remove, insert}.
+   * The common suffix stops at the caret (`caret`, in `after`), so that typing "a" after
+   * an "a" inserts where the person typed; surrogate pairs are never split.
+   */
+  function change(before, after, caret) {
+    var suffix = 0;
+    var maxSuffix = Math.min(before.length, after.length);
+    if (typeof caret === "number") { maxSuffix = Math.min(maxSuffix, after.length - caret); }
+    while (suffix < maxSuffix &&
+           before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) {
+      suffix++;
+    }
+    if (suffix > 0 && isLowSurrogate(after.charCodeAt(after.length - suffix))) { suffix--; }
+    var prefix = 0;
+    var maxPrefix = Math.min(before.length, after.length) - suffix;
+    while (prefix < maxPrefix && before.charCodeAt(prefix) === after.charCodeAt(prefix)) { prefix++; }
+    if (prefix > 0 && isHighSurrogate(after.charCodeAt(prefix - 1))) { prefix--; }
+    return {
+      index: prefix,
+      remove: before.length - suffix - prefix,
+      insert: after.slice(prefix, after.length - suffix)
+    };
+  }
+
+  function lineNumber(text, index) {
+    var n = 1;
+    for (var i = text.indexOf("\n"); i !== -1 && i < index; i = text.indexOf("\n", i + 1)) { n++; }
+    return n;
+  }
+
+  function relative(ytext, index) {
+    return Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, index));
+  }
+
+  function absolute(doc, json) {
+    if (!json) { return null; }
+    try {
+      var found = Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromJSON(json), doc);
+      return found ? found.index : null;
+    } catch (e) {
+      return null; // a malformed position from someone else's page: no caret shown
+    }
+  }
+
+  function element(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    if (text) { el.textContent = text; }
+    return el;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Other people's carets and selections, drawn over the textarea.
+  //
+  // A layer per person lies exactly over the textarea's text box, with the same font,
+  // padding and wrapping, holding the text up to their caret in transparent ink: the
+  // caret mark then falls where the browser draws that character in the textarea.
+
+  var MIRRORED = ["fontFamily", "fontSize", "fontWeight", "fontStyle", "letterSpacing", "lineHeight",
+    "textTransform", "wordSpacing", "textIndent", "tabSize", "paddingTop", "paddingRight",
+    "paddingBottom", "paddingLeft", "direction"];
+
+  function Overlay(ta) {
+    this.ta = ta;
+    var frame = element("div", "live-frame");
+    ta.parentNode.insertBefore(frame, ta);
+    frame.appendChild(ta);
+    this.box = element("div", "live-cursors");
+    this.box.setAttribute("aria-hidden", "true"); // the presence list says it in words
+    frame.appendChild(this.box);
+    this.sheet = element("div", "live-cursors-sheet");
+    this.box.appendChild(this.sheet);
+    var self = this;
+    ta.addEventListener("scroll", function () { self.place(); });
+    if (typeof window.ResizeObserver === "function") {
+      new window.ResizeObserver(function () { self.place(); }).observe(ta);
+    }
+    window.addEventListener("resize", function () { self.place(); });
+  }
+
+  Overlay.prototype.place = function () {
+    var ta = this.ta;
+    var style = window.getComputedStyle(ta);
+    this.box.style.left = (ta.offsetLeft + ta.clientLeft) + "px";
+    this.box.style.top = (ta.offsetTop + ta.clientTop) + "px";
+    this.box.style.width = ta.clientWidth + "px";
+    this.box.style.height = ta.clientHeight + "px";
+    var sheet = this.sheet;
+    MIRRORED.forEach(function (name) { sheet.style[name] = style[name]; });
+    sheet.style.width = ta.clientWidth + "px";
+    sheet.style.transform = "translate(" + (-ta.scrollLeft) + "px, " + (-ta.scrollTop) + "px)";
+  };
+
+  /** people: [{name, colour, start, end}] with offsets into text. */
+  Overlay.prototype.draw = function (text, people) {
+    var sheet = this.sheet;
+    while (sheet.firstChild) { sheet.removeChild(sheet.firstChild); }
+    people.forEach(function (person) {
+      var layer = element("div", "live-cursor-layer");
+      var start = Math.min(person.start, person.end);
+      var end = Math.max(person.start, person.end);
+      layer.appendChild(document.createTextNode(text.slice(0, start)));
+      if (end > start) {
+        var selected = element("span", "live-selection", text.slice(start, end));
+        selected.style.backgroundColor = person.colour + "33";
+        layer.appendChild(selected);
+      }
+      var caret = element("span", "live-caret");
+      caret.style.borderColor = person.colour;
+      var flag = element("span", "live-caret-name", person.name);
+      flag.style.backgroundColor = person.colour;
+      caret.appendChild(flag);
+      if (person.end >= person.start) { layer.appendChild(caret); } else { layer.insertBefore(caret, selected); }
+      sheet.appendChild(layer);
+    });
+    this.place();
+  };
+
+  // ---------------------------------------------------------------------------------
+  // The binding: textarea <-> Y.Text, and this person's caret in the awareness.
+
+  /**
+   * Bind `ta` to `ytext` (its document's text) and publish the caret in `awareness`.
+   * options: name (shown to the others), readOnly, onPeople(people, text) called when
+   * the list of other people or their positions change.
+   */
+  function bind(ta, ytext, awareness, options) {
+    options = options || {};
+    var doc = ytext.doc;
+    var text = ytext.toString();
+    var saved = null; // this person's selection as relative positions, across a remote change
+
+    if (ta.value !== text) { ta.value = text; }
+    ta.readOnly = !!options.readOnly;
+    var overlay = new Overlay(ta);
+
+    function notifyEditor() { // counter, preview (editor.js listens to input)
+      ta.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+
+    function onInput() {
+      var value = ta.value;
+      if (value === text) { return; }
+      if (ta.readOnly) { ta.value = text; return; } // belt and braces: the server refuses too
+      var edit = change(text, value, ta.selectionEnd);
+      text = value;
+      doc.transact(function () {
+        if (edit.remove) { ytext.delete(edit.index, edit.remove); }
+        if (edit.insert) { ytext.insert(edit.index, edit.insert); }
+      }, LOCAL);
+      publishCaret();
+    }
+
+    function beforeTransaction(transaction) {
+      if (transaction.origin === LOCAL) { return; }
+      // (No local edit may be made here: it would join this remote transaction and never
+      // be sent. Input events come synchronously, so the textarea holds nothing unseen.)
+      saved = {
+        start: Y.createRelativePositionFromTypeIndex(ytext, ta.selectionStart),
+        end: Y.createRelativePositionFromTypeIndex(ytext, ta.selectionEnd),
+        direction: ta.selectionDirection,
+        focused: document.activeElement === ta,
+        scrollTop: ta.scrollTop
+      };
+    }
+
+    function onRemote(event, transaction) {
+      if (transaction.origin === LOCAL) { return; }
+      text = ytext.toString();
+      if (ta.value !== text) {
+        ta.value = text;
+        if (saved) {
+          var start = Y.createAbsolutePositionFromRelativePosition(saved.start, doc);
+          var end = Y.createAbsolutePositionFromRelativePosition(saved.end, doc);
+          if (start && end) { ta.setSelectionRange(start.index, end.index, saved.direction || "none"); }
+          ta.scrollTop = saved.scrollTop;
+        }
+        notifyEditor();
+      }
+      saved = null;
+      drawPeople();
+    }
+
+    var caretTimer = null;
+    function publishCaret() {
+      if (caretTimer) { return; }
+      caretTimer = window.setTimeout(function () {
+        caretTimer = null;
+        var focused = document.activeElement === ta;
+        awareness.setLocalStateField("cursor", focused ? {
+          anchor: relative(ytext, ta.selectionDirection === "backward" ? ta.selectionEnd : ta.selectionStart),
+          head: relative(ytext, ta.selectionDirection === "backward" ? ta.selectionStart : ta.selectionEnd)
+        } : null);
+      }, 50);
+    }
+
+    function people() {
+      var found = [];
+      awareness.getStates().forEach(function (state, clientId) {
+        if (clientId === doc.clientID || !state || !state.user) { return; }
+        var anchor = state.cursor ? absolute(doc, state.cursor.anchor) : null;
+        var head = state.cursor ? absolute(doc, state.cursor.head) : null;
+        found.push({
+          clientId: clientId,
+          name: String(state.user.name || "Someone").slice(0, 80),
+          colour: colourOf(clientId),
+          start: anchor,
+          end: head,
+          line: head === null ? null : lineNumber(text, head)
+        });
+      });
+      found.sort(function (a, b) { return a.name.localeCompare(b.name) || a.clientId - b.clientId; });
+      return found;
+    }
+
+    function drawPeople() {
+      var list = people();
+      overlay.draw(text, list.filter(function (p) { return p.start !== null && p.end !== null; }));
+      if (options.onPeople) { options.onPeople(list, text); }
+    }
+
+    awareness.setLocalStateField("user", { name: options.name || "Someone", colour: colourOf(doc.clientID) });
+    ta.addEventListener("input", onInput);
+    ["select", "keyup", "mouseup", "focus", "blur"].forEach(function (type) { ta.addEventListener(type, publishCaret); });
+    document.addEventListener("selectionchange", function () { if (document.activeElement === ta) { publishCaret(); } });
+    doc.on("beforeTransaction", beforeTransaction);
+    ytext.observe(onRemote);
+    awareness.on("change", drawPeople);
+    drawPeople();
+    notifyEditor();
+
+    return {
+      setReadOnly: function (readOnly) { ta.readOnly = readOnly; },
+      people: people,
+      text: function () { return text; }
+    };
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The page: socket, connection state, presence list, Save version.
+
+  var STATES = {
+    connecting: "Connecting to the shared text\u2026",
+    live: "Live: your changes are shared as you type.",
+    offline: "Offline: keep typing, your changes are kept in this page and merged when the connection returns. Reconnecting\u2026",
+    closed: "Live editing stopped: ",
+    unavailable: "Live editing is not available right now: save your changes with \u201cSave revision\u201d."
+  };
+
+  /** The server closes with 1008 (policy) when this person may no longer write, or the
+   * letter was frozen: coming back would be refused again. Anything else reconnects. */
+  function shouldReconnect(event) {
+    return event.code !== 1008 && !(event.code >= 4400 && event.code < 4500);
+  }
+
+  function socketBase(path) {
+    var url = new URL(path, window.location.href); // a path on this site, or a ws(s):// address
+    if (url.protocol === "https:") { url.protocol = "wss:"; }
+    if (url.protocol === "http:") { url.protocol = "ws:"; }
+    var cut = url.pathname.lastIndexOf("/");
+    return { server: url.origin + url.pathname.slice(0, cut), room: url.pathname.slice(cut + 1) };
+  }
+
+  function start(panel) {
+    var ta = document.getElementById(panel.getAttribute("data-live-for") || "");
+    if (!ta || !window.SignonEditor || typeof window.WebSocket !== "function") { return null; }
+    var editor = window.SignonEditor.editorFor(ta);
+    var csrfToken = window.SignonEditor.csrfToken;
+    var form = ta.form;
+    var readOnly = panel.hasAttribute("data-live-readonly");
+    var stateEl = panel.querySelector("[data-live-state]");
+    var peopleEl = panel.querySelector("[data-live-people]");
+    var announcer = panel.querySelector("[data-live-announce]");
+    var saveButton = panel.querySelector("[data-live-save]");
+    var saveStatus = panel.querySelector("[data-live-save-status]");
+    var classic = form ? Array.prototype.slice.call(form.querySelectorAll("[data-live-classic]")) : [];
+    var wasReadOnly = ta.readOnly;
+    var live = { doc: new Y.Doc(), binding: null, state: "connecting", provider: null };
+    live.text = live.doc.getText("markdown");
+
+    function setState(state, detail) {
+      live.state = state;
+      panel.setAttribute("data-live-state", state);
+      if (stateEl) { stateEl.textContent = STATES[state] + (detail || ""); }
+      if (saveButton) { saveButton.disabled = state !== "live" || readOnly; }
+    }
+
+    function announce(message) {
+      if (!announcer) { return; }
+      // A new text node each time, so that the same message twice is announced twice.
+      announcer.textContent = "";
+      window.setTimeout(function () { announcer.textContent = message; }, 50);
+    }
+
+    var known = {};
+    function showPeople(list, text) {
+      var now = {};
+      list.forEach(function (p) { now[p.clientId] = p.name; });
+      Object.keys(now).forEach(function (id) { if (!(id in known)) { announce(now[id] + " joined the text."); } });
+      Object.keys(known).forEach(function (id) { if (!(id in now)) { announce(known[id] + " left the text."); } });
+      known = now;
+      if (!peopleEl) { return; }
+      while (peopleEl.firstChild) { peopleEl.removeChild(peopleEl.firstChild); }
+      if (!list.length) {
+        peopleEl.appendChild(element("li", "muted", "Nobody else is in the text."));
+        return;
+      }
+      list.forEach(function (p) {
+        var item = element("li", "live-person");
+        item.setAttribute("data-live-person", p.name);
+        var swatch = element("span", "live-swatch");
+        swatch.style.backgroundColor = p.colour;
+        swatch.setAttribute("aria-hidden", "true");
+        item.appendChild(swatch);
+        item.appendChild(document.createTextNode(p.name + (p.line ? " \u2014 line " + p.line : " \u2014 reading")));
+        peopleEl.appendChild(item);
+      });
+      void text;
+    }
+
+    panel.hidden = false;
+    ta.readOnly = true; // until the shared text has arrived
+    setState("connecting");
+    var where = socketBase(panel.getAttribute("data-live-url"));
+    var provider = new WebsocketProvider(where.server, where.room, live.doc, {
+      disableBc: true, // every change goes through the server, which checks it
+      maxBackoffTime: 5000,
+      shouldReconnect: shouldReconnect
+    });
+    live.provider = provider;
+
+    var timeout = window.setTimeout(function () {
+      if (live.binding) { return; }
+      provider.destroy(); // stay the classic form
+      ta.readOnly = wasReadOnly;
+      setState("unavailable");
+    }, CONNECT_TIMEOUT_MS);
+
+    provider.on("sync", function (synced) {
+      if (!synced) { return; }
+      if (!live.binding) {
+        window.clearTimeout(timeout);
+        live.binding = bind(ta, live.text, provider.awareness, {
+          name: panel.getAttribute("data-live-name") || "Someone",
+          readOnly: readOnly,
+          onPeople: showPeople
+        });
+        editor.live = { shared: function () { return live.state === "live" || live.state === "offline"; } };
+        classic.forEach(function (el) { el.hidden = true; });
+        if (saveButton) { saveButton.hidden = readOnly; }
+      }
+      setState("live");
+    });
+    provider.on("status", function (event) {
+      if (!live.binding) { return; } // still connecting (or given up)
+      if (event.status === "disconnected" || event.status === "connecting") {
+        if (live.state === "live") { announce("Connection lost: reconnecting."); }
+        if (live.state !== "closed") { setState("offline"); }
+      }
+    });
+    provider.on("closed", function (event) { // the server said not to come back (4xxx)
+      live.binding && live.binding.setReadOnly(true);
+      ta.readOnly = true;
+      classic.forEach(function (el) { el.hidden = false; });
+      setState("closed", (event && event.reason) || "you may no longer edit this text.");
+      announce(stateEl ? stateEl.textContent : "Live editing stopped.");
+    });
+
+    function saveVersion(event) {
+      if (event) { event.preventDefault(); }
+      if (live.state !== "live" || readOnly || !saveButton || saveButton.disabled) { return; }
+      var url = panel.getAttribute("data-live-save-url");
+      var body = new FormData();
+      body.append("csrf_token", csrfToken(form));
+      var note = form && form.elements.namedItem("change_note");
+      if (note && "value" in note) { body.append("change_note", note.value); }
+      saveButton.disabled = true;
+      if (saveStatus) { saveStatus.textContent = "Saving\u2026"; }
+      window.fetch(url, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": csrfToken(form) }
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) { throw new Error(data.error || data.message || "the server said " + response.status); }
+          return data;
+        });
+      }).then(function (data) {
+        if (note && "value" in note) { note.value = ""; }
+        if (saveStatus) {
+          saveStatus.textContent = data.message ||
+            (data.revision ? "Saved as revision " + data.revision + "." : "Saved.");
+          if (data.draft_url) { // kept as a conflict draft: say where
+            var link = element("a", "", "Open the draft");
+            link.href = data.draft_url;
+            saveStatus.appendChild(document.createTextNode(" "));
+            saveStatus.appendChild(link);
+          }
+        }
+      }).catch(function (error) {
+        if (saveStatus) { saveStatus.textContent = "Not saved: " + error.message + ". Try again."; }
+      }).then(function () {
+        saveButton.disabled = live.state !== "live";
+      });
+    }
+    if (saveButton) { saveButton.addEventListener("click", saveVersion); }
+    // Enter in the title or note field submits the form: while live, that saves a version.
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        if (live.binding && live.state !== "closed") { saveVersion(event); }
+      });
+    }
+    return live;
+  }
+
+  var pages = [];
+  function startAll() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live-for]"), function (panel) {
+      var live = start(panel);
+      if (live) { pages.push(live); }
+    });
+  }
+
+  window.SignonLive = { bind: bind, change: change, sessions: pages, Y: Y };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startAll);
+  } else {
+    startAll();
+  }
+})();
