@@ -10,6 +10,10 @@ the same way as the app.
 The reader's zone: a signed-in user's own (their account's); anyone else's browser
 zone, which a small script (static/js/signon.js) sends in the ``signon_tz`` cookie;
 UTC when neither is known, and on pages shared by many readers (cached public pages).
+Where the server shows UTC only because it does not know the reader's zone (an invitee's
+first page, before the cookie is set; a shared public page), every ``<time>`` carries
+``data-localise`` and the same script rewrites it in the browser's zone, in the same
+format: the page reads right at once, and the UTC text stays for readers without scripts.
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ def reader_zone() -> ZoneInfo:
     if current_user and current_user.is_authenticated:
         return _zone(getattr(current_user, "timezone", None)) or ZoneInfo("UTC")
     return _zone(request.cookies.get(ZONE_COOKIE)) or ZoneInfo("UTC")
+
+
+def reader_zone_known() -> bool:
+    """Whether :func:`reader_zone` is this reader's own zone, not UTC for want of one."""
+    if not has_request_context() or g.get("shared_page"):
+        return False
+    if current_user and current_user.is_authenticated:
+        return True
+    return _zone(request.cookies.get(ZONE_COOKIE)) is not None
 
 
 @contextmanager
@@ -137,16 +150,25 @@ def datetime_in(value: datetime, zone_name: str | None) -> str:
     return datetime_text(value, zone=zone_named(zone_name))
 
 
+def _time_element(value: date, label: str, localise: str) -> Markup:
+    """``<time>`` with the instant as machine value; marked for the browser to rewrite in its
+    own zone (static/js/signon.js) when the server wrote UTC for want of the reader's."""
+    if isinstance(value, datetime) and not reader_zone_known():
+        return Markup('<time datetime="{}" data-localise="{}">{}</time>').format(
+            value.astimezone(UTC).isoformat(), localise, label
+        )
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), label)
+
+
 def format_datetime(value: datetime | None) -> Markup:
     """A ``<time>`` element in the reader's zone, with the UTC instant as machine value."""
     if value is None:
         return Markup("")
-    label = datetime_text(value)
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(label))
+    return _time_element(value, escape(datetime_text(value)), "datetime")
 
 
 def format_date(value: date | None) -> Markup:
     """A ``<time>`` element with the long date (of a ``datetime``: in the reader's zone)."""
     if value is None:
         return Markup("")
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), date_text(value))
+    return _time_element(value, escape(date_text(value)), "date")

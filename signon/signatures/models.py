@@ -257,6 +257,9 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     #: The latest revision the invitee was shown: the next visit shows the diff since.
     last_seen_revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The invitee's browser time zone, sent when their page is shown: later mail to this
+    #: address shows times in it (:func:`signon.signatures.invitations.links.mail_zone`).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     #: The organisation's name collated in the letter's language
     #: (:func:`signon.signatures.collation.stored_name_order`): the dashboard sorts on it.
     name_order: Mapped[bytes | None] = mapped_column(

@@ -51,7 +51,7 @@ def test_the_reader_zone_comes_from_the_browser_cookie_with_utc_as_fallback(app:
 
 
 def test_a_date_element_carries_the_machine_value(app: Flask) -> None:
-    with app.test_request_context():
+    with app.test_request_context(headers={"Cookie": "signon_tz=UTC"}):
         assert str(timefmt.format_date(MOMENT)) == (
             '<time datetime="2026-12-04T23:30:00+00:00">4 December 2026</time>'
         )
@@ -59,6 +59,31 @@ def test_a_date_element_carries_the_machine_value(app: Flask) -> None:
             '<time datetime="2026-01-02">2 January 2026</time>'
         )
         assert timefmt.format_date(None) == "" and timefmt.format_datetime(None) == ""
+
+
+def test_times_shown_in_utc_for_want_of_the_readers_zone_are_marked_for_the_browser(
+    app: Flask,
+) -> None:
+    """No cookie yet (an invitee's first page) or a copy shared by every zone (cached public
+    pages): the UTC text is a fallback that static/js/signon.js rewrites in the browser."""
+    marked_time = (
+        '<time datetime="2026-12-04T23:30:00+00:00" data-localise="datetime">'
+        "4 December 2026, 23:30 UTC</time>"
+    )
+    with app.test_request_context():
+        assert not timefmt.reader_zone_known()
+        assert str(timefmt.format_datetime(MOMENT)) == marked_time
+        assert 'data-localise="date">4 December 2026<' in timefmt.format_date(MOMENT)
+        assert "data-localise" not in timefmt.format_date(date(2026, 12, 4))  # a day, no zone
+    with app.test_request_context(headers={"Cookie": "signon_tz=Asia/Tokyo"}):
+        assert timefmt.reader_zone_known()
+        assert "data-localise" not in timefmt.format_datetime(MOMENT)
+        with timefmt.shared_page():
+            assert not timefmt.reader_zone_known()
+            assert str(timefmt.format_datetime(MOMENT)) == marked_time
+        tokyo = datetime(2026, 12, 5, 8, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+        with timefmt.shared_page():  # the machine value is the UTC instant
+            assert 'datetime="2026-12-04T23:30:00+00:00"' in timefmt.format_datetime(tokyo)
 
 
 def test_the_zone_database_is_read_once_not_for_every_time_shown(

@@ -1,31 +1,75 @@
-"""An invitee (no account) reads times in their browser's zone, in Chromium."""
+"""Readers without an account read times in their browser's zone, in Chromium: an invitee
+from their first page on, and every visitor of a public page whose copy is shared by all
+zones (the server writes UTC there, and static/js/signon.js rewrites it)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from signon.core import transaction
-from tests.e2e.conftest import PHONE, LiveServer, NewPage
-from tests.signatures.factories import coordinated_letter, invited, sign_path
+from signon.core import page_cache, transaction
+from signon.db import utcnow
+from signon.extensions import db
+from signon.signatures.models import Invitation
+from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
+from tests.signatures.factories import coordinated_letter, invited, make_public_letter, sign_path
 
 pytestmark = pytest.mark.real_commits
 
 
-def test_the_invitee_page_shows_times_in_the_browsers_zone(
+def _tokyo_time(moment) -> str:
+    """The time part in Tokyo, as the page shows it: "5 December 2026, 08:30"."""
+    tokyo = moment.astimezone(ZoneInfo("Asia/Tokyo"))
+    return f"{tokyo.day} {tokyo:%B %Y, %H:%M}"
+
+
+def test_the_invitee_page_shows_times_in_the_browsers_zone_from_the_first_view(
     app: Flask, live_server: LiveServer, new_page: NewPage
 ) -> None:
     with app.app_context():
         coordinator, letter = coordinated_letter()
         invitation = invited(letter, coordinator)
-        path, expires = sign_path(invitation), invitation.expires_at
+        path, expires, invitation_id = sign_path(invitation), invitation.expires_at, invitation.id
         transaction.commit()
-    tokyo = expires.astimezone(ZoneInfo("Asia/Tokyo"))
-    shown = f"{tokyo.day} {tokyo:%B %Y, %H:%M} JST"
     page = new_page(viewport=PHONE, timezone_id="Asia/Tokyo")
-    page.goto(path)  # the first page sets the cookie (times in UTC until then)
-    page.goto(path)
-    expect(page.get_by_text("This link is personal")).to_contain_text(shown)
+    page.goto(path)  # the first view: no cookie yet, the browser localises the UTC text
+    personal = page.get_by_text("This link is personal")
+    expect(personal).to_contain_text(_tokyo_time(expires))
+    expect(personal).not_to_contain_text("UTC")
+    page.reload()  # with the cookie, the server writes the zone itself (Babel's "JST")
+    expect(personal).to_contain_text(f"{_tokyo_time(expires)} JST")
+    with app.app_context():  # the page reported the zone for later mail
+        for _ in range(50):
+            zone = db.session.get(Invitation, invitation_id).timezone
+            db.session.rollback()
+            if zone:
+                break
+            page.wait_for_timeout(100)
+        assert zone == "Asia/Tokyo"
+
+
+def test_a_shared_public_page_shows_each_visitor_their_own_zone(
+    app: Flask, live_server: LiveServer, new_page: NewPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_cache, "enabled", lambda: True)  # as in production
+    with app.app_context():
+        deadline = (utcnow() + timedelta(days=20)).replace(second=0, microsecond=0)
+        letter = make_public_letter(deadline=deadline)
+        slug = letter.slug
+        transaction.commit()
+    tokyo = new_page(viewport=DESKTOP, timezone_id="Asia/Tokyo")
+    new_york_page = new_page(viewport=PHONE, timezone_id="America/New_York")
+    for _ in range(2):  # the second visit of each is served the shared copy
+        tokyo.goto(f"/p/{slug}")
+        new_york_page.goto(f"/p/{slug}")
+        expect(tokyo.get_by_text("Open for signature until")).to_contain_text(_tokyo_time(deadline))
+        new_york = deadline.astimezone(ZoneInfo("America/New_York"))
+        expect(new_york_page.get_by_text("Open for signature until")).to_contain_text(
+            f"{new_york.day} {new_york:%B %Y, %H:%M}"
+        )
+    source = tokyo.request.get(live_server(f"/p/{slug}")).text()
+    assert f"{deadline.day} {deadline:%B %Y, %H:%M} UTC" in source  # the fallback, no zone

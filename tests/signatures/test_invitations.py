@@ -426,12 +426,16 @@ def test_outcome_keeps_an_answer_given_meanwhile() -> None:
 
 def test_describe_moment_in_plain_words() -> None:
     now = utcnow().replace(year=2030, month=3, day=1, hour=12, minute=0, second=0, microsecond=0)
-    assert notifications.describe_moment(now + timedelta(days=12), now) == (
+    to = "nobody@example.org"  # no browser of theirs sent a zone: UTC
+    assert notifications.describe_moment(now + timedelta(days=12), now, email=to) == (
         "13 March 2030, 12:00 UTC (in 12 days)"
     )
-    assert notifications.describe_moment(now + timedelta(hours=5), now).endswith("(in 5 hours)")
+    assert notifications.describe_moment(now + timedelta(hours=5), now, email=to).endswith(
+        "(in 5 hours)"
+    )
     assert (
-        notifications.describe_moment(now - timedelta(days=1), now) == "28 February 2030, 12:00 UTC"
+        notifications.describe_moment(now - timedelta(days=1), now, email=to)
+        == "28 February 2030, 12:00 UTC"
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -115,6 +116,26 @@ def test_visitors_share_one_rendering_each_with_their_own_csrf_token(cached_app:
     assert _sign(second, letter, token_one, "stolen@example.org") == 400
     assert _sign(second, letter, token_two, "amina@example.org") == 302
     assert _sign(first, letter, token_one, "omar@example.org") == 302
+
+
+def test_the_shared_copy_holds_no_visitors_zone_and_marks_its_times_for_the_browser(
+    cached_app: Flask,
+) -> None:
+    """The first visitor (in Tokyo) renders the copy everyone gets: its times are UTC,
+    marked for static/js/signon.js to rewrite in each browser's zone."""
+    letter = make_public_letter(make_user(), deadline=datetime(2030, 1, 31, 18, 0, tzinfo=UTC))
+    transaction.commit()
+    pages = []
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        client = cached_app.test_client()
+        client.set_cookie("signon_tz", zone)
+        pages.append(client.get(f"/p/{letter.slug}").get_data(as_text=True))
+    for page in pages:
+        assert (
+            '<time datetime="2030-01-31T18:00:00+00:00" data-localise="datetime">'
+            "31 January 2030, 18:00 UTC</time>"
+        ) in page
+        assert "JST" not in page and "EST" not in page
 
 
 def test_a_logged_in_visitor_gets_a_page_of_their_own(cached_app: Flask) -> None:

@@ -206,7 +206,7 @@ def sign_seen(token: str) -> Response:
     form = SeenForm(letter=invitation.letter)
     if not form.validate_on_submit() or form.read_revision is None:
         return _private(make_response("", 400))
-    ops.record_seen(invitation, form.read_revision)
+    ops.record_seen(invitation, form.read_revision, form.timezone.data)
     return _private(make_response("", 204))
 
 

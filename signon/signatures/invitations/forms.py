@@ -174,6 +174,9 @@ class RevisionFormMixin:
 
 
 class SeenForm(RevisionFormMixin, BaseForm):
+    #: The browser's time zone (static/js/invitee.js); checked by the operation.
+    timezone = StringField(validators=[Optional(), Length(max=64)], filters=[fields.squash])
+
     def __init__(self, *args: Any, letter: Letter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.letter = letter

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask_mailman import EmailMultiAlternatives
@@ -35,13 +35,12 @@ from signon.accounts.models import User
 from signon.core import jobs
 from signon.core.mail import build_message, describe_send_error, queue_mail
 from signon.core.notices import NoticeKind
-from signon.core.timefmt import datetime_text
 from signon.core.transaction import after_commit
 from signon.db import utcnow
 from signon.extensions import db, mail
 from signon.letters import notices
 from signon.letters.models import Letter, Revision, TeamMember
-from signon.signatures.invitations import links
+from signon.signatures.invitations import links, zones
 from signon.signatures.models import Invitation, InvitationStatus, Signature
 
 log = logging.getLogger(__name__)
@@ -66,14 +65,12 @@ def forwarding_note(who: str) -> str:
     )
 
 
-def describe_moment(moment: datetime, now: datetime | None = None) -> str:
-    """A time in plain words, for e-mails: "Friday 13 March 2026 at 17:00 UTC (in 12 days)".
-
-    E-mails go to people whose time zone we do not know, so the time is in UTC.
+def describe_moment(moment: datetime, now: datetime | None = None, *, email: str) -> str:
+    """A time in plain words, for a mail to ``email``: "13 March 2026, 17:00 UTC (in 12
+    days)", in the zone that address's browser sent (:func:`zones.invitee_zone`), else UTC.
     """
     now = now or utcnow()
-    moment = moment.astimezone(UTC)
-    when = datetime_text(moment, zone=UTC)
+    when = zones.invitee_time(moment, email)
     remaining = moment - now
     if remaining.total_seconds() <= 0:
         return when
@@ -108,7 +105,6 @@ def _mail_context(letter: Letter, inviter: User | None) -> dict[str, Any]:
         "letter": letter,
         "inviter_name": inviter.display_name if inviter else None,
         "drafting": drafting_organisations(letter),
-        "deadline_words": describe_moment(letter.deadline) if letter.deadline else None,
     }
 
 
@@ -121,7 +117,10 @@ def _invitation_message(invitation: Invitation, context: dict[str, Any]) -> Emai
         invitation=invitation,
         organisation=invitation.organisation_name,
         link=links.invitation_url(invitation),
-        expires_words=describe_moment(invitation.expires_at),
+        expires_words=describe_moment(invitation.expires_at, email=invitation.email),
+        deadline_words=(
+            describe_moment(letter.deadline, email=invitation.email) if letter.deadline else None
+        ),
         **context,
     )
 
@@ -345,7 +344,7 @@ def mail_approval_receipt(invitation: Invitation, signature: Signature, revision
         letter=letter,
         signature=signature,
         revision=revision,
-        approved_words=describe_moment(signature.approved_at or utcnow()),
+        approved_words=describe_moment(signature.approved_at or utcnow(), email=invitation.email),
         link=links.invitation_url(invitation),
     )
 

@@ -30,6 +30,7 @@ from signon.core import fields
 from signon.core.locks import lock_row
 from signon.core.names import clean_name
 from signon.core.paging import page_count
+from signon.core.timefmt import is_valid_timezone
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
@@ -731,11 +732,14 @@ def _count_as_opened(invitation: Invitation) -> None:
     invitation.last_activity_at = now
 
 
-def record_seen(invitation: Invitation, revision: Revision) -> None:
-    """The invitee's browser showed them ``revision``: OPENED; the next diff starts here."""
+def record_seen(invitation: Invitation, revision: Revision, zone: str | None = None) -> None:
+    """The invitee's browser showed them ``revision``: OPENED; the next diff starts here.
+    ``zone``, the browser's time zone, is kept for later mail to them (when it is one)."""
     if revision.letter_id != invitation.letter_id:
         raise SignatureError("This version belongs to another letter.")
     _lock_invitation(invitation, with_letter=False)
+    if zone and is_valid_timezone(zone):
+        invitation.timezone = zone
     first_time = invitation.opened_at is None
     if invitation.status in UNANSWERED:
         invitation.status = InvitationStatus.OPENED

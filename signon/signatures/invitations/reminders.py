@@ -38,6 +38,7 @@ from signon.extensions import db
 from signon.letters import notices
 from signon.letters.models import Letter, LetterStatus, Revision
 from signon.signatures.invitations.links import invitation_url
+from signon.signatures.invitations.zones import invitee_time
 from signon.signatures.lifecycle.operations import changes_as_text, summarise_changes, utc_text
 from signon.signatures.models import (
     LIVE_INVITATION_STATES,
@@ -256,7 +257,7 @@ def _remind_letter(
             invitation=invitation,
             name=signature.name if signature is not None else invitation.organisation_name,
             in_words=in_words(deadline - now),
-            deadline_text=utc_text(deadline),
+            deadline_text=invitee_time(deadline, invitation.email),
             changes=changes,
             changes_text=changes_as_text(changes) if changes is not None else "",
             link=invitation_url(invitation),

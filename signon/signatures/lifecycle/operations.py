@@ -48,6 +48,7 @@ from signon.letters.rendered_diff import before_and_after, for_mail, marked_revi
 from signon.letters.text import DiffSegment, DiffStats, diff_stats, word_diff
 from signon.signatures.invitations import allowance
 from signon.signatures.invitations.links import invitation_url, withdraw_url
+from signon.signatures.invitations.zones import invitee_time
 from signon.signatures.lifecycle.proposal import Proposal, propose
 from signon.signatures.models import (
     Invitation,
@@ -610,8 +611,8 @@ def request_reconfirmations(
             signature=item.signature,
             changes=summary,
             changes_text=changes_as_text(summary),
-            approved_on=utc_text(item.signature.approved_at),
-            deadline_text=utc_text(letter.deadline),
+            approved_on=invitee_time(item.signature.approved_at, email),
+            deadline_text=invitee_time(letter.deadline, email),
             link=invitation_url(item.invitation),
             withdraw_link=withdraw_url(item.invitation),
             reason=reason,
