@@ -14,6 +14,7 @@ from signon.api.models import ApiToken
 from signon.audit.models import AuditCheckpoint, AuditEvent, PendingAuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
+from signon.drafting.suggestions.models import Suggestion
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import (
     Letter,
@@ -58,6 +59,7 @@ __all__ = [
     "SignatoryOrder",
     "Signature",
     "SignatureEvent",
+    "Suggestion",
     "TeamInvitation",
     "TeamMember",
     "UnresolvedDraft",

@@ -21,6 +21,9 @@ class Action(enum.StrEnum):
     LETTER_EDIT = "letter:edit"
     LETTER_MANAGE = "letter:manage"
     LETTER_MANAGE_TEAM = "letter:manage_team"
+    #: propose changes to the text as suggestions (tracked changes); accepting or
+    #: rejecting them is editing (``LETTER_EDIT``)
+    LETTER_SUGGEST = "letter:suggest"
     # Reserved for the next features (invitations, approvals, export):
     LETTER_EXPORT = "letter:export"
     INVITATION_SEND = "invitation:send"
@@ -55,11 +58,14 @@ class OrganisationRole(enum.StrEnum):
 
 
 LETTER_GRANTS: dict[TeamRole, frozenset[Action]] = {
-    TeamRole.VIEWER: frozenset({Action.LETTER_VIEW}),
-    TeamRole.DRAFTER: frozenset({Action.LETTER_VIEW, Action.LETTER_EDIT}),
+    # Every team member may suggest changes (tracked changes, issue 13): a viewer's
+    # suggestion becomes text only when a drafter or coordinator accepts it.
+    TeamRole.VIEWER: frozenset({Action.LETTER_VIEW, Action.LETTER_SUGGEST}),
+    TeamRole.DRAFTER: frozenset({Action.LETTER_VIEW, Action.LETTER_SUGGEST, Action.LETTER_EDIT}),
     TeamRole.COORDINATOR: frozenset(
         {
             Action.LETTER_VIEW,
+            Action.LETTER_SUGGEST,
             Action.LETTER_EDIT,
             Action.LETTER_MANAGE,
             Action.LETTER_MANAGE_TEAM,

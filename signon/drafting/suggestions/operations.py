@@ -1,0 +1,162 @@
+"""Everything that changes suggestions. Add and flush; never commit.
+
+A suggestion becomes text only through :func:`signon.letters.operations.save_revision`,
+as a revision attributed to the suggestion's author: the revision chain, the diff and
+"who wrote what" stay the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from signon.accounts.models import User
+from signon.audit.operations import record_event
+from signon.core.locks import lock_row
+from signon.db import utcnow
+from signon.drafting.suggestions.hunks import split_into_hunks
+from signon.drafting.suggestions.models import Suggestion, SuggestionState
+from signon.drafting.suggestions.queries import applied, open_suggestions, placement
+from signon.extensions import db
+from signon.letters import operations as letter_operations
+from signon.letters.models import Letter, LetterStatus, Revision
+from signon.letters.operations import LetterError, SaveStatus, normalise_text
+
+FROZEN = "The text is frozen: suggestions can no longer be made or accepted."
+
+
+class SuggestionError(LetterError):
+    """A rule of suggestions was broken; the message is meant for the user."""
+
+
+def _refuse_if_frozen(letter: Letter) -> None:
+    if letter.status != LetterStatus.DRAFTING:
+        raise SuggestionError(FROZEN)
+
+
+def suggest_changes(letter: Letter, author: User, *, base: Revision, body: str) -> list[Suggestion]:
+    """Keep the author's edit of ``base`` as suggestions, one per changed passage."""
+    _refuse_if_frozen(letter)
+    hunks = split_into_hunks(base.body_markdown, normalise_text(body))
+    if not hunks:
+        raise SuggestionError("There is nothing to suggest: the text is the same as the version.")
+    suggestions = [
+        Suggestion(
+            letter=letter,
+            base_revision=base,
+            author=author,
+            start=hunk.start,
+            end=hunk.end,
+            quote=hunk.quote,
+            replacement=hunk.replacement,
+        )
+        for hunk in hunks
+    ]
+    db.session.add_all(suggestions)
+    db.session.flush()
+    record_event(
+        "suggestion.made",
+        letter_id=letter.id,
+        actor=author,
+        revision=base.number,
+        suggestions=[suggestion.id for suggestion in suggestions],
+    )
+    return suggestions
+
+
+def _locked_open(suggestion: Suggestion) -> None:
+    """Read the suggestion again under its row lock: two people deciding it at once take
+    turns, and the second one finds it decided."""
+    lock_row(Suggestion, suggestion.id)
+    db.session.refresh(suggestion, ["state"])
+    if suggestion.state != SuggestionState.OPEN:
+        raise SuggestionError(f"This suggestion was {suggestion.state.value} meanwhile.")
+
+
+def _decide(suggestion: Suggestion, state: SuggestionState, actor: User, reason: str = "") -> None:
+    suggestion.state = state
+    suggestion.reason = reason
+    suggestion.decided_by = actor
+    suggestion.decided_at = utcnow()
+    record_event(
+        f"suggestion.{state.value}",
+        letter_id=suggestion.letter_id,
+        actor=actor,
+        suggestion=suggestion.id,
+        author=suggestion.author_name,
+        revision=suggestion.revision.number if suggestion.revision else None,
+        reason=reason or None,
+    )
+    db.session.flush()
+
+
+def accept_suggestion(suggestion: Suggestion, actor: User) -> Revision | None:
+    """Apply the suggestion to the current text as a revision by its author.
+
+    When its words changed since its base revision (or were deleted), it is not applied:
+    it is marked outdated with the reason, and ``None`` is returned.
+    """
+    letter = suggestion.letter
+    _refuse_if_frozen(letter)
+    _locked_open(suggestion)
+    head = letter.head()
+    assert head is not None, "every letter has a first revision"
+    where = placement(suggestion, head)
+    if where.passage is None:
+        _decide(suggestion, SuggestionState.OUTDATED, actor, where.reason)
+        return None
+    # An author whose account is gone: the revision is the acceptor's, as it must have one.
+    author = suggestion.author or actor
+    accepted_by = "" if author.id == actor.id else f", accepted by {actor.display_name}"
+    result = letter_operations.save_revision(
+        letter,
+        author,
+        base=head,
+        title=head.title,
+        body=applied(head.body_markdown, where.passage, suggestion.replacement),
+        change_note=f"Suggestion by {suggestion.author_name}{accepted_by}",
+    )
+    if result.status == SaveStatus.CONFLICT:  # someone saved in between: decide again later
+        if result.draft is not None:
+            letter_operations.discard_draft(result.draft)
+        raise SuggestionError("Someone saved the text at the same moment: accept it again.")
+    suggestion.revision = result.revision
+    _decide(suggestion, SuggestionState.ACCEPTED, actor)
+    return result.revision
+
+
+def reject_suggestion(suggestion: Suggestion, actor: User) -> None:
+    _refuse_if_frozen(suggestion.letter)
+    _locked_open(suggestion)
+    _decide(suggestion, SuggestionState.REJECTED, actor)
+
+
+@dataclass
+class Outcome:
+    """What "accept all" did: the revisions made and the suggestions flagged outdated."""
+
+    revisions: list[Revision] = field(default_factory=list)
+    outdated: list[Suggestion] = field(default_factory=list)
+
+
+def accept_all(letter: Letter, actor: User) -> Outcome:
+    """Accept every open suggestion, oldest first, each one a revision by its author
+    (who-wrote-what then credits each author with their own words). A suggestion whose
+    words an earlier one (or anything else) changed is flagged outdated, not applied."""
+    _refuse_if_frozen(letter)
+    outcome = Outcome()
+    for suggestion in open_suggestions(letter):
+        revision = accept_suggestion(suggestion, actor)
+        if revision is None:
+            outcome.outdated.append(suggestion)
+        else:
+            outcome.revisions.append(revision)
+    return outcome
+
+
+def reject_all(letter: Letter, actor: User) -> int:
+    """Reject every open suggestion; how many there were."""
+    _refuse_if_frozen(letter)
+    suggestions = open_suggestions(letter)
+    for suggestion in suggestions:
+        reject_suggestion(suggestion, actor)
+    return len(suggestions)
