@@ -46,10 +46,10 @@ GROUPS: tuple[Group, ...] = (
         (
             Page("show", "Letter", "letters.show"),
             Page("edit", "Edit", "letters.edit"),
+            Page("suggestions", "Suggestions", "drafting.suggestions"),
             Page("history", "History", "letters.history"),
             Page("diff", "Compare versions", "letters.diff"),
             Page("authorship", "Who wrote what", "letters.authorship"),
-            Page("changes", "Changes to classify", "signatures.lifecycle_changes"),
         ),
     ),
     Group(
@@ -59,6 +59,8 @@ GROUPS: tuple[Group, ...] = (
             Page("invitations", "Invitations", "signatures.invitations"),
             Page("moderation", "Public sign-on", "signatures.moderation"),
             Page("status", "Signing status", "signatures.lifecycle"),
+            # editorial or substantive: whether approvals carry forward
+            Page("changes", "Changes to classify", "signatures.lifecycle_changes"),
         ),
     ),
     Group(

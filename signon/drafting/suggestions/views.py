@@ -1,17 +1,18 @@
 """Suggestions (tracked changes): suggest from the editor, review on the Suggestions page.
 
-- ``/letters/<slug>/suggest``: the editor in suggestion mode (every team member,
-  ``LETTER_SUGGEST``); the editor's own form posts here too with its "Suggest" button.
 - ``/letters/<slug>/suggestions``: the current text with the open suggestions marked
   inside it, each suggestion with its author, and Accept / Reject one by one or all at
-  once for drafters and coordinators (``LETTER_EDIT``).
+  once for drafters and coordinators (``LETTER_EDIT``); below, the editor in suggestion
+  mode for every team member (``LETTER_SUGGEST``), which posts to
+  ``/letters/<slug>/suggest``, as the editor's "Suggest instead" button does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -32,44 +33,6 @@ from signon.letters.text import DiffSegment, word_diff
 
 #: Characters of context shown either side of a suggestion (cut at a line or a word).
 CONTEXT_CHARS = 80
-
-
-def _render_suggest(letter: Letter, form: SuggestForm, status: int = 200) -> tuple[str, int]:
-    # the editor's "someone saved meanwhile" warning asks an editors' route
-    can_edit = letter.can(current_user, Action.LETTER_EDIT)
-    return render_template(
-        "drafting/suggestions/suggest.html",
-        letter=letter,
-        form=form,
-        head=letter.head(),
-        newest_url=url_for("letters.newest", slug=letter.slug) if can_edit else None,
-    ), status
-
-
-@bp.route("/letters/<slug>/suggest", methods=["GET", "POST"])
-@letter_route(Action.LETTER_SUGGEST)
-def suggest(letter: Letter) -> Response | tuple[str, int]:
-    if letter.status != LetterStatus.DRAFTING:
-        flash(operations.FROZEN, "warning")
-        return redirect(url_for("letters.show", slug=letter.slug))
-    form = SuggestForm(letter=letter)
-    if request.method == "GET":
-        head = letter.head()
-        assert head is not None
-        form.body.data, form.base_revision.data = head.body_markdown, head.id
-    if not form.validate_on_submit() or form.base is None:
-        return _render_suggest(letter, form)
-    try:
-        made = operations.suggest_changes(
-            letter, current_user, base=form.base, body=form.body.data or ""
-        )
-    except LetterError as error:
-        flash(f"{error} Your text is kept below.", "error")
-        return _render_suggest(letter, form, 409)
-    forget_browser_draft(browser_draft_name(letter.id, form.base.id))
-    count = len(made)
-    flash(f"{count} {'suggestion' if count == 1 else 'suggestions'} made.", "success")
-    return redirect(url_for("drafting.suggestions", slug=letter.slug))
 
 
 @dataclass(frozen=True)
@@ -117,15 +80,22 @@ def _marked_text(head: Revision, views: list[SuggestionView]) -> MarkedDiff:
     return marked_diff(head.body_markdown, apply_hunks(head.body_markdown, taken))
 
 
-@bp.get("/letters/<slug>/suggestions")
-@letter_route(Action.LETTER_VIEW)
-def suggestions(letter: Letter) -> str:
+def _render_suggestions(
+    letter: Letter, form: SuggestForm | None = None, status: int = 200
+) -> tuple[str, int]:
     head = letter.head()
     assert head is not None
+    drafting = letter.status == LetterStatus.DRAFTING
+    can_suggest = drafting and letter.can(current_user, Action.LETTER_SUGGEST)
+    if form is None and can_suggest:
+        form = SuggestForm(letter=letter, formdata=None)
+        form.body.data, form.base_revision.data = head.body_markdown, head.id
     views = []
     for suggestion in queries.open_suggestions(letter):
         where = placement(suggestion, head)
         views.append(SuggestionView(suggestion, where, _in_context(suggestion, head, where)))
+    # the editor's "someone saved meanwhile" warning asks an editors' route
+    can_edit = letter.can(current_user, Action.LETTER_EDIT)
     return render_template(
         "drafting/suggestions/index.html",
         letter=letter,
@@ -133,79 +103,108 @@ def suggestions(letter: Letter) -> str:
         views=views,
         marked=_marked_text(head, views),
         decided=queries.decided_suggestions(letter),
-        drafting=letter.status == LetterStatus.DRAFTING,
-        can_decide=letter.can(current_user, Action.LETTER_EDIT),
-        can_suggest=letter.can(current_user, Action.LETTER_SUGGEST),
-        form=ActionForm(),
-    )
+        drafting=drafting,
+        can_decide=can_edit,
+        form=form if can_suggest else None,
+        newest_url=url_for("letters.newest", slug=letter.slug) if can_edit else None,
+    ), status
 
 
-def _back(letter: Letter) -> Response:
+@bp.get("/letters/<slug>/suggestions")
+@letter_route(Action.LETTER_VIEW)
+def suggestions(letter: Letter) -> tuple[str, int]:
+    return _render_suggestions(letter)
+
+
+@bp.post("/letters/<slug>/suggest")
+@letter_route(Action.LETTER_SUGGEST)
+def suggest(letter: Letter) -> Response | tuple[str, int]:
+    """The edited text as suggestions: from the Suggestions page's editor, or from the
+    editor's "Suggest instead" button."""
+    if letter.status != LetterStatus.DRAFTING:
+        flash(operations.FROZEN, "warning")
+        return redirect(url_for("letters.show", slug=letter.slug))
+    form = SuggestForm(letter=letter)
+    if not form.validate_on_submit() or form.base is None:
+        return _render_suggestions(letter, form)
+    try:
+        made = operations.suggest_changes(
+            letter, current_user, base=form.base, body=form.body.data or ""
+        )
+    except LetterError as error:
+        flash(f"{error} Your text is kept below.", "error")
+        return _render_suggestions(letter, form, 409)
+    forget_browser_draft(browser_draft_name(letter.id, form.base.id))
+    flash(_count(len(made), "made"), "success")
     return redirect(url_for("drafting.suggestions", slug=letter.slug))
+
+
+#: What a decision says to the person: (message, flash category) pairs.
+Said = list[tuple[str, str]]
+
+
+def _decide(letter: Letter, decide: Callable[[], Said]) -> Response:
+    """The decision routes' one shape: the CSRF token checked, one operation, what it did
+    (or why not) flashed, back to the Suggestions page."""
+    if ActionForm().validate_on_submit():
+        try:
+            said = decide()
+        except LetterError as error:
+            said = [(str(error), "error")]
+        for message, category in said:
+            flash(message, category)
+    return redirect(url_for("drafting.suggestions", slug=letter.slug))
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {'suggestion' if number == 1 else 'suggestions'} {what}."
 
 
 @bp.post("/letters/<slug>/suggestions/<int:suggestion_id>/accept")
 @letter_route(Action.LETTER_EDIT)
 def accept_suggestion(letter: Letter, suggestion_id: int) -> Response:
     suggestion = queries.suggestion_in(letter, suggestion_id)
-    if ActionForm().validate_on_submit():
-        try:
-            revision = operations.accept_suggestion(suggestion, current_user)
-        except LetterError as error:
-            flash(str(error), "error")
-        else:
-            if revision is None:
-                flash(f"Not applied: {suggestion.reason} It is kept, marked outdated.", "warning")
-            else:
-                flash(
-                    f"Accepted as revision {revision.number}, by {suggestion.author_name}.",
-                    "success",
-                )
-    return _back(letter)
+
+    def accept() -> Said:
+        revision = operations.accept_suggestion(suggestion, current_user)
+        if revision is None:
+            return [(f"Not applied: {suggestion.reason} It is kept, marked outdated.", "warning")]
+        by = suggestion.author_name
+        return [(f"Accepted as revision {revision.number}, by {by}.", "success")]
+
+    return _decide(letter, accept)
 
 
 @bp.post("/letters/<slug>/suggestions/<int:suggestion_id>/reject")
 @letter_route(Action.LETTER_EDIT)
 def reject_suggestion(letter: Letter, suggestion_id: int) -> Response:
     suggestion = queries.suggestion_in(letter, suggestion_id)
-    if ActionForm().validate_on_submit():
-        try:
-            operations.reject_suggestion(suggestion, current_user)
-        except LetterError as error:
-            flash(str(error), "error")
-        else:
-            flash("Suggestion rejected.", "success")
-    return _back(letter)
+
+    def reject() -> Said:
+        operations.reject_suggestion(suggestion, current_user)
+        return [("Suggestion rejected.", "success")]
+
+    return _decide(letter, reject)
 
 
 @bp.post("/letters/<slug>/suggestions/accept-all")
 @letter_route(Action.LETTER_EDIT)
 def accept_all_suggestions(letter: Letter) -> Response:
-    if ActionForm().validate_on_submit():
-        try:
-            outcome = operations.accept_all(letter, current_user)
-        except LetterError as error:
-            flash(str(error), "error")
-        else:
-            made = len(outcome.revisions)
-            flash(f"{made} {'suggestion' if made == 1 else 'suggestions'} accepted.", "success")
-            if outcome.outdated:
-                flash(
-                    f"{len(outcome.outdated)} not applied, their words having changed: "
-                    "they are kept, marked outdated.",
-                    "warning",
-                )
-    return _back(letter)
+    def accept_all() -> Said:
+        outcome = operations.accept_all(letter, current_user)
+        said = [(_count(len(outcome.revisions), "accepted"), "success")]
+        if outcome.outdated:
+            kept = "their words having changed: they are kept, marked outdated"
+            said.append((f"{len(outcome.outdated)} not applied, {kept}.", "warning"))
+        return said
+
+    return _decide(letter, accept_all)
 
 
 @bp.post("/letters/<slug>/suggestions/reject-all")
 @letter_route(Action.LETTER_EDIT)
 def reject_all_suggestions(letter: Letter) -> Response:
-    if ActionForm().validate_on_submit():
-        try:
-            count = operations.reject_all(letter, current_user)
-        except LetterError as error:
-            flash(str(error), "error")
-        else:
-            flash(f"{count} {'suggestion' if count == 1 else 'suggestions'} rejected.", "success")
-    return _back(letter)
+    return _decide(
+        letter,
+        lambda: [(_count(operations.reject_all(letter, current_user), "rejected"), "success")],
+    )

@@ -1,0 +1,110 @@
+"""Suggestions (tracked changes) in a real browser (issue 13, item 2): a drafter suggests
+from the editor with "Suggest instead", a viewer from the Suggestions page; the coordinator
+sees them marked in the text, accepts one (a revision by its author: "who wrote what"
+names them) and rejects another. At 1280 and 390 px, with axe-core finding nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from playwright.sync_api import ViewportSize, expect
+
+from signon.core import transaction
+from signon.core.permissions import TeamRole
+from tests.e2e.conftest import LiveServer, NewPage
+from tests.e2e.helpers import (
+    TestUser,
+    axe_violations,
+    create_user,
+    editor_set_text,
+    editor_text,
+    login_directly,
+)
+from tests.factories import add_team_member, make_letter
+
+pytestmark = pytest.mark.real_commits
+
+SIZES: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
+BASE = "We call on the council to act now.\n\nThe river is dying.\n"
+
+
+def _letter(app: Flask, coordinator: TestUser, drafter: TestUser, viewer: TestUser) -> str:
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.extensions import db
+
+        letter = make_letter(db.session.get(User, coordinator.id), body=BASE, title="River")
+        add_team_member(letter, role=TeamRole.DRAFTER, user=db.session.get(User, drafter.id))
+        add_team_member(letter, role=TeamRole.VIEWER, user=db.session.get(User, viewer.id))
+        slug = letter.slug
+        transaction.commit()
+    return slug
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_suggest_then_accept_one_and_reject_another(
+    app: Flask, live_server: LiveServer, new_page: NewPage, size: str
+) -> None:
+    coordinator = create_user(app, name="Cora Coordinator")
+    drafter = create_user(app, name="Dario Drafter")
+    viewer = create_user(app, name="Vik Viewer")
+    slug = _letter(app, coordinator, drafter, viewer)
+    violations: list[str] = []
+
+    # The drafter edits, then keeps the edit as a suggestion instead of saving it.
+    page = new_page(viewport=SIZES[size])
+    login_directly(page, drafter, f"/letters/{slug}/edit")
+    editor_set_text(page, BASE.replace("The river", "Our river"))
+    violations += [f"edit: {v}" for v in axe_violations(page)]
+    page.get_by_role("button", name="Suggest instead").click()
+    expect(page).to_have_url(re.compile(rf"/letters/{slug}/suggestions$"))
+    expect(page.get_by_role("status").first).to_contain_text("1 suggestion made.")
+
+    # The viewer, who may not edit, suggests on the Suggestions page.
+    page = new_page(viewport=SIZES[size])
+    login_directly(page, viewer, f"/letters/{slug}/")
+    nav = page.get_by_role("navigation", name="Letter")
+    nav.get_by_role("link", name="Suggestions", exact=True).click()
+    expect(page.get_by_role("heading", name="Suggest changes")).to_be_visible()
+    assert editor_text(page) == BASE
+    editor_set_text(page, BASE.replace("act now", "act this week"))
+    page.get_by_role("button", name="Suggest", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("1 suggestion made.")
+    expect(page.get_by_role("button", name="Accept")).to_have_count(0)
+
+    # The coordinator sees both marked in the text and decides.
+    page = new_page(viewport=SIZES[size])
+    login_directly(page, coordinator, f"/letters/{slug}/suggestions")
+    marked = page.locator(".diff-rendered")
+    expect(marked.locator("ins")).to_have_text(["this week", "Our"])
+    expect(marked.locator("del")).to_have_text(["now", "The"])
+    violations += [f"suggestions: {v}" for v in axe_violations(page)]
+    by_viewer = page.get_by_role("article").filter(has_text="by Vik Viewer")
+    by_drafter = page.get_by_role("article").filter(has_text="by Dario Drafter")
+    by_viewer.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Accepted as revision 2, by Vik Viewer."
+    )
+    by_drafter.get_by_role("button", name="Reject").click()
+    expect(page.get_by_role("status").first).to_contain_text("Suggestion rejected.")
+    expect(page.get_by_text("No suggestion is waiting.")).to_be_visible()
+    decided = page.get_by_role("table")
+    expect(decided).to_contain_text("Accepted")
+    expect(decided).to_contain_text("Rejected")
+    violations += [f"decided: {v}" for v in axe_violations(page)]
+
+    # The text is the viewer's revision; who wrote what names them.
+    page.goto(f"/letters/{slug}/")
+    expect(page.get_by_role("article", name="Text of the letter")).to_contain_text("act this week")
+    expect(page.get_by_role("article", name="Text of the letter")).to_contain_text(
+        "The river is dying."
+    )
+    page.goto(f"/letters/{slug}/authorship")
+    expect(page.locator("main")).to_contain_text("Vik Viewer")
+    assert violations == []
