@@ -108,3 +108,49 @@ def test_suggest_then_accept_one_and_reject_another(
     page.goto(f"/letters/{slug}/authorship")
     expect(page.locator("main")).to_contain_text("Vik Viewer")
     assert violations == []
+
+
+def test_a_suggestion_is_rebased_over_an_edit_elsewhere_and_flagged_after_an_overlapping_one(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    coordinator = create_user(app, name="Cora Coordinator")
+    drafter = create_user(app, name="Dario Drafter")
+    viewer = create_user(app, name="Vik Viewer")
+    slug = _letter(app, coordinator, drafter, viewer)
+
+    # The viewer suggests two changes, one in each paragraph.
+    page = new_page()
+    login_directly(page, viewer, f"/letters/{slug}/suggestions")
+    editor_set_text(page, BASE.replace("act now", "act this week").replace("dying", "dead"))
+    page.get_by_role("button", name="Suggest", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("2 suggestions made.")
+
+    # Meanwhile the drafter rewrites the words of the second one in the editor, and
+    # adds a word elsewhere in the first paragraph.
+    editing = new_page()
+    login_directly(editing, drafter, f"/letters/{slug}/edit")
+    editor_set_text(
+        editing, BASE.replace("the council", "the city council").replace("dying", "sick")
+    )
+    editing.get_by_role("button", name="Save revision").click()
+    expect(editing.get_by_role("status").first).to_contain_text("Saved as revision 2.")
+
+    # The coordinator: the first is applied over the drafter's edit, the second is
+    # flagged and can only be rejected.
+    page = new_page()
+    login_directly(page, coordinator, f"/letters/{slug}/suggestions")
+    first = page.get_by_role("article").filter(has_text="this week")
+    second = page.get_by_role("article").filter(has_text="dead")
+    expect(second).to_contain_text("Outdated")
+    expect(second).to_contain_text("after revision 1")
+    expect(second.get_by_role("button", name="Accept")).to_have_count(0)
+    first.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Accepted as revision 3, by Vik Viewer."
+    )
+    page.get_by_role("article").filter(has_text="dead").get_by_role("button", name="Reject").click()
+    expect(page.get_by_text("No suggestion is waiting.")).to_be_visible()
+    page.goto(f"/letters/{slug}/")
+    text = page.get_by_role("article", name="Text of the letter")
+    expect(text).to_contain_text("We call on the city council to act this week.")
+    expect(text).to_contain_text("The river is sick.")
