@@ -5,8 +5,9 @@ and list them as the letter's feed.
 the same transaction, queues through the outbox an immediate mail to each person whose
 choice (or default, ``core.notices.default_delivery``) for that kind is "immediately";
 the outbox sends it after the commit. :func:`send_digests` (``flask send-digests``, run
-hourly by ``flask scheduler``) mails each person, at most once a UTC day, every notice
-since their last digest that they take as a digest. Nobody is ever told, nor shown, a
+hourly by ``flask scheduler``) mails each person, at most once a day of their own (the
+day in their account's time zone), every notice since their last digest that they take
+as a digest. Nobody is ever told, nor shown, a
 notice their role on the letter may not see (``NoticeKind.action``).
 
 Notification mails carry no ``letter_id`` in the outbox: a notice about a failed mail
@@ -34,6 +35,7 @@ from signon.core.oneline import one_line_text
 from signon.core.paging import PageOf, page_count
 from signon.core.permissions import TeamRole
 from signon.core.signals import mail_failed
+from signon.core.timefmt import zone_named
 from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.extensions import db
@@ -187,6 +189,8 @@ class DigestSection:
 
 def send_digests(now: datetime | None = None) -> int:
     """Mail each person their digest of today, if due and not empty; return how many.
+    "Today" is the person's: the date in their account's time zone, so that a digest
+    covers their day rather than UTC's (:func:`digest_day`).
 
     Idempotent: a person's digest is claimed (their ``NoticeDigest`` row moved to today,
     by an UPDATE that only one run can win, or its first INSERT) in the transaction that
@@ -209,8 +213,13 @@ def _team_user_ids() -> list[int]:
     return [user_id for user_id in db.session.scalars(direct.union(through)) if user_id]
 
 
+def digest_day(user: User, now: datetime) -> date:
+    """The day ``now`` is for ``user``: in their account's time zone (UTC if none)."""
+    return now.astimezone(zone_named(user.timezone)).date()
+
+
 def _send_digest(user: User, now: datetime) -> bool:
-    today = now.date()
+    today = digest_day(user, now)
     state = db.session.get(NoticeDigest, user.id)
     if state is not None and state.sent_on >= today:
         return False

@@ -9,7 +9,7 @@ through ``flask send-digests`` itself.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -339,6 +339,35 @@ def test_the_digest_is_one_mail_a_day_whatever_the_number_of_runs(
     text = MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
     assert "Third NGO approved" in text and "First NGO" not in text
     assert _digest(outbox, app, timedelta(days=1)) == 0
+
+
+def test_the_digest_is_cut_at_the_readers_own_midnight(outbox: MailCatcher, app: Flask) -> None:
+    """Tokyo is 9 hours ahead: 15:30 UTC is already tomorrow there, not in London."""
+    letter, team = _letter()
+    tokyo, london = team["coordinator"], make_user(email="london@team.example.org")
+    tokyo.timezone, london.timezone = "Asia/Tokyo", "Europe/London"
+    add_team_member(letter, role=TeamRole.COORDINATOR, user=london)
+    evening = datetime(2026, 12, 4, 14, 30, tzinfo=UTC)  # 23:30 in Tokyo, 14:30 in London
+    approve_through(make_invitation(letter, organisation_name="First NGO"))
+    commit()
+    assert notices.send_digests(evening) == 2
+    commit()
+    assert notices.digest_day(tokyo, evening) == date(2026, 12, 4)
+    approve_through(make_invitation(letter, organisation_name="Second NGO"))
+    commit()
+    outbox.clear()
+    after_midnight_in_tokyo = evening + timedelta(hours=1)
+    assert notices.send_digests(after_midnight_in_tokyo) == 1
+    commit()
+    assert notices.send_digests(after_midnight_in_tokyo) == 0, "run twice: one mail"
+    commit()
+    (mail,) = outbox.to(tokyo.email)
+    assert "Second NGO approved" in MailCatcher.text_of(mail)
+    assert "First NGO" not in MailCatcher.text_of(mail)
+    assert outbox.to(london.email) == [], "still 4 December in London"
+    assert notices.send_digests(datetime(2026, 12, 5, 0, 30, tzinfo=UTC)) == 1  # London's turn
+    commit()
+    assert len(outbox.to(london.email)) == 1
 
 
 def test_the_digest_dates_each_notice_in_the_readers_zone(outbox: MailCatcher, app: Flask) -> None:
