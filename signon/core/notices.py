@@ -84,12 +84,23 @@ def default_delivery(kind: NoticeKind, role: TeamRole | None) -> Delivery:
     return Delivery.DIGEST
 
 
-def delivery_for(kind: NoticeKind, role: TeamRole | None, chosen: Delivery | None) -> Delivery:
-    """How a person with ``role`` on the letter, who chose ``chosen`` for ``kind`` (or
-    nothing), gets such a notice: never one their role may not see."""
+def delivery_for(
+    kind: NoticeKind,
+    role: TeamRole | None,
+    chosen: Delivery | None,
+    for_letter: Delivery | None = None,
+) -> Delivery:
+    """What a person gets for a notice of ``kind`` on a letter: the one rule.
+
+    Never a notice their ``role`` on the letter may not see; otherwise their choice for
+    this letter (``for_letter``, made on its page) if any, else their account's choice for
+    ``kind`` (``chosen``) if any, else their role's default."""
     if not letter_role_allows(role, kind.action):
         return Delivery.OFF
-    return chosen if chosen is not None else default_delivery(kind, role)
+    for choice in (for_letter, chosen):
+        if choice is not None:
+            return choice
+    return default_delivery(kind, role)
 
 
 def visible_kinds(role: TeamRole | None) -> list[NoticeKind]:

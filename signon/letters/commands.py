@@ -18,8 +18,9 @@ from signon.letters.notices import send_digests
 def send_digests_command() -> None:
     """Mail each person the day's digest of notices on their letters. Idempotent.
 
-    At most one digest per person per day (in their account's time zone), with every notice since their last one
-    that they take as a digest (their account page); nothing when there is nothing new.
+    At most one digest per person per day (their day, in their account's time zone), with
+    every notice since their last one that they take as a digest (their account page, or
+    the letter's page); nothing when there is nothing new.
     ``flask scheduler`` runs it every hour.
     """
     sent = send_digests(utcnow())

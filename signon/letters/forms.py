@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from signon.accounts.models import Membership, Organisation, User
 from signon.core import fields
 from signon.core.forms import BaseForm, DeadlineField, IdField, body_length_check
+from signon.core.notices import Delivery
 from signon.core.permissions import TeamRole
 from signon.extensions import db
 from signon.letters import queries
@@ -231,3 +232,30 @@ class AddTeamOrganisationForm(BaseForm):
 
 class ChangeRoleForm(BaseForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+#: The per-letter choice that defers to the account page.
+AS_ON_ACCOUNT = "account"
+
+
+class LetterNotificationsForm(BaseForm):
+    """How the person hears of this letter's notices, whatever their account page says."""
+
+    delivery = SelectField(
+        "Mail me about this letter",
+        choices=[SelectChoice(AS_ON_ACCOUNT, "As set on my account page")]
+        + [SelectChoice(delivery.value, delivery.label) for delivery in Delivery],
+        default=AS_ON_ACCOUNT,
+        validate_choice=True,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "letter-notify")
+        super().__init__(*args, **kwargs)
+
+    def choice(self) -> Delivery | None:
+        """The submitted choice; ``None`` to follow the account page."""
+        return None if self.delivery.data == AS_ON_ACCOUNT else Delivery(self.delivery.data)
+
+    def show(self, chosen: Delivery | None) -> None:
+        self.delivery.data = chosen.value if chosen is not None else AS_ON_ACCOUNT

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import Membership, Organisation, User
 from signon.core.markdown import render_markdown
-from signon.core.notices import NoticeKind
+from signon.core.notices import Delivery, NoticeKind
 from signon.core.permissions import Action, TeamRole, letter_role_allows
 from signon.core.tokens import sha256_text
 from signon.db import TimestampMixin, enum_column, utcnow
@@ -399,6 +399,23 @@ class Notice(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Notice {self.id} letter={self.letter_id} {self.kind}>"
+
+
+class LetterNotificationChoice(db.Model):  # type: ignore[name-defined,misc]
+    """How a person wants to hear of every notice on one letter, overriding the choices on
+    their account page (``accounts.models.NotificationPreference``). No row: those."""
+
+    __tablename__ = "letter_notification_choices"
+    __table_args__ = (UniqueConstraint("letter_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    delivery: Mapped[Delivery] = mapped_column(enum_column(Delivery))
+
+    def __repr__(self) -> str:
+        who = f"letter={self.letter_id} user={self.user_id}"
+        return f"<LetterNotificationChoice {who} {self.delivery}>"
 
 
 class NoticeDigest(db.Model):  # type: ignore[name-defined,misc]

@@ -3,7 +3,8 @@ and list them as the letter's feed.
 
 :func:`notify` writes the notice in the transaction of the change it describes and, in
 the same transaction, queues through the outbox an immediate mail to each person whose
-choice (or default, ``core.notices.default_delivery``) for that kind is "immediately";
+choice for that letter (its page), else for that kind (their account page), else their
+role's default is "immediately" (one rule: ``core.notices.delivery_for``);
 the outbox sends it after the commit. :func:`send_digests` (``flask send-digests``, run
 hourly by ``flask scheduler``) mails each person, at most once a day of their own (the
 day in their account's time zone), every notice since their last digest that they take
@@ -39,7 +40,13 @@ from signon.core.timefmt import zone_named
 from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, Notice, NoticeDigest, TeamMember
+from signon.letters.models import (
+    Letter,
+    LetterNotificationChoice,
+    Notice,
+    NoticeDigest,
+    TeamMember,
+)
 
 #: The request's unit of work, or a short one of its own (a mail failure's record).
 AnySession = Session | scoped_session[Any]
@@ -112,7 +119,12 @@ def recipients(
     paths (a public sign-on's confirmation)."""
     unit: AnySession = session if session is not None else db.session
     rows = unit.execute(
-        select(User, TeamMember.role, NotificationPreference.delivery)
+        select(
+            User,
+            TeamMember.role,
+            NotificationPreference.delivery,
+            LetterNotificationChoice.delivery,
+        )
         .select_from(TeamMember)
         .outerjoin(Membership, Membership.organisation_id == TeamMember.organisation_id)
         .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
@@ -120,19 +132,34 @@ def recipients(
             NotificationPreference,
             (NotificationPreference.user_id == User.id) & (NotificationPreference.kind == kind),
         )
+        .outerjoin(
+            LetterNotificationChoice,
+            (LetterNotificationChoice.user_id == User.id)
+            & (LetterNotificationChoice.letter_id == letter.id),
+        )
         .where(TeamMember.letter_id == letter.id, User.email_confirmed_at.is_not(None))
         .order_by(User.id)
     ).tuples()
-    strongest: dict[int, tuple[User, TeamRole, Delivery | None]] = {}
-    for user, role, chosen in rows:
+    strongest: dict[int, tuple[User, TeamRole, Delivery | None, Delivery | None]] = {}
+    for user, role, chosen, for_letter in rows:
         known = strongest.get(user.id)
         if known is None or role.rank > known[1].rank:
-            strongest[user.id] = (user, role, chosen)
+            strongest[user.id] = (user, role, chosen, for_letter)
     return [
         user
-        for user, role, chosen in strongest.values()
-        if delivery_for(kind, role, chosen) == delivery
+        for user, role, chosen, for_letter in strongest.values()
+        if delivery_for(kind, role, chosen, for_letter) == delivery
     ]
+
+
+def letter_choice(letter: Letter, user: User) -> Delivery | None:
+    """The person's choice for every notice on ``letter`` (None: their account's)."""
+    return db.session.scalar(
+        select(LetterNotificationChoice.delivery).where(
+            LetterNotificationChoice.letter_id == letter.id,
+            LetterNotificationChoice.user_id == user.id,
+        )
+    )
 
 
 def _letter_link(letter: Letter) -> str:
@@ -264,13 +291,25 @@ def _digest_sections(user: User, found: Sequence[Notice]) -> list[DigestSection]
         .tuples()
         .all()
     )
+    for_letters = dict(
+        db.session.execute(
+            select(LetterNotificationChoice.letter_id, LetterNotificationChoice.delivery).where(
+                LetterNotificationChoice.user_id == user.id
+            )
+        )
+        .tuples()
+        .all()
+    )
     sections: list[DigestSection] = []
     for notice in found:
         if not sections or sections[-1].letter.id != notice.letter_id:
             letter = notice.letter
             sections.append(DigestSection(letter, _letter_link(letter), []))
         role = sections[-1].letter.role_of(user)
-        if delivery_for(notice.kind, role, chosen.get(notice.kind)) == Delivery.DIGEST:
+        delivery = delivery_for(
+            notice.kind, role, chosen.get(notice.kind), for_letters.get(notice.letter_id)
+        )
+        if delivery == Delivery.DIGEST:
             sections[-1].notices.append(notice)
     return [section for section in sections if section.notices]
 

@@ -15,6 +15,7 @@ from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
 from signon.core.forms import body_length_problem
 from signon.core.locks import lock_row, on_postgresql
+from signon.core.notices import Delivery
 from signon.core.permissions import Action, TeamRole
 from signon.core.signals import email_confirmed, revision_saved
 from signon.db import utcnow
@@ -23,6 +24,7 @@ from signon.letters import notifications
 from signon.letters.audit_records import REVISION_CREATED, REVISION_SAVED, record_revision
 from signon.letters.models import (
     Letter,
+    LetterNotificationChoice,
     LetterStatus,
     Revision,
     TeamInvitation,
@@ -253,6 +255,27 @@ def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
 #: How long a team invitation waits for its address.
 TEAM_INVITATION_DAYS = 30
 INVITATION_GONE = "This invitation was taken or revoked meanwhile."
+
+
+def choose_letter_notifications(letter: Letter, user: User, delivery: Delivery | None) -> None:
+    """How ``user`` hears of ``letter``'s notices from now on: ``delivery`` for every kind,
+    or (``None``) the choices of their account page again."""
+    existing = db.session.scalar(
+        select(LetterNotificationChoice).where(
+            LetterNotificationChoice.letter_id == letter.id,
+            LetterNotificationChoice.user_id == user.id,
+        )
+    )
+    if delivery is None:
+        if existing is not None:
+            db.session.delete(existing)
+    elif existing is not None:
+        existing.delivery = delivery
+    else:
+        db.session.add(
+            LetterNotificationChoice(letter_id=letter.id, user_id=user.id, delivery=delivery)
+        )
+    db.session.flush()
 
 
 def _direct_member_with_email(letter: Letter, email: str) -> TeamMember | None:

@@ -36,6 +36,7 @@ from signon.letters.forms import (
     CreateLetterForm,
     EditTextForm,
     LetterDetailsForm,
+    LetterNotificationsForm,
     ResolveConflictsForm,
 )
 from signon.letters.guard import letter_route
@@ -83,8 +84,15 @@ def new() -> Response | str:
 @bp.get("/<slug>/")
 @letter_route(Action.LETTER_VIEW)
 def show(letter: Letter) -> str:
+    return _show_page(letter)
+
+
+def _show_page(letter: Letter, notify_form: LetterNotificationsForm | None = None) -> str:
     head = letter.head()
     role = letter.role_of(current_user, cached=True)
+    if notify_form is None:
+        notify_form = LetterNotificationsForm(formdata=None)
+        notify_form.show(notices.letter_choice(letter, current_user))
     return render_template(
         "letters/show.html",
         letter=letter,
@@ -97,7 +105,20 @@ def show(letter: Letter) -> str:
         activity=notices.feed_page(
             letter, role, request.args.get("activity", 1, type=whole_number) or 1
         ),
+        notify_form=notify_form,
     )
+
+
+@bp.post("/<slug>/notifications")
+@letter_route(Action.LETTER_VIEW)
+def letter_notifications(letter: Letter) -> Response | str:
+    """The person's choice for this letter's notices (over their account page's)."""
+    form = LetterNotificationsForm()
+    if not form.validate_on_submit():
+        return _show_page(letter, notify_form=form)
+    operations.choose_letter_notifications(letter, current_user, form.choice())
+    flash("Your notification setting for this letter is saved.", "success")
+    return redirect(url_for("letters.show", slug=letter.slug, _anchor="activity"))
 
 
 @bp.route("/<slug>/settings", methods=["GET", "POST"])

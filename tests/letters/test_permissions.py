@@ -53,6 +53,14 @@ ROUTES = [
         MANAGE_POST,
         {"addressee": "Someone", "language": "en"},
     ),
+    # each team member's own choice of mail about the letter
+    Route(
+        "letters.letter_notifications",
+        "POST",
+        "/letters/{slug}/notifications",
+        expect(302, 404, 302, 302, 302),
+        {"letter-notify-delivery": "off"},
+    ),
     Route("letters.team", "GET", "/letters/{slug}/team", READ),
     Route(
         "letters.team_add_user",

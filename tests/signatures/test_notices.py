@@ -21,7 +21,7 @@ from sqlalchemy import select
 from signon.accounts.models import NotificationPreference, User
 from signon.core.jobs import periodic_tasks
 from signon.core.mail import queue_mail, send_due
-from signon.core.notices import Delivery, NoticeKind
+from signon.core.notices import Delivery, NoticeKind, delivery_for
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
@@ -499,3 +499,75 @@ def test_people_off_the_team_see_no_feed(client: FlaskClient) -> None:
     response = client.get(f"/letters/{letter.slug}/")
     assert response.status_code == 404
     assert "Secret NGO" not in response.get_data(as_text=True)
+
+
+# --- a choice per letter, over the account's ---------------------------------------------------
+
+
+def test_the_one_rule_letter_choice_then_account_choice_then_default() -> None:
+    approved, pending = NoticeKind.APPROVED, NoticeKind.PUBLIC_PENDING
+    coordinator, viewer = TeamRole.COORDINATOR, TeamRole.VIEWER
+    assert delivery_for(approved, coordinator, None) == Delivery.DIGEST  # the default
+    assert delivery_for(approved, coordinator, Delivery.OFF) == Delivery.OFF  # the account's
+    assert delivery_for(approved, coordinator, Delivery.OFF, Delivery.IMMEDIATE) == (
+        Delivery.IMMEDIATE
+    )
+    assert delivery_for(approved, viewer, None, Delivery.DIGEST) == Delivery.DIGEST
+    # a letter's choice never shows a role what it may not see
+    assert delivery_for(pending, viewer, Delivery.IMMEDIATE, Delivery.IMMEDIATE) == Delivery.OFF
+
+
+def test_a_choice_for_one_letter_overrides_the_account_for_that_letter_only(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    letter, team = _letter()
+    other = make_letter(team["coordinator"], title="Other letter")
+    add_team_member(other, role=TeamRole.VIEWER, user=team["viewer"])
+    coordinator, viewer = team["coordinator"], team["viewer"]
+    _choose(viewer, NoticeKind.APPROVED, Delivery.OFF)  # the account: no approvals
+    operations.choose_letter_notifications(letter, viewer, Delivery.IMMEDIATE)
+    operations.choose_letter_notifications(letter, coordinator, Delivery.OFF)
+    commit()
+    approve_through(make_invitation(letter, organisation_name="Here NGO"))
+    approve_through(make_invitation(other, organisation_name="Elsewhere NGO"))
+    commit()
+    (mail,) = _notice_mails(outbox, viewer)
+    assert "Here NGO approved" in mail["Subject"]
+    assert _digest(outbox, app) == 1
+    (digest,) = _notice_mails(outbox, coordinator)
+    text = MailCatcher.text_of(digest)
+    assert "Elsewhere NGO approved" in text and "Here NGO" not in text
+    # "As on my account page" again: the account's choices and the defaults apply
+    operations.choose_letter_notifications(letter, viewer, None)
+    operations.choose_letter_notifications(letter, coordinator, Delivery.DIGEST)
+    operations.choose_letter_notifications(letter, coordinator, None)
+    commit()
+    assert notices.letter_choice(letter, viewer) is None
+    outbox.clear()
+    approve_through(make_invitation(letter, organisation_name="Later NGO"))
+    commit()
+    assert _notice_mails(outbox, viewer) == []
+    assert _digest(outbox, app, timedelta(days=1)) == 1
+    assert "Later NGO approved" in MailCatcher.text_of(_notice_mails(outbox, coordinator)[0])
+
+
+def test_the_letter_page_saves_the_members_choice(client: FlaskClient) -> None:
+    letter, team = _letter()
+    viewer = team["viewer"]
+    commit()
+    login(client, viewer)
+    page = client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
+    assert "Mail me about this letter" in page
+    assert '<option selected value="account">' in page
+    path = f"/letters/{letter.slug}/notifications"
+    response = client.post(path, data={"letter-notify-delivery": "immediate"})
+    assert response.status_code == 302 and response.location.endswith("#activity")
+    assert notices.letter_choice(letter, viewer) == Delivery.IMMEDIATE
+    assert notices.letter_choice(letter, team["coordinator"]) is None, "the viewer's own"
+    page = client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
+    assert '<option selected value="immediate">' in page
+    refused = client.post(path, data={"letter-notify-delivery": "hourly"})
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+    assert notices.letter_choice(letter, viewer) == Delivery.IMMEDIATE
+    client.post(path, data={"letter-notify-delivery": "account"})
+    assert notices.letter_choice(letter, viewer) is None
