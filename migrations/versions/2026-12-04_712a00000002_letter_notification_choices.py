@@ -5,7 +5,7 @@ Issue 12, item 1: each team member chooses how they hear of a letter's notices
 their account page's choices apply.
 
 Revision ID: 712a00000002
-Revises: 712a00000001
+Revises: 5u99e5700001
 Create Date: 2026-12-04 21:40:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '712a00000002'
-down_revision = '712a00000001'
+down_revision = '5u99e5700001'
 branch_labels = None
 depends_on = None
 
