@@ -96,3 +96,15 @@ def lock_keys(*keys: str) -> None:
         text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
         {"keys": numbers},
     )
+
+
+def try_lock_key(key: str) -> bool:
+    """Take :func:`lock_keys`' lock on ``key`` if nobody holds it (True), without waiting
+    (False: another transaction has it). For work that one transaction may do for all
+    (refreshing a cached value), so that the others skip it instead of queueing. On
+    SQLite the transaction holds the database's write lock already: always True."""
+    if not on_postgresql():
+        return True
+    return bool(
+        db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _key_number(key)})
+    )

@@ -32,6 +32,13 @@ def run_after_commit_callbacks() -> None:
     callbacks: list[Callable[[], object]] = g.pop("_after_commit", [])
     for callback in callbacks:  # a side effect must never undo or hide a committed change
         _run(callback, "after-commit callback failed")
+    if callbacks and db.session().in_transaction():
+        # A callback read through the shared session (a callback that writes commits its
+        # own unit of work): end the transaction that read began. Left open it would hold
+        # its snapshot, and on SQLite the database's write lock (every transaction begins
+        # IMMEDIATE), until whatever used the session next: outside a request (CLI, jobs,
+        # the scheduler) another connection's write waited the busy timeout and failed.
+        db.session.rollback()
 
 
 def discard_after_commit_callbacks() -> None:

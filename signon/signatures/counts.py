@@ -5,10 +5,14 @@ the letter's listed signatories (an indexed COUNT over thousands of rows) repeat
 whose answer changes a few times a minute. ``letter_counts`` keeps each letter's counts
 under its current text; ``flask scheduler`` refreshes them every :data:`REFRESH_EVERY`
 seconds (``refresh-letter-counts``) for the letters with a public page that takes
-signatures. A read (:func:`shown`) uses the row only while it is younger than
-:data:`FRESH_FOR` seconds and otherwise counts, in the same single statement: the number
-shown is never older than :data:`FRESH_FOR` seconds, whether a scheduler runs or not
-(``make run`` has none), and no sign-on request writes the row (no hot row; counters are
+signatures. A read (:func:`shown`) uses the row while it is younger than
+:data:`FRESH_FOR` seconds. A reader that finds it stale or missing refreshes it (in its
+own transaction, committed with its request): the number shown is never older than
+:data:`FRESH_FOR` seconds, whether a scheduler runs or not (``make run`` has none), and
+without one the letter is counted once per :data:`FRESH_FOR` seconds instead of at every
+read. One transaction at a time refreshes a letter's row (an advisory lock that the others
+do not wait for: on PostgreSQL a concurrent reader that finds it taken counts for itself,
+as before the row existed); no sign-on request writes the row (no hot row; counters are
 derived, never incremented by a request).
 
 The refresh also keeps the coordinators' dashboard chart's changes per 15-minute slot
@@ -21,12 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, insert, literal, select
 
 from signon.core import jobs
 from signon.core.bulk import upsert
+from signon.core.locks import lock_keys, try_lock_key
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
@@ -47,26 +51,26 @@ class ShownCounts:
 
 
 def shown(listing: Listed, now: datetime | None = None) -> ShownCounts:
-    """The counts of the list under the letter's current text, from its row while fresh,
-    counted otherwise: one statement either way."""
+    """The counts of the list under the letter's current text: from its row while fresh
+    (one statement); a stale or missing row is refreshed first (:func:`refresh`), unless
+    another transaction is refreshing it, in which case they are counted."""
     assert listing.is_current, "the maintained counts are those of the current text"
-    cutoff = fresh_since(now)
-
-    def kept(column: Any) -> Any:
-        return (
-            select(column)
-            .where(LetterCounts.letter_id == listing.letter_id, LetterCounts.refreshed_at >= cutoff)
-            .scalar_subquery()
+    taken = now or utcnow()
+    kept = db.session.execute(
+        select(LetterCounts.listed, LetterCounts.awaiting_reconfirmation).where(
+            LetterCounts.letter_id == listing.letter_id,
+            LetterCounts.refreshed_at >= fresh_since(taken),
         )
-
+    ).first()
+    if kept is not None:
+        return ShownCounts(int(kept[0]), int(kept[1]))
+    if try_lock_key(_lock_key(listing.letter_id)):
+        return _take(listing, taken)
     awaiting = listing.awaiting_query()
     row = db.session.execute(
         select(
-            func.coalesce(kept(LetterCounts.listed), listing.count_query().scalar_subquery()),
-            func.coalesce(
-                kept(LetterCounts.awaiting_reconfirmation),
-                literal(0) if awaiting is None else awaiting.scalar_subquery(),
-            ),
+            listing.count_query().scalar_subquery(),
+            literal(0) if awaiting is None else awaiting.scalar_subquery(),
         )
     ).one()
     return ShownCounts(int(row[0]), int(row[1]))
@@ -77,23 +81,32 @@ def fresh_since(now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(seconds=FRESH_FOR)
 
 
+def _lock_key(letter_id: int) -> str:
+    return f"letter-counts:{letter_id}"
+
+
 def refresh(letter: Letter, now: datetime | None = None) -> ShownCounts:
     """Count the letter's list now and keep the counts, with the dashboard chart's
     changes per slot (stamped with the time before counting: they are at least that
-    recent)."""
-    taken = now or utcnow()
-    listing = listed(letter)
+    recent). Waits for a reader refreshing the same letter (:func:`shown`)."""
+    lock_keys(_lock_key(letter.id))
+    return _take(listed(letter), now or utcnow())
+
+
+def _take(listing: Listed, taken: datetime) -> ShownCounts:
+    """:func:`refresh`, under the letter's refresh lock."""
+    letter_id = listing.letter_id
     counts = ShownCounts(listing.count(), listing.awaiting_reconfirmation())
     slots = [
-        {"letter_id": letter.id, "slot": slot, "counted_in": came, "taken_out": left}
-        for slot, came, left in db.session.execute(slot_changes(letter.id)).tuples()
+        {"letter_id": letter_id, "slot": slot, "counted_in": came, "taken_out": left}
+        for slot, came, left in db.session.execute(slot_changes(letter_id)).tuples()
     ]
-    db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.letter_id == letter.id))
+    db.session.execute(delete(ApprovalSlot).where(ApprovalSlot.letter_id == letter_id))
     if slots:
         db.session.execute(insert(ApprovalSlot), slots)
     upsert(
         LetterCounts,
-        {"letter_id": letter.id},
+        {"letter_id": letter_id},
         {
             "listed": counts.listed,
             "awaiting_reconfirmation": counts.awaiting_reconfirmation,
