@@ -1,7 +1,8 @@
 """No query on a hot path scans a whole table (issue 11 item 5), on PostgreSQL.
 
 The public page, its embed, the public API (the letter with its counts, a page of
-signatories), a public sign-on and the coordinators' moderation page are requested
+signatories), a public sign-on, the coordinators' moderation page and their dashboard
+(pages, a filtered page, its CSV: issue 11 item 5) are requested
 against tables with enough rows, after ANALYZE, so that PostgreSQL's planner picks an
 index wherever one fits; every statement
 those requests send is then EXPLAINed with its own parameters, and a sequential scan of
@@ -167,6 +168,16 @@ def test_hot_paths_scan_no_growing_table(client: FlaskClient) -> None:
         assert response.status_code == 302
         login(client, coordinator)
         assert client.get(f"/letters/{slug}/moderation").status_code == 200
+        for page in (
+            "signatories",
+            "signatories?page=2",
+            "signatories?state=approved_current&q=organisation&sort=activity",
+            "signatories.csv",
+            "signatories.csv?state=pending_moderation&sort=state",
+        ):
+            response = client.get(f"/letters/{slug}/{page}")
+            assert response.status_code == 200, page
+            response.get_data()  # the CSV's rows are read as it streams
     assert len(statements) >= 10
     scans = {
         statement: found
