@@ -268,6 +268,34 @@
       if (options.onPeople) { options.onPeople(list, text); }
     }
 
+    // Undo and redo take back this person's own changes only (the browser's own undo
+    // history is lost whenever a remote change rewrites the textarea).
+    var undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([LOCAL]), captureTimeout: 500 });
+    var IS_MAC = /Mac|iPhone|iPad|iPod/.test(navigator.platform || navigator.userAgent || "");
+    function history(redo) {
+      if (ta.readOnly) { return; }
+      onInput(); // anything typed goes in first
+      if (redo) { undo.redo(); } else { undo.undo(); }
+    }
+    ta.addEventListener("keydown", function (event) {
+      var mod = IS_MAC ? event.metaKey && !event.ctrlKey : event.ctrlKey && !event.metaKey;
+      if (!mod || event.altKey) { return; }
+      var key = (event.key || "").toLowerCase();
+      if (key === "z" || event.code === "KeyZ") {
+        event.preventDefault();
+        history(event.shiftKey);
+      } else if ((key === "y" || event.code === "KeyY") && !IS_MAC && !event.shiftKey) {
+        event.preventDefault();
+        history(true);
+      }
+    });
+    ta.addEventListener("beforeinput", function (event) { // the Edit menu's Undo and Redo
+      if (event.inputType === "historyUndo" || event.inputType === "historyRedo") {
+        event.preventDefault();
+        history(event.inputType === "historyRedo");
+      }
+    });
+
     awareness.setLocalStateField("user", { name: options.name || "Someone", colour: colourOf(doc.clientID) });
     ta.addEventListener("input", onInput);
     ["select", "keyup", "mouseup", "focus", "blur"].forEach(function (type) { ta.addEventListener(type, publishCaret); });
@@ -322,7 +350,10 @@
     var announcer = panel.querySelector("[data-live-announce]");
     var saveButton = panel.querySelector("[data-live-save]");
     var saveStatus = panel.querySelector("[data-live-save-status]");
-    var classic = form ? Array.prototype.slice.call(form.querySelectorAll("[data-live-classic]")) : [];
+    // The form's own buttons (Save revision, Suggest instead...) post the textarea the
+    // classic way: hidden while the text is shared, which "Save version" then saves.
+    var classic = form ? Array.prototype.slice.call(form.querySelectorAll(
+      "[data-live-classic], button[type=submit], input[type=submit]")) : [];
     var wasReadOnly = ta.readOnly;
     var live = { doc: new Y.Doc(), binding: null, state: "connecting", provider: null };
     live.text = live.doc.getText("markdown");
@@ -397,6 +428,9 @@
         editor.live = { shared: function () { return live.state === "live" || live.state === "offline"; } };
         classic.forEach(function (el) { el.hidden = true; });
         if (saveButton) { saveButton.hidden = readOnly; }
+        // The live document is the text only: the title is changed by a classic save.
+        var title = form && form.elements.namedItem("title");
+        if (title && "readOnly" in title) { title.readOnly = true; }
       }
       setState("live");
     });
@@ -410,7 +444,6 @@
     provider.on("closed", function (event) { // the server said not to come back (4xxx)
       live.binding && live.binding.setReadOnly(true);
       ta.readOnly = true;
-      classic.forEach(function (el) { el.hidden = false; });
       setState("closed", (event && event.reason) || "you may no longer edit this text.");
       announce(stateEl ? stateEl.textContent : "Live editing stopped.");
     });
@@ -473,7 +506,8 @@
 
   window.SignonLive = { bind: bind, change: change, sessions: pages, Y: Y };
 
-  if (document.readyState === "loading") {
+  // After editor.js (a deferred script placed later in the page runs before DOMContentLoaded).
+  if (document.readyState === "loading" || !window.SignonEditor) {
     document.addEventListener("DOMContentLoaded", startAll);
   } else {
     startAll();

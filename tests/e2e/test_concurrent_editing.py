@@ -56,7 +56,9 @@ def _team(app: Flask) -> Team:
 
 
 def _edit(page: Page, team: Team, user: TestUser) -> None:
-    login_directly(page, user, f"/letters/{team.slug}/edit")
+    # On their own (no live editing): the classic save, merge and conflict are tested here;
+    # tests/e2e/test_live_editing.py edits together.
+    login_directly(page, user, f"/letters/{team.slug}/edit?live=off")
     editor(page)
 
 

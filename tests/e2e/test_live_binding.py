@@ -155,3 +155,19 @@ def test_the_bound_editors_pass_axe(new_page: NewPage, viewport: dict[str, int])
     expect(page.locator(".live-caret-name")).to_have_count(1)
     assert axe_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_undo_takes_back_ones_own_typing_only(page: Page) -> None:
+    first, second = open_bound(page)
+    caret_at(second, len(START))
+    second.press_sequentially(" Ben")
+    caret_at(first, 0)
+    first.press_sequentially("Ada ")
+    both = "Ada " + START + " Ben"
+    expect(first).to_have_value(both)
+    expect(second).to_have_value(both)
+    first.press("Control+z")
+    expect(first).to_have_value(START + " Ben")
+    expect(second).to_have_value(START + " Ben")
+    first.press("Control+Shift+z")
+    expect(second).to_have_value(both)

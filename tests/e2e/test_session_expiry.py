@@ -3,7 +3,8 @@
 Type in the letter's editor, let the session expire (a test-only page moves its times
 back 13 hours), try to save or reload: the login page says why; log in again and the
 editor offers the unsaved text back; restore it and the save works (and the browser's
-copy is cleared), or discard it.
+copy is cleared), or discard it. On one's own (``?live=off``): editing together live,
+the text is kept by the server as it is typed (tests/e2e/test_live_editing.py).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _stored_drafts(page: Page) -> list[str]:
 def _type_then_expire(
     page: Page, user: TestUser, slug: str, typed: str = TYPED, shown: str = "before lunch"
 ) -> None:
-    login_directly(page, user, f"/letters/{slug}/edit")
+    login_directly(page, user, f"/letters/{slug}/edit?live=off")
     expect(page.get_by_role("heading", name="Edit the text")).to_be_visible()
     editor_set_text(page, typed)
     expect(preview(page)).to_contain_text(shown)  # no preview request left pending
@@ -88,7 +89,7 @@ def test_a_save_after_the_session_ended_is_restored_after_logging_in(
     page.get_by_role("button", name="Save revision").click()  # refused: the session ended
     _log_in_again(page, user)
 
-    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit$"))
+    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit\?live=off$"))
     banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
     expect(banner).to_be_visible()
     assert editor_text(page) == FIRST  # the saved text, until the person chooses
@@ -101,7 +102,7 @@ def test_a_save_after_the_session_ended_is_restored_after_logging_in(
     expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
     expect(page.locator("article.letter-text")).to_contain_text("typed just before lunch")
     assert _stored_drafts(page) == []  # the browser's copy is cleared after the save
-    page.goto(f"/letters/{slug}/edit")
+    page.goto(f"/letters/{slug}/edit?live=off")
     expect(editor(page)).to_have_value(TYPED + "\n")
     expect(page.get_by_text("You have unsaved text from")).to_have_count(0)
 
@@ -116,7 +117,7 @@ def test_a_reload_after_the_session_ended_keeps_the_text_until_discarded(
     page.reload()
     _log_in_again(page, user)
 
-    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit$"))
+    expect(page).to_have_url(re.compile(rf"/letters/{slug}/edit\?live=off$"))
     banner = page.get_by_role("alert").filter(has_text="You have unsaved text from")
     expect(banner).to_be_visible()
     banner.get_by_role("button", name="Discard").click()
@@ -134,13 +135,13 @@ def test_unsaved_text_survives_without_any_session_problem(
     """A closed tab or a crash: the next visit offers the text back too."""
     user = create_user(app)
     slug = _letter_of(app, user)
-    login_directly(page, user, f"/letters/{slug}/edit")
+    login_directly(page, user, f"/letters/{slug}/edit?live=off")
     editor_set_text(page, TYPED)
     page.wait_for_function(
         "() => Object.keys(localStorage).some(k => k.startsWith('signon-draft:'))"
     )
     page.goto(f"/letters/{slug}/")
-    page.goto(f"/letters/{slug}/edit")
+    page.goto(f"/letters/{slug}/edit?live=off")
     expect(page.get_by_text("You have unsaved text from")).to_be_visible()
 
 

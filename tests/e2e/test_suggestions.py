@@ -59,7 +59,7 @@ def test_suggest_then_accept_one_and_reject_another(
 
     # The drafter edits, then keeps the edit as a suggestion instead of saving it.
     page = new_page(viewport=SIZES[size])
-    login_directly(page, drafter, f"/letters/{slug}/edit")
+    login_directly(page, drafter, f"/letters/{slug}/edit?live=off")
     editor_set_text(page, BASE.replace("The river", "Our river"))
     violations += [f"edit: {v}" for v in axe_violations(page)]
     page.get_by_role("button", name="Suggest instead").click()
@@ -128,7 +128,7 @@ def test_a_suggestion_is_rebased_over_an_edit_elsewhere_and_flagged_after_an_ove
     # Meanwhile the drafter rewrites the words of the second one in the editor, and
     # adds a word elsewhere in the first paragraph.
     editing = new_page()
-    login_directly(editing, drafter, f"/letters/{slug}/edit")
+    login_directly(editing, drafter, f"/letters/{slug}/edit?live=off")  # the classic save
     editor_set_text(
         editing, BASE.replace("the council", "the city council").replace("dying", "sick")
     )
