@@ -92,6 +92,7 @@ def _register_jobs() -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from signon.core import limit_headers
     from signon.db import render_item_for_alembic, tune_sqlite
     from signon.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -110,6 +111,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    limit_headers.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to see this page."

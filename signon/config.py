@@ -429,7 +429,8 @@ class Settings:
             "MAIL_DEFAULT_SENDER": self.mail_default_sender,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
-            "RATELIMIT_HEADERS_ENABLED": True,
+            # on refusals only (signon.core.limit_headers): not two more reads per request
+            "RATELIMIT_HEADERS_ENABLED": False,
             # Redis lost: count in this process's memory until it is back (limits checks it
             # again and moves back by itself), rather than no limits at all (swallowing the
             # errors) or a 503 on every rate-limited page. Limits stay enforced, only per

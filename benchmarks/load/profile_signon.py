@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.load.profile_signon [--database-url postgresql://...]
         [--signatories 5000] [--runs 30] [--profile submit|confirm|form|confirm-page|...]
+        [--handover]
 
 For each of a person's four requests (the form page, its submission, the mailed link's
 page, the confirmation), and for a reader's (the public page, the embed, the API's letter
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -111,9 +113,21 @@ def scratch(database_url: str | None) -> Iterator[str]:
 
 
 def make_app(
-    database_url: str, folder: str, catcher: MailCatcher, redis_url: str, *, shared: bool = True
+    database_url: str,
+    folder: str,
+    catcher: MailCatcher,
+    redis_url: str,
+    *,
+    shared: bool = True,
+    handover: str = "",
 ) -> Flask:
+    """The app as the load test runs it; ``handover``: a job queue name, with which the
+    app gets ``redis_url`` as ``SIGNON_REDIS_URL`` (as ``make run-prod``): the mail and the
+    audit seal are handed to a worker (none runs here) instead of done after the response,
+    and the shared page copies are kept in Redis."""
     settings = Settings(
+        redis_url=redis_url if handover else "",
+        job_queue=handover or Settings.job_queue,
         shared_page_cache=shared,
         secret_key=secrets.token_hex(32),
         database_url=database_url,
@@ -250,6 +264,14 @@ def main() -> None:
     parser.add_argument("--profile", choices=STEPS)
     parser.add_argument("--sql", action="store_true", help="print each step's statements")
     parser.add_argument(
+        "--handover",
+        action="store_true",
+        help="as in production (make run-prod): the app has --redis-url as SIGNON_REDIS_URL, "
+        "so a request hands its mail and its audit seal to the worker (one Redis command "
+        "each; no worker runs here, the outbox keeps the mail) and the page copies are in "
+        "Redis; without it the web process sends the mail and seals after the response",
+    )
+    parser.add_argument(
         "--render-all",
         action="store_true",
         help="no shared page copies and no maintained counts: every GET renders and counts "
@@ -279,7 +301,15 @@ def main() -> None:
     measuring = False
     try:
         with scratch(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
-            app = make_app(url, folder, catcher, args.redis_url, shared=not args.render_all)
+            queue = f"profile-{secrets.token_hex(4)}" if args.handover else ""
+            app = make_app(
+                url,
+                folder,
+                catcher,
+                args.redis_url,
+                shared=not args.render_all,
+                handover=queue,
+            )
             with app.app_context():
                 upgrade()
                 letter = build_letter(args.signatories)
@@ -325,6 +355,9 @@ def main() -> None:
                     print(f"\n{name}:")
                     for statement in step.seen:
                         print(f"  {statement}")
+            if queue:  # what was handed over to no worker
+                store = redis.Redis.from_url(args.redis_url)
+                store.delete(*(store.keys(f"{queue}:*") or [f"{queue}:none"]))
     finally:
         catcher.stop()
     if profiler is not None:

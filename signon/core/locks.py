@@ -55,6 +55,11 @@ def lock_row(model: Any, row_id: int, *, key_share: bool = False) -> None:
     held[key] = (owner, key_share)
 
 
+#: ``session.info`` key: the rows this session read under ``FOR KEY SHARE``
+#: (:func:`share_row`, :func:`load_shared`), with the (sub)transaction that read each.
+_SHARED = "signon_shared_rows"
+
+
 def share_row(instance: Any) -> None:
     """Read ``instance`` (a loaded row) again under ``FOR KEY SHARE`` until the commit.
 
@@ -65,9 +70,43 @@ def share_row(instance: Any) -> None:
     exclude ``FOR NO KEY UPDATE`` (the audit chain's lock, a revision save): what must
     not interleave with the holders has to take :func:`lock_row` without ``key_share``.
     On SQLite the transaction holds the database's write lock already: nothing to do.
+
+    A row this transaction read under the lock already (:func:`load_shared`: a sign-on's
+    POST loads its letter so) is not read again: its loaded state is the locked read's.
     """
-    if on_postgresql():
-        db.session.refresh(instance, with_for_update={"read": True, "key_share": True})
+    if not on_postgresql():
+        return
+    key = (type(instance).__table__.name, instance.id)
+    session = db.session()
+    owner = session.info.setdefault(_SHARED, {}).get(key)
+    if owner is not None and owner.is_active:
+        return
+    db.session.refresh(instance, with_for_update={"read": True, "key_share": True})
+    _remember_shared(key)
+
+
+def load_shared(statement: Any) -> Any:
+    """The one row that ``statement`` (an ORM ``select`` of one model) finds, read under
+    ``FOR KEY SHARE`` until the commit on PostgreSQL (as :func:`share_row` takes it, in the
+    same read: one statement instead of two), or ``None``. Elsewhere a plain read."""
+    if not on_postgresql():
+        return db.session.scalar(statement)
+    found = db.session.scalar(
+        statement.with_for_update(read=True, key_share=True).execution_options(
+            populate_existing=True
+        )
+    )
+    if found is not None:
+        _remember_shared((type(found).__table__.name, found.id))
+    return found
+
+
+def _remember_shared(key: tuple[str, int]) -> None:
+    session = db.session()
+    shared: dict[tuple[str, int], Any] = session.info.setdefault(_SHARED, {})
+    for stale in [k for k, owner in shared.items() if not owner.is_active]:
+        del shared[stale]
+    shared[key] = session.get_nested_transaction() or session.get_transaction()
 
 
 #: Namespace of :func:`lock_keys`' advisory locks (kept apart from other advisory locks).

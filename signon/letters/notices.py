@@ -95,8 +95,7 @@ def notify(
         created_at=utcnow(),
     )
     if dedup_key is None:
-        unit.add(notice)
-        unit.flush()
+        unit.add(notice)  # INSERTed with the caller's next flush (one for its rows and this)
     else:  # a SAVEPOINT only where the unique (letter, dedup_key) may refuse it
         try:
             with unit.begin_nested():
@@ -106,7 +105,9 @@ def notify(
             return None
     if _mail_muted.get():
         return notice
-    for user in recipients(letter, kind, Delivery.IMMEDIATE, session=unit):
+    with unit.no_autoflush:  # who is on the team does not depend on this unit's changes
+        wanted = recipients(letter, kind, Delivery.IMMEDIATE, session=unit)
+    for user in wanted:
         _queue_immediate(user, letter, notice, session)
     return notice
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import User
+from signon.core.locks import load_shared
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
@@ -59,10 +60,14 @@ def letters_for(user: User) -> list[LetterRow]:
     return [LetterRow(letter, roles[letter.id], heads[letter.id]) for letter in letters]
 
 
-def letter_by_slug(slug: str) -> Letter:
+def letter_by_slug(slug: str, *, shared: bool = False) -> Letter:
+    """The letter (404 if there is none). ``shared``: read under the letter's shared lock
+    to the commit (:func:`signon.core.locks.load_shared`), for a request that takes it
+    anyway (a public sign-on's POST): the operation's ``share_row`` then reads nothing."""
     if not slug or len(slug) > 120 or "\x00" in slug:  # PostgreSQL refuses NUL in text
         abort(404)
-    letter = db.session.scalar(select(Letter).where(Letter.slug == slug))
+    statement = select(Letter).where(Letter.slug == slug)
+    letter = load_shared(statement) if shared else db.session.scalar(statement)
     if letter is None:
         abort(404)
     return letter

@@ -481,9 +481,11 @@ def test_the_feed_pages_in_sql_with_a_fixed_number_of_statements(client: FlaskCl
         return counter.count, response.get_data(as_text=True)
 
     notices.notify(letter, NoticeKind.APPROVED, "Notice number 0")
+    db.session.flush()  # notify() leaves its INSERT to the caller's next flush
     few, _page = statements(1)
     for n in range(1, notices.FEED_PER_PAGE * 2 + 5):
         notices.notify(letter, NoticeKind.APPROVED, f"Notice number {n}")
+    db.session.flush()
     many, first = statements(1)
     _count, third = statements(3)
     assert few == many

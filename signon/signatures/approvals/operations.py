@@ -227,6 +227,10 @@ def approve(
     if existing is None:
         store_orders(signature, letter.language)  # the language is at hand: no read per INSERT
         db.session.add(signature)
+    if invitation is not None:  # set before the flush: a new invitation is INSERTed so
+        invitation.status = InvitationStatus.APPROVED
+        invitation.last_activity_at = utcnow()
+        invitation.last_seen_revision_id = revision.id
     if invitation is None or invitation_created_here:
         db.session.flush()  # no other transaction can answer this (new) invitation
     else:
@@ -238,10 +242,6 @@ def approve(
                 "This invitation was answered at the same moment elsewhere. Please reload the page."
             ) from exc
     _event(signature, "approved", revision, email, sha256=revision.content_sha256)
-    if invitation is not None:
-        invitation.status = InvitationStatus.APPROVED
-        invitation.last_activity_at = utcnow()
-        invitation.last_seen_revision_id = revision.id
     audited = [_approved_event(signature, revision, source)]
     if audit_later:
         record_pending(audited, letter_id=letter.id)

@@ -15,7 +15,7 @@ import hmac
 import secrets
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from signon.core.tokens import hash_token
 from signon.core.urls import canonical_url
@@ -30,7 +30,10 @@ def _derive(invitation_id: int, nonce: str) -> str:
 
 
 def assign_new_link(invitation: Invitation) -> None:
-    """Give the invitation a fresh link (flushes to get an id first if needed)."""
+    """Give the invitation a fresh link (flushes to get an id first if needed).
+
+    A new invitation whose id was reserved already (a public sign-on's, on PostgreSQL)
+    gets its link before its INSERT, and is flushed with the caller's next flush."""
     if invitation.id is None:
         invitation.link_nonce = ""
         invitation.token_hash = secrets.token_hex(32)  # placeholder, unique until replaced
@@ -38,7 +41,10 @@ def assign_new_link(invitation: Invitation) -> None:
         db.session.flush()
     invitation.link_nonce = secrets.token_hex(16)
     invitation.token_hash = hash_token(_derive(invitation.id, invitation.link_nonce))
-    db.session.flush()
+    if inspect(invitation).persistent:
+        db.session.flush()
+    else:
+        db.session.add(invitation)
 
 
 def invitation_token(invitation: Invitation) -> str:

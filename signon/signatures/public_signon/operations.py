@@ -24,12 +24,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, CompoundSelect, func, select, union
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from signon.accounts.models import User
 from signon.audit.operations import EventDraft, record_event
 from signon.audit.sealing import record_pending
 from signon.core import fields, metrics
-from signon.core.locks import lock_keys, lock_row, share_row
+from signon.core.locks import lock_keys, lock_row, on_postgresql, share_row
 from signon.core.mail import queue_mail
 from signon.core.names import clean_name, name_key, skeleton
 from signon.core.paging import page_count
@@ -514,14 +515,26 @@ def _private_invitation(
     has not answered, that invitation is used; if it has answered (for another
     organisation) or was revoked, the signature gets no private link.
     """
-    existing = db.session.scalar(
-        select(Invitation).where(
-            Invitation.letter_id == letter.id, func.lower(Invitation.email) == email
-        )
+    same_address = select(Invitation.id).where(
+        Invitation.letter_id == letter.id, func.lower(Invitation.email) == email
     )
+    new_id: int | None = None
+    if on_postgresql():
+        # one statement: whether the address has an invitation, and the id a new one gets
+        # (so that its link, whose HMAC names the id, is in its INSERT: no UPDATE after)
+        existing_id, new_id = db.session.execute(
+            select(
+                same_address.scalar_subquery(),
+                func.nextval(func.pg_get_serial_sequence(Invitation.__tablename__, "id")),
+            )
+        ).one()
+        existing = db.session.get(Invitation, existing_id) if existing_id is not None else None
+    else:
+        existing = db.session.scalar(select(Invitation).where(Invitation.id.in_(same_address)))
     if existing is not None:
         return (existing if existing.signature is None and existing.is_usable else None), False
     invitation = Invitation(
+        id=new_id,
         letter=letter,
         organisation_name=clean_name(name),
         # the letter's language is at hand (read under its lock): no read for the INSERT
@@ -533,11 +546,14 @@ def _private_invitation(
         last_seen_revision_id=revision.id,
     )
     assign_new_link(invitation)
+    set_committed_value(invitation, "signature", None)  # new: none to load when one is set
     return invitation, True
 
 
-def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Signature:
-    """They opened the mailed link and approve ``revision`` (which must be the head).
+def confirm_public_request(request: PublicSignRequest, revision: Revision | int) -> Signature:
+    """They opened the mailed link and approve ``revision`` (which must be the head), or
+    the revision of this id (what the confirmation form sends: the head is read once,
+    under the letter's lock, and compared).
 
     Creates the signature (approved, awaiting moderation) and their private link.
     Raises :class:`RequestLinkError` for a used or expired request,
@@ -546,8 +562,9 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     :class:`NameTakenError` when a signature under that name exists meanwhile.
     """
     letter = request.letter
-    if revision.letter_id != letter.id:
+    if isinstance(revision, Revision) and revision.letter_id != letter.id:
         raise SignatureError("This text does not belong to this letter.")
+    chosen = revision if isinstance(revision, int) else revision.id
     _hold_open(letter)
     # one statement for every key: the name as asked (only the same address can change it)
     keys = _name_keys(letter, str(request.data.get("name") or ""))
@@ -560,11 +577,12 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
     if _name_keys(letter, data.name) != keys:  # the same address asked again meanwhile
         raise SignatureError("Your request changed meanwhile. Please use the latest link.")
     head = letter.head()
-    if head is None or head.id != revision.id:
+    if head is None or head.id != chosen:
         raise StaleRevisionError(
             "The text changed after you asked to sign. Please read the changes and "
             "confirm the current text."
         )
+    revision = head
     existing = _signature_named(letter, data)
     if existing is not None:
         if is_listed(existing):
@@ -593,21 +611,21 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision) -> Si
                 invitation_created_here=created,
                 audit_later=True,
             )
+            request.confirmed_at = utcnow()
+            request.signature_id = signature.id
+            shown = db.session.get(Revision, request.revision_id)
+            signature_event(
+                signature,
+                "public_request_confirmed",
+                request=request.id,
+                shown_revision=shown.number if shown else None,
+                asked_at=request.created_at.isoformat(),
+            )
+            # the savepoint's end flushes these with approve()'s history, audit and notice
     except IntegrityError as exc:  # another confirmation took the address or the name
         raise SignatureError(
             "Someone confirmed the same signature at the same moment. Please reload the page."
         ) from exc
-    request.confirmed_at = utcnow()
-    request.signature_id = signature.id
-    shown = db.session.get(Revision, request.revision_id)
-    signature_event(
-        signature,
-        "public_request_confirmed",
-        request=request.id,
-        shown_revision=shown.number if shown else None,
-        asked_at=request.created_at.isoformat(),
-    )
-    db.session.flush()
     queue_mail(
         request.email,
         f"Thank you: your signature of “{letter.title}” awaits review",

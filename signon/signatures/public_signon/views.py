@@ -94,7 +94,10 @@ def _rate_limited(error: RateLimitExceeded) -> tuple[str, int]:
 
 
 def _public_letter(slug: str) -> Letter:
-    letter = queries.letter_by_slug(slug)
+    """The letter of a public route (404 unless its public page is on). A POST (asking to
+    sign, confirming) reads it under its shared lock at once, which the operation takes
+    anyway (:func:`operations._hold_open`): one read instead of two."""
+    letter = queries.letter_by_slug(slug, shared=request.method == "POST")
     if not letter.is_public:
         abort(404)
     return letter
@@ -116,14 +119,6 @@ def _revisions(letter: Letter) -> dict[int, Revision]:
         .options(load_only(Revision.id, Revision.letter_id, Revision.number))
     )
     return {revision.id: revision for revision in revisions}
-
-
-def _revision_in(letter: Letter, revision_id: int | None) -> Revision | None:
-    if revision_id is None:
-        return None
-    return db.session.scalar(
-        select(Revision).where(Revision.letter_id == letter.id, Revision.id == revision_id)
-    )
 
 
 def _page_number() -> int:
@@ -319,11 +314,12 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
     status = 200
     taken: operations.NameTakenError | None = None
     if form.validate_on_submit():
-        revision = _revision_in(letter, form.chosen_revision_id)
+        revision_id = form.chosen_revision_id
         try:
-            if revision is None:
+            if revision_id is None:
                 raise StaleRevisionError("Please read the current text and confirm it.")
-            operations.confirm_public_request(sign_request, revision)
+            # the operation reads the head once, under the letter's lock, and compares
+            operations.confirm_public_request(sign_request, revision_id)
         except operations.RequestLinkError as error:
             return _link_problem(letter, error.problem, sign_request)
         except StaleRevisionError as error:
