@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
-from signon.core.locks import lock_row
+from signon.core.locks import lock_row, on_postgresql
 from signon.db import utcnow
 from signon.drafting.suggestions.hunks import split_into_hunks
 from signon.drafting.suggestions.models import Suggestion, SuggestionState
@@ -28,14 +28,24 @@ class SuggestionError(LetterError):
     """A rule of suggestions was broken; the message is meant for the user."""
 
 
-def _refuse_if_frozen(letter: Letter) -> None:
+def _lock_drafting(letter: Letter) -> None:
+    """Take the letter's row lock (as a save does) and refuse unless it is in drafting.
+
+    Under it, deciding takes turns with saves, freezes and other decisions: the current
+    text a suggestion is placed in is still the current text when it is applied. The
+    letter is always locked before a suggestion, so two requests never wait on each other
+    in the opposite order.
+    """
+    lock_row(Letter, letter.id, key_share=True)
+    if on_postgresql():
+        db.session.refresh(letter, ["status"])
     if letter.status != LetterStatus.DRAFTING:
         raise SuggestionError(FROZEN)
 
 
 def suggest_changes(letter: Letter, author: User, *, base: Revision, body: str) -> list[Suggestion]:
     """Keep the author's edit of ``base`` as suggestions, one per changed passage."""
-    _refuse_if_frozen(letter)
+    _lock_drafting(letter)
     hunks = split_into_hunks(base.body_markdown, normalise_text(body))
     if not hunks:
         raise SuggestionError("There is nothing to suggest: the text is the same as the version.")
@@ -96,7 +106,7 @@ def accept_suggestion(suggestion: Suggestion, actor: User) -> Revision | None:
     it is marked outdated with the reason, and ``None`` is returned.
     """
     letter = suggestion.letter
-    _refuse_if_frozen(letter)
+    _lock_drafting(letter)
     _locked_open(suggestion)
     head = letter.head()
     assert head is not None, "every letter has a first revision"
@@ -125,7 +135,7 @@ def accept_suggestion(suggestion: Suggestion, actor: User) -> Revision | None:
 
 
 def reject_suggestion(suggestion: Suggestion, actor: User) -> None:
-    _refuse_if_frozen(suggestion.letter)
+    _lock_drafting(suggestion.letter)
     _locked_open(suggestion)
     _decide(suggestion, SuggestionState.REJECTED, actor)
 
@@ -142,7 +152,7 @@ def accept_all(letter: Letter, actor: User) -> Outcome:
     """Accept every open suggestion, oldest first, each one a revision by its author
     (who-wrote-what then credits each author with their own words). A suggestion whose
     words an earlier one (or anything else) changed is flagged outdated, not applied."""
-    _refuse_if_frozen(letter)
+    _lock_drafting(letter)
     outcome = Outcome()
     for suggestion in open_suggestions(letter):
         revision = accept_suggestion(suggestion, actor)
@@ -155,7 +165,7 @@ def accept_all(letter: Letter, actor: User) -> Outcome:
 
 def reject_all(letter: Letter, actor: User) -> int:
     """Reject every open suggestion; how many there were."""
-    _refuse_if_frozen(letter)
+    _lock_drafting(letter)
     suggestions = open_suggestions(letter)
     for suggestion in suggestions:
         reject_suggestion(suggestion, actor)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from signon.drafting import anchors
 from signon.drafting.anchors import Passage
@@ -24,12 +25,17 @@ def suggestion_in(letter: Letter, suggestion_id: int) -> Suggestion:
     return suggestion
 
 
+#: what the Suggestions page shows of each: loaded with the list, not one query each
+_SHOWN = (selectinload(Suggestion.author), selectinload(Suggestion.base_revision))
+
+
 def open_suggestions(letter: Letter) -> list[Suggestion]:
     """The suggestions waiting for a decision, oldest first."""
     return list(
         db.session.scalars(
             select(Suggestion)
             .where(Suggestion.letter_id == letter.id, Suggestion.state == SuggestionState.OPEN)
+            .options(*_SHOWN)
             .order_by(Suggestion.id)
         )
     )
@@ -41,6 +47,9 @@ def decided_suggestions(letter: Letter, limit: int = 50) -> list[Suggestion]:
         db.session.scalars(
             select(Suggestion)
             .where(Suggestion.letter_id == letter.id, Suggestion.state != SuggestionState.OPEN)
+            .options(
+                *_SHOWN, selectinload(Suggestion.decided_by), selectinload(Suggestion.revision)
+            )
             .order_by(Suggestion.id.desc())
             .limit(limit)
         )

@@ -13,6 +13,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from tests.conftest import login
 from tests.factories import add_revision, add_team_member, make_letter, make_user
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -185,3 +186,25 @@ def test_frozen_means_no_suggesting_and_no_accepting(
     assert "The text is frozen" in client.get(response.location).get_data(as_text=True)
     client.post(f"/letters/{letter.slug}/suggestions/accept-all")
     assert suggestion.state == SuggestionState.OPEN and letter.head().number == 1
+
+
+def _queries_for_suggestions_page(client: FlaskClient, authors: int) -> int:
+    letter, coordinator, _ = _team()
+    for i in range(authors):
+        author = make_user()
+        add_team_member(letter, role=TeamRole.VIEWER, user=author)
+        login(client, author)
+        _suggest(client, letter, BASE.replace("act now", f"act in {i + 1} days"))
+        login(client, coordinator)
+        client.post(f"/letters/{letter.slug}/suggestions/{_suggestions()[-1].id}/reject")
+        login(client, author)
+        _suggest(client, letter, BASE.replace("dying", f"dying {i}"))
+    login(client, coordinator)
+    db.session.expire_all()  # nothing already at hand, as in a request of its own
+    with count_queries() as counter:
+        assert client.get(f"/letters/{letter.slug}/suggestions").status_code == 200
+    return counter.count
+
+
+def test_the_suggestions_page_does_not_query_per_suggestion(client: FlaskClient) -> None:
+    assert _queries_for_suggestions_page(client, 1) == _queries_for_suggestions_page(client, 6)
