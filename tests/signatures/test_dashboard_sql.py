@@ -50,6 +50,10 @@ def test_every_filter_and_order_reads_the_same_rows(seed: int) -> None:
             assert page.number == number
             read += [row.key for row in page.items]
         assert read == expected, (states, search, sort)
+        # a page number past the end shows the last page, with the same total
+        past = queries.page_of_rows(view, Filters(states, search, sort, page=first.pages + 3), 25)
+        assert (past.number, past.pages, past.total) == (first.pages, first.pages, len(expected))
+        assert [row.key for row in past.items] == expected[(first.pages - 1) * 25 :]
         streamed = [row.key for batch in queries.row_batches(view, filters, 40) for row in batch]
         assert streamed == expected, (states, search, sort)
 
