@@ -39,6 +39,20 @@
     reportSeen();
   }
 
+  // The fields of one type of signatory only: an organisation's representative and
+  // confirmation, a person's affiliation (shown by the server for the type it knows).
+  var kind = document.querySelector("select[name='approve-kind']");
+  if (kind) {
+    var showKind = function () {
+      var individual = kind.value === "individual";
+      document.querySelectorAll("[data-for-kind]").forEach(function (block) {
+        block.hidden = (block.getAttribute("data-for-kind") === "individual") !== individual;
+      });
+    };
+    kind.addEventListener("change", showKind);
+    showKind();
+  }
+
   // The confirmation names the representative as it is typed.
   var input = document.querySelector("input[name='approve-representative_name']");
   var name = document.querySelector("[data-representative-name]");

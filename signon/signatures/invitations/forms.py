@@ -219,7 +219,7 @@ class ApproveForm(RevisionFormMixin, BaseForm):
         filters=[fields.website],
     )
     affiliation = StringField(
-        "Affiliation (individual signatories only, optional)",
+        "Affiliation (optional)",
         validators=[Optional(), Length(max=300)],
         filters=[fields.squash],
         description="An individual's organisation or institution, printed “for "
@@ -244,17 +244,31 @@ class ApproveForm(RevisionFormMixin, BaseForm):
     def has_logo(self) -> bool:
         return _has_file(self.logo)
 
+    def is_individual(self) -> bool:
+        """A person signing for themself (a public individual signatory's private link):
+        an affiliation, but no representative and no "on behalf of" confirmation."""
+        return self.kind.data == SignatoryKind.INDIVIDUAL.value
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.is_individual():
+            for field in (self.representative_name, self.representative_title, self.authority):
+                field.errors = []
+            valid = not self.errors
+        return valid
+
     def details(self) -> SignatoryDetails:
+        individual = self.is_individual()
         return SignatoryDetails(
             name=self.name.data or "",
             kind=SignatoryKind(self.kind.data),
             sort_name=self.sort_name.data or None,
             country=self.country.data or None,
-            representative_name=self.representative_name.data or None,
+            representative_name=None if individual else self.representative_name.data or None,
             representative_title=self.representative_title.data or None,
             website=self.website.data or None,
-            authority_confirmed=bool(self.authority.data),
-            affiliation=self.affiliation.data or None,
+            authority_confirmed=not individual and bool(self.authority.data),
+            affiliation=self.affiliation.data or None if individual else None,
         )
 
     def authority_label(self) -> str:

@@ -58,6 +58,7 @@ CHANGE_FIELDS: dict[str, str] = {
     "representative_name": "Representative",
     "representative_title": "Representative's title",
     "website": "Website",
+    "affiliation": "Affiliation",
 }
 
 
@@ -153,7 +154,7 @@ def change_diff(signature: Signature, change: SignatureChange) -> list[FieldDiff
     rows = [
         FieldDiff(label, _shown(field, listed[field]), _shown(field, change.proposed.get(field)))
         for field, label in CHANGE_FIELDS.items()
-        if listed[field] != (change.proposed.get(field) or None)
+        if field in change.proposed and listed[field] != (change.proposed.get(field) or None)
     ]
     if change.logo_filename is not None:
         rows.append(FieldDiff("Logo", "current logo" if signature.logo_filename else "—", "new"))
@@ -312,6 +313,8 @@ def _apply(signature: Signature, change: SignatureChange) -> None:
     signature.representative_name = values.get("representative_name") or None
     signature.representative_title = values.get("representative_title") or None
     signature.website = values.get("website") or None
+    if "affiliation" in values:  # proposed before affiliations were held: unchanged
+        signature.affiliation = values.get("affiliation") or None
     signature.domain_verified = domain_matches(signature.email, signature.website)
     if change.logo_filename is not None:
         signature.logo_filename = change.logo_filename
