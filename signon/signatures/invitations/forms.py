@@ -247,10 +247,10 @@ class ApproveForm(RevisionFormMixin, BaseForm):
     def is_individual(self) -> bool:
         """A person signing for themself (a public individual signatory's private link):
         an affiliation, but no representative and no "on behalf of" confirmation."""
-        return self.kind.data == SignatoryKind.INDIVIDUAL.value
+        return bool(self.kind.data == SignatoryKind.INDIVIDUAL.value)
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid = bool(super().validate(extra_validators))
         if self.is_individual():
             for field in (self.representative_name, self.representative_title, self.authority):
                 field.errors = []
