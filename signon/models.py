@@ -14,6 +14,7 @@ from signon.api.models import ApiToken
 from signon.audit.models import AuditCheckpoint, AuditEvent, PendingAuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
+from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
 from signon.drafting.suggestions.models import Suggestion
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import (
@@ -39,6 +40,9 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "BackgroundJob",
+    "Comment",
+    "CommentSettings",
+    "CommentThread",
     "CoordinatorMail",
     "ExportRecord",
     "ExportSettings",

@@ -362,7 +362,10 @@ DEFAULT_DELIVERY = "default"
 
 def _default_label(kind: NoticeKind) -> str:
     shown = default_delivery(kind, TeamRole.COORDINATOR).label.lower()
-    return f"Default (coordinators: {shown}; other members: not at all)"
+    others = default_delivery(kind, TeamRole.DRAFTER).label.lower()
+    if others == shown:
+        return f"Default ({shown})"
+    return f"Default (coordinators: {shown}; other members: {others})"
 
 
 class NotificationsForm(BaseForm):

@@ -26,6 +26,8 @@ class NoticeKind(enum.StrEnum):
     CHANGE_WAITING = "change_waiting"
     DEADLINE_NEAR = "deadline_near"
     MAIL_FAILED = "mail_failed"
+    #: Someone wrote @name of this person in a comment: addressed to them alone.
+    MENTIONED = "mentioned"
 
     @property
     def label(self) -> str:
@@ -50,6 +52,7 @@ _LABELS = {
     NoticeKind.CHANGE_WAITING: "Changes waiting for classification",
     NoticeKind.DEADLINE_NEAR: "Deadlines near",
     NoticeKind.MAIL_FAILED: "Mail that could not be delivered",
+    NoticeKind.MENTIONED: "Mentions of you in comments",
 }
 
 #: Kinds that only some roles may see (the others: everyone on the team).
@@ -76,7 +79,10 @@ class Delivery(enum.StrEnum):
 def default_delivery(kind: NoticeKind, role: TeamRole | None) -> Delivery:
     """Without a choice of their own: coordinators get the daily digest, plus an
     immediate mail for withdrawals and for what blocks a freeze; other members nothing
-    (they choose on their account page)."""
+    (they choose on their account page). A mention is addressed to one person, who is told
+    at once whatever their role."""
+    if kind == NoticeKind.MENTIONED and role is not None:
+        return Delivery.IMMEDIATE
     if role != TeamRole.COORDINATOR:
         return Delivery.OFF
     if kind == NoticeKind.WITHDRAWN or kind.blocks_freeze:

@@ -24,6 +24,8 @@ class Action(enum.StrEnum):
     #: propose changes to the text as suggestions (tracked changes); accepting or
     #: rejecting them is editing (``LETTER_EDIT``)
     LETTER_SUGGEST = "letter:suggest"
+    #: Comment on passages of the text, reply, resolve and reopen threads (issue 13).
+    LETTER_COMMENT = "letter:comment"
     # Reserved for the next features (invitations, approvals, export):
     LETTER_EXPORT = "letter:export"
     INVITATION_SEND = "invitation:send"
@@ -61,12 +63,15 @@ LETTER_GRANTS: dict[TeamRole, frozenset[Action]] = {
     # Every team member may suggest changes (tracked changes, issue 13): a viewer's
     # suggestion becomes text only when a drafter or coordinator accepts it.
     TeamRole.VIEWER: frozenset({Action.LETTER_VIEW, Action.LETTER_SUGGEST}),
-    TeamRole.DRAFTER: frozenset({Action.LETTER_VIEW, Action.LETTER_SUGGEST, Action.LETTER_EDIT}),
+    TeamRole.DRAFTER: frozenset(
+        {Action.LETTER_VIEW, Action.LETTER_SUGGEST, Action.LETTER_EDIT, Action.LETTER_COMMENT}
+    ),
     TeamRole.COORDINATOR: frozenset(
         {
             Action.LETTER_VIEW,
             Action.LETTER_SUGGEST,
             Action.LETTER_EDIT,
+            Action.LETTER_COMMENT,
             Action.LETTER_MANAGE,
             Action.LETTER_MANAGE_TEAM,
             Action.LETTER_EXPORT,

@@ -14,12 +14,12 @@ elsewhere as a whole (a moved paragraph), in which case it follows them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from signon.letters.text import token_diff, tokenise
 
-__all__ = ["Passage", "carry", "locate", "touched"]
+__all__ = ["Passage", "carry", "carry_all", "locate", "touched"]
 
 
 @dataclass(frozen=True)
@@ -139,14 +139,23 @@ def _has_word(text: str) -> bool:
 def carry(passage: Passage, old_body: str, new_body: str) -> Passage | None:
     """Where the passage's words are in new_body, through letters.text's word diff; None when every
     word of it was deleted. Words inserted strictly inside the passage extend it."""
+    return carry_all([passage], old_body, new_body)[0]
+
+
+def carry_all(passages: Sequence[Passage], old_body: str, new_body: str) -> list[Passage | None]:
+    """:func:`carry` of each passage, with one word diff of the two bodies for them all."""
     if old_body == new_body:
-        return passage
+        return list(passages)
+    opcodes = _char_opcodes(old_body, new_body)
+    return [_carry(passage, old_body, new_body, opcodes) for passage in passages]
+
+
+def _carry(passage: Passage, old_body: str, new_body: str, opcodes: list[_Op]) -> Passage | None:
     start, end = passage.start, passage.end
     needs_word = _has_word(old_body[start:end])
     new_start: int | None = None
     new_end: int | None = None
     survived = False
-    opcodes = _char_opcodes(old_body, new_body)
     for index, (kind, o1, o2, n1, _) in enumerate(opcodes):
         if kind == "equal":
             low, high = max(o1, start), min(o2, end)

@@ -10,4 +10,5 @@ from flask import Blueprint
 bp = Blueprint("drafting", __name__)
 
 # The routes register on import (one line per sub-feature's views module, below).
+from signon.drafting.comments import views as _comments  # noqa: E402, F401
 from signon.drafting.suggestions import views as _suggestions  # noqa: E402, F401

@@ -394,11 +394,21 @@ class Notice(db.Model):  # type: ignore[name-defined,misc]
     summary: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     dedup_key: Mapped[str | None] = mapped_column(String(120))
+    #: A notice addressed to one person (a mention): only they are told, and only they
+    #: see it in the feed and their digest. ``None``: the team, by kind and role.
+    for_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
     letter: Mapped[Letter] = relationship()
 
     def __repr__(self) -> str:
         return f"<Notice {self.id} letter={self.letter_id} {self.kind}>"
+
+    @staticmethod
+    def shown_to(user_id: int | None) -> ColumnElement[bool]:
+        """A WHERE clause: notices for the whole team, or addressed to this person."""
+        if user_id is None:
+            return Notice.for_user_id.is_(None)
+        return or_(Notice.for_user_id.is_(None), Notice.for_user_id == user_id)
 
 
 class LetterNotificationChoice(db.Model):  # type: ignore[name-defined,misc]

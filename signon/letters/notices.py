@@ -78,13 +78,15 @@ def notify(
     *,
     dedup_key: str | None = None,
     session: Session | None = None,
+    to: User | None = None,
 ) -> Notice | None:
     """Record that ``summary`` happened on ``letter`` and queue its immediate mails.
 
     ``dedup_key``: the occasion, for what a periodic run may find twice; a second
     notice with the same key is not recorded (``None`` is returned). ``session``: the
     unit of work to write in (default: the request's); outside the request's session
-    the mails are left in the outbox for ``send-mail``.
+    the mails are left in the outbox for ``send-mail``. ``to``: a notice for this one
+    person on the team (a mention), told by their own choice for ``kind``.
     """
     unit: AnySession = session if session is not None else db.session
     notice = Notice(
@@ -93,6 +95,7 @@ def notify(
         summary=one_line_text(summary)[:500],
         dedup_key=dedup_key,
         created_at=utcnow(),
+        for_user_id=to.id if to is not None else None,
     )
     if dedup_key is None:
         unit.add(notice)  # INSERTed with the caller's next flush (one for its rows and this)
@@ -106,19 +109,25 @@ def notify(
     if _mail_muted.get():
         return notice
     with unit.no_autoflush:  # who is on the team does not depend on this unit's changes
-        wanted = recipients(letter, kind, Delivery.IMMEDIATE, session=unit)
+        wanted = recipients(letter, kind, Delivery.IMMEDIATE, session=unit, to=to)
     for user in wanted:
         _queue_immediate(user, letter, notice, session)
     return notice
 
 
 def recipients(
-    letter: Letter, kind: NoticeKind, delivery: Delivery, *, session: AnySession | None = None
+    letter: Letter,
+    kind: NoticeKind,
+    delivery: Delivery,
+    *,
+    session: AnySession | None = None,
+    to: User | None = None,
 ) -> list[User]:
     """The confirmed people on the letter's team (in person or through an organisation)
-    who get notices of ``kind`` this way. One statement: a notice is recorded on hot
-    paths (a public sign-on's confirmation)."""
+    who get notices of ``kind`` this way (``to``: only that person, if on the team). One
+    statement: a notice is recorded on hot paths (a public sign-on's confirmation)."""
     unit: AnySession = session if session is not None else db.session
+    only = (User.id == to.id,) if to is not None else ()
     rows = unit.execute(
         select(
             User,
@@ -138,7 +147,7 @@ def recipients(
             (LetterNotificationChoice.user_id == User.id)
             & (LetterNotificationChoice.letter_id == letter.id),
         )
-        .where(TeamMember.letter_id == letter.id, User.email_confirmed_at.is_not(None))
+        .where(TeamMember.letter_id == letter.id, User.email_confirmed_at.is_not(None), *only)
         .order_by(User.id)
     ).tuples()
     strongest: dict[int, tuple[User, TeamRole, Delivery | None, Delivery | None]] = {}
@@ -167,6 +176,11 @@ def _letter_link(letter: Letter) -> str:
     return canonical_url("letters.show", slug=letter.slug) + "#activity"
 
 
+def _comments_link(letter: Letter) -> str:
+    """Where a notice addressed to one person (a mention in a comment) is read."""
+    return canonical_url("letters.show", slug=letter.slug) + "#comments"
+
+
 def _settings_link() -> str:
     return canonical_url("accounts.settings") + "#notifications"
 
@@ -178,7 +192,7 @@ def _queue_immediate(user: User, letter: Letter, notice: Notice, session: Sessio
     context: dict[str, Any] = {
         "notice_letter": letter,
         "notice": notice,
-        "link": _letter_link(letter),
+        "link": _comments_link(letter) if notice.for_user_id else _letter_link(letter),
         "settings_link": _settings_link(),
     }
     if session is None:
@@ -254,7 +268,7 @@ def _send_digest(user: User, now: datetime) -> bool:
     query = (
         select(Notice)
         .join(Letter, Letter.id == Notice.letter_id)
-        .where(Letter.visible_to(user.id))
+        .where(Letter.visible_to(user.id), Notice.shown_to(user.id))
         .order_by(Notice.letter_id, Notice.id)
     )
     if state is None:
@@ -337,11 +351,14 @@ def _claim_digest(user: User, state: NoticeDigest | None, today: date, through: 
 # --- The feed on the letter's page ----------------------------------------------------
 
 
-def feed_page(letter: Letter, role: TeamRole | None, number: int) -> PageOf[Notice]:
-    """The page ``number`` (from 1) of the notices that ``role`` may see, newest first:
-    two statements (a count and the page), whatever the page."""
+def feed_page(
+    letter: Letter, role: TeamRole | None, number: int, *, reader_id: int | None = None
+) -> PageOf[Notice]:
+    """The page ``number`` (from 1) of the notices that ``role`` may see, newest first,
+    with those addressed to the reader (``reader_id``) and no other person: two
+    statements (a count and the page), whatever the page."""
     kinds = visible_kinds(role)
-    where = (Notice.letter_id == letter.id, Notice.kind.in_(kinds))
+    where = (Notice.letter_id == letter.id, Notice.kind.in_(kinds), Notice.shown_to(reader_id))
     total = db.session.scalar(select(func.count()).select_from(Notice).where(*where)) or 0
     pages = page_count(total, FEED_PER_PAGE)
     number = min(max(number, 1), pages)

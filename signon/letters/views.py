@@ -103,7 +103,10 @@ def _show_page(letter: Letter, notify_form: LetterNotificationsForm | None = Non
         can_edit=letter.can(current_user, Action.LETTER_EDIT),
         can_manage=letter.can(current_user, Action.LETTER_MANAGE),
         activity=notices.feed_page(
-            letter, role, request.args.get("activity", 1, type=whole_number) or 1
+            letter,
+            role,
+            request.args.get("activity", 1, type=whole_number) or 1,
+            reader_id=current_user.id,
         ),
         notify_form=notify_form,
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from signon.drafting.anchors import Passage, carry, locate, touched
+from signon.drafting.anchors import Passage, carry, carry_all, locate, touched
 
 
 @pytest.fixture(autouse=True)
@@ -194,3 +194,10 @@ def test_touched() -> None:
     assert touched(passage, BODY, BODY.replace("public hearing", "publicly held hearing"))
     assert touched(passage, BODY, BODY.replace("public hearing", "public hearings"))
     assert touched(passage, BODY, BODY.replace("a public", "apublic"))
+
+
+def test_carry_all_carries_each_passage_as_carry_does() -> None:
+    passages = [anchored(BODY, "public hearing"), anchored(BODY, "feeds three cities")]
+    new = BODY.replace("feeds three cities", "waters").replace("We ask", "Above all, we ask")
+    assert carry_all(passages, BODY, new) == [carry(p, BODY, new) for p in passages]
+    assert carry_all(passages, BODY, new)[1] is None

@@ -1,0 +1,321 @@
+"""Everything that changes comments. Add and flush; never commit.
+
+A thread is anchored to the current revision when it starts, and carried to every
+revision saved after it (:func:`carry_threads`, on ``core.signals.revision_saved``), so
+pages read where each passage is without diffing anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from signon.accounts.models import Membership, User
+from signon.audit.operations import record_event
+from signon.core.notices import NoticeKind
+from signon.core.oneline import one_line_text
+from signon.core.permissions import Action
+from signon.core.signals import revision_saved
+from signon.db import utcnow
+from signon.drafting.anchors import Passage, carry, carry_all, locate
+from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
+from signon.drafting.comments.queries import (
+    anchored_passage,
+    comments_open,
+    invitees_may_comment,
+    settings_of,
+)
+from signon.extensions import db
+from signon.letters import notices
+from signon.letters.models import Letter, Revision, TeamMember
+from signon.signatures.models import Invitation
+
+#: Longest comment, in characters.
+MAX_COMMENT_LENGTH = 5000
+#: Longest selected passage, in characters.
+MAX_QUOTE_LENGTH = 5000
+
+ADDED = "comment.added"
+REPLIED = "comment.replied"
+RESOLVED = "comment.resolved"
+REOPENED = "comment.reopened"
+SETTINGS_CHANGED = "comments.settings_changed"
+
+_MENTION_RE = re.compile(r"(?<![\w@])@([^\W_][\w.\-]*)")
+
+
+class CommentError(Exception):
+    """A rule of comments was broken; the message is meant for the person."""
+
+
+def _require_open(letter: Letter) -> None:
+    if not comments_open(letter, settings_of(letter)):
+        raise CommentError(
+            "Comments on the text are closed: the letter is frozen or closed"
+            " (the coordinators may allow comments on a frozen text)."
+        )
+
+
+def _clean_body(body: str) -> str:
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise CommentError("Write a comment first.")
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise CommentError(f"A comment is at most {MAX_COMMENT_LENGTH} characters.")
+    return text
+
+
+def anchor_passage(
+    letter: Letter, revision: Revision, quote: str, prefix: str = "", suffix: str = ""
+) -> tuple[Revision, Passage]:
+    """The selected words of ``revision``, carried to the current revision."""
+    if len(quote) > MAX_QUOTE_LENGTH:
+        raise CommentError(f"Select at most {MAX_QUOTE_LENGTH} characters of the text.")
+    passage = locate(revision.body_markdown, quote, prefix, suffix)
+    if passage is None:
+        raise CommentError(f"Those words are not in the text of revision {revision.number}.")
+    head = letter.head()
+    assert head is not None
+    if head.id != revision.id:
+        carried = carry(passage, revision.body_markdown, head.body_markdown)
+        if carried is None:
+            raise CommentError("Those words were deleted from the text meanwhile.")
+        passage = carried
+    return head, passage
+
+
+def start_thread(
+    letter: Letter,
+    revision: Revision,
+    *,
+    quote: str,
+    prefix: str = "",
+    suffix: str = "",
+    body: str,
+    author: User | None = None,
+    invitation: Invitation | None = None,
+) -> CommentThread:
+    """A thread on the selected words of ``revision``, by a person on the team
+    (``author``) or by an invited organisation (``invitation``)."""
+    _require_open(letter)
+    if invitation is not None:
+        head = letter.head()
+        assert head is not None
+        if not invitees_may_comment(letter, settings_of(letter), head) or revision.id != head.id:
+            raise CommentError("Comments from invited organisations are not open on this text.")
+    text = _clean_body(body)
+    head, passage = anchor_passage(letter, revision, quote, prefix, suffix)
+    thread = CommentThread(
+        letter_id=letter.id,
+        invitation_id=invitation.id if invitation is not None else None,
+        started_on_id=revision.id,
+        anchor_revision_id=head.id,
+        anchor_start=passage.start,
+        anchor_end=passage.end,
+        quote=passage.quote,
+        created_at=utcnow(),
+    )
+    db.session.add(thread)
+    db.session.flush()
+    _add_comment(letter, thread, text, author=author, invitation=invitation, action=ADDED)
+    return thread
+
+
+def reply(
+    thread: CommentThread,
+    *,
+    body: str,
+    author: User | None = None,
+    invitation: Invitation | None = None,
+) -> Comment:
+    """A reply. In an invited organisation's thread only that organisation and the
+    coordinators write; in a team thread, whoever on the team may comment."""
+    letter = thread.letter
+    _require_open(letter)
+    if invitation is not None:
+        if thread.invitation_id != invitation.id:
+            raise CommentError("This is not your organisation's thread.")
+    elif author is None or not letter.can(author, _reply_action(thread)):
+        raise CommentError("Only the coordinators reply to an invited organisation.")
+    text = _clean_body(body)
+    return _add_comment(letter, thread, text, author=author, invitation=invitation, action=REPLIED)
+
+
+def _reply_action(thread: CommentThread) -> Action:
+    """What a team member's role must allow to write in ``thread``."""
+    return Action.LETTER_COMMENT if thread.invitation_id is None else Action.LETTER_MANAGE
+
+
+def may_write_in(thread: CommentThread, user: object) -> bool:
+    """Whether this person on the team may reply to, resolve or reopen ``thread``."""
+    return thread.letter.can(user, _reply_action(thread))
+
+
+def _add_comment(
+    letter: Letter,
+    thread: CommentThread,
+    text: str,
+    *,
+    author: User | None,
+    invitation: Invitation | None,
+    action: str,
+) -> Comment:
+    if (author is None) == (invitation is None):
+        raise ValueError("a comment has one author: a person or an invited organisation")
+    name = author.display_name if author is not None else invitation.organisation_name  # type: ignore[union-attr]
+    comment = Comment(
+        thread=thread,
+        author_id=author.id if author is not None else None,
+        invitation_id=invitation.id if invitation is not None else None,
+        author_name=name[:300],
+        body=text,
+        created_at=utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    record_event(
+        action,
+        letter_id=letter.id,
+        actor=author,
+        actor_label=None if author is not None else f"invited organisation {name}",
+        thread=thread.id,
+        comment=comment.id,
+    )
+    if author is not None:
+        _mail_mentions(letter, thread, comment, author)
+    return comment
+
+
+def resolve_thread(thread: CommentThread, user: User) -> None:
+    if thread.resolved_at is not None:
+        return
+    thread.resolved_at = utcnow()
+    thread.resolved_by_id = user.id
+    db.session.flush()
+    record_event(RESOLVED, letter_id=thread.letter_id, actor=user, thread=thread.id)
+
+
+def reopen_thread(thread: CommentThread, user: User) -> None:
+    if thread.resolved_at is None:
+        return
+    thread.resolved_at = None
+    thread.resolved_by_id = None
+    db.session.flush()
+    record_event(REOPENED, letter_id=thread.letter_id, actor=user, thread=thread.id)
+
+
+def update_settings(
+    letter: Letter, *, invitees_may_comment: bool, on_frozen: bool, actor: User
+) -> CommentSettings:
+    """Open (or close) the current revision to invited organisations' comments, and say
+    whether comments stay open while the text is frozen."""
+    settings = db.session.get(CommentSettings, letter.id)
+    if settings is None:
+        settings = CommentSettings(letter_id=letter.id)
+        db.session.add(settings)
+    head = letter.head()
+    assert head is not None
+    settings.invitees_revision_id = head.id if invitees_may_comment else None
+    settings.on_frozen = on_frozen
+    settings.updated_by_id = actor.id
+    db.session.flush()
+    record_event(
+        SETTINGS_CHANGED,
+        letter_id=letter.id,
+        actor=actor,
+        invitees_revision=head.number if invitees_may_comment else None,
+        on_frozen=on_frozen,
+    )
+    return settings
+
+
+# --- Mentions --------------------------------------------------------------------------
+
+
+def mentioned_people(letter: Letter, text: str) -> list[User]:
+    """The people on the letter's team named in ``text`` as ``@name``: the part of their
+    address before the @, or their name written without spaces (any case)."""
+    handles = {match.rstrip(".-").casefold() for match in _MENTION_RE.findall(text)}
+    if not handles:
+        return []
+    people = db.session.scalars(
+        select(User)
+        .select_from(TeamMember)
+        .outerjoin(Membership, Membership.organisation_id == TeamMember.organisation_id)
+        .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
+        .where(TeamMember.letter_id == letter.id)
+        .distinct()
+        .order_by(User.id)
+    ).all()
+    found = []
+    for person in people:
+        keys = {
+            person.email.split("@", 1)[0].casefold(),
+            "".join(person.display_name.split()).casefold(),
+        }
+        if keys & handles:
+            found.append(person)
+    return found
+
+
+def _mail_mentions(letter: Letter, thread: CommentThread, comment: Comment, author: User) -> None:
+    """Tell each person mentioned (not the author), through the notices, by their choice."""
+    for person in mentioned_people(letter, comment.body):
+        if person.id == author.id:
+            continue
+        notices.notify(
+            letter,
+            NoticeKind.MENTIONED,
+            f"{author.display_name} mentioned you in a comment on “{_excerpt(thread.quote)}”:"
+            f" {one_line_text(comment.body)}",
+            to=person,
+        )
+
+
+def _excerpt(quote: str, length: int = 60) -> str:
+    text = one_line_text(quote)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# --- Carrying threads to new revisions --------------------------------------------------
+
+
+def carry_threads(revision: Revision) -> int:
+    """Anchor every thread of the letter to ``revision``; those whose words were deleted
+    are kept, marked removed in it, with their old text. Returns how many moved.
+
+    One word diff per revision the threads were anchored to (usually one: the parent).
+    """
+    threads = db.session.scalars(
+        select(CommentThread).where(
+            CommentThread.letter_id == revision.letter_id,
+            CommentThread.removed_in_id.is_(None),
+            CommentThread.anchor_revision_id != revision.id,
+        )
+    ).all()
+    by_revision: dict[int, list[CommentThread]] = defaultdict(list)
+    for thread in threads:
+        by_revision[thread.anchor_revision_id].append(thread)
+    for revision_id, group in by_revision.items():
+        old = db.session.get(Revision, revision_id)
+        assert old is not None
+        carried = carry_all(
+            [anchored_passage(t) for t in group], old.body_markdown, revision.body_markdown
+        )
+        for thread, passage in zip(group, carried, strict=True):
+            thread.anchor_revision_id = revision.id
+            if passage is None:
+                thread.removed_in_id = revision.id
+                thread.anchor_start = thread.anchor_end = None
+            else:
+                thread.anchor_start, thread.anchor_end = passage.start, passage.end
+                thread.quote = passage.quote
+    db.session.flush()
+    return len(threads)
+
+
+@revision_saved.connect
+def _on_revision_saved(sender: Revision, **_extra: object) -> None:
+    carry_threads(sender)

@@ -1,0 +1,129 @@
+"""Who sees which comment threads, and where their passages are now. Read only.
+
+:func:`visible_threads` is the one home of the visibility rule: the drafting team (anyone
+with a role on the letter) sees every thread; an invited organisation, through its link,
+sees only its own threads, which hold its own comments and the coordinators' replies
+(nobody else may write there: ``operations.reply``). Nobody else sees any.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from signon.accounts.models import User
+from signon.core.permissions import Action
+from signon.drafting.anchors import Passage, carry_all
+from signon.drafting.comments.models import CommentSettings, CommentThread
+from signon.extensions import db
+from signon.letters.models import Letter, LetterStatus, Revision
+from signon.signatures.models import Invitation
+
+
+def settings_of(letter: Letter) -> CommentSettings:
+    """The letter's comment settings (the defaults, not added, when it has none)."""
+    found = db.session.get(CommentSettings, letter.id)
+    return found if found is not None else CommentSettings(letter_id=letter.id, on_frozen=False)
+
+
+def comments_open(letter: Letter, settings: CommentSettings) -> bool:
+    """Whether new comments (threads and replies) may be written on the text: while
+    drafting; while frozen for signature only if the coordinator allows it; never once
+    signing is closed."""
+    if letter.status == LetterStatus.DRAFTING:
+        return True
+    return letter.status == LetterStatus.OPEN and settings.on_frozen
+
+
+def invitees_may_comment(letter: Letter, settings: CommentSettings, head: Revision) -> bool:
+    """Invited organisations may comment: the coordinator opened the current revision to
+    them, and comments are open at all."""
+    return settings.invitees_revision_id == head.id and comments_open(letter, settings)
+
+
+def visible_threads(
+    letter: Letter, *, user: User | None = None, invitation: Invitation | None = None
+) -> list[CommentThread]:
+    """The threads of ``letter`` that this person (``user``) or invited organisation
+    (``invitation``) may read, oldest first, with their comments loaded."""
+    query = (
+        select(CommentThread)
+        .where(CommentThread.letter_id == letter.id)
+        .options(selectinload(CommentThread.comments))
+        .order_by(CommentThread.id)
+    )
+    if invitation is not None:
+        if invitation.letter_id != letter.id:
+            return []
+        query = query.where(CommentThread.invitation_id == invitation.id)
+    elif user is None or not letter.can(user, Action.LETTER_VIEW):
+        return []
+    return list(db.session.scalars(query))
+
+
+def visible_thread(
+    letter: Letter,
+    thread_id: int,
+    *,
+    user: User | None = None,
+    invitation: Invitation | None = None,
+) -> CommentThread | None:
+    """One thread of ``letter``, if this reader may see it (:func:`visible_threads`' rule)."""
+    thread = db.session.get(CommentThread, thread_id)
+    if thread is None or thread.letter_id != letter.id:
+        return None
+    if invitation is not None:
+        return thread if thread.invitation_id == invitation.id else None
+    if user is None or not letter.can(user, Action.LETTER_VIEW):
+        return None
+    return thread
+
+
+@dataclass(frozen=True)
+class ShownThread:
+    """A thread as a page shows it: where its passage is in the current text."""
+
+    thread: CommentThread
+    #: The passage in the head revision; ``None`` when its words were deleted.
+    passage: Passage | None
+
+    @property
+    def quote(self) -> str:
+        return self.passage.quote if self.passage is not None else self.thread.quote
+
+
+def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]:
+    """The threads with their passages in ``head``.
+
+    Saving a revision carries every thread to it (``operations``), so this usually diffs
+    nothing; a thread still anchored to an older revision (a revision made without a
+    save, such as an import) is carried here in memory, one word diff per older
+    revision, not stored: a page view changes nothing.
+    """
+    stale: dict[int, list[CommentThread]] = defaultdict(list)
+    passages: dict[int, Passage | None] = {}
+    for thread in threads:
+        if thread.passage_removed:
+            passages[thread.id] = None
+        elif thread.anchor_revision_id != head.id:
+            stale[thread.anchor_revision_id].append(thread)
+        else:
+            passages[thread.id] = anchored_passage(thread)
+    for revision_id, group in stale.items():
+        old = db.session.get(Revision, revision_id)
+        assert old is not None
+        carried = carry_all(
+            [anchored_passage(t) for t in group], old.body_markdown, head.body_markdown
+        )
+        passages.update(zip((t.id for t in group), carried, strict=True))
+    return [ShownThread(thread, passages[thread.id]) for thread in threads]
+
+
+def anchored_passage(thread: CommentThread) -> Passage:
+    """The passage where the thread was last anchored (not removed)."""
+    assert thread.anchor_start is not None and thread.anchor_end is not None
+    return Passage(thread.anchor_start, thread.anchor_end, thread.quote)

@@ -1,0 +1,306 @@
+"""Comment routes: the team's (on the letter page and in the editor) and an invited
+organisation's (through its invitation link).
+
+Team, login required, ``@letter_route``:
+
+- ``POST /letters/<slug>/comments``: a thread on selected words (``letter:comment``);
+- ``POST /letters/<slug>/comments/<id>/replies``, ``/resolve``, ``/reopen``: the thread's
+  writers (``letter:comment``; an invited organisation's thread: coordinators);
+- ``POST /letters/<slug>/comments/settings``: coordinators (``letter:manage``).
+
+Invited organisation, public (the link is the proof):
+
+- ``POST /sign/<token>/comments`` and ``/sign/<token>/comments/<id>/replies``.
+
+The threads are shown by the letter page and the invitation page, which include
+``templates/drafting/comments/_panel.html`` and ask :func:`comment_panel` /
+:func:`invitee_comment_panel` (template globals) what to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, flash, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from signon.core.access import public
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action, log_refusal
+from signon.drafting.blueprint import bp
+from signon.drafting.comments import operations as ops
+from signon.drafting.comments import queries
+from signon.drafting.comments.forms import CommentSettingsForm, NewThreadForm, ReplyForm
+from signon.drafting.comments.models import CommentSettings, CommentThread
+from signon.drafting.comments.operations import CommentError
+from signon.extensions import db
+from signon.letters.guard import letter_route
+from signon.letters.models import Letter, Revision
+from signon.signatures.approvals.views import _private, _usable_invitation
+from signon.signatures.invitations import links
+from signon.signatures.models import Invitation
+
+NEW_PREFIX = "comment"
+
+
+def _reply_prefix(thread: CommentThread) -> str:
+    return f"reply-{thread.id}"
+
+
+# --- What the pages show ----------------------------------------------------------------
+
+
+@dataclass
+class CommentPanel:
+    """The comments part of a page, for one reader."""
+
+    letter: Letter
+    head: Revision
+    threads: list[queries.ShownThread]
+    settings: CommentSettings
+    #: Comments may be written on the text now (open, and the reader may write).
+    can_comment: bool
+    #: Where the forms post: the team's routes or the invitation link's.
+    token: str | None = None
+    can_manage: bool = False
+    reader: object = None
+    new_form: NewThreadForm = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.new_form = NewThreadForm(formdata=None, prefix=NEW_PREFIX)
+        self.new_form.revision.data = str(self.head.number)
+
+    @property
+    def is_open(self) -> bool:
+        return queries.comments_open(self.letter, self.settings)
+
+    def may_write(self, thread: CommentThread) -> bool:
+        """Reply to it (and, on the team, resolve or reopen it)."""
+        if self.token is not None:
+            return self.is_open and thread.invitation_id is not None
+        return ops.may_write_in(thread, self.reader)
+
+    def reply_form(self, thread: CommentThread) -> ReplyForm:
+        return ReplyForm(formdata=None, prefix=_reply_prefix(thread))
+
+    def action_form(self) -> ActionForm:
+        return ActionForm(formdata=None)
+
+    def settings_form(self) -> CommentSettingsForm:
+        form = CommentSettingsForm(formdata=None)
+        form.invitees.data = queries.invitees_may_comment(self.letter, self.settings, self.head)
+        form.on_frozen.data = self.settings.on_frozen
+        return form
+
+    def url(self, endpoint: str, **values: Any) -> str:
+        if self.token is not None:
+            return url_for(f"drafting.invitee_{endpoint}", token=self.token, **values)
+        return url_for(f"drafting.{endpoint}", slug=self.letter.slug, **values)
+
+
+@bp.app_template_global("comment_panel")
+def comment_panel(letter: Letter, head: Revision) -> CommentPanel:
+    """The letter page's comments, for the person reading it (templates/letters/show.html)."""
+    settings = queries.settings_of(letter)
+    threads = queries.visible_threads(letter, user=current_user)
+    return CommentPanel(
+        letter=letter,
+        head=head,
+        threads=queries.shown(threads, head),
+        settings=settings,
+        can_comment=letter.can(current_user, Action.LETTER_COMMENT)
+        and queries.comments_open(letter, settings),
+        can_manage=letter.can(current_user, Action.LETTER_MANAGE),
+        reader=current_user,
+    )
+
+
+@bp.app_template_global("invitee_comment_panel")
+def invitee_comment_panel(invitation: Invitation, head: Revision) -> CommentPanel | None:
+    """The invitation page's comments (templates/signatures/sign.html): its own threads,
+    and a form when the coordinators opened the current revision to invitees. ``None``
+    when there is nothing to show."""
+    letter: Letter = invitation.letter
+    settings = queries.settings_of(letter)
+    threads = queries.visible_threads(letter, invitation=invitation)
+    may = queries.invitees_may_comment(letter, settings, head)
+    if not threads and not may:
+        return None
+    return CommentPanel(
+        letter=letter,
+        head=head,
+        threads=queries.shown(threads, head),
+        settings=settings,
+        can_comment=may,
+        token=links.invitation_token(invitation),
+    )
+
+
+# --- The team's routes --------------------------------------------------------------------
+
+
+def _back(letter: Letter, anchor: str = "comments") -> Response:
+    return redirect(url_for("letters.show", slug=letter.slug, _anchor=anchor))
+
+
+def _revision(letter: Letter, form: NewThreadForm) -> Revision | None:
+    number = form.revision_number()
+    if number is None:
+        return None
+    return db.session.scalar(
+        select(Revision).where(Revision.letter_id == letter.id, Revision.number == number)
+    )
+
+
+def _form_problem(form: NewThreadForm | ReplyForm) -> str:
+    for name, errors in form.errors.items():
+        if errors:
+            label = getattr(form, name).label.text if hasattr(form, name) else name
+            return f"{label}: {errors[0]}" if label else str(errors[0])
+    return "The comment could not be read; please try again."
+
+
+@bp.post("/letters/<slug>/comments")
+@letter_route(Action.LETTER_COMMENT)
+def create_thread(letter: Letter) -> Response:
+    form = NewThreadForm(prefix=NEW_PREFIX)
+    revision = _revision(letter, form) if form.validate_on_submit() else None
+    if revision is None:
+        flash(_form_problem(form) if form.errors else "That revision does not exist.", "error")
+        return _back(letter)
+    try:
+        thread = ops.start_thread(
+            letter,
+            revision,
+            quote=form.quote.data or "",
+            prefix=form.prefix.data or "",
+            suffix=form.suffix.data or "",
+            body=form.body.data or "",
+            author=current_user,
+        )
+    except CommentError as problem:
+        flash(str(problem), "error")
+        return _back(letter)
+    flash("Your comment is added.", "success")
+    return _back(letter, f"thread-{thread.id}")
+
+
+def _team_thread(letter: Letter, thread_id: int) -> CommentThread:
+    """The thread within the letter, if this person may write in it: 404 when it is not
+    the letter's, 403 when they may read but not write in it."""
+    thread = queries.visible_thread(letter, thread_id, user=current_user)
+    if thread is None:
+        abort(404)
+    if not ops.may_write_in(thread, current_user):
+        log_refusal(letter, current_user, Action.LETTER_MANAGE, 403)
+        abort(403)
+    return thread
+
+
+@bp.post("/letters/<slug>/comments/<int:thread_id>/replies")
+@letter_route(Action.LETTER_COMMENT)
+def reply(letter: Letter, thread_id: int) -> Response:
+    thread = _team_thread(letter, thread_id)
+    form = ReplyForm(prefix=_reply_prefix(thread))
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "error")
+        return _back(letter, f"thread-{thread.id}")
+    try:
+        ops.reply(thread, body=form.body.data or "", author=current_user)
+    except CommentError as problem:
+        flash(str(problem), "error")
+    else:
+        flash("Your reply is added.", "success")
+    return _back(letter, f"thread-{thread.id}")
+
+
+@bp.post("/letters/<slug>/comments/<int:thread_id>/resolve")
+@letter_route(Action.LETTER_COMMENT)
+def resolve(letter: Letter, thread_id: int) -> Response:
+    thread = _team_thread(letter, thread_id)
+    if ActionForm().validate_on_submit():
+        ops.resolve_thread(thread, current_user)
+        flash("The thread is resolved.", "success")
+    return _back(letter, f"thread-{thread.id}")
+
+
+@bp.post("/letters/<slug>/comments/<int:thread_id>/reopen")
+@letter_route(Action.LETTER_COMMENT)
+def reopen(letter: Letter, thread_id: int) -> Response:
+    thread = _team_thread(letter, thread_id)
+    if ActionForm().validate_on_submit():
+        ops.reopen_thread(thread, current_user)
+        flash("The thread is open again.", "success")
+    return _back(letter, f"thread-{thread.id}")
+
+
+@bp.post("/letters/<slug>/comments/settings")
+@letter_route(Action.LETTER_MANAGE)
+def comment_settings(letter: Letter) -> Response:
+    form = CommentSettingsForm()
+    if form.validate_on_submit():
+        ops.update_settings(
+            letter,
+            invitees_may_comment=bool(form.invitees.data),
+            on_frozen=bool(form.on_frozen.data),
+            actor=current_user,
+        )
+        flash("The comment settings are saved.", "success")
+    return _back(letter)
+
+
+# --- An invited organisation's routes --------------------------------------------------------
+
+
+def _back_to_link(token: str, anchor: str = "comments") -> Response:
+    return _private(redirect(url_for("signatures.sign", token=token, _anchor=anchor)))
+
+
+@bp.post("/sign/<token>/comments")
+@public
+def invitee_create_thread(token: str) -> Response:
+    invitation = _usable_invitation(token)
+    letter: Letter = invitation.letter
+    form = NewThreadForm(prefix=NEW_PREFIX)
+    revision = _revision(letter, form) if form.validate_on_submit() else None
+    if revision is None:
+        flash(_form_problem(form) if form.errors else "That revision does not exist.", "error")
+        return _back_to_link(token)
+    try:
+        thread = ops.start_thread(
+            letter,
+            revision,
+            quote=form.quote.data or "",
+            prefix=form.prefix.data or "",
+            suffix=form.suffix.data or "",
+            body=form.body.data or "",
+            invitation=invitation,
+        )
+    except CommentError as problem:
+        flash(str(problem), "error")
+        return _back_to_link(token)
+    flash("Your comment is sent to the coordinators.", "success")
+    return _back_to_link(token, f"thread-{thread.id}")
+
+
+@bp.post("/sign/<token>/comments/<int:thread_id>/replies")
+@public
+def invitee_reply(token: str, thread_id: int) -> Response:
+    invitation = _usable_invitation(token)
+    thread = queries.visible_thread(invitation.letter, thread_id, invitation=invitation)
+    if thread is None:
+        abort(404)
+    form = ReplyForm(prefix=_reply_prefix(thread))
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "error")
+        return _back_to_link(token, f"thread-{thread.id}")
+    try:
+        ops.reply(thread, body=form.body.data or "", invitation=invitation)
+    except CommentError as problem:
+        flash(str(problem), "error")
+    else:
+        flash("Your reply is sent to the coordinators.", "success")
+    return _back_to_link(token, f"thread-{thread.id}")

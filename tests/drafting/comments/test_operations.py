@@ -1,0 +1,320 @@
+"""Comment operations and visibility, without HTTP: anchoring, carrying across revisions
+saved through letters.operations, passage removed, frozen letters, invitees, mentions."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from signon.accounts.models import NotificationPreference
+from signon.core.notices import Delivery, NoticeKind
+from signon.core.permissions import TeamRole
+from signon.db import utcnow
+from signon.drafting.comments import operations as ops
+from signon.drafting.comments import queries
+from signon.drafting.comments.models import Comment, CommentThread
+from signon.drafting.comments.operations import CommentError
+from signon.extensions import db
+from signon.letters import notices
+from signon.letters.models import LetterStatus, Notice
+from signon.letters.operations import save_revision
+from tests.drafting.comments.helpers import BODY, Team, comment_on, open_to_invitees, team_letter
+from tests.factories import add_revision, make_user
+from tests.signatures.factories import commit
+from tests.smtp import MailCatcher
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def _save(team: Team, body: str) -> None:
+    head = team.letter.head()
+    assert head is not None
+    result = save_revision(team.letter, team.drafter, base=head, title=team.letter.title, body=body)
+    assert result.revision is not None and result.revision.body_markdown == body
+
+
+def test_a_thread_is_anchored_to_the_selected_words() -> None:
+    team = team_letter()
+    thread = comment_on(team, "public hearing", "Which ministry holds it?")
+    assert thread.quote == "public hearing"
+    assert BODY[thread.anchor_start : thread.anchor_end] == "public hearing"
+    assert thread.anchor_revision_id == team.letter.head().id
+    assert [c.body for c in thread.comments] == ["Which ministry holds it?"]
+    assert thread.comments[0].author_name == "Dan Drafter"
+
+
+def test_the_right_one_of_repeated_words_by_its_context() -> None:
+    team = team_letter()
+    head = team.letter.head()
+    thread = ops.start_thread(
+        team.letter,
+        head,
+        quote="river basin",
+        prefix="farms.\n\nThe ",  # not in the text: only "The " helps
+        suffix=" feeds three",
+        body="Say which basin.",
+        author=team.drafter,
+    )
+    assert thread.anchor_start == BODY.index("river basin", BODY.index("river basin") + 1)
+
+
+def test_words_not_in_the_text_are_refused() -> None:
+    team = team_letter()
+    with pytest.raises(CommentError, match="not in the text"):
+        comment_on(team, "a tax on water")
+    with pytest.raises(CommentError, match="Write a comment"):
+        comment_on(team, "public hearing", "   ")
+
+
+def test_a_comment_survives_two_revisions() -> None:
+    team = team_letter()
+    thread = comment_on(team, "public hearing")
+    second = BODY.replace("We call on", "Today we call on")
+    _save(team, second)
+    assert thread.anchor_revision_id == team.letter.head().id
+    assert second[thread.anchor_start : thread.anchor_end] == "public hearing"
+    third = second.replace("a public hearing", "a public and open hearing")
+    _save(team, third)
+    assert thread.anchor_revision_id == team.letter.head().id
+    assert thread.quote == "public and open hearing"
+    assert third[thread.anchor_start : thread.anchor_end] == "public and open hearing"
+    assert not thread.passage_removed
+
+
+def test_a_deleted_passage_keeps_its_thread_marked_removed_with_the_old_text() -> None:
+    team = team_letter()
+    thread = comment_on(team, "feeds three cities")
+    kept = comment_on(team, "public hearing")
+    _save(team, BODY.replace("The river basin feeds three cities and their farms.\n\n", ""))
+    head = team.letter.head()
+    assert thread.passage_removed and thread.removed_in_id == head.id
+    assert thread.quote == "feeds three cities"
+    assert thread.anchor_start is None
+    assert db.session.get(CommentThread, thread.id) is not None
+    assert not kept.passage_removed
+    # A later save leaves it removed (it is not carried again).
+    _save(team, head.body_markdown + "\nA last line.\n")
+    assert thread.removed_in_id == head.id
+    shown = queries.shown(
+        queries.visible_threads(team.letter, user=team.viewer), team.letter.head()
+    )
+    assert [(s.thread.id, s.passage is None, s.quote) for s in shown] == [
+        (thread.id, True, "feeds three cities"),
+        (kept.id, False, "public hearing"),
+    ]
+
+
+def test_a_thread_of_an_older_revision_is_carried_on_the_page_without_being_stored() -> None:
+    """A revision made without a save (an import, this factory) sends no signal: the page
+    carries the thread in memory, and stores nothing."""
+    team = team_letter()
+    thread = comment_on(team, "public hearing")
+    old_id = thread.anchor_revision_id
+    new = add_revision(team.letter, team.drafter, "Preface.\n\n" + BODY)
+    (shown,) = queries.shown([thread], new)
+    assert shown.passage is not None
+    assert new.body_markdown[shown.passage.start : shown.passage.end] == "public hearing"
+    assert thread.anchor_revision_id == old_id
+
+
+def test_starting_on_an_older_revision_anchors_to_the_current_one() -> None:
+    team = team_letter()
+    first = team.letter.head()
+    _save(team, "Preface.\n\n" + BODY)
+    thread = ops.start_thread(
+        team.letter, first, quote="public hearing", body="Still?", author=team.drafter
+    )
+    head = team.letter.head()
+    assert thread.started_on_id == first.id and thread.anchor_revision_id == head.id
+    assert head.body_markdown[thread.anchor_start : thread.anchor_end] == "public hearing"
+    _save(team, head.body_markdown.replace("a public hearing before", "action before"))
+    with pytest.raises(CommentError, match="deleted"):
+        ops.start_thread(team.letter, first, quote="public hearing", body="?", author=team.drafter)
+
+
+def test_replies_resolve_and_reopen() -> None:
+    team = team_letter()
+    thread = comment_on(team, "public hearing")
+    ops.reply(thread, body="Yes, the environment ministry.", author=team.coordinator)
+    assert [c.author_name for c in thread.comments] == ["Dan Drafter", "Cora Coordinator"]
+    ops.resolve_thread(thread, team.coordinator)
+    assert thread.is_resolved and thread.resolved_by_id == team.coordinator.id
+    ops.reopen_thread(thread, team.drafter)
+    assert not thread.is_resolved and thread.resolved_by_id is None
+
+
+def test_a_viewer_may_not_reply() -> None:
+    team = team_letter()
+    thread = comment_on(team, "public hearing")
+    with pytest.raises(CommentError):
+        ops.reply(thread, body="Me too", author=team.viewer)
+
+
+@pytest.mark.parametrize("status", [LetterStatus.OPEN, LetterStatus.CLOSED, LetterStatus.PUBLISHED])
+def test_frozen_or_closed_letters_take_no_new_comments(status: LetterStatus) -> None:
+    team = team_letter()
+    thread = comment_on(team, "public hearing")
+    team.letter.status = status
+    with pytest.raises(CommentError, match="closed"):
+        comment_on(team, "river basin")
+    with pytest.raises(CommentError, match="closed"):
+        ops.reply(thread, body="And?", author=team.coordinator)
+    # Housekeeping stays possible.
+    ops.resolve_thread(thread, team.coordinator)
+
+
+def test_the_coordinator_may_keep_comments_open_on_a_frozen_text_not_a_closed_one() -> None:
+    team = team_letter()
+    ops.update_settings(
+        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+    )
+    team.letter.status = LetterStatus.OPEN
+    thread = comment_on(team, "public hearing")
+    ops.reply(thread, body="Noted.", author=team.coordinator)
+    team.letter.status = LetterStatus.CLOSED
+    with pytest.raises(CommentError, match="closed"):
+        comment_on(team, "river basin")
+
+
+# --- Invited organisations ------------------------------------------------------------------
+
+
+def test_invitees_comment_only_on_the_revision_the_coordinator_opened() -> None:
+    team = team_letter()
+    head = team.letter.head()
+    with pytest.raises(CommentError, match="not open"):
+        ops.start_thread(
+            team.letter, head, quote="river basin", body="?", invitation=team.invitation
+        )
+    open_to_invitees(team)
+    thread = ops.start_thread(
+        team.letter, head, quote="public hearing", body="We agree.", invitation=team.invitation
+    )
+    assert thread.invitation_id == team.invitation.id
+    assert thread.comments[0].author_name == "River Friends"
+    assert thread.comments[0].author_id is None
+    _save(team, "Preface.\n\n" + BODY)  # a new revision closes it until opened again
+    with pytest.raises(CommentError, match="not open"):
+        ops.start_thread(
+            team.letter,
+            team.letter.head(),
+            quote="river basin",
+            body="?",
+            invitation=team.invitation,
+        )
+
+
+def test_visibility_one_rule_for_every_reader() -> None:
+    team = team_letter()
+    open_to_invitees(team)
+    head = team.letter.head()
+    internal = comment_on(team, "river basin", "Internal: do we need this?")
+    theirs = ops.start_thread(
+        team.letter,
+        head,
+        quote="public hearing",
+        body="Please add a date.",
+        invitation=team.invitation,
+    )
+    ops.reply(theirs, body="We will.", author=team.coordinator)
+    others = ops.start_thread(
+        team.letter, head, quote="three cities", body="Name them.", invitation=team.other_invitation
+    )
+    outsider = make_user()
+    everything = [internal.id, theirs.id, others.id]
+    for member in (team.coordinator, team.drafter, team.viewer):
+        assert [t.id for t in queries.visible_threads(team.letter, user=member)] == everything
+    assert [t.id for t in queries.visible_threads(team.letter, invitation=team.invitation)] == [
+        theirs.id
+    ]
+    assert [
+        t.id for t in queries.visible_threads(team.letter, invitation=team.other_invitation)
+    ] == [others.id]
+    assert queries.visible_threads(team.letter, user=outsider) == []
+    assert queries.visible_threads(team.letter) == []
+    assert queries.visible_thread(team.letter, internal.id, invitation=team.invitation) is None
+    assert queries.visible_thread(team.letter, others.id, invitation=team.invitation) is None
+    assert queries.visible_thread(team.letter, internal.id, user=outsider) is None
+    # An invitation of another letter sees nothing here.
+    elsewhere = team_letter()
+    assert queries.visible_threads(team.letter, invitation=elsewhere.invitation) == []
+
+
+def test_only_coordinators_and_the_organisation_write_in_its_thread() -> None:
+    team = team_letter()
+    open_to_invitees(team)
+    thread = ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="public hearing",
+        body="A date?",
+        invitation=team.invitation,
+    )
+    with pytest.raises(CommentError):
+        ops.reply(thread, body="Internal note", author=team.drafter)
+    with pytest.raises(CommentError):
+        ops.reply(thread, body="Us too", invitation=team.other_invitation)
+    ops.reply(thread, body="Thanks.", invitation=team.invitation)
+    ops.reply(thread, body="Added.", author=team.coordinator)
+    bodies = db.session.scalars(
+        select(Comment.body).where(Comment.thread_id == thread.id).order_by(Comment.id)
+    ).all()
+    assert bodies == ["A date?", "Thanks.", "Added."]
+
+
+# --- Mentions ----------------------------------------------------------------------------------
+
+
+def test_mentions_find_team_members_by_address_or_name() -> None:
+    team = team_letter()
+    found = ops.mentioned_people(team.letter, "@cora and @VeraViewer, see this. Not @nobody.")
+    assert {p.id for p in found} == {team.coordinator.id, team.viewer.id}
+    outsider = make_user(name="Olga", email="olga@elsewhere.example.org")
+    assert ops.mentioned_people(team.letter, f"@olga {outsider.email}") == []
+    assert ops.mentioned_people(team.letter, f"mail {team.drafter.email}") == []
+
+
+def test_a_mention_is_mailed_at_once_to_that_person_only(outbox: MailCatcher, app: Flask) -> None:
+    team = team_letter()
+    comment_on(team, "public hearing", "@vera can you check the date?", by=team.drafter)
+    commit()
+    mails = outbox.to(team.viewer.email)
+    assert len(mails) == 1
+    text = MailCatcher.text_of(mails[0])
+    assert "Dan Drafter mentioned you" in text and "can you check the date?" in text
+    assert "#comments" in text
+    assert outbox.to(team.coordinator.email) == []
+    assert outbox.to(team.drafter.email) == []
+    notice = db.session.scalars(select(Notice).where(Notice.letter_id == team.letter.id)).one()
+    assert notice.kind == NoticeKind.MENTIONED and notice.for_user_id == team.viewer.id
+    # Only the person mentioned sees it in the letter's feed.
+
+    assert notices.feed_page(team.letter, TeamRole.VIEWER, 1, reader_id=team.viewer.id).total == 1
+    assert (
+        notices.feed_page(team.letter, TeamRole.COORDINATOR, 1, reader_id=team.coordinator.id).total
+        == 0
+    )
+
+
+def test_a_mention_waits_for_the_digest_when_the_person_chose_so(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    team = team_letter()
+    db.session.add(
+        NotificationPreference(
+            user_id=team.viewer.id, kind=NoticeKind.MENTIONED, delivery=Delivery.DIGEST
+        )
+    )
+    db.session.flush()
+    comment_on(team, "public hearing", "@vera the date?", by=team.drafter)
+    comment_on(team, "river basin", "@dan internal", by=team.coordinator)
+    commit()
+    assert outbox.to(team.viewer.email) == []
+    assert len(outbox.to(team.drafter.email)) == 1
+    notices.send_digests(utcnow())
+    commit()
+    (digest,) = outbox.to(team.viewer.email)
+    text = MailCatcher.text_of(digest)
+    assert "mentioned you" in text and "the date?" in text
+    assert "@dan internal" not in text, "a mention of someone else is not in their digest"
