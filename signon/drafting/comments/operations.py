@@ -25,6 +25,7 @@ from signon.drafting.comments.queries import (
     anchored_passage,
     comments_open,
     invitees_may_comment,
+    may,
     settings_of,
 )
 from signon.extensions import db
@@ -137,7 +138,7 @@ def reply(
     if invitation is not None:
         if thread.invitation_id != invitation.id:
             raise CommentError("This is not your organisation's thread.")
-    elif author is None or not letter.can(author, _reply_action(thread)):
+    elif author is None or not may(letter, author, _reply_action(thread)):
         raise CommentError("Only the coordinators reply to an invited organisation.")
     text = _clean_body(body)
     return _add_comment(letter, thread, text, author=author, invitation=invitation, action=REPLIED)
@@ -150,7 +151,7 @@ def _reply_action(thread: CommentThread) -> Action:
 
 def may_write_in(thread: CommentThread, user: object) -> bool:
     """Whether this person on the team may reply to, resolve or reopen ``thread``."""
-    return thread.letter.can(user, _reply_action(thread))
+    return may(thread.letter, user, _reply_action(thread))
 
 
 def _add_comment(

@@ -111,9 +111,9 @@ def comment_panel(letter: Letter, head: Revision) -> CommentPanel:
         head=head,
         threads=queries.shown(threads, head),
         settings=settings,
-        can_comment=letter.can(current_user, Action.LETTER_COMMENT)
+        can_comment=queries.may(letter, current_user, Action.LETTER_COMMENT)
         and queries.comments_open(letter, settings),
-        can_manage=letter.can(current_user, Action.LETTER_MANAGE),
+        can_manage=queries.may(letter, current_user, Action.LETTER_MANAGE),
         reader=current_user,
     )
 
