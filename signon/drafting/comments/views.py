@@ -19,6 +19,7 @@ The threads are shown by the letter page and the invitation page, which include
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from signon.accounts.models import User
 from signon.core.access import public
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, log_refusal
@@ -163,14 +165,20 @@ def _form_problem(form: NewThreadForm | ReplyForm) -> str:
     return "The comment could not be read; please try again."
 
 
-@bp.post("/letters/<slug>/comments")
-@letter_route(Action.LETTER_COMMENT)
-def create_thread(letter: Letter) -> Response:
+def _start_thread(
+    letter: Letter,
+    back: Callable[[str], Response],
+    done: str,
+    *,
+    author: User | None = None,
+    invitation: Invitation | None = None,
+) -> Response:
+    """Validate the new-thread form and start the thread; ``back(anchor)`` is where to go."""
     form = NewThreadForm(prefix=NEW_PREFIX)
     revision = _revision(letter, form) if form.validate_on_submit() else None
     if revision is None:
         flash(_form_problem(form) if form.errors else "That revision does not exist.", "error")
-        return _back(letter)
+        return back("comments")
     try:
         thread = ops.start_thread(
             letter,
@@ -179,13 +187,25 @@ def create_thread(letter: Letter) -> Response:
             prefix=form.prefix.data or "",
             suffix=form.suffix.data or "",
             body=form.body.data or "",
-            author=current_user,
+            author=author,
+            invitation=invitation,
         )
     except CommentError as problem:
         flash(str(problem), "error")
-        return _back(letter)
-    flash("Your comment is added.", "success")
-    return _back(letter, f"thread-{thread.id}")
+        return back("comments")
+    flash(done, "success")
+    return back(f"thread-{thread.id}")
+
+
+@bp.post("/letters/<slug>/comments")
+@letter_route(Action.LETTER_COMMENT)
+def create_thread(letter: Letter) -> Response:
+    return _start_thread(
+        letter,
+        lambda anchor: _back(letter, anchor),
+        "Your comment is added.",
+        author=current_user,
+    )
 
 
 def _team_thread(letter: Letter, thread_id: int) -> CommentThread:
@@ -263,27 +283,12 @@ def _back_to_link(token: str, anchor: str = "comments") -> Response:
 @public
 def invitee_create_thread(token: str) -> Response:
     invitation = _usable_invitation(token)
-    letter: Letter = invitation.letter
-    form = NewThreadForm(prefix=NEW_PREFIX)
-    revision = _revision(letter, form) if form.validate_on_submit() else None
-    if revision is None:
-        flash(_form_problem(form) if form.errors else "That revision does not exist.", "error")
-        return _back_to_link(token)
-    try:
-        thread = ops.start_thread(
-            letter,
-            revision,
-            quote=form.quote.data or "",
-            prefix=form.prefix.data or "",
-            suffix=form.suffix.data or "",
-            body=form.body.data or "",
-            invitation=invitation,
-        )
-    except CommentError as problem:
-        flash(str(problem), "error")
-        return _back_to_link(token)
-    flash("Your comment is sent to the coordinators.", "success")
-    return _back_to_link(token, f"thread-{thread.id}")
+    return _start_thread(
+        invitation.letter,
+        lambda anchor: _back_to_link(token, anchor),
+        "Your comment is sent to the coordinators.",
+        invitation=invitation,
+    )
 
 
 @bp.post("/sign/<token>/comments/<int:thread_id>/replies")
