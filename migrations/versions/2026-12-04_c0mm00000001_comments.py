@@ -8,7 +8,7 @@ whether comments stay open while frozen. A notice may be addressed to one person
 in a comment): ``notices.for_user_id``.
 
 Revision ID: c0mm00000001
-Revises: 1157ed000001
+Revises: 712a00000002
 Create Date: 2026-12-04 21:16:50.773209
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c0mm00000001'
-down_revision = '1157ed000001'
+down_revision = '712a00000002'
 branch_labels = None
 depends_on = None
 
