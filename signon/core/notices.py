@@ -28,6 +28,7 @@ class NoticeKind(enum.StrEnum):
     MAIL_FAILED = "mail_failed"
     #: Someone wrote @name of this person in a comment: addressed to them alone.
     MENTIONED = "mentioned"
+    SUGGESTED = "suggested"
 
     @property
     def label(self) -> str:
@@ -53,12 +54,15 @@ _LABELS = {
     NoticeKind.DEADLINE_NEAR: "Deadlines near",
     NoticeKind.MAIL_FAILED: "Mail that could not be delivered",
     NoticeKind.MENTIONED: "Mentions of you in comments",
+    NoticeKind.SUGGESTED: "Suggested changes waiting for a decision",
 }
 
 #: Kinds that only some roles may see (the others: everyone on the team).
 _ACTIONS = {
     NoticeKind.PUBLIC_PENDING: Action.SIGNATURE_MODERATE,
     NoticeKind.MAIL_FAILED: Action.LETTER_MANAGE,
+    # those who accept or reject them
+    NoticeKind.SUGGESTED: Action.LETTER_EDIT,
 }
 
 

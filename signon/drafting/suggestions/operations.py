@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core.locks import lock_row, on_postgresql
+from signon.core.notices import NoticeKind
 from signon.db import utcnow
 from signon.drafting.suggestions.hunks import split_into_hunks
 from signon.drafting.suggestions.models import Suggestion, SuggestionState
 from signon.drafting.suggestions.queries import applied, open_suggestions, placement
 from signon.extensions import db
+from signon.letters import notices
 from signon.letters import operations as letter_operations
 from signon.letters.models import Letter, LetterStatus, Revision
 from signon.letters.operations import LetterError, SaveStatus, normalise_text
@@ -63,6 +65,13 @@ def suggest_changes(letter: Letter, author: User, *, base: Revision, body: str) 
     ]
     db.session.add_all(suggestions)
     db.session.flush()
+    count = len(suggestions)
+    notices.notify(
+        letter,
+        NoticeKind.SUGGESTED,
+        f"{author.display_name} suggested {count} {'change' if count == 1 else 'changes'} "
+        f"to revision {base.number}",
+    )
     record_event(
         "suggestion.made",
         letter_id=letter.id,

@@ -8,12 +8,14 @@ from sqlalchemy import select
 
 from signon.accounts.models import User
 from signon.audit.models import AuditEvent
-from signon.core.permissions import TeamRole
+from signon.core.notices import Delivery, NoticeKind
+from signon.core.permissions import TeamRole, letter_role_allows
 from signon.drafting.suggestions import operations
 from signon.drafting.suggestions.models import Suggestion, SuggestionState
 from signon.drafting.suggestions.operations import SuggestionError
 from signon.extensions import db
-from signon.letters.models import Letter, LetterStatus
+from signon.letters import notices
+from signon.letters.models import Letter, LetterStatus, Notice
 from signon.letters.text import blame
 from tests.factories import add_revision, add_team_member, make_letter, make_user
 
@@ -36,7 +38,7 @@ def _suggest(letter: Letter, author: User, body: str) -> list[Suggestion]:
 
 
 def test_an_edit_becomes_one_suggestion_per_changed_passage() -> None:
-    letter, _, viewer = _letter()
+    letter, coordinator, viewer = _letter()
     made = _suggest(letter, viewer, "We urge the council to act now.\n\nThe river is dying fast.\n")
     assert [(s.quote, s.replacement) for s in made] == [
         ("call on", "urge"),
@@ -48,6 +50,12 @@ def test_an_edit_becomes_one_suggestion_per_changed_passage() -> None:
         select(AuditEvent).where(AuditEvent.action == "suggestion.made")
     ).one()
     assert event.letter_id == letter.id
+    # those who decide hear of it (the letter's feed, mail by their choice); viewers do not
+    notice = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id)).one()
+    assert notice.kind == NoticeKind.SUGGESTED
+    assert notice.summary == "Vera suggested 2 changes to revision 1"
+    assert notices.recipients(letter, NoticeKind.SUGGESTED, Delivery.DIGEST) == [coordinator]
+    assert not letter_role_allows(TeamRole.VIEWER, NoticeKind.SUGGESTED.action)
 
 
 def test_nothing_changed_is_refused() -> None:

@@ -208,3 +208,13 @@ def _queries_for_suggestions_page(client: FlaskClient, authors: int) -> int:
 
 def test_the_suggestions_page_does_not_query_per_suggestion(client: FlaskClient) -> None:
     assert _queries_for_suggestions_page(client, 1) == _queries_for_suggestions_page(client, 6)
+
+
+def test_the_letters_activity_tells_those_who_decide(client: FlaskClient) -> None:
+    letter, coordinator, viewer = _team()
+    login(client, viewer)
+    _suggest(client, letter, BASE.replace("now", "soon"))
+    said = "Vera Viewer suggested 1 change to revision 1"
+    assert said not in client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
+    login(client, coordinator)
+    assert said in client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
