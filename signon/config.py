@@ -269,6 +269,13 @@ class Settings:
     #: Public pages rendered once and shared by every anonymous visitor for
     #: ``core.http_cache.PUBLIC_MAX_AGE`` seconds (``core/page_cache.py``; the tests turn it off).
     shared_page_cache: bool = True
+    #: Live co-editing (``drafting/live``): a live document with changes and no edit for
+    #: this many seconds becomes a revision (``SIGNON_LIVE_AUTOSAVE_SECONDS``).
+    live_autosave_seconds: int = 120
+    #: Where browsers open the live-editing WebSocket (``SIGNON_LIVE_URL``, e.g.
+    #: ``wss://live.example.org``): empty, the site itself; docs/deploy.md says when a
+    #: separate gunicorn serves the sockets.
+    live_url: str = ""
     wtf_csrf_enabled: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -339,6 +346,8 @@ class Settings:
             log_format=_env("LOG_FORMAT").strip().lower(),
             metrics_token=_env("METRICS_TOKEN").strip(),
             metrics_allowed_ips=_env_list("METRICS_ALLOWED_IPS"),
+            live_autosave_seconds=_env_int("LIVE_AUTOSAVE_SECONDS", cls.live_autosave_seconds),
+            live_url=_env("LIVE_URL").strip().rstrip("/"),
         )
 
     def with_(self, **changes: object) -> Settings:

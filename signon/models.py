@@ -15,6 +15,7 @@ from signon.audit.models import AuditCheckpoint, AuditEvent, PendingAuditEvent
 from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
+from signon.drafting.live.models import LiveDocument, LiveUpdate
 from signon.drafting.suggestions.models import Suggestion
 from signon.exports.models import ExportRecord, ExportSettings
 from signon.letters.models import (
@@ -48,6 +49,8 @@ __all__ = [
     "ExportSettings",
     "Invitation",
     "Letter",
+    "LiveDocument",
+    "LiveUpdate",
     "Membership",
     "Notice",
     "NoticeDigest",

@@ -21,12 +21,20 @@ CSP = "; ".join(
 )
 
 
+def content_security_policy(live_url: str = "") -> str:
+    """The policy; a separate live-editing server (``SIGNON_LIVE_URL``) may be connected to."""
+    if not live_url:
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {live_url}")
+
+
 def init_app(app: Flask) -> None:
     https = app.config["SIGNON"].https
+    csp = content_security_policy(app.config["SIGNON"].live_url)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:

@@ -26,6 +26,8 @@ class Action(enum.StrEnum):
     LETTER_SUGGEST = "letter:suggest"
     #: Comment on passages of the text, reply, resolve and reopen threads (issue 13).
     LETTER_COMMENT = "letter:comment"
+    #: Write into the shared live document (drafting/live); reading it is letter:view.
+    LETTER_LIVE_EDIT = "letter:live_edit"
     # Reserved for the next features (invitations, approvals, export):
     LETTER_EXPORT = "letter:export"
     INVITATION_SEND = "invitation:send"
@@ -64,7 +66,13 @@ LETTER_GRANTS: dict[TeamRole, frozenset[Action]] = {
     # suggestion becomes text only when a drafter or coordinator accepts it.
     TeamRole.VIEWER: frozenset({Action.LETTER_VIEW, Action.LETTER_SUGGEST}),
     TeamRole.DRAFTER: frozenset(
-        {Action.LETTER_VIEW, Action.LETTER_SUGGEST, Action.LETTER_EDIT, Action.LETTER_COMMENT}
+        {
+            Action.LETTER_VIEW,
+            Action.LETTER_SUGGEST,
+            Action.LETTER_EDIT,
+            Action.LETTER_COMMENT,
+            Action.LETTER_LIVE_EDIT,
+        }
     ),
     TeamRole.COORDINATOR: frozenset(
         {
@@ -72,6 +80,7 @@ LETTER_GRANTS: dict[TeamRole, frozenset[Action]] = {
             Action.LETTER_SUGGEST,
             Action.LETTER_EDIT,
             Action.LETTER_COMMENT,
+            Action.LETTER_LIVE_EDIT,
             Action.LETTER_MANAGE,
             Action.LETTER_MANAGE_TEAM,
             Action.LETTER_EXPORT,

@@ -24,3 +24,9 @@ revision_saved = _signals.signal("revision-saved")
 #: short session (``sender``) that records the failure, so that what receivers add is
 #: committed with it: ``letter_id``, ``recipient``, ``subject`` and ``error``.
 mail_failed = _signals.signal("mail-failed")
+
+#: Sent with the letter (``sender``) when who may do what on it changed: a team member
+#: added, removed or given another role (``letters.operations``), or its status changed
+#: (frozen, reopened, closed: ``signatures.lifecycle``). Live editing re-checks its open
+#: sockets once the change is committed.
+letter_access_changed = _signals.signal("letter-access-changed")

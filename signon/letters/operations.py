@@ -17,7 +17,7 @@ from signon.core.forms import body_length_problem
 from signon.core.locks import lock_row, on_postgresql
 from signon.core.notices import Delivery
 from signon.core.permissions import Action, TeamRole
-from signon.core.signals import email_confirmed, revision_saved
+from signon.core.signals import email_confirmed, letter_access_changed, revision_saved
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notifications
@@ -233,6 +233,7 @@ def change_team_role(member: TeamMember, role: TeamRole, actor: User | None = No
         new=role.value,
     )
     db.session.flush()
+    letter_access_changed.send(member.letter)
 
 
 def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
@@ -240,8 +241,10 @@ def remove_team_member(member: TeamMember, actor: User | None = None) -> None:
     record_event(
         "team.removed", letter_id=member.letter_id, actor=actor, member=member.display_name
     )
+    letter = member.letter
     db.session.delete(member)
     db.session.flush()
+    letter_access_changed.send(letter)
 
 
 # --- Inviting people to the team by address -------------------------------------------

@@ -38,7 +38,7 @@ from signon.audit.operations import record_event
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.notices import NoticeKind
-from signon.core.signals import revision_saved
+from signon.core.signals import letter_access_changed, revision_saved
 from signon.core.timefmt import datetime_text
 from signon.db import utcnow
 from signon.extensions import db
@@ -675,6 +675,7 @@ def freeze_text(letter: Letter, user: User) -> None:
         FROZEN, letter_id=letter.id, actor=user, revision=head.number, sha256=head.content_sha256
     )
     db.session.flush()
+    letter_access_changed.send(letter)
 
 
 def unfreeze_text(letter: Letter, user: User, reason: str) -> None:

@@ -1,0 +1,38 @@
+"""What live editing hangs on the rest of the app: a signal receiver and a periodic task."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import current_app
+
+from signon.core import jobs, transaction
+from signon.core.signals import letter_access_changed
+from signon.drafting.live import operations
+from signon.drafting.live.hub import hub
+from signon.letters.models import Letter
+
+#: How often ``flask scheduler`` looks for quiet live documents to save.
+AUTOSAVE_EVERY = 30
+
+
+@letter_access_changed.connect
+def _recheck_sockets(sender: Letter, **_extra: object) -> None:
+    """Once the change is committed, every server re-checks the letter's open sockets."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    letter_id = sender.id
+    transaction.after_commit(lambda: hub(app).access_changed(letter_id))
+
+
+@jobs.periodic("live-autosave", every_seconds=AUTOSAVE_EVERY)
+def autosave_live_documents() -> None:
+    """Save the live documents that stayed quiet for ``SIGNON_LIVE_AUTOSAVE_SECONDS``.
+
+    The app servers do it too for the documents they hold open (``make run`` has no
+    scheduler); a save takes the letter's lock and finds nothing left to save twice.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    saved = operations.autosave_quiet(app.config["SIGNON"].live_autosave_seconds)
+    live = hub(app)
+    for letter_id, result in saved:
+        transaction.after_commit(functools.partial(live.after_save, letter_id, result.update))

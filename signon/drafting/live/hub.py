@@ -1,0 +1,392 @@
+"""The live documents this process holds open, their sockets, and the relay between servers.
+
+One :class:`Hub` per app. A :class:`Room` is one letter's document in memory (pycrdt),
+loaded from the database when its first socket opens and dropped when its last closes.
+An update accepted on one socket is stored first (:mod:`.operations`), then applied to
+the room, sent to the room's other sockets and published to the other app servers:
+through Redis (one channel per letter under ``<job_queue>:live:``) when
+``SIGNON_REDIS_URL`` is set, where each server applies it to its own room and forwards
+it to its sockets; without Redis (``make run``, one process) the room is the only copy.
+
+The same relay carries presence (awareness) and "check access again" (a team change or
+a freeze, after its commit), so that a removed drafter is cut off on every server.
+A maintenance thread re-checks every socket's access now and then (a backstop for
+changes no signal reports, e.g. leaving an organisation) and runs the auto-save of the
+documents held here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flask import Flask, current_app
+
+from signon.core import transaction
+from signon.drafting.live import crdt, operations, protocol, queries
+from signon.drafting.live.protocol import Presence
+from signon.drafting.live.queries import Access
+from signon.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two re-checks of every open socket's access by the maintenance thread.
+RECHECK_SECONDS = 10.0
+
+# WebSocket close codes (RFC 6455) and why.
+CLOSE_POLICY = 1008  # not allowed: read-only socket, removed from the team, frozen letter
+CLOSE_UNSUPPORTED = 1003  # malformed message
+CLOSE_TOO_BIG = 1009  # message or document over the limit
+CLOSE_ERROR = 1011  # the server could not store the update
+CLOSE_GOING_AWAY = 1001
+
+
+class Socket(Protocol):
+    def send(self, data: bytes) -> None: ...
+    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
+
+
+@dataclass(eq=False)
+class Connection:
+    """One open socket: whose it is and what it may do (re-checked as it goes)."""
+
+    socket: Socket
+    letter_id: int
+    user_id: int
+    name: str
+    access: Access
+    checked_at: float = field(default_factory=time.monotonic)
+    #: Yjs client ids whose presence this socket announced (removed when it closes).
+    client_ids: dict[int, int] = field(default_factory=dict)
+    closed: bool = False
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            with self.send_lock:
+                self.socket.send(data)
+        except Exception:  # the socket is gone: its own loop ends it
+            self.closed = True
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        log.info("live socket closed: letter=%s user=%s %s", self.letter_id, self.user_id, reason)
+        try:
+            self.socket.close(reason=code, message=reason)
+        except Exception:  # already closed by the other side
+            log.debug("closing an already closed socket", exc_info=True)
+
+
+class Room:
+    """One letter's live document in this process."""
+
+    def __init__(self, letter_id: int) -> None:
+        self.letter_id = letter_id
+        self.doc: crdt.YDoc = crdt.new_doc()
+        self.lock = threading.RLock()
+        self.connections: set[Connection] = set()
+        self.presence: dict[int, Presence] = {}
+        self.loaded = threading.Event()
+        self.load_error: BaseException | None = None
+
+    def apply(self, update: bytes) -> None:
+        with self.lock:
+            self.doc.apply_update(update)
+
+    def text_length(self) -> int:
+        with self.lock:
+            return len(crdt.text_of(self.doc))
+
+    def others(self, sender: Connection | None) -> list[Connection]:
+        with self.lock:
+            return [c for c in self.connections if c is not sender]
+
+
+# Relay message kinds (one byte after the 16-byte server id).
+UPDATE, AWARENESS, RECHECK = b"U", b"A", b"R"
+
+
+class Hub:
+    """The rooms of one app (process), and the relay to the other app servers."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server_id = uuid.uuid4().bytes
+        self.rooms: dict[int, Room] = {}
+        self.lock = threading.Lock()
+        settings = app.config["SIGNON"]
+        self.redis_url: str = settings.redis_url
+        self.channel_prefix = f"{settings.job_queue}:live:"
+        self._redis: Any = None
+        self._threads_started = False
+        self._stopping = threading.Event()
+
+    # --- Rooms -------------------------------------------------------------------------
+
+    def join(self, connection: Connection) -> Room:
+        """Add the socket to its letter's room, loading the room if this is the first."""
+        self._start_threads()
+        with self.lock:
+            room = self.rooms.get(connection.letter_id)
+            loader = room is None
+            if room is None:
+                room = self.rooms[connection.letter_id] = Room(connection.letter_id)
+            room.connections.add(connection)
+        if loader:
+            self._load(room)
+        room.loaded.wait(timeout=30)
+        if room.load_error is not None or not room.loaded.is_set():
+            self.leave(connection)
+            raise RuntimeError("the live document could not be loaded")
+        return room
+
+    def _load(self, room: Room) -> None:
+        from signon.letters.models import Letter
+
+        try:
+            letter = db.session.get(Letter, room.letter_id)
+            assert letter is not None
+            _live, doc, update = operations.open_document(letter)
+            transaction.commit()
+            room.apply(doc.get_update())
+            if update is not None:
+                self.publish(room.letter_id, UPDATE, update)
+        except BaseException as error:
+            transaction.rollback()
+            room.load_error = error
+            with self.lock:
+                if self.rooms.get(room.letter_id) is room:
+                    del self.rooms[room.letter_id]
+            raise
+        finally:
+            room.loaded.set()
+
+    def leave(self, connection: Connection) -> None:
+        room = self.rooms.get(connection.letter_id)
+        if room is None:
+            return
+        gone = []
+        with room.lock:
+            room.connections.discard(connection)
+            for client_id, clock in connection.client_ids.items():
+                if client_id in room.presence:
+                    del room.presence[client_id]
+                    gone.append(Presence(client_id, clock + 1, None))
+        with self.lock:
+            if not room.connections and self.rooms.get(room.letter_id) is room:
+                del self.rooms[room.letter_id]
+        if gone:
+            self.share_presence(room, None, gone)
+
+    # --- Fan-out -----------------------------------------------------------------------
+
+    def share_update(self, room: Room, sender: Connection | None, update: bytes) -> None:
+        """Apply a stored update to the room, send it to the others, publish it."""
+        room.apply(update)
+        message = protocol.update_message(update)
+        for connection in room.others(sender):
+            connection.send(message)
+        self.publish(room.letter_id, UPDATE, update)
+
+    def share_presence(
+        self, room: Room, sender: Connection | None, entries: list[Presence]
+    ) -> None:
+        with room.lock:
+            for entry in entries:
+                if entry.state is not None:
+                    room.presence[entry.client_id] = entry
+        encoded = protocol.write_awareness(entries)
+        message = protocol.awareness_message(encoded)
+        for connection in room.others(sender):
+            connection.send(message)
+        self.publish(room.letter_id, AWARENESS, encoded)
+
+    def presence_message(self, room: Room) -> bytes | None:
+        with room.lock:
+            entries = list(room.presence.values())
+        return protocol.awareness_message(protocol.write_awareness(entries)) if entries else None
+
+    def publish(self, letter_id: int, kind: bytes, payload: bytes) -> None:
+        """Tell the other app servers (nothing to do without Redis: this is the only one)."""
+        if not self.redis_url:
+            return
+        try:
+            self._client().publish(
+                f"{self.channel_prefix}{letter_id}", self.server_id + kind + payload
+            )
+        except Exception:  # the update is stored: other servers get it when they reload
+            log.exception("live: could not publish to Redis")
+
+    def deliver(self, letter_id: int, kind: bytes, payload: bytes) -> None:
+        """What another server published: apply it here (rooms this process holds only)."""
+        if kind == RECHECK:
+            self.recheck(letter_id)
+            return
+        room = self.rooms.get(letter_id)
+        if room is None or not room.loaded.is_set():
+            if room is None:
+                return
+            room.loaded.wait(timeout=30)
+        if kind == UPDATE:
+            room.apply(payload)
+            message = protocol.update_message(payload)
+        elif kind == AWARENESS:
+            entries = protocol.read_awareness(payload)
+            with room.lock:
+                for entry in entries:
+                    if entry.state is None:
+                        room.presence.pop(entry.client_id, None)
+                    else:
+                        room.presence[entry.client_id] = entry
+            message = protocol.awareness_message(payload)
+        else:
+            return
+        for connection in room.others(None):
+            connection.send(message)
+
+    # --- Access ------------------------------------------------------------------------
+
+    def access_changed(self, letter_id: int) -> None:
+        """Who may do what on the letter changed (committed): re-check every server's sockets."""
+        self.recheck(letter_id)
+        self.publish(letter_id, RECHECK, b"")
+
+    def recheck(self, letter_id: int | None = None) -> None:
+        """Ask the database again what each socket (of one letter, or all) may do."""
+        with self.lock:
+            rooms = [r for r in self.rooms.values() if letter_id in (None, r.letter_id)]
+        if not rooms:
+            return
+        with self.app.app_context():
+            try:
+                for room in rooms:
+                    for connection in room.others(None):
+                        self.check(connection)
+            finally:
+                db.session.remove()
+
+    def check(self, connection: Connection) -> Access:
+        """The socket's access, asked now; a socket that lost what it had is closed."""
+        access = queries.access_of(connection.letter_id, connection.user_id)
+        db.session.rollback()  # end the read: a socket lives long
+        connection.checked_at = time.monotonic()
+        if access < connection.access:
+            connection.access = Access.NONE
+            connection.close(CLOSE_POLICY, "access withdrawn or letter frozen")
+        else:
+            connection.access = access
+        return connection.access
+
+    # --- Threads -----------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            from redis import Redis
+
+            self._redis = Redis.from_url(self.redis_url)
+        return self._redis
+
+    def _start_threads(self) -> None:
+        with self.lock:
+            if self._threads_started:
+                return
+            self._threads_started = True
+        self._spawn("signon-live-maintenance", self._maintain)
+        if self.redis_url:
+            self._spawn("signon-live-relay", self._listen)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        threading.Thread(target=target, name=name, daemon=True).start()
+
+    def _listen(self) -> None:
+        """Apply what the other servers publish (reconnecting after a Redis failure)."""
+        while not self._stopping.is_set():
+            try:
+                pubsub = self._client().pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(f"{self.channel_prefix}*")
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    self._on_relay(message["channel"], message["data"])
+            except Exception:
+                log.exception("live: Redis relay failed; reconnecting")
+                time.sleep(1.0)
+
+    def _on_relay(self, channel: bytes, data: bytes) -> None:
+        if data[:16] == self.server_id or len(data) < 17:
+            return
+        try:
+            letter_id = int(channel.decode().rsplit(":", 1)[1])
+            self.deliver(letter_id, data[16:17], data[17:])
+        except Exception:
+            log.exception("live: could not apply a relayed message")
+
+    def _maintain(self) -> None:
+        settings = self.app.config["SIGNON"]
+        last_check = time.monotonic()
+        while not self._stopping.wait(min(5.0, max(0.2, settings.live_autosave_seconds / 4))):
+            try:
+                if time.monotonic() - last_check >= RECHECK_SECONDS:
+                    last_check = time.monotonic()
+                    self.recheck()
+                if self.rooms:
+                    self.autosave(settings.live_autosave_seconds)
+            except Exception:
+                log.exception("live: maintenance failed")
+
+    def autosave(self, quiet_seconds: int) -> None:
+        """Save the quiet documents (held here or not), then tell their editors."""
+        with self.app.app_context():
+            try:
+                saved = operations.autosave_quiet(quiet_seconds)
+                transaction.commit()
+            except Exception:
+                transaction.rollback()
+                raise
+            finally:
+                db.session.remove()
+        for letter_id, result in saved:
+            self.after_save(letter_id, result.update)
+
+    def after_save(self, letter_id: int, update: bytes | None) -> None:
+        """A save (committed) edited the document: send the edit to every editor."""
+        if update is None:
+            return
+        room = self.rooms.get(letter_id)
+        if room is not None and room.loaded.is_set():
+            self.share_update(room, None, update)
+        else:
+            self.publish(letter_id, UPDATE, update)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self.lock:
+            connections = [c for room in self.rooms.values() for c in room.connections]
+        for connection in connections:
+            connection.close(CLOSE_GOING_AWAY, "server stopping")
+
+
+def hub(app: Flask | None = None) -> Hub:
+    """The app's hub (made on first use)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("signon_live_hub")
+    if found is None:
+        with _HUB_LOCK:
+            found = app.extensions.get("signon_live_hub")
+            if found is None:
+                found = app.extensions["signon_live_hub"] = Hub(app)
+    result: Hub = found
+    return result
+
+
+_HUB_LOCK = threading.Lock()

@@ -1,0 +1,172 @@
+"""The y-websocket protocol, read strictly: anything else is a :class:`ProtocolError`.
+
+A message is ``varuint type`` then, for type 0 (sync), ``varuint step`` and one
+length-prefixed byte string (step 1: a state vector; step 2 and update: a Yjs update);
+for type 1 (awareness), one length-prefixed awareness update; type 3 asks for the
+awareness states and carries nothing. Every byte must be accounted for.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import YMessageType, YSyncMessageType
+
+#: y-websocket's "query awareness" message (not in pycrdt's enum).
+QUERY_AWARENESS = 3
+#: A presence state larger than this (JSON) is refused: a name, a colour, a cursor.
+MAX_AWARENESS_STATE = 2048
+
+
+class ProtocolError(ValueError):
+    """The message is not one the protocol allows: the socket is closed."""
+
+
+class Kind(enum.StrEnum):
+    STEP1 = "step1"
+    STEP2 = "step2"
+    UPDATE = "update"
+    AWARENESS = "awareness"
+    QUERY_AWARENESS = "query_awareness"
+
+    @property
+    def writes(self) -> bool:
+        """Whether the message carries changes to the document."""
+        return self in (Kind.STEP2, Kind.UPDATE)
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    payload: bytes
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0
+
+    def uint(self) -> int:
+        value = shift = 0
+        while True:
+            if self.at >= len(self.data) or shift > 49:
+                raise ProtocolError("truncated or overlong number")
+            byte = self.data[self.at]
+            self.at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    def bytes(self) -> bytes:
+        length = self.uint()
+        end = self.at + length
+        if end > len(self.data):
+            raise ProtocolError("truncated byte string")
+        chunk = self.data[self.at : end]
+        self.at = end
+        return chunk
+
+    def end(self) -> None:
+        if self.at != len(self.data):
+            raise ProtocolError("trailing bytes")
+
+
+def _uint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _string(chunk: bytes) -> bytes:
+    return _uint(len(chunk)) + chunk
+
+
+_SYNC_KINDS = {
+    YSyncMessageType.SYNC_STEP1: Kind.STEP1,
+    YSyncMessageType.SYNC_STEP2: Kind.STEP2,
+    YSyncMessageType.SYNC_UPDATE: Kind.UPDATE,
+}
+
+
+def parse(data: bytes | str) -> Message:
+    """The message in ``data`` (a binary WebSocket frame); raises :class:`ProtocolError`."""
+    if not isinstance(data, bytes):
+        raise ProtocolError("text frame")
+    reader = _Reader(data)
+    kind = reader.uint()
+    if kind == YMessageType.SYNC:
+        step = reader.uint()
+        if step not in _SYNC_KINDS:
+            raise ProtocolError("unknown sync step")
+        message = Message(_SYNC_KINDS[YSyncMessageType(step)], reader.bytes())
+    elif kind == YMessageType.AWARENESS:
+        message = Message(Kind.AWARENESS, reader.bytes())
+    elif kind == QUERY_AWARENESS:
+        message = Message(Kind.QUERY_AWARENESS, b"")
+    else:
+        raise ProtocolError("unknown message type")
+    reader.end()
+    return message
+
+
+def sync_step1(state_vector: bytes) -> bytes:
+    return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP1]) + _string(state_vector)
+
+
+def sync_step2(update: bytes) -> bytes:
+    return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP2]) + _string(update)
+
+
+def update_message(update: bytes) -> bytes:
+    return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_UPDATE]) + _string(update)
+
+
+def awareness_message(update: bytes) -> bytes:
+    return bytes([YMessageType.AWARENESS]) + _string(update)
+
+
+# --- Presence (awareness) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Presence:
+    """One client's presence: its Yjs client id, clock and state (None: it left)."""
+
+    client_id: int
+    clock: int
+    state: dict[str, Any] | None
+
+
+def read_awareness(update: bytes) -> list[Presence]:
+    """The entries of an awareness update; raises :class:`ProtocolError`."""
+    reader = _Reader(update)
+    entries = []
+    for _ in range(reader.uint()):
+        client_id, clock = reader.uint(), reader.uint()
+        raw = reader.bytes()
+        if len(raw) > MAX_AWARENESS_STATE:
+            raise ProtocolError("presence state too large")
+        try:
+            state = json.loads(raw.decode()) if raw else None
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ProtocolError("presence state is not JSON") from error
+        if state is not None and not isinstance(state, dict):
+            raise ProtocolError("presence state is not an object")
+        entries.append(Presence(client_id, clock, state))
+    reader.end()
+    return entries
+
+
+def write_awareness(entries: list[Presence]) -> bytes:
+    out = bytearray(_uint(len(entries)))
+    for entry in entries:
+        state = json.dumps(entry.state, separators=(",", ":")).encode()
+        out += _uint(entry.client_id) + _uint(entry.clock) + _string(state)
+    return bytes(out)

@@ -1,0 +1,142 @@
+"""The live-editing socket (``/letters/<slug>/live``) and "Save version".
+
+The socket is served by the app itself (simple-websocket, the library under flask-sock),
+so ``make run`` and gunicorn's gthread workers serve it as they serve pages; see
+docs/live-editing.md. The letter and the permission are checked, and the Origin header
+compared with the site's address, BEFORE the handshake: a refused socket is a plain
+HTTP answer (302 to the login page, 404, 403, 409 when the text is frozen).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_login import current_user
+from simple_websocket import ConnectionClosed, Server
+from werkzeug.wrappers import Response
+
+from signon.core import transaction
+from signon.core.forms import ActionForm
+from signon.core.permissions import Action
+from signon.drafting.blueprint import bp
+from signon.drafting.live import hooks, operations, queries
+from signon.drafting.live.connection import MAX_MESSAGE_BYTES, serve
+from signon.drafting.live.hub import Connection, hub
+from signon.drafting.live.queries import Access
+from signon.letters.guard import letter_route
+from signon.letters.models import Letter, LetterStatus
+from signon.letters.operations import SaveStatus
+
+__all__ = ["hooks"]  # registers the signal receiver and the periodic auto-save
+
+#: Seconds between the server's pings (keeps proxies from closing a quiet socket).
+PING_SECONDS = 25
+
+
+def same_origin() -> bool:
+    """The socket was opened by a page of this site (a cross-site WebSocket hijack is not).
+
+    Browsers always send Origin with a WebSocket handshake; it must be the site's
+    configured address (``SIGNON_BASE_URL``) or, with the same scheme, the host this
+    request came to (already one of the hosts the site serves).
+    """
+    origin = request.headers.get("Origin", "")
+    if not origin:
+        return False
+    canonical = urlsplit(current_app.config["SIGNON"].canonical_url)
+    parts = urlsplit(origin)
+    if (parts.scheme, parts.netloc) == (canonical.scheme, canonical.netloc):
+        return True
+    return parts.scheme == canonical.scheme and parts.netloc == request.host
+
+
+class _SocketResponse(Response):
+    """What the view returns once its socket is closed (as flask-sock does)."""
+
+    mode = "unknown"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.mode == "gunicorn":
+            raise StopIteration()  # gunicorn: the connection was handed over, write nothing
+        if self.mode == "werkzeug":
+            return super().__call__(*args, **kwargs)
+        return []
+
+
+@bp.app_template_global()
+def live_socket_url(slug: str) -> str:
+    """The absolute ``ws(s)://`` address of a letter's live socket, for the page's script.
+
+    The site itself, unless ``SIGNON_LIVE_URL`` names a separate live server.
+    """
+    path = url_for("drafting.live_socket", slug=slug)
+    base = current_app.config["SIGNON"].live_url
+    if not base:
+        base = request.host_url.rstrip("/")
+    return base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + path
+
+
+@bp.route("/letters/<slug>/live", websocket=True)
+@letter_route(Action.LETTER_VIEW)
+def live_socket(letter: Letter) -> Response:
+    if not same_origin():
+        abort(403)
+    if letter.status != LetterStatus.DRAFTING:
+        abort(409)
+    access = queries.access_of(letter.id, current_user.id)
+    if access == Access.NONE:
+        abort(403)
+    connection_of = (letter.id, current_user.id, current_user.display_name, access)
+    transaction.rollback()  # hold no transaction while the socket lives
+    socket = Server(request.environ, max_message_size=MAX_MESSAGE_BYTES, ping_interval=PING_SECONDS)
+    letter_id, user_id, name, access = connection_of
+    connection = Connection(socket, letter_id, user_id, name, access)
+    try:
+        serve(hub(), socket, connection)
+    except ConnectionClosed:
+        pass
+    finally:
+        connection.closed = True
+        with contextlib.suppress(Exception):  # already closed
+            socket.close()
+    response = _SocketResponse()
+    response.mode = socket.mode
+    return response
+
+
+@bp.post("/letters/<slug>/live/save")
+@letter_route(Action.LETTER_LIVE_EDIT)
+def live_save(letter: Letter) -> Response:
+    """ "Save version": the live document becomes a revision now."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    result = operations.save_live_version(letter, current_user)
+    letter_id, update = letter.id, result.update
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    transaction.after_commit(lambda: hub(app).after_save(letter_id, update))
+    if result.status is None:
+        message, category = "The text is frozen: it can no longer be edited.", "error"
+    elif result.status == SaveStatus.CONFLICT:
+        message = "Someone changed the same words meanwhile: your text is kept as a draft."
+        category = "error"
+    elif result.status == SaveStatus.UNCHANGED:
+        message, category = "Nothing changed since the last version.", "info"
+    else:
+        assert result.revision is not None
+        message, category = f"Saved as revision {result.revision.number}.", "success"
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(
+            status=result.status.value if result.status else "frozen",
+            revision=result.revision.number if result.revision else None,
+            draft_url=url_for("letters.draft", slug=letter.slug, draft_id=result.draft.id)
+            if result.draft
+            else None,
+            message=message,
+        )
+    flash(message, category)
+    if result.draft is not None:
+        return redirect(url_for("letters.draft", slug=letter.slug, draft_id=result.draft.id))
+    return redirect(url_for("letters.show", slug=letter.slug))
