@@ -73,7 +73,7 @@ def live_socket_url(slug: str) -> str:
     The site itself, unless ``SIGNON_LIVE_URL`` names a separate live server.
     """
     path = url_for("drafting.live_socket", slug=slug)
-    base = current_app.config["SIGNON"].live_url
+    base: str = current_app.config["SIGNON"].live_url
     if not base:
         base = request.host_url.rstrip("/")
     return base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + path

@@ -135,6 +135,7 @@ def test_a_quiet_document_is_saved_automatically_by_its_main_author(
     coordinator = editor(server, team, team.coordinator)
     drafter.append("One.\n")
     drafter.append("Two.\n")
+    eventually(lambda: coordinator.body.endswith("Two.\n"))
     coordinator.append("Three.\n")
     eventually(lambda: len(revisions(team.letter)) == 2, timeout=10, what="an auto-saved revision")
     _, author, body, note = revisions(team.letter)[-1]

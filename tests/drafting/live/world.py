@@ -43,8 +43,15 @@ def make_team() -> Team:
     add_team_member(letter, role=TeamRole.VIEWER, user=viewer)
     make_letter(outsider)
     users = (coordinator, drafter, viewer, outsider)
-    sessions = {user.id: user.get_id() for user in users}
-    found = Team(letter.id, letter.slug, *(user.id for user in users), sessions)
+    found = Team(
+        letter.id,
+        letter.slug,
+        coordinator.id,
+        drafter.id,
+        viewer.id,
+        outsider.id,
+        {user.id: user.get_id() for user in users},
+    )
     commit()
     return found
 
