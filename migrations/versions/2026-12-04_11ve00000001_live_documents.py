@@ -5,7 +5,7 @@ app restart loses nothing; each accepted update is a row until a save makes it a
 revision and compacts it into the snapshot.
 
 Revision ID: 11ve00000001
-Revises: 712a00000002
+Revises: c0mm00000001
 Create Date: 2026-12-04 21:14:48.953270
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '11ve00000001'
-down_revision = '712a00000002'
+down_revision = 'c0mm00000001'
 branch_labels = None
 depends_on = None
 
