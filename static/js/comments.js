@@ -131,10 +131,13 @@
   Array.prototype.forEach.call(quotes, function (quote) {
     var words = quote.textContent.trim();
     if (!words) { return; }
+    // The n-th occurrence of the words in the text, as in the Markdown the server counted.
+    var skip = parseInt(quote.getAttribute("data-comment-occurrence") || "0", 10);
     var walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
     var node;
     while ((node = walker.nextNode())) {
       var at = node.data.indexOf(words);
+      while (at >= 0 && skip > 0) { skip -= 1; at = node.data.indexOf(words, at + 1); }
       if (at < 0) { continue; }
       var range = document.createRange();
       range.setStart(node, at);

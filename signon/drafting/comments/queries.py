@@ -100,6 +100,10 @@ class ShownThread:
     #: The passage in the head revision; ``None`` when its words were deleted.
     passage: Passage | None
 
+    #: How many times the passage's words occur before it in the current text (to mark the
+    #: right one of repeated words on the page).
+    occurrence: int = 0
+
     @property
     def quote(self) -> str:
         return self.passage.quote if self.passage is not None else self.thread.quote
@@ -129,7 +133,18 @@ def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]
             [anchored_passage(t) for t in group], old.body_markdown, head.body_markdown
         )
         passages.update(zip((t.id for t in group), carried, strict=True))
-    return [ShownThread(thread, passages[thread.id]) for thread in threads]
+    body = head.body_markdown
+    return [
+        ShownThread(thread, passage, _occurrences_before(body, passage))
+        for thread in threads
+        for passage in (passages[thread.id],)
+    ]
+
+
+def _occurrences_before(body: str, passage: Passage | None) -> int:
+    if passage is None or not passage.quote:
+        return 0
+    return body.count(passage.quote, 0, passage.start)
 
 
 def anchored_passage(thread: CommentThread) -> Passage:

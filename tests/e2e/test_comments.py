@@ -1,0 +1,124 @@
+"""Comments in Chromium at 1280 and 390 px: a drafter selects words of the letter, comments
+on them, replies and resolves the thread; the passage is marked in the text and linked to
+its thread; nothing overflows the phone's width; axe-core finds nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from signon.core import transaction
+from signon.core.permissions import TeamRole
+from tests.e2e.conftest import LiveServer, NewPage
+from tests.e2e.helpers import TestUser, axe_violations, create_user, login_directly
+from tests.factories import add_team_member, make_letter
+
+pytestmark = pytest.mark.real_commits
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+BODY = (
+    "We call on the ministry to protect the river basin.\n\n"
+    "The river basin feeds three cities and their **farms**.\n\n"
+    "We ask for a public hearing before the end of the year.\n"
+)
+
+
+def _letter(app: Flask) -> tuple[str, TestUser]:
+    coordinator = create_user(app, name="Cora Coordinator")
+    drafter = create_user(app, name="Dan Drafter")
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.extensions import db
+
+        letter = make_letter(db.session.get(User, coordinator.id), body=BODY)
+        add_team_member(letter, role=TeamRole.DRAFTER, user=db.session.get(User, drafter.id))
+        slug = letter.slug
+        transaction.commit()
+    return slug, drafter
+
+
+def _select(page: Page, words: str, occurrence: int = 0) -> None:
+    """Select ``words`` in the letter's text as a reader would, by dragging."""
+    box = page.evaluate(
+        """([words, occurrence]) => {
+          const text = document.querySelector('[data-comment-source]');
+          const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
+          let node, seen = 0;
+          while ((node = walker.nextNode())) {
+            let at = node.data.indexOf(words);
+            while (at >= 0) {
+              if (seen++ === occurrence) {
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + words.length);
+                range.startContainer.parentElement.scrollIntoView({block: 'center'});
+                const rects = range.getClientRects();
+                const first = rects[0], last = rects[rects.length - 1];
+                return [first.left + 1, first.top + first.height / 2,
+                        last.right - 1, last.top + last.height / 2];
+              }
+              at = node.data.indexOf(words, at + 1);
+            }
+          }
+          return null;
+        }""",
+        [words, occurrence],
+    )
+    assert box is not None, words
+    page.mouse.move(box[0], box[1])
+    page.mouse.down()
+    page.mouse.move(box[2], box[3], steps=5)
+    page.mouse.up()
+    assert page.evaluate("() => window.getSelection().toString()") == words
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_select_words_comment_reply_resolve(
+    app: Flask, live_server: LiveServer, new_page: NewPage, size: str
+) -> None:
+    slug, drafter = _letter(app)
+    viewport = SIZES[size]
+    page = new_page(viewport=viewport)
+    login_directly(page, drafter, f"/letters/{slug}/")
+    expect(page.get_by_role("heading", name=re.compile("^Comments"))).to_be_visible()
+
+    # The second "river basin": the context tells it from the first.
+    _select(page, "river basin", occurrence=1)
+    button = page.get_by_role("button", name="Comment on the selection")
+    expect(button).to_be_visible()
+    button.click()
+    expect(page.get_by_label("Passage")).to_have_value("river basin")
+    comment = page.get_by_label("Comment", exact=True)
+    expect(comment).to_be_focused()
+    comment.fill("Which basin? @cora should confirm.")
+    page.get_by_role("button", name="Comment", exact=True).click()
+
+    thread = page.locator("li.comment-thread")
+    expect(thread).to_have_count(1)
+    expect(thread.locator(".comment-quote")).to_have_text("river basin")
+    expect(thread).to_contain_text("Which basin? @cora should confirm.")
+    expect(page.locator(".flash")).to_contain_text("Your comment is added")
+    # The passage is marked in the text, the second occurrence, and links to its thread.
+    mark = page.locator("[data-comment-source] a.comment-mark")
+    expect(mark).to_have_text("river basin")
+    expect(mark).to_have_attribute("href", re.compile(r"#thread-\d+$"))
+    assert mark.evaluate("m => m.parentElement.textContent.startsWith('The river basin')")
+
+    thread.get_by_label("Reply").fill("The Danube basin.")
+    thread.get_by_role("button", name="Reply").click()
+    thread = page.locator("li.comment-thread")
+    expect(thread.locator(".comment-body")).to_have_text(
+        ["Which basin? @cora should confirm.", "The Danube basin."]
+    )
+    thread.get_by_role("button", name="Resolve").click()
+    thread = page.locator("li.comment-thread")
+    expect(thread).to_contain_text("Resolved by Dan Drafter")
+    expect(thread.get_by_role("button", name="Reopen")).to_be_visible()
+
+    if size == "phone":
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    assert axe_violations(page) == []
+    assert live_server.errors == []
