@@ -11,5 +11,6 @@ bp = Blueprint("drafting", __name__)
 
 # The routes register on import (one line per sub-feature's views module, below).
 from signon.drafting.comments import views as _comments  # noqa: E402, F401
+from signon.drafting.live import page as _live_page  # noqa: E402, F401
 from signon.drafting.live import views as _live  # noqa: E402, F401
 from signon.drafting.suggestions import views as _suggestions  # noqa: E402, F401

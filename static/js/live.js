@@ -252,6 +252,7 @@
         found.push({
           clientId: clientId,
           name: String(state.user.name || "Someone").slice(0, 80),
+          readOnly: state.user.canEdit === false, // the server says who may write
           colour: colourOf(clientId),
           start: anchor,
           end: head,
@@ -392,7 +393,8 @@
         swatch.style.backgroundColor = p.colour;
         swatch.setAttribute("aria-hidden", "true");
         item.appendChild(swatch);
-        item.appendChild(document.createTextNode(p.name + (p.line ? " \u2014 line " + p.line : " \u2014 reading")));
+        var where = p.readOnly ? " \u2014 following (read only)" : p.line ? " \u2014 line " + p.line : " \u2014 reading";
+        item.appendChild(document.createTextNode(p.name + where));
         peopleEl.appendChild(item);
       });
       void text;

@@ -30,8 +30,12 @@ def _load_demo(app: Flask) -> None:
 
 
 def _open_editor(page: Page) -> None:
+    """The editor, on one's own: the classic save with a change note, merge and conflict
+    page (editing together live is tests/e2e/test_live_editing.py)."""
     page.get_by_role("link", name="Edit text").click()
     expect(page.get_by_role("heading", name="Edit the text")).to_be_visible()
+    page.get_by_role("link", name="edit on your own").click()
+    expect(page).to_have_url(re.compile(r"/edit\?live=off$"))
     expect(editor(page)).to_be_visible()
 
 
@@ -103,7 +107,7 @@ def test_two_people_editing_at_once_never_lose_each_others_work(
 
     # Now both rewrite the same sentence: the second one's text is kept on a conflict page.
     for person in (coordinator, drafter):
-        person.goto(f"/letters/{DEMO_SLUG}/edit")
+        person.goto(f"/letters/{DEMO_SLUG}/edit?live=off")  # each on their own
     text = editor_text(coordinator)
     editor_set_text(coordinator, text.replace(NEW, "We applaud the focus on asset recovery."))
     mine = text.replace(NEW, "We strongly support work on asset recovery.")

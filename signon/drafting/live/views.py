@@ -72,7 +72,8 @@ def live_socket_url(slug: str) -> str:
 
     The site itself, unless ``SIGNON_LIVE_URL`` names a separate live server.
     """
-    path = url_for("drafting.live_socket", slug=slug)
+    # A WebSocket rule is always built absolute (ws://<this host>/...): keep its path only.
+    path = urlsplit(url_for("drafting.live_socket", slug=slug)).path
     base: str = current_app.config["SIGNON"].live_url
     if not base:
         base = request.host_url.rstrip("/")
