@@ -48,19 +48,18 @@ def _in_context(suggestion: Suggestion, head: Revision, where: Placement) -> lis
     """The suggestion's change with a little of its line either side, in the current text
     when it still applies there, else in the text it was made on."""
     body = head.body_markdown if where.passage else suggestion.base_revision.body_markdown
-    start, end = (
-        (where.passage.start, where.passage.end)
-        if where.passage
-        else (
-            suggestion.start,
-            suggestion.end,
-        )
-    )
-    before = body[max(0, start - CONTEXT_CHARS) : start].rsplit("\n", 1)[-1]
-    after = body[end : end + CONTEXT_CHARS].split("\n", 1)[0]
-    if start - len(before) > 0 and " " in before:
+    passage = where.passage or suggestion.passage
+    start, end = passage.start, passage.end
+    before = body[max(0, start - CONTEXT_CHARS) : start]
+    after = body[end : end + CONTEXT_CHARS]
+    # whole lines when they are short, else cut between words
+    if "\n" in before:
+        before = before.rsplit("\n", 1)[1]
+    elif start > CONTEXT_CHARS and " " in before:
         before = before.split(" ", 1)[1]
-    if end + len(after) < len(body) and " " in after:
+    if "\n" in after:
+        after = after.split("\n", 1)[0]
+    elif end + CONTEXT_CHARS < len(body) and " " in after:
         after = after.rsplit(" ", 1)[0]
     return word_diff(before + suggestion.quote + after, before + suggestion.replacement + after)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -53,6 +55,8 @@ def test_a_viewer_suggests_and_sees_the_suggestions_marked_in_the_text(
     assert "2 suggestions made." in page
     assert page.count("by Vera Viewer") == 2
     assert "<del>call on</del>" in page and "<ins>urge</ins>" in page
+    # each in its context: its line, whole when it is short
+    assert ">The river is <del>dying</del><ins>dead</ins>.</div>" in page
     assert "Accept all" not in page  # a viewer suggests; drafters decide
     assert f"/suggestions/{_suggestions()[0].id}/accept" not in page
     assert letter.head().number == 1
@@ -218,3 +222,22 @@ def test_the_letters_activity_tells_those_who_decide(client: FlaskClient) -> Non
     assert said not in client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
     login(client, coordinator)
     assert said in client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
+
+
+def test_a_suggestion_in_a_long_paragraph_shows_whole_words_around_it(
+    client: FlaskClient,
+) -> None:
+    words = " ".join(f"word{i}" for i in range(60))
+    coordinator = make_user()
+    letter = make_letter(coordinator, body=words + "\n")
+    login(client, coordinator)
+    _suggest(client, letter, words.replace("word30", "changed") + "\n")
+    page = client.get(f"/letters/{letter.slug}/suggestions").get_data(as_text=True)
+    shown = re.search(
+        r'<div class="diff">([^<]*)<del>word30</del><ins>changed</ins>([^<]*)</div>', page
+    )
+    assert shown is not None
+    before, after = shown.groups()
+    assert before.startswith("word") and after.endswith(tuple("0123456789"))
+    assert 40 < len(before) <= 80 and 40 < len(after) <= 80
+    assert before.split()[0] in words.split() and after.split()[-1] in words.split()
