@@ -78,6 +78,8 @@ class ExportRecord(db.Model):  # type: ignore[name-defined,misc]
     signatures_sha256: Mapped[str] = mapped_column(String(64))
     #: A fingerprint of every input (text, signatures, settings): equal means same PDF.
     input_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: "pdf", or "docx" for the editable Word file (made on the spot, recorded the same way).
+    file_format: Mapped[str] = mapped_column(String(8), default="pdf", server_default="pdf")
     file_sha256: Mapped[str | None] = mapped_column(String(64))
     file_name: Mapped[str | None] = mapped_column(String(120))
     page_count: Mapped[int | None]
@@ -87,6 +89,10 @@ class ExportRecord(db.Model):  # type: ignore[name-defined,misc]
     letter: Mapped[Letter] = relationship()
     revision: Mapped[Revision] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_word(self) -> bool:
+        return self.file_format == "docx"
 
     def __repr__(self) -> str:
         return (

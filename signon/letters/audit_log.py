@@ -83,6 +83,7 @@ ACTIONS: dict[str, str] = {
     "export.started": "Started a PDF export",
     "export.finished": "Finished a PDF export",
     "export.failed": "A PDF export failed",
+    "export.word": "Exported an editable Word file",
     "export.list_downloaded": "Downloaded the signatory list",
     "export.bundle_downloaded": "Downloaded the letter bundle",
     "api_token.created": "Created an API token",

@@ -49,7 +49,8 @@ ROUTES = [
     ),
     Route("exports.pdf_preview_image", "GET", "/letters/{slug}/export/preview.png", MANAGE_PAGE),
     Route("exports.pdf_preview", "GET", "/letters/{slug}/export/preview.pdf", MANAGE_PAGE),
-    Route("exports.word_download", "GET", "/letters/{slug}/export.docx", MANAGE_PAGE),
+    # a POST (it records an export), answered with the file
+    Route("exports.word_download", "POST", "/letters/{slug}/export.docx", MANAGE_PAGE),
     Route("exports.pdf_export", "POST", "/letters/{slug}/exports", MANAGE_POST),
     Route("exports.pdf_record", "GET", "/letters/{slug}/exports/{record_id}", MANAGE_PAGE),
     Route("exports.pdf_download", "GET", "/letters/{slug}/exports/{record_id}.pdf", MANAGE_PAGE),

@@ -3,16 +3,20 @@ same text, order, groups and options as the PDF."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
 from docx import Document
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes)
-from signon.exports.models import Layout
+from signon.audit.models import AuditEvent
+from signon.exports.models import ExportRecord, ExportStatus, Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import word
+from signon.extensions import db
 from signon.signatures.listing import Arrangement, set_list_arrangement
 from tests.conftest import login
 from tests.exports.factories import demo_letter, set_export_settings, sign, sign_individuals
@@ -33,7 +37,7 @@ def test_the_demo_statement_downloads_as_word_with_the_pdfs_text_and_order(
     coordinator = make_user()
     letter = demo_letter(coordinator)
     login(client, coordinator)
-    response = client.get(f"/letters/{letter.slug}/export.docx")
+    response = client.post(f"/letters/{letter.slug}/export.docx")
     assert response.status_code == 200
     assert response.mimetype == word.MIMETYPE
     assert "attachment" in response.headers["Content-Disposition"]
@@ -125,3 +129,40 @@ def test_the_letterhead_logo_is_in_the_word_file_too() -> None:
     document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
     assert len(document.inline_shapes) == 1
     assert document.paragraphs[0].text == ""  # the logo's paragraph comes first
+
+
+def test_a_word_export_is_recorded_like_a_pdf_and_listed(client: FlaskClient) -> None:
+    """The export record (revision, signatures and their hashes, the kept file and its
+    hash) and the audit event, as for a PDF; never reused for a PDF export."""
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Statement")
+    sign(letter, ["Zeta Forum", "Alpha Network"], country="Kenya")
+    login(client, coordinator)
+    response = client.post(f"/letters/{letter.slug}/export.docx")
+    assert response.status_code == 200 and response.mimetype == word.MIMETYPE
+    (record,) = db.session.scalars(select(ExportRecord).where(ExportRecord.letter_id == letter.id))
+    assert record.file_format == "docx" and record.status == ExportStatus.DONE
+    head = letter.head()
+    assert record.revision_id == head.id and record.revision_sha256 == head.content_sha256
+    assert len(record.signature_ids) == 2 and len(record.signatures_sha256) == 64
+    assert record.file_sha256 == hashlib.sha256(response.data).hexdigest()
+    assert f"-export-{record.id}.docx" in response.headers["Content-Disposition"]
+    event = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.letter_id == letter.id, AuditEvent.action == "export.word"
+        )
+    ).one()
+    assert event.details["file_sha256"] == record.file_sha256
+    assert event.details["signatures_sha256"] == record.signatures_sha256
+    # listed with the exports, and downloaded again byte for byte
+    page = client.get(f"/letters/{letter.slug}/export").get_data(as_text=True)
+    assert f"Export {record.id}" in page and "Download Word file" in page
+    again = client.get(f"/letters/{letter.slug}/exports/{record.id}.pdf")
+    assert again.status_code == 200 and again.mimetype == word.MIMETYPE
+    assert again.data == response.data
+    audit = client.get(f"/letters/{letter.slug}/audit").get_data(as_text=True)
+    assert "Exported an editable Word file" in audit
+    assert client.get(f"/letters/{letter.slug}/export.docx").status_code == 405, "no GET"
+    # a PDF export of the same inputs is a new PDF, not the Word file
+    pdf = pdf_operations.export_pdf(letter, coordinator, background=False)
+    assert not pdf.reused and pdf.record.file_format == "pdf"

@@ -48,6 +48,7 @@ from signon.core.storage import (
     storage_config,
 )
 from signon.core.timefmt import date_text, locale_for
+from signon.core.tokens import sha256_text
 from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
 from signon.exports.lists import formats as lists
@@ -865,11 +866,11 @@ def timeout_seconds() -> float:
     return float(current_app.config.get("SIGNON_PDF_TIMEOUT", pdf.DEFAULT_TIMEOUT))
 
 
-_FILE_NAME = re.compile(r"^[0-9]+-[0-9]+-[0-9a-f]{16}\.pdf$")
+_FILE_NAME = re.compile(r"^[0-9]+-[0-9]+-[0-9a-f]{16}\.(pdf|docx)$")
 
 
 def _store(record: ExportRecord, data: bytes) -> None:
-    name = f"{record.letter_id}-{record.id}-{secrets.token_hex(8)}.pdf"
+    name = f"{record.letter_id}-{record.id}-{secrets.token_hex(8)}.{record.file_format or 'pdf'}"
     storage().put(export_name(name), data)
     record.file_name = name
     record.file_sha256 = hashlib.sha256(data).hexdigest()
@@ -916,10 +917,10 @@ def stored_pdf(record: ExportRecord) -> bytes:
         return stream.read()
 
 
-def word_file(letter: Letter, user: User | None) -> bytes:
+def word_file(letter: Letter, user: User | None, *, prepared: Prepared | None = None) -> bytes:
     """The current text and its listed signatories as an editable Word file, printed as
     the PDF would be with the saved settings (without the audit page)."""
-    prepared = prepare(letter)
+    prepared = prepared or prepare(letter)
     exported_by = user.display_name if user else "system"
     content = build_content(prepared, exported_at=utcnow(), exported_by=exported_by, audit=False)
     logo = None
@@ -930,6 +931,46 @@ def word_file(letter: Letter, user: User | None) -> bytes:
         except StorageError:  # gone since it was checked: the file without it
             logo = None
     return word.word_document(content, letterhead_logo=logo)
+
+
+def export_word(letter: Letter, user: User | None) -> tuple[ExportRecord, bytes]:
+    """The Word file of the current text, recorded as the PDF is: an export record with
+    the revision, the signatures listed and their hashes, the file (kept) and its hash,
+    and the audit events, so the audit trail lists it (add and flush only)."""
+    head = letter.head()
+    if head is not None:
+        require_intact_text(letter, head)
+    settings = settings_for(letter)
+    now = utcnow()
+    prepared = prepare(letter, settings=settings)
+    entries = list_entries(prepared.signatories.entries)
+    record = _new_record(letter, user, settings, prepared, entries, now=now)
+    record.file_format = "docx"
+    # its own fingerprint: a PDF export never reuses a Word file, nor the other way round
+    record.input_sha256 = sha256_text(
+        "docx:" + input_fingerprint(letter, settings, today=now.date())
+    )
+    db.session.add(record)
+    db.session.flush()
+    data = word_file(letter, user, prepared=prepared)
+    _store(record, data)
+    record.status = ExportStatus.DONE
+    record.progress = 100
+    record.finished_at = utcnow()
+    db.session.flush()
+    record_event(
+        "export.word",
+        letter_id=letter.id,
+        actor=user,
+        export=record.id,
+        revision=prepared.revision.number,
+        revision_sha256=prepared.revision.content_sha256,
+        signatures=len(prepared.printed),
+        signatures_sha256=record.signatures_sha256,
+        input_sha256=record.input_sha256,
+        file_sha256=record.file_sha256,
+    )
+    return record, data
 
 
 def word_file_name(letter: Letter) -> str:
@@ -943,7 +984,8 @@ def _file_slug(slug: str) -> str:
 
 
 def download_name(record: ExportRecord, slug: str) -> str:
-    return f"{_file_slug(slug)}-r{record.revision.number}-export-{record.id}.pdf"
+    extension = record.file_format or "pdf"
+    return f"{_file_slug(slug)}-r{record.revision.number}-export-{record.id}.{extension}"
 
 
 # --- Records ---------------------------------------------------------------------------------
@@ -1001,6 +1043,39 @@ def _reusable(letter: Letter, fingerprint: str) -> ExportRecord | None:
     return None
 
 
+def _new_record(
+    letter: Letter,
+    user: User | None,
+    settings: ExportSettings,
+    prepared: Prepared,
+    entries: list[list[Any]],
+    *,
+    now: datetime,
+) -> ExportRecord:
+    """A pending export of what ``prepared`` prints: the revision, the signatures in their
+    printed order and their hashes, and the settings used."""
+    return ExportRecord(
+        letter_id=letter.id,
+        revision_id=prepared.revision.id,
+        created_by_id=user.id if user else None,
+        created_at=now,
+        status=ExportStatus.PENDING,
+        progress=0,
+        layout=settings.layout,
+        options={
+            "layout": settings.layout.value,
+            "page_size": settings.page_size.value,
+            "audit_page": settings.audit_page,
+            **options_of(settings),
+            "order": prepared.signatories.mode.value,
+            "custom_order": list(prepared.signatories.arrangement.custom_order),
+        },
+        revision_sha256=prepared.revision.content_sha256,
+        signature_ids=[s.id for s in prepared.printed],
+        signatures_sha256=signatures_sha256(entries),
+    )
+
+
 def export_pdf(
     letter: Letter,
     user: User | None,
@@ -1043,27 +1118,8 @@ def export_pdf(
             "is nothing to list. The text can be previewed; export once someone has approved it."
         )
     entries = list_entries(prepared.signatories.entries)
-    record = ExportRecord(
-        letter_id=letter.id,
-        revision_id=prepared.revision.id,
-        created_by_id=user.id if user else None,
-        created_at=now,
-        status=ExportStatus.PENDING,
-        progress=0,
-        layout=settings.layout,
-        options={
-            "layout": settings.layout.value,
-            "page_size": settings.page_size.value,
-            "audit_page": settings.audit_page,
-            **options_of(settings),
-            "order": prepared.signatories.mode.value,
-            "custom_order": list(prepared.signatories.arrangement.custom_order),
-        },
-        revision_sha256=prepared.revision.content_sha256,
-        signature_ids=[s.id for s in prepared.printed],
-        signatures_sha256=signatures_sha256(entries),
-        input_sha256=fingerprint,
-    )
+    record = _new_record(letter, user, settings, prepared, entries, now=now)
+    record.input_sha256 = fingerprint
     db.session.add(record)
     db.session.flush()
     record_event(

@@ -138,14 +138,24 @@ def pdf_preview_image(letter: Letter) -> Response:
     return response
 
 
-@bp.get("/letters/<slug>/export.docx")
+@bp.post("/letters/<slug>/export.docx")
 @letter_route(Action.LETTER_EXPORT)
 def word_download(letter: Letter) -> Response:
     """The letter with its signatories as an editable Word file, with the saved settings
-    (made on the spot, recorded nowhere: a download of what the PDF would print)."""
-    data = pdf_operations.word_file(letter, current_user)
+    (made on the spot, recorded and kept as an export, like a PDF: hence a POST)."""
+    if not ExportForm().validate_on_submit():
+        flash("The form expired; please press the button again.", "error")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug))
+    try:
+        record, data = pdf_operations.export_word(letter, current_user)
+    except ExportError as error:
+        flash(str(error), "error")
+        return redirect(url_for("exports.pdf_settings", slug=letter.slug))
     return _pdf_response(
-        data, pdf_operations.word_file_name(letter), attachment=True, mimetype=word.MIMETYPE
+        data,
+        pdf_operations.download_name(record, letter.slug),
+        attachment=True,
+        mimetype=word.MIMETYPE,
     )
 
 
@@ -219,6 +229,7 @@ def pdf_download(letter: Letter, record_id: int) -> Response:
         wrap_file(request.environ, stream),
         pdf_operations.download_name(record, letter.slug),
         attachment=True,
+        mimetype=word.MIMETYPE if record.is_word else "application/pdf",
     )
     response.direct_passthrough = True
     response.content_length = size
