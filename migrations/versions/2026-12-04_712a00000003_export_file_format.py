@@ -4,7 +4,7 @@ Issue 12, item 7: the .docx export is recorded like the PDF (revision, signature
 their hashes, the kept file and its hash), so the audit trail lists it.
 
 Revision ID: 712a00000003
-Revises: 712a00000002
+Revises: 11ve00000001
 Create Date: 2026-12-04 21:55:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '712a00000003'
-down_revision = '712a00000002'
+down_revision = '11ve00000001'
 branch_labels = None
 depends_on = None
 
