@@ -89,16 +89,27 @@ def load_shared(statement: Any) -> Any:
     """The one row that ``statement`` (an ORM ``select`` of one model) finds, read under
     ``FOR KEY SHARE`` until the commit on PostgreSQL (as :func:`share_row` takes it, in the
     same read: one statement instead of two), or ``None``. Elsewhere a plain read."""
+    rows = read_shared(statement)
+    return rows[0][0] if rows else None
+
+
+def read_shared(statement: Any) -> list[Any]:
+    """The rows of ``statement`` (an ORM ``select``); on PostgreSQL the rows of its first
+    entity are read under ``FOR KEY SHARE`` until the commit, as by :func:`load_shared`
+    (the other entities, e.g. of an outer join, are not locked)."""
     if not on_postgresql():
-        return db.session.scalar(statement)
-    found = db.session.scalar(
-        statement.with_for_update(read=True, key_share=True).execution_options(
-            populate_existing=True
-        )
+        return list(db.session.execute(statement).all())
+    first = statement.column_descriptions[0]["entity"]
+    rows = list(
+        db.session.execute(
+            statement.with_for_update(read=True, key_share=True, of=first).execution_options(
+                populate_existing=True
+            )
+        ).all()
     )
-    if found is not None:
-        _remember_shared((type(found).__table__.name, found.id))
-    return found
+    for found in {row[0] for row in rows if row[0] is not None}:
+        _remember_shared((first.__table__.name, found.id))
+    return rows
 
 
 def _remember_shared(key: tuple[str, int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import and_, false, select
+from sqlalchemy import Select, and_, false, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -60,13 +60,19 @@ def letters_for(user: User) -> list[LetterRow]:
     return [LetterRow(letter, roles[letter.id], heads[letter.id]) for letter in letters]
 
 
+def by_slug(slug: str) -> Select[tuple[Letter]]:
+    """The ``select`` of the letter named ``slug`` (404 at once for a slug no letter has:
+    empty, too long, with NUL, which PostgreSQL refuses in text)."""
+    if not slug or len(slug) > 120 or "\x00" in slug:
+        abort(404)
+    return select(Letter).where(Letter.slug == slug)
+
+
 def letter_by_slug(slug: str, *, shared: bool = False) -> Letter:
     """The letter (404 if there is none). ``shared``: read under the letter's shared lock
     to the commit (:func:`signon.core.locks.load_shared`), for a request that takes it
     anyway (a public sign-on's POST): the operation's ``share_row`` then reads nothing."""
-    if not slug or len(slug) > 120 or "\x00" in slug:  # PostgreSQL refuses NUL in text
-        abort(404)
-    statement = select(Letter).where(Letter.slug == slug)
+    statement = by_slug(slug)
     letter = load_shared(statement) if shared else db.session.scalar(statement)
     if letter is None:
         abort(404)

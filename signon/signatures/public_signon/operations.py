@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, CompoundSelect, func, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, false, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -485,14 +485,19 @@ def request_public_signature(
 
 def find_request(letter: Letter, token: str) -> PublicSignRequest | None:
     """The request of this letter that ``token`` confirms, whatever its state."""
-    if not token or len(token) > 200:
-        return None
     return db.session.scalar(
         select(PublicSignRequest).where(
-            PublicSignRequest.letter_id == letter.id,
-            PublicSignRequest.token_hash == hash_token(token),
+            PublicSignRequest.letter_id == letter.id, confirmed_by(token)
         )
     )
+
+
+def confirmed_by(token: str) -> ColumnElement[bool]:
+    """WHERE clause: the request that ``token`` (from a mailed link) confirms (none for a
+    token no link has); the caller adds the letter, as :func:`find_request` does."""
+    if not token or len(token) > 200:
+        return false()
+    return PublicSignRequest.token_hash == hash_token(token)
 
 
 def request_problem(request: PublicSignRequest | None) -> RequestProblem | None:

@@ -23,7 +23,6 @@ from flask import (
 )
 from flask_limiter.errors import RateLimitExceeded
 from markupsafe import escape
-from sqlalchemy import select
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
@@ -32,6 +31,7 @@ from signon.core.access import public
 from signon.core.errors import MESSAGES
 from signon.core.headers import CSP
 from signon.core.http_cache import cache_publicly, keep_private
+from signon.core.locks import read_shared
 from signon.core.storage import send_stored_or_404
 from signon.extensions import db, limiter
 from signon.letters import queries
@@ -103,6 +103,26 @@ def _public_letter(slug: str) -> Letter:
     return letter
 
 
+def _letter_and_request(slug: str, token: str) -> tuple[Letter, PublicSignRequest | None]:
+    """The letter of a mailed confirmation link (as :func:`_public_letter`: 404 unless its
+    public page is on, read under its shared lock by a POST) and the request that
+    ``token`` confirms (``None``: no such request), in one statement."""
+    statement = (
+        queries.by_slug(slug)
+        .add_columns(PublicSignRequest)
+        .outerjoin(
+            PublicSignRequest,
+            (PublicSignRequest.letter_id == Letter.id) & operations.confirmed_by(token),
+        )
+    )
+    rows = read_shared(statement) if request.method == "POST" else db.session.execute(statement)
+    row = next(iter(rows), None)
+    if row is None or not row[0].is_public:
+        abort(404)
+    letter, sign_request = row
+    return letter, sign_request
+
+
 def _head(letter: Letter) -> Revision:
     head = letter.head()
     if head is None:
@@ -110,15 +130,19 @@ def _head(letter: Letter) -> Revision:
     return head
 
 
-def _revisions(letter: Letter) -> dict[int, Revision]:
-    """The letter's revisions by id, in one query, without their text (loaded if a page
-    is rendered): asking to sign needs the ids, the head and the one shown."""
-    revisions = db.session.scalars(
-        select(Revision)
-        .where(Revision.letter_id == letter.id)
+def _letter_and_revisions(slug: str) -> tuple[Letter, dict[int, Revision]]:
+    """Asking to sign: the letter (as :func:`_public_letter`, under its shared lock) and
+    its revisions by id, without their text (loaded if a page is rendered), in one
+    statement: the form needs the ids, the head and the one shown."""
+    rows = read_shared(
+        queries.by_slug(slug)
+        .add_columns(Revision)
+        .outerjoin(Revision, Revision.letter_id == Letter.id)
         .options(load_only(Revision.id, Revision.letter_id, Revision.number))
     )
-    return {revision.id: revision for revision in revisions}
+    if not rows or not rows[0][0].is_public:
+        abort(404)
+    return rows[0][0], {revision.id: revision for _, revision in rows if revision is not None}
 
 
 def _page_number() -> int:
@@ -211,8 +235,7 @@ def public_page(slug: str) -> Response:
 @limiter.limit(_sign_limit_per_ip, methods=["POST"])
 @limiter.limit(SIGN_LIMIT_PER_EMAIL, key_func=_email_key, methods=["POST"])
 def public_sign(slug: str) -> Response | str | tuple[str, int]:
-    letter = _public_letter(slug)
-    revisions = _revisions(letter)
+    letter, revisions = _letter_and_revisions(slug)
     if not revisions:
         abort(404)
     head = max(revisions.values(), key=lambda revision: revision.number)
@@ -302,8 +325,7 @@ def _link_problem(
 @limiter.limit(_confirm_limit_per_ip)
 def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
     """GET shows what they asked and a button; only the POST confirms."""
-    letter = _public_letter(slug)
-    sign_request = operations.find_request(letter, token)
+    letter, sign_request = _letter_and_request(slug, token)
     problem = operations.request_problem(sign_request)
     if problem is not None:
         return _link_problem(letter, problem, sign_request)
