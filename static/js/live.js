@@ -433,6 +433,10 @@
         // The live document is the text only: the title is changed by a classic save.
         var title = form && form.elements.namedItem("title");
         if (title && "readOnly" in title) { title.readOnly = true; }
+        // A live version's change note is written by the server (who took part).
+        var note = form && form.elements.namedItem("change_note");
+        var noteField = note && note.closest ? note.closest(".field") : null;
+        if (noteField) { noteField.hidden = true; }
       }
       setState("live");
     });
@@ -456,8 +460,6 @@
       var url = panel.getAttribute("data-live-save-url");
       var body = new FormData();
       body.append("csrf_token", csrfToken(form));
-      var note = form && form.elements.namedItem("change_note");
-      if (note && "value" in note) { body.append("change_note", note.value); }
       saveButton.disabled = true;
       if (saveStatus) { saveStatus.textContent = "Saving\u2026"; }
       window.fetch(url, {
@@ -471,7 +473,6 @@
           return data;
         });
       }).then(function (data) {
-        if (note && "value" in note) { note.value = ""; }
         if (saveStatus) {
           saveStatus.textContent = data.message ||
             (data.revision ? "Saved as revision " + data.revision + "." : "Saved.");
@@ -489,7 +490,7 @@
       });
     }
     if (saveButton) { saveButton.addEventListener("click", saveVersion); }
-    // Enter in the title or note field submits the form: while live, that saves a version.
+    // Enter in the title field submits the form: while live, that saves a version.
     if (form) {
       form.addEventListener("submit", function (event) {
         if (live.binding && live.state !== "closed") { saveVersion(event); }

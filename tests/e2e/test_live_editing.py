@@ -9,6 +9,7 @@ text a revision; a viewer cannot write, not even through a forged socket message
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -67,6 +68,11 @@ def open_live(page: Page, team: Team, user: TestUser) -> Locator:
     area = editor(page)
     expect(panel(page)).to_have_attribute("data-live-state", "live")
     expect(panel(page)).to_contain_text("Live: your changes are shared as you type.")
+    # The classic form's buttons and change note are put away: "Save version" saves.
+    expect(page.get_by_role("button", name="Save revision")).to_be_hidden()
+    expect(page.get_by_role("button", name="Suggest instead")).to_be_hidden()
+    expect(page.get_by_label(re.compile(r"^Change note"))).to_be_hidden()
+    expect(page.get_by_role("button", name="Save version")).to_be_visible()
     return area
 
 
