@@ -241,3 +241,19 @@ def test_a_suggestion_in_a_long_paragraph_shows_whole_words_around_it(
     assert before.startswith("word") and after.endswith(tuple("0123456789"))
     assert 40 < len(before) <= 80 and 40 < len(after) <= 80
     assert before.split()[0] in words.split() and after.split()[-1] in words.split()
+
+
+def test_a_base_revision_of_another_letter_is_refused_and_the_text_kept(
+    client: FlaskClient,
+) -> None:
+    letter, coordinator, _ = _team()
+    other = make_letter(coordinator, body=BASE)
+    login(client, coordinator)
+    response = client.post(
+        f"/letters/{letter.slug}/suggest",
+        data={"body": BASE.replace("now", "today"), "base_revision": str(other.head().id)},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "a version of the letter we do not know" in page and "act today" in page
+    assert _suggestions() == []
