@@ -13,7 +13,16 @@ from playwright.sync_api import Page, expect
 from signon.core import transaction
 from signon.core.permissions import TeamRole
 from tests.e2e.conftest import LiveServer, NewPage
-from tests.e2e.helpers import TestUser, axe_violations, create_user, login_directly
+from tests.e2e.helpers import (
+    TestUser,
+    axe_violations,
+    create_user,
+    editor_select,
+    editor_selection,
+    editor_set_text,
+    editor_text,
+    login_directly,
+)
 from tests.factories import add_team_member, make_letter
 
 pytestmark = pytest.mark.real_commits
@@ -121,4 +130,33 @@ def test_select_words_comment_reply_resolve(
     if size == "phone":
         assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
     assert axe_violations(page) == []
+    assert live_server.errors == []
+
+
+def test_comment_on_words_selected_in_the_editor_without_leaving_it(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    slug, drafter = _letter(app)
+    page = new_page()
+    login_directly(page, drafter, f"/letters/{slug}/edit")
+    editor_set_text(page, BODY + "\nMy unsaved paragraph.\n")
+    text = editor_text(page)
+    start = text.index("public hearing")
+    # Select with the keyboard, as a person would finish a selection.
+    editor_select(page, start, start + len("public hearing") - 1)
+    page.keyboard.press("Shift+ArrowRight")
+    assert editor_selection(page) == (start, start + len("public hearing"))
+    page.get_by_role("button", name="Comment on the selection").click()
+    expect(page.get_by_label("Passage")).to_have_value("public hearing")
+    page.get_by_label("Comment", exact=True).fill("Which date?")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator("[data-comment-status]")).to_have_text("Your comment is added.")
+    # Still in the editor, with the unsaved text.
+    assert page.url.endswith(f"/letters/{slug}/edit")
+    assert "My unsaved paragraph." in editor_text(page)
+    assert axe_violations(page) == []
+    page.goto(f"/letters/{slug}/")
+    thread = page.locator("li.comment-thread")
+    expect(thread.locator(".comment-quote")).to_have_text("public hearing")
+    expect(thread).to_contain_text("Which date?")
     assert live_server.errors == []
