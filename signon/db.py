@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, Integer, MetaData, String, event
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -130,6 +130,25 @@ def _quarter_hour_default(element: quarter_hour, compiler: Any, **kw: Any) -> st
 @compiles(quarter_hour, "sqlite")
 def _quarter_hour_sqlite(element: quarter_hour, compiler: Any, **kw: Any) -> str:
     return f"(CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER) / 900)"
+
+
+class epoch_ms(FunctionElement[int]):  # noqa: N801 - used like a SQL function
+    """A timestamp as whole milliseconds since 1970 (UTC): an integer, which sums exactly."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_ms)
+def _epoch_ms_default(element: epoch_ms, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return f"CAST(floor(extract(epoch from {value}) * 1000) AS BIGINT)"
+
+
+@compiles(epoch_ms, "sqlite")
+def _epoch_ms_sqlite(element: epoch_ms, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return f"CAST(round((julianday({value}) - 2440587.5) * 86400000) AS INTEGER)"
 
 
 def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> Enum:

@@ -15,6 +15,12 @@ do not wait for: on PostgreSQL a concurrent reader that finds it taken counts fo
 as before the row existed); no sign-on request writes the row (no hot row; counters are
 derived, never incremented by a request).
 
+A refresh first reads the row's sources cheaply (:func:`stamp`: how many signatures the
+letter has and the sum of their last changes, from an index alone, and its revisions):
+when nothing changed since the letter was last counted it only stamps the row fresh, so
+the scheduler no longer counts every large public letter (and recomputes its chart's slots)
+every :data:`REFRESH_EVERY` seconds whether or not anyone signed.
+
 The refresh also keeps the coordinators' dashboard chart's changes per 15-minute slot
 (``letter_approval_slots``, :func:`signon.signatures.dashboard.queries.approval_changes`
 reads them under the same rule): at 20,000 organisations the window over every approval
@@ -23,25 +29,31 @@ event was the largest part of a dashboard page.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from signon.core import jobs
 from signon.core.bulk import upsert
 from signon.core.locks import lock_keys, try_lock_key
-from signon.db import utcnow
+from signon.db import epoch_ms, utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from signon.signatures.dashboard.queries import slot_changes
 from signon.signatures.listing import Listed, listed
-from signon.signatures.models import ApprovalSlot, LetterCounts
+from signon.signatures.models import ApprovalSlot, LetterCounts, Signature
 
 #: How often the scheduler takes the counts again ...
 REFRESH_EVERY = 2
 #: ... and how old a row may be and still be shown (the scheduler's period and its slack).
 FRESH_FOR = 4
+#: A refresh whose stamp (:func:`stamp`) is unchanged keeps the counts and the chart's
+#: slots as they are, for at most this many seconds after they were counted: the slots
+#: also read the signatures' events, which the stamp does not (every change of a
+#: signature that adds one also moves its ``updated_at``; this bounds any that did not).
+RECOUNT_AFTER = 60
 
 
 @dataclass(frozen=True)
@@ -93,9 +105,50 @@ def refresh(letter: Letter, now: datetime | None = None) -> ShownCounts:
     return _take(listed(letter), now or utcnow())
 
 
+def stamp(listing: Listed) -> str:
+    """What the counts are taken from, read cheaply: how many signatures the letter has and
+    the sum of their last changes (``updated_at`` in whole milliseconds: any insert, update
+    or deletion moves it, in whatever order concurrent transactions commit), read from the
+    index on (letter, updated_at) alone, with the revisions the listing read (a new text, a
+    change classified). Equal stamps, equal counts."""
+    sig = Signature.__table__.c
+    number, moments = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(epoch_ms(sig.updated_at)), 0)).where(
+            sig.letter_id == listing.letter_id
+        )
+    ).one()
+    revisions = ";".join(
+        f"{r.id},{r.number},{r.change_kind},{r.content_sha256}" for r in listing.revisions
+    )
+    source = f"{number}:{moments}:{listing.head_number}:{revisions}"
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
 def _take(listing: Listed, taken: datetime) -> ShownCounts:
-    """:func:`refresh`, under the letter's refresh lock."""
+    """:func:`refresh`, under the letter's refresh lock: counted again only when the
+    stamp changed (or :data:`RECOUNT_AFTER` passed); otherwise the row is stamped fresh."""
     letter_id = listing.letter_id
+    current = stamp(listing)
+    kept = db.session.execute(
+        select(
+            LetterCounts.listed,
+            LetterCounts.awaiting_reconfirmation,
+            LetterCounts.stamp,
+            LetterCounts.counted_at,
+        ).where(LetterCounts.letter_id == letter_id)
+    ).first()
+    if (
+        kept is not None
+        and kept.stamp == current
+        and kept.counted_at is not None
+        and kept.counted_at >= taken - timedelta(seconds=RECOUNT_AFTER)
+    ):
+        db.session.execute(
+            update(LetterCounts)
+            .where(LetterCounts.letter_id == letter_id)
+            .values(refreshed_at=taken)
+        )
+        return ShownCounts(int(kept.listed), int(kept.awaiting_reconfirmation))
     counts = ShownCounts(listing.count(), listing.awaiting_reconfirmation())
     slots = [
         {"letter_id": letter_id, "slot": slot, "counted_in": came, "taken_out": left}
@@ -111,6 +164,8 @@ def _take(listing: Listed, taken: datetime) -> ShownCounts:
             "listed": counts.listed,
             "awaiting_reconfirmation": counts.awaiting_reconfirmation,
             "refreshed_at": taken,
+            "stamp": current,
+            "counted_at": taken,
         },
     )
     return counts

@@ -208,6 +208,11 @@ class LetterCounts(db.Model):  # type: ignore[name-defined,misc]
     awaiting_reconfirmation: Mapped[int]
     #: When the counts were taken: they are used for ``counts.FRESH_FOR`` after it.
     refreshed_at: Mapped[datetime]
+    #: What they were counted from (``counts.stamp``): while it is unchanged, a refresh
+    #: only moves ``refreshed_at``.
+    stamp: Mapped[str | None] = mapped_column(String(64))
+    #: When they were last counted (``refreshed_at`` also moves when nothing changed).
+    counted_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<LetterCounts {self.letter_id} {self.listed} at {self.refreshed_at}>"
@@ -391,6 +396,8 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         Index("ix_signatures_letter_loose_key", "letter_id", "loose_key"),
         Index("ix_signatures_letter_website_host", "letter_id", "website_host"),
         Index("ix_signatures_letter_mail_domain", "letter_id", "mail_domain"),
+        # the stamp of the letter's kept counts (signon.signatures.counts), from the index
+        Index("ix_signatures_letter_updated_at", "letter_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,11 +17,11 @@ from signon.core import jobs, transaction
 from signon.core.locks import _key_number, on_postgresql
 from signon.db import utcnow
 from signon.extensions import db
-from signon.letters.models import Letter, LetterStatus
+from signon.letters.models import ChangeKind, Letter, LetterStatus
 from signon.signatures import counts
 from signon.signatures.dashboard import queries
 from signon.signatures.listing import listed
-from signon.signatures.models import LetterCounts, SignatureEvent, SignatureStatus
+from signon.signatures.models import LetterCounts, Signature, SignatureEvent, SignatureStatus
 from tests.conftest import login
 from tests.factories import add_revision, make_user
 from tests.querycount import count_queries
@@ -92,12 +92,75 @@ def test_one_statement_while_fresh_and_a_fixed_number_to_refresh() -> None:
     with count_queries() as fresh:
         counts.shown(listing, now)
     later = now + timedelta(seconds=counts.FRESH_FOR + 1)
-    with count_queries() as stale:
+    with count_queries() as unchanged:
         counts.shown(listing, later)
     with count_queries() as fresh_again:
         counts.shown(listing, later)
+    make_signature(letter, "Newcomer Coalition")
+    with count_queries() as changed:
+        shown = counts.shown(listing, later + timedelta(seconds=counts.FRESH_FOR + 1))
+    assert shown == _exact(letter) == counts.ShownCounts(1, 3)
     assert fresh.count == fresh_again.count == 1
-    assert missing.count == stale.count > 1
+    # stale but unchanged: the kept row, (PostgreSQL) the refresh lock, the stamp, the row,
+    # its refreshed_at moved; changed: counted again
+    assert unchanged.count == 4 + on_postgresql()
+    assert missing.count == changed.count > unchanged.count
+    assert not _counted(unchanged.statements) and _counted(changed.statements)
+
+
+def _counted(statements: list[str]) -> bool:
+    """Whether these statements counted the list (the listed COUNT or the chart's slots)."""
+    return any("letter_approval_slots" in s and s.startswith("DELETE") for s in statements)
+
+
+def test_a_refresh_counts_again_only_when_something_changed() -> None:
+    letter = _letter()
+    head = letter.head()
+    assert head is not None
+    now = utcnow()
+    counts.refresh(letter, now)
+    step = timedelta(seconds=counts.REFRESH_EVERY)
+    with count_queries() as nothing_new:
+        assert counts.refresh(letter, now + step) == counts.ShownCounts(3, 0)
+    assert not _counted(nothing_new.statements)
+    row = db.session.get(LetterCounts, letter.id)
+    assert row is not None and (row.refreshed_at, row.counted_at) == (now + step, now)
+
+    def change(number: int) -> None:
+        if number == 0:  # an insert
+            make_signature(letter, "Newcomer Coalition")
+        elif number == 1:  # an update
+            _signature(letter, "Organisation 0").status = SignatureStatus.WITHDRAWN
+        elif number == 2:  # a deletion
+            db.session.delete(_signature(letter, "Withdrawn Coalition"))
+        elif number == 3:  # a new text
+            add_revision(letter, None, "A new text.\n")
+        else:  # the new text classified
+            revision = letter.head()
+            assert revision is not None
+            revision.change_kind = ChangeKind.EDITORIAL
+
+    expected = [(4, 0), (3, 0), (3, 0), (0, 3), (3, 0)]
+    for number, shown in enumerate(expected, start=2):
+        change(number - 2)
+        db.session.flush()
+        with count_queries() as after_change:
+            assert counts.refresh(letter, now + number * step) == counts.ShownCounts(*shown)
+        assert _counted(after_change.statements), number
+        assert counts.refresh(letter, now + number * step) == counts.ShownCounts(*shown)
+    # unchanged for RECOUNT_AFTER seconds: counted again all the same
+    late = now + timedelta(seconds=counts.RECOUNT_AFTER + 60)
+    with count_queries() as long_after:
+        counts.refresh(letter, late)
+    assert _counted(long_after.statements)
+
+
+def _signature(letter: Letter, name: str) -> Signature:
+    found = db.session.scalar(
+        select(Signature).where(Signature.letter_id == letter.id, Signature.name == name)
+    )
+    assert found is not None
+    return found
 
 
 def test_a_reader_that_finds_the_refresh_taken_counts_without_waiting() -> None:
