@@ -26,13 +26,19 @@ _parser.enable(["table", "strikethrough"])
 #: A diff of the rendered text adds its insertion marks (deletions are ``del`` already;
 #: the text's own strikethrough renders as ``s``).
 DIFF_TAGS = ALLOWED_TAGS | {"ins"}
+#: ... and numbers each item of a numbered list as the side it comes from shows it.
+DIFF_ATTRIBUTES = ALLOWED_ATTRIBUTES | {"li": {"value"}}
 
 
-def sanitise_html(html: str, tags: set[str] = ALLOWED_TAGS) -> str:
+def sanitise_html(
+    html: str,
+    tags: set[str] = ALLOWED_TAGS,
+    attributes: dict[str, set[str]] = ALLOWED_ATTRIBUTES,
+) -> str:
     return nh3.clean(
         html,
         tags=tags,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=attributes,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple, Protocol
 
 from markupsafe import Markup
 
-from signon.core.markdown import DIFF_TAGS, render_markdown, sanitise_html
+from signon.core.markdown import DIFF_ATTRIBUTES, DIFF_TAGS, render_markdown, sanitise_html
 from signon.letters.text import (
     Conflict,
     DiffSegment,
@@ -136,12 +136,16 @@ class _Atoms(HTMLParser):
     Text is cut into the tokens of :func:`signon.letters.text.tokenise`; each block's
     start and end is a boundary whose key is a line break, so the diff aligns blocks
     as it aligns lines. A word in a link is keyed with the link's address: where a
-    link leads is part of what was approved.
+    link leads is part of what was approved. Each item of a numbered list carries its
+    number in its own text (``value``): a removed item keeps the number the old text
+    gave it, the items around it the numbers the new text gives them, as each side shows.
     """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.atoms: list[_Atom] = []
+        #: The open lists, innermost last: a numbered list's last number, None for bullets.
+        self._lists: list[int | None] = []
         self._blocks: list[_Element] = []
         self._inline: list[_Element] = []
         # The same tuples for every atom of a run: later steps compare them by identity.
@@ -164,6 +168,14 @@ class _Atoms(HTMLParser):
         serialised = "".join(
             f' {name}="{escape(value)}"' for name, value in attrs if value is not None
         )
+        if tag in ("ol", "ul"):
+            start = dict(attrs).get("start") if tag == "ol" else None
+            first = int(start) if start and start.isdigit() else 1
+            self._lists.append(first - 1 if tag == "ol" else None)
+        elif tag == "li" and self._lists and self._lists[-1] is not None:
+            number = (self._lists[-1] or 0) + 1
+            self._lists[-1] = number
+            serialised += f' value="{number}"'
         if tag in _BLOCK_TAGS:
             self._boundary()
             self._blocks.append(_Element(tag, serialised, next(_UIDS)))
@@ -180,6 +192,8 @@ class _Atoms(HTMLParser):
             self._paths_changed()
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in ("ol", "ul") and self._lists:
+            self._lists.pop()
         stack = self._blocks if tag in _BLOCK_TAGS else self._inline
         if tag in _BLOCK_TAGS:
             self._boundary()
@@ -300,7 +314,7 @@ def _marked(old_html: str, new_html: str, changed_only: bool) -> MarkedDiff:
         parts.append(_serialise(group))
     if changed_only and skipped and parts:
         parts.append("<p>[…]</p>")
-    html = sanitise_html("\n".join(parts), tags=DIFF_TAGS)
+    html = sanitise_html("\n".join(parts), tags=DIFF_TAGS, attributes=DIFF_ATTRIBUTES)
     segments = [
         DiffSegment(item.mark, item.atom.text or _BOUNDARY_KEY)
         for item in items

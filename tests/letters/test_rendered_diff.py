@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from signon.core.markdown import render_markdown
 from signon.letters.rendered_diff import (
     KEPT_DIFFS,
@@ -99,7 +101,31 @@ def test_a_removed_paragraph_and_list_item_keep_their_block() -> None:
     html = str(marked_diff("a\n\nb gone.\n\nc\n", "a\n\nc\n").html)
     assert html == "<p>a</p>\n<p><del>b gone.</del></p>\n<p>c</p>"
     html = str(marked_diff("1. a\n2. b\n3. c\n", "1. a\n2. c\n").html)
-    assert html == "<ol><li>a</li><li><del>b</del></li><li>c</li></ol>"
+    assert html == (
+        '<ol><li value="1">a</li><li value="2"><del>b</del></li><li value="2">c</li></ol>'
+    )
+
+
+def test_numbered_items_show_the_number_each_side_gives_them() -> None:
+    """The removed item keeps its old number; the others show the new text's numbers
+    (not the removed item's place in the new list, which renumbered them)."""
+    old = "Intro\n\n1. A one\n2. B two\n3. C three\n4. D four\n"
+    new = "Intro\n\n1. A one\n2. X new\n3. B two\n4. D four\n"
+    html = str(marked_diff(old, new).html)
+    numbers = re.findall(r'<li value="(\d+)">(?:<(ins|del)>)?([A-Z])', html)
+    assert numbers == [
+        ("1", "", "A"),
+        ("2", "ins", "X"),
+        ("3", "", "B"),
+        ("3", "del", "C"),  # "3. C three" in the old text
+        ("4", "", "D"),
+    ]
+    # a list that starts elsewhere, with a nested bullet list (no numbers there)
+    old = "3. A one\n4. B two\n   - sub\n5. C three\n"
+    html = str(marked_diff(old, "3. A one\n4. C three\n").html)
+    assert '<li value="4"><del>B two</del><ul><li><del>sub</del></li></ul></li>' in html
+    assert '<li value="4">C' in html
+    assert "value" not in str(marked_diff("- a\n- b\n", "- a\n- c\n").html)
 
 
 def test_script_in_the_text_stays_escaped_and_marks_survive_sanitising() -> None:
