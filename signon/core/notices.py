@@ -28,6 +28,8 @@ class NoticeKind(enum.StrEnum):
     MAIL_FAILED = "mail_failed"
     #: Someone wrote @name of this person in a comment: addressed to them alone.
     MENTIONED = "mentioned"
+    #: An invited organisation commented on the text (through its invitation link).
+    INVITEE_COMMENTED = "invitee_commented"
     SUGGESTED = "suggested"
 
     @property
@@ -54,6 +56,7 @@ _LABELS = {
     NoticeKind.DEADLINE_NEAR: "Deadlines near",
     NoticeKind.MAIL_FAILED: "Mail that could not be delivered",
     NoticeKind.MENTIONED: "Mentions of you in comments",
+    NoticeKind.INVITEE_COMMENTED: "Comments from invited organisations",
     NoticeKind.SUGGESTED: "Suggested changes waiting for a decision",
 }
 

@@ -186,6 +186,12 @@ def _add_comment(
     )
     if author is not None:
         _mail_mentions(letter, thread, comment, author)
+    else:  # the team hears of it as of an approval: the coordinators' digest by default
+        notices.notify(
+            letter,
+            NoticeKind.INVITEE_COMMENTED,
+            f"{name} commented on “{_excerpt(thread.quote)}”: {one_line_text(text)}",
+        )
     return comment
 
 

@@ -318,3 +318,30 @@ def test_a_mention_waits_for_the_digest_when_the_person_chose_so(
     text = MailCatcher.text_of(digest)
     assert "mentioned you" in text and "the date?" in text
     assert "@dan internal" not in text, "a mention of someone else is not in their digest"
+
+
+def test_the_team_hears_of_an_invited_organisations_comment(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    team = team_letter()
+    open_to_invitees(team)
+    thread = ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="public hearing",
+        body="When will it be?",
+        invitation=team.invitation,
+    )
+    ops.reply(thread, body="Before June?", invitation=team.invitation)
+    commit()
+    found = db.session.scalars(
+        select(Notice).where(Notice.letter_id == team.letter.id).order_by(Notice.id)
+    ).all()
+    assert [n.kind for n in found] == [NoticeKind.INVITEE_COMMENTED] * 2
+    assert found[0].for_user_id is None
+    assert "River Friends commented on “public hearing”: When will it be?" in found[0].summary
+    assert outbox.to(team.coordinator.email) == [], "the coordinators' digest, by default"
+    notices.send_digests(utcnow())
+    commit()
+    (digest,) = outbox.to(team.coordinator.email)
+    assert "Before June?" in MailCatcher.text_of(digest)
