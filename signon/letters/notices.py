@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -295,25 +295,22 @@ def _send_digest(user: User, now: datetime) -> bool:
     return True
 
 
+def _by_key(query: Select[tuple[Any, Delivery]]) -> dict[Any, Delivery]:
+    """A person's choices, by what they are for (a kind of notice, a letter)."""
+    return dict(db.session.execute(query).tuples().all())
+
+
 def _digest_sections(user: User, found: Sequence[Notice]) -> list[DigestSection]:
     """The notices this person takes as a digest, letter by letter."""
-    chosen = dict(
-        db.session.execute(
-            select(NotificationPreference.kind, NotificationPreference.delivery).where(
-                NotificationPreference.user_id == user.id
-            )
+    chosen: dict[NoticeKind, Delivery] = _by_key(
+        select(NotificationPreference.kind, NotificationPreference.delivery).where(
+            NotificationPreference.user_id == user.id
         )
-        .tuples()
-        .all()
     )
-    for_letters = dict(
-        db.session.execute(
-            select(LetterNotificationChoice.letter_id, LetterNotificationChoice.delivery).where(
-                LetterNotificationChoice.user_id == user.id
-            )
+    for_letters: dict[int, Delivery] = _by_key(
+        select(LetterNotificationChoice.letter_id, LetterNotificationChoice.delivery).where(
+            LetterNotificationChoice.user_id == user.id
         )
-        .tuples()
-        .all()
     )
     sections: list[DigestSection] = []
     for notice in found:
