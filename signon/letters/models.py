@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 
 from signon.accounts.models import Membership, Organisation, User
@@ -179,9 +180,17 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def head(self) -> Revision | None:
         """The current revision: the one with the highest number."""
-        return db.session.scalar(
+        return db.session.scalar(Letter.head_of(self.id))
+
+    @staticmethod
+    def head_of(
+        letter_id: int | ColumnElement[int] | QueryableAttribute[int],
+    ) -> Select[tuple[Revision]]:
+        """The select of a letter's current revision (the highest number); with
+        ``Letter.id``, a correlated subquery for a statement that reads the letter."""
+        return (
             select(Revision)
-            .where(Revision.letter_id == self.id)
+            .where(Revision.letter_id == letter_id)
             .order_by(Revision.number.desc())
             .limit(1)
         )

@@ -103,10 +103,13 @@ def _public_letter(slug: str) -> Letter:
     return letter
 
 
-def _letter_and_request(slug: str, token: str) -> tuple[Letter, PublicSignRequest | None]:
+def _letter_and_request(
+    slug: str, token: str
+) -> tuple[Letter, PublicSignRequest | None, Revision | None]:
     """The letter of a mailed confirmation link (as :func:`_public_letter`: 404 unless its
-    public page is on, read under its shared lock by a POST) and the request that
-    ``token`` confirms (``None``: no such request), in one statement."""
+    public page is on, read under its shared lock by a POST), the request that ``token``
+    confirms (``None``: no such request) and, for a GET (the page shows it), the letter's
+    head, in one statement. A POST reads the head under the lock (the operation)."""
     statement = (
         queries.by_slug(slug)
         .add_columns(PublicSignRequest)
@@ -115,12 +118,24 @@ def _letter_and_request(slug: str, token: str) -> tuple[Letter, PublicSignReques
             (PublicSignRequest.letter_id == Letter.id) & operations.confirmed_by(token),
         )
     )
-    rows = read_shared(statement) if request.method == "POST" else db.session.execute(statement)
-    row = next(iter(rows), None)
-    if row is None or not row[0].is_public:
+    if request.method == "POST":
+        rows = read_shared(statement)
+    else:
+        head_id = (
+            Letter.head_of(Letter.id)
+            .with_only_columns(Revision.id)
+            .correlate(Letter)  # the outer Revision is the head, not part of this
+            .scalar_subquery()
+        )
+        rows = list(
+            db.session.execute(
+                statement.add_columns(Revision).outerjoin(Revision, Revision.id == head_id)
+            )
+        )
+    if not rows or not rows[0][0].is_public:
         abort(404)
-    letter, sign_request = row
-    return letter, sign_request
+    row = rows[0]
+    return row[0], row[1], row[2] if len(row) > 2 else None
 
 
 def _head(letter: Letter) -> Revision:
@@ -325,7 +340,7 @@ def _link_problem(
 @limiter.limit(_confirm_limit_per_ip)
 def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
     """GET shows what they asked and a button; only the POST confirms."""
-    letter, sign_request = _letter_and_request(slug, token)
+    letter, sign_request, head = _letter_and_request(slug, token)
     problem = operations.request_problem(sign_request)
     if problem is not None:
         return _link_problem(letter, problem, sign_request)
@@ -360,7 +375,8 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("signatures.public_page", slug=letter.slug))
-    head = _head(letter)  # read after a refused confirmation: the text it was refused for
+    if head is None:  # a POST: read after its refusal, the text it was refused for
+        head = _head(letter)
     shown = sign_request.revision
     changed = shown.id != head.id
     return (
