@@ -135,6 +135,8 @@ def _presence(hub: Hub, room: Room, connection: Connection, payload: bytes) -> N
         raise RefusedError(CLOSE_UNSUPPORTED, f"malformed presence: {error}") from error
     stamped = []
     for entry in entries:
+        if not _speaks_for(room, connection, entry):
+            continue
         if entry.client_id not in connection.client_ids and (
             len(connection.client_ids) >= MAX_CLIENT_IDS
         ):
@@ -156,6 +158,22 @@ def _presence(hub: Hub, room: Room, connection: Connection, payload: bytes) -> N
         stamped.append(Presence(entry.client_id, entry.clock, state))
     if stamped:
         hub.share_presence(room, connection, stamped)
+
+
+def _speaks_for(room: Room, connection: Connection, entry: Presence) -> bool:
+    """Whether this socket may announce (or withdraw) the presence of ``entry``'s client id.
+
+    A presence id belongs to the socket that announced it first; while it is in the room
+    (announced on this server or relayed from another) no other socket changes or removes
+    it. The browser's provider (y-websocket) sends back the others' presence it receives:
+    those entries are dropped, not stamped with the echoing person's name, and not counted
+    as the socket's own (which its closing would remove for everyone).
+    """
+    if entry.client_id in connection.client_ids:
+        return True
+    with room.lock:
+        taken = entry.client_id in room.presence
+    return not taken and entry.state is not None
 
 
 def serve(hub: Hub, socket: object, connection: Connection) -> None:

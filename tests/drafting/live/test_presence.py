@@ -1,0 +1,108 @@
+"""Presence on the live socket: a presence id is its first socket's.
+
+A team member (here a viewer) must not move, rename or remove someone else's caret by
+sending presence for their Yjs client id; and the browser's provider, which sends back
+the others' presence it receives, must neither rename them nor be closed for it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from signon.accounts.models import User
+from signon.drafting.live import protocol
+from signon.drafting.live.protocol import Presence
+from signon.extensions import db
+from tests.drafting.live.client import LiveClient, eventually
+from tests.drafting.live.conftest import Serve
+from tests.drafting.live.world import Team, editor, make_team
+
+pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
+
+
+@pytest.fixture
+def team() -> Team:
+    return make_team()
+
+
+def _name(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    assert user is not None
+    name = user.display_name
+    db.session.rollback()
+    return name
+
+
+def _send_presence(client: LiveClient, entries: list[Presence]) -> None:
+    client.send(protocol.awareness_message(protocol.write_awareness(entries)))
+
+
+def _own_presence_seen(sender: LiveClient, observer: LiveClient, clock: int) -> None:
+    """The sender's own presence, sent after what came before it, reached the observer:
+    anything relayed before it has arrived too."""
+    sender.announce({"cursor": clock}, clock=clock)
+    eventually(
+        lambda: (observer.presence.get(sender.doc.client_id) or {}).get("cursor") == clock,
+        what="the sender's own presence arrived",
+    )
+
+
+def test_nobody_changes_or_removes_another_persons_presence(serve: Serve, team: Team) -> None:
+    server = serve()
+    victim = editor(server, team, team.coordinator)
+    victim.announce({"cursor": 1})
+    observer = editor(server, team, team.drafter)
+    eventually(lambda: victim.doc.client_id in observer.presence, what="the victim is seen")
+    attacker = editor(server, team, team.viewer)
+    eventually(lambda: victim.doc.client_id in attacker.presence)
+
+    # the viewer sends presence for the coordinator's client id: a caret elsewhere, then "left"
+    target = victim.doc.client_id
+    _send_presence(attacker, [Presence(target, 50, {"cursor": 99})])
+    _send_presence(attacker, [Presence(target, 51, None)])
+    _own_presence_seen(attacker, observer, clock=1)
+    assert not attacker.closed.is_set()
+    assert observer.presence[target] == {
+        "cursor": 1,
+        "user": {
+            "id": team.coordinator,
+            "name": _name(team.coordinator),
+            "color": "",
+            "canEdit": True,
+        },
+    }
+    # when the viewer leaves, the coordinator is still there for everyone
+    attacker.close()
+    eventually(lambda: observer.presence.get(attacker.doc.client_id, 1) is None)
+    assert observer.presence[target] is not None
+    late = editor(server, team, team.drafter)
+    eventually(lambda: target in late.presence, what="a late joiner is told the victim is here")
+    assert late.presence[target]["user"]["name"] == _name(team.coordinator)  # type: ignore[index]
+
+
+def test_a_client_sending_back_the_others_presence_is_neither_closed_nor_renamed(
+    serve: Serve, team: Team
+) -> None:
+    server = serve()
+    people = [editor(server, team, who) for who in (team.coordinator, team.drafter)] + [
+        editor(server, team, team.viewer) for _ in range(4)
+    ]
+    for number, person in enumerate(people):
+        person.announce({"cursor": number})
+    echoer = editor(server, team, team.drafter)
+    ids = [person.doc.client_id for person in people]
+    eventually(lambda: all(i in echoer.presence for i in ids), what="everyone is seen")
+    # as y-websocket's provider does: every change of its awareness is sent back, the
+    # others' entries included (with the clocks it received)
+    _send_presence(echoer, [Presence(i, 1, echoer.presence[i]) for i in ids])
+    _send_presence(echoer, [Presence(echoer.doc.client_id, 1, {"cursor": 7})])
+    observer = people[0]
+    eventually(lambda: echoer.doc.client_id in observer.presence)
+    assert not echoer.closed.is_set()
+    late = editor(server, team, team.viewer)
+    eventually(lambda: all(i in late.presence for i in ids))
+    assert late.presence[ids[0]]["user"]["name"] == _name(team.coordinator)  # type: ignore[index]
+    # its closing removes its own presence only
+    echoer.close()
+    eventually(lambda: observer.presence.get(echoer.doc.client_id, 1) is None)
+    assert all(observer.presence.get(i) is not None for i in ids[1:])
