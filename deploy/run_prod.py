@@ -6,7 +6,9 @@
    demonstration of production: a real deployment sets ``SIGNON_SECRET_KEY`` itself);
 3. ``flask --app signon db upgrade`` ONCE, before any app server starts (the app servers
    never migrate), then the demo letter if the database is empty, and the login;
-4. gunicorn with ``gunicorn.conf.py`` (several workers), the queue worker and the
+4. gunicorn with ``gunicorn.conf.py`` (several workers), a second gunicorn for the
+   live-editing sockets (one worker with many threads, on ``LIVE_PORT``, default PORT+1:
+   each open socket holds a thread; docs/deploy.md, "Live editing"), the queue worker and the
    scheduler (``flask --app signon worker`` / ``scheduler``: started when this version
    has them, else said so), all in the foreground. Ctrl-C (or SIGTERM) stops them all;
    if one of them stops on its own, the others are stopped too and the exit status says so.
@@ -65,10 +67,20 @@ def ensure_database(url: str) -> None:
             say(f"created the database {name}")
 
 
+#: Threads of the live-editing gunicorn: one per open socket (``SIGNON_LIVE_THREADS``).
+DEFAULT_LIVE_THREADS = "100"
+
+
+def live_port() -> str:
+    return os.environ.get("LIVE_PORT") or str(int(os.environ.get("PORT", "8000")) + 1)
+
+
 def environment() -> dict[str, str]:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     env = dict(os.environ)
+    # Pages tell browsers to open their live-editing socket on the live gunicorn.
+    env.setdefault("SIGNON_LIVE_URL", f"ws://{host}:{live_port()}")
     env.setdefault("SIGNON_DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("SIGNON_SECRET_KEY", secret_key())
     env.setdefault("SIGNON_BASE_URL", f"http://{host}:{port}")
@@ -107,10 +119,10 @@ class Supervisor:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = False
 
-    def start(self, name: str, command: list[str]) -> None:
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         # A process group of its own: Ctrl-C reaches us once, and we stop each one in order.
         self.processes[name] = subprocess.Popen(  # noqa: S603 (our own commands)
-            command, env=self.env, cwd=ROOT, start_new_session=True
+            command, env=env or self.env, cwd=ROOT, start_new_session=True
         )
         say(f"started {name} (pid {self.processes[name].pid})")
 
@@ -161,9 +173,16 @@ def main() -> int:
     commands = available_commands(env)
     supervisor = Supervisor(env)
     supervisor.catch_signals()
-    supervisor.start(
-        "gunicorn", [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    )
+    gunicorn = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    supervisor.start("gunicorn", gunicorn)
+    host = os.environ.get("HOST", "127.0.0.1")
+    live = {
+        **env,
+        "SIGNON_BIND": f"{host}:{live_port()}",
+        "SIGNON_WEB_WORKERS": "1",
+        "SIGNON_WEB_THREADS": env.get("SIGNON_LIVE_THREADS", DEFAULT_LIVE_THREADS),
+    }
+    supervisor.start("gunicorn-live", gunicorn, live)
     for name in ("worker", "scheduler"):
         if name in commands:
             supervisor.start(name, flask(name))

@@ -52,6 +52,8 @@ class LiveClient:
         self.synced = threading.Event()
         self.received: list[bytes] = []
         self.presence: dict[int, dict[str, Any] | None] = {}
+        #: Called (in the reader thread) after each update from the server is applied.
+        self.on_update: Callable[[LiveClient], None] | None = None
         headers = {"Origin": origin if origin is not None else server_url}
         if cookie:
             headers["Cookie"] = f"session={cookie}"
@@ -122,6 +124,8 @@ class LiveClient:
                             self.applying = False
                         if message.kind == Kind.STEP2:
                             self.synced.set()
+                    if message.kind.writes and self.on_update is not None:
+                        self.on_update(self)
                     elif message.kind == Kind.AWARENESS:
                         for entry in protocol.read_awareness(message.payload):
                             self.presence[entry.client_id] = entry.state
