@@ -77,7 +77,7 @@ def scratch_database(database_url: str) -> Iterator[str]:
 def test_run_prod_starts_everything_once_and_ctrl_c_stops_it_all(
     scratch_database: str, tmp_path: Path, project_root: Path
 ) -> None:
-    port = free_port()
+    port, live_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNON_", "PROMETHEUS_"))}
     env.update(
         SIGNON_DATABASE_URL=scratch_database,
@@ -89,6 +89,7 @@ def test_run_prod_starts_everything_once_and_ctrl_c_stops_it_all(
         SIGNON_WEB_WORKERS="2",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
         PORT=str(port),
+        LIVE_PORT=str(live_port),
     )
     log = tmp_path / "run-prod.log"
     with log.open("wb") as out:
@@ -112,10 +113,16 @@ def test_run_prod_starts_everything_once_and_ctrl_c_stops_it_all(
             if ready and "signon-demo-2026" in log.read_text():  # the login, printed last
                 break
             time.sleep(0.5)
-        assert requests.get(f"{base}/login", timeout=10).status_code == 200
+        login_page = requests.get(f"{base}/login", timeout=10)
+        assert login_page.status_code == 200
+        # the live-editing gunicorn answers too, and pages let browsers connect to it
+        live = f"127.0.0.1:{live_port}"
+        assert requests.get(f"http://{live}/healthz", timeout=10).status_code == 200
+        assert f"connect-src 'self' ws://{live}" in login_page.headers["Content-Security-Policy"]
         children = _descendants(supervisor.pid)
         gunicorn = [pid for pid, command in children.items() if "gunicorn" in command]
-        assert len(gunicorn) >= 3, children  # the master and its two workers
+        # the master and its two workers; the live server's master and its worker
+        assert len(gunicorn) >= 5, children
         output = log.read_text()
         assert output.count("flask db upgrade (once") == 1
         assert "Running upgrade" in output
