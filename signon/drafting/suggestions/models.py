@@ -21,6 +21,8 @@ class SuggestionState(enum.StrEnum):
     REJECTED = "rejected"
     #: its words changed (or went) since its base revision: never applied to other words
     OUTDATED = "outdated"
+    #: its author took it back before anyone decided
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:

@@ -143,6 +143,24 @@ def accept_suggestion(suggestion: Suggestion, actor: User) -> Revision | None:
     return result.revision
 
 
+def is_author(suggestion: Suggestion, user: object) -> bool:
+    return suggestion.author_id is not None and suggestion.author_id == getattr(user, "id", None)
+
+
+def may_withdraw(suggestion: Suggestion, user: object) -> bool:
+    """The one rule of withdrawing: the suggestion's author, while it is open."""
+    return suggestion.state == SuggestionState.OPEN and is_author(suggestion, user)
+
+
+def withdraw_suggestion(suggestion: Suggestion, actor: User) -> None:
+    """The author takes back their open suggestion (as a rejection, under the same locks)."""
+    _lock_drafting(suggestion.letter)
+    _locked_open(suggestion)
+    if not may_withdraw(suggestion, actor):
+        raise SuggestionError("Only its author may withdraw a suggestion.")
+    _decide(suggestion, SuggestionState.WITHDRAWN, actor)
+
+
 def reject_suggestion(suggestion: Suggestion, actor: User) -> None:
     _lock_drafting(suggestion.letter)
     _locked_open(suggestion)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from signon.core.forms import ActionForm
-from signon.core.permissions import Action
+from signon.core.permissions import Action, log_refusal
 from signon.core.sessions import browser_draft_name, forget_browser_draft
 from signon.drafting.blueprint import bp
 from signon.drafting.suggestions import operations, queries
@@ -42,6 +42,8 @@ class SuggestionView:
     suggestion: Suggestion
     placement: Placement
     segments: list[DiffSegment]
+    #: the reader is its author and may take it back
+    withdrawable: bool = False
 
 
 def _in_context(suggestion: Suggestion, head: Revision, where: Placement) -> list[DiffSegment]:
@@ -92,7 +94,14 @@ def _render_suggestions(
     views = []
     for suggestion in queries.open_suggestions(letter):
         where = placement(suggestion, head)
-        views.append(SuggestionView(suggestion, where, _in_context(suggestion, head, where)))
+        views.append(
+            SuggestionView(
+                suggestion,
+                where,
+                _in_context(suggestion, head, where),
+                withdrawable=drafting and operations.may_withdraw(suggestion, current_user),
+            )
+        )
     # the editor's "someone saved meanwhile" warning asks an editors' route
     can_edit = letter.can(current_user, Action.LETTER_EDIT)
     return render_template(
@@ -184,6 +193,22 @@ def reject_suggestion(letter: Letter, suggestion_id: int) -> Response:
         return [("Suggestion rejected.", "success")]
 
     return _decide(letter, reject)
+
+
+@bp.post("/letters/<slug>/suggestions/<int:suggestion_id>/withdraw")
+@letter_route(Action.LETTER_SUGGEST)
+def withdraw_suggestion(letter: Letter, suggestion_id: int) -> Response:
+    """The author takes back their own open suggestion (nobody else: 403)."""
+    suggestion = queries.suggestion_in(letter, suggestion_id)
+    if not operations.is_author(suggestion, current_user):
+        log_refusal(letter, current_user, Action.LETTER_SUGGEST, 403)
+        abort(403)
+
+    def withdraw() -> Said:
+        operations.withdraw_suggestion(suggestion, current_user)
+        return [("Your suggestion is withdrawn.", "success")]
+
+    return _decide(letter, withdraw)
 
 
 @bp.post("/letters/<slug>/suggestions/accept-all")

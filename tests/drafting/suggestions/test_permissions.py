@@ -30,6 +30,8 @@ from tests.permissions import (
 SUGGEST_POST = expect(302, 404, 302, 302, 302)
 #: drafters and coordinators decide
 DECIDE = expect(302, 404, 403, 302, 302)
+#: the author (the viewer, in this world) withdraws; nobody else
+WITHDRAW = expect(302, 404, 302, 403, 403)
 
 ROUTES = [
     Route(
@@ -51,6 +53,12 @@ ROUTES = [
         "POST",
         "/letters/{slug}/suggestions/{suggestion_id}/reject",
         DECIDE,
+    ),
+    Route(
+        "drafting.withdraw_suggestion",
+        "POST",
+        "/letters/{slug}/suggestions/{suggestion_id}/withdraw",
+        WITHDRAW,
     ),
     Route(
         "drafting.accept_all_suggestions", "POST", "/letters/{slug}/suggestions/accept-all", DECIDE
