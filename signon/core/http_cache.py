@@ -31,6 +31,15 @@ def keep_private(response: Response) -> Response:
     return response
 
 
+def keep_link_private(response: Response) -> Response:
+    """A page reached through a personal link (an invitation): never stored by a cache,
+    never sent on as a referrer, never indexed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 def cache_publicly(response: Response) -> Response:
     """Mark ``response`` cacheable by anyone for a few seconds, with an ETag, and answer
     a conditional GET whose ETag matches with ``304`` (no body)."""

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import User
 from signon.core.access import public
 from signon.core.forms import ActionForm
+from signon.core.http_cache import keep_link_private
 from signon.core.permissions import Action, log_refusal
 from signon.drafting.blueprint import bp
 from signon.drafting.comments import operations as ops
@@ -41,7 +42,7 @@ from signon.drafting.comments.operations import CommentError
 from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
-from signon.signatures.approvals.views import _private, _usable_invitation
+from signon.signatures.approvals.access import usable_invitation
 from signon.signatures.invitations import links
 from signon.signatures.models import Invitation
 
@@ -276,13 +277,13 @@ def comment_settings(letter: Letter) -> Response:
 
 
 def _back_to_link(token: str, anchor: str = "comments") -> Response:
-    return _private(redirect(url_for("signatures.sign", token=token, _anchor=anchor)))
+    return keep_link_private(redirect(url_for("signatures.sign", token=token, _anchor=anchor)))
 
 
 @bp.post("/sign/<token>/comments")
 @public
 def invitee_create_thread(token: str) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     return _start_thread(
         invitation.letter,
         lambda anchor: _back_to_link(token, anchor),
@@ -294,7 +295,7 @@ def invitee_create_thread(token: str) -> Response:
 @bp.post("/sign/<token>/comments/<int:thread_id>/replies")
 @public
 def invitee_reply(token: str, thread_id: int) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     thread = queries.visible_thread(invitation.letter, thread_id, invitation=invitation)
     if thread is None:
         abort(404)

@@ -18,7 +18,6 @@ after the deadline or after signing closed.
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
@@ -26,10 +25,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from signon.core.access import public
+from signon.core.http_cache import keep_link_private
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from signon.letters.rendered_diff import marked_revisions
 from signon.letters.text import word_diff
+from signon.signatures.approvals.access import LinkProblem, usable_invitation
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
 from signon.signatures.blueprint import bp
 from signon.signatures.invitations import links, notifications
@@ -39,41 +40,6 @@ from signon.signatures.listing import RevisionChain, verdict
 from signon.signatures.models import Invitation, InvitationStatus, SignatureStatus
 from signon.signatures.public_signon import changes as public_changes
 from signon.signatures.uploads import LogoError, process_logo
-
-
-class LinkProblem(enum.StrEnum):
-    UNKNOWN = "unknown"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-def _private(response: Response) -> Response:
-    """The page carries a personal link: never cached, never sent on as a referrer."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _usable_invitation(token: str) -> Invitation:
-    """The invitation this link opens, or a page saying why it cannot be used (404/410)."""
-    invitation = links.find_invitation(token)
-    if invitation is None:
-        problem = LinkProblem.UNKNOWN
-    elif invitation.status == InvitationStatus.REVOKED or invitation.revoked_at is not None:
-        problem = LinkProblem.REVOKED
-    elif invitation.is_expired:
-        problem = LinkProblem.EXPIRED
-    else:
-        return invitation
-    page = render_template(
-        "signatures/sign_problem.html",
-        problem=problem.value,
-        invitation=invitation if problem != LinkProblem.UNKNOWN else None,
-        token=token,
-    )
-    code = 404 if problem == LinkProblem.UNKNOWN else 410
-    abort(_private(make_response(page, code)))
 
 
 def _diff(old: Revision, new: Revision) -> dict[str, Any]:
@@ -188,13 +154,13 @@ def _sign_page(
         error=error,
         can_sign=letter.accepts_signatures,
     )
-    return _private(make_response(page, status))
+    return keep_link_private(make_response(page, status))
 
 
 @bp.get("/sign/<token>")
 @public
 def sign(token: str) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     return _sign_page(invitation)
 
 
@@ -202,18 +168,18 @@ def sign(token: str) -> Response:
 @public
 def sign_seen(token: str) -> Response:
     """Called by the page's script: the invitee's browser has shown them this revision."""
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     form = SeenForm(letter=invitation.letter)
     if not form.validate_on_submit() or form.read_revision is None:
-        return _private(make_response("", 400))
+        return keep_link_private(make_response("", 400))
     ops.record_seen(invitation, form.read_revision, form.timezone.data)
-    return _private(make_response("", 204))
+    return keep_link_private(make_response("", 204))
 
 
 @bp.post("/sign/<token>/approve")
 @public
 def sign_approve(token: str) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     form = ApproveForm(letter=invitation.letter)
     if not form.validate_on_submit() or form.read_revision is None:
         return _sign_page(invitation, approve_form=form)
@@ -252,13 +218,13 @@ def sign_approve(token: str) -> Response:
         )
     elif approval.held_change is None:
         flash("Your approval of this text was already recorded; nothing changed.", "info")
-    return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
+    return keep_link_private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
 
 
 @bp.post("/sign/<token>/decline")
 @public
 def sign_decline(token: str) -> Response:
-    invitation = _usable_invitation(token)
+    invitation = usable_invitation(token)
     form = DeclineForm()
     if not form.validate_on_submit():
         return _sign_page(invitation, decline_form=form)
@@ -271,7 +237,7 @@ def sign_decline(token: str) -> Response:
         "If you change your mind, you can still approve it here until the deadline.",
         "success",
     )
-    return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
+    return keep_link_private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
 
 
 def _invitation_for_withdrawal(token: str) -> Invitation:
@@ -279,7 +245,7 @@ def _invitation_for_withdrawal(token: str) -> Invitation:
     invitation = links.find_invitation(token)
     if invitation is None:
         page = render_template("signatures/sign_problem.html", problem=LinkProblem.UNKNOWN.value)
-        abort(_private(make_response(page, 404)))
+        abort(keep_link_private(make_response(page, 404)))
     return invitation
 
 
@@ -306,7 +272,7 @@ def _withdraw_page(
         form=form or WithdrawForm(formdata=None),
         link_usable=_link_is_usable(invitation),
     )
-    return _private(make_response(page, status))
+    return keep_link_private(make_response(page, status))
 
 
 @bp.get("/sign/<token>/withdraw")
@@ -337,5 +303,7 @@ def sign_withdraw(token: str) -> Response:
     else:
         flash("Your approval had already been withdrawn.", "info")
     if _link_is_usable(invitation):
-        return _private(redirect(url_for("signatures.sign", token=token, _anchor="answer")))
-    return _private(redirect(url_for("signatures.sign_withdraw_confirm", token=token)))
+        return keep_link_private(
+            redirect(url_for("signatures.sign", token=token, _anchor="answer"))
+        )
+    return keep_link_private(redirect(url_for("signatures.sign_withdraw_confirm", token=token)))
