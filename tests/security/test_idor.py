@@ -33,6 +33,10 @@ from signon.core.jobs import BackgroundJob
 from signon.core.outbox import OutboxMessage
 from signon.core.permissions import OrganisationRole, TeamRole
 from signon.core.transaction import commit
+from signon.drafting.comments import operations as comments
+from signon.drafting.comments.models import CommentThread
+from signon.drafting.suggestions import operations as suggestions
+from signon.drafting.suggestions.models import Suggestion
 from signon.exports.bundles.operations import IMPORT_JOB
 from signon.exports.pdf.operations import export_pdf
 from signon.extensions import db
@@ -71,6 +75,8 @@ OBJECT_ARGS = {
     "message_id",
     "token",
     "job_id",
+    "thread_id",
+    "suggestion_id",
 }
 
 
@@ -118,6 +124,11 @@ def _build() -> World:
     letters.save_revision(b, zed, base=head, title=b.title, body="Zulu secret text four.\n")
     head = b.head()
     assert head is not None and head.number == 3  # letter A has only revision 1
+    # a comment thread and an open suggestion of B's team
+    thread = comments.start_thread(b, head, quote="secret", body="Zulu comment", author=zara)
+    (suggestion,) = suggestions.suggest_changes(
+        b, zara, base=head, body="Zulu secret text zulufive.\n"
+    )
     invitation = invitations.invite_organisation(
         b, organisation_name="Zulu Invitee Org", email="invitee@zulu.example.org", invited_by=zed
     )
@@ -175,6 +186,8 @@ def _build() -> World:
             "public_token": public_token,
             "message_id": b_message.id,
             "job_id": b_import.id,
+            "thread_id": thread.id,
+            "suggestion_id": suggestion.id,
         },
         a_raw,
     )
@@ -191,7 +204,9 @@ def _snapshot(world: World) -> dict[str, Any]:
     org_invitation = db.session.get(OrganisationInvitation, ids["org_invitation_id"])
     letter = db.session.get(Letter, ids["letter_id"])
     message = db.session.get(OutboxMessage, ids["message_id"])
-    assert letter is not None
+    thread = db.session.get(CommentThread, ids["thread_id"])
+    suggestion = db.session.get(Suggestion, ids["suggestion_id"])
+    assert letter is not None and thread is not None and suggestion is not None
     return {
         "member": member.role if member else None,
         "draft": db.session.get(UnresolvedDraft, ids["draft_id"]) is not None,
@@ -202,6 +217,8 @@ def _snapshot(world: World) -> dict[str, Any]:
         "letter": (letter.status, letter.is_public, letter.title, letter.deadline),
         "message": (message.attempts, message.sent_at) if message else None,
         "revisions": letter.head().number if letter.head() else None,  # type: ignore[union-attr]
+        "thread": (thread.resolved_at, len(thread.comments)),
+        "suggestion": (suggestion.state, suggestion.decided_at),
     }
 
 
@@ -210,6 +227,18 @@ class Probe:
     method: str
     url: str
     rule: str
+    websocket: bool = False
+
+
+#: The handshake of a WebSocket from a page of this site: a socket route answers a plain
+#: request with 400 before it looks at the letter, so it is probed as a browser opens it.
+WEBSOCKET_HANDSHAKE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+    "Origin": "http://localhost",
+}
 
 
 #: A form that would pass validation on most POST routes (CSRF is off in tests),
@@ -242,7 +271,7 @@ def _probes(app: Flask, world: World) -> Iterator[Probe]:
                 url = _url(rule, values)
                 if rule.endpoint == "letters.diff":
                     url += "?from=1&to=3"
-                yield Probe(method, url, rule.rule)
+                yield Probe(method, url, rule.rule, rule.websocket)
 
 
 def _fillings(rule: Rule, a_slug: str, a_org: int, b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -260,6 +289,8 @@ def _fillings(rule: Rule, a_slug: str, a_org: int, b: dict[str, Any]) -> list[di
         "message_id": b["message_id"],
         "token": b["public_token"],
         "job_id": b["job_id"],
+        "thread_id": b["thread_id"],
+        "suggestion_id": b["suggestion_id"],
     }
     fillings = []
     if "slug" in args:
@@ -316,11 +347,17 @@ def test_no_route_lets_one_coalition_reach_anothers_objects(
             "logos/<int:signature_id>",
             "imports/<int:job_id>",
             "/api/v1/letters/<slug>",
+            "comments/<int:thread_id>",
+            "suggestions/<int:suggestion_id>",
+            "/letters/<slug>/live",
         ):
             assert needle in walked, needle
         leaks = []
         for probe in probes:
-            response = client.open(probe.url, method=probe.method, data=FORGED_FORM)
+            headers = WEBSOCKET_HANDSHAKE if probe.websocket else {}
+            response = client.open(
+                probe.url, method=probe.method, data=FORGED_FORM, headers=headers
+            )
             body = response.get_data(as_text=True).lower()
             if not _refused(response.status_code, probe.url) or MARKER in body:
                 leaks.append(f"{probe.method} {probe.url} -> {response.status_code}")
