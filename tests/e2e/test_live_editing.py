@@ -241,9 +241,13 @@ def test_a_viewer_cannot_write_even_through_a_forged_socket_message(
     # Closed by the server at once: 1008 (policy), seen as 1006 behind werkzeug's dev
     # server, which writes an HTTP answer on the connection after the socket's end.
     assert code in (1008, 1006)
-    # Ada types after it: her change arrives, the forged one never does.
+    # Ada types after it: her change reaches Ben, the forged one never does. (Save version
+    # saves what the server holds: Ben's copy says the server has all of Ada's keys.)
+    ben = new_page()
+    ben_area = open_live(ben, team, team.people[1])
     caret_at(ada_area, len(TEXT))
     ada.keyboard.type("Ada was here.")
+    expect(ben_area).to_have_value(TEXT + "Ada was here.")
     ada.get_by_role("button", name="Save version").click()
     expect(panel(ada)).to_contain_text("Saved as revision 2.")
     number, body = head_body(app, team.slug)
