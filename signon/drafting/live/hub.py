@@ -60,6 +60,8 @@ class Connection:
     user_id: int
     name: str
     access: Access
+    #: the login session it was opened under (``User.session_token``); rotated: closed
+    session_token: str | None = None
     checked_at: float = field(default_factory=time.monotonic)
     #: Yjs client ids whose presence this socket announced (removed when it closes).
     client_ids: dict[int, int] = field(default_factory=dict)
@@ -276,7 +278,9 @@ class Hub:
 
     def check(self, connection: Connection) -> Access:
         """The socket's access, asked now; a socket that lost what it had is closed."""
-        access = queries.access_of(connection.letter_id, connection.user_id)
+        access = queries.access_of(
+            connection.letter_id, connection.user_id, connection.session_token
+        )
         db.session.rollback()  # end the read: a socket lives long
         connection.checked_at = time.monotonic()
         if access < connection.access:

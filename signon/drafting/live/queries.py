@@ -23,8 +23,12 @@ class Access(enum.IntEnum):
     WRITE = 2
 
 
-def access_of(letter_id: int, user_id: int) -> Access:
+def access_of(letter_id: int, user_id: int, session_token: str | None = None) -> Access:
     """What the user may do on the letter's live document, asked of the database now.
+
+    ``session_token``: the one the socket was opened under (a socket outlives its
+    request): once the person logs out or changes their password, the token is rotated
+    and the socket may do nothing, as their pages may not.
 
     A frozen or closed letter has no live document (issue 13, item 4): nobody. A viewer
     reads; whoever may ``letter:live_edit`` writes. The request's memo of roles is
@@ -34,6 +38,8 @@ def access_of(letter_id: int, user_id: int) -> Access:
     letter = db.session.get(Letter, letter_id, populate_existing=True)
     user = db.session.get(User, user_id)
     if letter is None or user is None or not user.is_active:
+        return Access.NONE
+    if session_token is not None and user.session_token != session_token:
         return Access.NONE
     if letter.status != LetterStatus.DRAFTING:
         return Access.NONE

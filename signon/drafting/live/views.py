@@ -100,12 +100,18 @@ def live_socket(letter: Letter) -> Response:
     access = queries.access_of(letter.id, current_user.id)
     if access == Access.NONE:
         abort(403)
-    connection_of = (letter.id, current_user.id, current_user.display_name, access)
+    connection_of = (
+        letter.id,
+        current_user.id,
+        current_user.display_name,
+        access,
+        current_user.session_token,
+    )
     transaction.rollback()  # hold no transaction while the socket lives
     socket = Server(request.environ, max_message_size=MAX_MESSAGE_BYTES, ping_interval=PING_SECONDS)
     _send_at_once(socket)
-    letter_id, user_id, name, access = connection_of
-    connection = Connection(socket, letter_id, user_id, name, access)
+    letter_id, user_id, name, access, session_token = connection_of
+    connection = Connection(socket, letter_id, user_id, name, access, session_token)
     try:
         serve(hub(), socket, connection)
     except ConnectionClosed:

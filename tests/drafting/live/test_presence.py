@@ -1,4 +1,5 @@
-"""Presence on the live socket: a presence id is its first socket's.
+"""Who a live socket speaks for: a presence id is its first socket's; a session is the
+login's, and ends with it.
 
 A team member (here a viewer) must not move, rename or remove someone else's caret by
 sending presence for their Yjs client id; and the browser's provider, which sends back
@@ -7,15 +8,18 @@ the others' presence it receives, must neither rename them nor be closed for it.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from signon.accounts.models import User
 from signon.drafting.live import protocol
+from signon.drafting.live.connection import ACCESS_TTL
 from signon.drafting.live.protocol import Presence
 from signon.extensions import db
-from tests.drafting.live.client import LiveClient, eventually
+from tests.drafting.live.client import LiveClient, eventually, handshake_status
 from tests.drafting.live.conftest import Serve
-from tests.drafting.live.world import Team, editor, make_team
+from tests.drafting.live.world import Team, editor, make_team, post, stored_updates
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
 
@@ -106,3 +110,19 @@ def test_a_client_sending_back_the_others_presence_is_neither_closed_nor_renamed
     echoer.close()
     eventually(lambda: observer.presence.get(echoer.doc.client_id, 1) is None)
     assert all(observer.presence.get(i) is not None for i in ids[1:])
+
+
+def test_logging_out_ends_the_sockets_of_that_session(serve: Serve, team: Team) -> None:
+    """A socket outlives the page that opened it: logging out (which ends every session of
+    the person, as a password change does) ends its right to write and read."""
+    server = serve()
+    drafter = editor(server, team, team.drafter)
+    cookie = team.cookie(server, team.drafter)
+    post(server, team, team.drafter, "/logout")
+    time.sleep(ACCESS_TTL + 0.1)  # the socket's rights are asked again after this
+    drafter.append("Written after logging out.\n")
+    eventually(drafter.closed.is_set, what="the logged-out socket is closed")
+    assert drafter.close_code == 1008
+    assert stored_updates(team.letter) == 0
+    # the old cookie opens nothing either
+    assert handshake_status(server.url, team.slug, cookie, server.url) == 302
