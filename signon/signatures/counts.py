@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, literal, select, update
 
@@ -86,6 +86,20 @@ def shown(listing: Listed, now: datetime | None = None) -> ShownCounts:
         )
     ).one()
     return ShownCounts(int(row[0]), int(row[1]))
+
+
+def outdate(letter_id: int) -> None:
+    """The letter's kept counts are not to be shown again: the next reader counts.
+
+    For a change that a person makes and then looks at (a coordinator accepting a public
+    signature sees the public page or the embed next), which is rare, so the row is not hot.
+    The public sign-ons of a burst do not call it: their counts are at most
+    :data:`FRESH_FOR` seconds old."""
+    db.session.execute(
+        update(LetterCounts)
+        .where(LetterCounts.letter_id == letter_id)
+        .values(refreshed_at=datetime(1970, 1, 1, tzinfo=UTC))
+    )
 
 
 def fresh_since(now: datetime | None = None) -> datetime:

@@ -21,11 +21,18 @@ from signon.letters.models import ChangeKind, Letter, LetterStatus
 from signon.signatures import counts
 from signon.signatures.dashboard import queries
 from signon.signatures.listing import listed
-from signon.signatures.models import LetterCounts, Signature, SignatureEvent, SignatureStatus
+from signon.signatures.models import (
+    LetterCounts,
+    Moderation,
+    Signature,
+    SignatureEvent,
+    SignatureStatus,
+)
+from signon.signatures.public_signon import operations as public_ops
 from tests.conftest import login
 from tests.factories import add_revision, make_user
 from tests.querycount import count_queries
-from tests.signatures.factories import make_public_letter, make_signature
+from tests.signatures.factories import ask_and_confirm, make_public_letter, make_signature
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -301,3 +308,16 @@ def _listed_on_dashboard(response: TestResponse) -> int:
     found = re.search(r"data-listed>(\d+)<", response.get_data(as_text=True))
     assert found is not None
     return int(found.group(1))
+
+
+def test_a_moderator_accepting_a_signature_sees_it_counted_at_once() -> None:
+    """The coordinator who accepts a public signature looks at the public page or the
+    embed next: the kept counts are outdated by the decision, not shown for FRESH_FOR
+    more seconds (the journey that found it: tests/e2e/test_journey_public.py)."""
+    coordinator = make_user()
+    letter = make_public_letter(coordinator)
+    pending = ask_and_confirm(letter, "Waiting Coalition", "waiting@coalition.example.org")
+    assert pending.moderation == Moderation.PENDING
+    assert counts.shown(listed(letter)) == counts.ShownCounts(0, 0)  # kept, fresh
+    public_ops.accept_signature(pending, moderator=coordinator)
+    assert counts.shown(listed(letter)) == _exact(letter) == counts.ShownCounts(1, 0)

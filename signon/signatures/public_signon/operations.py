@@ -39,7 +39,7 @@ from signon.core.urls import canonical_url
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters.models import Letter, PublicSignatories, Revision
-from signon.signatures import duplicates
+from signon.signatures import counts, duplicates
 from signon.signatures.approvals.operations import (
     SignatoryDetails,
     SignatureError,
@@ -905,6 +905,7 @@ def accept_signature(signature: Signature, *, moderator: User) -> None:
     if signature.status != SignatureStatus.APPROVED:
         raise SignatureError(f"“{signature.name}” withdrew meanwhile: there is nothing to publish.")
     record_decision(signature, Moderation.ACCEPTED, "moderation_accepted", moderator=moderator)
+    counts.outdate(signature.letter_id)
     letter = signature.letter
     mail_signatory(
         signature,
