@@ -9,7 +9,10 @@
 * ``new_page`` / ``page`` (per test): a fresh browser context (no cookies) whose base URL
   is the live server. Console errors, uncaught exceptions, CSP violations and failed
   requests on any page fail the test at teardown, and so does an exception in the server.
-  ``browser_problems.allow(pattern)`` accepts an expected one.
+  ``browser_problems.allow(pattern)`` accepts an expected one. In tests marked
+  ``axe_every_page`` (the role journeys), axe-core runs on every document the pages show
+  (``axe``, :class:`tests.e2e.helpers.AxeOnEveryPage`): any violation of any impact fails
+  the test at teardown, naming the rule, the element and the page's URL.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from signon import create_app
 from signon.extensions import db
 from tests.conftest import make_settings
 from tests.e2e import testapp
+from tests.e2e.helpers import AxeOnEveryPage
 from tests.smtp import MailCatcher
 
 #: Where to find Chromium: $SIGNON_CHROMIUM, Debian's package, or the PATH.
@@ -54,7 +58,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-PHONE: ViewportSize = {"width": 375, "height": 740}
+#: A common phone (390 x 844 CSS pixels, as an iPhone 12 to 15).
+PHONE: ViewportSize = {"width": 390, "height": 844}
 #: Playwright's waits (clicks, fills, expect) give up after this many milliseconds.
 TIMEOUT_MS = 10_000
 
@@ -82,6 +87,11 @@ def find_chromium() -> str | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: a real-browser test (tests/e2e), set automatically")
+    config.addinivalue_line(
+        "markers",
+        "axe_every_page: run axe-core on every page the test's browser shows (the role "
+        "journeys); any violation fails the test",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -246,10 +256,26 @@ NewPage = Callable[..., Page]
 
 
 @pytest.fixture
+def axe(live_server: LiveServer, request: pytest.FixtureRequest) -> AxeOnEveryPage | None:
+    """For tests marked ``axe_every_page``: axe-core on every page of the test's browser
+    contexts (see :class:`AxeOnEveryPage`); any violation, of any impact, fails the test at
+    teardown. ``None`` for the others (which call ``axe_violations`` where they check)."""
+    if request.node.get_closest_marker("axe_every_page") is None:
+        return None
+    return AxeOnEveryPage(live_server.url)
+
+
+@pytest.fixture
 def new_page(
-    browser: Browser, live_server: LiveServer, browser_problems: BrowserProblems
+    browser: Browser,
+    live_server: LiveServer,
+    browser_problems: BrowserProblems,
+    axe: AxeOnEveryPage | None,
 ) -> Iterator[NewPage]:
-    """``new_page(viewport=PHONE, **context_options)``: a page in a fresh browser context."""
+    """``new_page(viewport=PHONE, **context_options)``: a page in a fresh browser context.
+
+    In tests marked ``axe_every_page``, every document shown in it is checked with
+    axe-core (``axe``)."""
     contexts: list[BrowserContext] = []
 
     def make(viewport: ViewportSize = DESKTOP, **options: Any) -> Page:
@@ -258,14 +284,25 @@ def new_page(
         context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
         context.set_default_timeout(TIMEOUT_MS)
         browser_problems.watch(context)
+        if axe is not None:
+            axe.watch(context)
         contexts.append(context)
         page = context.new_page()
         browser_problems.watch_page(page)  # popups are watched through the context
+        if axe is not None:
+            axe.watch_page(page)
         return page
 
     yield make
-    for context in contexts:
-        context.close()
+    try:
+        if axe is not None:
+            axe.check_open_pages()
+    finally:
+        for context in contexts:
+            context.close()
+    failure = axe.report() if axe is not None else None
+    if failure:
+        pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture

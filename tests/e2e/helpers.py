@@ -7,14 +7,18 @@ so paths such as ``page.goto("/letters/")`` work; ``base_url`` arguments accept 
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from signon.core import transaction
 from tests.e2e import testapp
@@ -145,12 +149,49 @@ def editor_paste(page: Page, html: str, text: str = "", selector: str = EDITOR) 
     )
 
 
+def assert_fits_the_width(page: Page, width: int) -> None:
+    """Nothing on the page is wider than ``width`` (no sideways scrolling on a phone); the
+    message names the elements that stick out."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width <= width:
+        return
+    wide = page.evaluate(
+        """width => [...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > width)
+            .slice(0, 8)
+            .map(e => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}` +
+                      `${e.className && typeof e.className === "string" ?
+                         "." + e.className.trim().split(/\\s+/).join(".") : ""}` +
+                      ` (right edge at ${Math.round(e.getBoundingClientRect().right)}px)`)""",
+        width,
+    )
+    raise AssertionError(
+        f"{page.url} is {scroll_width}px wide at {width}px; sticking out: {', '.join(wide)}"
+    )
+
+
+PASTE_FIXTURES = Path(__file__).parent / "paste"
+
+
+def paste_fixture(name: str) -> tuple[str, str]:
+    """The clipboard HTML kept in ``tests/e2e/paste/<name>.html`` (what Word, Google Docs
+    or LibreOffice put on the clipboard) and the Markdown the editor must make of it."""
+    html = (PASTE_FIXTURES / f"{name}.html").read_text(encoding="utf-8")
+    markdown = (PASTE_FIXTURES / f"{name}.md").read_text(encoding="utf-8").rstrip("\n")
+    return html, markdown
+
+
 def preview(page: Page) -> Locator:
     """The live preview region ("Preview")."""
     return page.get_by_role("region", name="Preview")
 
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+#: Runs axe-core's default rules on the document (loading axe first if needed): a list of
+#: {id, impact, help, targets}.
+AXE_RUN = """async ([context, options]) => (await axe.run(context, options)).violations
+    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(" "))}))"""
 
 
 def axe_violations(page: Page, context: str = "html", rules: list[str] | None = None) -> list[str]:
@@ -162,9 +203,104 @@ def axe_violations(page: Page, context: str = "html", rules: list[str] | None = 
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated, not a <script>: CSP stays
     options = {"runOnly": {"type": "rule", "values": rules}} if rules else {}
-    found = page.evaluate(
-        """async ([context, options]) => (await axe.run(context, options)).violations
-            .flatMap(v => v.nodes.map(n => v.id + ": " + n.target.join(" ")))""",
-        [context, options],
-    )
-    return [str(line) for line in found]
+    found = page.evaluate(AXE_RUN, [context, options])
+    return [f"{v['id']}: {target}" for v in found for target in v["targets"]]
+
+
+class AxeOnEveryPage:
+    """Runs axe-core on every document a test's pages show, and collects the violations.
+
+    An init script marks each of the live server's HTML documents, once loaded, with
+    ``data-axe-pending`` on ``<html>`` (top-level documents only, not frames). A Playwright
+    locator handler on that mark runs before the next action or auto-waiting assertion the
+    test makes on the page: it checks the document (the whole page, default rules, every
+    impact) and removes the mark. ``goto`` and ``reload`` check a pending document before
+    leaving it, and so does the teardown for pages still open (:meth:`check_open_pages`).
+    The check is therefore part of the test's own sequence, never racing it.
+    """
+
+    MARK = "data-axe-pending"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        #: "URL: rule (impact) on target: help" lines, one per element in violation.
+        self.violations: list[str] = []
+        #: The URLs of the documents checked, in order (a test can see the mechanism ran).
+        self.checked: list[str] = []
+        self._pages: list[Page] = []
+
+    def watch(self, context: BrowserContext) -> None:
+        origin = json.dumps(self.base_url)
+        context.add_init_script(
+            f"""if (window.top === window && location.origin === {origin}) {{
+                // only HTML documents: not an image or PDF the browser shows by itself
+                addEventListener("load", () => {{
+                    if (document.contentType === "text/html") {{
+                        document.documentElement.setAttribute("{self.MARK}", "");
+                    }}
+                }});
+            }}"""
+        )
+        context.on("page", self.watch_page)
+
+    def watch_page(self, page: Page) -> None:
+        if any(watched is page for watched in self._pages):
+            return
+        self._pages.append(page)
+        page.add_locator_handler(
+            page.locator(f"html[{self.MARK}]"), lambda _: self.check(page), no_wait_after=True
+        )
+        for name in ("goto", "reload"):
+            setattr(page, name, self._checking_first(page, getattr(page, name)))
+
+    def _checking_first(self, page: Page, navigate: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(navigate)
+        def checked_then_navigate(*args: Any, **kwargs: Any) -> Any:
+            self.check(page)
+            return navigate(*args, **kwargs)
+
+        return checked_then_navigate
+
+    def check(self, page: Page) -> None:
+        """Check the page's current document, if it is marked as not checked yet."""
+        if page.is_closed():
+            return
+        url = page.url
+        try:
+            state = page.evaluate(
+                f"""() => {{
+                    const html = document.documentElement;
+                    if (!html || !html.hasAttribute("{self.MARK}")) {{ return null; }}
+                    html.removeAttribute("{self.MARK}");
+                    return typeof window.axe === "object" ? "ready" : "load";
+                }}"""
+            )
+            if state is None:
+                return
+            if state == "load":
+                page.evaluate(AXE.read_text(encoding="utf-8"))  # not a <script>: CSP stays
+            found = page.evaluate(AXE_RUN, ["html", {}])
+        except PlaywrightError as error:  # the page went away meanwhile (closed, navigated)
+            self.violations.append(f"{url}: axe-core could not finish: {error.message}")
+            return
+        self.checked.append(url)
+        for violation in found:
+            for target in violation["targets"]:
+                self.violations.append(
+                    f"{url}: {violation['id']} ({violation['impact']}) on {target}: "
+                    f"{violation['help']}"
+                )
+
+    def check_open_pages(self) -> None:
+        for page in self._pages:
+            self.check(page)
+
+    def report(self) -> str | None:
+        """A readable failure message, or None when every checked document passed."""
+        if not self.violations:
+            return None
+        unique = list(dict.fromkeys(self.violations))
+        return (
+            f"axe-core found {len(unique)} accessibility violation(s) on the pages "
+            "this test visited:\n  " + "\n  ".join(unique)
+        )

@@ -1,14 +1,24 @@
-"""Journey 3, in a real browser: a coordinator opens the export page, sees the preview and
-who is left out, exports the PDF, downloads it, and the file is the signed statement."""
+"""Journey 3, in a real browser, at 1280 and at 390 px: the coordinator's day.
+
+They choose how they hear of things (account page: approvals at once, the rest in the
+daily digest), invite a colleague to the team by address, invite organisations; an
+approval arrives by mail at once, a decline waits for the digest, and both are in the
+letter's Activity feed; "Re-send" is offered only to the organisation that has not
+answered; the signatories dashboard fits a phone; then the export page (settings first,
+the preview, who is left out) produces the PDF, read back with pypdf, and the Word file,
+read back with python-docx. Every page is checked with axe-core (tests/e2e/conftest.py).
+"""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from docx import Document
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from pypdf import PdfReader
+from sqlalchemy import select
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.core import transaction
@@ -16,12 +26,13 @@ from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.signatures.approvals.operations import SignatoryDetails, approve
 from signon.signatures.models import Moderation, SignatureSource
-from tests.e2e.conftest import PHONE, LiveServer, NewPage
-from tests.e2e.helpers import TestUser, axe_violations, login_directly
+from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
+from tests.e2e.helpers import TestUser, assert_fits_the_width, axe_violations, login_directly
 from tests.exports.factories import demo_letter
 from tests.factories import make_user
+from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 
 PENDING = "Awaiting Moderation Collective"
@@ -46,27 +57,145 @@ def _letter(app: Flask) -> tuple[TestUser, str]:
     return created, slug
 
 
-def test_coordinator_previews_sees_who_is_left_out_exports_and_downloads(
-    app: Flask, live_server: LiveServer, page: Page
+VIEWPORTS = [pytest.param(DESKTOP, id="1280px"), pytest.param(PHONE, id="390px")]
+COLLEAGUE = "sam@coalition.example.org"
+ORGANISATIONS = {
+    "Approving Alliance": "office@approving.example.org",
+    "Declining Union": "office@declining.example.org",
+    "Silent Society": "office@silent.example.org",
+}
+
+
+def _fits(page: Page, viewport: ViewportSize) -> None:
+    assert_fits_the_width(page, viewport["width"])
+
+
+def _answer_invitations(live_server: LiveServer, slug: str) -> None:
+    """Approving Alliance approves and Declining Union declines, through their links'
+    operations (the invitee's own pages are journey 2)."""
+    with live_server.app.app_context():
+        from signon.extensions import db
+        from signon.letters import queries
+        from signon.signatures.invitations import operations as invitations
+        from signon.signatures.models import Invitation
+
+        letter = queries.letter_by_slug(slug)
+        found = db.session.scalars(select(Invitation).where(Invitation.letter_id == letter.id))
+        by_name = {i.organisation_name: i for i in found}
+        invitations.approve_invitation(
+            by_name["Approving Alliance"],
+            letter.head(),
+            SignatoryDetails(name="Approving Alliance", authority_confirmed=True),
+        )
+        invitations.decline_invitation(by_name["Declining Union"], reason="Not our topic")
+        transaction.commit()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
+    app: Flask,
+    live_server: LiveServer,
+    new_page: NewPage,
+    mail_catcher: MailCatcher,
+    viewport: ViewportSize,
 ) -> None:
     user, slug = _letter(app)
-    login_directly(page, user, f"/letters/{slug}/export")
+    mail_catcher.clear()
+    page = new_page(viewport)
+
+    # How they hear of things: approvals at once, declines in the daily digest.
+    login_directly(page, user, "/account")
+    settings = page.get_by_role("region", name="Notifications")
+    settings.get_by_label("Approvals").select_option(label="Immediately")
+    settings.get_by_label("Declines").select_option(label="In the daily digest")
+    settings.get_by_role("button", name="Save notification settings").click()
+    expect(page.get_by_text("Your notification settings are saved.")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Notifications").get_by_label("Approvals")
+    ).to_have_value("immediate")
+    _fits(page, viewport)
+
+    # A colleague without an account is invited to the team by address.
+    page.goto(f"/letters/{slug}/team")
+    adding = page.get_by_role("region", name="Add a person")
+    adding.get_by_label("E-mail address").fill(COLLEAGUE)
+    adding.get_by_label("Role").select_option("drafter")
+    adding.get_by_role("button", name="Invite to the team").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Invitation sent to {COLLEAGUE}")
+    expect(page.get_by_role("table", name="Invitations waiting")).to_contain_text(COLLEAGUE)
+    assert mail_catcher.to(COLLEAGUE), "the colleague was not mailed"
+    _fits(page, viewport)
+
+    # Three organisations invited through the page; one approves, one declines.
+    page.goto(f"/letters/{slug}/invitations")
+    one = page.locator(
+        "form", has=page.get_by_role("button", name="Send the invitation", exact=True)
+    )
+    for organisation, address in ORGANISATIONS.items():
+        one.get_by_label(re.compile(r"^\s*Organisation")).fill(organisation)
+        one.get_by_label(re.compile(r"^\s*E-mail address")).fill(address)
+        one.get_by_role("button", name="Send the invitation", exact=True).click()
+        expect(page.get_by_text(f"{organisation} is invited")).to_be_visible()
+    _answer_invitations(live_server, slug)
+    page.reload()
+    for organisation, resend in (
+        ("Approving Alliance", 0),
+        ("Declining Union", 0),
+        ("Silent Society", 1),
+    ):
+        row = page.locator("tr", has=page.get_by_role("rowheader", name=re.compile(organisation)))
+        expect(row.get_by_role("button", name="Re-send")).to_have_count(resend)
+    _fits(page, viewport)
+
+    # The approval came by mail at once; the decline did not.
+    subjects = [" ".join(m["Subject"].split()) for m in mail_catcher.to(user.email)]
+    assert any(s.startswith("Approvals: ") and "Approving Alliance" in s for s in subjects), (
+        subjects
+    )
+    assert not any(s.startswith("Declines: ") for s in subjects), subjects
+
+    # Both are in the letter's Activity feed ...
+    page.goto(f"/letters/{slug}/")
+    feed = page.get_by_role("region", name="Activity")
+    expect(feed).to_contain_text("Approving Alliance")
+    expect(feed).to_contain_text("Declining Union")
+    _fits(page, viewport)
+
+    # ... and the decline in the daily digest, sent once however often the command runs.
+    with live_server.app.app_context():
+        from signon.letters.notices import send_digests
+
+        assert send_digests() >= 1
+        transaction.commit()
+        assert send_digests() == 0
+    mails = mail_catcher.to(user.email)
+    (digest,) = [m for m in mails if m["Subject"].strip().startswith("Signon: ")]
+    assert "Declining Union" in MailCatcher.text_of(digest)
+
+    # The dashboard, chart included, fits the screen.
+    page.goto(f"/letters/{slug}/signatories")
+    chart = page.get_by_role("region", name="Approvals over time")
+    expect(chart).to_be_visible()
+    _fits(page, viewport)
+
+    page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")  # not the preview
     expect(page.get_by_role("heading", name="Export as PDF")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"11\s+signatories\s+will be listed"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"12\s+signatories\s+will be listed"))).to_be_visible()
     left_out = page.get_by_role("table", name="Approvals that are not listed, and why")
     expect(left_out).to_contain_text(PENDING)
     expect(left_out).to_contain_text("awaiting moderation")
 
     preview = page.get_by_role("img", name="Preview of the first two pages of the PDF")
-    expect(preview).to_be_visible()
+    expect(preview).to_be_visible(timeout=30_000)  # rendered on the spot
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000
     )
 
     # the settings come first, and apply to the export without a separate save
-    settings = page.get_by_role("heading", name="Settings").bounding_box()
+    settings_box = page.get_by_role("heading", name="Settings").bounding_box()
     shown = page.get_by_role("heading", name="Preview").bounding_box()
-    assert settings is not None and shown is not None and settings["y"] < shown["y"]
+    assert settings_box is not None and shown is not None and settings_box["y"] < shown["y"]
+    _fits(page, viewport)
     audit = page.get_by_role("checkbox", name=re.compile(r"Add an audit page"))
     expect(audit).not_to_be_checked()  # off by default: the publishable PDF first
     audit.check()
@@ -90,16 +219,20 @@ def test_coordinator_previews_sees_who_is_left_out_exports_and_downloads(
         assert record.file_sha256 is not None
         assert download.path().read_bytes() == pdf_operations.stored_pdf(record)
 
-
-def test_the_export_page_works_on_a_phone(
-    app: Flask, live_server: LiveServer, new_page: NewPage
-) -> None:
-    user, slug = _letter(app)
-    page = new_page(viewport=PHONE)
-    login_directly(page, user, f"/letters/{slug}/export")
-    expect(page.get_by_role("button", name="Export PDF")).to_be_visible()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"] + 1, f"the page scrolls sideways ({width}px)"
+    # The same text, ordering and groups as an editable Word file (the approval of the
+    # morning included).
+    page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download as an editable Word file (.docx)").click()
+    assert info.value.suggested_filename.endswith(".docx")
+    words = " ".join(p.text for p in Document(str(info.value.path())).paragraphs)
+    assert "Al-Haq" in words and "REDRESS" in words and "Approving Alliance" in words
+    assert words.index("Al-Haq") < words.index("REDRESS")
+    assert PENDING not in words and "Declining Union" not in words
+    page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")
+    exports = page.get_by_role("table", name="Every PDF and Word file exported, newest first")
+    expect(exports.get_by_role("link", name="Download Word file")).to_have_count(1)
+    expect(exports.get_by_role("link", name="Download PDF")).to_have_count(1)
 
 
 def test_each_setting_applies_to_the_preview_as_it_changes(

@@ -1,10 +1,14 @@
-"""Journey 2, in a real browser: an organisation is invited, opens the e-mailed link, approves.
+"""Journey 2, in a real browser: an organisation is invited, approves, re-confirms, withdraws.
 
 The coordinator invites through the invitations page; the mail arrives in the SMTP
-catcher; the invitee opens the link in a fresh browser (no account, phone-sized); the
-page records "opened" (seen on the coordinator's page); the invitee fills the form with a
-logo and approves; the confirmation shows the revision and its fingerprint; the
-coordinator's page shows "Approved".
+catcher, saying it may be forwarded to colleagues of the organisation; the invitee opens
+the link in a fresh browser (no account; at 1280 and at 390 px); the page records
+"opened" (seen on the coordinator's page); the invitee fills the form with a logo and
+approves; the confirmation shows the revision and its fingerprint; the coordinator's page
+shows "Approved" and offers no "Re-send" to it. Then the text changes substantively: the
+coordinator classifies the change, the invitee is mailed the rendered changes (HTML, and
+a readable plain-text part), reads them on their page, approves the new revision, and
+finally withdraws. Every page is checked with axe-core (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import FilePayload, Page, ViewportSize, expect
 from sqlalchemy import select
 
 from signon.accounts.models import User
@@ -24,13 +28,13 @@ from signon.core import transaction
 from signon.extensions import db
 from signon.letters.models import Letter
 from signon.signatures.models import Signature, SignatureStatus
-from tests.e2e.conftest import PHONE, LiveServer, NewPage
+from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
 from tests.e2e.helpers import create_user, login_directly
-from tests.factories import make_letter
+from tests.factories import add_revision, make_letter
 from tests.signatures.factories import image_bytes, link_in
 from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 INVITEE = "director@redress.example.org"
 BODY = (
@@ -74,13 +78,20 @@ def _row(page: Page, organisation: str):
     return page.locator("tr", has=page.get_by_role("rowheader", name=re.compile(organisation)))
 
 
-def test_invited_organisation_opens_the_link_and_approves(
+CHANGED = BODY.replace("cooperate fully", "cooperate fully and promptly")
+
+
+@pytest.mark.parametrize(
+    "viewport", [pytest.param(DESKTOP, id="1280px"), pytest.param(PHONE, id="390px")]
+)
+def test_invited_organisation_approves_reconfirms_and_withdraws(
     app: Flask,
     live_server: LiveServer,
     page: Page,
     new_page: NewPage,
     mail_catcher: MailCatcher,
     storage: Path,
+    viewport: ViewportSize,
 ) -> None:
     mail_catcher.clear()
     coordinator = create_user(app, name="Cora Coordinator")
@@ -102,10 +113,13 @@ def test_invited_organisation_opens_the_link_and_approves(
     # The mail arrived; its link opens the letter in a fresh browser, without an account.
     (message,) = mail_catcher.to(INVITEE)
     assert message["Subject"] == "Invitation to sign: Joint statement on cooperation"
-    assert "Cora Coordinator" in MailCatcher.text_of(message)
+    invitation_text = MailCatcher.text_of(message)
+    assert "Cora Coordinator" in invitation_text
+    assert "You may forward this message to colleagues at Redress Trust" in invitation_text
+    assert "do not forward" not in invitation_text.lower()
     link = link_in(message)
     assert link.startswith(live_server.url)
-    invitee = new_page(viewport=PHONE)
+    invitee = new_page(viewport=viewport)
     with invitee.expect_response(lambda r: r.url.endswith("/seen")) as seen:
         invitee.goto(link)
     assert seen.value.status == 204
@@ -156,8 +170,9 @@ def test_invited_organisation_opens_the_link_and_approves(
     # The coordinator's page shows the approval, with the logo and the domain check.
     page.reload()
     row = _row(page, "Redress Trust")
-    expect(row).to_contain_text("Approved")
+    expect(row).to_contain_text("Revision 1 as “REDRESS”")
     expect(row).to_contain_text("domain verified")
+    expect(row.get_by_role("button", name="Re-send")).to_have_count(0)  # it has answered
     _snapshot(page, "4-coordinator")
     logo = row.get_by_role("link", name="logo")
     with page.expect_response(lambda r: r.url.endswith("/logo")) as served:
@@ -173,3 +188,42 @@ def test_invited_organisation_opens_the_link_and_approves(
         assert signature.status == SignatureStatus.APPROVED
         assert (signature.name, signature.approved_sha256) == ("REDRESS", sha256)
         assert [p.name for p in (storage / "logos").iterdir()] == [signature.logo_filename]
+        add_revision(letter, db.session.get(User, coordinator.id), CHANGED)
+        transaction.commit()
+
+    # A substantive change: the coordinator says so on the Changes page.
+    mail_catcher.clear()
+    page.goto(f"/letters/{slug}/changes")
+    change = page.locator("article.lc-change")
+    expect(change.locator(".diff ins")).to_have_text("and promptly")
+    expect(change).not_to_contain_text("**")
+    change.get_by_role("button", name="Substantive: ask to re-confirm").click()
+    expect(page.get_by_text("1 organisation was asked by e-mail to re-confirm")).to_be_visible()
+
+    # The mail shows the change rendered (HTML) and readable (plain text), and may be forwarded.
+    (reconfirm,) = mail_catcher.to(INVITEE)
+    html = MailCatcher.html_of(reconfirm)
+    assert "<ins" in html and "and promptly" in html and "<strong>" in html
+    assert "**" not in html and "{+" not in html
+    text = MailCatcher.text_of(reconfirm)
+    assert "and promptly" in text and "{+" not in text and "[-" not in text
+    assert "You may forward this message to colleagues at REDRESS" in text
+
+    # The invitee reads the changes on their page and approves the new revision.
+    invitee.goto(link_in(reconfirm))
+    expect(invitee.get_by_text("Your approval awaits re-confirmation.")).to_be_visible()
+    changes = invitee.get_by_role(
+        "region", name=re.compile("What changed since the text you approved")
+    )
+    expect(changes.locator("ins")).to_contain_text(["and promptly"])
+    expect(changes.locator("strong").first).to_contain_text("cooperate fully")
+    invitee.get_by_label(re.compile("may sign on behalf of this organisation")).check()
+    invitee.get_by_role("button", name="Approve revision 2").click()
+    expect(invitee.locator(".inv-receipt")).to_contain_text("Revision 2")
+
+    # And finally withdraws (after confirming in the dialog).
+    invitee.once("dialog", lambda dialog: dialog.accept())
+    invitee.get_by_role("button", name="Withdraw my approval").click()
+    expect(invitee.get_by_text(re.compile("approval is withdrawn"))).to_be_visible()
+    page.goto(f"/letters/{slug}/invitations")
+    expect(_row(page, "Redress Trust")).to_contain_text("Withdrawn")

@@ -9,14 +9,14 @@ import re
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Dialog, expect
+from playwright.sync_api import Dialog, ViewportSize, expect
 
 from signon.core import transaction
-from tests.e2e.conftest import NewPage
+from tests.e2e.conftest import DESKTOP, PHONE, NewPage
 from tests.e2e.helpers import create_user, login_directly
 from tests.signatures.factories import ask_and_confirm, make_public_letter
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 NAMES = ("Spam Org One", "Spam Org Two", "Real Coalition")
 
@@ -34,10 +34,15 @@ def _letter_with_pending(app: Flask, coordinator_id: int) -> str:
     return slug
 
 
-def test_a_coordinator_rejects_and_accepts_a_selection(app: Flask, new_page: NewPage) -> None:
+@pytest.mark.parametrize(
+    "viewport", [pytest.param(DESKTOP, id="1280px"), pytest.param(PHONE, id="390px")]
+)
+def test_a_coordinator_rejects_and_accepts_a_selection(
+    app: Flask, new_page: NewPage, viewport: ViewportSize
+) -> None:
     coordinator = create_user(app, name="Carla Coordinator")
     slug = _letter_with_pending(app, coordinator.id)
-    page = new_page()
+    page = new_page(viewport)
     login_directly(page, coordinator, f"/letters/{slug}/moderation")
     questions: list[str] = []
     answers = [False, True]  # cancel the first confirmation, accept the second
@@ -73,7 +78,8 @@ def test_a_coordinator_rejects_and_accepts_a_selection(app: Flask, new_page: New
     expect(page.get_by_text("No signature awaits moderation.")).to_be_visible()
     assert questions == ["Reject the 2 selected? They will never be shown."] * 2  # no more
 
-    public = new_page()
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    public = new_page(viewport)
     public.goto(f"/p/{slug}")
     expect(public.locator("#signatories")).to_contain_text("Real Coalition")
     expect(public.locator("#signatories")).not_to_contain_text(re.compile("Spam Org"))

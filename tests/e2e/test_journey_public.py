@@ -22,7 +22,7 @@ from tests.e2e.helpers import TestUser, create_user, login_directly, mailed_link
 from tests.factories import make_letter
 from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 VISITOR = "rosa@voces.example.org"
 ORGANISATION = "Voces por la Justicia"

@@ -18,7 +18,7 @@ from tests.e2e.conftest import LiveServer, NewPage
 from tests.e2e.helpers import TestUser, create_user, login_directly, mailed_link
 from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 CHOIR = "Friendly Neighbourhood Choir"
 MINISTRY = "Ministry of Truth (official endorsement)"

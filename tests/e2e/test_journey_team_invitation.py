@@ -1,7 +1,8 @@
-"""Joining a drafting team by address, in a real browser (issue 12, item 2): a coordinator
-invites an address that has no account; the invitee follows the mailed link, creates an
-account with that address, confirms it from the second mail, and lands on the letter with
-the role waiting for them. Before the address is confirmed, the role does not apply.
+"""Joining a drafting team by address, in a real browser at 1280 and 390 px (issue 12,
+item 2): a coordinator invites an address that has no account; the invitee follows the
+mailed link, creates an account with that address, confirms it from the second mail, and
+lands on the letter with the role waiting for them. Before the address is confirmed, the
+role does not apply.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 
 import pytest
 from flask import Flask
-from playwright.sync_api import expect
+from playwright.sync_api import ViewportSize, expect
 
 from signon.core import transaction
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
@@ -25,7 +26,7 @@ from tests.e2e.helpers import (
 from tests.factories import make_letter
 from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 NEWCOMER = "noor@partner.example.org"
 PASSWORD = "violet harbour granite lantern"
@@ -42,15 +43,22 @@ def _letter(app: Flask, coordinator: TestUser) -> str:
     return slug
 
 
+@pytest.mark.parametrize(
+    "viewport", [pytest.param(DESKTOP, id="1280px"), pytest.param(PHONE, id="390px")]
+)
 def test_a_newcomer_is_invited_registers_confirms_and_lands_on_the_letter_as_drafter(
-    new_page: NewPage, app: Flask, live_server: LiveServer, mail_catcher: MailCatcher
+    new_page: NewPage,
+    app: Flask,
+    live_server: LiveServer,
+    mail_catcher: MailCatcher,
+    viewport: ViewportSize,
 ) -> None:
     coordinator = create_user(app, name="Cora Coordinator")
     slug = _letter(app, coordinator)
     mail_catcher.clear()
 
     # The coordinator invites an address that no account uses.
-    page = new_page(DESKTOP)
+    page = new_page(viewport)
     login_directly(page, coordinator, f"/letters/{slug}/team")
     adding = page.get_by_role("region", name="Add a person")
     adding.get_by_label("E-mail address").fill(NEWCOMER)
@@ -62,7 +70,7 @@ def test_a_newcomer_is_invited_registers_confirms_and_lands_on_the_letter_as_dra
     expect(waiting).to_contain_text("Drafter")
 
     # The newcomer, on a phone, follows the mail's link to create an account.
-    phone = new_page(PHONE)
+    phone = new_page(viewport)
     phone.goto(mailed_link(mail_catcher, NEWCOMER, "/register"))
     expect(phone.get_by_role("heading", level=1)).to_have_text("Create an account")
     phone.get_by_label(EMAIL_LABEL).fill(NEWCOMER)

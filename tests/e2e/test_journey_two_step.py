@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import PHONE, LiveServer, NewPage
 from tests.e2e.helpers import EMAIL_LABEL, PASSWORD_LABEL, create_user, login_via_form
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 CURRENT_PASSWORD_LABEL = re.compile(r"^\s*Current password\b")
 APP_CODE_LABEL = re.compile(r"^\s*6-digit code from the app\b")

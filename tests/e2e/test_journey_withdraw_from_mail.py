@@ -27,7 +27,7 @@ from tests.e2e.helpers import create_user, login_directly
 from tests.factories import add_revision, make_letter
 from tests.smtp import MailCatcher
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 INVITEE = "jo@justice.example.org"
 SUPPORT = "We **SUPPORT** the repeal of the law.\n\nWe thank the Assembly.\n"

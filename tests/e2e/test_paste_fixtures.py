@@ -11,8 +11,6 @@ one editor everywhere.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
@@ -28,22 +26,15 @@ from tests.e2e.helpers import (
     editor_set_text,
     editor_text,
     login_directly,
+    paste_fixture,
     preview,
 )
 
 pytestmark = pytest.mark.real_commits
 
-FIXTURES = Path(__file__).parent / "paste"
 SOURCES = ("word", "google_docs", "libreoffice")
 NEW_LETTER = "/letters/new"
 BODY = "#body"
-
-
-def fixture(name: str) -> tuple[str, str]:
-    """The clipboard HTML of ``name`` and the Markdown expected from it."""
-    html = (FIXTURES / f"{name}.html").read_text(encoding="utf-8")
-    markdown = (FIXTURES / f"{name}.md").read_text(encoding="utf-8").rstrip("\n")
-    return html, markdown
 
 
 @pytest.fixture
@@ -58,7 +49,7 @@ def test_paste_keeps_the_formatting_and_drops_the_bullets(
     new_letter_page: Page, source: str
 ) -> None:
     page = new_letter_page
-    html, expected = fixture(source)
+    html, expected = paste_fixture(source)
     assert editor_paste(page, html, "the plain text version", selector=BODY)
     assert editor_text(page, BODY) == expected
     for glyph in ("·", "•", "§", "\uf0b7", "\uf0a7"):
@@ -104,7 +95,7 @@ def test_new_letter_has_the_same_editor_as_the_edit_page(
         for name in ("Heading", "Bold", "Italic", "Bulleted list", "Numbered list", "Link"):
             expect(editor_button(page, name)).to_be_visible()
         assert axe_violations(page) == []
-        html, expected = fixture("word")
+        html, expected = paste_fixture("word")
         assert editor_paste(page, html, selector=BODY)
         expect(preview(page).locator("h3")).to_have_text("Our demands")
         page.get_by_label("Title").fill("Civic space")

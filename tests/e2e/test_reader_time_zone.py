@@ -18,7 +18,7 @@ from signon.signatures.models import Invitation
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
 from tests.signatures.factories import coordinated_letter, invited, make_public_letter, sign_path
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 
 def _tokyo_time(moment) -> str:

@@ -8,8 +8,14 @@ from flask import Flask
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, BrowserProblems, LiveServer, NewPage
-from tests.e2e.helpers import EMAIL_LABEL, PASSWORD_LABEL, create_user, login_via_form
-from tests.e2e.testapp import CSP_VIOLATION_URL
+from tests.e2e.helpers import (
+    EMAIL_LABEL,
+    PASSWORD_LABEL,
+    AxeOnEveryPage,
+    create_user,
+    login_via_form,
+)
+from tests.e2e.testapp import AXE_VIOLATION_URL, CSP_VIOLATION_URL
 
 pytestmark = pytest.mark.real_commits
 
@@ -68,3 +74,22 @@ def test_the_fixtures_catch_csp_violations(page: Page, browser_problems: Browser
     page.wait_for_timeout(100)  # let the violation report arrive
     problems = browser_problems.take()
     assert any("script-src" in p for p in problems), problems
+
+
+@pytest.mark.axe_every_page
+def test_axe_runs_on_every_page_the_test_visits(
+    page: Page, live_server: LiveServer, axe: AxeOnEveryPage
+) -> None:
+    """The teardown check is real: a page is checked before the test acts on it, and a
+    violation names the rule, the element and the page."""
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert axe.checked == [live_server("/")]
+    page.goto(AXE_VIOLATION_URL)  # left without any action on it: checked by ``goto``
+    page.goto("/login")
+    assert axe.checked == [live_server(p) for p in ("/", AXE_VIOLATION_URL)]
+    assert any(
+        v.startswith(live_server(AXE_VIOLATION_URL) + ": label (critical) on input")
+        for v in axe.violations
+    ), axe.violations
+    axe.violations.clear()

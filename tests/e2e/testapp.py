@@ -24,6 +24,7 @@ bp = Blueprint("e2e", __name__, url_prefix="/__test__")
 
 EDITOR_URL = "/__test__/editor"
 CSP_VIOLATION_URL = "/__test__/csp-violation"
+AXE_VIOLATION_URL = "/__test__/axe-violation"
 
 
 def login_url(user_id: int, next_url: str = "/") -> str:
@@ -113,6 +114,21 @@ def live_binding() -> str:
 @public
 def csp_violation() -> str:
     return render_template_string(CSP_VIOLATION_PAGE)
+
+
+AXE_VIOLATION_PAGE = """
+{% extends "base.html" %}
+{% block content %}
+<h1>A form field without a label, which axe-core must report</h1>
+<input type="text" name="nameless">
+{% endblock %}
+"""
+
+
+@bp.get("/axe-violation")
+@public
+def axe_violation() -> str:
+    return render_template_string(AXE_VIOLATION_PAGE)
 
 
 @bp.get("/login/<int:user_id>")
