@@ -41,6 +41,8 @@ def _letter_pages(app: Flask, letter: Letter) -> list[str]:
     for rule in app.url_map.iter_rules():
         if rule.arguments != {"slug"} or "GET" not in (rule.methods or ()):
             continue
+        if rule.websocket:
+            continue  # the live-editing socket: opened by the editor's script, not a page
         if guard_of(app.view_functions[rule.endpoint]) is None:
             continue  # the public pages and the API: not the team's navigation
         paths.append(rule.build({"slug": letter.slug})[1])  # type: ignore[index]
