@@ -164,16 +164,26 @@ def _speaks_for(room: Room, connection: Connection, entry: Presence) -> bool:
     """Whether this socket may announce (or withdraw) the presence of ``entry``'s client id.
 
     A presence id belongs to the socket that announced it first; while it is in the room
-    (announced on this server or relayed from another) no other socket changes or removes
-    it. The browser's provider (y-websocket) sends back the others' presence it receives:
-    those entries are dropped, not stamped with the echoing person's name, and not counted
-    as the socket's own (which its closing would remove for everyone).
+    (announced on this server or relayed from another) no other person's socket changes or
+    removes it. The browser's provider (y-websocket) sends back the others' presence it
+    receives: those entries are dropped, not stamped with the echoing person's name, and
+    not counted as the socket's own (which its closing would remove for everyone). The
+    same person's new socket takes their id over (a reconnection the server has not yet
+    noticed the end of: the old socket's closing then removes nothing).
     """
     if entry.client_id in connection.client_ids:
         return True
     with room.lock:
-        taken = entry.client_id in room.presence
-    return not taken and entry.state is not None
+        held = room.presence.get(entry.client_id)
+        if held is None:
+            return entry.state is not None
+        user = held.state.get("user") if held.state is not None else None
+        if not isinstance(user, dict) or user.get("id") != connection.user_id:
+            return False
+        for other in room.connections:
+            if other is not connection:
+                other.client_ids.pop(entry.client_id, None)
+        return True
 
 
 def serve(hub: Hub, socket: object, connection: Connection) -> None:

@@ -88,7 +88,7 @@ def test_a_client_sending_back_the_others_presence_is_neither_closed_nor_renamed
     serve: Serve, team: Team
 ) -> None:
     server = serve()
-    people = [editor(server, team, who) for who in (team.coordinator, team.drafter)] + [
+    people = [editor(server, team, team.coordinator)] + [
         editor(server, team, team.viewer) for _ in range(4)
     ]
     for number, person in enumerate(people):
@@ -126,3 +126,24 @@ def test_logging_out_ends_the_sockets_of_that_session(serve: Serve, team: Team) 
     assert stored_updates(team.letter) == 0
     # the old cookie opens nothing either
     assert handshake_status(server.url, team.slug, cookie, server.url) == 302
+
+
+def test_a_reconnection_takes_its_presence_over_from_the_old_socket(
+    serve: Serve, team: Team
+) -> None:
+    """The same person's new socket (the old one not closed yet, as when a connection
+    drops unnoticed) speaks for their presence id; the old socket's end removes nothing."""
+    server = serve()
+    observer = editor(server, team, team.coordinator)
+    old = editor(server, team, team.drafter)
+    old.announce({"cursor": 1})
+    eventually(lambda: old.doc.client_id in observer.presence)
+    new = editor(server, team, team.drafter)
+    _send_presence(new, [Presence(old.doc.client_id, 2, {"cursor": 2})])
+    eventually(
+        lambda: (observer.presence.get(old.doc.client_id) or {}).get("cursor") == 2,
+        what="the new socket's presence is relayed",
+    )
+    old.close()
+    _own_presence_seen(new, observer, clock=1)
+    assert (observer.presence.get(old.doc.client_id) or {}).get("cursor") == 2
