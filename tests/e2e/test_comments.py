@@ -160,3 +160,72 @@ def test_comment_on_words_selected_in_the_editor_without_leaving_it(
     expect(thread.locator(".comment-quote")).to_have_text("public hearing")
     expect(thread).to_contain_text("Which date?")
     assert live_server.errors == []
+
+
+def _save(app: Flask, slug: str, user: TestUser, body: str) -> None:
+    """Another revision of the letter, saved as the editor saves it."""
+    with app.app_context():
+        from sqlalchemy import select
+
+        from signon.accounts.models import User
+        from signon.extensions import db
+        from signon.letters import operations as letters
+        from signon.letters.models import Letter
+
+        letter = db.session.scalars(select(Letter).where(Letter.slug == slug)).one()
+        head = letter.head()
+        assert head is not None
+        author = db.session.get(User, user.id)
+        assert author is not None
+        letters.save_revision(letter, author, base=head, title=letter.title, body=body)
+        transaction.commit()
+
+
+def test_a_comment_stays_on_its_words_across_two_revisions_then_is_kept_when_they_go(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    slug, drafter = _letter(app)
+    page = new_page()
+    login_directly(page, drafter, f"/letters/{slug}/")
+    _select(page, "river basin", occurrence=1)
+    page.get_by_role("button", name="Comment on the selection").click()
+    page.get_by_label("Comment", exact=True).fill("Name the basin.")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator("li.comment-thread")).to_have_count(1)
+
+    # Revision 2 puts a paragraph before it (with the same words), revision 3 edits its
+    # sentence around it: the comment follows its own words, not the new paragraph's.
+    _save(app, slug, drafter, "A new opening on the river basin.\n\n" + BODY)
+    _save(
+        app,
+        slug,
+        drafter,
+        "A new opening on the river basin.\n\n"
+        + BODY.replace("feeds three cities", "feeds four cities"),
+    )
+    page.goto(f"/letters/{slug}/")
+    expect(page.locator("[data-comment-source]")).to_contain_text("feeds four cities")
+    mark = page.locator("[data-comment-source] a.comment-mark")
+    expect(mark).to_have_text("river basin")
+    assert mark.evaluate("m => m.parentElement.textContent.startsWith('The river basin')")
+    thread = page.locator("li.comment-thread")
+    expect(thread).to_contain_text("Name the basin.")
+    expect(thread).not_to_contain_text("Passage removed")
+
+    # Revision 4 deletes the sentence: the thread is kept, marked, with the old words.
+    _save(
+        app,
+        slug,
+        drafter,
+        "A new opening on the river basin.\n\n"
+        "We call on the ministry to protect the river basin.\n\n"
+        "We ask for a public hearing before the end of the year.\n",
+    )
+    page.goto(f"/letters/{slug}/")
+    thread = page.locator("li.comment-thread")
+    expect(thread).to_contain_text("Passage removed in revision 4")
+    expect(thread.locator(".comment-quote")).to_have_text("river basin")
+    expect(thread).to_contain_text("Name the basin.")
+    expect(page.locator("[data-comment-source] a.comment-mark")).to_have_count(0)
+    assert axe_violations(page) == []
+    assert live_server.errors == []
