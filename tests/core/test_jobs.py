@@ -319,6 +319,7 @@ def test_the_scheduler_knows_its_tasks_and_runs_each_once(app: Flask) -> None:
         db.session.remove()
     assert {(t.name, t.every_seconds) for t in jobs.periodic_tasks()} == {
         ("audit-checkpoints", 60),
+        ("live-autosave", 30),
         ("prerender-pdf-pieces", 60),
         ("prune-pdf-pieces", 86400),
         ("refresh-letter-counts", 2),

@@ -114,6 +114,8 @@ def _world() -> Walk:
             "membership_id": b["membership_id"],
             "message_id": b["message_id"],
             "job_id": b["job_id"],
+            "thread_id": b["thread_id"],
+            "suggestion_id": b["suggestion_id"],
             "token": b["public_token"],
             "public_token": b["public_token"],
             "invitee_token": invitation_token(invitation),

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, CompoundSelect, false, func, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -496,7 +496,9 @@ def confirmed_by(token: str) -> ColumnElement[bool]:
     """WHERE clause: the request that ``token`` (from a mailed link) confirms (none for a
     token no link has); the caller adds the letter, as :func:`find_request` does."""
     if not token or len(token) > 200:
-        return false()
+        # matches no row, yet names the table: a bare FALSE as a join's ON clause left
+        # SQLAlchemy unable to place the confirmation page's next join (a 500)
+        return PublicSignRequest.token_hash.is_(None)
     return PublicSignRequest.token_hash == hash_token(token)
 
 
