@@ -135,7 +135,8 @@ def test_the_shared_copy_holds_no_visitors_zone_and_marks_its_times_for_the_brow
             '<time datetime="2030-01-31T18:00:00+00:00" data-localise="datetime">'
             "31 January 2030, 18:00 UTC</time>"
         ) in page
-        assert "JST" not in page and "EST" not in page
+        # as words: a random CSRF token may hold the letters (a flaky failure once)
+        assert not re.search(r"\b(JST|EST)\b", page)
 
 
 def test_a_logged_in_visitor_gets_a_page_of_their_own(cached_app: Flask) -> None:
