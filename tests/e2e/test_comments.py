@@ -165,14 +165,12 @@ def test_comment_on_words_selected_in_the_editor_without_leaving_it(
 def _save(app: Flask, slug: str, user: TestUser, body: str) -> None:
     """Another revision of the letter, saved as the editor saves it."""
     with app.app_context():
-        from sqlalchemy import select
-
         from signon.accounts.models import User
         from signon.extensions import db
         from signon.letters import operations as letters
-        from signon.letters.models import Letter
+        from signon.letters import queries
 
-        letter = db.session.scalars(select(Letter).where(Letter.slug == slug)).one()
+        letter = queries.letter_by_slug(slug)
         head = letter.head()
         assert head is not None
         author = db.session.get(User, user.id)
