@@ -57,6 +57,18 @@ def _stored_drafts(page: Page) -> list[str]:
     return keys
 
 
+def _expect_drafts_cleared(page: Page) -> None:
+    """The page after a save clears the browser's copy from its script: wait for it to run.
+
+    Fails (Playwright's timeout) if the copy is never cleared.
+    """
+    page.wait_for_function(
+        "() => !Object.keys(localStorage).some(k => k.startsWith('signon-draft:'))",
+        timeout=10_000,
+    )
+    assert _stored_drafts(page) == []
+
+
 def _type_then_expire(
     page: Page, user: TestUser, slug: str, typed: str = TYPED, shown: str = "before lunch"
 ) -> None:
@@ -101,7 +113,7 @@ def test_a_save_after_the_session_ended_is_restored_after_logging_in(
     page.get_by_role("button", name="Save revision").click()
     expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
     expect(page.locator("article.letter-text")).to_contain_text("typed just before lunch")
-    assert _stored_drafts(page) == []  # the browser's copy is cleared after the save
+    _expect_drafts_cleared(page)  # the browser's copy is cleared after the save
     page.goto(f"/letters/{slug}/edit?live=off")
     expect(editor(page)).to_have_value(TYPED + "\n")
     expect(page.get_by_text("You have unsaved text from")).to_have_count(0)
@@ -174,4 +186,4 @@ def test_restored_text_merges_with_what_others_saved_meanwhile(
     text = page.locator("article.letter-text")
     expect(text).to_contain_text("Opening words, sharpened.")
     expect(text).to_contain_text("Closing words, softened.")
-    assert _stored_drafts(page) == []
+    _expect_drafts_cleared(page)
