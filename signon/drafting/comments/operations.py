@@ -54,8 +54,9 @@ class CommentError(Exception):
 def _require_open(letter: Letter) -> None:
     if not comments_open(letter, settings_of(letter)):
         raise CommentError(
-            "Comments on the text are closed: the letter is frozen or closed"
-            " (the coordinators may allow comments on a frozen text)."
+            "Comments on the text are closed: the letter is frozen or closed, so threads"
+            " take no new comments and are neither resolved nor reopened (the coordinators"
+            " may keep comments open on a frozen text)."
         )
 
 
@@ -196,6 +197,7 @@ def _add_comment(
 
 
 def resolve_thread(thread: CommentThread, user: User) -> None:
+    _require_open(thread.letter)
     if thread.resolved_at is not None:
         return
     thread.resolved_at = utcnow()
@@ -205,6 +207,7 @@ def resolve_thread(thread: CommentThread, user: User) -> None:
 
 
 def reopen_thread(thread: CommentThread, user: User) -> None:
+    _require_open(thread.letter)
     if thread.resolved_at is None:
         return
     thread.resolved_at = None

@@ -36,9 +36,13 @@ def settings_of(letter: Letter) -> CommentSettings:
 
 
 def comments_open(letter: Letter, settings: CommentSettings) -> bool:
-    """Whether new comments (threads and replies) may be written on the text: while
-    drafting; while frozen for signature only if the coordinator allows it; never once
-    signing is closed."""
+    """Whether the discussion of the text is open: new threads, replies, resolving and
+    reopening. While drafting; while frozen for signature only if the coordinator allows
+    it (``settings.on_frozen``); never once signing is closed or the letter published.
+
+    The one rule for a frozen or closed letter (issue 13 item 4): every comment operation
+    refuses through it and the pages show their forms and buttons through it, so a
+    resolved thread on a closed letter stays as it was when signing closed."""
     if letter.status == LetterStatus.DRAFTING:
         return True
     return letter.status == LetterStatus.OPEN and settings.on_frozen

@@ -81,9 +81,12 @@ class CommentPanel:
         return queries.comments_open(self.letter, self.settings)
 
     def may_write(self, thread: CommentThread) -> bool:
-        """Reply to it (and, on the team, resolve or reopen it)."""
+        """Reply to it (and, on the team, resolve or reopen it): only while the discussion
+        is open (``queries.comments_open``, the frozen-or-closed rule)."""
+        if not self.is_open:
+            return False
         if self.token is not None:
-            return self.is_open and thread.invitation_id is not None
+            return thread.invitation_id is not None
         return ops.may_write_in(thread, self.reader)
 
     def reply_form(self, thread: CommentThread) -> ReplyForm:
@@ -242,9 +245,7 @@ def reply(letter: Letter, thread_id: int) -> Response:
 @letter_route(Action.LETTER_COMMENT)
 def resolve(letter: Letter, thread_id: int) -> Response:
     thread = _team_thread(letter, thread_id)
-    if ActionForm().validate_on_submit():
-        ops.resolve_thread(thread, current_user)
-        flash("The thread is resolved.", "success")
+    _settle(thread, ops.resolve_thread, "The thread is resolved.")
     return _back(letter, f"thread-{thread.id}")
 
 
@@ -252,10 +253,23 @@ def resolve(letter: Letter, thread_id: int) -> Response:
 @letter_route(Action.LETTER_COMMENT)
 def reopen(letter: Letter, thread_id: int) -> Response:
     thread = _team_thread(letter, thread_id)
-    if ActionForm().validate_on_submit():
-        ops.reopen_thread(thread, current_user)
-        flash("The thread is open again.", "success")
+    _settle(thread, ops.reopen_thread, "The thread is open again.")
     return _back(letter, f"thread-{thread.id}")
+
+
+def _settle(
+    thread: CommentThread, operation: Callable[[CommentThread, User], None], done: str
+) -> None:
+    """Resolve or reopen ``thread`` (a bare button: its form is the CSRF token), and say
+    how it went; the operation refuses on a frozen or closed letter."""
+    if not ActionForm().validate_on_submit():
+        return
+    try:
+        operation(thread, current_user)
+    except CommentError as problem:
+        flash(str(problem), "error")
+    else:
+        flash(done, "success")
 
 
 @bp.post("/letters/<slug>/comments/settings")

@@ -152,16 +152,24 @@ def test_a_viewer_may_not_reply() -> None:
 
 
 @pytest.mark.parametrize("status", [LetterStatus.OPEN, LetterStatus.CLOSED, LetterStatus.PUBLISHED])
-def test_frozen_or_closed_letters_take_no_new_comments(status: LetterStatus) -> None:
+def test_frozen_or_closed_letters_take_no_comments_and_keep_their_threads_as_they_are(
+    status: LetterStatus,
+) -> None:
     team = team_letter()
     thread = comment_on(team, "public hearing")
+    resolved = comment_on(team, "river basin")
+    ops.resolve_thread(resolved, team.drafter)
     team.letter.status = status
     with pytest.raises(CommentError, match="closed"):
-        comment_on(team, "river basin")
+        comment_on(team, "three cities")
     with pytest.raises(CommentError, match="closed"):
         ops.reply(thread, body="And?", author=team.coordinator)
-    # Housekeeping stays possible.
-    ops.resolve_thread(thread, team.coordinator)
+    with pytest.raises(CommentError, match="neither resolved nor reopened"):
+        ops.resolve_thread(thread, team.coordinator)
+    with pytest.raises(CommentError, match="neither resolved nor reopened"):
+        ops.reopen_thread(resolved, team.coordinator)
+    assert not thread.is_resolved and resolved.is_resolved
+    assert [t.id for t in db.session.scalars(select(CommentThread))] == [thread.id, resolved.id]
 
 
 def test_the_coordinator_may_keep_comments_open_on_a_frozen_text_not_a_closed_one() -> None:
@@ -172,9 +180,15 @@ def test_the_coordinator_may_keep_comments_open_on_a_frozen_text_not_a_closed_on
     team.letter.status = LetterStatus.OPEN
     thread = comment_on(team, "public hearing")
     ops.reply(thread, body="Noted.", author=team.coordinator)
-    team.letter.status = LetterStatus.CLOSED
-    with pytest.raises(CommentError, match="closed"):
-        comment_on(team, "river basin")
+    ops.resolve_thread(thread, team.drafter)
+    ops.reopen_thread(thread, team.coordinator)
+    for status in (LetterStatus.CLOSED, LetterStatus.PUBLISHED):
+        team.letter.status = status
+        with pytest.raises(CommentError, match="closed"):
+            comment_on(team, "river basin")
+        with pytest.raises(CommentError, match="closed"):
+            ops.resolve_thread(thread, team.coordinator)
+    assert not thread.is_resolved
 
 
 # --- Invited organisations ------------------------------------------------------------------

@@ -112,20 +112,50 @@ def test_viewers_read_comments_without_forms(client: FlaskClient) -> None:
     assert "/replies" not in page and "/resolve" not in page
 
 
-def test_a_frozen_letter_shows_comments_closed(client: FlaskClient) -> None:
+@pytest.mark.parametrize("status", [LetterStatus.OPEN, LetterStatus.CLOSED])
+def test_a_frozen_or_closed_letter_shows_comments_closed_and_refuses_every_change(
+    client: FlaskClient, status: LetterStatus
+) -> None:
     team = team_letter()
+    thread = comment_on(team, "public hearing", "A date?")
+    resolved = comment_on(team, "river basin", "Which one?")
+    ops.resolve_thread(resolved, team.drafter)
+    team.letter.status = status
+    db.session.flush()
+    login(client, team.drafter)
+    page = _page(client, team.letter.slug)
+    assert "Comments on the text are closed" in page
+    assert 'name="comment-quote"' not in page and f"reply-{thread.id}-body" not in page
+    assert "/resolve" not in page and "/reopen" not in page
+    base = f"/letters/{team.letter.slug}/comments"
+    client.post(f"{base}/{thread.id}/replies", data={f"reply-{thread.id}-body": "Sneaking in"})
+    refused = client.post(f"{base}/{thread.id}/resolve", follow_redirects=True)
+    assert "neither resolved nor reopened" in refused.get_data(as_text=True)
+    client.post(f"{base}/{resolved.id}/reopen")
+    db.session.refresh(thread)
+    db.session.refresh(resolved)
+    assert len(thread.comments) == 1
+    assert not thread.is_resolved and resolved.is_resolved
+
+
+def test_comments_kept_open_on_a_frozen_letter_can_be_resolved_and_reopened(
+    client: FlaskClient,
+) -> None:
+    team = team_letter()
+    ops.update_settings(
+        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+    )
     thread = comment_on(team, "public hearing", "A date?")
     team.letter.status = LetterStatus.OPEN
     db.session.flush()
     login(client, team.drafter)
     page = _page(client, team.letter.slug)
-    assert "New comments on the text are closed" in page
-    assert 'name="comment-quote"' not in page and f"reply-{thread.id}-body" not in page
-    client.post(
-        f"/letters/{team.letter.slug}/comments/{thread.id}/replies",
-        data={f"reply-{thread.id}-body": "Sneaking in"},
-    )
-    assert len(thread.comments) == 1
+    assert "Comments on the text are closed" not in page
+    assert f"{thread.id}/resolve" in page and f"reply-{thread.id}-body" in page
+    client.post(f"/letters/{team.letter.slug}/comments/{thread.id}/resolve")
+    db.session.refresh(thread)
+    assert thread.is_resolved
+    assert f"{thread.id}/reopen" in _page(client, team.letter.slug)
 
 
 def test_the_editor_offers_a_comment_form_posting_in_the_background(client: FlaskClient) -> None:
