@@ -51,7 +51,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +61,7 @@ from typing import Any
 import psycopg
 import redis
 
+from benchmarks.load import cpu
 from benchmarks.load.bare import CREATE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -258,6 +259,7 @@ class Phase:
     started: datetime
     ended: datetime
     results: dict[str, list[str]] = field(default_factory=dict)
+    usage: cpu.Usage | None = None
 
     @property
     def total(self) -> Row:
@@ -271,7 +273,9 @@ def run_locust(
     seconds: int,
     env: dict[str, str],
     folder: Path,
+    meter: Callable[[], cpu.Meter] | None = None,
 ) -> Phase:
+    """One locust run; with ``meter``, the CPU each component used during it."""
     prefix = folder / label
     results = folder / f"{label}.json"
     counts = {
@@ -305,6 +309,7 @@ def run_locust(
     ]
     load_before, started = _load(), _utcnow()
     print(f"  {label}: {seconds} s, {total} users ({', '.join(users)}); load {load_before}")
+    started_meter = meter() if meter is not None else None
     with (folder / f"{label}.locust.log").open("w") as log:
         subprocess.run(
             command,
@@ -315,6 +320,7 @@ def run_locust(
             stderr=subprocess.STDOUT,
         )
     ended = _utcnow()
+    usage = started_meter.read() if started_meter is not None else None
     phase = Phase(
         label,
         seconds,
@@ -323,6 +329,7 @@ def run_locust(
         _load(),
         started,
         ended,
+        usage=usage,
     )
     if results.exists():
         phase.results = json.loads(results.read_text())
@@ -530,6 +537,12 @@ def server_times(log: Path) -> list[str]:
 # --- Report --------------------------------------------------------------------------------
 
 
+def confirmed_in(phase: Phase) -> int:
+    """Confirmations locust saw accepted during the phase."""
+    confirm = phase.rows.get("4 confirm (POST link)")
+    return confirm.count - confirm.failures if confirm else 0
+
+
 def print_report(
     args: argparse.Namespace,
     build_info: dict[str, Any],
@@ -541,8 +554,7 @@ def print_report(
 ) -> None:
     bare_rates = [p.total.count / p.seconds for p in bare]
     bare_rate = statistics.mean(bare_rates)
-    confirm = burst.rows.get("4 confirm (POST link)")
-    locust_rate = (confirm.count - confirm.failures) / burst.seconds if confirm else 0.0
+    locust_rate = confirmed_in(burst) / burst.seconds
     print(
         "\n=== Load test: public sign-on on a public letter with "
         f"{args.signatories:,} signatories ==="
@@ -582,6 +594,10 @@ def print_report(
     print(f"error rate: {error_rate:.4%} ({total.failures} of {total.count})")
     print(f"bare endpoint, mean of before and after: {bare_rate:.0f} inserts/s")
     print(f"ratio confirmed sign-ons/s : bare inserts/s = {rate[0] / bare_rate:.3f}")
+    if burst.usage is not None:
+        print("\nwhere the CPU went during the burst (/proc; per confirmed sign-on of the burst):")
+        for line in cpu.report(burst.usage, confirmed_in(burst), os.cpu_count() or 1):
+            print(f"  {line}")
     if server:
         print("\nserver time per route during the whole run (gunicorn's access log):")
         print(f"{'route':48} {'count':>6} {'p50 ms':>7} {'p90 ms':>7} {'max ms':>7} {'bytes':>10}")
@@ -662,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         info = build(env, args.signatories)
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(CREATE)
-        stack.enter_context(
+        catcher = stack.enter_context(
             process(
                 [
                     sys.executable,
@@ -677,12 +693,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 folder / "mailcatcher.log",
             )
         )
-        stack.enter_context(
+        worker = stack.enter_context(
             process([str(BIN / "flask"), "--app", "signon", "worker"], env, folder / "worker.log")
         )
         # As `make run-prod`: the periodic tasks, among them the counts the public page and
         # the API read (refresh-letter-counts, every 2 s; without it they count per read).
-        stack.enter_context(
+        scheduler = stack.enter_context(
             process(
                 [str(BIN / "flask"), "--app", "signon", "scheduler"], env, folder / "scheduler.log"
             )
@@ -720,6 +736,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         bare_before = run_locust(
             "bare-before", bare_url, ["BareUser"], args.bare_seconds, locust_env, folder
         )
+        roots = {
+            "Signon web (gunicorn)": app.pid,
+            "bare endpoint (gunicorn)": bare_app.pid,
+            "flask worker": worker.pid,
+            "flask scheduler": scheduler.pid,
+            "mail catcher": catcher.pid,
+        }
+        database = database_url.rsplit("/", 1)[1]
+        redis_port = redis.Redis.from_url(args.redis_url).connection_pool.connection_kwargs.get(
+            "port", 6379
+        )
         burst = run_locust(
             "burst",
             app_url,
@@ -727,6 +754,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.seconds,
             locust_env,
             folder,
+            meter=lambda: cpu.Meter(roots, database, int(redis_port)),
         )
         bare_after = run_locust(
             "bare-after", bare_url, ["BareUser"], args.bare_seconds, locust_env, folder
