@@ -12,6 +12,8 @@ Invited organisation, public (the link is the proof):
 
 - ``POST /sign/<token>/comments`` and ``/sign/<token>/comments/<id>/replies``.
 
+Every route is rate-limited (:data:`COMMENT_LIMIT`).
+
 The threads are shown by the letter page and the invitation page, which include
 ``templates/drafting/comments/_panel.html`` and ask :func:`comment_panel` /
 :func:`invitee_comment_panel` (template globals) what to show.
@@ -19,17 +21,18 @@ The threads are shown by the letter page and the invitation page, which include
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from signon.accounts.models import User
-from signon.core.access import public
+from signon.core.access import public, user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.http_cache import keep_link_private
 from signon.core.permissions import Action, log_refusal
@@ -39,7 +42,7 @@ from signon.drafting.comments import queries
 from signon.drafting.comments.forms import CommentSettingsForm, NewThreadForm, ReplyForm
 from signon.drafting.comments.models import CommentSettings, CommentThread
 from signon.drafting.comments.operations import CommentError
-from signon.extensions import db
+from signon.extensions import db, limiter
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, Revision
 from signon.signatures.approvals.access import usable_invitation
@@ -47,6 +50,28 @@ from signon.signatures.invitations import links
 from signon.signatures.models import Invitation
 
 NEW_PREFIX = "comment"
+
+#: Comments are typed by people: more than this is a script. Counted per route, per account
+#: on the team's routes (``user_or_address_key``), and on an invited organisation's both per
+#: invitation link and per client address (a link passed around, or many links tried, from
+#: one place).
+COMMENT_LIMIT = "30 per minute;300 per hour"
+
+
+def _link_key() -> str:
+    """Rate-limit key: the invitation link of the request, hashed (the token is a secret;
+    the limiter's storage keeps its keys in the clear)."""
+    token = str((request.view_args or {}).get("token", ""))
+    return "comment-link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _address_key() -> str:
+    return f"comment-address:{request.remote_addr or 'unknown'}"
+
+
+_team_limit = limiter.limit(COMMENT_LIMIT, key_func=user_or_address_key)
+_link_limit = limiter.limit(COMMENT_LIMIT, key_func=_link_key)
+_address_limit = limiter.limit(COMMENT_LIMIT, key_func=_address_key)
 
 
 def _reply_prefix(thread: CommentThread) -> str:
@@ -202,6 +227,7 @@ def _start_thread(
 
 
 @bp.post("/letters/<slug>/comments")
+@_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def create_thread(letter: Letter) -> Response:
     return _start_thread(
@@ -225,6 +251,7 @@ def _team_thread(letter: Letter, thread_id: int) -> CommentThread:
 
 
 @bp.post("/letters/<slug>/comments/<int:thread_id>/replies")
+@_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def reply(letter: Letter, thread_id: int) -> Response:
     thread = _team_thread(letter, thread_id)
@@ -242,6 +269,7 @@ def reply(letter: Letter, thread_id: int) -> Response:
 
 
 @bp.post("/letters/<slug>/comments/<int:thread_id>/resolve")
+@_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def resolve(letter: Letter, thread_id: int) -> Response:
     thread = _team_thread(letter, thread_id)
@@ -250,6 +278,7 @@ def resolve(letter: Letter, thread_id: int) -> Response:
 
 
 @bp.post("/letters/<slug>/comments/<int:thread_id>/reopen")
+@_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def reopen(letter: Letter, thread_id: int) -> Response:
     thread = _team_thread(letter, thread_id)
@@ -296,6 +325,8 @@ def _back_to_link(token: str, anchor: str = "comments") -> Response:
 
 @bp.post("/sign/<token>/comments")
 @public
+@_link_limit
+@_address_limit
 def invitee_create_thread(token: str) -> Response:
     invitation = usable_invitation(token)
     return _start_thread(
@@ -308,6 +339,8 @@ def invitee_create_thread(token: str) -> Response:
 
 @bp.post("/sign/<token>/comments/<int:thread_id>/replies")
 @public
+@_link_limit
+@_address_limit
 def invitee_reply(token: str, thread_id: int) -> Response:
     invitation = usable_invitation(token)
     thread = queries.visible_thread(invitation.letter, thread_id, invitation=invitation)
