@@ -138,3 +138,19 @@ def test_at_exit_the_fonts_folder_goes_and_weasyprint_has_nothing_left_to_remove
     pdf._drop_font_config()  # what atexit runs
     assert not folder.exists() and config._folder is None  # __del__ will skip its rmtree
     assert pdf._font_config() is not config  # a later render makes a new one
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_the_rendering_processes_run_below_the_web_requests_priority() -> None:
+    """Laying out PDFs is batch work: on a host that also serves requests, the pool's
+    processes yield the CPU (nice 10) so that a burst of sign-ons does not queue behind a
+    pre-render; the process that asks for the render keeps its own priority."""
+    own = os.nice(0)
+    pdf.warm_up(pdf_operations.folders(), wait=True)
+    pool = pdf._get_pool(pdf_operations.folders())
+    seen = {pool.apply_async(_niceness).get(timeout=30) for _ in range(pdf.worker_count() * 2)}
+    assert seen == {min(19, own + pdf.RENDER_NICENESS)}
+    assert os.nice(0) == own

@@ -246,6 +246,22 @@ def worker_count() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+#: CPU priority of the rendering processes (``nice``; 0 normal, 19 lowest). Laying out a
+#: PDF is batch work (pre-rendering pieces as signatures arrive, an export the coordinator
+#: waits seconds for); on a host that also serves web requests, a burst of sign-ons must
+#: not queue behind it. Measured with ``make load`` (benchmarks/README.md).
+RENDER_NICENESS = 10
+
+
+def _start_worker(folders: Folders) -> None:
+    """The pool's initializer: lower this process's CPU priority, then warm it."""
+    try:
+        os.nice(RENDER_NICENESS)
+    except OSError:  # pragma: no cover - a platform without nice: normal priority
+        log.warning("could not lower the PDF worker's CPU priority")
+    _warm(folders)
+
+
 def _warm(folders: Folders) -> None:
     """Import WeasyPrint and load the fonts once per worker (a cold render costs ~0.4 s):
     a tiny tagged document set as the demo is (the stylesheets, the letter's font stacks,
@@ -284,7 +300,7 @@ def _get_pool(folders: Folders) -> Pool:
     with _pool_lock:
         if _pool is None:
             context = multiprocessing.get_context("spawn")
-            _pool = context.Pool(worker_count(), initializer=_warm, initargs=(folders,))
+            _pool = context.Pool(worker_count(), initializer=_start_worker, initargs=(folders,))
             atexit.register(_kill_pool)
         return _pool
 
