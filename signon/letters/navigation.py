@@ -32,6 +32,9 @@ class Page:
     key: str
     label: str
     endpoint: str
+    #: shown in this page's place to a reader who may not open it but may open this one
+    #: (a viewer, who may not edit, follows the live text read only)
+    otherwise: Page | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ GROUPS: tuple[Group, ...] = (
         "Text",
         (
             Page("show", "Letter", "letters.show"),
-            Page("edit", "Edit", "letters.edit"),
+            Page("edit", "Edit", "letters.edit", Page("live", "Live text", "drafting.live_follow")),
             Page("suggestions", "Suggestions", "drafting.suggestions"),
             Page("history", "History", "letters.history"),
             Page("diff", "Compare versions", "letters.diff"),
@@ -108,13 +111,18 @@ def page_action(endpoint: str) -> Action:
     return action
 
 
+def _page_for(role: TeamRole | None, page: Page) -> Page | None:
+    """``page``, or what the reader gets in its place, or None."""
+    if letter_role_allows(role, page_action(page.endpoint)):
+        return page
+    return _page_for(role, page.otherwise) if page.otherwise is not None else None
+
+
 def letter_navigation(letter: Letter, role: TeamRole | None, tab: str | None) -> list[Section]:
     """The sections ``role`` may use on ``letter``; ``tab`` is the page being shown."""
     sections = []
     for group in GROUPS:
-        pages = [
-            page for page in group.pages if letter_role_allows(role, page_action(page.endpoint))
-        ]
+        pages = [shown for page in group.pages if (shown := _page_for(role, page)) is not None]
         if not pages:
             continue
         current = any(page.key == tab for page in pages)

@@ -1237,7 +1237,8 @@
     editor.previewPanel = editor.preview ? (editor.preview.closest("[data-editor-preview-panel]") || editor.preview) : null;
     editor.status = editor.previewPanel ? editor.previewPanel.querySelector("[data-editor-preview-status]") : null;
 
-    buildToolbar(editor);
+    // A read-only text (a page that follows the live text) has nothing to format.
+    if (!ta.readOnly) { buildToolbar(editor); }
     setupPreview(editor);
     setupDraft(editor);
     setupNewest(editor);

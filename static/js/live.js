@@ -324,6 +324,14 @@
     closed: "Live editing stopped: ",
     unavailable: "Live editing is not available right now: save your changes with \u201cSave revision\u201d."
   };
+  /** The same states for a page that follows the text read only (a viewer's). */
+  var FOLLOWING = {
+    connecting: STATES.connecting,
+    live: "Live: the text follows the editors' changes as they type.",
+    offline: "Offline: the text shown may be behind. Reconnecting\u2026",
+    closed: "Following stopped: ",
+    unavailable: "The live text cannot be followed right now: this is the text as it was when the page was opened."
+  };
 
   /** The server closes with 1008 (policy) when this person may no longer write, or the
    * letter was frozen: coming back would be refused again. Anything else reconnects. */
@@ -362,7 +370,7 @@
     function setState(state, detail) {
       live.state = state;
       panel.setAttribute("data-live-state", state);
-      if (stateEl) { stateEl.textContent = STATES[state] + (detail || ""); }
+      if (stateEl) { stateEl.textContent = (readOnly ? FOLLOWING : STATES)[state] + (detail || ""); }
       if (saveButton) { saveButton.disabled = state !== "live" || readOnly; }
     }
 
@@ -450,7 +458,7 @@
     provider.on("closed", function (event) { // the server said not to come back (4xxx)
       live.binding && live.binding.setReadOnly(true);
       ta.readOnly = true;
-      setState("closed", (event && event.reason) || "you may no longer edit this text.");
+      setState("closed", (event && event.reason) || (readOnly ? "you may no longer read this text." : "you may no longer edit this text."));
       announce(stateEl ? stateEl.textContent : "Live editing stopped.");
     });
 

@@ -5,7 +5,8 @@ live server (static/js/live.js, signon/drafting/live).
 The texts converge and nothing typed is lost with two and three people typing into the
 same paragraph at once; a dropped connection reconnects and what was typed offline is
 merged; each person sees the others and where they are; "Save version" makes the shared
-text a revision; a viewer cannot write, not even through a forged socket message."""
+text a revision; a viewer cannot write, not even through a forged socket message, and
+follows the live text read only on its own page as it is typed."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from signon.core.permissions import TeamRole
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from tests.e2e.conftest import DESKTOP, BrowserProblems, LiveServer, NewPage
-from tests.e2e.helpers import TestUser, axe_violations, editor, login_directly
+from tests.e2e.helpers import TestUser, axe_violations, editor, login_directly, preview
 from tests.factories import add_team_member, make_letter, make_user
 
 pytestmark = pytest.mark.real_commits
@@ -254,6 +255,60 @@ def test_a_viewer_cannot_write_even_through_a_forged_socket_message(
     assert number == 2
     assert "Ada was here." in body and "FORGED" not in body
     assert "FORGED" not in ada_area.input_value()
+
+
+SEND_ON_THE_PAGES_SOCKET = """(bytes) => new Promise((resolve) => {
+  const ws = window.SignonLive.sessions[0].provider.ws;
+  ws.addEventListener("close", (event) => resolve(event.code));
+  setTimeout(() => resolve("still open"), 5000);
+  ws.send(new Uint8Array(bytes));
+})"""
+
+
+def test_a_viewer_follows_the_live_text_read_only_as_it_is_typed(
+    app: Flask, live_server: LiveServer, new_page: NewPage, browser_problems: BrowserProblems
+) -> None:
+    # The forged message below: closed with 1008, which werkzeug's server garbles.
+    browser_problems.allow(r"WebSocket connection to .* failed: Invalid frame header")
+    team = make_team(app)
+    ada = new_page()
+    ada_area = open_live(ada, team, team.people[0])
+    viewer = new_page()
+    login_directly(viewer, team.viewer, f"/letters/{team.slug}/")
+    viewer.get_by_role("link", name="Follow the live text").click()
+    expect(panel(viewer)).to_have_attribute("data-live-state", "live")
+    expect(panel(viewer)).to_contain_text("Live: the text follows the editors' changes")
+    expect(viewer.get_by_role("note")).to_contain_text("Unsaved live text.")
+    expect(viewer.get_by_role("note")).to_contain_text("The last saved version is revision 1")
+    area = viewer.get_by_label("Live text, not saved yet (Markdown)")
+    expect(area).to_have_js_property("readOnly", True)
+    expect(viewer.get_by_role("toolbar")).to_have_count(0)
+    expect(viewer.locator("[data-live-person]")).to_have_text(["Ada Coordinator \u2014 reading"])
+
+    # Ada types; the viewer's page shows it within a few seconds, and where she is.
+    caret_at(ada_area, len(TEXT))
+    ada.keyboard.type("Ada was here.")
+    expect(area).to_have_value(TEXT + "Ada was here.", timeout=3_000)
+    expect(preview(viewer)).to_contain_text("Ada was here.")
+    expect(viewer.locator("[data-live-person]")).to_have_text(
+        [re.compile(r"Ada Coordinator \u2014 line \d+")]
+    )
+    # Ada sees the viewer as following, read only.
+    expect(ada.locator("[data-live-person]")).to_have_text(
+        ["Vic Viewer \u2014 following (read only)"]
+    )
+    assert axe_violations(viewer) == []
+
+    # The viewer's keys change nothing, and the page's own socket cannot write either.
+    area.focus()
+    viewer.keyboard.type("Vic")
+    expect(area).to_have_value(TEXT + "Ada was here.")
+    code = viewer.evaluate(SEND_ON_THE_PAGES_SOCKET, list(forged_update()))
+    assert code in (1008, 1006)  # 1006: werkzeug's server, see the test above
+    ada.keyboard.type(" Again.")
+    expect(area).to_have_value(TEXT + "Ada was here. Again.", timeout=10_000)  # reconnected
+    assert "FORGED" not in ada_area.input_value()
+    assert "Vic" not in ada_area.input_value()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE_390])

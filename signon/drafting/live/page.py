@@ -18,7 +18,7 @@ from signon.drafting.blueprint import bp
 from signon.drafting.live import queries
 from signon.drafting.live.queries import Access
 from signon.drafting.live.views import live_socket_url
-from signon.letters.models import Letter
+from signon.letters.models import Letter, LetterStatus
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,10 @@ def live_editing(letter: Letter) -> LivePanel | None:
         name=current_user.display_name,
         readonly=access != Access.WRITE,
     )
+
+
+@bp.app_template_global()
+def live_unsaved(letter: Letter) -> bool:
+    """Whether the letter's live text has changes in no revision yet (the letter page
+    then says so beside its link to the live text, drafting.live_follow)."""
+    return letter.status == LetterStatus.DRAFTING and queries.has_unsaved_changes(letter.id)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from signon.accounts.models import User
 from signon.core.permissions import Action
+from signon.drafting.live import crdt
 from signon.drafting.live.models import LiveDocument, LiveUpdate
 from signon.extensions import db
-from signon.letters.models import Letter, LetterStatus
+from signon.letters.models import Letter, LetterStatus, Revision
 
 
 class Access(enum.IntEnum):
@@ -61,6 +63,35 @@ def pending_updates(letter_id: int) -> list[LiveUpdate]:
             select(LiveUpdate).where(LiveUpdate.letter_id == letter_id).order_by(LiveUpdate.id)
         )
     )
+
+
+def has_unsaved_changes(letter_id: int) -> bool:
+    """Whether the live document holds changes that are in no revision yet."""
+    return bool(db.session.scalar(select(exists().where(LiveUpdate.letter_id == letter_id))))
+
+
+@dataclass(frozen=True)
+class LiveText:
+    """The shared text as the database holds it now, for a page that follows it."""
+
+    text: str
+    #: True when it differs from ``head`` by changes not saved as a revision yet.
+    unsaved: bool
+
+
+def live_text(letter_id: int, head: Revision) -> LiveText:
+    """The live document's text (its snapshot and unsaved updates), read only.
+
+    Without unsaved updates it is the head revision's text: the same rule as
+    ``operations.open_document``, which makes a document with nothing pending take the
+    head's text (someone saved through the classic editor since).
+    """
+    live = live_document(letter_id)
+    pending = pending_updates(letter_id) if live is not None else []
+    if live is None or not pending:
+        return LiveText(head.body_markdown, unsaved=False)
+    text = crdt.text_of(crdt.load([live.snapshot, *(row.data for row in pending)]))
+    return LiveText(text, unsaved=text != head.body_markdown)
 
 
 def quiet_documents(before: datetime) -> list[int]:

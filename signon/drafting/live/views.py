@@ -14,7 +14,7 @@ from socket import IPPROTO_TCP, TCP_NODELAY
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from simple_websocket import ConnectionClosed, Server
 from werkzeug.wrappers import Response
@@ -25,6 +25,7 @@ from signon.core.permissions import Action
 from signon.drafting.blueprint import bp
 from signon.drafting.live import hooks, operations, queries
 from signon.drafting.live.connection import MAX_MESSAGE_BYTES, serve
+from signon.drafting.live.forms import LiveTextForm
 from signon.drafting.live.hub import Connection, hub
 from signon.drafting.live.queries import Access
 from signon.letters.guard import letter_route
@@ -123,6 +124,33 @@ def live_socket(letter: Letter) -> Response:
     response = _SocketResponse()
     response.mode = socket.mode
     return response
+
+
+@bp.get("/letters/<slug>/live/follow")
+@letter_route(Action.LETTER_VIEW)
+def live_follow(letter: Letter) -> Response | str:
+    """The live text, read only, for those who may read the letter but not edit it.
+
+    Viewers cannot open the editor; this page follows the shared document over a
+    read-only socket (static/js/live.js) and shows who is in the text. It starts from
+    the text the database holds now, so that it says the same without JavaScript.
+    Whoever may edit follows the live text in the editor (the letter navigation offers
+    this page in the editor's place); a frozen letter's text is its last revision.
+    """
+    if letter.status != LetterStatus.DRAFTING:
+        return redirect(url_for("letters.show", slug=letter.slug))
+    if letter.can(current_user, Action.LETTER_EDIT):
+        return redirect(url_for("letters.edit", slug=letter.slug))
+    head = letter.head()
+    assert head is not None, "every letter has a first revision"
+    live = queries.live_text(letter.id, head)
+    return render_template(
+        "drafting/live/follow.html",
+        letter=letter,
+        head=head,
+        live_text=live,
+        form=LiveTextForm(body=live.text),
+    )
 
 
 @bp.post("/letters/<slug>/live/save")

@@ -3,7 +3,8 @@
 The socket is opened for real (a WebSocket handshake to an app server): 101 means it
 opened. Readers (viewers) get a read-only socket, which tests/drafting/live/test_socket.py
 shows; outsiders get 404 (the letter does not exist for them); nobody logged in is sent
-to the login page. "Save version" is for those who may write: a viewer gets 403.
+to the login page. "Save version" is for those who may write: a viewer gets 403. The page
+that follows the live text (read only) is for readers; editors are sent to the editor.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ SOCKET = Route(
 SAVE = Route(
     "drafting.live_save", "POST", "/letters/{slug}/live/save", expect(302, 404, 403, 302, 302)
 )
-ROUTES = [SOCKET, SAVE]
+#: The read-only page that follows the live text: for those who may read the letter but
+#: not edit it; whoever may edit is sent to the editor, where the live text is.
+FOLLOW = Route(
+    "drafting.live_follow",
+    "GET",
+    "/letters/{slug}/live/follow",
+    expect(302, 404, 200, 302, 302),
+)
+ROUTES = [SOCKET, SAVE, FOLLOW]
 
 
 def build_world() -> World:
@@ -50,6 +59,12 @@ def build_world() -> World:
 def test_save_version_permissions(app: Flask, client: FlaskClient, role: str) -> None:
     with app.test_request_context():
         check_route(client, SAVE, build_world(), role)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_follow_page_permissions(app: Flask, client: FlaskClient, role: str) -> None:
+    with app.test_request_context():
+        check_route(client, FOLLOW, build_world(), role)
 
 
 @pytest.mark.real_commits
