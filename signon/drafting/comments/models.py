@@ -40,9 +40,13 @@ class CommentThread(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Set when the invited organisation resolved its own thread (through its link).
+    resolved_by_invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL")
+    )
 
     letter: Mapped[Letter] = relationship()
-    invitation: Mapped[Invitation | None] = relationship()
+    invitation: Mapped[Invitation | None] = relationship(foreign_keys=[invitation_id])
     started_on: Mapped[Revision] = relationship(foreign_keys=[started_on_id])
     anchor_revision: Mapped[Revision] = relationship(foreign_keys=[anchor_revision_id])
     removed_in: Mapped[Revision | None] = relationship(foreign_keys=[removed_in_id])
@@ -57,6 +61,15 @@ class CommentThread(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def resolver_name(self) -> str | None:
+        """Who resolved it, as the page says: the person, or the invited organisation."""
+        if self.resolved_by is not None:
+            return self.resolved_by.display_name
+        if self.resolved_by_invitation_id is not None and self.invitation is not None:
+            return self.invitation.organisation_name
+        return None
 
     @property
     def passage_removed(self) -> bool:

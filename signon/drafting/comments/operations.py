@@ -16,7 +16,6 @@ from signon.accounts.models import Membership, User
 from signon.audit.operations import record_event
 from signon.core.notices import NoticeKind
 from signon.core.oneline import one_line_text
-from signon.core.permissions import Action
 from signon.core.signals import revision_saved
 from signon.db import utcnow
 from signon.drafting.anchors import Passage, carry, carry_all, locate
@@ -25,7 +24,8 @@ from signon.drafting.comments.queries import (
     anchored_passage,
     comments_open,
     invitees_may_comment,
-    may,
+    may_reply,
+    may_settle,
     settings_of,
 )
 from signon.extensions import db
@@ -136,23 +136,16 @@ def reply(
     coordinators write; in a team thread, whoever on the team may comment."""
     letter = thread.letter
     _require_open(letter)
-    if invitation is not None:
-        if thread.invitation_id != invitation.id:
-            raise CommentError("This is not your organisation's thread.")
-    elif author is None or not may(letter, author, _reply_action(thread)):
-        raise CommentError("Only the coordinators reply to an invited organisation.")
+    if (author is None and invitation is None) or not may_reply(
+        thread, user=author, invitation=invitation
+    ):
+        raise CommentError(
+            "This is not your organisation's thread."
+            if invitation is not None
+            else "Only the coordinators reply to an invited organisation."
+        )
     text = _clean_body(body)
     return _add_comment(letter, thread, text, author=author, invitation=invitation, action=REPLIED)
-
-
-def _reply_action(thread: CommentThread) -> Action:
-    """What a team member's role must allow to write in ``thread``."""
-    return Action.LETTER_COMMENT if thread.invitation_id is None else Action.LETTER_MANAGE
-
-
-def may_write_in(thread: CommentThread, user: object) -> bool:
-    """Whether this person on the team may reply to, resolve or reopen ``thread``."""
-    return may(thread.letter, user, _reply_action(thread))
 
 
 def _add_comment(
@@ -196,24 +189,56 @@ def _add_comment(
     return comment
 
 
-def resolve_thread(thread: CommentThread, user: User) -> None:
-    _require_open(thread.letter)
+def resolve_thread(
+    thread: CommentThread, user: User | None = None, *, invitation: Invitation | None = None
+) -> None:
+    """Mark the thread settled, by a person on the team or by the invited organisation
+    whose thread it is (``queries.may_settle``)."""
+    _require_settler(thread, user, invitation)
     if thread.resolved_at is not None:
         return
     thread.resolved_at = utcnow()
-    thread.resolved_by_id = user.id
+    thread.resolved_by = user
+    thread.resolved_by_invitation_id = invitation.id if invitation is not None else None
     db.session.flush()
-    record_event(RESOLVED, letter_id=thread.letter_id, actor=user, thread=thread.id)
+    _record_settling(RESOLVED, thread, user, invitation)
 
 
-def reopen_thread(thread: CommentThread, user: User) -> None:
-    _require_open(thread.letter)
+def reopen_thread(
+    thread: CommentThread, user: User | None = None, *, invitation: Invitation | None = None
+) -> None:
+    """Open a resolved thread again (the same people as :func:`resolve_thread`)."""
+    _require_settler(thread, user, invitation)
     if thread.resolved_at is None:
         return
     thread.resolved_at = None
-    thread.resolved_by_id = None
+    thread.resolved_by = None
+    thread.resolved_by_invitation_id = None
     db.session.flush()
-    record_event(REOPENED, letter_id=thread.letter_id, actor=user, thread=thread.id)
+    _record_settling(REOPENED, thread, user, invitation)
+
+
+def _require_settler(
+    thread: CommentThread, user: User | None, invitation: Invitation | None
+) -> None:
+    _require_open(thread.letter)
+    if (user is None) == (invitation is None):
+        raise ValueError("a thread is resolved by one: a person or an invited organisation")
+    if not may_settle(thread, user=user, invitation=invitation):
+        raise CommentError(
+            "This is not your organisation's thread."
+            if invitation is not None
+            else "Only drafters and coordinators resolve or reopen threads."
+        )
+
+
+def _record_settling(
+    action: str, thread: CommentThread, user: User | None, invitation: Invitation | None
+) -> None:
+    label = None if invitation is None else f"invited organisation {invitation.organisation_name}"
+    record_event(
+        action, letter_id=thread.letter_id, actor=user, actor_label=label, thread=thread.id
+    )
 
 
 def update_settings(

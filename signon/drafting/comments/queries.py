@@ -3,7 +3,9 @@
 :func:`visible_threads` is the one home of the visibility rule: the drafting team (anyone
 with a role on the letter) sees every thread; an invited organisation, through its link,
 sees only its own threads, which hold its own comments and the coordinators' replies
-(nobody else may write there: ``operations.reply``). Nobody else sees any.
+(nobody else may write there). Nobody else sees any. :func:`may_reply` and
+:func:`may_settle` say who writes in a thread and who resolves or reopens it, and
+:func:`comments_open` whether the discussion is open at all (a frozen or closed letter).
 """
 
 from __future__ import annotations
@@ -54,6 +56,30 @@ def invitees_may_comment(letter: Letter, settings: CommentSettings, head: Revisi
     return settings.invitees_revision_id == head.id and comments_open(letter, settings)
 
 
+def may_reply(
+    thread: CommentThread, *, user: object = None, invitation: Invitation | None = None
+) -> bool:
+    """Who writes in ``thread`` (the one rule; whether comments are open at all is
+    :func:`comments_open`'s): in the team's threads, whoever on the team may comment; in an
+    invited organisation's, that organisation and the coordinators, nobody else (the
+    organisation reads the coordinators' replies, never the team's internal words)."""
+    if invitation is not None:
+        return thread.invitation_id == invitation.id
+    action = Action.LETTER_COMMENT if thread.invitation_id is None else Action.LETTER_MANAGE
+    return may(thread.letter, user, action)
+
+
+def may_settle(
+    thread: CommentThread, *, user: object = None, invitation: Invitation | None = None
+) -> bool:
+    """Who resolves and reopens ``thread`` (the one rule; :func:`comments_open` aside):
+    whoever on the team may comment, any thread, an invited organisation's included (the
+    team says when a point is dealt with); an invited organisation, its own threads."""
+    if invitation is not None:
+        return thread.invitation_id == invitation.id
+    return may(thread.letter, user, Action.LETTER_COMMENT)
+
+
 def visible_threads(
     letter: Letter, *, user: User | None = None, invitation: Invitation | None = None
 ) -> list[CommentThread]:
@@ -65,6 +91,7 @@ def visible_threads(
         .options(
             selectinload(CommentThread.comments),
             selectinload(CommentThread.resolved_by),
+            selectinload(CommentThread.invitation),
             selectinload(CommentThread.removed_in),
         )
         .order_by(CommentThread.id)

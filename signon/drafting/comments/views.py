@@ -4,13 +4,16 @@ organisation's (through its invitation link).
 Team, login required, ``@letter_route``:
 
 - ``POST /letters/<slug>/comments``: a thread on selected words (``letter:comment``);
-- ``POST /letters/<slug>/comments/<id>/replies``, ``/resolve``, ``/reopen``: the thread's
-  writers (``letter:comment``; an invited organisation's thread: coordinators);
+- ``POST /letters/<slug>/comments/<id>/replies``: the thread's writers (``letter:comment``;
+  an invited organisation's thread: coordinators), ``queries.may_reply``;
+- ``POST /letters/<slug>/comments/<id>/resolve``, ``/reopen``: ``letter:comment``, any
+  thread (``queries.may_settle``);
 - ``POST /letters/<slug>/comments/settings``: coordinators (``letter:manage``).
 
 Invited organisation, public (the link is the proof):
 
-- ``POST /sign/<token>/comments`` and ``/sign/<token>/comments/<id>/replies``.
+- ``POST /sign/<token>/comments``, and on its own threads ``/sign/<token>/comments/<id>/``
+  ``replies``, ``resolve`` and ``reopen``.
 
 Every route is rate-limited (:data:`COMMENT_LIMIT`).
 
@@ -95,6 +98,8 @@ class CommentPanel:
     token: str | None = None
     can_manage: bool = False
     reader: object = None
+    #: The invited organisation reading through its link (``token``'s invitation).
+    invitation: Invitation | None = None
     new_form: NewThreadForm = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,14 +110,18 @@ class CommentPanel:
     def is_open(self) -> bool:
         return queries.comments_open(self.letter, self.settings)
 
-    def may_write(self, thread: CommentThread) -> bool:
-        """Reply to it (and, on the team, resolve or reopen it): only while the discussion
-        is open (``queries.comments_open``, the frozen-or-closed rule)."""
-        if not self.is_open:
-            return False
-        if self.token is not None:
-            return thread.invitation_id is not None
-        return ops.may_write_in(thread, self.reader)
+    def may_reply(self, thread: CommentThread) -> bool:
+        """The reply form: while the discussion is open, for who writes in the thread."""
+        return self.is_open and queries.may_reply(thread, **self._reader())
+
+    def may_settle(self, thread: CommentThread) -> bool:
+        """The resolve or reopen button: while open, for who resolves the thread."""
+        return self.is_open and queries.may_settle(thread, **self._reader())
+
+    def _reader(self) -> dict[str, Any]:
+        if self.invitation is not None:
+            return {"invitation": self.invitation}
+        return {"user": self.reader}
 
     def reply_form(self, thread: CommentThread) -> ReplyForm:
         return ReplyForm(formdata=None, prefix=_reply_prefix(thread))
@@ -167,6 +176,7 @@ def invitee_comment_panel(invitation: Invitation, head: Revision) -> CommentPane
         settings=settings,
         can_comment=may,
         token=links.invitation_token(invitation),
+        invitation=invitation,
     )
 
 
@@ -238,13 +248,16 @@ def create_thread(letter: Letter) -> Response:
     )
 
 
-def _team_thread(letter: Letter, thread_id: int) -> CommentThread:
-    """The thread within the letter, if this person may write in it: 404 when it is not
-    the letter's, 403 when they may read but not write in it."""
+def _team_thread(
+    letter: Letter, thread_id: int, rule: Callable[..., bool] = queries.may_reply
+) -> CommentThread:
+    """The thread within the letter, if this person may act on it by ``rule``
+    (``queries.may_reply`` or ``queries.may_settle``): 404 when it is not the letter's, 403
+    when they may read but not do this."""
     thread = queries.visible_thread(letter, thread_id, user=current_user)
     if thread is None:
         abort(404)
-    if not ops.may_write_in(thread, current_user):
+    if not rule(thread, user=current_user):
         log_refusal(letter, current_user, Action.LETTER_MANAGE, 403)
         abort(403)
     return thread
@@ -272,8 +285,8 @@ def reply(letter: Letter, thread_id: int) -> Response:
 @_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def resolve(letter: Letter, thread_id: int) -> Response:
-    thread = _team_thread(letter, thread_id)
-    _settle(thread, ops.resolve_thread, "The thread is resolved.")
+    thread = _team_thread(letter, thread_id, queries.may_settle)
+    _settle(thread, ops.resolve_thread, "The thread is resolved.", user=current_user)
     return _back(letter, f"thread-{thread.id}")
 
 
@@ -281,20 +294,19 @@ def resolve(letter: Letter, thread_id: int) -> Response:
 @_team_limit
 @letter_route(Action.LETTER_COMMENT)
 def reopen(letter: Letter, thread_id: int) -> Response:
-    thread = _team_thread(letter, thread_id)
-    _settle(thread, ops.reopen_thread, "The thread is open again.")
+    thread = _team_thread(letter, thread_id, queries.may_settle)
+    _settle(thread, ops.reopen_thread, "The thread is open again.", user=current_user)
     return _back(letter, f"thread-{thread.id}")
 
 
-def _settle(
-    thread: CommentThread, operation: Callable[[CommentThread, User], None], done: str
-) -> None:
-    """Resolve or reopen ``thread`` (a bare button: its form is the CSRF token), and say
-    how it went; the operation refuses on a frozen or closed letter."""
+def _settle(thread: CommentThread, operation: Callable[..., None], done: str, **by: Any) -> None:
+    """Resolve or reopen ``thread`` ``by`` a person (``user=``) or the invited organisation
+    (``invitation=``); a bare button, whose form is the CSRF token. The operation refuses
+    on a frozen or closed letter, and says why."""
     if not ActionForm().validate_on_submit():
         return
     try:
-        operation(thread, current_user)
+        operation(thread, **by)
     except CommentError as problem:
         flash(str(problem), "error")
     else:
@@ -337,15 +349,21 @@ def invitee_create_thread(token: str) -> Response:
     )
 
 
+def _invitee_thread(token: str, thread_id: int) -> tuple[Invitation, CommentThread]:
+    """The link's invitation and its own thread (404 for any other thread)."""
+    invitation = usable_invitation(token)
+    thread = queries.visible_thread(invitation.letter, thread_id, invitation=invitation)
+    if thread is None:
+        abort(404)
+    return invitation, thread
+
+
 @bp.post("/sign/<token>/comments/<int:thread_id>/replies")
 @public
 @_link_limit
 @_address_limit
 def invitee_reply(token: str, thread_id: int) -> Response:
-    invitation = usable_invitation(token)
-    thread = queries.visible_thread(invitation.letter, thread_id, invitation=invitation)
-    if thread is None:
-        abort(404)
+    invitation, thread = _invitee_thread(token, thread_id)
     form = ReplyForm(prefix=_reply_prefix(thread))
     if not form.validate_on_submit():
         flash(_form_problem(form), "error")
@@ -356,4 +374,24 @@ def invitee_reply(token: str, thread_id: int) -> Response:
         flash(str(problem), "error")
     else:
         flash("Your reply is sent to the coordinators.", "success")
+    return _back_to_link(token, f"thread-{thread.id}")
+
+
+@bp.post("/sign/<token>/comments/<int:thread_id>/resolve")
+@public
+@_link_limit
+@_address_limit
+def invitee_resolve(token: str, thread_id: int) -> Response:
+    invitation, thread = _invitee_thread(token, thread_id)
+    _settle(thread, ops.resolve_thread, "The thread is resolved.", invitation=invitation)
+    return _back_to_link(token, f"thread-{thread.id}")
+
+
+@bp.post("/sign/<token>/comments/<int:thread_id>/reopen")
+@public
+@_link_limit
+@_address_limit
+def invitee_reopen(token: str, thread_id: int) -> Response:
+    invitation, thread = _invitee_thread(token, thread_id)
+    _settle(thread, ops.reopen_thread, "The thread is open again.", invitation=invitation)
     return _back_to_link(token, f"thread-{thread.id}")

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from signon.accounts.models import NotificationPreference
+from signon.audit.models import AuditEvent
 from signon.core.notices import Delivery, NoticeKind
 from signon.core.permissions import TeamRole
 from signon.db import utcnow
@@ -275,6 +276,44 @@ def test_only_coordinators_and_the_organisation_write_in_its_thread() -> None:
         select(Comment.body).where(Comment.thread_id == thread.id).order_by(Comment.id)
     ).all()
     assert bodies == ["A date?", "Thanks.", "Added."]
+
+
+def test_the_team_resolves_any_thread_and_an_organisation_its_own() -> None:
+    team = team_letter()
+    open_to_invitees(team)
+    internal = comment_on(team, "river basin")
+    theirs = ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="public hearing",
+        body="A date?",
+        invitation=team.invitation,
+    )
+    # The team: drafters and coordinators, any thread; viewers none.
+    ops.resolve_thread(theirs, team.drafter)
+    assert theirs.resolved_by_id == team.drafter.id and theirs.resolver_name == "Dan Drafter"
+    ops.reopen_thread(theirs, team.coordinator)
+    for thread in (internal, theirs):
+        with pytest.raises(CommentError, match="Only drafters and coordinators"):
+            ops.resolve_thread(thread, team.viewer)
+    # An organisation: its own thread, neither the team's nor another organisation's.
+    ops.resolve_thread(theirs, invitation=team.invitation)
+    assert theirs.resolved_by_id is None and theirs.resolver_name == "River Friends"
+    ops.reopen_thread(theirs, invitation=team.invitation)
+    assert not theirs.is_resolved and theirs.resolved_by_invitation_id is None
+    for thread, invitation in (
+        (internal, team.invitation),
+        (theirs, team.other_invitation),
+    ):
+        with pytest.raises(CommentError, match="not your organisation's"):
+            ops.resolve_thread(thread, invitation=invitation)
+    assert not internal.is_resolved and not theirs.is_resolved
+    actors = db.session.scalars(
+        select(AuditEvent.actor_label)
+        .where(AuditEvent.action == ops.RESOLVED, AuditEvent.letter_id == team.letter.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert actors == [team.drafter.email, "invited organisation River Friends"]
 
 
 # --- Mentions ----------------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 Team routes (``/letters/<slug>/comments...``): anonymous (sent to log in), outsider and the
 coordinator or a drafter of ANOTHER letter (404: the letter does not exist for them),
 viewer (403: reads comments, writes none), drafter and coordinator (allowed). In an invited
-organisation's thread only coordinators write (a drafter gets 403). A thread of another
-letter, asked for through this letter: 404. Settings: coordinators only.
+organisation's thread only coordinators reply (a drafter gets 403); the team (drafters and
+coordinators) resolves and reopens any thread. A thread of another letter, asked for
+through this letter: 404. Settings: coordinators only.
 
 Invitation-link routes (``/sign/<token>/comments...``) are public; what matters is the
 token: this organisation's (allowed), another organisation's, for whom this thread does
-not exist (404), a revoked one (410), a tampered one (404). Nobody logged in on the team
-gets anything more from them.
+not exist (404), a revoked one (410), a tampered one (404). An organisation replies to,
+resolves and reopens its own threads, never the team's. Nobody logged in on the team gets
+anything more from them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import func, select
 
 from signon.core.permissions import TeamRole
 from signon.drafting.comments import operations as ops
-from signon.drafting.comments.models import Comment
+from signon.drafting.comments.models import Comment, CommentThread
 from signon.extensions import db
 from signon.signatures.invitations import links
 from tests.conftest import login
@@ -40,7 +42,7 @@ from tests.permissions import (
     untested_rules,
     with_other_coordinator,
 )
-from tests.signatures.factories import make_invitation
+from tests.signatures.factories import commit, make_invitation
 
 #: ``VISITORS`` and a drafter of another letter, who is but an outsider here.
 TEAM_VISITORS = [*VISITORS, "other_drafter"]
@@ -89,7 +91,7 @@ TEAM_ROUTES = [
         "drafting.resolve",
         "POST",
         "/letters/{slug}/comments/{org_thread}/resolve",
-        COORDINATOR_POST,
+        COMMENT_POST,
     ),
     Route(
         "drafting.resolve",
@@ -102,7 +104,7 @@ TEAM_ROUTES = [
         "drafting.reopen",
         "POST",
         "/letters/{slug}/comments/{org_thread}/reopen",
-        COORDINATOR_POST,
+        COMMENT_POST,
     ),
     Route(
         "drafting.comment_settings",
@@ -240,6 +242,8 @@ ROUTES = [
     *TEAM_ROUTES,
     Route("drafting.invitee_create_thread", "POST", "/sign/{token}/comments", {}),
     Route("drafting.invitee_reply", "POST", "/sign/{token}/comments/{thread}/replies", {}),
+    Route("drafting.invitee_resolve", "POST", "/sign/{token}/comments/{thread}/resolve", {}),
+    Route("drafting.invitee_reopen", "POST", "/sign/{token}/comments/{thread}/reopen", {}),
 ]
 
 
@@ -268,6 +272,53 @@ def test_link_route_permissions(
             assert written == 1
         else:
             assert written == 0
+
+
+#: Resolve and reopen through the link: its own thread only (the link is the proof).
+SETTLE_THROUGH_LINK = {
+    "own_thread": {
+        "own": 302,
+        "own_logged_in_drafter": 302,
+        "other_organisation": 404,
+        "revoked": 410,
+        "tampered": 404,
+    },
+    "internal_thread": {
+        "own": 404,
+        "own_logged_in_drafter": 404,
+        "other_organisation": 404,
+        "revoked": 410,
+        "tampered": 404,
+    },
+}
+
+
+@pytest.mark.parametrize("kind", LINK_KINDS)
+@pytest.mark.parametrize("thread", list(SETTLE_THROUGH_LINK))
+@pytest.mark.parametrize("verb", ["resolve", "reopen"])
+def test_link_resolve_and_reopen_permissions(
+    app: Flask, client: FlaskClient, verb: str, thread: str, kind: str
+) -> None:
+    with app.test_request_context():
+        world = _link_world()
+        target = db.session.get(CommentThread, world[thread])
+        assert target is not None
+        if verb == "reopen":
+            ops.resolve_thread(target, world["team"].coordinator)
+        commit()  # a refused request rolls back; the world stays to be looked at
+        was_resolved = target.is_resolved
+        if kind == "own_logged_in_drafter":
+            login(client, world["team"].drafter)
+        path = f"/sign/{world['tokens'][kind]}/comments/{target.id}/{verb}"
+        response = client.post(path)
+        expected = SETTLE_THROUGH_LINK[thread][kind]
+        assert response.status_code == expected, (kind, path, response.status_code)
+        db.session.refresh(target)
+        changed = target.is_resolved != was_resolved
+        assert changed == (expected == 302), (kind, path)
+        if changed and verb == "resolve":
+            assert target.resolved_by_id is None
+            assert target.resolved_by_invitation_id == world["team"].invitation.id
 
 
 def test_every_comment_route_is_in_the_matrix(app: Flask) -> None:

@@ -219,6 +219,41 @@ def test_an_invitee_never_sees_internal_threads_or_other_organisations(
     assert all(text in page for text in ("INTERNAL", "OTHER ORG", "MINE", "COORDINATOR"))
 
 
+def test_an_invitee_resolves_and_reopens_its_own_thread_and_the_team_sees_who(
+    client: FlaskClient,
+) -> None:
+    team = team_letter()
+    open_to_invitees(team)
+    mine = ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="three cities",
+        body="Name them",
+        invitation=team.invitation,
+    )
+    theirs = ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="river basin",
+        body="Which?",
+        invitation=team.other_invitation,
+    )
+    page = client.get(sign_path(team.invitation)).get_data(as_text=True)
+    assert sign_path(team.invitation, f"/comments/{mine.id}/resolve") in page
+    assert f"/comments/{theirs.id}/" not in page
+    response = client.post(sign_path(team.invitation, f"/comments/{mine.id}/resolve"))
+    assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"
+    page = client.get(sign_path(team.invitation)).get_data(as_text=True)
+    assert "Resolved by River Friends" in page
+    assert sign_path(team.invitation, f"/comments/{mine.id}/reopen") in page
+    # The team sees who resolved it; a drafter may reopen it (but not reply there).
+    login(client, team.drafter)
+    page = _page(client, team.letter.slug)
+    assert "Resolved by River Friends" in page
+    assert f"/comments/{mine.id}/reopen" in page and f"reply-{mine.id}-body" not in page
+    assert f"/comments/{theirs.id}/resolve" in page and f"reply-{theirs.id}-body" not in page
+
+
 def test_the_invitation_page_has_no_comments_until_opened(client: FlaskClient) -> None:
     team = team_letter()
     page = client.get(sign_path(team.invitation)).get_data(as_text=True)
