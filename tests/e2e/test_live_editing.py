@@ -125,10 +125,46 @@ def test_people_typing_into_one_paragraph_at_once_converge_and_lose_nothing(
     for area in areas:
         expect(area).to_have_value(expected)
 
-    # "Save version" makes the shared text the letter's next revision.
+    # "Save version" makes the shared text revisions: one per person who typed.
     pages[-1].get_by_role("button", name="Save version").click()
-    expect(panel(pages[-1])).to_contain_text("Saved as revision 2.")
-    assert head_body(app, team.slug) == (2, expected)
+    expect(panel(pages[-1])).to_contain_text(
+        f"Saved as revisions 2\u2013{people + 1}, one for each person's changes."
+    )
+    assert head_body(app, team.slug) == (people + 1, expected)
+
+
+def test_after_save_version_who_wrote_what_names_each_person_for_their_words(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    team = make_team(app)
+    ada, ben, cleo = (new_page() for _ in range(3))
+    open_live(ada, team, team.people[0])
+    areas = [
+        open_live(page, team, user)
+        for page, user in ((ben, team.people[1]), (cleo, team.people[2]))
+    ]
+    caret_at(areas[0], TEXT.index("council"))
+    caret_at(areas[1], TEXT.index("Signed"))
+    type_together([ben, cleo], ["city ", "Gladly "])
+    expected = TEXT.replace("council", "city council").replace("Signed", "Gladly Signed")
+    for area in [*areas, editor(ada)]:
+        expect(area).to_have_value(expected)
+    # Ada, who typed nothing, saves: Ben's and Cleo's words are theirs, not hers.
+    ada.get_by_role("button", name="Save version").click()
+    expect(panel(ada)).to_contain_text(
+        "Saved as revisions 2\u20133, one for each person's changes."
+    )
+    ada.goto(f"/letters/{team.slug}/authorship")
+    rows = ada.get_by_role("row")
+    expect(rows.filter(has_text="Our call")).to_contain_text("Revision 1")
+    expect(rows.filter(has_text="Our call")).to_contain_text("Ada Coordinator")
+    expect(rows.filter(has_text="city council")).to_contain_text("Ben Drafter")
+    expect(rows.filter(has_text="Gladly Signed")).to_contain_text("Cleo Drafter")
+    expect(rows.filter(has_text="Ada Coordinator")).to_have_count(1)
+    ada.goto(f"/letters/{team.slug}/revisions")
+    expect(ada.get_by_role("main")).to_contain_text(
+        "changes by Ben Drafter, saved by Ada Coordinator"
+    )
 
 
 def test_each_person_sees_who_else_is_in_the_text_and_where(

@@ -12,6 +12,7 @@ from signon.extensions import db
 from signon.letters.models import Letter, UnresolvedDraft
 from tests.conftest import login
 from tests.factories import add_revision, add_team_member, make_letter, make_organisation, make_user
+from tests.letters.authorship import who_wrote_what
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -207,12 +208,10 @@ def test_who_wrote_what_attributes_paragraphs(client: FlaskClient) -> None:
     add_revision(letter, bob, "First by Alice.\n\nSecond rewritten by Bob.\n")
     login(client, alice)
     page = client.get(f"/letters/{letter.slug}/authorship").get_data(as_text=True)
-    rows = re.findall(
-        r'<td class="who">(.*?)</td>\s*<td class="letter-text"[^>]*>(.*?)</td>', page, re.S
-    )
-    by_text = {text.strip(): who for who, text in rows}
-    assert "Alice Author" in by_text["<p>First by Alice.</p>"]
-    assert "Bob Builder" in by_text["<p>Second rewritten by Bob.</p>"]
+    assert who_wrote_what(page) == {
+        "<p>First by Alice.</p>": (1, "Alice Author"),
+        "<p>Second rewritten by Bob.</p>": (2, "Bob Builder"),
+    }
 
 
 def test_who_wrote_what_shows_each_paragraph_formatted(client: FlaskClient) -> None:

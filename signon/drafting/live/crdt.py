@@ -20,8 +20,9 @@ EMPTY_UPDATE = b"\x00\x00"
 YDoc: TypeAlias = Doc[Any]
 
 
-def new_doc() -> YDoc:
-    doc: YDoc = Doc()
+def new_doc(*, keep_deleted: bool = False) -> YDoc:
+    """An empty document; ``keep_deleted`` keeps deleted text (for :mod:`.authorship`)."""
+    doc: YDoc = Doc(skip_gc=keep_deleted)
     doc.get(TEXT_NAME, type=Text)
     return doc
 
@@ -30,9 +31,9 @@ def text_of(doc: YDoc) -> str:
     return str(doc.get(TEXT_NAME, type=Text))
 
 
-def load(updates: Iterable[bytes]) -> YDoc:
+def load(updates: Iterable[bytes], *, keep_deleted: bool = False) -> YDoc:
     """A document made of stored updates (a snapshot is one update like the others)."""
-    doc = new_doc()
+    doc = new_doc(keep_deleted=keep_deleted)
     for update in updates:
         if update and update != EMPTY_UPDATE:
             doc.apply_update(update)

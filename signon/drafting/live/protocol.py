@@ -44,7 +44,9 @@ class Message:
     payload: bytes
 
 
-class _Reader:
+class Reader:
+    """Reads lib0's encoding: variable-length unsigned numbers and byte strings."""
+
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.at = 0
@@ -75,7 +77,8 @@ class _Reader:
             raise ProtocolError("trailing bytes")
 
 
-def _uint(value: int) -> bytes:
+def varuint(value: int) -> bytes:
+    """``value`` in lib0's variable-length encoding (7 bits a byte, low first)."""
     out = bytearray()
     while value > 0x7F:
         out.append(0x80 | (value & 0x7F))
@@ -85,7 +88,7 @@ def _uint(value: int) -> bytes:
 
 
 def _string(chunk: bytes) -> bytes:
-    return _uint(len(chunk)) + chunk
+    return varuint(len(chunk)) + chunk
 
 
 _SYNC_KINDS = {
@@ -99,7 +102,7 @@ def parse(data: bytes | str) -> Message:
     """The message in ``data`` (a binary WebSocket frame); raises :class:`ProtocolError`."""
     if not isinstance(data, bytes):
         raise ProtocolError("text frame")
-    reader = _Reader(data)
+    reader = Reader(data)
     kind = reader.uint()
     if kind == YMessageType.SYNC:
         step = reader.uint()
@@ -146,7 +149,7 @@ class Presence:
 
 def read_awareness(update: bytes) -> list[Presence]:
     """The entries of an awareness update; raises :class:`ProtocolError`."""
-    reader = _Reader(update)
+    reader = Reader(update)
     entries = []
     for _ in range(reader.uint()):
         client_id, clock = reader.uint(), reader.uint()
@@ -165,8 +168,8 @@ def read_awareness(update: bytes) -> list[Presence]:
 
 
 def write_awareness(entries: list[Presence]) -> bytes:
-    out = bytearray(_uint(len(entries)))
+    out = bytearray(varuint(len(entries)))
     for entry in entries:
         state = json.dumps(entry.state, separators=(",", ":")).encode()
-        out += _uint(entry.client_id) + _uint(entry.clock) + _string(state)
+        out += varuint(entry.client_id) + varuint(entry.clock) + _string(state)
     return bytes(out)

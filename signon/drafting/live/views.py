@@ -171,8 +171,7 @@ def live_save(letter: Letter) -> Response:
     elif result.status == SaveStatus.UNCHANGED:
         message, category = "Nothing changed since the last version.", "info"
     else:
-        assert result.revision is not None
-        message, category = f"Saved as revision {result.revision.number}.", "success"
+        message, category = _saved_message(result), "success"
     if request.accept_mimetypes.best == "application/json":
         return jsonify(
             status=result.status.value if result.status else "frozen",
@@ -186,3 +185,12 @@ def live_save(letter: Letter) -> Response:
     if result.draft is not None:
         return redirect(url_for("letters.draft", slug=letter.slug, draft_id=result.draft.id))
     return redirect(url_for("letters.show", slug=letter.slug))
+
+
+def _saved_message(result: operations.LiveSave) -> str:
+    """What the saver reads: the revision, or the revisions made one per person."""
+    assert result.revision is not None
+    numbers = [revision.number for revision in result.revisions] or [result.revision.number]
+    if len(numbers) == 1:
+        return f"Saved as revision {numbers[0]}."
+    return f"Saved as revisions {numbers[0]}–{numbers[-1]}, one for each person's changes."

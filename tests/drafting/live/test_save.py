@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from signon.accounts.models import User
+from signon.core.permissions import TeamRole
 from signon.core.transaction import commit
 from signon.extensions import db
 from signon.letters import operations as letter_ops
@@ -13,6 +15,8 @@ from signon.letters.models import Letter, Revision, UnresolvedDraft
 from tests.drafting.live.client import eventually
 from tests.drafting.live.conftest import AppServer, Serve
 from tests.drafting.live.world import BODY, Team, editor, make_team, post, stored_updates
+from tests.factories import add_team_member, make_user
+from tests.letters import authorship
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.usefixtures("app_context")]
 
@@ -65,44 +69,107 @@ def classic_save(team: Team, body: str) -> None:
     commit()
 
 
-def test_save_version_makes_a_revision_of_the_live_text_by_who_saved(
-    serve: Serve, team: Team
-) -> None:
+def who_wrote_what(server: AppServer, team: Team) -> dict[str, tuple[int, str]]:
+    """The who-wrote-what page as the viewer reads it: paragraph -> (revision, name)."""
+    response = requests.get(
+        f"{server.url}/letters/{team.slug}/authorship",
+        cookies={"session": team.cookie(server, team.viewer)},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    return authorship.who_wrote_what(response.text)
+
+
+def test_save_version_credits_each_person_with_their_own_words(serve: Serve, team: Team) -> None:
     server = serve()
     drafter, coordinator = (
         editor(server, team, team.drafter),
         editor(server, team, team.coordinator),
     )
     drafter.append("Drafter's words.\n")
+    eventually(lambda: stored_updates(team.letter) == 1)
     coordinator.insert(0, "Dear all,\n\n")
-    expected = "Dear all,\n\n" + BODY + "Drafter's words.\n"
     eventually(lambda: stored_updates(team.letter) == 2)
+    drafter.insert(drafter.body.index(" paragraph.\n\nSecond"), ", amended")
+    expected = "Dear all,\n\nFirst, amended paragraph.\n\nSecond paragraph.\nDrafter's words.\n"
+    eventually(lambda: stored_updates(team.letter) == 3)
     save_version(server, team, team.drafter)
-    (_, _, _, _), (number, author, body, note) = revisions(team.letter)
-    assert (number, author, body) == (2, team.drafter, expected)
-    # every contributor since the last version is named, whoever pressed the button
-    assert name_of(team.drafter) in note and name_of(team.coordinator) in note
+    # One revision per person, in the order of their last change, each with only their
+    # own changes on top of the one before; the last is the whole live text.
+    drafter_name, coordinator_name = name_of(team.drafter), name_of(team.coordinator)
+    assert revisions(team.letter)[1:] == [
+        (
+            2,
+            team.coordinator,
+            "Dear all,\n\n" + BODY,
+            f"Saved from live editing: changes by {coordinator_name}, saved by {drafter_name}",
+        ),
+        (3, team.drafter, expected, f"Saved from live editing: changes by {drafter_name}"),
+    ]
+    assert who_wrote_what(server, team) == {
+        "<p>Dear all,</p>": (2, coordinator_name),
+        "<p>First, amended paragraph.</p>": (3, drafter_name),
+        "<p>Second paragraph.</p>": (1, coordinator_name),
+        "<p>Drafter's words.</p>": (3, drafter_name),
+    }
     assert stored_updates(team.letter) == 0  # compacted into the snapshot
     # the editors go on from the revision; a second save with no change makes nothing
     save_version(server, team, team.coordinator)
-    assert len(revisions(team.letter)) == 2
+    assert len(revisions(team.letter)) == 3
     assert drafter.body == coordinator.body == expected
     # a new socket (and a restart) still has the text
     server.stop()
     assert editor(serve(), team, team.viewer).body == expected
 
 
-def test_a_classic_save_meanwhile_is_merged_and_the_editors_get_the_merge(
+def test_a_save_by_someone_who_typed_nothing_credits_only_those_who_typed(
+    serve: Serve, team: Team
+) -> None:
+    saver = make_user(name="Sam Saver")
+    add_team_member(db.session.get(Letter, team.letter), role=TeamRole.DRAFTER, user=saver)
+    saver_id = saver.id
+    team.sessions[saver_id] = saver.get_id()
+    commit()  # and keep no loaded row: on SQLite a reading test holds the write lock
+    server = serve()
+    drafter, coordinator = (
+        editor(server, team, team.drafter),
+        editor(server, team, team.coordinator),
+    )
+    editor(server, team, saver_id)  # in the text, typing nothing
+    drafter.insert(0, "Drafter's opening.\n\n")
+    eventually(lambda: stored_updates(team.letter) == 1)
+    coordinator.append("Coordinator's closing.\n")
+    eventually(lambda: stored_updates(team.letter) == 2)
+    save_version(server, team, saver_id)
+    saved = revisions(team.letter)[1:]
+    assert [(number, author) for number, author, _, _ in saved] == [
+        (2, team.drafter),
+        (3, team.coordinator),
+    ]
+    assert all(note.endswith(", saved by Sam Saver") for *_, note in saved)
+    credited = who_wrote_what(server, team)
+    assert credited["<p>Drafter's opening.</p>"] == (2, name_of(team.drafter))
+    assert credited["<p>Coordinator's closing.</p>"] == (3, name_of(team.coordinator))
+    assert "Sam Saver" not in {name for _, name in credited.values()}
+
+
+def test_a_classic_save_meanwhile_is_merged_and_each_person_keeps_their_words(
     serve: Serve, team: Team
 ) -> None:
     server = serve()
     drafter = editor(server, team, team.drafter)
+    coordinator = editor(server, team, team.coordinator)
     drafter.append("Live words.\n")
     eventually(lambda: stored_updates(team.letter) == 1)
-    classic_save(team, BODY.replace("First", "Opening"))
+    coordinator.insert(0, "Dear all,\n\n")
+    eventually(lambda: stored_updates(team.letter) == 2)
+    classic_save(team, BODY.replace("Second", "Next"))
     save_version(server, team, team.drafter)
-    merged = "Opening paragraph.\n\nSecond paragraph.\nLive words.\n"
-    assert revisions(team.letter)[-1][:3] == (3, team.drafter, merged)
+    merged = "Dear all,\n\nFirst paragraph.\n\nNext paragraph.\nLive words.\n"
+    assert [row[:3] for row in revisions(team.letter)[2:]] == [
+        (3, team.drafter, "First paragraph.\n\nNext paragraph.\nLive words.\n"),
+        (4, team.coordinator, merged),
+    ]
     eventually(lambda: drafter.body == merged, what="the editor gets the merged text")
 
 
@@ -127,21 +194,39 @@ def test_an_overlapping_classic_save_keeps_the_live_text_as_the_conflict_draft(
     eventually(lambda: drafter.body == "Classic opening. " + BODY)
 
 
-def test_a_quiet_document_is_saved_automatically_by_its_main_author(
+def test_a_quiet_document_is_saved_automatically_one_revision_per_author(
     serve: Serve, team: Team
 ) -> None:
     server = serve(live_autosave_seconds=1)
     drafter = editor(server, team, team.drafter)
     coordinator = editor(server, team, team.coordinator)
     drafter.append("One.\n")
-    drafter.append("Two.\n")
-    eventually(lambda: coordinator.body.endswith("Two.\n"))
+    drafter.insert(0, "Two.\n\n")
+    eventually(lambda: coordinator.body.startswith("Two.\n"))
     coordinator.append("Three.\n")
-    eventually(lambda: len(revisions(team.letter)) == 2, timeout=10, what="an auto-saved revision")
-    _, author, body, note = revisions(team.letter)[-1]
-    assert author == team.drafter  # who sent most of the updates
-    assert body == BODY + "One.\nTwo.\nThree.\n"
-    assert note.startswith("Auto-saved from live editing by")
+    eventually(lambda: len(revisions(team.letter)) == 3, timeout=10, what="auto-saved revisions")
+    drafter_name, coordinator_name = name_of(team.drafter), name_of(team.coordinator)
+    assert revisions(team.letter)[1:] == [
+        (
+            2,
+            team.drafter,
+            "Two.\n\n" + BODY + "One.\n",
+            f"Auto-saved from live editing: changes by {drafter_name}",
+        ),
+        (
+            3,
+            team.coordinator,
+            "Two.\n\n" + BODY + "One.\nThree.\n",
+            f"Auto-saved from live editing: changes by {coordinator_name}",
+        ),
+    ]
+    assert who_wrote_what(server, team) == {
+        "<p>Two.</p>": (2, drafter_name),
+        "<p>First paragraph.</p>": (1, coordinator_name),
+        "<p>Second paragraph.</p>": (1, coordinator_name),
+        "<p>One.</p>": (2, drafter_name),
+        "<p>Three.</p>": (3, coordinator_name),
+    }
     assert stored_updates(team.letter) == 0
 
 
