@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.mail_worker \\
         --database-url postgresql://postgres@127.0.0.1:5432/test_i \\
-        --redis-url redis://127.0.0.1:6407/0 [--mails 2000] [--rate 50] [--profile]
+        --redis-url redis://127.0.0.1:6407/0 [--mails 2000] [--batch 1] [--profile]
 
 A public sign-on sends two mails (the confirmation link, then the thank-you), each handed
 over by its request as one outbox id pushed onto a Redis list; ``flask worker``'s mail
@@ -10,9 +10,11 @@ thread takes the ids and sends them. This benchmark runs exactly that thread's r
 (:func:`signon.core.mail.mail_rounds`) in this process against a scratch schema in the
 given PostgreSQL database (the outbox filled with ``--mails`` real sign-on mails, half
 confirmation links, half thank-yous, rendered from their templates), while another
-process pushes one id at a time at ``--rate`` ids a second (the load test's burst hands
-over about 50 a second; ``--rate 0`` pushes them all at once, the batches are then full)
-and a third runs the SMTP server (aiosmtpd), which counts messages and connections.
+process hands the ids over ``--batch`` at a time, the next ones once the previous ones
+arrived, so that every round of the thread finds exactly that many (in the load test's
+burst a round finds one or a few: a sign-on's request hands over one mail; 100, the
+most a round takes, is a backlog) and a third runs the SMTP server (aiosmtpd), which
+counts messages and connections.
 
 It prints this process's CPU per mail (``time.process_time``: the mail thread is all this
 process does, the pusher and the SMTP server are other processes), SQL statements and
@@ -75,18 +77,15 @@ def _serve_smtp(port: int, messages: Any, connections: Any, ready: Any) -> None:
     threading.Event().wait()
 
 
-def _push(redis_url: str, key: str, ids: list[int], rate: float) -> None:
-    """Hand the ids over as requests do: one RPUSH per mail, ``rate`` a second."""
+def _push(redis_url: str, key: str, ids: list[int], batch: int, received: Any) -> None:
+    """Hand the ids over ``batch`` at a time (one RPUSH, so that a round takes them all),
+    the next ones once the SMTP server has the previous ones: every round of the mail
+    thread finds exactly ``batch`` ids."""
     store = redis.Redis.from_url(redis_url)
-    if rate <= 0:
-        store.rpush(key, *ids)
-        return
-    started = time.perf_counter()
-    for n, message_id in enumerate(ids):
-        delay = started + n / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        store.rpush(key, message_id)
+    for start in range(0, len(ids), batch):
+        while received.value < start:
+            time.sleep(0.0005)
+        store.rpush(key, *ids[start : start + batch])
 
 
 def _sign_on_mails(count: int) -> list[OutboxMessage]:
@@ -139,12 +138,13 @@ class _Statements:
     def __init__(self, app: Flask) -> None:
         with app.app_context():
             engine = db.engine
-        self.statements = self.commits = 0
+        self.statements = self.commits = self.claims = 0
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "commit", self._commit)
 
-    def _statement(self, *_args: Any) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.statements += 1
+        self.claims += " RETURNING " in statement and "claim_token" in statement
 
     def _commit(self, _conn: Any) -> None:
         self.commits += 1
@@ -198,10 +198,12 @@ def run(args: argparse.Namespace) -> None:
             key = mail.handed_over_key()
             db.session.remove()
         counter = _Statements(app)
-        pusher = context.Process(target=_push, args=(args.redis_url, key, ids, args.rate))
+        pusher = context.Process(
+            target=_push, args=(args.redis_url, key, ids, args.batch, messages)
+        )
         print(
-            f"{len(ids)} sign-on mails handed over one id at a time at "
-            f"{args.rate:g}/s (0: all at once); load average {load_average()}"
+            f"{len(ids)} sign-on mails handed over {args.batch} at a time; "
+            f"load average {load_average()}"
         )
         pusher.start()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -209,7 +211,7 @@ def run(args: argparse.Namespace) -> None:
             _send_all(app, messages, len(ids))
         cpu_ms = (time.process_time() - cpu) * 1000
         wall_s = time.perf_counter() - wall
-        statements, commits = counter.statements, counter.commits
+        statements, commits, rounds = counter.statements, counter.commits, counter.claims
         pusher.join()
         with app.app_context():
             unsent = db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None)))
@@ -221,7 +223,7 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"sent {sent} in {wall_s:.1f} s; CPU of the mail thread's process "
         f"{cpu_ms:.0f} ms = {cpu_ms / sent:.2f} ms per mail; "
-        f"SQL {statements / sent:.2f} statements and {commits / sent:.2f} "
+        f"{rounds} rounds; SQL {statements / sent:.2f} statements and {commits / sent:.2f} "
         f"commits per mail; {connections.value} SMTP connections "
         f"({sent / max(connections.value, 1):.1f} mails each)"
     )
@@ -232,13 +234,20 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _send_all(app: Flask, received: Any, count: int) -> None:
-    """The mail thread's rounds until the SMTP server has every mail (a round records
-    what it sent before it returns)."""
+    """The mail thread's rounds (in this thread) until the SMTP server has every mail: a
+    round records what it sent before it returns, and the thread stops after its round."""
     stop = threading.Event()
-    deadline = time.monotonic() + 600
-    while received.value < count:
-        assert time.monotonic() < deadline, "the mail was not sent in ten minutes"
-        mail.mail_rounds(app, stop, rounds=1)
+
+    def watch() -> None:
+        deadline = time.monotonic() + 600
+        while received.value < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    mail.mail_rounds(app, stop)
+    assert received.value >= count, "the mail was not sent in ten minutes"
 
 
 def main() -> None:
@@ -250,7 +259,9 @@ def main() -> None:
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--mails", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=50, help="ids handed over a second")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="ids handed over at a time (1 to 100: a round's)"
+    )
     parser.add_argument("--profile", action="store_true", help="pyinstrument's profile")
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):

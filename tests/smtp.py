@@ -22,6 +22,14 @@ class _Handler:
     def __init__(self, catcher: MailCatcher) -> None:
         self.catcher = catcher
 
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        with self.catcher.lock:
+            self.catcher.connections += 1
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
@@ -34,6 +42,8 @@ class MailCatcher:
     def __init__(self) -> None:
         self.port = _free_port()
         self.messages: list[EmailMessage] = []
+        #: SMTP sessions opened (EHLO greetings), to show a connection is reused.
+        self.connections = 0
         self.lock = threading.Lock()
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
@@ -43,9 +53,16 @@ class MailCatcher:
     def stop(self) -> None:
         self.controller.stop()
 
+    def restart(self) -> None:
+        """Stop (dropping every open connection) and listen again on the same port."""
+        self.controller.stop()
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.connections = 0
 
     def __len__(self) -> int:
         return len(self.messages)

@@ -12,7 +12,9 @@ back-off. A sender first *claims* a message (an UPDATE that only succeeds when n
 else holds it), so two senders never send the same message.
 
 Delivery is at-least-once only in one case: a process that dies after the SMTP server
-accepted a message but before the outcome was written; its claim expires after
+accepted a message but before the outcome was written (a batch is marked sent in one
+statement once it has been sent, so this is the batch under way; ``flask worker`` lets
+its mail thread finish the batch before it exits); the claim expires after
 :data:`CLAIM_SECONDS` and the message is sent again. Everything else is exactly once.
 
 Without an SMTP server configured, Flask-Mailman's file backend writes the messages
@@ -21,6 +23,7 @@ to the outbox folder, and we print them to the console.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import secrets
 import smtplib
@@ -28,12 +31,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context, render_template
 from flask_mailman import EmailMultiAlternatives
 from redis.exceptions import RedisError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from signon.core import jobs, metrics
@@ -193,11 +196,12 @@ def hand_to_worker(ids: Sequence[int]) -> None:
         send_outbox(ids)
 
 
-def send_handed_over(*, wait_seconds: float = 1.0) -> SendReport:
+def send_handed_over(*, wait_seconds: float = 1.0, smtp: Any | None = None) -> SendReport:
     """One round of the worker's mail thread: wait up to ``wait_seconds`` for ids handed
     over, then send them and those waiting behind them (up to :data:`MAIL_BATCH`) over
-    one connection. An id whose message is sent already (or is being sent) is skipped
-    by the claim, so an id handed over twice is still mailed once."""
+    one connection (``smtp``, a mail backend the caller keeps open, or a new one). An id
+    whose message is sent already (or is being sent) is skipped by the claim, so an id
+    handed over twice is still mailed once."""
     connection = jobs.redis_connection()
     key = handed_over_key()
     first = connection.blpop([key], timeout=wait_seconds)
@@ -205,32 +209,74 @@ def send_handed_over(*, wait_seconds: float = 1.0) -> SendReport:
         return SendReport()
     more = connection.lpop(key, MAIL_BATCH - 1) or []
     ids = sorted({int(first[1]), *(int(value) for value in more)})
-    return send_outbox(ids)
+    return send_outbox(ids, smtp=smtp)
 
 
 def mail_rounds(app: Flask, stop: threading.Event, *, rounds: int | None = None) -> None:
     """The worker's mail thread: :func:`send_handed_over` round after round until ``stop``
     is set (or ``rounds`` rounds, for the benchmark); never ends on an error, since what
-    is not sent stays in the outbox."""
+    is not sent stays in the outbox.
+
+    One SMTP connection serves round after round while mail keeps coming: in a burst
+    of sign-ons the ids arrive one or two at a time, and a connection per round cost a
+    connect, EHLO and QUIT per mail or two. It is closed after a round that sent nothing
+    (so it does not sit idle until the server drops it), after an error, and when the
+    thread stops; a connection the server dropped meanwhile is reopened (``_deliver``).
+    """
     done = 0
-    while not stop.is_set() and (rounds is None or done < rounds):
-        done += 1
-        with app.app_context():
-            try:
-                send_handed_over()
-            except Exception:
-                log.exception("the mail thread failed; trying again in a second")
-                stop.wait(1)
+    with app.app_context():
+        smtp = mail.get_connection()
+    try:
+        while not stop.is_set() and (rounds is None or done < rounds):
+            done += 1
+            with app.app_context():
+                try:
+                    report = send_handed_over(smtp=smtp)
+                except Exception:
+                    _close(smtp)
+                    log.exception("the mail thread failed; trying again in a second")
+                    stop.wait(1)
+                else:
+                    if not (report.sent or report.failed):
+                        _close(smtp)
+    finally:
+        _close(smtp)
+
+
+#: ``flask worker``'s mail thread and the event that stops it (at most one per process).
+_mail_thread: tuple[threading.Thread, threading.Event] | None = None
+#: How long the worker's exit waits for the mail thread to finish its round.
+STOP_SECONDS = 30.0
 
 
 def _start_mail_thread() -> None:
-    """``flask worker``'s mail thread (with Redis): sends what requests hand over."""
-    if not current_app.config["SIGNON"].redis_url:
+    """``flask worker``'s mail thread (with Redis): sends what requests hand over.
+
+    When the worker exits (a warm shutdown on SIGTERM, as at every deploy) the thread
+    is asked to stop and given :data:`STOP_SECONDS` to finish its round: a batch is
+    marked sent once it has been sent (:func:`send_outbox`), and a thread killed in the
+    middle of one would leave its messages to be sent again after their claim expires.
+    """
+    global _mail_thread
+    if not current_app.config["SIGNON"].redis_url or _mail_thread is not None:
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(
-        target=mail_rounds, args=(app, threading.Event()), name="signon-mail", daemon=True
-    ).start()
+    stop = threading.Event()
+    thread = threading.Thread(target=mail_rounds, args=(app, stop), name="signon-mail", daemon=True)
+    thread.start()
+    _mail_thread = (thread, stop)
+    atexit.register(stop_mail_thread)
+
+
+def stop_mail_thread(timeout: float = STOP_SECONDS) -> None:
+    """Stop ``flask worker``'s mail thread after its current round (at the worker's exit)."""
+    global _mail_thread
+    if _mail_thread is None:
+        return
+    thread, stop = _mail_thread
+    stop.set()
+    thread.join(timeout)
+    _mail_thread = None
 
 
 jobs.at_worker_start(_start_mail_thread)
@@ -269,7 +315,23 @@ def _session() -> Session:
     return Session(bind=db.session.get_bind(), expire_on_commit=False)
 
 
-def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[OutboxMessage]]:
+#: The outbox table, for the sender's statements: plain SQL expressions (no ORM objects
+#: to build, no session to synchronise) in the loop that runs once a mail.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message taken for sending: what the SMTP server gets, and its id."""
+
+    id: int
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Claimed]]:
     """Take the unsent, unclaimed (or abandoned) messages among ``ids``; return them.
 
     One statement (``UPDATE … RETURNING``, PostgreSQL and SQLite alike) in a short
@@ -277,57 +339,74 @@ def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[OutboxMessage]]
     """
     token = secrets.token_hex(16)
     stale = now - timedelta(seconds=CLAIM_SECONDS)
+    table = _OUTBOX
     with _session() as session, session.begin():
-        claimed = list(
-            session.scalars(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(list(ids)),
-                    OutboxMessage.sent_at.is_(None),
-                    or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < stale),
-                )
-                .values(claimed_at=now, claim_token=token)
-                .returning(OutboxMessage),
-                execution_options={"synchronize_session": False},
+        rows = session.execute(
+            update(table)
+            .where(
+                table.c.id.in_(list(ids)),
+                table.c.sent_at.is_(None),
+                or_(table.c.claimed_at.is_(None), table.c.claimed_at < stale),
+            )
+            .values(claimed_at=now, claim_token=token)
+            .returning(table.c.id, table.c.recipient, table.c.subject, table.c.text, table.c.html)
+        ).all()
+    return token, sorted((Claimed(*row) for row in rows), key=lambda message: message.id)
+
+
+def _record_sent(ids: Sequence[int], token: str) -> None:
+    """Mark these messages, claimed under ``token`` and accepted by the server, as sent:
+    one statement for the whole batch."""
+    if not ids:
+        return
+    table = _OUTBOX
+    with _session() as session, session.begin():
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(list(ids)), table.c.claim_token == token)
+            .values(
+                attempts=table.c.attempts + 1,
+                claimed_at=None,
+                claim_token=None,
+                sent_at=utcnow(),
+                last_error=None,
+                next_attempt_at=None,
             )
         )
-        session.expunge_all()
-    return token, sorted(claimed, key=lambda message: message.id)
 
 
-def _record(message_id: int, token: str, error: str | None) -> None:
+def _record_failure(message_id: int, token: str, error: str) -> None:
+    """Record a failed attempt (the server's answer, when to try again) at once, and
+    tell the letter's coordinators about the first one."""
     now = utcnow()
     with _session() as session, session.begin():
-        values: dict[str, Any] = {
-            "attempts": OutboxMessage.attempts + 1,
-            "claimed_at": None,
-            "claim_token": None,
-        }
-        if error is None:
-            values.update(sent_at=now, last_error=None, next_attempt_at=None)
-        else:
-            row = session.execute(
-                select(
-                    OutboxMessage.attempts,
-                    OutboxMessage.letter_id,
-                    OutboxMessage.recipient,
-                    OutboxMessage.subject,
-                ).where(OutboxMessage.id == message_id)
-            ).first()
-            attempts = row.attempts if row is not None else 0
-            values.update(last_error=error, next_attempt_at=now + backoff(attempts + 1))
-            if row is not None and attempts == 0 and row.letter_id is not None:
-                mail_failed.send(
-                    session,
-                    letter_id=row.letter_id,
-                    recipient=row.recipient,
-                    subject=row.subject,
-                    error=error,
-                )
+        row = session.execute(
+            select(
+                OutboxMessage.attempts,
+                OutboxMessage.letter_id,
+                OutboxMessage.recipient,
+                OutboxMessage.subject,
+            ).where(OutboxMessage.id == message_id)
+        ).first()
+        attempts = row.attempts if row is not None else 0
+        if row is not None and attempts == 0 and row.letter_id is not None:
+            mail_failed.send(
+                session,
+                letter_id=row.letter_id,
+                recipient=row.recipient,
+                subject=row.subject,
+                error=error,
+            )
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-            .values(**values)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                claimed_at=None,
+                claim_token=None,
+                last_error=error,
+                next_attempt_at=now + backoff(attempts + 1),
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -338,38 +417,63 @@ class SendReport:
     failed: int = 0
 
 
-def send_outbox(ids: Sequence[int]) -> SendReport:
-    """Send these messages (those nobody else is sending and not sent yet), over one
-    connection; record each outcome as soon as it is known."""
+def send_outbox(ids: Sequence[int], *, smtp: Any | None = None) -> SendReport:
+    """Send these messages (those nobody else is sending and not sent yet) over one
+    connection: ``smtp``, a mail backend the caller keeps (and closes), or a new one
+    closed afterwards.
+
+    A failure is recorded as soon as it is known; the messages the server accepted
+    are marked sent together once the batch is through (one statement, not one
+    transaction per message), also when the batch stops on an error. Only a process
+    that dies in the middle of a batch leaves accepted messages unmarked: they are sent
+    again once their claim expires (:data:`CLAIM_SECONDS`), SMTP's own at-least-once.
+    """
     report = SendReport()
     if not ids:
         return report
     token, claimed = _claim(ids, utcnow())
     if not claimed:
         return report
-    connection = mail.get_connection()
+    connection = smtp if smtp is not None else mail.get_connection()
+    sent: list[int] = []
     try:
         for row in claimed:
-            message = _message(row.recipient, row.subject, row.text, row.html)
-            message.connection = connection
-            try:
-                _deliver(connection, message)
-            except Exception as exc:  # every failure is recorded, none stops the others
-                log.warning("mail %s to %s not sent: %s", row.id, row.recipient, exc)
-                _record(row.id, token, describe_send_error(exc))
-                report.failed += 1
-                metrics.MAIL_FAILED.inc()
+            if _send_one(connection, row, token):
+                sent.append(row.id)
             else:
-                _print_if_file_backend(message)
-                _record(row.id, token, None)
-                report.sent += 1
-                metrics.MAIL_SENT.inc()
+                report.failed += 1
     finally:
         try:
-            connection.close()
-        except Exception:  # pragma: no cover - closing a broken connection
-            log.exception("closing the mail connection failed")
+            _record_sent(sent, token)
+        finally:
+            if smtp is None:
+                _close(connection)
+    report.sent = len(sent)
+    metrics.MAIL_SENT.inc(len(sent))
     return report
+
+
+def _send_one(connection: Any, row: Claimed, token: str) -> bool:
+    """Send one claimed message; a failure is recorded (and counted) here and now."""
+    message = _message(row.recipient, row.subject, row.text, row.html)
+    message.connection = connection
+    try:
+        _deliver(connection, message)
+    except Exception as exc:  # every failure is recorded, none stops the others
+        log.warning("mail %s to %s not sent: %s", row.id, row.recipient, exc)
+        _record_failure(row.id, token, describe_send_error(exc))
+        metrics.MAIL_FAILED.inc()
+        return False
+    _print_if_file_backend(message)
+    return True
+
+
+def _close(connection: Any) -> None:
+    """Close a mail connection (a no-op when it is not open); a broken one is dropped."""
+    try:
+        connection.close()
+    except Exception:  # pragma: no cover - closing a broken connection
+        log.exception("closing the mail connection failed")
 
 
 def _deliver(connection: Any, message: EmailMultiAlternatives) -> None:
