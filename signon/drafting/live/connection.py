@@ -29,6 +29,7 @@ from signon.drafting.live.hub import (
 )
 from signon.drafting.live.protocol import Kind, Presence, ProtocolError
 from signon.drafting.live.queries import Access
+from signon.drafting.live.yupdate import ForbiddenUpdateError
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +111,18 @@ def _write(hub: Hub, room: Room, connection: Connection, update: bytes) -> None:
         hub.check(connection)
     if connection.access != Access.WRITE:
         raise RefusedError(CLOSE_POLICY, "this socket may not change the document")
+    limits = crdt.Limits.for_letter(current_app.config["SIGNON"].max_body_chars)
     try:
-        crdt.check_update(update)
+        admitted = room.admit(update, limits)
+    except crdt.TooBigError as error:
+        raise RefusedError(CLOSE_TOO_BIG, str(error)) from error
+    except ForbiddenUpdateError as error:
+        raise RefusedError(CLOSE_UNSUPPORTED, f"update refused: {error}") from error
     except ValueError as error:
-        raise RefusedError(CLOSE_UNSUPPORTED, "malformed update") from error
-    limit = current_app.config["SIGNON"].max_body_chars
-    if room.text_length() + len(update) > limit:
-        raise RefusedError(CLOSE_TOO_BIG, "the document would exceed the letter's size limit")
+        raise RefusedError(CLOSE_UNSUPPORTED, f"malformed update: {error}") from error
+    if admitted is None:
+        return  # nothing the document lacks (or waiting for what it depends on)
+    update = admitted
     try:
         operations.record_update(room.letter_id, update, connection.user_id)
         transaction.commit()

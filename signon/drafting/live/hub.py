@@ -45,6 +45,13 @@ CLOSE_TOO_BIG = 1009  # message or document over the limit
 CLOSE_ERROR = 1011  # the server could not store the update
 CLOSE_GOING_AWAY = 1001
 
+#: An update of at most this many bytes is taken without a trial on a copy of the document
+#: while the room is far enough from its limits (a keystroke; see :meth:`Room.admit`).
+FAST_UPDATE_BYTES = 1024
+#: No update grows the document's encoded state by more than this many bytes per byte of
+#: its own (an insertion or a deletion range splits at most two existing items).
+GROWTH_PER_BYTE = 32
+
 
 class Socket(Protocol):
     def send(self, data: bytes) -> None: ...
@@ -99,14 +106,38 @@ class Room:
         self.presence: dict[int, Presence] = {}
         self.loaded = threading.Event()
         self.load_error: BaseException | None = None
+        #: at least ``len(doc.get_update())``: exact after a trial, raised by every apply
+        self.state_bytes = 0
 
     def apply(self, update: bytes) -> None:
         with self.lock:
             self.doc.apply_update(update)
+            self.state_bytes += GROWTH_PER_BYTE * len(update)
 
-    def text_length(self) -> int:
+    def admit(self, update: bytes, limits: crdt.Limits) -> bytes | None:
+        """The update to store and share, checked against this document and its limits.
+
+        Its shape first (plain text into the shared ``Y.Text`` only: :func:`crdt.check_shape`).
+        A small update is then taken as it is when even its largest possible growth keeps
+        the room within ``limits``; any other is tried on a copy of the document
+        (:func:`crdt.try_update`), which measures the result exactly and gives what the
+        document really gains (a passage inserted and deleted in the same update is kept
+        as its length, what the document had is left out): that is stored, not what was
+        sent. None: nothing new. Raises ``ValueError`` (see :func:`crdt.check_shape`).
+        """
+        crdt.check_shape(update)
         with self.lock:
-            return len(crdt.text_of(self.doc))
+            chars = len(crdt.text_of(self.doc))
+            growth = GROWTH_PER_BYTE * len(update)
+            if (
+                len(update) <= FAST_UPDATE_BYTES
+                and self.state_bytes + growth <= limits.state_bytes
+                and chars + len(update) <= limits.chars
+            ):
+                return update
+            state = self.doc.get_update()
+            self.state_bytes = len(state)
+            return crdt.try_update(state, update, limits).delta
 
     def others(self, sender: Connection | None) -> list[Connection]:
         with self.lock:
@@ -159,7 +190,9 @@ class Hub:
             assert letter is not None
             _live, doc, update = operations.open_document(letter)
             transaction.commit()
-            room.apply(doc.get_update())
+            state = doc.get_update()
+            room.apply(state)
+            room.state_bytes = len(state)
             if update is not None:
                 self.publish(room.letter_id, UPDATE, update)
         except BaseException as error:

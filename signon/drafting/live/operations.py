@@ -221,9 +221,10 @@ def _note(step: _Step, saver: User | None) -> str:
 
 
 def autosave_quiet(quiet_seconds: int) -> list[tuple[int, LiveSave]]:
-    """Save every live document that changed and then stayed quiet for ``quiet_seconds``."""
+    """Save every live document that changed and then stayed quiet for ``quiet_seconds``,
+    and every one whose unsaved updates make a long log (``queries.documents_to_save``)."""
     saved = []
-    for letter_id in queries.quiet_documents(utcnow() - timedelta(seconds=quiet_seconds)):
+    for letter_id in queries.documents_to_save(utcnow() - timedelta(seconds=quiet_seconds)):
         letter = db.session.get(Letter, letter_id)
         if letter is not None and letter.status == LetterStatus.DRAFTING:
             saved.append((letter_id, save_live_version(letter, None)))
