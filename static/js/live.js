@@ -12,7 +12,8 @@
  *     "markdown": each local edit becomes a delete and an insert (the common prefix and
  *     suffix of the old and new value, next to the caret), each remote change rewrites the
  *     textarea and keeps the caret and selection where they were in the words
- *     (Y.RelativePosition);
+ *     (Y.RelativePosition); while an input method composes (compositionstart..end) its
+ *     steps are not shared and remote changes wait, then the composed text goes as one;
  *   - shows who is in the text and where: a list with each person's line, their caret and
  *     selection drawn over the textarea, and a visually hidden live region announcing who
  *     joined and left;
@@ -187,7 +188,65 @@
       ta.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
+    // An input method (CJK, accents, a phone's keyboard) composes text in steps: each
+    // step is an input event ("n", "ni", "nih"... shown as kana) until a word is picked. The
+    // steps are held, not shared; the composed text goes as one change at compositionend.
+    // A remote change meanwhile waits too: rewriting the textarea would end the
+    // composition under the person's fingers (the browser drops or commits it).
+    var composing = null; // {at: index in `text`, rel: Y.RelativePosition of it, remote: bool}
+
+    function onCompositionStart() {
+      if (ta.readOnly || composing) { return; }
+      onInput(); // whatever was typed before goes first
+      var start = ta.selectionStart;
+      var end = ta.selectionEnd;
+      if (end > start) { // the composition replaces the selection: share that removal now
+        text = text.slice(0, start) + text.slice(end);
+        doc.transact(function () { ytext.delete(start, end - start); }, LOCAL);
+      }
+      composing = { at: start, rel: Y.createRelativePositionFromTypeIndex(ytext, start), remote: false };
+    }
+
+    function onCompositionEnd() {
+      var held = composing;
+      if (!held) { return; }
+      composing = null;
+      if (!held.remote) { onInput(); return; } // nothing came in meanwhile: as typing
+      // The textarea is `text` (the shared text when the composition started) with the
+      // composed words at held.at; the shared text has the others' changes since. The
+      // composed words go where held.rel is now, then the textarea takes the shared text.
+      var value = ta.value;
+      var tail = text.length - held.at;
+      var here = Y.createAbsolutePositionFromRelativePosition(held.rel, doc);
+      var index = here ? here.index : ytext.length;
+      var edit;
+      if (value.length >= text.length && value.slice(0, held.at) === text.slice(0, held.at) &&
+          value.slice(value.length - tail) === text.slice(held.at)) {
+        edit = { index: index, remove: 0, insert: value.slice(held.at, value.length - tail) };
+      } else { // the input method rewrote words around the caret: the same change, moved
+        edit = change(text, value, ta.selectionEnd);
+        edit.index = Math.max(0, Math.min(ytext.length, index + edit.index - held.at));
+        edit.remove = Math.min(edit.remove, ytext.length - edit.index);
+      }
+      if (edit.remove || edit.insert) {
+        doc.transact(function () {
+          if (edit.remove) { ytext.delete(edit.index, edit.remove); }
+          if (edit.insert) { ytext.insert(edit.index, edit.insert); }
+        }, LOCAL);
+      }
+      var scrollTop = ta.scrollTop;
+      var caret = edit.index + edit.insert.length;
+      text = ytext.toString();
+      ta.value = text;
+      ta.setSelectionRange(caret, caret);
+      ta.scrollTop = scrollTop;
+      notifyEditor();
+      publishCaret();
+      drawPeople();
+    }
+
     function onInput() {
+      if (composing) { return; } // held until compositionend
       var value = ta.value;
       if (value === text) { return; }
       if (ta.readOnly) { ta.value = text; return; } // belt and braces: the server refuses too
@@ -201,7 +260,7 @@
     }
 
     function beforeTransaction(transaction) {
-      if (transaction.origin === LOCAL) { return; }
+      if (transaction.origin === LOCAL || composing) { return; }
       // (No local edit may be made here: it would join this remote transaction and never
       // be sent. Input events come synchronously, so the textarea holds nothing unseen.)
       saved = {
@@ -215,6 +274,7 @@
 
     function onRemote(event, transaction) {
       if (transaction.origin === LOCAL) { return; }
+      if (composing) { composing.remote = true; return; } // applied at compositionend
       text = ytext.toString();
       if (ta.value !== text) {
         ta.value = text;
@@ -264,6 +324,7 @@
     }
 
     function drawPeople() {
+      if (composing && composing.remote) { return; } // the textarea is behind the shared text
       var list = people();
       overlay.draw(text, list.filter(function (p) { return p.start !== null && p.end !== null; }));
       if (options.onPeople) { options.onPeople(list, text); }
@@ -274,7 +335,7 @@
     var undo = new Y.UndoManager(ytext, { trackedOrigins: new Set([LOCAL]), captureTimeout: 500 });
     var IS_MAC = /Mac|iPhone|iPad|iPod/.test(navigator.platform || navigator.userAgent || "");
     function history(redo) {
-      if (ta.readOnly) { return; }
+      if (ta.readOnly || composing) { return; }
       onInput(); // anything typed goes in first
       if (redo) { undo.redo(); } else { undo.undo(); }
     }
@@ -299,6 +360,8 @@
 
     awareness.setLocalStateField("user", { name: options.name || "Someone", colour: colourOf(doc.clientID) });
     ta.addEventListener("input", onInput);
+    ta.addEventListener("compositionstart", onCompositionStart);
+    ta.addEventListener("compositionend", onCompositionEnd);
     ["select", "keyup", "mouseup", "focus", "blur"].forEach(function (type) { ta.addEventListener(type, publishCaret); });
     document.addEventListener("selectionchange", function () { if (document.activeElement === ta) { publishCaret(); } });
     doc.on("beforeTransaction", beforeTransaction);

@@ -171,3 +171,104 @@ def test_undo_takes_back_ones_own_typing_only(page: Page) -> None:
     expect(second).to_have_value(START + " Ben")
     first.press("Control+Shift+z")
     expect(second).to_have_value(both)
+
+
+#: Records every state each document's shared text takes, and the first textarea's
+#: composition events, for the input method tests below.
+RECORD = """() => {
+  liveTest.states = [[], []];
+  liveTest.docs.forEach((doc, i) => doc.getText("markdown").observe(
+    () => liveTest.states[i].push(doc.getText("markdown").toString())));
+  liveTest.events = [];
+  const first = document.querySelectorAll("textarea[data-editor]")[0];
+  ["compositionstart", "compositionend"].forEach((type) =>
+    first.addEventListener(type, () => liveTest.events.push(type)));
+}"""
+#: What an input method shows while "nihon" is typed in Japanese, step by step, and the
+#: word then picked.
+KANA = ["n", "\u306b", "\u306bh", "\u306b\u307b", "\u306b\u307bn", "\u306b\u307b\u3093"]
+PICKED = "\u65e5\u672c "
+
+
+def other_types(page: Page, index: int, text: str) -> None:
+    """A change made in the second document, as Ben's page would send it (his textarea
+    is not focused: focusing it would end the first one's composition)."""
+    page.evaluate("([i, t]) => liveTest.docs[1].getText('markdown').insert(i, t)", [index, text])
+
+
+class InputMethod:
+    """The browser's own input method events, through the Chrome DevTools Protocol:
+    ``step`` is a composition update (compositionstart the first time, then an input
+    event each), ``pick`` commits the chosen text (compositionend)."""
+
+    def __init__(self, page: Page) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+
+    def step(self, text: str) -> None:
+        caret = {"selectionStart": len(text), "selectionEnd": len(text)}
+        self.cdp.send("Input.imeSetComposition", {"text": text, **caret})
+
+    def pick(self, text: str) -> None:
+        self.cdp.send("Input.insertText", {"text": text})
+
+
+def test_an_input_method_shares_only_the_composed_text(page: Page) -> None:
+    first, second = open_bound(page)
+    page.evaluate(RECORD)
+    caret_at(first, START.index("council"))
+    ime = InputMethod(page)
+    for text in KANA:
+        ime.step(text)
+    page.wait_for_timeout(200)  # longer than the delay: a shared step would have crossed
+    expect(first).to_have_value(START.replace("council", KANA[-1] + "council"))
+    expect(second).to_have_value(START)
+    ime.pick(PICKED)
+    expected = START.replace("council", PICKED + "council")
+    expect(second).to_have_value(expected)
+    expect(first).to_have_value(expected)
+    # One change each side, the picked word: no step of the composition was ever shared.
+    assert page.evaluate("liveTest.states") == [[expected], [expected]]
+    # Typing after it goes on as usual, after the picked word.
+    first.press_sequentially("city ")
+    expect(second).to_have_value(START.replace("council", PICKED + "city council"))
+
+
+def test_a_remote_change_waits_for_the_composition_and_nothing_is_lost(page: Page) -> None:
+    first, second = open_bound(page)
+    page.evaluate(RECORD)
+    caret_at(first, START.index("council"))
+    ime = InputMethod(page)
+    for text in KANA[:3]:
+        ime.step(text)
+    # Ben types before Ada's words and at the end while she is still composing.
+    other_types(page, 0, "Urgent: ")
+    other_types(page, len("Urgent: " + START), " Now.")
+    page.wait_for_timeout(200)  # delivered to Ada's document, held from her textarea
+    assert page.evaluate("liveTest.states[0].length") > 0
+    expect(first).to_have_value(START.replace("council", KANA[2] + "council"))
+    for text in KANA[3:]:  # her composition goes on: it was not broken
+        ime.step(text)
+    assert page.evaluate("liveTest.events") == ["compositionstart"]
+    ime.pick(PICKED)
+    expected = "Urgent: " + START.replace("council", PICKED + "council") + " Now."
+    expect(first).to_have_value(expected)
+    expect(second).to_have_value(expected)
+    assert page.evaluate("liveTest.events") == ["compositionstart", "compositionend"]
+    # Her caret is after the picked word, and Ben's document never saw a step of it.
+    caret = first.evaluate("ta => [ta.selectionStart, ta.selectionEnd]")
+    assert caret == [expected.index("council")] * 2
+    assert not any(KANA[1] in state for state in page.evaluate("liveTest.states[1]"))
+
+
+def test_a_composition_over_a_selection_replaces_it_once(page: Page) -> None:
+    first, second = open_bound(page)
+    page.evaluate(RECORD)
+    editor_select_text(page, "council", selector="#first-body")
+    ime = InputMethod(page)
+    ime.step("\u8b70")
+    other_types(page, 0, "Urgent: ")
+    page.wait_for_timeout(200)
+    ime.pick("\u8b70\u4f1a")
+    expected = "Urgent: " + START.replace("council", "\u8b70\u4f1a")
+    expect(first).to_have_value(expected)
+    expect(second).to_have_value(expected)

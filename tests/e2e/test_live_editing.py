@@ -293,6 +293,53 @@ def test_a_viewer_cannot_write_even_through_a_forged_socket_message(
     assert "FORGED" not in ada_area.input_value()
 
 
+#: Every state of the page's shared text, recorded from now on.
+RECORD_STATES = """() => {
+  const live = window.SignonLive.sessions[0];
+  window.liveStates = [];
+  live.text.observe(() => window.liveStates.push(live.text.toString()));
+}"""
+
+
+def test_an_input_method_sends_only_the_composed_words_while_another_types(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    """Ada types Japanese through the browser's input method (composition events, as an
+    IME sends them, through the DevTools protocol) while Ben types: Ben receives her
+    picked words only, never a step of the composition, and nothing either typed is lost."""
+    team = make_team(app)
+    ada, ben = new_page(), new_page()
+    ada_area = open_live(ada, team, team.people[0])
+    ben_area = open_live(ben, team, team.people[1])
+    ben.evaluate(RECORD_STATES)
+    caret_at(ada_area, TEXT.index("council"))
+    caret_at(ben_area, TEXT.index("Signed"))
+    ime = ada.context.new_cdp_session(ada)
+    steps = ["n", "\u306b", "\u306bh", "\u306b\u307b", "\u306b\u307bn", "\u306b\u307b\u3093"]
+    for i, step in enumerate(steps):
+        caret = {"selectionStart": len(step), "selectionEnd": len(step)}
+        ime.send("Input.imeSetComposition", {"text": step, **caret})
+        ben.keyboard.press("ABCDEF"[i])  # Ben's keys reach Ada's page while she composes
+    ime.send("Input.insertText", {"text": "\u65e5\u672c "})
+    expected = TEXT.replace("council", "\u65e5\u672c council").replace("Signed", "ABCDEFSigned")
+    expect(ada_area).to_have_value(expected)
+    expect(ben_area).to_have_value(expected)
+    states = ben.evaluate("window.liveStates")
+    assert not any(step in state for state in states for step in steps[1:])
+    ada.get_by_role("button", name="Save version").click()
+    expect(panel(ada)).to_contain_text(
+        "Saved as revisions 2\u20133, one for each person's changes."
+    )
+    assert head_body(app, team.slug) == (3, expected)
+    with app.app_context():  # no revision ever held a step of the composition
+        letter_id = select(Letter.id).where(Letter.slug == team.slug).scalar_subquery()
+        bodies = db.session.scalars(
+            select(Revision.body_markdown).where(Revision.letter_id == letter_id)
+        ).all()
+        db.session.remove()
+    assert not any(step in body for body in bodies for step in steps[1:])
+
+
 SEND_ON_THE_PAGES_SOCKET = """(bytes) => new Promise((resolve) => {
   const ws = window.SignonLive.sessions[0].provider.ws;
   ws.addEventListener("close", (event) => resolve(event.code));
