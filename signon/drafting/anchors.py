@@ -19,7 +19,15 @@ from dataclasses import dataclass
 
 from signon.letters.text import token_diff, tokenise
 
-__all__ = ["Passage", "carry", "carry_all", "locate", "touched"]
+__all__ = [
+    "Passage",
+    "carry",
+    "carry_all",
+    "locate",
+    "occurrences_before",
+    "shown_words",
+    "touched",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ _WORD_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # What may sit between two words of a selection in the Markdown body but not in the
 # rendered text: spaces and line breaks, punctuation, emphasis marks, and a link target.
 _GAP = r"(?:\]\([^)\n]*\)|[^\w]|_)*?"
+# A Markdown link's target: not part of the text a reader sees.
+_LINK_TARGET_RE = re.compile(r"\]\([^)\n]*\)")
 #: How many words of context either side are compared to choose between occurrences.
 _CONTEXT_WORDS = 8
 
@@ -42,24 +52,48 @@ def _words(text: str) -> list[str]:
     return [word.casefold() for word in _WORD_RE.findall(text)]
 
 
+def _words_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    """The words in order, with markup, punctuation or whitespace between them."""
+    return re.compile(_GAP.join(re.escape(word) for word in words), re.IGNORECASE)
+
+
+def shown_words(markdown: str) -> list[str]:
+    """The words of a passage of Markdown as a reader sees them on the page (link targets
+    left out): what the page's script looks for in the rendered text to mark it."""
+    return _WORD_RE.findall(_LINK_TARGET_RE.sub("]", markdown))
+
+
+def occurrences_before(body: str, passage: Passage) -> int:
+    """How many times the passage's :func:`shown_words` occur in the text before it, as the
+    page's script counts them in the rendered text (one after another, not overlapping,
+    with anything but words between them): the page marks the next one, so that the right
+    one of repeated words is marked, whatever markup lies between or around them."""
+    words = shown_words(passage.quote)
+    if not words:
+        return 0
+    before = _LINK_TARGET_RE.sub("]", body[: passage.start])
+    return sum(1 for _ in _words_pattern(words).finditer(before))
+
+
 def _candidates(body: str, quote: str) -> Iterator[tuple[int, int]]:
-    """Every place ``quote`` occurs in ``body``: verbatim, or else word for word with
-    Markdown markup, punctuation or other whitespace between the words."""
-    found = False
+    """Every place ``quote`` occurs in ``body``: verbatim first, then word for word with
+    Markdown markup, punctuation or other whitespace between the words (a selection of
+    "river basin" where "river" is bold is ``river** basin`` in the body, even when the
+    plain words occur elsewhere too: the context chooses)."""
+    seen = set()
     start = body.find(quote)
     while start >= 0:
-        found = True
+        seen.add(start)
         yield start, start + len(quote)
         start = body.find(quote, start + 1)
-    if found:
-        return
     words = _WORD_RE.findall(quote)
     if not words:
         return
-    pattern = re.compile(_GAP.join(re.escape(word) for word in words), re.IGNORECASE)
+    pattern = _words_pattern(words)
     position = 0
     while (match := pattern.search(body, position)) is not None:
-        yield match.start(), match.end()
+        if match.start() not in seen:
+            yield match.start(), match.end()
         position = match.start() + 1
 
 
@@ -93,8 +127,8 @@ def locate(body: str, quote: str, prefix: str = "", suffix: str = "") -> Passage
 
     The quote is looked for verbatim, then word for word across Markdown markup. When it
     occurs more than once, the occurrence whose neighbouring words best match ``prefix``
-    and ``suffix`` wins (the first one on a tie). ``None`` when it is not there, or when
-    the quote holds nothing but whitespace.
+    and ``suffix`` wins (on a tie, a verbatim one, then the first). ``None`` when it is not
+    there, or when the quote holds nothing but whitespace.
     """
     if not quote.strip():
         return None

@@ -7,7 +7,7 @@
  * server can tell repeated phrases apart, into the form and moves to the comment field.
  * In the editor (data-comment-async) the form is posted in the background, so that the
  * text being edited stays on the page. Passages that comments are about are marked in
- * the letter's text.
+ * the letter's text, across its markup.
  */
 (function () {
   "use strict";
@@ -125,29 +125,96 @@
   }
 
   // --- Mark the passages that comments are about -------------------------------------------
+  // Each passage is looked for in the text as the reader sees it (its text nodes joined),
+  // by its words (data-comment-words: the server leaves out Markdown's markup and link
+  // targets) with anything but words between them, so that a passage across markup (part
+  // bold, across a link, over two paragraphs) is found; it is marked piece by piece, each
+  // text node's part in an element of its own. The first piece outside any link is the
+  // link to the thread; the others (and pieces inside the letter's own links, where a link
+  // cannot go) are spans that lead there when clicked.
   var text = document.querySelector("[data-comment-source]:not(textarea)");
   if (!text) { return; }
+
+  // The letter's text only: not its title, nor a note under it (data-comment-ignore),
+  // as the server counts occurrences in the body alone.
+  var ofTheText = {
+    acceptNode: function (node) {
+      return node.parentElement.closest("[data-comment-ignore]") ?
+        NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
+    }
+  };
+
+  function joinedText() {
+    var walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT, ofTheText);
+    var pieces = [], whole = "", node;
+    while ((node = walker.nextNode())) {
+      pieces.push({ node: node, start: whole.length });
+      whole += node.data;
+    }
+    return { pieces: pieces, whole: whole };
+  }
+
+  function escaped(word) { return word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+  // The (skip+1)-th occurrence of the words, counted as the server counts them
+  // (signon.drafting.anchors.occurrences_before): one after another, not overlapping.
+  function findWords(whole, words, skip) {
+    var pattern = new RegExp(words.map(escaped).join("[^\\p{L}\\p{N}]*?"), "giu");
+    var match;
+    while ((match = pattern.exec(whole))) {
+      if (skip === 0) { return [match.index, match.index + match[0].length]; }
+      skip -= 1;
+      if (!match[0].length) { pattern.lastIndex += 1; }
+    }
+    return null;
+  }
+
+  function insideLink(node) {
+    return node.parentElement && node.parentElement.closest("a") !== null;
+  }
+
+  function mark(threadId, span) {
+    var joined = joinedText();
+    var parts = [];
+    joined.pieces.forEach(function (piece) {
+      var from = Math.max(span[0], piece.start) - piece.start;
+      var to = Math.min(span[1], piece.start + piece.node.data.length) - piece.start;
+      if (from < to && piece.node.data.slice(from, to).trim()) {
+        parts.push({ node: piece.node, from: from, to: to });
+      }
+    });
+    var linked = false;
+    parts.forEach(function (part) {
+      var asLink = !linked && !insideLink(part.node);
+      var element = document.createElement(asLink ? "a" : "span");
+      element.className = "comment-mark";
+      element.title = "Comments on these words";
+      element.setAttribute("data-comment-mark-of", threadId);
+      if (asLink) {
+        linked = true;
+        element.href = "#thread-" + threadId;
+      }
+      var range = document.createRange();
+      range.setStart(part.node, part.from);
+      range.setEnd(part.node, part.to);
+      range.surroundContents(element);
+    });
+  }
+
   var quotes = document.querySelectorAll("[data-comment-quote-of]");
   Array.prototype.forEach.call(quotes, function (quote) {
-    var words = quote.textContent.trim();
-    if (!words) { return; }
-    // The n-th occurrence of the words in the text, as in the Markdown the server counted.
+    var words = (quote.getAttribute("data-comment-words") || "").split(" ").filter(Boolean);
+    if (!words.length) { return; }
     var skip = parseInt(quote.getAttribute("data-comment-occurrence") || "0", 10);
-    var walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
-    var node;
-    while ((node = walker.nextNode())) {
-      var at = node.data.indexOf(words);
-      while (at >= 0 && skip > 0) { skip -= 1; at = node.data.indexOf(words, at + 1); }
-      if (at < 0) { continue; }
-      var range = document.createRange();
-      range.setStart(node, at);
-      range.setEnd(node, at + words.length);
-      var link = document.createElement("a");
-      link.className = "comment-mark";
-      link.href = "#thread-" + quote.getAttribute("data-comment-quote-of");
-      link.title = "Comments on these words";
-      range.surroundContents(link);
-      break;
-    }
+    var span = findWords(joinedText().whole, words, skip);
+    if (span) { mark(quote.getAttribute("data-comment-quote-of"), span); }
+  });
+
+  // A piece that is not the link (inside one of the letter's links, or after the first
+  // piece) leads to its thread too.
+  text.addEventListener("click", function (event) {
+    var piece = event.target.closest && event.target.closest("span.comment-mark");
+    if (!piece || event.target.closest("a")) { return; }
+    window.location.hash = "thread-" + piece.getAttribute("data-comment-mark-of");
   });
 })();

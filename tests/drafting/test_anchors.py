@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from signon.drafting.anchors import Passage, carry, carry_all, locate, touched
+from signon.drafting.anchors import (
+    Passage,
+    carry,
+    carry_all,
+    locate,
+    occurrences_before,
+    shown_words,
+    touched,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +57,31 @@ def test_locate_chooses_the_occurrence_its_context_names() -> None:
     assert chosen.start == second
     chosen = anchored(BODY, "river basin", prefix="to protect the ", suffix=".")
     assert chosen.start == first
+
+
+def test_shown_words_are_the_words_a_reader_sees() -> None:
+    quote = "urge** the [ministry](https://gov.example/ministry) to act _now"
+    assert shown_words(quote) == ["urge", "the", "ministry", "to", "act", "now"]
+    assert shown_words("the river's **basin**") == ["the", "river's", "basin"]
+    assert shown_words("** --") == []
+
+
+def test_occurrences_before_count_the_words_across_markup_as_the_page_does() -> None:
+    body = (
+        "The **river** basin, a [river basin](https://example.org/river-basin).\n\n"
+        "Protect the river basin.\n"
+    )
+    last = anchored(body, "river basin", prefix="Protect the ")
+    assert last.start == body.rindex("river basin")
+    # Two before it on the page: one across bold, one as a link's text; the link's target
+    # (river-basin) is not on the page and is not counted.
+    assert occurrences_before(body, last) == 2
+    # Selected on the page across the bold word: the context chooses it over the plain
+    # words of the link (which win without context).
+    assert anchored(body, "river basin").quote == "river basin"
+    across = anchored(body, "river basin", prefix="The ", suffix=", a river basin.")
+    assert across.quote == "river** basin" and occurrences_before(body, across) == 0
+    assert occurrences_before(body, Passage(0, 0, "")) == 0
 
 
 def test_locate_reads_through_markdown_markup() -> None:

@@ -35,14 +35,14 @@ BODY = (
 )
 
 
-def _letter(app: Flask) -> tuple[str, TestUser]:
+def _letter(app: Flask, body: str = BODY) -> tuple[str, TestUser]:
     coordinator = create_user(app, name="Cora Coordinator")
     drafter = create_user(app, name="Dan Drafter")
     with app.app_context():
         from signon.accounts.models import User
         from signon.extensions import db
 
-        letter = make_letter(db.session.get(User, coordinator.id), body=BODY)
+        letter = make_letter(db.session.get(User, coordinator.id), body=body)
         add_team_member(letter, role=TeamRole.DRAFTER, user=db.session.get(User, drafter.id))
         slug = letter.slug
         transaction.commit()
@@ -51,6 +51,21 @@ def _letter(app: Flask) -> tuple[str, TestUser]:
 
 def _select(page: Page, words: str, occurrence: int = 0) -> None:
     """Select ``words`` in the letter's text as a reader would, by dragging."""
+    _drag(page, _box(page, words, occurrence), _box(page, words, occurrence))
+    assert page.evaluate("() => window.getSelection().toString()") == words
+
+
+def _drag(page: Page, start: list[float], end: list[float]) -> None:
+    """Drag the mouse from the start of ``start``'s words to the end of ``end``'s."""
+    page.mouse.move(start[0], start[1])
+    page.mouse.down()
+    page.mouse.move(end[2], end[3], steps=5)
+    page.mouse.up()
+
+
+def _box(page: Page, words: str, occurrence: int = 0) -> list[float]:
+    """Where the words are on the screen: the middle of the left edge of their first
+    character and of the right edge of their last, in one text node of the letter."""
     box = page.evaluate(
         """([words, occurrence]) => {
           const text = document.querySelector('[data-comment-source]');
@@ -77,11 +92,7 @@ def _select(page: Page, words: str, occurrence: int = 0) -> None:
         [words, occurrence],
     )
     assert box is not None, words
-    page.mouse.move(box[0], box[1])
-    page.mouse.down()
-    page.mouse.move(box[2], box[3], steps=5)
-    page.mouse.up()
-    assert page.evaluate("() => window.getSelection().toString()") == words
+    return list(box)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -225,5 +236,55 @@ def test_a_comment_stays_on_its_words_across_two_revisions_then_is_kept_when_the
     expect(thread.locator(".comment-quote")).to_have_text("river basin")
     expect(thread).to_contain_text("Name the basin.")
     expect(page.locator("[data-comment-source] a.comment-mark")).to_have_count(0)
+    assert axe_violations(page) == []
+    assert live_server.errors == []
+
+
+MARKUP_BODY = (
+    "We call on the ministry to protect the river basin.\n\n"
+    "The **river** basin feeds [three cities](https://example.org/cities) and their farms.\n"
+)
+
+
+def test_a_passage_across_bold_and_a_link_is_marked_piece_by_piece(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    """Issue 13: a passage that spans markup (part bold, into a link) is marked on the
+    letter's page, each piece in its element, and the second "river basin" is the one."""
+    slug, drafter = _letter(app, MARKUP_BODY)
+    page = new_page()
+    login_directly(page, drafter, f"/letters/{slug}/")
+    _drag(page, _box(page, "river", occurrence=1), _box(page, "three cities"))
+    words = "river basin feeds three cities"
+    assert page.evaluate("() => window.getSelection().toString()") == words
+    page.get_by_role("button", name="Comment on the selection").click()
+    page.get_by_label("Comment", exact=True).fill("Which cities?")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    thread = page.locator("li.comment-thread")
+    expect(thread).to_contain_text("Which cities?")
+    thread_id = thread.get_attribute("id")
+    assert thread_id is not None
+
+    marks = page.locator("[data-comment-source] .comment-mark")
+    expect(marks).to_have_text(["river", " basin feeds ", "three cities"])
+    pieces = marks.evaluate_all(
+        """marks => marks.map(m => [m.tagName, m.parentElement.tagName,
+                                    m.closest('p').textContent.slice(0, 15),
+                                    m.getAttribute('href')])"""
+    )
+    assert pieces == [
+        # the first piece is the link to the thread, inside the bold word
+        ["A", "STRONG", "The river basin", f"#{thread_id}"],
+        ["SPAN", "P", "The river basin", None],
+        # inside the letter's own link a link cannot go: a span, the link kept
+        ["SPAN", "A", "The river basin", None],
+    ]
+    expect(page.locator("[data-comment-source] a[href='https://example.org/cities']")).to_have_text(
+        "three cities"
+    )
+    # The first "river basin" is not marked; a piece that is a span leads to the thread.
+    expect(page.locator("[data-comment-source] p").first.locator(".comment-mark")).to_have_count(0)
+    marks.nth(1).click()
+    expect(page).to_have_url(re.compile(f"#{thread_id}$"))
     assert axe_violations(page) == []
     assert live_server.errors == []

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import User
 from signon.core.permissions import Action, letter_role_allows
-from signon.drafting.anchors import Passage, carry_all
+from signon.drafting.anchors import Passage, carry_all, occurrences_before, shown_words
 from signon.drafting.comments.models import CommentSettings, CommentThread
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus, Revision
@@ -132,12 +132,17 @@ class ShownThread:
     passage: Passage | None
 
     #: How many times the passage's words occur before it in the current text (to mark the
-    #: right one of repeated words on the page).
+    #: right one of repeated words on the page: ``anchors.occurrences_before``).
     occurrence: int = 0
 
     @property
     def quote(self) -> str:
         return self.passage.quote if self.passage is not None else self.thread.quote
+
+    @property
+    def words(self) -> str:
+        """The passage's words as the page shows them, for its script to mark them."""
+        return " ".join(shown_words(self.quote))
 
 
 def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]:
@@ -173,9 +178,7 @@ def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]
 
 
 def _occurrences_before(body: str, passage: Passage | None) -> int:
-    if passage is None or not passage.quote:
-        return 0
-    return body.count(passage.quote, 0, passage.start)
+    return 0 if passage is None else occurrences_before(body, passage)
 
 
 def anchored_passage(thread: CommentThread) -> Passage:
