@@ -28,11 +28,14 @@ import argparse
 import multiprocessing
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,6 +44,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from benchmarks.harness import load_average, postgresql_schema, settings
+from benchmarks.load.mailcatcher import MAILS as CAUGHT
 from signon import create_app
 from signon.core import mail
 from signon.core.outbox import OutboxMessage
@@ -77,18 +81,62 @@ def _serve_smtp(port: int, messages: Any, connections: Any, ready: Any) -> None:
     threading.Event().wait()
 
 
-def _push(redis_url: str, key: str, ids: list[int], batch: int, received: Any) -> None:
+class Arrived:
+    """How many mails the SMTP server has received: the sink's shared counter, or with
+    ``--catcher`` the load test's catcher's counts in Redis (one field per recipient and
+    kind, and every mail here has its own: HLEN)."""
+
+    def __init__(self, value: Any, redis_url: str | None) -> None:
+        self.value = value
+        self.redis_url = redis_url
+        self._store: redis.Redis | None = None
+
+    def __call__(self) -> int:
+        if self.redis_url is None:
+            return int(self.value.value)
+        if self._store is None:  # one connection per process (the pusher is forked)
+            self._store = redis.Redis.from_url(self.redis_url)
+        return int(self._store.hlen(CAUGHT))
+
+
+def _cpu_ms(pid: int) -> float:
+    """A process's CPU time so far (user and system), in ms, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _the_load_tests_catcher(port: int, redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``benchmarks/load/mailcatcher.py`` as the load test runs it (this checkout's)."""
+    store = redis.Redis.from_url(redis_url)
+    store.delete(CAUGHT)
+    command = [sys.executable, "-m", "benchmarks.load.mailcatcher", "--port", str(port)]
+    catcher = subprocess.Popen(
+        [*command, "--redis-url", redis_url],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert catcher.stdout is not None
+        catcher.stdout.readline()  # "mail catcher on ...": listening
+        yield catcher
+    finally:
+        catcher.terminate()
+        catcher.wait(30)
+        store.delete(CAUGHT, *store.scan_iter("load:link:*"))
+
+
+def _push(redis_url: str, key: str, ids: list[int], batch: int, received: Arrived) -> None:
     """Hand the ids over ``batch`` at a time (one RPUSH, so that a round takes them all),
     the next ones once the SMTP server has the previous ones: every round of the mail
     thread finds exactly ``batch`` ids."""
     store = redis.Redis.from_url(redis_url)
     for start in range(0, len(ids), batch):
-        while received.value < start:
-            time.sleep(0.0005)
+        while received() < start:
+            time.sleep(0.0005 if received.redis_url is None else 0.002)
         store.rpush(key, *ids[start : start + batch])
 
 
-def _sign_on_mails(count: int) -> list[OutboxMessage]:
+def sign_on_mails(count: int) -> list[OutboxMessage]:
     """``count`` outbox rows as public sign-on writes them (their real templates)."""
     letter = SimpleNamespace(id=None, title="Protect the river basin: a joint statement")
     rows = []
@@ -167,17 +215,50 @@ def _profiled(enabled: bool) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> None:
-    context = multiprocessing.get_context("fork")
     from tests.smtp import _free_port
 
     smtp_port = _free_port()
+    with ExitStack() as servers:
+        if args.catcher:
+            catcher = servers.enter_context(_the_load_tests_catcher(smtp_port, args.redis_url))
+            received = Arrived(None, args.redis_url)
+            connections = None
+            catcher_cpu = _cpu_ms(catcher.pid)
+        else:
+            connections = _start_sink(smtp_port, servers)
+            received = Arrived(connections[0], None)
+        sent = _measure(args, smtp_port, received)
+        if args.catcher:
+            catcher_ms = _cpu_ms(catcher.pid) - catcher_cpu
+            print(
+                f"the load test's mail catcher: {catcher_ms:.0f} ms of CPU = "
+                f"{catcher_ms / sent:.2f} ms per mail"
+            )
+        else:
+            assert connections is not None
+            count = connections[1].value
+            print(f"{count} SMTP connections ({sent / max(count, 1):.1f} mails each)")
+    print(f"load average {load_average()}")
+
+
+def _start_sink(port: int, servers: ExitStack) -> tuple[Any, Any]:
+    """The counting SMTP server in a process of its own; its (messages, connections)."""
+    context = multiprocessing.get_context("fork")
     messages, connections, ready = context.Value("i", 0), context.Value("i", 0), context.Event()
     smtp = context.Process(
-        target=_serve_smtp, args=(smtp_port, messages, connections, ready), daemon=True
+        target=_serve_smtp, args=(port, messages, connections, ready), daemon=True
     )
     smtp.start()
+    servers.callback(smtp.terminate)
     if not ready.wait(30):
         raise RuntimeError("the SMTP server did not start")
+    return messages, connections
+
+
+def _measure(args: argparse.Namespace, smtp_port: int, received: Arrived) -> int:
+    """Fill the outbox, hand it over, run the mail thread until all arrived; print the
+    mail thread's figures and check every mail was sent once. Returns how many."""
+    context = multiprocessing.get_context("fork")
     queue = f"bench-mail-{secrets.token_hex(4)}"
     with postgresql_schema(args.database_url, "mailbench") as url:
         folder = tempfile.mkdtemp(prefix="signon-mailbench-")
@@ -191,7 +272,7 @@ def run(args: argparse.Namespace) -> None:
         )
         with app.app_context(), app.test_request_context():
             db.create_all()
-            rows = _sign_on_mails(args.mails)
+            rows = sign_on_mails(args.mails)
             db.session.add_all(rows)
             db.session.commit()
             ids = [row.id for row in rows]
@@ -199,7 +280,7 @@ def run(args: argparse.Namespace) -> None:
             db.session.remove()
         counter = _Statements(app)
         pusher = context.Process(
-            target=_push, args=(args.redis_url, key, ids, args.batch, messages)
+            target=_push, args=(args.redis_url, key, ids, args.batch, received)
         )
         print(
             f"{len(ids)} sign-on mails handed over {args.batch} at a time; "
@@ -208,7 +289,7 @@ def run(args: argparse.Namespace) -> None:
         pusher.start()
         wall, cpu = time.perf_counter(), time.process_time()
         with _profiled(args.profile):
-            _send_all(app, messages, len(ids))
+            _send_all(app, received, len(ids))
         cpu_ms = (time.process_time() - cpu) * 1000
         wall_s = time.perf_counter() - wall
         statements, commits, rounds = counter.statements, counter.commits, counter.claims
@@ -218,36 +299,34 @@ def run(args: argparse.Namespace) -> None:
             twice = db.session.scalar(select(func.count()).where(OutboxMessage.attempts != 1))
             db.session.remove()
         app.extensions.pop("signon_jobs_redis", None)
-    smtp.terminate()
-    sent = messages.value
+    sent = received()
     print(
         f"sent {sent} in {wall_s:.1f} s; CPU of the mail thread's process "
         f"{cpu_ms:.0f} ms = {cpu_ms / sent:.2f} ms per mail; "
         f"{rounds} rounds; SQL {statements / sent:.2f} statements and {commits / sent:.2f} "
-        f"commits per mail; {connections.value} SMTP connections "
-        f"({sent / max(connections.value, 1):.1f} mails each)"
+        f"commits per mail"
     )
-    print(f"load average {load_average()}")
     assert sent == len(ids), f"{sent} mails received for {len(ids)} handed over"
     assert unsent == 0 and twice == 0, f"{unsent} unsent, {twice} not sent exactly once"
     print("every mail received once and marked sent once")
+    return sent
 
 
-def _send_all(app: Flask, received: Any, count: int) -> None:
+def _send_all(app: Flask, received: Arrived, count: int) -> None:
     """The mail thread's rounds (in this thread) until the SMTP server has every mail: a
     round records what it sent before it returns, and the thread stops after its round."""
     stop = threading.Event()
 
     def watch() -> None:
         deadline = time.monotonic() + 600
-        while received.value < count and time.monotonic() < deadline:
+        while received() < count and time.monotonic() < deadline:
             time.sleep(0.05)
         stop.set()
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     mail.mail_rounds(app, stop)
-    assert received.value >= count, "the mail was not sent in ten minutes"
+    assert received() >= count, "the mail was not sent in ten minutes"
 
 
 def main() -> None:
@@ -263,6 +342,11 @@ def main() -> None:
         "--batch", type=int, default=1, help="ids handed over at a time (1 to 100: a round's)"
     )
     parser.add_argument("--profile", action="store_true", help="pyinstrument's profile")
+    parser.add_argument(
+        "--catcher",
+        action="store_true",
+        help="send to the load test's mail catcher (and print its CPU per mail)",
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url: a PostgreSQL database, as production")
