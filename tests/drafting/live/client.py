@@ -81,6 +81,13 @@ class LiveClient:
         with self.lock:
             self.text += words
 
+    def replace(self, old: str, new: str) -> None:
+        """Replace the first ``old`` with ``new`` in one change (a selection typed over)."""
+        with self.lock, self.doc.transaction():
+            start = len(self.body[: self.body.index(old)].encode())
+            del self.text[start : start + len(old.encode())]
+            self.text.insert(start, new)
+
     def announce(self, state: dict[str, Any], clock: int = 1) -> None:
         entry = Presence(self.doc.client_id, clock, state)
         self.send(protocol.awareness_message(protocol.write_awareness([entry])))

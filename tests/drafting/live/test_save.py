@@ -173,6 +173,28 @@ def test_a_classic_save_meanwhile_is_merged_and_each_person_keeps_their_words(
     eventually(lambda: drafter.body == merged, what="the editor gets the merged text")
 
 
+def test_when_one_persons_changes_alone_overlap_a_classic_save_the_version_is_one_revision(
+    serve: Serve, team: Team
+) -> None:
+    server = serve()
+    drafter = editor(server, team, team.drafter)
+    coordinator = editor(server, team, team.coordinator)
+    drafter.append("Live words.\n")
+    drafter.replace("First", "Initial")  # overlaps the classic save's "Opening"...
+    eventually(lambda: stored_updates(team.letter) == 2)
+    eventually(lambda: coordinator.body.startswith("Initial"))
+    coordinator.replace("Initial", "Opening")  # ...which the coordinator's change undoes
+    eventually(lambda: stored_updates(team.letter) == 3)
+    classic_save(team, BODY.replace("First", "Opening"))
+    save_version(server, team, team.drafter)
+    # The drafter's step alone would not merge: one revision, by who saved, naming both.
+    number, author, body, note = revisions(team.letter)[-1]
+    assert (number, author, body) == (3, team.drafter, "Opening" + BODY[5:] + "Live words.\n")
+    assert note == (
+        f"Saved from live editing: changes by {name_of(team.drafter)}, {name_of(team.coordinator)}"
+    )
+
+
 def test_an_overlapping_classic_save_keeps_the_live_text_as_the_conflict_draft(
     serve: Serve, team: Team
 ) -> None:
