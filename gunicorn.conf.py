@@ -50,9 +50,14 @@ keepalive = 5
 
 #: Each worker is replaced after about this many requests (the jitter staggers the
 #: restarts so that the workers do not all restart at once): bounds slow leaks, e.g. in
-#: WeasyPrint/Pango when a PDF is rendered in a web process.
-max_requests = 1000
-max_requests_jitter = 100
+#: WeasyPrint/Pango when a PDF is rendered in a web process (without SIGNON_REDIS_URL).
+#: Not fewer: a replaced worker's place stays empty until the master's next round (0.7-1 s
+#: measured, half the site with 2 workers) and its successor starts cold (its first
+#: sign-on and reader cost 2.5 x the CPU of the next ones: templates, SQL compiled anew,
+#: new database connections; ``benchmarks/load/serve_cpu.py``). At 1,000 the load test's
+#: burst (about 75 requests/s per worker) replaced each worker every 13 s.
+max_requests = 10000
+max_requests_jitter = 1000
 
 #: Load the app once in the master and fork the workers from it:
 #: - a configuration error (no secret key, no SIGNON_BASE_URL) stops gunicorn at once

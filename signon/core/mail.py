@@ -37,6 +37,7 @@ from flask import Flask, current_app, g, has_request_context, render_template
 from flask_mailman import EmailMultiAlternatives
 from redis.exceptions import RedisError
 from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from signon.core import jobs, metrics
@@ -110,7 +111,12 @@ def queue_mail(
     to: str, subject: str, template: str, *, letter_id: int | None = None, **context: Any
 ) -> OutboxMessage:
     """Render now (while the request context is there), record in the outbox, send after
-    the commit. ``letter_id`` defaults to the id of ``context["letter"]``."""
+    the commit. ``letter_id`` defaults to the id of ``context["letter"]``.
+
+    The row is INSERTed with the unit of work's next flush (the commit's at the latest),
+    not flushed here: a flush of its own per mail cost a public sign-on's POSTs a pass of
+    the unit of work each. Its id is known once committed (its identity, read without a
+    query after the commit expired it)."""
     message = outbox_message(
         to,
         subject,
@@ -119,10 +125,15 @@ def queue_mail(
         **context,
     )
     db.session.add(message)
-    db.session.flush()
-    message_id = message.id
-    after_commit(lambda: send_soon([message_id]))
+    after_commit(lambda: send_soon([committed_id(message)]))
     return message
+
+
+def committed_id(message: OutboxMessage) -> int:
+    """The id of a committed message, from its identity: no SELECT to refresh it."""
+    identity = sa_inspect(message).identity
+    assert identity is not None, "an outbox message is sent only once committed"
+    return int(identity[0])
 
 
 def outbox_message(

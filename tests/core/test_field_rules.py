@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 import io
 import pkgutil
+import sys
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from signon.accounts.models import User
 from signon.core import fields
 from signon.core.forms import BaseForm, is_one_line_field, one_line
 from signon.core.mail import header
-from signon.core.oneline import has_control_characters, one_line_text
+from signon.core.oneline import NOT_ON_ONE_LINE, has_control_characters, one_line_text
 from signon.core.spreadsheet import neutralise_cell
 from signon.core.timefmt import format_datetime
 from signon.core.transaction import commit
@@ -114,6 +116,18 @@ def test_control_characters_are_refused_and_cleaned(text: str) -> None:
     cleaned = one_line_text(text)
     assert not has_control_characters(cleaned)
     assert cleaned == header(text)
+
+
+def test_the_one_line_rule_is_every_control_character_and_the_listed_ones() -> None:
+    """The rule is a regular expression (it runs on every public sign-on's fields); it must
+    refuse exactly category Cc and the line-breaking and reordering characters, for every
+    code point, and clean each of them to a space (runs collapsed)."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        refused = unicodedata.category(char) == "Cc" or char in NOT_ON_ONE_LINE
+        assert has_control_characters(f"a{char}b") is refused, hex(code)
+        cleaned = "a b" if refused or char.isspace() else f"a {char} b"
+        assert one_line_text(f"a {char} b") == cleaned
 
 
 @pytest.mark.parametrize(

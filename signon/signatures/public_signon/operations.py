@@ -454,7 +454,6 @@ def request_public_signature(
             client_ip=client_ip,
         )
         db.session.add(request)
-    db.session.flush()
     record_pending(
         [
             EventDraft(
@@ -480,6 +479,7 @@ def request_public_signature(
         resent=outcome is RequestOutcome.RESENT,
     )
     metrics.count_after_commit(metrics.PUBLIC_SIGNONS, stage="requested")
+    db.session.flush()  # the request, its audit event and its mail: one pass, one flush
     return RequestResult(outcome, request, token)
 
 
@@ -628,21 +628,22 @@ def confirm_public_request(request: PublicSignRequest, revision: Revision | int)
                 shown_revision=shown.number if shown else None,
                 asked_at=request.created_at.isoformat(),
             )
-            # the savepoint's end flushes these with approve()'s history, audit and notice
+            queue_mail(
+                request.email,
+                f"Thank you: your signature of “{letter.title}” awaits review",
+                "signatures/public_received",
+                letter=letter,
+                signature=signature,
+                revision=revision,
+                private_link=private_link(signature),
+                page_url=public_url(letter),
+            )
+            # the savepoint's end flushes these with approve()'s history, audit and notice,
+            # and the mail: one pass of the unit of work for all of them
     except IntegrityError as exc:  # another confirmation took the address or the name
         raise SignatureError(
             "Someone confirmed the same signature at the same moment. Please reload the page."
         ) from exc
-    queue_mail(
-        request.email,
-        f"Thank you: your signature of “{letter.title}” awaits review",
-        "signatures/public_received",
-        letter=letter,
-        signature=signature,
-        revision=revision,
-        private_link=private_link(signature),
-        page_url=public_url(letter),
-    )
     metrics.count_after_commit(metrics.PUBLIC_SIGNONS, stage="confirmed")
     return signature
 
