@@ -288,3 +288,84 @@ def test_a_passage_across_bold_and_a_link_is_marked_piece_by_piece(
     expect(page).to_have_url(re.compile(f"#{thread_id}$"))
     assert axe_violations(page) == []
     assert live_server.errors == []
+
+
+def test_mention_autocomplete_lists_the_team_and_is_used_with_the_keyboard(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    """Issue 13: typing @ in a comment lists the letter's team (a combobox list popup:
+    the field says which option is active); Down, Enter and Tab write a handle, Escape
+    closes the list and keeps the text; the comment then names them."""
+    slug, drafter = _letter(app)
+    cecile = create_user(app, name="Cecile Carter")
+    create_user(app, name="Carl Outsider")  # on no team: never listed
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.extensions import db
+        from signon.letters import queries
+
+        letter = queries.letter_by_slug(slug)
+        add_team_member(letter, role=TeamRole.VIEWER, user=db.session.get(User, cecile.id))
+        transaction.commit()
+    page = new_page()
+    login_directly(page, drafter, f"/letters/{slug}/")
+    field = page.get_by_label("Comment", exact=True)
+    listbox = page.get_by_role("listbox", name="People on the team")
+    expect(field).to_have_attribute("aria-autocomplete", "list")
+    expect(listbox).to_be_hidden()
+
+    field.click()
+    field.press_sequentially("Hello @c")
+    expect(listbox).to_be_visible()
+    options = listbox.get_by_role("option")
+    expect(options).to_have_text(
+        ["Cecile Carter @CecileCarter", "Cora Coordinator @CoraCoordinator"]
+    )
+    first, second = options.nth(0), options.nth(1)
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(field).to_have_attribute("aria-activedescendant", first.get_attribute("id") or "")
+    expect(field).to_be_focused()
+    assert axe_violations(page) == []
+    page.keyboard.press("ArrowDown")
+    expect(second).to_have_attribute("aria-selected", "true")
+    expect(field).to_have_attribute("aria-activedescendant", second.get_attribute("id") or "")
+    page.keyboard.press("Enter")
+    expect(field).to_have_value("Hello @CoraCoordinator ")
+    expect(listbox).to_be_hidden()
+    expect(field).not_to_have_attribute("aria-activedescendant", re.compile(".*"))
+
+    # Escape closes the list and leaves what was typed; typing on opens it again.
+    field.press_sequentially("and @ce")
+    expect(options).to_have_text(["Cecile Carter @CecileCarter"])
+    page.keyboard.press("Escape")
+    expect(listbox).to_be_hidden()
+    expect(field).to_have_value("Hello @CoraCoordinator and @ce")
+    field.press_sequentially("c")
+    expect(options).to_have_text(["Cecile Carter @CecileCarter"])
+    page.keyboard.press("Tab")
+    expect(field).to_have_value("Hello @CoraCoordinator and @CecileCarter ")
+    expect(field).to_be_focused()
+    # Nobody by that name: no list, and the status says so.
+    field.press_sequentially("@carl")
+    expect(page.locator("p.visually-hidden[role=status]")).to_have_text(
+        "Nobody on the team by that name."
+    )
+    expect(listbox).to_be_hidden()
+    field.press_sequentially(" look")
+
+    page.get_by_label("Passage").fill("public hearing")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator("li.comment-thread")).to_contain_text(
+        "Hello @CoraCoordinator and @CecileCarter @carl look"
+    )
+    with app.app_context():
+        from sqlalchemy import select
+
+        from signon.extensions import db
+        from signon.letters.models import Notice
+
+        told = db.session.scalars(
+            select(Notice.for_user_id).where(Notice.for_user_id.is_not(None))
+        ).all()
+    assert set(told) >= {cecile.id}
+    assert live_server.errors == []

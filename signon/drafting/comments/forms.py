@@ -30,7 +30,7 @@ class NewThreadForm(BaseForm):
     body = TextAreaField(
         "Comment",
         validators=[DataRequired(), Length(max=MAX_COMMENT_LENGTH)],
-        description="Plain text. Write @name to tell someone on the team.",
+        description="Plain text. Write @ and a name to tell someone on the team.",
     )
     submit = SubmitField("Comment")
 

@@ -7,12 +7,11 @@ pages read where each passage is without diffing anything.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from signon.accounts.models import Membership, User
+from signon.accounts.models import User
 from signon.audit.operations import record_event
 from signon.core.notices import NoticeKind
 from signon.core.oneline import one_line_text
@@ -21,16 +20,19 @@ from signon.db import utcnow
 from signon.drafting.anchors import Passage, carry, carry_all, locate
 from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
 from signon.drafting.comments.queries import (
+    MENTION_RE,
     anchored_passage,
     comments_open,
     invitees_may_comment,
     may_reply,
     may_settle,
+    mention_keys,
     settings_of,
+    team_people,
 )
 from signon.extensions import db
 from signon.letters import notices
-from signon.letters.models import Letter, Revision, TeamMember
+from signon.letters.models import Letter, Revision
 from signon.signatures.models import Invitation
 
 #: Longest comment, in characters.
@@ -43,8 +45,6 @@ REPLIED = "comment.replied"
 RESOLVED = "comment.resolved"
 REOPENED = "comment.reopened"
 SETTINGS_CHANGED = "comments.settings_changed"
-
-_MENTION_RE = re.compile(r"(?<![\w@])@([^\W_][\w.\-]*)")
 
 
 class CommentError(Exception):
@@ -270,29 +270,12 @@ def update_settings(
 
 
 def mentioned_people(letter: Letter, text: str) -> list[User]:
-    """The people on the letter's team named in ``text`` as ``@name``: the part of their
-    address before the @, or their name written without spaces (any case)."""
-    handles = {match.rstrip(".-").casefold() for match in _MENTION_RE.findall(text)}
+    """The people on the letter's team named in ``text`` as ``@name``
+    (``queries.mention_keys``)."""
+    handles = {match.rstrip(".-").casefold() for match in MENTION_RE.findall(text)}
     if not handles:
         return []
-    people = db.session.scalars(
-        select(User)
-        .select_from(TeamMember)
-        .outerjoin(Membership, Membership.organisation_id == TeamMember.organisation_id)
-        .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
-        .where(TeamMember.letter_id == letter.id)
-        .distinct()
-        .order_by(User.id)
-    ).all()
-    found = []
-    for person in people:
-        keys = {
-            person.email.split("@", 1)[0].casefold(),
-            "".join(person.display_name.split()).casefold(),
-        }
-        if keys & handles:
-            found.append(person)
-    return found
+    return [person for person in team_people(letter) if mention_keys(person) & handles]
 
 
 def _mail_mentions(letter: Letter, thread: CommentThread, comment: Comment, author: User) -> None:

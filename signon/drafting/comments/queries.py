@@ -10,20 +10,24 @@ sees only its own threads, which hold its own comments and the coordinators' rep
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from signon.accounts.models import User
+from signon.accounts.models import Membership, User
 from signon.core.permissions import Action, letter_role_allows
 from signon.drafting.anchors import Passage, carry_all, occurrences_before, shown_words
 from signon.drafting.comments.models import CommentSettings, CommentThread
 from signon.extensions import db
-from signon.letters.models import Letter, LetterStatus, Revision
+from signon.letters.models import Letter, LetterStatus, Revision, TeamMember
 from signon.signatures.models import Invitation
+
+#: ``@name`` in a comment: a word after an @ that does not follow a word (not an address).
+MENTION_RE = re.compile(r"(?<![\w@])@([^\W_][\w.\-]*)")
 
 
 def may(letter: Letter, user: object, action: Action) -> bool:
@@ -78,6 +82,44 @@ def may_settle(
     if invitation is not None:
         return thread.invitation_id == invitation.id
     return may(thread.letter, user, Action.LETTER_COMMENT)
+
+
+# --- Who may be mentioned ----------------------------------------------------------------
+
+
+def team_people(letter: Letter) -> list[User]:
+    """Everyone on the letter's team, who may be mentioned: people with a role of their own
+    and the members of its organisations, each once."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .select_from(TeamMember)
+            .outerjoin(Membership, Membership.organisation_id == TeamMember.organisation_id)
+            .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
+            .where(TeamMember.letter_id == letter.id)
+            .distinct()
+            .order_by(User.id)
+        )
+    )
+
+
+def mention_keys(person: User) -> set[str]:
+    """What names ``person`` after an @ (any case): the part of their address before the @,
+    or their name written without spaces."""
+    return {
+        person.email.split("@", 1)[0].casefold(),
+        "".join(person.display_name.split()).casefold(),
+    }
+
+
+def handle_of(person: User) -> str:
+    """What the @mention autocomplete writes for ``person`` (one of :func:`mention_keys`):
+    their name without spaces when that reads whole as a mention ("DanDrafter"), else the
+    part of their address before the @ (a name with an apostrophe or in brackets)."""
+    name = "".join(person.display_name.split())
+    if MENTION_RE.fullmatch("@" + name) and not name.endswith((".", "-")):
+        return name
+    return person.email.split("@", 1)[0]
 
 
 def visible_threads(

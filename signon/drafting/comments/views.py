@@ -8,6 +8,8 @@ Team, login required, ``@letter_route``:
   an invited organisation's thread: coordinators), ``queries.may_reply``;
 - ``POST /letters/<slug>/comments/<id>/resolve``, ``/reopen``: ``letter:comment``, any
   thread (``queries.may_settle``);
+- ``GET /letters/<slug>/comments/people``: the team, for the @mention autocomplete
+  (``letter:comment``);
 - ``POST /letters/<slug>/comments/settings``: coordinators (``letter:manage``).
 
 Invited organisation, public (the link is the proof):
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -37,7 +39,7 @@ from werkzeug.wrappers import Response
 from signon.accounts.models import User
 from signon.core.access import public, user_or_address_key
 from signon.core.forms import ActionForm
-from signon.core.http_cache import keep_link_private
+from signon.core.http_cache import keep_link_private, keep_private
 from signon.core.permissions import Action, log_refusal
 from signon.drafting.blueprint import bp
 from signon.drafting.comments import operations as ops
@@ -122,6 +124,14 @@ class CommentPanel:
         if self.invitation is not None:
             return {"invitation": self.invitation}
         return {"user": self.reader}
+
+    def with_mentions(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """A comment field's attributes, with where its @mention autocomplete finds the
+        team (the team's pages only: an invited organisation mentions nobody)."""
+        if self.token is not None:
+            return attributes
+        url = url_for("drafting.mention_people", slug=self.letter.slug)
+        return {**attributes, "data-mentions": url}
 
     def reply_form(self, thread: CommentThread) -> ReplyForm:
         return ReplyForm(formdata=None, prefix=_reply_prefix(thread))
@@ -311,6 +321,20 @@ def _settle(thread: CommentThread, operation: Callable[..., None], done: str, **
         flash(str(problem), "error")
     else:
         flash(done, "success")
+
+
+@bp.get("/letters/<slug>/comments/people")
+@letter_route(Action.LETTER_COMMENT)
+def mention_people(letter: Letter) -> Response:
+    """The letter's team for the @mention autocomplete (static/js/mentions.js), to those who
+    may comment: names and the handle to write, no addresses; the reader left out."""
+    people = [
+        {"name": person.display_name, "handle": queries.handle_of(person)}
+        for person in queries.team_people(letter)
+        if person.id != current_user.id
+    ]
+    people.sort(key=lambda person: person["name"].casefold())
+    return keep_private(jsonify(people=people))
 
 
 @bp.post("/letters/<slug>/comments/settings")

@@ -60,6 +60,8 @@ COORDINATOR_POST = _for_team(expect(302, 404, 403, 403, 302))
 #: a thread of another letter through this letter's URL: no such thread here
 NO_SUCH_THREAD = _for_team(expect(302, 404, 403, 404, 404))
 SETTINGS_POST = _for_team(dict(MANAGE_POST))
+#: the team for the @mention autocomplete: to those who may comment
+PEOPLE_GET = _for_team(expect(302, 404, 403, 200, 200))
 
 NEW = {"comment-revision": "1", "comment-quote": "public hearing", "comment-body": "A date?"}
 
@@ -106,6 +108,7 @@ TEAM_ROUTES = [
         "/letters/{slug}/comments/{org_thread}/reopen",
         COMMENT_POST,
     ),
+    Route("drafting.mention_people", "GET", "/letters/{slug}/comments/people", PEOPLE_GET),
     Route(
         "drafting.comment_settings",
         "POST",

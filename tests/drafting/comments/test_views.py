@@ -9,6 +9,8 @@ import time
 import pytest
 from flask.testing import FlaskClient
 
+from signon.core.http_cache import PRIVATE
+from signon.core.permissions import TeamRole
 from signon.drafting import anchors
 from signon.drafting.comments import operations as ops
 from signon.drafting.comments.models import CommentThread
@@ -17,6 +19,7 @@ from signon.letters.models import LetterStatus
 from signon.letters.operations import save_revision
 from tests.conftest import login
 from tests.drafting.comments.helpers import BODY, comment_on, open_to_invitees, team_letter
+from tests.factories import add_team_member, make_letter, make_organisation, make_user
 from tests.querycount import count_queries
 from tests.signatures.factories import sign_path
 
@@ -252,6 +255,45 @@ def test_an_invitee_resolves_and_reopens_its_own_thread_and_the_team_sees_who(
     assert "Resolved by River Friends" in page
     assert f"/comments/{mine.id}/reopen" in page and f"reply-{mine.id}-body" not in page
     assert f"/comments/{theirs.id}/resolve" in page and f"reply-{theirs.id}-body" not in page
+
+
+def test_the_mention_list_is_the_letters_team_by_name_and_handle_only(
+    client: FlaskClient,
+) -> None:
+    team = team_letter()
+    colleague = make_user(name="Olga O'Brien", email="olga.obrien@partner.example.org")
+    add_team_member(
+        team.letter,
+        role=TeamRole.VIEWER,
+        organisation=make_organisation("Partner NGO", members=(colleague,)),
+    )
+    make_user(name="Otto Outsider")  # on no team
+    make_letter(make_user(name="Zoe Elsewhere"))  # another letter's team
+    login(client, team.drafter)
+    response = client.get(f"/letters/{team.letter.slug}/comments/people")
+    assert response.status_code == 200 and response.is_json
+    assert response.headers["Cache-Control"] == PRIVATE
+    people = response.get_json()["people"]
+    # The team (people with a role and the members of its organisations), by name, without
+    # the reader; names and handles, never an address.
+    assert people == [
+        {"name": "Cora Coordinator", "handle": "CoraCoordinator"},
+        {"name": "Olga O'Brien", "handle": "olga.obrien"},
+        {"name": "Vera Viewer", "handle": "VeraViewer"},
+    ]
+    assert "@" not in response.get_data(as_text=True)
+    assert "Zoe" not in response.get_data(as_text=True)
+    assert "Otto" not in response.get_data(as_text=True)
+    # Each handle written by the autocomplete names that person and nobody else.
+    for person in people:
+        found = ops.mentioned_people(team.letter, f"Please look, @{person['handle']}.")
+        assert [p.display_name for p in found] == [person["name"]]
+    # The comment fields of the team's pages use it; the invitation page's do not.
+    page = _page(client, team.letter.slug)
+    assert f'data-mentions="/letters/{team.letter.slug}/comments/people"' in page
+    open_to_invitees(team)
+    invitee = client.application.test_client()
+    assert "data-mentions" not in invitee.get(sign_path(team.invitation)).get_data(as_text=True)
 
 
 def test_the_invitation_page_has_no_comments_until_opened(client: FlaskClient) -> None:
