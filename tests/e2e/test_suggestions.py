@@ -1,7 +1,8 @@
 """Suggestions (tracked changes) in a real browser (issue 13, item 2): a drafter suggests
 from the editor with "Suggest instead", a viewer from the Suggestions page; the coordinator
 sees them marked in the text, accepts one (a revision by its author: "who wrote what"
-names them) and rejects another. At 1280 and 390 px, with axe-core finding nothing.
+names them) and rejects another. At 1280 and 390 px, with axe-core finding nothing. A new
+title is suggested too, and accepted as its suggester's revision.
 """
 
 from __future__ import annotations
@@ -47,14 +48,19 @@ def _letter(app: Flask, coordinator: TestUser, drafter: TestUser, viewer: TestUs
     return slug
 
 
+def _team(app: Flask) -> tuple[TestUser, TestUser, TestUser, str]:
+    """A coordinator, a drafter and a viewer, and their letter's slug."""
+    coordinator = create_user(app, name="Cora Coordinator")
+    drafter = create_user(app, name="Dario Drafter")
+    viewer = create_user(app, name="Vik Viewer")
+    return coordinator, drafter, viewer, _letter(app, coordinator, drafter, viewer)
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_suggest_then_accept_one_and_reject_another(
     app: Flask, live_server: LiveServer, new_page: NewPage, size: str
 ) -> None:
-    coordinator = create_user(app, name="Cora Coordinator")
-    drafter = create_user(app, name="Dario Drafter")
-    viewer = create_user(app, name="Vik Viewer")
-    slug = _letter(app, coordinator, drafter, viewer)
+    coordinator, drafter, viewer, slug = _team(app)
     violations: list[str] = []
 
     # The drafter edits, then keeps the edit as a suggestion instead of saving it.
@@ -113,10 +119,7 @@ def test_suggest_then_accept_one_and_reject_another(
 def test_a_suggestion_is_rebased_over_an_edit_elsewhere_and_flagged_after_an_overlapping_one(
     app: Flask, live_server: LiveServer, new_page: NewPage
 ) -> None:
-    coordinator = create_user(app, name="Cora Coordinator")
-    drafter = create_user(app, name="Dario Drafter")
-    viewer = create_user(app, name="Vik Viewer")
-    slug = _letter(app, coordinator, drafter, viewer)
+    coordinator, drafter, viewer, slug = _team(app)
 
     # The viewer suggests two changes, one in each paragraph.
     page = new_page()
@@ -154,3 +157,35 @@ def test_a_suggestion_is_rebased_over_an_edit_elsewhere_and_flagged_after_an_ove
     text = page.get_by_role("article", name="Text of the letter")
     expect(text).to_contain_text("We call on the city council to act this week.")
     expect(text).to_contain_text("The river is sick.")
+
+
+def test_a_new_title_is_suggested_and_accepted_as_the_suggesters_revision(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    coordinator, _drafter, viewer, slug = _team(app)
+
+    # The viewer proposes a title and a word on the Suggestions page.
+    page = new_page()
+    login_directly(page, viewer, f"/letters/{slug}/suggestions")
+    title = page.get_by_label("Your title")
+    expect(title).to_have_value("River")
+    title.fill("Save the river")
+    editor_set_text(page, BASE.replace("act now", "act today"))
+    page.get_by_role("button", name="Suggest", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("2 suggestions made.")
+
+    # The coordinator sees it as a suggestion of its own and accepts it.
+    page = new_page()
+    login_directly(page, coordinator, f"/letters/{slug}/suggestions")
+    retitle = page.get_by_role("article", name=re.compile(r"by Vik Viewer: the title$"))
+    expect(retitle.locator("del")).to_have_text("River")
+    expect(retitle.locator("ins")).to_have_text("Save the river")
+    expect(page.locator(".diff-rendered ins")).to_have_text(["today"])  # the text's only
+    assert axe_violations(page) == []
+    retitle.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Accepted as revision 2, by Vik Viewer."
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Save the river")
+    page.goto(f"/letters/{slug}/revisions")
+    expect(page.locator("main")).to_contain_text("Suggestion by Vik Viewer")

@@ -29,10 +29,19 @@ class SuggestionState(enum.StrEnum):
         return self.value.capitalize()
 
 
+class SuggestionTarget(enum.StrEnum):
+    """What a suggestion changes: a passage of the text, or the letter's title (a
+    revision holds both; the title is one line, suggested whole)."""
+
+    BODY = "body"
+    TITLE = "title"
+
+
 class Suggestion(db.Model):  # type: ignore[name-defined,misc]
     """``quote`` (``base_revision``'s body from ``start`` to ``end``) to be replaced by
     ``replacement``. A pure insertion quotes the word before it (or after it, at the
-    very start), so that it has words to be anchored by."""
+    very start), so that it has words to be anchored by. A title suggestion
+    (``target`` TITLE) quotes the base revision's whole title."""
 
     __tablename__ = "suggestions"
     __table_args__ = (Index("ix_suggestions_letter_state", "letter_id", "state"),)
@@ -45,6 +54,9 @@ class Suggestion(db.Model):  # type: ignore[name-defined,misc]
     end: Mapped[int]
     quote: Mapped[str] = mapped_column(Text)
     replacement: Mapped[str] = mapped_column(Text)
+    target: Mapped[SuggestionTarget] = mapped_column(
+        enum_column(SuggestionTarget), default=SuggestionTarget.BODY, server_default="body"
+    )
     state: Mapped[SuggestionState] = mapped_column(
         enum_column(SuggestionState), default=SuggestionState.OPEN
     )
@@ -65,6 +77,10 @@ class Suggestion(db.Model):  # type: ignore[name-defined,misc]
     @property
     def passage(self) -> Passage:
         return Passage(self.start, self.end, self.quote)
+
+    @property
+    def is_title(self) -> bool:
+        return self.target == SuggestionTarget.TITLE
 
     @property
     def author_name(self) -> str:

@@ -15,7 +15,7 @@ from signon.core.locks import lock_row, on_postgresql
 from signon.core.notices import NoticeKind
 from signon.db import utcnow
 from signon.drafting.suggestions.hunks import split_into_hunks
-from signon.drafting.suggestions.models import Suggestion, SuggestionState
+from signon.drafting.suggestions.models import Suggestion, SuggestionState, SuggestionTarget
 from signon.drafting.suggestions.queries import applied, open_suggestions, placement
 from signon.extensions import db
 from signon.letters import notices
@@ -45,12 +45,32 @@ def _lock_drafting(letter: Letter) -> None:
         raise SuggestionError(FROZEN)
 
 
-def suggest_changes(letter: Letter, author: User, *, base: Revision, body: str) -> list[Suggestion]:
-    """Keep the author's edit of ``base`` as suggestions, one per changed passage."""
+def _title_suggestion(letter: Letter, author: User, base: Revision, title: str) -> Suggestion:
+    """The title as a suggestion: the base revision's whole title, replaced."""
+    return Suggestion(
+        letter=letter,
+        base_revision=base,
+        author=author,
+        target=SuggestionTarget.TITLE,
+        start=0,
+        end=len(base.title),
+        quote=base.title,
+        replacement=title,
+    )
+
+
+def suggest_changes(
+    letter: Letter, author: User, *, base: Revision, body: str, title: str | None = None
+) -> list[Suggestion]:
+    """Keep the author's edit of ``base`` as suggestions, one per changed passage, and
+    one for the title when ``title`` (already trimmed) is given and differs."""
     _lock_drafting(letter)
     hunks = split_into_hunks(base.body_markdown, normalise_text(body))
-    if not hunks:
-        raise SuggestionError("There is nothing to suggest: the text is the same as the version.")
+    new_title = title if title and title != base.title else None
+    if not hunks and new_title is None:
+        raise SuggestionError(
+            "There is nothing to suggest: the title and text are the same as the version."
+        )
     suggestions = [
         Suggestion(
             letter=letter,
@@ -63,6 +83,8 @@ def suggest_changes(letter: Letter, author: User, *, base: Revision, body: str) 
         )
         for hunk in hunks
     ]
+    if new_title is not None:
+        suggestions.insert(0, _title_suggestion(letter, author, base, new_title))
     db.session.add_all(suggestions)
     db.session.flush()
     count = len(suggestions)
@@ -126,12 +148,17 @@ def accept_suggestion(suggestion: Suggestion, actor: User) -> Revision | None:
     # An author whose account is gone: the revision is the acceptor's, as it must have one.
     author = suggestion.author or actor
     accepted_by = "" if author.id == actor.id else f", accepted by {actor.display_name}"
+    title, body = head.title, head.body_markdown
+    if suggestion.is_title:
+        title = suggestion.replacement
+    else:
+        body = applied(body, where.passage, suggestion.replacement)
     result = letter_operations.save_revision(
         letter,
         author,
         base=head,
-        title=head.title,
-        body=applied(head.body_markdown, where.passage, suggestion.replacement),
+        title=title,
+        body=body,
         change_note=f"Suggestion by {suggestion.author_name}{accepted_by}",
     )
     if result.status == SaveStatus.CONFLICT:  # someone saved in between: decide again later

@@ -68,11 +68,16 @@ class Placement:
 def placement(suggestion: Suggestion, head: Revision) -> Placement:
     """The one rule of "may this suggestion be applied to ``head``, and where": its passage
     carried from its base revision through the word diff (:mod:`signon.drafting.anchors`),
-    refused when any of its words (or the words at its edges) changed meanwhile."""
+    refused when any of its words (or the words at its edges) changed meanwhile. A title
+    suggestion's passage is the whole title, refused once the title changed."""
     base = suggestion.base_revision
+    n = base.number
+    if suggestion.is_title:  # the whole title, as it was
+        if head.title != suggestion.quote:
+            return Placement(None, f"The title was changed after revision {n}.")
+        return Placement(Passage(0, len(head.title), head.title))
     old_body, new_body = base.body_markdown, head.body_markdown
     passage: Passage | None = suggestion.passage
-    n = base.number
     if old_body != new_body:
         passage = anchors.carry(suggestion.passage, old_body, new_body)
         if passage is None:

@@ -1,10 +1,11 @@
 """Suggestions (tracked changes): suggest from the editor, review on the Suggestions page.
 
 - ``/letters/<slug>/suggestions``: the current text with the open suggestions marked
-  inside it, each suggestion with its author, and Accept / Reject one by one or all at
-  once for drafters and coordinators (``LETTER_EDIT``); below, the editor in suggestion
-  mode for every team member (``LETTER_SUGGEST``), which posts to
-  ``/letters/<slug>/suggest``, as the editor's "Suggest instead" button does.
+  inside it (a title suggestion is listed only), each suggestion with its author, and
+  Accept / Reject one by one or all at once for drafters and coordinators
+  (``LETTER_EDIT``); below, the editor in suggestion mode (title and text) for every team
+  member (``LETTER_SUGGEST``), which posts to ``/letters/<slug>/suggest``, as the
+  editor's "Suggest instead" button does.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class SuggestionView:
 
 def _in_context(suggestion: Suggestion, head: Revision, where: Placement) -> list[DiffSegment]:
     """The suggestion's change with a little of its line either side, in the current text
-    when it still applies there, else in the text it was made on."""
+    when it still applies there, else in the text it was made on (a title: the title)."""
+    if suggestion.is_title:
+        return word_diff(suggestion.quote, suggestion.replacement)
     body = head.body_markdown if where.passage else suggestion.base_revision.body_markdown
     passage = where.passage or suggestion.passage
     start, end = passage.start, passage.end
@@ -72,6 +75,8 @@ def _marked_text(head: Revision, views: list[SuggestionView]) -> MarkedDiff:
     taken: list[Hunk] = []
     for view in sorted(views, key=lambda v: v.suggestion.id):
         passage = view.placement.passage
+        if view.suggestion.is_title:
+            continue  # listed with the others, not marked in the text
         if passage is not None and all(
             passage.end <= hunk.start or passage.start >= hunk.end for hunk in taken
         ):
@@ -90,7 +95,8 @@ def _render_suggestions(
     can_suggest = drafting and letter.can(current_user, Action.LETTER_SUGGEST)
     if form is None and can_suggest:
         form = SuggestForm(letter=letter, formdata=None)
-        form.body.data, form.base_revision.data = head.body_markdown, head.id
+        form.title.data, form.body.data = head.title, head.body_markdown
+        form.base_revision.data = head.id
     views = []
     for suggestion in queries.open_suggestions(letter):
         where = placement(suggestion, head)
@@ -137,7 +143,11 @@ def suggest(letter: Letter) -> Response | tuple[str, int]:
         return _render_suggestions(letter, form)
     try:
         made = operations.suggest_changes(
-            letter, current_user, base=form.base, body=form.body.data or ""
+            letter,
+            current_user,
+            base=form.base,
+            body=form.body.data or "",
+            title=form.title.data or None,
         )
     except LetterError as error:
         flash(f"{error} Your text is kept below.", "error")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from signon.accounts.models import User
 from signon.core.permissions import TeamRole
-from signon.drafting.suggestions.models import Suggestion, SuggestionState
+from signon.drafting.suggestions.models import Suggestion, SuggestionState, SuggestionTarget
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus
 from tests.conftest import login
@@ -74,14 +74,75 @@ def test_the_editors_suggest_button_posts_the_edit_as_suggestions(client: FlaskC
     assert [(s.quote, s.replacement) for s in _suggestions()] == [("now", "today")]
 
 
-def test_a_changed_title_is_refused_and_the_text_kept(client: FlaskClient) -> None:
+def test_a_changed_title_is_a_suggestion_of_its_own(client: FlaskClient) -> None:
+    letter, _, viewer = _team()
+    old_title = letter.title
+    login(client, viewer)
+    response = _suggest(client, letter, BASE.replace("now", "today"), title="  A new title ")
+    assert response.status_code == 302
+    title, text = _suggestions()
+    assert (title.target, title.quote, title.replacement) == (
+        SuggestionTarget.TITLE,
+        old_title,
+        "A new title",
+    )
+    assert (text.target, text.quote, text.replacement) == (SuggestionTarget.BODY, "now", "today")
+    page = client.get(f"/letters/{letter.slug}/suggestions").get_data(as_text=True)
+    assert "Suggestion 1 by Vera Viewer: the title" in page
+    assert "Suggestion 2 by Vera Viewer</h3>" in page
+    # The suggestion form offers the title, as the editor's "Suggest instead" posts it.
+    assert f'name="title" type="text" value="{old_title}"' in page
+    assert letter.title == old_title  # nothing is changed until accepted
+
+
+def test_a_title_alone_or_unchanged(client: FlaskClient) -> None:
     letter, coordinator, _ = _team()
     login(client, coordinator)
-    response = _suggest(client, letter, BASE.replace("now", "today"), title="Another title")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "A suggestion changes the text only" in page and "act today" in page
-    assert _suggestions() == []
+    assert _suggest(client, letter, BASE, title="Only the title").status_code == 302
+    (suggestion,) = _suggestions()
+    assert suggestion.target == SuggestionTarget.TITLE
+    # (a refused request rolls the test's data back: last)
+    response = _suggest(client, letter, BASE, title=letter.title)
+    assert response.status_code == 409
+    assert "nothing to suggest" in response.get_data(as_text=True)
+
+
+def test_accepting_a_title_makes_a_revision_credited_to_the_suggester(
+    client: FlaskClient,
+) -> None:
+    letter, coordinator, viewer = _team()
+    login(client, viewer)
+    _suggest(client, letter, BASE.replace("is dying", "is dead"), title="The river")
+    title, _text = _suggestions()
+    login(client, coordinator)
+    response = client.post(f"/letters/{letter.slug}/suggestions/{title.id}/accept")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Accepted as revision 2, by Vera Viewer." in page
+    head = letter.head()
+    assert (head.number, head.author, head.title) == (2, viewer, "The river")
+    assert head.body_markdown == BASE  # the text suggestion is still open, not applied
+    assert letter.title == "The river"
+    assert "Suggestion by Vera Viewer, accepted by Coral Coordinator" in head.change_note
+    # The text suggestion still applies to revision 2 (its words did not change).
+    response = client.post(f"/letters/{letter.slug}/suggestions/accept-all")
+    assert letter.head().number == 3
+    assert letter.head().title == "The river"
+    assert letter.head().body_markdown == BASE.replace("is dying", "is dead")
+
+
+def test_a_title_changed_meanwhile_outdates_its_suggestion(client: FlaskClient) -> None:
+    letter, coordinator, viewer = _team()
+    login(client, viewer)
+    _suggest(client, letter, BASE, title="The river")
+    (suggestion,) = _suggestions()
+    add_revision(letter, coordinator, BASE, title="Our river")
+    login(client, coordinator)
+    page = client.get(f"/letters/{letter.slug}/suggestions").get_data(as_text=True)
+    assert "The title was changed after revision 1." in page
+    response = client.post(f"/letters/{letter.slug}/suggestions/{suggestion.id}/accept")
+    assert "Not applied" in client.get(response.location).get_data(as_text=True)
+    assert suggestion.state == SuggestionState.OUTDATED
+    assert (letter.head().number, letter.head().title) == (2, "Our river")
 
 
 def test_nothing_changed_is_said_and_nothing_made(client: FlaskClient) -> None:
