@@ -36,7 +36,7 @@ from signon.core.locks import lock_row
 from signon.core.notices import Delivery, NoticeKind
 from signon.core.passwords import hash_password, needs_rehash, verify_password
 from signon.core.permissions import OrganisationRole
-from signon.core.signals import email_confirmed
+from signon.core.signals import email_confirmed, user_access_changed
 from signon.core.timefmt import is_valid_timezone
 from signon.core.tokens import hash_token, new_token
 from signon.db import utcnow
@@ -452,7 +452,7 @@ def reset_password(raw_token: str, new_password: str) -> User:
     token = _usable_token(raw_token, TokenPurpose.RESET_PASSWORD)
     user = token.user
     user.password_hash = hash_password(new_password)
-    user.rotate_session_token()
+    _end_sessions(user)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
@@ -463,9 +463,17 @@ def reset_password(raw_token: str, new_password: str) -> User:
     return user
 
 
+def _end_sessions(user: User) -> None:
+    """End every session of ``user`` (the login loader refuses the old token), their open
+    live-editing sockets included once this commits (``core.signals.user_access_changed``:
+    a socket outlives the request that opened it)."""
+    user.rotate_session_token()
+    user_access_changed.send(user)
+
+
 def log_out_everywhere(user: User) -> None:
     """End every session of ``user`` on every device (the loader refuses the old token)."""
-    user.rotate_session_token()
+    _end_sessions(user)
     record_event("account.logout", actor=user)
     db.session.flush()
 
@@ -474,7 +482,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     """Change the password once the current one is right, and end every session."""
     check_current_password(user, current_password, "change_password")
     user.password_hash = hash_password(new_password)
-    user.rotate_session_token()
+    _end_sessions(user)
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
     record_event("account.password_changed", actor=user)
     db.session.flush()
@@ -924,11 +932,18 @@ def remove_member(membership: Membership, actor: User | None = None) -> None:
         organisation=membership.organisation.name,
         member=membership.user.email,
     )
-    db.session.delete(membership)
-    db.session.flush()
+    _delete_membership(membership)
 
 
 def leave_organisation(membership: Membership) -> None:
     _refuse_if_last_admin(membership, "leaving")
+    _delete_membership(membership)
+
+
+def _delete_membership(membership: Membership) -> None:
+    """The person is no longer in the organisation, nor on the teams it is on: their open
+    live-editing sockets are checked again once this commits, not at the next round."""
+    user = membership.user
     db.session.delete(membership)
     db.session.flush()
+    user_access_changed.send(user)

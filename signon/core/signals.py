@@ -30,3 +30,10 @@ mail_failed = _signals.signal("mail-failed")
 #: (frozen, reopened, closed: ``signatures.lifecycle``). Live editing re-checks its open
 #: sockets once the change is committed.
 letter_access_changed = _signals.signal("letter-access-changed")
+
+#: Sent by ``accounts.operations`` with the user (``sender``) when what that person may
+#: reach changed other than on one letter's team page: they left an organisation or were
+#: removed from it (and with it from the teams it is on), or every session of theirs ended
+#: (logged out, password changed or reset). Live editing re-checks that person's open
+#: sockets once the change is committed.
+user_access_changed = _signals.signal("user-access-changed")

@@ -1,4 +1,4 @@
-"""What live editing hangs on the rest of the app: a signal receiver and a periodic task."""
+"""What live editing hangs on the rest of the app: signal receivers and a periodic task."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import functools
 
 from flask import current_app
 
+from signon.accounts.models import User
 from signon.core import jobs, transaction
-from signon.core.signals import letter_access_changed
+from signon.core.signals import letter_access_changed, user_access_changed
 from signon.drafting.live import operations
 from signon.drafting.live.hub import hub
 from signon.letters.models import Letter
@@ -22,6 +23,15 @@ def _recheck_sockets(sender: Letter, **_extra: object) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     letter_id = sender.id
     transaction.after_commit(lambda: hub(app).access_changed(letter_id))
+
+
+@user_access_changed.connect
+def _recheck_persons_sockets(sender: User, **_extra: object) -> None:
+    """Once the change is committed, every server re-checks that person's open sockets
+    (on any letter: an organisation may be on many teams)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    user_id = sender.id
+    transaction.after_commit(lambda: hub(app).person_changed(user_id))
 
 
 @jobs.periodic("live-autosave", every_seconds=AUTOSAVE_EVERY)

@@ -146,6 +146,11 @@ class Room:
 
 # Relay message kinds (one byte after the 16-byte server id).
 UPDATE, AWARENESS, RECHECK = b"U", b"A", b"R"
+#: "Check one person's sockets again" (payload: the user id), on :data:`PEOPLE_CHANNEL`.
+RECHECK_PERSON = b"P"
+#: The relay channel (after the prefix) of messages about a person, not a letter (letter
+#: ids start at 1).
+PEOPLE_CHANNEL = 0
 
 
 class Hub:
@@ -266,6 +271,9 @@ class Hub:
         if kind == RECHECK:
             self.recheck(letter_id)
             return
+        if kind == RECHECK_PERSON:
+            self.recheck(user_id=int(payload))
+            return
         room = self.rooms.get(letter_id)
         if room is None or not room.loaded.is_set():
             if room is None:
@@ -295,17 +303,29 @@ class Hub:
         self.recheck(letter_id)
         self.publish(letter_id, RECHECK, b"")
 
-    def recheck(self, letter_id: int | None = None) -> None:
-        """Ask the database again what each socket (of one letter, or all) may do."""
+    def person_changed(self, user_id: int) -> None:
+        """What this person may reach changed (committed): they left an organisation, or
+        their sessions ended. Re-check their sockets on every server."""
+        self.recheck(user_id=user_id)
+        self.publish(PEOPLE_CHANNEL, RECHECK_PERSON, str(user_id).encode())
+
+    def recheck(self, letter_id: int | None = None, *, user_id: int | None = None) -> None:
+        """Ask the database again what each socket (of one letter, of one person, or
+        all) may do."""
         with self.lock:
             rooms = [r for r in self.rooms.values() if letter_id in (None, r.letter_id)]
-        if not rooms:
+        connections = [
+            connection
+            for room in rooms
+            for connection in room.others(None)
+            if user_id in (None, connection.user_id)
+        ]
+        if not connections:
             return
         with self.app.app_context():
             try:
-                for room in rooms:
-                    for connection in room.others(None):
-                        self.check(connection)
+                for connection in connections:
+                    self.check(connection)
             finally:
                 db.session.remove()
 
