@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -37,6 +36,7 @@ from signon.core import http_cache, page_cache
 from signon.core.access import public
 from signon.core.http_cache import cache_publicly
 from signon.extensions import csrf, db, limiter
+from signon.letters import queries
 from signon.letters.models import Letter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -92,7 +92,7 @@ def _readable_letter(slug: str) -> tuple[Letter, bool]:
     token = _presented_token()
     # A slug that cannot exist is not looked up (PostgreSQL refuses NUL characters).
     plausible = 0 < len(slug) <= SLUG_MAX and "\x00" not in slug
-    letter = db.session.scalar(select(Letter).where(Letter.slug == slug)) if plausible else None
+    letter = db.session.scalar(queries.by_slug(), {"slug": slug}) if plausible else None
     if letter is not None and letter.is_public:
         return letter, False
     if letter is not None and token is not None and token.letter_id == letter.id:

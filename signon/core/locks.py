@@ -9,6 +9,7 @@ taking them in another order could deadlock.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from typing import Any
 
 from sqlalchemy import select, text
@@ -85,31 +86,45 @@ def share_row(instance: Any) -> None:
     _remember_shared(key)
 
 
-def load_shared(statement: Any) -> Any:
-    """The one row that ``statement`` (an ORM ``select`` of one model) finds, read under
-    ``FOR KEY SHARE`` until the commit on PostgreSQL (as :func:`share_row` takes it, in the
-    same read: one statement instead of two), or ``None``. Elsewhere a plain read."""
-    rows = read_shared(statement)
+def load_shared(statement: Any, params: dict[str, Any] | None = None) -> Any:
+    """The one row that ``statement`` (an ORM ``select`` of one model, with ``params`` for
+    its bind parameters) finds, read under ``FOR KEY SHARE`` until the commit on
+    PostgreSQL (as :func:`share_row` takes it, in the same read: one statement instead of
+    two), or ``None``. Elsewhere a plain read."""
+    rows = read_shared(statement, params)
     return rows[0][0] if rows else None
 
 
-def read_shared(statement: Any) -> list[Any]:
-    """The rows of ``statement`` (an ORM ``select``); on PostgreSQL the rows of its first
-    entity are read under ``FOR KEY SHARE`` until the commit, as by :func:`load_shared`
-    (the other entities, e.g. of an outer join, are not locked)."""
+def read_shared(statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """The rows of ``statement`` (an ORM ``select``; ``params``: its bind parameters); on
+    PostgreSQL the rows of its first entity are read under ``FOR KEY SHARE`` until the
+    commit, as by :func:`load_shared` (the other entities, e.g. of an outer join, are not
+    locked)."""
     if not on_postgresql():
-        return list(db.session.execute(statement).all())
-    first = statement.column_descriptions[0]["entity"]
-    rows = list(
-        db.session.execute(
-            statement.with_for_update(read=True, key_share=True, of=first).execution_options(
-                populate_existing=True
-            )
-        ).all()
-    )
+        return list(db.session.execute(statement, params).all())
+    locked, first = _key_share(statement)
+    rows = list(db.session.execute(locked, params).all())
     for found in {row[0] for row in rows if row[0] is not None}:
         _remember_shared((first.__table__.name, found.id))
     return rows
+
+
+#: The ``FOR KEY SHARE`` form of each statement read so, and its first entity, while the
+#: statement lives: a statement built once (bind parameters for what varies: the public
+#: sign-on's reads) gets it built once too, and its cache key with it.
+_LOCKED: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _key_share(statement: Any) -> tuple[Any, Any]:
+    found = _LOCKED.get(statement)
+    if found is None:
+        first = statement.column_descriptions[0]["entity"]
+        locked = statement.with_for_update(read=True, key_share=True, of=first)
+        found = _LOCKED[statement] = (
+            locked.execution_options(populate_existing=True),
+            first,
+        )
+    return found
 
 
 def _remember_shared(key: tuple[str, int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from functools import cache
 
 from flask import g, has_app_context
 from markupsafe import Markup
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     exists,
     or_,
     select,
@@ -180,7 +182,7 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def head(self) -> Revision | None:
         """The current revision: the one with the highest number."""
-        return db.session.scalar(Letter.head_of(self.id))
+        return db.session.scalar(_head_statement(), {"letter_id": self.id})
 
     @staticmethod
     def head_of(
@@ -450,3 +452,10 @@ class NoticeDigest(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<NoticeDigest user={self.user_id} {self.sent_on} through={self.last_notice_id}>"
+
+
+@cache
+def _head_statement() -> Select[tuple[Revision]]:
+    """:meth:`Letter.head`'s statement (bind parameter ``letter_id``), built once: a public
+    sign-on's confirmation reads the head under the letter's lock."""
+    return Letter.head_of(bindparam("letter_id"))

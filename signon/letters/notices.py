@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -127,8 +128,29 @@ def recipients(
     who get notices of ``kind`` this way (``to``: only that person, if on the team). One
     statement: a notice is recorded on hot paths (a public sign-on's confirmation)."""
     unit: AnySession = session if session is not None else db.session
-    only = (User.id == to.id,) if to is not None else ()
-    rows = unit.execute(
+    params: dict[str, Any] = {"letter_id": letter.id, "kind": kind}
+    if to is not None:
+        params["user_id"] = to.id
+    rows = unit.execute(_team_statement(only_one=to is not None), params).tuples()
+    strongest: dict[int, tuple[User, TeamRole, Delivery | None, Delivery | None]] = {}
+    for user, role, chosen, for_letter in rows:
+        known = strongest.get(user.id)
+        if known is None or role.rank > known[1].rank:
+            strongest[user.id] = (user, role, chosen, for_letter)
+    return [
+        user
+        for user, role, chosen, for_letter in strongest.values()
+        if delivery_for(kind, role, chosen, for_letter) == delivery
+    ]
+
+
+@cache
+def _team_statement(*, only_one: bool) -> Select[Any]:
+    """:func:`recipients`' statement, built once with bind parameters (``letter_id``,
+    ``kind``, and ``user_id`` for ``only_one``): building it and computing its cache key
+    anew on every confirmed public sign-on cost about as much CPU as running it."""
+    only = (User.id == bindparam("user_id"),) if only_one else ()
+    return (
         select(
             User,
             TeamMember.role,
@@ -140,26 +162,21 @@ def recipients(
         .join(User, User.id == func.coalesce(TeamMember.user_id, Membership.user_id))
         .outerjoin(
             NotificationPreference,
-            (NotificationPreference.user_id == User.id) & (NotificationPreference.kind == kind),
+            (NotificationPreference.user_id == User.id)
+            & (NotificationPreference.kind == bindparam("kind")),
         )
         .outerjoin(
             LetterNotificationChoice,
             (LetterNotificationChoice.user_id == User.id)
-            & (LetterNotificationChoice.letter_id == letter.id),
+            & (LetterNotificationChoice.letter_id == bindparam("letter_id")),
         )
-        .where(TeamMember.letter_id == letter.id, User.email_confirmed_at.is_not(None), *only)
+        .where(
+            TeamMember.letter_id == bindparam("letter_id"),
+            User.email_confirmed_at.is_not(None),
+            *only,
+        )
         .order_by(User.id)
-    ).tuples()
-    strongest: dict[int, tuple[User, TeamRole, Delivery | None, Delivery | None]] = {}
-    for user, role, chosen, for_letter in rows:
-        known = strongest.get(user.id)
-        if known is None or role.rank > known[1].rank:
-            strongest[user.id] = (user, role, chosen, for_letter)
-    return [
-        user
-        for user, role, chosen, for_letter in strongest.values()
-        if delivery_for(kind, role, chosen, for_letter) == delivery
-    ]
+    )
 
 
 def letter_choice(letter: Letter, user: User) -> Delivery | None:

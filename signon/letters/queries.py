@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask import abort
-from sqlalchemy import Select, and_, false, select
+from sqlalchemy import Select, and_, bindparam, false, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -60,20 +61,30 @@ def letters_for(user: User) -> list[LetterRow]:
     return [LetterRow(letter, roles[letter.id], heads[letter.id]) for letter in letters]
 
 
-def by_slug(slug: str) -> Select[tuple[Letter]]:
-    """The ``select`` of the letter named ``slug`` (404 at once for a slug no letter has:
-    empty, too long, with NUL, which PostgreSQL refuses in text)."""
+@cache
+def by_slug() -> Select[tuple[Letter]]:
+    """The ``select`` of the letter named by the bind parameter ``slug``
+    (:func:`slug_parameter`). Built once, as the statements the public pages extend it
+    into: every reader and every step of a public sign-on reads a letter by its slug, and
+    building the statement (and its cache key) anew each time cost about as much CPU as
+    running it."""
+    return select(Letter).where(Letter.slug == bindparam("slug"))
+
+
+def slug_parameter(slug: str) -> dict[str, str]:
+    """:func:`by_slug`'s parameter; 404 at once for a slug no letter has (empty, too
+    long, with NUL, which PostgreSQL refuses in text)."""
     if not slug or len(slug) > 120 or "\x00" in slug:
         abort(404)
-    return select(Letter).where(Letter.slug == slug)
+    return {"slug": slug}
 
 
 def letter_by_slug(slug: str, *, shared: bool = False) -> Letter:
     """The letter (404 if there is none). ``shared``: read under the letter's shared lock
     to the commit (:func:`signon.core.locks.load_shared`), for a request that takes it
     anyway (a public sign-on's POST): the operation's ``share_row`` then reads nothing."""
-    statement = by_slug(slug)
-    letter = load_shared(statement) if shared else db.session.scalar(statement)
+    params = slug_parameter(slug)
+    letter = load_shared(by_slug(), params) if shared else db.session.scalar(by_slug(), params)
     if letter is None:
         abort(404)
     return letter

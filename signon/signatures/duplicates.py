@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, union
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from signon.core import names
@@ -30,17 +31,30 @@ def _counts() -> ColumnElement[bool]:
 
 def look_alikes(letter: Letter, name: str, *, except_id: int | None = None) -> list[Signature]:
     """The letter's signatures whose name equals ``name`` or looks like it (by id)."""
+    params = {"letter_id": letter.id, "key": names.name_key(name), "skeleton": names.skeleton(name)}
+    if except_id is not None:
+        params["except_id"] = except_id
+    return list(
+        db.session.scalars(_look_alikes_statement(except_one=except_id is not None), params)
+    )
+
+
+@cache
+def _look_alikes_statement(*, except_one: bool) -> Select[tuple[Signature]]:
+    """:func:`look_alikes`' statement, built once with bind parameters: every public
+    sign-on asks it twice, and building it (and its cache key) anew cost about as much
+    CPU as running it."""
     query = select(Signature).where(
-        Signature.letter_id == letter.id,
+        Signature.letter_id == bindparam("letter_id"),
         _counts(),
         or_(
-            Signature.name_key == names.name_key(name),
-            Signature.name_skeleton == names.skeleton(name),
+            Signature.name_key == bindparam("key"),
+            Signature.name_skeleton == bindparam("skeleton"),
         ),
     )
-    if except_id is not None:
-        query = query.where(Signature.id != except_id)
-    return list(db.session.scalars(query.order_by(Signature.id)))
+    if except_one:
+        query = query.where(Signature.id != bindparam("except_id"))
+    return query.order_by(Signature.id)
 
 
 def collide(one: Signature, other: Signature) -> bool:

@@ -19,10 +19,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, CompoundSelect, func, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, bindparam, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -419,14 +420,7 @@ def request_public_signature(
         (
             candidate
             for candidate in db.session.scalars(
-                select(PublicSignRequest)
-                .where(
-                    PublicSignRequest.letter_id == letter.id,
-                    PublicSignRequest.email == email,
-                    PublicSignRequest.confirmed_at.is_(None),
-                    PublicSignRequest.expires_at > now,
-                )
-                .order_by(PublicSignRequest.id.desc())
+                _pending_statement(), {"letter_id": letter.id, "email": email, "now": now}
             )
             if Signature.key_for(str(candidate.data.get("name", ""))) == key
         ),
@@ -483,6 +477,22 @@ def request_public_signature(
     return RequestResult(outcome, request, token)
 
 
+@cache
+def _pending_statement() -> Select[tuple[PublicSignRequest]]:
+    """The address's pending requests on the letter, newest first (bind parameters
+    ``letter_id``, ``email``, ``now``): built once, as every statement of a sign-on's step."""
+    return (
+        select(PublicSignRequest)
+        .where(
+            PublicSignRequest.letter_id == bindparam("letter_id"),
+            PublicSignRequest.email == bindparam("email"),
+            PublicSignRequest.confirmed_at.is_(None),
+            PublicSignRequest.expires_at > bindparam("now"),
+        )
+        .order_by(PublicSignRequest.id.desc())
+    )
+
+
 def find_request(letter: Letter, token: str) -> PublicSignRequest | None:
     """The request of this letter that ``token`` confirms, whatever its state."""
     return db.session.scalar(
@@ -495,11 +505,17 @@ def find_request(letter: Letter, token: str) -> PublicSignRequest | None:
 def confirmed_by(token: str) -> ColumnElement[bool]:
     """WHERE clause: the request that ``token`` (from a mailed link) confirms (none for a
     token no link has); the caller adds the letter, as :func:`find_request` does."""
+    return PublicSignRequest.token_hash == confirmation_hash(token)
+
+
+def confirmation_hash(token: str) -> str:
+    """What the request of ``token`` (from a mailed link) stores: its SHA-256. For a token
+    no link has (empty, over 200 characters) "", which no request stores (each holds 64
+    hex digits): a comparison that matches no row, yet an ordinary one (a bare FALSE as
+    a join's ON clause left SQLAlchemy unable to place the confirmation page's next join)."""
     if not token or len(token) > 200:
-        # matches no row, yet names the table: a bare FALSE as a join's ON clause left
-        # SQLAlchemy unable to place the confirmation page's next join (a 500)
-        return PublicSignRequest.token_hash.is_(None)
-    return PublicSignRequest.token_hash == hash_token(token)
+        return ""
+    return hash_token(token)
 
 
 def request_problem(request: PublicSignRequest | None) -> RequestProblem | None:

@@ -9,6 +9,7 @@ moderation before it is shown anywhere.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from flask import (
@@ -23,6 +24,7 @@ from flask import (
 )
 from flask_limiter.errors import RateLimitExceeded
 from markupsafe import escape
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import load_only
 from werkzeug.wrappers import Response
 
@@ -110,32 +112,49 @@ def _letter_and_request(
     public page is on, read under its shared lock by a POST), the request that ``token``
     confirms (``None``: no such request) and, for a GET (the page shows it), the letter's
     head, in one statement. A POST reads the head under the lock (the operation)."""
-    statement = (
-        queries.by_slug(slug)
-        .add_columns(PublicSignRequest)
-        .outerjoin(
-            PublicSignRequest,
-            (PublicSignRequest.letter_id == Letter.id) & operations.confirmed_by(token),
-        )
-    )
+    params = {
+        **queries.slug_parameter(slug),
+        "token_hash": operations.confirmation_hash(token),
+    }
     if request.method == "POST":
-        rows = read_shared(statement)
+        rows = read_shared(_letter_and_request_statement(), params)
     else:
-        head_id = (
-            Letter.head_of(Letter.id)
-            .with_only_columns(Revision.id)
-            .correlate(Letter)  # the outer Revision is the head, not part of this
-            .scalar_subquery()
-        )
-        rows = list(
-            db.session.execute(
-                statement.add_columns(Revision).outerjoin(Revision, Revision.id == head_id)
-            )
-        )
+        rows = list(db.session.execute(_letter_request_and_head_statement(), params))
     if not rows or not rows[0][0].is_public:
         abort(404)
     row = rows[0]
     return row[0], row[1], row[2] if len(row) > 2 else None
+
+
+@cache
+def _letter_and_request_statement() -> Select[tuple[Letter, PublicSignRequest]]:
+    """:func:`_letter_and_request`'s statement (bind parameters ``slug`` and ``token_hash``),
+    built once, as every statement a public sign-on runs on each step."""
+    return (
+        queries.by_slug()
+        .add_columns(PublicSignRequest)
+        .outerjoin(
+            PublicSignRequest,
+            (PublicSignRequest.letter_id == Letter.id)
+            & (PublicSignRequest.token_hash == bindparam("token_hash")),
+        )
+    )
+
+
+@cache
+def _letter_request_and_head_statement() -> Select[tuple[Letter, PublicSignRequest, Revision]]:
+    """The same with the letter's head (the confirmation page shows it)."""
+    head_id = (
+        Letter.head_of(Letter.id)
+        .with_only_columns(Revision.id)
+        .correlate(Letter)  # the outer Revision is the head, not part of this
+        .scalar_subquery()
+    )
+    return (
+        _letter_and_request_statement()
+        .add_columns(Revision)
+        .outerjoin(Revision, Revision.id == head_id)
+    )
 
 
 def _head(letter: Letter) -> Revision:
@@ -149,15 +168,21 @@ def _letter_and_revisions(slug: str) -> tuple[Letter, dict[int, Revision]]:
     """Asking to sign: the letter (as :func:`_public_letter`, under its shared lock) and
     its revisions by id, without their text (loaded if a page is rendered), in one
     statement: the form needs the ids, the head and the one shown."""
-    rows = read_shared(
-        queries.by_slug(slug)
+    rows = read_shared(_letter_and_revisions_statement(), queries.slug_parameter(slug))
+    if not rows or not rows[0][0].is_public:
+        abort(404)
+    return rows[0][0], {revision.id: revision for _, revision in rows if revision is not None}
+
+
+@cache
+def _letter_and_revisions_statement() -> Select[tuple[Letter, Revision]]:
+    """:func:`_letter_and_revisions`' statement (bind parameter ``slug``), built once."""
+    return (
+        queries.by_slug()
         .add_columns(Revision)
         .outerjoin(Revision, Revision.letter_id == Letter.id)
         .options(load_only(Revision.id, Revision.letter_id, Revision.number))
     )
-    if not rows or not rows[0][0].is_public:
-        abort(404)
-    return rows[0][0], {revision.id: revision for _, revision in rows if revision is not None}
 
 
 def _page_number() -> int:
