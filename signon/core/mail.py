@@ -28,16 +28,17 @@ import logging
 import secrets
 import smtplib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, has_request_context, render_template
 from flask_mailman import EmailMultiAlternatives
 from redis.exceptions import RedisError
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Connection, Engine, Table, Update, and_, bindparam, or_, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from signon.core import jobs, metrics
@@ -49,6 +50,7 @@ from signon.db import utcnow
 from signon.extensions import db, mail
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: A claim older than this is considered abandoned (the sender died): others may send.
 CLAIM_SECONDS = 600
@@ -207,20 +209,27 @@ def hand_to_worker(ids: Sequence[int]) -> None:
         send_outbox(ids)
 
 
-def send_handed_over(*, wait_seconds: float = 1.0, smtp: Any | None = None) -> SendReport:
+def send_handed_over(
+    *, wait_seconds: float = 1.0, smtp: Any | None = None, database: Connection | None = None
+) -> SendReport:
     """One round of the worker's mail thread: wait up to ``wait_seconds`` for ids handed
     over, then send them and those waiting behind them (up to :data:`MAIL_BATCH`) over
-    one connection (``smtp``, a mail backend the caller keeps open, or a new one). An id
+    one connection (``smtp``, a mail backend the caller keeps open, or a new one; and
+    ``database``, see :func:`send_outbox`). An id
     whose message is sent already (or is being sent) is skipped by the claim, so an id
     handed over twice is still mailed once."""
-    connection = jobs.redis_connection()
     key = handed_over_key()
-    first = connection.blpop([key], timeout=wait_seconds)
-    if first is None:
+    # One round trip: Redis runs the LPOP once the BLPOP has its first id or timed out
+    # (ids pushed in between are taken by the LPOP: they are sent too, not dropped).
+    pipe = jobs.redis_connection().pipeline(transaction=False)
+    pipe.blpop([key], timeout=wait_seconds)
+    pipe.lpop(key, MAIL_BATCH - 1)
+    first, more = pipe.execute()
+    taken = ([first[1]] if first else []) + list(more or [])
+    if not taken:
         return SendReport()
-    more = connection.lpop(key, MAIL_BATCH - 1) or []
-    ids = sorted({int(first[1]), *(int(value) for value in more)})
-    return send_outbox(ids, smtp=smtp)
+    ids = sorted({int(value) for value in taken})
+    return send_outbox(ids, smtp=smtp, database=database)
 
 
 def mail_rounds(app: Flask, stop: threading.Event, *, rounds: int | None = None) -> None:
@@ -233,16 +242,18 @@ def mail_rounds(app: Flask, stop: threading.Event, *, rounds: int | None = None)
     connect, EHLO and QUIT per mail or two. It is closed after a round that sent nothing
     (so it does not sit idle until the server drops it), after an error, and when the
     thread stops; a connection the server dropped meanwhile is reopened (``_deliver``).
+    The thread's database connection is kept likewise (:func:`own_connection`).
     """
     done = 0
     with app.app_context():
         smtp = mail.get_connection()
+        database = own_connection()
     try:
         while not stop.is_set() and (rounds is None or done < rounds):
             done += 1
             with app.app_context():
                 try:
-                    report = send_handed_over(smtp=smtp)
+                    report = send_handed_over(smtp=smtp, database=database)
                 except Exception:
                     _close(smtp)
                     log.exception("the mail thread failed; trying again in a second")
@@ -252,6 +263,8 @@ def mail_rounds(app: Flask, stop: threading.Event, *, rounds: int | None = None)
                         _close(smtp)
     finally:
         _close(smtp)
+        if database is not None:
+            database.close()
 
 
 #: ``flask worker``'s mail thread and the event that stops it (at most one per process).
@@ -342,48 +355,108 @@ class Claimed:
     html: str
 
 
-def _claim(ids: Sequence[int], now: datetime) -> tuple[str, list[Claimed]]:
+def _statements() -> tuple[Update, Update]:
+    """The claim and the mark, built once with parameters: built again for every round
+    they cost as much CPU as their round trips (construction and cache key)."""
+    table = _OUTBOX
+    ids = table.c.id.in_(bindparam("ids", expanding=True))
+    claim = (
+        update(table)
+        .where(
+            ids,
+            table.c.sent_at.is_(None),
+            or_(table.c.claimed_at.is_(None), table.c.claimed_at < bindparam("stale")),
+        )
+        .values(claimed_at=bindparam("claim_at"), claim_token=bindparam("token"))
+        .returning(table.c.id, table.c.recipient, table.c.subject, table.c.text, table.c.html)
+    )
+    mark = (
+        update(table)
+        .where(ids, table.c.claim_token == bindparam("token"))
+        .values(
+            attempts=table.c.attempts + 1,
+            claimed_at=None,
+            claim_token=None,
+            sent_at=bindparam("sent"),
+            last_error=None,
+            next_attempt_at=None,
+        )
+    )
+    return claim, mark
+
+
+_CLAIM, _MARK_SENT = _statements()
+
+
+def _claim(
+    ids: Sequence[int], now: datetime, database: Connection | None = None
+) -> tuple[str, list[Claimed]]:
     """Take the unsent, unclaimed (or abandoned) messages among ``ids``; return them.
 
     One statement (``UPDATE … RETURNING``, PostgreSQL and SQLite alike) in a short
     transaction of its own: the claim and the rows claimed come back together.
     """
     token = secrets.token_hex(16)
-    stale = now - timedelta(seconds=CLAIM_SECONDS)
-    table = _OUTBOX
-    with _session() as session, session.begin():
-        rows = session.execute(
-            update(table)
-            .where(
-                table.c.id.in_(list(ids)),
-                table.c.sent_at.is_(None),
-                or_(table.c.claimed_at.is_(None), table.c.claimed_at < stale),
-            )
-            .values(claimed_at=now, claim_token=token)
-            .returning(table.c.id, table.c.recipient, table.c.subject, table.c.text, table.c.html)
-        ).all()
+    values = {
+        "ids": list(ids),
+        "stale": now - timedelta(seconds=CLAIM_SECONDS),
+        "claim_at": now,
+        "token": token,
+    }
+    rows = _run(database, lambda connection: connection.execute(_CLAIM, values).all())
     return token, sorted((Claimed(*row) for row in rows), key=lambda message: message.id)
 
 
-def _record_sent(ids: Sequence[int], token: str) -> None:
+def _record_sent(ids: Sequence[int], token: str, database: Connection | None = None) -> None:
     """Mark these messages, claimed under ``token`` and accepted by the server, as sent:
     one statement for the whole batch."""
     if not ids:
         return
-    table = _OUTBOX
-    with _session() as session, session.begin():
-        session.execute(
-            update(table)
-            .where(table.c.id.in_(list(ids)), table.c.claim_token == token)
-            .values(
-                attempts=table.c.attempts + 1,
-                claimed_at=None,
-                claim_token=None,
-                sent_at=utcnow(),
-                last_error=None,
-                next_attempt_at=None,
-            )
-        )
+    values = {"ids": list(ids), "token": token, "sent": utcnow()}
+    _run(database, lambda connection: connection.execute(_MARK_SENT, values))
+
+
+def _run(database: Connection | None, work: Callable[[Connection], _T]) -> _T:
+    """One of the sender's single statements: on the mail thread's own connection when
+    it has one (autocommit: the statement is its own transaction), else in a short unit
+    of work of its own (:func:`_session`).
+
+    The thread's connection is not pinged before each use as the pool's are: if it
+    turns out to be dead (the database restarted), it is replaced and the statement
+    run once more (both statements may run twice: a claim that did commit leaves its
+    messages to its expiry, a mark sets the same values again)."""
+    if database is None:
+        with _session() as session, session.begin():
+            return work(session.connection())
+    try:
+        return _autocommitted(database, work)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        return _autocommitted(database, work)
+
+
+def _autocommitted(database: Connection, work: Callable[[Connection], _T]) -> _T:
+    try:
+        result = work(database)
+    except BaseException:
+        database.rollback()  # ends SQLAlchemy's record of the statement; a dead one reconnects
+        raise
+    database.commit()  # nothing to commit (autocommit): closes SQLAlchemy's record
+    return result
+
+
+def own_connection() -> Connection | None:
+    """The mail thread's database connection, kept from round to round (autocommit):
+    checking a connection out of the pool, pinging it and committing cost three round
+    trips per statement, twice a round. PostgreSQL only (SQLite's transactions take the
+    write lock at their BEGIN, :func:`signon.db.tune_sqlite`); ``None`` too when the
+    sessions are bound to a connection already (the tests' rolled-back one): the
+    statements then use short units of work as elsewhere."""
+    bind = db.session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    return bind.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _record_failure(message_id: int, token: str, error: str) -> None:
@@ -428,10 +501,13 @@ class SendReport:
     failed: int = 0
 
 
-def send_outbox(ids: Sequence[int], *, smtp: Any | None = None) -> SendReport:
+def send_outbox(
+    ids: Sequence[int], *, smtp: Any | None = None, database: Connection | None = None
+) -> SendReport:
     """Send these messages (those nobody else is sending and not sent yet) over one
     connection: ``smtp``, a mail backend the caller keeps (and closes), or a new one
-    closed afterwards.
+    closed afterwards; the claim and the mark on ``database`` (:func:`own_connection`)
+    when the caller keeps one.
 
     A failure is recorded as soon as it is known; the messages the server accepted
     are marked sent together once the batch is through (one statement, not one
@@ -442,7 +518,7 @@ def send_outbox(ids: Sequence[int], *, smtp: Any | None = None) -> SendReport:
     report = SendReport()
     if not ids:
         return report
-    token, claimed = _claim(ids, utcnow())
+    token, claimed = _claim(ids, utcnow(), database)
     if not claimed:
         return report
     connection = smtp if smtp is not None else mail.get_connection()
@@ -455,7 +531,7 @@ def send_outbox(ids: Sequence[int], *, smtp: Any | None = None) -> SendReport:
                 report.failed += 1
     finally:
         try:
-            _record_sent(sent, token)
+            _record_sent(sent, token, database)
         finally:
             if smtp is None:
                 _close(connection)

@@ -265,7 +265,7 @@ def test_messages_sent_but_not_yet_marked_are_left_to_their_claim(
     sent again (SMTP's at-least-once, which the module states), never lost."""
     ids = _queued(2)
 
-    def database_gone(_ids: Any, _token: str) -> None:
+    def database_gone(_ids: Any, _token: str, _database: Any = None) -> None:
         raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(mail, "_record_sent", database_gone)
