@@ -47,8 +47,18 @@ REOPENED = "comment.reopened"
 SETTINGS_CHANGED = "comments.settings_changed"
 
 
+INVITEES_CLOSED = "Comments from invited organisations are not open on this text."
+
+
 class CommentError(Exception):
     """A rule of comments was broken; the message is meant for the person."""
+
+
+def _invitee_refusal(thread: CommentThread, invitation: Invitation) -> str:
+    """Why an invited organisation may not write in ``thread`` (``queries.may_reply``)."""
+    if thread.invitation_id != invitation.id:
+        return "This is not your organisation's thread."
+    return INVITEES_CLOSED
 
 
 def _require_open(letter: Letter) -> None:
@@ -106,7 +116,7 @@ def start_thread(
         head = letter.head()
         assert head is not None
         if not invitees_may_comment(letter, settings_of(letter), head) or revision.id != head.id:
-            raise CommentError("Comments from invited organisations are not open on this text.")
+            raise CommentError(INVITEES_CLOSED)
     text = _clean_body(body)
     head, passage = anchor_passage(letter, revision, quote, prefix, suffix)
     thread = CommentThread(
@@ -140,7 +150,7 @@ def reply(
         thread, user=author, invitation=invitation
     ):
         raise CommentError(
-            "This is not your organisation's thread."
+            _invitee_refusal(thread, invitation)
             if invitation is not None
             else "Only the coordinators reply to an invited organisation."
         )
@@ -226,7 +236,7 @@ def _require_settler(
         raise ValueError("a thread is resolved by one: a person or an invited organisation")
     if not may_settle(thread, user=user, invitation=invitation):
         raise CommentError(
-            "This is not your organisation's thread."
+            _invitee_refusal(thread, invitation)
             if invitation is not None
             else "Only drafters and coordinators resolve or reopen threads."
         )

@@ -65,10 +65,11 @@ def may_reply(
 ) -> bool:
     """Who writes in ``thread`` (the one rule; whether comments are open at all is
     :func:`comments_open`'s): in the team's threads, whoever on the team may comment; in an
-    invited organisation's, that organisation and the coordinators, nobody else (the
-    organisation reads the coordinators' replies, never the team's internal words)."""
+    invited organisation's, the coordinators, and that organisation while invitees may
+    comment; nobody else (the organisation reads the coordinators' replies, never the
+    team's internal words)."""
     if invitation is not None:
-        return thread.invitation_id == invitation.id
+        return _invitee_writes(thread, invitation)
     action = Action.LETTER_COMMENT if thread.invitation_id is None else Action.LETTER_MANAGE
     return may(thread.letter, user, action)
 
@@ -80,8 +81,21 @@ def may_settle(
     whoever on the team may comment, any thread, an invited organisation's included (the
     team says when a point is dealt with); an invited organisation, its own threads."""
     if invitation is not None:
-        return thread.invitation_id == invitation.id
+        return _invitee_writes(thread, invitation)
     return may(thread.letter, user, Action.LETTER_COMMENT)
+
+
+def _invitee_writes(thread: CommentThread, invitation: Invitation) -> bool:
+    """An invited organisation writes in, resolves and reopens its own threads only, and
+    only while the coordinators let invitees comment (:func:`invitees_may_comment`): the
+    opening they give (and take back, or a new revision ends) covers the organisation's
+    replies as its new threads, or they could not stop its comments short of revoking
+    its invitation."""
+    if thread.invitation_id != invitation.id:
+        return False
+    letter = thread.letter
+    head = letter.head()
+    return head is not None and invitees_may_comment(letter, settings_of(letter), head)
 
 
 # --- Who may be mentioned ----------------------------------------------------------------

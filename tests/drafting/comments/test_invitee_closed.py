@@ -1,0 +1,103 @@
+"""An invited organisation writes only while the coordinators let invitees comment.
+
+The coordinators open the current revision to invited organisations' comments (*Comment
+settings*); a new revision, or unticking it, closes it. Before, that closed new threads
+only: the organisation kept replying in its own threads (each reply a notice to the team,
+30 a minute), and resolving and reopening them, through its link, while its page said
+"The coordinators have not opened this revision to comments", so the coordinators could
+not stop an organisation's comments short of revoking its invitation. One rule now
+(``queries.may_reply`` / ``may_settle``, through ``invitees_may_comment``): the
+operations refuse, the link's routes refuse, and the page offers no form.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from signon.drafting.comments import operations as ops
+from signon.drafting.comments.models import Comment, CommentThread
+from signon.drafting.comments.operations import CommentError
+from signon.extensions import db
+from signon.letters.operations import save_revision
+from tests.drafting.comments.helpers import BODY, Team, open_to_invitees, team_letter
+from tests.signatures.factories import sign_path
+
+
+def _own_thread(team: Team) -> CommentThread:
+    open_to_invitees(team)
+    return ops.start_thread(
+        team.letter,
+        team.letter.head(),
+        quote="three cities",
+        body="Name them.",
+        invitation=team.invitation,
+    )
+
+
+def _close_by_settings(team: Team) -> None:
+    ops.update_settings(
+        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+    )
+
+
+def _close_by_new_revision(team: Team) -> None:
+    head = team.letter.head()
+    assert head is not None
+    save_revision(
+        team.letter, team.drafter, base=head, title=head.title, body="Preface.\n\n" + BODY
+    )
+
+
+CLOSINGS = {"settings": _close_by_settings, "new_revision": _close_by_new_revision}
+
+
+def _comments(thread: CommentThread) -> int:
+    query = select(func.count()).select_from(Comment).where(Comment.thread_id == thread.id)
+    return db.session.scalar(query) or 0
+
+
+@pytest.mark.parametrize("closing", CLOSINGS)
+def test_an_organisation_no_longer_replies_resolves_or_reopens_once_closed(closing: str) -> None:
+    team = team_letter()
+    thread = _own_thread(team)
+    ops.resolve_thread(thread, invitation=team.invitation)
+    CLOSINGS[closing](team)
+    with pytest.raises(CommentError, match="not open"):
+        ops.reply(thread, body="And another thing.", invitation=team.invitation)
+    with pytest.raises(CommentError, match="not open"):
+        ops.reopen_thread(thread, invitation=team.invitation)
+    assert _comments(thread) == 1 and thread.is_resolved
+    # the coordinators still answer it, and the team still settles it
+    ops.reply(thread, body="We will.", author=team.coordinator)
+    ops.reopen_thread(thread, team.drafter)
+    # opened again: the organisation writes again
+    open_to_invitees(team)
+    ops.reply(thread, body="Thanks.", invitation=team.invitation)
+    assert _comments(thread) == 3
+
+
+@pytest.mark.parametrize("closing", CLOSINGS)
+def test_the_link_refuses_and_the_page_offers_no_form_once_closed(
+    client: FlaskClient, closing: str
+) -> None:
+    team = team_letter()
+    thread = _own_thread(team)
+    page = client.get(sign_path(team.invitation)).get_data(as_text=True)
+    assert f"reply-{thread.id}-body" in page  # open: the form is there
+    CLOSINGS[closing](team)
+    page = client.get(sign_path(team.invitation)).get_data(as_text=True)
+    assert "Name them." in page  # its thread is still shown
+    assert f"reply-{thread.id}-body" not in page
+    assert sign_path(team.invitation, f"/comments/{thread.id}/resolve") not in page
+    response = client.post(
+        sign_path(team.invitation, f"/comments/{thread.id}/replies"),
+        data={f"reply-{thread.id}-body": "Still here."},
+    )
+    assert response.status_code == 302
+    response = client.post(sign_path(team.invitation, f"/comments/{thread.id}/resolve"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert _comments(thread) == 1
+    assert not db.session.get(CommentThread, thread.id).is_resolved  # type: ignore[union-attr]
