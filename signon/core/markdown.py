@@ -7,6 +7,8 @@ autoescaped by Jinja.
 
 from __future__ import annotations
 
+import html as html_entities
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -48,3 +50,9 @@ def sanitise_html(
 def render_markdown(text: str) -> Markup:
     """Markdown source to sanitised HTML, safe to put on a page as it is."""
     return Markup(sanitise_html(_parser.render(text or "")))  # noqa: S704 - sanitised above
+
+
+def plain_text(html: str) -> str:
+    """Sanitised HTML (from :func:`render_markdown`) as the words a reader sees: every tag
+    dropped, a link's address with it, entities decoded; blocks stay apart by line breaks."""
+    return html_entities.unescape(nh3.clean(html, tags=set(), attributes={}))

@@ -25,6 +25,7 @@ __all__ = [
     "carry_all",
     "locate",
     "occurrences_before",
+    "shown_passage",
     "shown_words",
     "touched",
 ]
@@ -73,6 +74,21 @@ def occurrences_before(body: str, passage: Passage) -> int:
         return 0
     before = _LINK_TARGET_RE.sub("]", body[: passage.start])
     return sum(1 for _ in _words_pattern(words).finditer(before))
+
+
+def shown_passage(page_text: str, quote: str, occurrence: int) -> str | None:
+    """The passage as a reader sees it: in ``page_text`` (its revision rendered, as plain
+    text: ``core.markdown.plain_text``), the ``occurrence``-th place of its
+    :func:`shown_words` (:func:`occurrences_before`, the place the page's script marks),
+    with what the page shows between them: "river basin feeds three cities" for the
+    Markdown ``river** basin feeds [three cities``. ``None`` when it is not there."""
+    words = shown_words(quote)
+    if not words:
+        return None
+    for index, match in enumerate(_words_pattern(words).finditer(page_text)):
+        if index == occurrence:
+            return " ".join(match.group().split())
+    return None
 
 
 def _candidates(body: str, quote: str) -> Iterator[tuple[int, int]]:

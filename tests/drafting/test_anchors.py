@@ -12,6 +12,7 @@ from signon.drafting.anchors import (
     carry_all,
     locate,
     occurrences_before,
+    shown_passage,
     shown_words,
     touched,
 )
@@ -82,6 +83,23 @@ def test_occurrences_before_count_the_words_across_markup_as_the_page_does() -> 
     across = anchored(body, "river basin", prefix="The ", suffix=", a river basin.")
     assert across.quote == "river** basin" and occurrences_before(body, across) == 0
     assert occurrences_before(body, Passage(0, 0, "")) == 0
+
+
+def test_shown_passage_is_the_passage_in_the_rendered_text() -> None:
+    body = "The **river** basin, a [river basin](https://example.org/river-basin).\n"
+    page_text = "The river basin, a river basin.\n"  # core.markdown.plain_text of it
+    across = anchored(body, "river basin", prefix="The ", suffix=", a")
+    assert across.quote == "river** basin"
+    assert shown_passage(page_text, across.quote, occurrences_before(body, across)) == (
+        "river basin"
+    )
+    into_link = anchored(body, "basin, a river", prefix="The river ")
+    assert into_link.quote == "basin, a [river"
+    assert shown_passage(page_text, into_link.quote, 0) == "basin, a river"
+    # Across two paragraphs: one space where the page breaks the line.
+    assert shown_passage("here.\n\nSecond point", "here.\n\nSecond", 0) == "here. Second"
+    assert shown_passage(page_text, "river basin", 2) is None
+    assert shown_passage(page_text, "**", 0) is None
 
 
 def test_locate_reads_through_markdown_markup() -> None:

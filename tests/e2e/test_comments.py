@@ -250,7 +250,8 @@ def test_a_passage_across_bold_and_a_link_is_marked_piece_by_piece(
     app: Flask, live_server: LiveServer, new_page: NewPage
 ) -> None:
     """Issue 13: a passage that spans markup (part bold, into a link) is marked on the
-    letter's page, each piece in its element, and the second "river basin" is the one."""
+    letter's page, each piece in its element, and the second "river basin" is the one;
+    its thread quotes it as the page shows it."""
     slug, drafter = _letter(app, MARKUP_BODY)
     page = new_page()
     login_directly(page, drafter, f"/letters/{slug}/")
@@ -262,6 +263,8 @@ def test_a_passage_across_bold_and_a_link_is_marked_piece_by_piece(
     page.get_by_role("button", name="Comment", exact=True).click()
     thread = page.locator("li.comment-thread")
     expect(thread).to_contain_text("Which cities?")
+    # The thread's passage as the page shows it: no asterisks, no link address.
+    expect(thread.locator(".comment-quote")).to_have_text(words)
     thread_id = thread.get_attribute("id")
     assert thread_id is not None
 

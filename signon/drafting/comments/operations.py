@@ -27,6 +27,7 @@ from signon.drafting.comments.queries import (
     may_reply,
     may_settle,
     mention_keys,
+    passage_text,
     settings_of,
     team_people,
 )
@@ -194,7 +195,7 @@ def _add_comment(
         notices.notify(
             letter,
             NoticeKind.INVITEE_COMMENTED,
-            f"{name} commented on “{_excerpt(thread.quote)}”: {one_line_text(text)}",
+            f"{name} commented on “{_excerpt(thread)}”: {one_line_text(text)}",
         )
     return comment
 
@@ -290,20 +291,22 @@ def mentioned_people(letter: Letter, text: str) -> list[User]:
 
 def _mail_mentions(letter: Letter, thread: CommentThread, comment: Comment, author: User) -> None:
     """Tell each person mentioned (not the author), through the notices, by their choice."""
-    for person in mentioned_people(letter, comment.body):
-        if person.id == author.id:
-            continue
-        notices.notify(
-            letter,
-            NoticeKind.MENTIONED,
-            f"{author.display_name} mentioned you in a comment on “{_excerpt(thread.quote)}”:"
-            f" {one_line_text(comment.body)}",
-            to=person,
-        )
+    people = [p for p in mentioned_people(letter, comment.body) if p.id != author.id]
+    if not people:
+        return
+    summary = (
+        f"{author.display_name} mentioned you in a comment on “{_excerpt(thread)}”:"
+        f" {one_line_text(comment.body)}"
+    )
+    for person in people:
+        notices.notify(letter, NoticeKind.MENTIONED, summary, to=person)
 
 
-def _excerpt(quote: str, length: int = 60) -> str:
-    text = one_line_text(quote)
+def _excerpt(thread: CommentThread, length: int = 60) -> str:
+    """The thread's passage as the reader sees it (no Markdown), cut to ``length``."""
+    head = thread.letter.head()
+    assert head is not None
+    text = one_line_text(passage_text(thread, head))
     return text if len(text) <= length else text[: length - 1] + "…"
 
 

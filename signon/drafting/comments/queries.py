@@ -19,8 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from signon.accounts.models import Membership, User
+from signon.core.markdown import plain_text
 from signon.core.permissions import Action, letter_role_allows
-from signon.drafting.anchors import Passage, carry_all, occurrences_before, shown_words
+from signon.drafting.anchors import (
+    Passage,
+    carry_all,
+    locate,
+    occurrences_before,
+    shown_passage,
+    shown_words,
+)
 from signon.drafting.comments.models import CommentSettings, CommentThread
 from signon.extensions import db
 from signon.letters.models import Letter, LetterStatus, Revision, TeamMember
@@ -191,18 +199,41 @@ class ShownThread:
     #: right one of repeated words on the page: ``anchors.occurrences_before``).
     occurrence: int = 0
 
+    #: The passage as the reader sees it (:func:`passage_text`): plain words, no Markdown.
+    text: str = ""
+
     @property
     def quote(self) -> str:
+        """The passage's Markdown, as anchored (never shown to a reader: :attr:`text` is)."""
         return self.passage.quote if self.passage is not None else self.thread.quote
 
     @property
     def words(self) -> str:
         """The passage's words as the page shows them, for its script to mark them."""
-        return " ".join(shown_words(self.quote))
+        return _words(self.quote)
 
 
 def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]:
-    """The threads with their passages in ``head``.
+    """The threads with their passages in ``head``, and each passage as the reader sees it
+    (read in the revisions' stored HTML: a page view renders nothing)."""
+    passages = _passages_in(threads, head)
+    removed = _removed_texts([t for t in threads if passages[t.id] is None])
+    shown_anywhere = any(passage is not None for passage in passages.values())
+    page_text = plain_text(head.html) if shown_anywhere else ""
+    result = []
+    for thread in threads:
+        passage = passages[thread.id]
+        if passage is None:
+            result.append(ShownThread(thread, None, 0, removed[thread.id]))
+            continue
+        occurrence = occurrences_before(head.body_markdown, passage)
+        text = shown_passage(page_text, passage.quote, occurrence)
+        result.append(ShownThread(thread, passage, occurrence, text or _words(passage.quote)))
+    return result
+
+
+def _passages_in(threads: Sequence[CommentThread], head: Revision) -> dict[int, Passage | None]:
+    """Each thread's passage in ``head`` (``None``: removed).
 
     Saving a revision carries every thread to it (``operations``), so this usually diffs
     nothing; a thread still anchored to an older revision (a revision made without a
@@ -225,16 +256,46 @@ def shown(threads: Sequence[CommentThread], head: Revision) -> list[ShownThread]
             [anchored_passage(t) for t in group], old.body_markdown, head.body_markdown
         )
         passages.update(zip((t.id for t in group), carried, strict=True))
-    body = head.body_markdown
-    return [
-        ShownThread(thread, passage, _occurrences_before(body, passage))
-        for thread in threads
-        for passage in (passages[thread.id],)
-    ]
+    return passages
 
 
-def _occurrences_before(body: str, passage: Passage | None) -> int:
-    return 0 if passage is None else occurrences_before(body, passage)
+def passage_text(thread: CommentThread, head: Revision) -> str:
+    """The thread's passage as the reader sees it (for a notice), in ``head``."""
+    return shown([thread], head)[0].text
+
+
+def _words(quote: str) -> str:
+    return " ".join(shown_words(quote))
+
+
+def _removed_texts(threads: Sequence[CommentThread]) -> dict[int, str]:
+    """The removed passages as the reader saw them: each quote is the text of the revision
+    before the one that removed it, read there (one query for them all); when it is not
+    found there (carried from an older one), its words."""
+    before_ids = {t.removed_in.parent_id for t in threads if t.removed_in is not None}
+    before_ids.discard(None)
+    before = (
+        {r.id: r for r in db.session.scalars(select(Revision).where(Revision.id.in_(before_ids)))}
+        if before_ids
+        else {}
+    )
+    texts = {}
+    for thread in threads:
+        parent_id = thread.removed_in.parent_id if thread.removed_in is not None else None
+        revision = before.get(parent_id) if parent_id is not None else None
+        texts[thread.id] = _text_in(revision, thread.quote) or _words(thread.quote)
+    return texts
+
+
+def _text_in(revision: Revision | None, quote: str) -> str | None:
+    """``quote`` (Markdown of ``revision``'s body) as the reader saw it there."""
+    if revision is None:
+        return None
+    passage = locate(revision.body_markdown, quote)
+    if passage is None:
+        return None
+    occurrence = occurrences_before(revision.body_markdown, passage)
+    return shown_passage(plain_text(revision.html), quote, occurrence)
 
 
 def anchored_passage(thread: CommentThread) -> Passage:

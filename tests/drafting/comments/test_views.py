@@ -15,7 +15,7 @@ from signon.drafting import anchors
 from signon.drafting.comments import operations as ops
 from signon.drafting.comments.models import CommentThread
 from signon.extensions import db
-from signon.letters.models import LetterStatus
+from signon.letters.models import LetterStatus, Notice
 from signon.letters.operations import save_revision
 from tests.conftest import login
 from tests.drafting.comments.helpers import BODY, comment_on, open_to_invitees, team_letter
@@ -103,6 +103,79 @@ def test_a_removed_passage_is_shown_with_its_old_text(client: FlaskClient) -> No
     page = _page(client, team.letter.slug)
     assert "Passage removed" in page and "in revision 2" in page
     assert "feeds three cities" in page and "Which cities?" in page
+
+
+MARKUP_BODY = (
+    "We call on the ministry to protect the river basin.\n\n"
+    "The **river** basin feeds [three cities](https://example.org/cities) and their farms.\n"
+)
+
+
+def _quotes(page: str) -> list[str]:
+    return re.findall(r'<blockquote class="comment-quote"[^>]*>([^<]*)</blockquote>', page)
+
+
+def test_a_passage_across_markup_is_shown_as_the_reader_sees_it(client: FlaskClient) -> None:
+    """Issue 13: the thread's passage is the words of the page, not its Markdown (no
+    asterisks, no link address), on the team's page, the invitee's and in the notice;
+    the stored anchor stays the Markdown."""
+    team = team_letter(MARKUP_BODY)
+    open_to_invitees(team)
+    head = team.letter.head()
+    across = ops.start_thread(
+        team.letter,
+        head,
+        quote="river basin feeds three",
+        prefix="The ",
+        suffix=" cities and",
+        body="Which cities? @cora",
+        author=team.drafter,
+    )
+    assert across.quote == "river** basin feeds [three"
+    into_link = ops.start_thread(
+        team.letter,
+        head,
+        quote="feeds three cities and",
+        body="Name them",
+        invitation=team.invitation,
+    )
+    assert into_link.quote == "feeds [three cities](https://example.org/cities) and"
+    login(client, team.drafter)
+    page = _page(client, team.letter.slug)
+    assert _quotes(page) == ["river basin feeds three", "feeds three cities and"]
+    assert "Comments on “river basin feeds three”" in page
+    assert "river** basin" not in page and "cities](" not in page
+    # The page's script still marks the passage by its words.
+    assert 'data-comment-words="river basin feeds three"' in page
+    invitee = client.application.test_client()
+    assert _quotes(invitee.get(sign_path(team.invitation)).get_data(as_text=True)) == [
+        "feeds three cities and"
+    ]
+    summaries = db.session.scalars(
+        db.select(Notice.summary).where(Notice.letter_id == team.letter.id).order_by(Notice.id)
+    ).all()
+    assert summaries == [
+        "Dan Drafter mentioned you in a comment on “river basin feeds three”: Which cities? @cora",
+        "River Friends commented on “feeds three cities and”: Name them",
+    ]
+
+
+def test_a_removed_passage_across_markup_is_shown_as_the_reader_saw_it(
+    client: FlaskClient,
+) -> None:
+    team = team_letter(MARKUP_BODY)
+    comment_on(team, "river basin feeds three cities")
+    save_revision(
+        team.letter,
+        team.drafter,
+        base=team.letter.head(),
+        title=team.letter.title,
+        body="We call on the ministry to protect the river basin.\n",
+    )
+    login(client, team.drafter)
+    page = _page(client, team.letter.slug)
+    assert "Passage removed" in page
+    assert _quotes(page) == ["river basin feeds three cities"]
 
 
 def test_viewers_read_comments_without_forms(client: FlaskClient) -> None:
