@@ -384,7 +384,7 @@
     connecting: "Connecting to the shared text\u2026",
     live: "Live: your changes are shared as you type.",
     offline: "Offline: keep typing, your changes are kept in this page and merged when the connection returns. Reconnecting\u2026",
-    closed: "Live editing stopped: ",
+    closed: "Live editing stopped: you may no longer edit this text. Reload the page to see it as it is now.",
     unavailable: "Live editing is not available right now: save your changes with \u201cSave revision\u201d."
   };
   /** The same states for a page that follows the text read only (a viewer's). */
@@ -392,7 +392,7 @@
     connecting: STATES.connecting,
     live: "Live: the text follows the editors' changes as they type.",
     offline: "Offline: the text shown may be behind. Reconnecting\u2026",
-    closed: "Following stopped: ",
+    closed: "Following stopped: you may no longer read this text here. Reload the page to see it as it is now.",
     unavailable: "The live text cannot be followed right now: this is the text as it was when the page was opened."
   };
 
@@ -400,6 +400,33 @@
    * letter was frozen: coming back would be refused again. Anything else reconnects. */
   function shouldReconnect(event) {
     return event.code !== 1008 && !(event.code >= 4400 && event.code < 4500);
+  }
+
+  /** y-protocols' auth message (type 2): kind 0 is "permission denied" and a reason. The
+   * server sends it before it closes a socket it refuses (the page would be refused again),
+   * so the page can say why whatever close code the browser sees (1006 behind Werkzeug). */
+  var MESSAGE_AUTH = 2;
+  /** After this many attempts in a row that did not open, the page asks its own address
+   * whether it is still allowed (a refused handshake looks like a dropped connection). */
+  var PROBE_AFTER_FAILURES = 2;
+  var PROBE_EVERY_MS = 10000;
+
+  function readVarUint(decoder) { // lib0's encoding, as y-protocols writes it
+    var value = 0, factor = 1, byte;
+    do {
+      if (decoder.pos >= decoder.arr.length) { return value; }
+      byte = decoder.arr[decoder.pos++];
+      value += (byte & 0x7f) * factor;
+      factor *= 128;
+    } while (byte >= 0x80);
+    return value;
+  }
+
+  function readVarString(decoder) {
+    var length = readVarUint(decoder);
+    var bytes = decoder.arr.subarray(decoder.pos, decoder.pos + length);
+    decoder.pos += length;
+    return new TextDecoder().decode(bytes);
   }
 
   function socketBase(path) {
@@ -433,7 +460,8 @@
     function setState(state, detail) {
       live.state = state;
       panel.setAttribute("data-live-state", state);
-      if (stateEl) { stateEl.textContent = (readOnly ? FOLLOWING : STATES)[state] + (detail || ""); }
+      var words = (readOnly ? FOLLOWING : STATES)[state];
+      if (stateEl) { stateEl.textContent = state === "closed" ? detail || words : words + (detail || ""); }
       if (saveButton) { saveButton.disabled = state !== "live" || readOnly; }
     }
 
@@ -518,11 +546,42 @@
         if (live.state !== "closed") { setState("offline"); }
       }
     });
-    provider.on("closed", function (event) { // the server said not to come back (4xxx)
+    /** Refused: stop reconnecting, make the text read-only and say why. What was typed
+     * stays in the textarea (the person can copy it). */
+    function refused(reason) {
+      if (live.state === "closed") { return; }
+      provider.shouldConnect = false; // y-websocket: no more attempts
+      window.clearTimeout(timeout);
       live.binding && live.binding.setReadOnly(true);
       ta.readOnly = true;
-      setState("closed", (event && event.reason) || (readOnly ? "you may no longer read this text." : "you may no longer edit this text."));
+      setState("closed", reason);
       announce(stateEl ? stateEl.textContent : "Live editing stopped.");
+    }
+    provider.messageHandlers[MESSAGE_AUTH] = function (encoder, decoder) {
+      var denied = readVarUint(decoder) === 0;
+      refused(denied ? readVarString(decoder) : "");
+    };
+    provider.on("closed", function (event) { // the server said not to come back (1008, 4xxx)
+      refused(event && event.reason);
+    });
+    // A refused handshake (404, 403, 409 or a redirect to the login page) reaches the page as
+    // a socket that would not open, like a dropped network. After a few such attempts in a
+    // row, the page asks its own address: an answer other than the page means refused; no
+    // answer at all means offline, and the attempts go on.
+    var probing = false, probedAt = 0;
+    provider.on("connection-close", function () {
+      var now = Date.now();
+      if (probing || provider.wsUnsuccessfulReconnects < PROBE_AFTER_FAILURES ||
+          now - probedAt < PROBE_EVERY_MS || !provider.shouldConnect) { return; }
+      probing = true;
+      probedAt = now;
+      window.fetch(window.location.href, {
+        credentials: "same-origin", redirect: "manual", cache: "no-store", headers: { "Accept": "text/html" }
+      }).then(function (response) {
+        if (response.type === "opaqueredirect" || [401, 403, 404, 409, 410].indexOf(response.status) !== -1) {
+          refused("");
+        }
+      }).catch(function () { /* offline: keep trying */ }).then(function () { probing = false; });
     });
 
     function saveVersion(event) {

@@ -45,6 +45,18 @@ ACCESS_TTL = 2.0
 MAX_CLIENT_IDS = 4
 
 
+#: What the page shows for each refusal (the page stops reconnecting: it would be
+#: refused again). 1011 and 1001 send nothing: the page reconnects.
+EXPLANATIONS = {
+    CLOSE_POLICY: "Live editing stopped: this page may not change the text, or sent too much"
+    " at once. Reload the page.",
+    CLOSE_TOO_BIG: "Your last change was not kept: the letter would be longer than its size"
+    " limit. Copy what you typed last, then reload the page.",
+    CLOSE_UNSUPPORTED: "Live editing stopped: this page sent something the server does not"
+    " accept. Reload the page.",
+}
+
+
 class RefusedError(Exception):
     """The message breaks a rule: close the socket with ``code``."""
 
@@ -52,6 +64,11 @@ class RefusedError(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+    @property
+    def explanation(self) -> str | None:
+        """What the person is told (None: nothing, the page reconnects)."""
+        return EXPLANATIONS.get(self.code)
 
 
 @dataclass
@@ -208,6 +225,6 @@ def serve(hub: Hub, socket: object, connection: Connection) -> None:
                     raise RefusedError(CLOSE_POLICY, "too many messages")
                 handle(hub, room, connection, data)
             except RefusedError as refused:
-                connection.close(refused.code, refused.reason)
+                connection.close(refused.code, refused.reason, refused.explanation)
     finally:
         hub.leave(connection)

@@ -45,6 +45,18 @@ CLOSE_TOO_BIG = 1009  # message or document over the limit
 CLOSE_ERROR = 1011  # the server could not store the update
 CLOSE_GOING_AWAY = 1001
 
+#: What the page shows when its socket loses the right it had (removed from the team, made
+#: a viewer, logged out elsewhere, the text frozen): the same words whatever the cause,
+#: which the page's reload then shows in full.
+NO_LONGER_EDIT = (
+    "You can no longer edit this letter here (your access changed or the text was frozen)."
+    " Reload the page to see it as it is now."
+)
+NO_LONGER_READ = (
+    "You can no longer follow this letter's text here (your access changed or the text was"
+    " frozen). Reload the page to see it as it is now."
+)
+
 #: An update of at most this many bytes is taken without a trial on a copy of the document
 #: while the room is far enough from its limits (a keystroke; see :meth:`Room.admit`).
 FAST_UPDATE_BYTES = 1024
@@ -80,19 +92,33 @@ class Connection:
             return
         try:
             with self.send_lock:
+                if self.closed:  # closed while this thread waited for the lock
+                    return
                 self.socket.send(data)
         except Exception:  # the socket is gone: its own loop ends it
             self.closed = True
 
-    def close(self, code: int, reason: str) -> None:
+    def close(self, code: int, reason: str, explanation: str | None = None) -> None:
+        """Close the socket; ``explanation`` (for the person) is sent first as a refusal,
+        which tells the page not to reconnect (see :func:`protocol.permission_denied`)."""
         if self.closed:
             return
-        self.closed = True
-        log.info("live socket closed: letter=%s user=%s %s", self.letter_id, self.user_id, reason)
-        try:
-            self.socket.close(reason=code, message=reason)
-        except Exception:  # already closed by the other side
-            log.debug("closing an already closed socket", exc_info=True)
+        if explanation is not None:
+            self.send(protocol.permission_denied(explanation))
+        # Under the send lock: another thread relaying an update or presence to this socket
+        # must not write its frame into the middle of the close frame (the browser then
+        # reports "Invalid frame header" and sees 1006 instead of ``code``).
+        with self.send_lock:
+            if self.closed:
+                return
+            self.closed = True
+            log.info(
+                "live socket closed: letter=%s user=%s %s", self.letter_id, self.user_id, reason
+            )
+            try:
+                self.socket.close(reason=code, message=reason)
+            except Exception:  # already closed by the other side
+                log.debug("closing an already closed socket", exc_info=True)
 
 
 class Room:
@@ -337,8 +363,9 @@ class Hub:
         db.session.rollback()  # end the read: a socket lives long
         connection.checked_at = time.monotonic()
         if access < connection.access:
+            explanation = NO_LONGER_EDIT if connection.access == Access.WRITE else NO_LONGER_READ
             connection.access = Access.NONE
-            connection.close(CLOSE_POLICY, "access withdrawn or letter frozen")
+            connection.close(CLOSE_POLICY, "access withdrawn or letter frozen", explanation)
         else:
             connection.access = access
         return connection.access

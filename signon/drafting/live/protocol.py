@@ -135,6 +135,17 @@ def awareness_message(update: bytes) -> bytes:
     return bytes([YMessageType.AWARENESS]) + _string(update)
 
 
+#: y-protocols' auth message (type 2) and its one kind, "permission denied" (0).
+AUTH, PERMISSION_DENIED = 2, 0
+
+
+def permission_denied(reason: str) -> bytes:
+    """y-protocols' "permission denied" with a reason for the person: sent before a refused
+    socket is closed, so that the page can say why and stop reconnecting whatever close
+    code reaches the browser (behind Werkzeug it sees 1006, not the server's 1008)."""
+    return bytes([AUTH, PERMISSION_DENIED]) + _string(reason.encode())
+
+
 # --- Presence (awareness) -------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from socket import IPPROTO_TCP, TCP_NODELAY
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Response as FlaskResponse
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from simple_websocket import ConnectionClosed, Server
@@ -55,8 +56,13 @@ def same_origin() -> bool:
     return parts.scheme == canonical.scheme and parts.netloc == request.host
 
 
-class _SocketResponse(Response):
-    """What the view returns once its socket is closed (as flask-sock does)."""
+class _SocketResponse(FlaskResponse):
+    """What the view returns once its socket is closed (as flask-sock does).
+
+    A Flask response class: Flask turns any other response into one by changing its
+    class (``Response.force_type``), which dropped this ``__call__``, so Werkzeug wrote an
+    HTTP answer after the socket's close frame and browsers reported 1006 instead of the
+    server's close code (and "Invalid frame header")."""
 
     mode = "unknown"
 
@@ -64,7 +70,10 @@ class _SocketResponse(Response):
         if self.mode == "gunicorn":
             raise StopIteration()  # gunicorn: the connection was handed over, write nothing
         if self.mode == "werkzeug":
-            return super().__call__(*args, **kwargs)
+            # Werkzeug would write an HTTP answer on the connection after the socket's close
+            # frame: the browser reads it as a bad frame and reports 1006 instead of the
+            # server's code. A ConnectionError makes Werkzeug write nothing (flask-sock too).
+            raise ConnectionError()
         return []
 
 
@@ -118,8 +127,8 @@ def live_socket(letter: Letter) -> Response:
     except ConnectionClosed:
         pass
     finally:
-        connection.closed = True
-        with contextlib.suppress(Exception):  # already closed
+        with connection.send_lock, contextlib.suppress(Exception):  # already closed
+            connection.closed = True
             socket.close()
     response = _SocketResponse()
     response.mode = socket.mode

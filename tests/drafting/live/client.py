@@ -52,6 +52,8 @@ class LiveClient:
         self.synced = threading.Event()
         self.received: list[bytes] = []
         self.presence: dict[int, dict[str, Any] | None] = {}
+        #: the reason of the server's "permission denied" (y-protocols' auth message), if any
+        self.denied: str | None = None
         #: Called (in the reader thread) after each update from the server is applied.
         self.on_update: Callable[[LiveClient], None] | None = None
         headers = {"Origin": origin if origin is not None else server_url}
@@ -119,6 +121,11 @@ class LiveClient:
                 if data is None:
                     continue
                 self.received.append(data)
+                if isinstance(data, bytes) and data[:2] == bytes([protocol.AUTH, 0]):
+                    reader = protocol.Reader(data)  # "permission denied": the close follows
+                    reader.uint(), reader.uint()
+                    self.denied = reader.bytes().decode()
+                    continue
                 message = protocol.parse(data)
                 with self.lock:
                     if message.kind == Kind.STEP1:

@@ -98,6 +98,7 @@ def test_a_viewer_reads_and_a_forged_update_closes_its_socket(serve: Serve, team
     viewer.append("Forged by the viewer.\n")  # the client sends it as an update message
     eventually(viewer.closed.is_set, what="the viewer's socket is closed")
     assert viewer.close_code == 1008
+    assert viewer.denied is not None and "may not change the text" in viewer.denied
     assert stored_updates(team.letter) == 1
     drafter.append("More.\n")
     eventually(lambda: drafter.body.endswith("From the drafter.\nMore.\n"))
@@ -114,6 +115,8 @@ def test_a_drafter_removed_from_the_team_is_cut_off_at_once(serve: Serve, team: 
     post(server, team, team.coordinator, f"/letters/{team.slug}/team/{member}/remove")
     eventually(drafter.closed.is_set, timeout=1.0, what="the removed drafter's socket closes")
     assert drafter.close_code == 1008
+    # told why first (the page shows it and does not reconnect)
+    assert drafter.denied is not None and "no longer edit this letter" in drafter.denied
     assert (
         handshake_status(server.url, team.slug, team.cookie(server, team.drafter), server.url)
         == 404
