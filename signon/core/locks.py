@@ -144,6 +144,10 @@ def _key_number(key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+#: :func:`lock_keys`' statement, built once (every public sign-on's POST runs it).
+_LOCK_KEYS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+
+
 def lock_keys(*keys: str) -> None:
     """Take a transaction-scoped lock on each of ``keys`` (PostgreSQL advisory locks).
 
@@ -157,10 +161,7 @@ def lock_keys(*keys: str) -> None:
     if not keys or not on_postgresql():
         return
     numbers = sorted({_key_number(key) for key in keys})
-    db.session.execute(
-        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-        {"keys": numbers},
-    )
+    db.session.execute(_LOCK_KEYS, {"keys": numbers})
 
 
 def try_lock_key(key: str) -> bool:

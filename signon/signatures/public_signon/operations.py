@@ -538,22 +538,17 @@ def _private_invitation(
     has not answered, that invitation is used; if it has answered (for another
     organisation) or was revoked, the signature gets no private link.
     """
-    same_address = select(Invitation.id).where(
-        Invitation.letter_id == letter.id, func.lower(Invitation.email) == email
-    )
+    params = {"letter_id": letter.id, "email": email}
     new_id: int | None = None
     if on_postgresql():
         # one statement: whether the address has an invitation, and the id a new one gets
         # (so that its link, whose HMAC names the id, is in its INSERT: no UPDATE after)
-        existing_id, new_id = db.session.execute(
-            select(
-                same_address.scalar_subquery(),
-                func.nextval(func.pg_get_serial_sequence(Invitation.__tablename__, "id")),
-            )
-        ).one()
+        existing_id, new_id = db.session.execute(_invitation_and_next_id(), params).one()
         existing = db.session.get(Invitation, existing_id) if existing_id is not None else None
     else:
-        existing = db.session.scalar(select(Invitation).where(Invitation.id.in_(same_address)))
+        existing = db.session.scalar(
+            select(Invitation).where(Invitation.id.in_(_same_address())), params
+        )
     if existing is not None:
         return (existing if existing.signature is None and existing.is_usable else None), False
     invitation = Invitation(
@@ -571,6 +566,25 @@ def _private_invitation(
     assign_new_link(invitation)
     set_committed_value(invitation, "signature", None)  # new: none to load when one is set
     return invitation, True
+
+
+@cache
+def _same_address() -> Select[tuple[int]]:
+    """The letter's invitation of an address (bind parameters ``letter_id``, ``email``)."""
+    return select(Invitation.id).where(
+        Invitation.letter_id == bindparam("letter_id"),
+        func.lower(Invitation.email) == bindparam("email"),
+    )
+
+
+@cache
+def _invitation_and_next_id() -> Select[tuple[int | None, int]]:
+    """:func:`_same_address` and the id a new invitation gets, in one statement
+    (PostgreSQL), built once: every confirmation runs it."""
+    return select(
+        _same_address().scalar_subquery(),
+        func.nextval(func.pg_get_serial_sequence(Invitation.__tablename__, "id")),
+    )
 
 
 def confirm_public_request(request: PublicSignRequest, revision: Revision | int) -> Signature:
