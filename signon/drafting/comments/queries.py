@@ -127,21 +127,29 @@ def team_people(letter: Letter) -> list[User]:
 
 def mention_keys(person: User) -> set[str]:
     """What names ``person`` after an @ (any case): the part of their address before the @,
-    or their name written without spaces."""
-    return {
+    their name written without spaces, or their :func:`handle_of`."""
+    keys = {
         person.email.split("@", 1)[0].casefold(),
         "".join(person.display_name.split()).casefold(),
     }
+    handle = handle_of(person)
+    return keys if handle is None else keys | {handle.casefold()}
 
 
-def handle_of(person: User) -> str:
+#: What a handle cannot hold (see :data:`MENTION_RE`).
+_NOT_IN_HANDLE = re.compile(r"[^\w.\-]")
+
+
+def handle_of(person: User) -> str | None:
     """What the @mention autocomplete writes for ``person`` (one of :func:`mention_keys`):
-    their name without spaces when that reads whole as a mention ("DanDrafter"), else the
-    part of their address before the @ (a name with an apostrophe or in brackets)."""
-    name = "".join(person.display_name.split())
-    if MENTION_RE.fullmatch("@" + name) and not name.endswith((".", "-")):
-        return name
-    return person.email.split("@", 1)[0]
+    their name without spaces and without what a handle cannot hold ("DanDrafter",
+    "OlgaOBrien" for Olga O'Brien). Never the part of their address before the @: the list
+    goes to everyone on the team who may comment, and with an organisation's domain that
+    part is the address, which the team page shows nobody of an organisation's members.
+    None when the name holds nothing a handle can (the person is not listed)."""
+    name = _NOT_IN_HANDLE.sub("", "".join(person.display_name.split()))
+    name = name.lstrip("._-").rstrip(".-")
+    return name if name and MENTION_RE.fullmatch("@" + name) else None
 
 
 def visible_threads(

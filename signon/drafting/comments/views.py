@@ -327,11 +327,14 @@ def _settle(thread: CommentThread, operation: Callable[..., None], done: str, **
 @letter_route(Action.LETTER_COMMENT)
 def mention_people(letter: Letter) -> Response:
     """The letter's team for the @mention autocomplete (static/js/mentions.js), to those who
-    may comment: names and the handle to write, no addresses; the reader left out."""
+    may comment: names and the handle to write, no addresses nor parts of one
+    (``queries.handle_of``); the reader left out."""
     people = [
-        {"name": person.display_name, "handle": queries.handle_of(person)}
+        {"name": person.display_name, "handle": handle}
         for person in queries.team_people(letter)
         if person.id != current_user.id
+        for handle in (queries.handle_of(person),)
+        if handle is not None
     ]
     people.sort(key=lambda person: person["name"].casefold())
     return keep_private(jsonify(people=people))

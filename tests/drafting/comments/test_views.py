@@ -351,7 +351,7 @@ def test_the_mention_list_is_the_letters_team_by_name_and_handle_only(
     # the reader; names and handles, never an address.
     assert people == [
         {"name": "Cora Coordinator", "handle": "CoraCoordinator"},
-        {"name": "Olga O'Brien", "handle": "olga.obrien"},
+        {"name": "Olga O'Brien", "handle": "OlgaOBrien"},
         {"name": "Vera Viewer", "handle": "VeraViewer"},
     ]
     assert "@" not in response.get_data(as_text=True)
