@@ -13,26 +13,20 @@ from sqlalchemy import select
 
 from signon.accounts.models import User
 from signon.audit.operations import record_event
-from signon.core.notices import NoticeKind
-from signon.core.oneline import one_line_text
 from signon.core.signals import revision_saved
 from signon.db import utcnow
 from signon.drafting.anchors import Passage, carry, carry_all, locate
 from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
+from signon.drafting.comments.notifications import ThreadEvent, tell
 from signon.drafting.comments.queries import (
-    MENTION_RE,
     anchored_passage,
     comments_open,
     invitees_may_comment,
     may_reply,
     may_settle,
-    mention_keys,
-    passage_text,
     settings_of,
-    team_people,
 )
 from signon.extensions import db
-from signon.letters import notices
 from signon.letters.models import Letter, Revision
 from signon.signatures.models import Invitation
 
@@ -41,10 +35,10 @@ MAX_COMMENT_LENGTH = 5000
 #: Longest selected passage, in characters.
 MAX_QUOTE_LENGTH = 5000
 
-ADDED = "comment.added"
-REPLIED = "comment.replied"
-RESOLVED = "comment.resolved"
-REOPENED = "comment.reopened"
+ADDED = ThreadEvent.STARTED
+REPLIED = ThreadEvent.REPLIED
+RESOLVED = ThreadEvent.RESOLVED
+REOPENED = ThreadEvent.REOPENED
 SETTINGS_CHANGED = "comments.settings_changed"
 
 
@@ -166,7 +160,7 @@ def _add_comment(
     *,
     author: User | None,
     invitation: Invitation | None,
-    action: str,
+    action: ThreadEvent,
 ) -> Comment:
     if (author is None) == (invitation is None):
         raise ValueError("a comment has one author: a person or an invited organisation")
@@ -189,14 +183,7 @@ def _add_comment(
         thread=thread.id,
         comment=comment.id,
     )
-    if author is not None:
-        _mail_mentions(letter, thread, comment, author)
-    else:  # the team hears of it as of an approval: the coordinators' digest by default
-        notices.notify(
-            letter,
-            NoticeKind.INVITEE_COMMENTED,
-            f"{name} commented on “{_excerpt(thread)}”: {one_line_text(text)}",
-        )
+    tell(action, thread, user=author, invitation=invitation, comment=comment)
     return comment
 
 
@@ -244,12 +231,13 @@ def _require_settler(
 
 
 def _record_settling(
-    action: str, thread: CommentThread, user: User | None, invitation: Invitation | None
+    action: ThreadEvent, thread: CommentThread, user: User | None, invitation: Invitation | None
 ) -> None:
     label = None if invitation is None else f"invited organisation {invitation.organisation_name}"
     record_event(
         action, letter_id=thread.letter_id, actor=user, actor_label=label, thread=thread.id
     )
+    tell(action, thread, user=user, invitation=invitation)
 
 
 def update_settings(
@@ -275,39 +263,6 @@ def update_settings(
         on_frozen=on_frozen,
     )
     return settings
-
-
-# --- Mentions --------------------------------------------------------------------------
-
-
-def mentioned_people(letter: Letter, text: str) -> list[User]:
-    """The people on the letter's team named in ``text`` as ``@name``
-    (``queries.mention_keys``)."""
-    handles = {match.rstrip(".-").casefold() for match in MENTION_RE.findall(text)}
-    if not handles:
-        return []
-    return [person for person in team_people(letter) if mention_keys(person) & handles]
-
-
-def _mail_mentions(letter: Letter, thread: CommentThread, comment: Comment, author: User) -> None:
-    """Tell each person mentioned (not the author), through the notices, by their choice."""
-    people = [p for p in mentioned_people(letter, comment.body) if p.id != author.id]
-    if not people:
-        return
-    summary = (
-        f"{author.display_name} mentioned you in a comment on “{_excerpt(thread)}”:"
-        f" {one_line_text(comment.body)}"
-    )
-    for person in people:
-        notices.notify(letter, NoticeKind.MENTIONED, summary, to=person)
-
-
-def _excerpt(thread: CommentThread, length: int = 60) -> str:
-    """The thread's passage as the reader sees it (no Markdown), cut to ``length``."""
-    head = thread.letter.head()
-    assert head is not None
-    text = one_line_text(passage_text(thread, head))
-    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 # --- Carrying threads to new revisions --------------------------------------------------

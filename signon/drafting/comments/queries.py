@@ -136,6 +136,14 @@ def mention_keys(person: User) -> set[str]:
     return keys if handle is None else keys | {handle.casefold()}
 
 
+def mentioned_people(letter: Letter, text: str) -> list[User]:
+    """The people on the letter's team named in ``text`` as ``@name`` (:func:`mention_keys`)."""
+    handles = {match.rstrip(".-").casefold() for match in MENTION_RE.findall(text)}
+    if not handles:
+        return []
+    return [person for person in team_people(letter) if mention_keys(person) & handles]
+
+
 #: What a handle cannot hold (see :data:`MENTION_RE`).
 _NOT_IN_HANDLE = re.compile(r"[^\w.\-]")
 

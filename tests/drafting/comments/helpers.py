@@ -61,6 +61,13 @@ def comment_on(
     return ops.start_thread(team.letter, head, quote=quote, body=body, author=by or team.drafter)
 
 
+def invitee_comment_on(team: Team, quote: str, body: str = "When?") -> CommentThread:
+    """A thread of the invited organisation River Friends, through its link."""
+    head = team.letter.head()
+    assert head is not None
+    return ops.start_thread(team.letter, head, quote=quote, body=body, invitation=team.invitation)
+
+
 def open_to_invitees(team: Team) -> None:
     ops.update_settings(
         team.letter, invitees_may_comment=True, on_frozen=True, actor=team.coordinator

@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from signon.core.permissions import TeamRole
-from signon.drafting.comments import operations as ops
+from signon.drafting.comments import queries
 from tests.conftest import login
 from tests.drafting.comments.helpers import team_letter
 from tests.factories import add_team_member, make_organisation, make_user
@@ -48,8 +48,8 @@ def test_the_mention_list_gives_names_never_an_address_part(client: FlaskClient)
         assert listed.get(name) == handle
         if handle is None:
             continue
-        found = ops.mentioned_people(team.letter, f"Please look, @{handle}.")
+        found = queries.mentioned_people(team.letter, f"Please look, @{handle}.")
         assert [p.display_name for p in found] == [name]
         # the address's first part still mentions them, for whoever knows it
-        found = ops.mentioned_people(team.letter, f"cc @{local}")
+        found = queries.mentioned_people(team.letter, f"cc @{local}")
         assert [p.display_name for p in found] == [name]

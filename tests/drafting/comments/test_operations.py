@@ -20,7 +20,14 @@ from signon.extensions import db
 from signon.letters import notices
 from signon.letters.models import LetterStatus, Notice
 from signon.letters.operations import save_revision
-from tests.drafting.comments.helpers import BODY, Team, comment_on, open_to_invitees, team_letter
+from tests.drafting.comments.helpers import (
+    BODY,
+    Team,
+    comment_on,
+    invitee_comment_on,
+    open_to_invitees,
+    team_letter,
+)
 from tests.factories import add_revision, make_user
 from tests.signatures.factories import commit
 from tests.smtp import MailCatcher
@@ -321,11 +328,11 @@ def test_the_team_resolves_any_thread_and_an_organisation_its_own() -> None:
 
 def test_mentions_find_team_members_by_address_or_name() -> None:
     team = team_letter()
-    found = ops.mentioned_people(team.letter, "@cora and @VeraViewer, see this. Not @nobody.")
+    found = queries.mentioned_people(team.letter, "@cora and @VeraViewer, see this. Not @nobody.")
     assert {p.id for p in found} == {team.coordinator.id, team.viewer.id}
     outsider = make_user(name="Olga", email="olga@elsewhere.example.org")
-    assert ops.mentioned_people(team.letter, f"@olga {outsider.email}") == []
-    assert ops.mentioned_people(team.letter, f"mail {team.drafter.email}") == []
+    assert queries.mentioned_people(team.letter, f"@olga {outsider.email}") == []
+    assert queries.mentioned_people(team.letter, f"mail {team.drafter.email}") == []
 
 
 def test_a_mention_is_mailed_at_once_to_that_person_only(outbox: MailCatcher, app: Flask) -> None:
@@ -393,8 +400,75 @@ def test_the_team_hears_of_an_invited_organisations_comment(
     assert [n.kind for n in found] == [NoticeKind.INVITEE_COMMENTED] * 2
     assert found[0].for_user_id is None
     assert "River Friends commented on “public hearing”: When will it be?" in found[0].summary
+    assert "River Friends replied on “public hearing”: Before June?" in found[1].summary
     assert outbox.to(team.coordinator.email) == [], "the coordinators' digest, by default"
     notices.send_digests(utcnow())
     commit()
     (digest,) = outbox.to(team.coordinator.email)
     assert "Before June?" in MailCatcher.text_of(digest)
+
+
+def _notices_of(team: Team) -> list[Notice]:
+    return list(
+        db.session.scalars(
+            select(Notice).where(Notice.letter_id == team.letter.id).order_by(Notice.id)
+        )
+    )
+
+
+def test_the_team_hears_when_an_organisation_replies_resolves_or_reopens(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    """Issue 13: what an invited organisation does in its thread reaches the team as its
+    new comment does (one rule: comments.notifications); a coordinator who chose to hear
+    of it at once is mailed each."""
+    team = team_letter()
+    db.session.add(
+        NotificationPreference(
+            user_id=team.coordinator.id,
+            kind=NoticeKind.INVITEE_COMMENTED,
+            delivery=Delivery.IMMEDIATE,
+        )
+    )
+    open_to_invitees(team)
+    thread = invitee_comment_on(team, "public hearing")
+    ops.reply(thread, body="Before June?", invitation=team.invitation)
+    ops.resolve_thread(thread, invitation=team.invitation)
+    ops.reopen_thread(thread, invitation=team.invitation)
+    commit()
+    assert [(n.kind, n.for_user_id, n.summary) for n in _notices_of(team)] == [
+        (NoticeKind.INVITEE_COMMENTED, None, f"River Friends {said}")
+        for said in (
+            "commented on “public hearing”: When?",
+            "replied on “public hearing”: Before June?",
+            "resolved its thread on “public hearing”",
+            "reopened its thread on “public hearing”",
+        )
+    ]
+    mails = outbox.to(team.coordinator.email)
+    assert len(mails) == 4
+    assert "River Friends resolved its thread on “public hearing”" in MailCatcher.text_of(mails[2])
+    assert outbox.to(team.drafter.email) == [], "drafters: nothing unless they choose"
+
+
+def test_the_team_settling_or_answering_tells_nobody_outside_the_team(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    """Organisations are mailed nothing about comments (not a coordinator's reply), so
+    neither of the team resolving or reopening their thread; nor is the team told of its
+    own resolving."""
+    team = team_letter()
+    open_to_invitees(team)
+    theirs = invitee_comment_on(team, "public hearing")
+    ours = comment_on(team, "river basin", "Which?")
+    before = len(_notices_of(team))
+    ops.reply(theirs, body="In May.", author=team.coordinator)
+    ops.resolve_thread(theirs, team.drafter)
+    ops.reopen_thread(theirs, team.coordinator)
+    ops.resolve_thread(ours, team.coordinator)
+    commit()
+    assert len(_notices_of(team)) == before
+    assert outbox.to(team.invitation.email) == []
+    notices.send_digests(utcnow())
+    commit()
+    assert outbox.to(team.invitation.email) == []

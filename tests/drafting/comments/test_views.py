@@ -13,6 +13,7 @@ from signon.core.http_cache import PRIVATE
 from signon.core.permissions import TeamRole
 from signon.drafting import anchors
 from signon.drafting.comments import operations as ops
+from signon.drafting.comments import queries
 from signon.drafting.comments.models import CommentThread
 from signon.extensions import db
 from signon.letters.models import LetterStatus, Notice
@@ -359,7 +360,7 @@ def test_the_mention_list_is_the_letters_team_by_name_and_handle_only(
     assert "Otto" not in response.get_data(as_text=True)
     # Each handle written by the autocomplete names that person and nobody else.
     for person in people:
-        found = ops.mentioned_people(team.letter, f"Please look, @{person['handle']}.")
+        found = queries.mentioned_people(team.letter, f"Please look, @{person['handle']}.")
         assert [p.display_name for p in found] == [person["name"]]
     # The comment fields of the team's pages use it; the invitation page's do not.
     page = _page(client, team.letter.slug)
