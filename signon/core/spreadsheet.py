@@ -13,6 +13,11 @@ def _looks_like_formula(text: str) -> bool:
     without what a spreadsheet may skip before it (spaces of any kind, control and
     invisible format characters such as U+200B or the BOM), does the text start like a
     formula?"""
+    first = text[:1]
+    if not first or (first.isascii() and first.isalnum()):
+        # NFKC leaves an ASCII letter or digit first (a mark after it composes into a
+        # letter): the common case, decided without normalising the whole text
+        return False
     if text.startswith(FORMULA_START):
         return True
     normal = unicodedata.normalize("NFKC", text)

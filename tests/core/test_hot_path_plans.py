@@ -1,8 +1,9 @@
 """No query on a hot path scans a whole table (issue 11 item 5), on PostgreSQL.
 
 The public page, its embed, the public API (the letter with its counts, a page of
-signatories), a public sign-on, the coordinators' moderation page and their dashboard
-(pages, a filtered page, its CSV: issue 11 item 5) are requested
+signatories), a public sign-on, the coordinators' moderation page, their signatory list
+(its page, CSV and JSON) and their dashboard (pages, a filtered page, its CSV: issue 11
+item 5) are requested
 against tables with enough rows, after ANALYZE, so that PostgreSQL's planner picks an
 index wherever one fits; every statement
 those requests send is then EXPLAINed with its own parameters, and a sequential scan of
@@ -168,6 +169,10 @@ def test_hot_paths_scan_no_growing_table(client: FlaskClient) -> None:
         assert response.status_code == 302
         login(client, coordinator)
         assert client.get(f"/letters/{slug}/moderation").status_code == 200
+        for page in ("export/signatories", "export/signatories.csv", "export/signatories.json"):
+            response = client.get(f"/letters/{slug}/{page}")
+            assert response.status_code == 200, page
+            response.get_data()
         for page in (
             "signatories",
             "signatories?page=2",

@@ -115,3 +115,34 @@ def test_a_download_reads_the_list_in_one_sorted_query_whatever_its_length(
         return counter.count
 
     assert statements(3) == statements(9)
+
+
+def test_the_list_page_sends_the_same_statements_whether_it_joins_the_names_or_not(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 item 5: a short list is shown joined too ("as printed in a statement"); its
+    page is then cut from the joined names' query, not read again, so a list of 2 and one
+    of 9 (past the joined limit, here 3) send the same statements."""
+    monkeypatch.setattr("signon.exports.lists.views.JOINED_MAX", 3)
+    coordinator = make_user()
+    login(client, coordinator)
+
+    def statements(size: int) -> tuple[int, str]:
+        letter = make_letter(coordinator, body="One.\n")
+        head = letter.head()
+        assert head is not None
+        for i in range(size):
+            sign(letter, head, f"Organisation {i}")
+        commit()
+        path = f"/letters/{letter.slug}/export/signatories"
+        client.get(path).get_data()  # warm-up
+        with count_queries() as counter:
+            page = client.get(path).get_data(as_text=True)
+        assert f"Listed ({size})" in page
+        return counter.count, page
+
+    short, short_page = statements(2)
+    long, long_page = statements(9)
+    assert "As printed in a statement<" in short_page
+    assert "As printed in a statement<" not in long_page
+    assert short == long

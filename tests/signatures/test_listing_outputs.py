@@ -36,6 +36,7 @@ from signon.signatures.listing import (
     Arrangement,
     Entry,
     GroupKind,
+    PrintedEntry,
     SignatoryList,
     listed,
     set_list_arrangement,
@@ -287,7 +288,9 @@ def check_outputs(client: RequestIsolatingClient, model: Model, *, with_pdf: boo
     check_groups(client, listing)
 
 
-def _seen_in_sql(entries: Sequence[Entry]) -> list[tuple[int, int, str, int, str | None, str]]:
+def _seen_in_sql(
+    entries: Sequence[Entry | PrintedEntry],
+) -> list[tuple[int, int, str, int, str | None, str]]:
     return [
         (e.position, e.signature.id, e.name, e.approved_number, e.group, e.group_kind.value)
         for e in entries
@@ -305,6 +308,7 @@ def check_sql_pages(listing: SignatoryList) -> None:
     assert _seen_in_sql(in_threes) == whole
     left_out = [(item.signature.id, item.code, item.reason) for item in listing.left_out]
     assert read.left_out_count() == len(left_out)
+    assert read.count_with_left_out() == (listing.count, len(left_out))
     assert [(i.signature.id, i.code, i.reason) for i in read.left_out(0, 1000)] == left_out
     middle = read.page(1, 2)
     assert _seen_in_sql(middle.entries) == whole[1:3]

@@ -16,11 +16,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # what json.dumps uses with ensure_ascii=False
 from typing import Any
 
 from signon.core.spreadsheet import neutralise_cell
 from signon.letters.models import Letter, Revision
-from signon.signatures.listing import Entry, SignatoryList
+from signon.signatures.listing import Entry, PrintedEntry, SignatoryList
 from signon.signatures.models import OrderMode
 
 #: The columns, in order (CSV header, JSON keys of each signatory).
@@ -66,22 +67,28 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def entry_row(entry: Entry) -> ListRow:
-    """The row of one listed signature."""
-    return ListRow(
-        position=entry.position,
-        group=entry.group,
-        name=entry.signature.name,
-        sort_name=entry.signature.sort_name,
-        country=entry.signature.country,
-        type=entry.signature.kind.value,
-        representative=entry.signature.representative_name,
-        title=entry.signature.representative_title,
-        website=entry.signature.website,
-        approved_revision=entry.approved_number,
-        approved_sha256=entry.signature.approved_sha256,
-        approved_at=iso_utc(entry.signature.approved_at),
+def row_values(entry: Entry | PrintedEntry) -> tuple[Any, ...]:
+    """The values of one listed signature's row, in :data:`COLUMNS` order."""
+    signature = entry.signature
+    return (
+        entry.position,
+        entry.group,
+        signature.name,
+        signature.sort_name,
+        signature.country,
+        signature.kind.value,
+        signature.representative_name,
+        signature.representative_title,
+        signature.website,
+        entry.approved_number,
+        signature.approved_sha256,
+        iso_utc(signature.approved_at),
     )
+
+
+def entry_row(entry: Entry | PrintedEntry) -> ListRow:
+    """The row of one listed signature."""
+    return ListRow(*row_values(entry))
 
 
 def list_rows(signatories: SignatoryList | Iterable[Entry]) -> list[ListRow]:
@@ -97,21 +104,19 @@ def _csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def _values(row: ListRow) -> dict[str, Any]:
-    """The row's fields in column order (``asdict`` without its deep copies: plain values)."""
-    return {column: getattr(row, column) for column in COLUMNS}
-
-
 def _csv_cells(row: ListRow) -> list[Any]:
     return [neutralise_cell(getattr(row, column)) for column in COLUMNS]
 
 
-def csv_chunks(batches: Iterable[Sequence[Entry]], *, bom: bool = False) -> Iterator[bytes]:
+def csv_chunks(
+    batches: Iterable[Sequence[Entry | PrintedEntry]], *, bom: bool = False
+) -> Iterator[bytes]:
     """CSV (RFC 4180: CRLF line ends, quoted when needed) in UTF-8, optionally with a BOM,
-    one chunk per batch of entries."""
+    one chunk per batch of entries (the same bytes as :func:`rows_csv`)."""
     yield ((BOM if bom else "") + _csv_lines([COLUMNS])).encode("utf-8")
     for batch in batches:
-        yield _csv_lines(_csv_cells(entry_row(entry)) for entry in batch).encode("utf-8")
+        cells = ([neutralise_cell(value) for value in row_values(entry)] for entry in batch)
+        yield _csv_lines(cells).encode("utf-8")
 
 
 def rows_csv(rows: Iterable[ListRow], *, bom: bool = False) -> bytes:
@@ -146,7 +151,7 @@ def json_chunks(
     revision: Revision,
     mode: OrderMode,
     count: int,
-    batches: Iterable[Sequence[Entry]],
+    batches: Iterable[Sequence[Entry | PrintedEntry]],
 ) -> Iterator[bytes]:
     """The same bytes as :func:`rows_json`, one chunk per batch of entries. The letter and
     revision are read now; the batches when the chunks are (after the request's commit)."""
@@ -155,17 +160,37 @@ def json_chunks(
     return _json_body(head, tail, batches)
 
 
-def _json_body(head: str, tail: str, batches: Iterable[Sequence[Entry]]) -> Iterator[bytes]:
+def _json_body(
+    head: str, tail: str, batches: Iterable[Sequence[Entry | PrintedEntry]]
+) -> Iterator[bytes]:
     yield (head + '"signatories": [').encode("utf-8")
     first = True
     for batch in batches:
         items = []
         for entry in batch:
-            item = _dumped(_values(entry_row(entry))).replace("\n", "\n    ")
-            items.append(("\n    " if first else ",\n    ") + item)
+            items.append(("\n    " if first else ",\n    ") + _json_item(row_values(entry)))
             first = False
         yield "".join(items).encode("utf-8")
     yield (("]" if first else "\n  ]") + tail + "\n").encode("utf-8")
+
+
+#: Each key of a signatory as :func:`_dumped` indents it inside the document's list.
+_JSON_KEYS = tuple(f'      "{column}": ' for column in COLUMNS)
+
+
+def _json_item(values: Sequence[Any]) -> str:
+    """One signatory's object, the bytes ``json.dumps(..., indent=2)`` gives it inside the
+    document (the test compares them), written directly: the indenting encoder is pure
+    Python and was most of the JSON download's time."""
+    encoded = (
+        "null"
+        if value is None
+        else encode_basestring(value)
+        if isinstance(value, str)
+        else str(int(value))
+        for value in values
+    )
+    return "{\n" + ",\n".join(map(str.__add__, _JSON_KEYS, encoded)) + "\n    }"
 
 
 def _dumped(value: Any) -> str:

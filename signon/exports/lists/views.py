@@ -110,12 +110,16 @@ def signatory_list_page(letter: Letter) -> str:
         if value
     }
     page_number = _page_number()
-    count = signatories.count()
-    page = signatories.entries((page_number - 1) * LIST_PAGE_SIZE, LIST_PAGE_SIZE)
-    rows = lists.list_rows(page)
+    count, left_out_count = signatories.count_with_left_out()
+    first = (page_number - 1) * LIST_PAGE_SIZE
     joined = None
-    if count <= JOINED_MAX:
-        joined = join_names([e.name for e in signatories.entries(0, JOINED_MAX)], letter.language)
+    if count <= JOINED_MAX:  # the page is part of the whole list: one query for both
+        everyone = signatories.entries(0, JOINED_MAX)
+        joined = join_names([e.name for e in everyone], letter.language)
+        page = everyone[first : first + LIST_PAGE_SIZE]
+    else:
+        page = signatories.entries(first, LIST_PAGE_SIZE)
+    rows = lists.list_rows(page)
     return render_template(
         "exports/lists.html",
         letter=letter,
@@ -131,7 +135,7 @@ def signatory_list_page(letter: Letter) -> str:
         entries=list(zip(rows, [e.signature for e in page], strict=True)),
         joined=joined,
         left_out=signatories.left_out(0, LEFT_OUT_SHOWN),
-        left_out_count=signatories.left_out_count(),
+        left_out_count=left_out_count,
         params=params,
     )
 
