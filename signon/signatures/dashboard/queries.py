@@ -421,12 +421,14 @@ class _RowReader:
         return _ReadRow(row, status, moderation, revision_id, approved_sha256)
 
     def invitation_rows(self, letter_id: int, ids: Sequence[int] | None) -> list[_ReadRow]:
-        """The letter's invitations without a signature (those in ``ids``) as rows."""
+        """The letter's invitations without a signature (those in ``ids``: a page's keys,
+        already found unanswered in this transaction, so not asked again: on SQLite that
+        read every answered invitation of the letter for a page of 100) as rows."""
         inv = Invitation.__table__
-        query = select(*_invitation_columns(inv)).where(
-            inv.c.letter_id == letter_id, _unanswered(letter_id)
-        )
-        if ids is not None:
+        query = select(*_invitation_columns(inv)).where(inv.c.letter_id == letter_id)
+        if ids is None:
+            query = query.where(_unanswered(letter_id))
+        else:
             query = query.where(inv.c.id.in_(list(ids)))
         return [self.invitation_row(values) for values in db.session.execute(query).tuples()]
 
@@ -756,34 +758,38 @@ def invitation_state_rank(now: datetime) -> Any:
     )
 
 
+def state_counts(letter_id: int, covered_ids: Sequence[int], now: datetime) -> Any:
+    """(state rank, how many) of the letter's signatures and unanswered invitations, in one
+    statement: the two GROUP BYs (each on the columns that decide the state) in a UNION
+    ALL; a rank may come twice (once per kind), the caller adds them up."""
+    sig = Signature.__table__.c
+    inv = Invitation.__table__.c
+    signature_rank = signature_state_rank(covered_ids)
+    invitation_rank = invitation_state_rank(now)
+    return union_all(
+        select(signature_rank, func.count())
+        .where(sig.letter_id == letter_id)
+        .group_by(signature_rank),
+        select(invitation_rank, func.count())
+        .where(inv.letter_id == letter_id, _unanswered(letter_id))
+        .group_by(invitation_rank),
+    )
+
+
 def overview(
     letter: Letter,
     now: datetime | None = None,
     listed_count: Callable[[listing.Listed], int] = listing.Listed.count,
 ) -> Overview:
-    """Counts per state (two GROUP BY queries) and the listed count (listing.py's, or
+    """Counts per state (one query, :func:`state_counts`) and the listed count (listing.py's, or
     ``listed_count``'s: the page takes the maintained one), with the revisions they were
-    judged against: four queries whatever the letter's size."""
+    judged against: three queries whatever the letter's size."""
     now = now or utcnow()
     revisions = tuple(revision_facts(letter))
     cover = coverage_of(revisions)
     covered = [r.id for r in revisions if cover.covers(r.number)]
-    sig = Signature.__table__.c
-    inv = Invitation.__table__.c
     counted: Counter[int] = Counter()
-    signature_rank = signature_state_rank(covered)
-    for rank, number in db.session.execute(
-        select(signature_rank, func.count())
-        .where(sig.letter_id == letter.id)
-        .group_by(signature_rank)
-    ).tuples():
-        counted[rank] += number
-    invitation_rank = invitation_state_rank(now)
-    for rank, number in db.session.execute(
-        select(invitation_rank, func.count())
-        .where(inv.letter_id == letter.id, _unanswered(letter.id))
-        .group_by(invitation_rank)
-    ).tuples():
+    for rank, number in db.session.execute(state_counts(letter.id, covered, now)).tuples():
         counted[rank] += number
     counts = {state: counted.get(_rank(state), 0) for state in STATE_ORDER}
     listed = listed_count(listing.listed(letter)) if revisions else 0
