@@ -383,7 +383,7 @@
   var STATES = {
     connecting: "Connecting to the shared text\u2026",
     live: "Live: your changes are shared as you type.",
-    offline: "Offline: keep typing, your changes are kept in this page and merged when the connection returns. Reconnecting\u2026",
+    offline: "Offline: keep typing, your changes are kept in this browser (even if you close the page) and merged when the connection returns. Reconnecting\u2026",
     closed: "Live editing stopped: you may no longer edit this text. Reload the page to see it as it is now.",
     unavailable: "Live editing is not available right now: save your changes with \u201cSave revision\u201d."
   };
@@ -427,6 +427,102 @@
     var bytes = decoder.arr.subarray(decoder.pos, decoder.pos + length);
     decoder.pos += length;
     return new TextDecoder().decode(bytes);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Changes the server has not confirmed yet, kept in this browser (localStorage) so that
+  // closing the tab while offline loses nothing: the next visit merges them.
+
+  var UNSENT_PREFIX = "signon-live-unsent:";
+  /** The largest copy kept (base64 characters, about 1.1 MB of updates): a whole letter
+   * typed offline fits; beyond it the page still holds the changes, the browser does not. */
+  var UNSENT_MAX_CHARS = 1500000;
+  var UNSENT_WRITE_MS = 300;
+  /** How soon after a change the page asks the server to confirm it has everything. */
+  var CONFIRM_DELAY_MS = 1000;
+  /** The transaction origin of changes brought back from the browser's copy. */
+  var RESTORED = { restored: true };
+
+  function toBase64(bytes) {
+    var text = "";
+    for (var i = 0; i < bytes.length; i += 0x8000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return window.btoa(text);
+  }
+
+  function fromBase64(text) {
+    var raw = window.atob(text);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+
+  /** The Yjs updates made in this page that the server has not confirmed (each numbered),
+   * mirrored in localStorage under "signon-live-unsent:<person>:<letter>" as one merged
+   * update, written at most every UNSENT_WRITE_MS and when the page is hidden. */
+  function Unsent(name) {
+    this.key = name ? UNSENT_PREFIX + name : null;
+    this.entries = [];
+    this.seq = 0;
+    this.timer = null;
+  }
+  Unsent.prototype.storage = function () {
+    try { return this.key ? window.localStorage : null; } catch (e) { return null; }
+  };
+  /** What an earlier visit left (an update), or null; the copy is then forgotten: whatever
+   * of it the document lacks comes back through add() when it is applied. */
+  Unsent.prototype.take = function () {
+    var store = this.storage();
+    if (!store) { return null; }
+    try {
+      var kept = JSON.parse(store.getItem(this.key) || "null");
+      store.removeItem(this.key);
+      return kept && typeof kept.update === "string" ? fromBase64(kept.update) : null;
+    } catch (e) { return null; }
+  };
+  Unsent.prototype.add = function (update) {
+    this.seq += 1;
+    this.entries.push({ seq: this.seq, update: update });
+    this.writeSoon();
+  };
+  /** The server has stored everything up to ``seq``. */
+  Unsent.prototype.confirm = function (seq) {
+    var before = this.entries.length;
+    this.entries = this.entries.filter(function (e) { return e.seq > seq; });
+    if (this.entries.length !== before) { this.write(); }
+  };
+  Unsent.prototype.writeSoon = function () {
+    if (this.timer) { return; }
+    var self = this;
+    this.timer = window.setTimeout(function () { self.timer = null; self.write(); }, UNSENT_WRITE_MS);
+  };
+  /** ``collapse``: merge the entries into one (no confirmation can be on its way: offline). */
+  Unsent.prototype.write = function (collapse) {
+    if (this.timer) { window.clearTimeout(this.timer); this.timer = null; }
+    var store = this.storage();
+    if (!store) { return; }
+    try {
+      if (!this.entries.length) { store.removeItem(this.key); return; }
+      var merged = this.entries.length === 1 ? this.entries[0].update :
+        Y.mergeUpdates(this.entries.map(function (e) { return e.update; }));
+      if (collapse) { this.entries = [{ seq: this.seq, update: merged }]; }
+      var text = toBase64(merged);
+      if (text.length > UNSENT_MAX_CHARS) { store.removeItem(this.key); return; }
+      store.setItem(this.key, JSON.stringify({ update: text, at: Date.now() }));
+    } catch (e) { /* storage full or refused: the page still holds the changes */ }
+  };
+
+  /** y-websocket's sync step 1 (message 0, kind 0) with this state vector. */
+  function syncStep1(stateVector) {
+    var head = [0, 0];
+    var length = stateVector.length;
+    while (length > 0x7f) { head.push(0x80 | (length & 0x7f)); length = Math.floor(length / 128); }
+    head.push(length);
+    var message = new Uint8Array(head.length + stateVector.length);
+    message.set(head, 0);
+    message.set(stateVector, head.length);
+    return message;
   }
 
   function socketBase(path) {
@@ -517,8 +613,48 @@
       setState("unavailable");
     }, CONNECT_TIMEOUT_MS);
 
+    // Every change made here is kept (Unsent) until the server confirms it has it. The
+    // server handles a socket's messages in order and stores a change before it reads the
+    // next message, so its sync step 2 answering a step 1 sent after some changes means
+    // those are stored: the page sends such a step 1 a second after it changes the text
+    // (the first step 2 of each connection answers the provider's own step 1).
+    var unsent = new Unsent(readOnly ? "" : panel.getAttribute("data-live-store"));
+    var marks = [], firstAnswer = true, confirmTimer = null, asked = 0;
+    live.unsent = unsent;
+    live.doc.on("update", function (update, origin) {
+      if (origin === provider || readOnly) { return; } // the server's own
+      unsent.add(update);
+      confirmSoon();
+    });
+    function confirmSoon() {
+      if (confirmTimer) { return; }
+      confirmTimer = window.setTimeout(function () {
+        confirmTimer = null;
+        var ws = provider.ws;
+        if (!ws || ws.readyState !== 1 || !provider.synced || !unsent.entries.length || asked === unsent.seq) { return; }
+        asked = unsent.seq;
+        marks.push(asked);
+        ws.send(syncStep1(Y.encodeStateVector(live.doc)));
+      }, CONFIRM_DELAY_MS);
+    }
+    var syncHandler = provider.messageHandlers[0];
+    provider.messageHandlers[0] = function (encoder, decoder) {
+      var kind = decoder.arr[decoder.pos]; // 0 step 1, 1 step 2, 2 update
+      var result = syncHandler.apply(this, arguments);
+      if (kind === 1) {
+        if (firstAnswer) { firstAnswer = false; } else if (marks.length) { unsent.confirm(marks.shift()); }
+      }
+      return result;
+    };
+    provider.on("status", function (event) {
+      if (event.status === "connected") { marks = []; firstAnswer = true; asked = 0; }
+      else if (event.status === "disconnected") { unsent.write(true); }
+    });
+    window.addEventListener("pagehide", function () { unsent.write(!provider.wsconnected); });
+
     provider.on("sync", function (synced) {
       if (!synced) { return; }
+      confirmSoon();
       if (!live.binding) {
         window.clearTimeout(timeout);
         live.binding = bind(ta, live.text, provider.awareness, {
@@ -536,6 +672,16 @@
         var note = form && form.elements.namedItem("change_note");
         var noteField = note && note.closest ? note.closest(".field") : null;
         if (noteField) { noteField.hidden = true; }
+        // What an earlier visit typed and the server never confirmed (the tab was closed
+        // offline): merged now; the CRDT keeps what the server already has once.
+        var earlier = readOnly ? null : unsent.take();
+        if (earlier) {
+          Y.applyUpdate(live.doc, earlier, RESTORED);
+          if (unsent.entries.length) {
+            if (saveStatus) { saveStatus.textContent = "Changes typed here earlier while offline were merged into the text."; }
+            announce("Changes typed here earlier while offline were merged into the text.");
+          }
+        }
       }
       setState("live");
     });

@@ -462,3 +462,45 @@ def test_a_refused_reconnection_after_a_dropped_connection_stops_and_says_so(
     tried = len(attempts)
     ben.wait_for_timeout(3000)
     assert len(attempts) == tried  # no more attempts
+
+
+KEPT_IN_BROWSER = "() => Object.keys(localStorage).some(k => k.startsWith('signon-live-unsent:'))"
+
+
+def test_what_was_typed_offline_survives_closing_the_page_and_arrives_on_the_next_visit(
+    app: Flask, live_server: LiveServer, new_page: NewPage, browser_problems: BrowserProblems
+) -> None:
+    browser_problems.allow(r"WebSocket connection to .* failed")
+    browser_problems.allow(r"ERR_INTERNET_DISCONNECTED")
+    team = make_team(app)
+    ada, ben = new_page(), new_page()
+    ada_area = open_live(ada, team, team.people[0])
+    ben_area = open_live(ben, team, team.people[1])
+    # Online, a change is kept in the browser only until the server confirms it.
+    caret_at(ben_area, len(TEXT))
+    ben.keyboard.type("Online.")
+    expect(ada_area).to_have_value(TEXT + "Online.")
+    ben.wait_for_function(f"() => !({KEPT_IN_BROWSER})()")
+
+    go_offline(ben.context, ben)
+    caret_at(ben_area, TEXT.index("Signed"))
+    ben.keyboard.type("Typed in the tunnel. ")
+    ben.wait_for_function(KEPT_IN_BROWSER)  # kept in this browser
+    context = ben.context
+    ben.close()  # the tab is closed before the connection returns
+    ada.wait_for_timeout(500)
+    assert "tunnel" not in ada_area.input_value()
+
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto(live_server(f"/letters/{team.slug}/edit"))
+    expect(panel(again)).to_have_attribute("data-live-state", "live")
+    expected = TEXT.replace("Signed", "Typed in the tunnel. Signed") + "Online."
+    expect(editor(again)).to_have_value(expected)
+    expect(ada_area).to_have_value(expected)  # the other editor gets it
+    expect(again.locator("[data-live-save-status]")).to_contain_text("typed here earlier")
+    # Confirmed by the server: the browser's copy is cleared; saved, it is in the revision.
+    again.wait_for_function(f"() => !({KEPT_IN_BROWSER})()")
+    again.get_by_role("button", name="Save version").click()
+    expect(again.locator("[data-live-save-status]")).to_contain_text("Saved as revision")
+    assert head_body(app, team.slug)[1] == expected + "\n"  # a revision ends its last line

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_login import current_user
 
+from signon.core.sessions import browser_draft_name
 from signon.drafting.blueprint import bp
 from signon.drafting.live import queries
 from signon.drafting.live.queries import Access
@@ -31,6 +32,10 @@ class LivePanel:
     name: str
     #: A viewer follows the text but cannot change it.
     readonly: bool
+    #: Where the page keeps the changes the server has not confirmed yet (localStorage,
+    #: static/js/live.js): per person and letter, so that someone else logging in on the
+    #: same browser never sends them under their own name.
+    store: str
 
 
 @bp.app_template_global()
@@ -45,6 +50,7 @@ def live_editing(letter: Letter) -> LivePanel | None:
         save_url=url_for("drafting.live_save", slug=letter.slug),
         name=current_user.display_name,
         readonly=access != Access.WRITE,
+        store=f"user-{current_user.id}:{browser_draft_name(letter.id)}",
     )
 
 
