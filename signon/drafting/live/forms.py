@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
+from signon.core.forms import BaseForm
 
-class LiveTextForm(FlaskForm):
+
+class LiveTextForm(BaseForm):
     """The shared text, read only, in the Markdown editor's markup (its live preview).
 
     The page that follows the live text has no form to send: this gives the editor macro
