@@ -37,3 +37,10 @@ letter_access_changed = _signals.signal("letter-access-changed")
 #: (logged out, password changed or reset). Live editing re-checks that person's open
 #: sockets once the change is committed.
 user_access_changed = _signals.signal("user-access-changed")
+
+#: Sent by ``signatures.lifecycle.operations.freeze_text`` with the letter (``sender``) and
+#: who freezes it (``user``), under the letter's lock and before anything is checked: what
+#: receivers add is frozen with the text (live editing saves the live text as a version,
+#: so that what is frozen is what the editors saw). A receiver may return a sentence
+#: saying why the text cannot be frozen yet; the freeze is then refused with it.
+text_freezing = _signals.signal("text-freezing")

@@ -8,10 +8,11 @@ from flask import current_app
 
 from signon.accounts.models import User
 from signon.core import jobs, transaction
-from signon.core.signals import letter_access_changed, user_access_changed
+from signon.core.signals import letter_access_changed, text_freezing, user_access_changed
 from signon.drafting.live import operations
 from signon.drafting.live.hub import hub
 from signon.letters.models import Letter
+from signon.letters.operations import SaveStatus
 
 #: How often ``flask scheduler`` looks for quiet live documents to save.
 AUTOSAVE_EVERY = 30
@@ -32,6 +33,25 @@ def _recheck_persons_sockets(sender: User, **_extra: object) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     user_id = sender.id
     transaction.after_commit(lambda: hub(app).person_changed(user_id))
+
+
+@text_freezing.connect
+def _save_before_freezing(sender: Letter, *, user: User, **_extra: object) -> str | None:
+    """Freezing freezes the text the editors see: the live text's unsaved changes become a
+    version first, one revision per person who typed (as "Save version" by ``user``), and
+    the editors are sent it. When they overlap a save meanwhile they are kept as ``user``'s
+    conflict draft, as a save keeps them, and the text is not frozen yet."""
+    result = operations.save_live_version(sender, user)
+    if result.update is not None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        letter_id, update = sender.id, result.update
+        transaction.after_commit(lambda: hub(app).after_save(letter_id, update))
+    if result.status == SaveStatus.CONFLICT:
+        return (
+            "The live text has changes that overlap a save made meanwhile: they are kept as"
+            " your draft (see Edit). Resolve it, then freeze the text."
+        )
+    return None
 
 
 @jobs.periodic("live-autosave", every_seconds=AUTOSAVE_EVERY)

@@ -38,7 +38,7 @@ from signon.audit.operations import record_event
 from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.notices import NoticeKind
-from signon.core.signals import letter_access_changed, revision_saved
+from signon.core.signals import letter_access_changed, revision_saved, text_freezing
 from signon.core.timefmt import datetime_text
 from signon.db import utcnow
 from signon.extensions import db
@@ -651,13 +651,18 @@ def freeze_text(letter: Letter, user: User) -> None:
     """Drafting -> open for signature: the text can no longer be edited.
 
     Refused while revisions saved after an approval are not classified: whether
-    those approvals hold must be settled before signing starts in earnest.
+    those approvals hold must be settled before signing starts in earnest. What is still
+    being typed becomes a revision first (``core.signals.text_freezing``: the live text),
+    so the text frozen is the one the editors saw.
     """
     _lock_letter(letter)
     if letter.status != LetterStatus.DRAFTING:
         raise LifecycleError(
             f"The text can only be frozen while drafting; the letter is “{letter.status.label}”."
         )
+    for _receiver, problem in text_freezing.send(letter, user=user):
+        if problem:
+            raise LifecycleError(str(problem))
     pending = pending_classification(letter)
     if pending:
         numbers = ", ".join(str(r.number) for r in pending)
