@@ -238,6 +238,8 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("letter_id", "email"),
         Index("ix_invitations_letter_name_order", "letter_id", "name_order", "id"),
+        # the dashboard's counts per state, from the index alone (dashboard.queries)
+        Index("ix_invitations_letter_state", "letter_id", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -398,6 +400,16 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         Index("ix_signatures_letter_mail_domain", "letter_id", "mail_domain"),
         # the stamp of the letter's kept counts (signon.signatures.counts), from the index
         Index("ix_signatures_letter_updated_at", "letter_id", "updated_at"),
+        # the dashboard's counts per state and its answered invitations, from the index
+        # alone (dashboard.queries.state_counts, _unanswered)
+        Index(
+            "ix_signatures_letter_state",
+            "letter_id",
+            "moderation",
+            "status",
+            "revision_id",
+            "invitation_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
