@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.load.profile_signon [--database-url postgresql://...]
         [--signatories 5000] [--runs 30] [--profile submit|confirm|form|confirm-page|...]
-        [--handover]
+        [--handover] [--calls]
 
 For each of a person's four requests (the form page, its submission, the mailed link's
 page, the confirmation), and for a reader's (the public page, the embed, the API's letter
@@ -11,7 +11,9 @@ scheduler`` does; shared page copies in this process: the app has no ``redis_url
 prints the median wall-clock and CPU milliseconds of this process, the SQL statements and
 the transactions (commits) per request, and the time the mail takes after the response
 (``response.close()``, as gunicorn calls it). With
-``--profile`` it prints pyinstrument's profile of that step over all runs. The database
+``--profile`` it prints pyinstrument's profile of that step over all runs; with
+``--calls``, the median number of Python function calls of each step (cProfile), which
+compares two versions of the code on a busy machine where CPU times do not. The database
 is a scratch one (a new PostgreSQL database on the server of ``--database-url``, dropped
 afterwards; or SQLite in a temporary folder), built like the load test's
 (:mod:`benchmarks.load.data`); the limits count in Redis (``--redis-url``), raised as in
@@ -21,6 +23,8 @@ the load test; mail goes to a real SMTP server in this process (``tests/smtp.py`
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import re
 import secrets
 import statistics
@@ -254,6 +258,27 @@ def one_reader(
         assert response.status_code == 200, (name, response.status_code)
 
 
+@contextmanager
+def _counting_calls(into: list[int]) -> Iterator[None]:
+    """Count the Python function calls of the block (cProfile): a figure of the work a
+    request does that the machine's load does not move, unlike its CPU time."""
+    counting = cProfile.Profile()
+    counting.enable()
+    try:
+        yield
+    finally:
+        counting.disable()
+        into.append(pstats.Stats(counting).total_calls)  # type: ignore[attr-defined]
+
+
+def _print_calls(calls: dict[str, list[int]]) -> None:
+    print("\nPython function calls per request (median; the CPU ms above include cProfile's cost)")
+    for name, counted in calls.items():
+        print(f"{name:20} {statistics.median(counted):9,.0f}")
+    per_sign_on = sum(statistics.median(calls[name]) for name in SIGN_ON_STEPS)
+    print(f"{'per sign-on':20} {per_sign_on:9,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite)")
@@ -263,6 +288,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", choices=STEPS)
     parser.add_argument("--sql", action="store_true", help="print each step's statements")
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count each step's Python function calls (a figure the machine's load does not "
+        "move; it slows the run)",
+    )
     parser.add_argument(
         "--handover",
         action="store_true",
@@ -285,8 +316,14 @@ def main() -> None:
 
         profiler = Profiler(interval=0.0005)
 
+    calls: dict[str, list[int]] = {name: [] for name in STEPS}
+
     @contextmanager
     def profiled(name: str) -> Iterator[None]:
+        if args.calls and measuring:
+            with _counting_calls(calls[name]):
+                yield
+            return
         if profiler is None or name != args.profile or not measuring:
             yield
             return
@@ -350,6 +387,8 @@ def main() -> None:
             print(
                 f"CPU ms per sign-on (four requests and their mail, this process): {total_cpu:.1f}"
             )
+            if args.calls:
+                _print_calls(calls)
             if args.sql:
                 for name, step in steps.items():
                     print(f"\n{name}:")
