@@ -192,6 +192,21 @@ def test_each_person_sees_who_else_is_in_the_text_and_where(
     expect(flag).to_have_count(0)
 
 
+def allow_offline(browser_problems: BrowserProblems) -> None:
+    """Chromium logs each refused attempt to reconnect while offline, and the preview
+    (a request to the server) fails too until the network is back."""
+    browser_problems.allow(r"WebSocket connection to .* failed")
+    browser_problems.allow(r"ERR_INTERNET_DISCONNECTED")
+
+
+def ada_and_ben(app: Flask, new_page: NewPage) -> tuple[Team, Page, Locator, Page, Locator]:
+    """A new team; the coordinator (Ada) and a drafter (Ben) in the live editor."""
+    team = make_team(app)
+    ada, ben = new_page(), new_page()
+    ada_area, ben_area = open_live(ada, team, team.people[0]), open_live(ben, team, team.people[1])
+    return team, ada, ada_area, ben, ben_area
+
+
 def go_offline(context: BrowserContext, page: Page) -> None:
     """Cut the network and the open socket, as a train going into a tunnel does."""
     context.set_offline(True)
@@ -202,14 +217,8 @@ def go_offline(context: BrowserContext, page: Page) -> None:
 def test_a_dropped_connection_reconnects_and_merges_what_was_typed_offline(
     app: Flask, live_server: LiveServer, new_page: NewPage, browser_problems: BrowserProblems
 ) -> None:
-    # Chromium logs each refused attempt to reconnect while offline, and the preview
-    # (a request to the server) fails too until the network is back.
-    browser_problems.allow(r"WebSocket connection to .* failed")
-    browser_problems.allow(r"ERR_INTERNET_DISCONNECTED")
-    team = make_team(app)
-    ada, ben = new_page(), new_page()
-    ada_area = open_live(ada, team, team.people[0])
-    ben_area = open_live(ben, team, team.people[1])
+    allow_offline(browser_problems)
+    _, ada, ada_area, ben, ben_area = ada_and_ben(app, new_page)
 
     go_offline(ada.context, ada)
     expect(panel(ada)).to_contain_text("Offline: keep typing")
@@ -445,8 +454,7 @@ def test_a_refused_reconnection_after_a_dropped_connection_stops_and_says_so(
     """Removed while offline: the handshake is refused (404) when the page comes back, which
     the page cannot tell from a dropped network; it asks its own address, which answers 404
     instead of the page, and stops, where before it stayed 'Offline' and kept trying."""
-    browser_problems.allow(r"WebSocket connection to .* failed")
-    browser_problems.allow(r"ERR_INTERNET_DISCONNECTED")
+    allow_offline(browser_problems)
     browser_problems.allow(r"status of 404")
     team = make_team(app)
     ada, ben = new_page(), new_page()
@@ -470,12 +478,8 @@ KEPT_IN_BROWSER = "() => Object.keys(localStorage).some(k => k.startsWith('signo
 def test_what_was_typed_offline_survives_closing_the_page_and_arrives_on_the_next_visit(
     app: Flask, live_server: LiveServer, new_page: NewPage, browser_problems: BrowserProblems
 ) -> None:
-    browser_problems.allow(r"WebSocket connection to .* failed")
-    browser_problems.allow(r"ERR_INTERNET_DISCONNECTED")
-    team = make_team(app)
-    ada, ben = new_page(), new_page()
-    ada_area = open_live(ada, team, team.people[0])
-    ben_area = open_live(ben, team, team.people[1])
+    allow_offline(browser_problems)
+    team, ada, ada_area, ben, ben_area = ada_and_ben(app, new_page)
     # Online, a change is kept in the browser only until the server confirms it.
     caret_at(ben_area, len(TEXT))
     ben.keyboard.type("Online.")
