@@ -32,6 +32,7 @@ from signon.db import utcnow
 from signon.extensions import db
 from signon.extensions import mail as mail_extension
 from tests.conftest import StartWorker
+from tests.core.factories import make_outbox_messages
 from tests.factories import make_user
 from tests.faults.helpers import free_port, mail_port
 from tests.redis_urls import redis_db
@@ -143,18 +144,7 @@ def test_a_real_flask_worker_sends_what_a_request_handed_over(
 
 def _queued(count: int, prefix: str = "r") -> list[int]:
     """``count`` committed outbox messages (as requests leave them, handed over by nobody)."""
-    rows = [
-        OutboxMessage(
-            recipient=f"{prefix}{n}@ngo.example.org",
-            subject=f"Message {n}",
-            text="text",
-            html="<p>html</p>",
-            attempts=0,
-            created_at=utcnow(),
-        )
-        for n in range(count)
-    ]
-    db.session.add_all(rows)
+    rows = make_outbox_messages(count, prefix)
     transaction.commit()
     return [row.id for row in rows]
 

@@ -17,6 +17,7 @@ from signon.core.outbox import OutboxMessage
 from signon.core.transaction import commit, rollback
 from signon.db import utcnow
 from signon.extensions import db
+from tests.core.factories import make_outbox_messages
 from tests.factories import make_letter, make_user
 from tests.faults.helpers import flaky_mail_server, free_port, mail_port
 from tests.smtp import MailCatcher
@@ -187,18 +188,7 @@ def test_the_send_mail_command(app: Flask, outbox: MailCatcher) -> None:
 def test_concurrent_senders_never_send_a_message_twice(app: Flask, outbox: MailCatcher) -> None:
     """Four ``send-mail`` runs (and no request) at the same moment over 40 due messages."""
     with app.test_request_context():
-        now = utcnow()
-        db.session.add_all(
-            OutboxMessage(
-                recipient=f"r{i}@ngo.example.org",
-                subject=f"Message {i}",
-                text="text",
-                html="<p>html</p>",
-                attempts=0,
-                created_at=now,
-            )
-            for i in range(40)
-        )
+        make_outbox_messages(40)
         commit()
         db.session.remove()
     outbox.clear()
