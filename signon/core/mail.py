@@ -127,15 +127,17 @@ def queue_mail(
         **context,
     )
     db.session.add(message)
-    after_commit(lambda: send_soon([committed_id(message)]))
+    after_commit(lambda: _send_if_committed(message))
     return message
 
 
-def committed_id(message: OutboxMessage) -> int:
-    """The id of a committed message, from its identity: no SELECT to refresh it."""
+def _send_if_committed(message: OutboxMessage) -> None:
+    """Send a message queued in a unit of work now committed, its id read from its
+    identity (no SELECT to refresh it). A message without one was never committed: a
+    savepoint that held it was rolled back and the request went on; nothing to send."""
     identity = sa_inspect(message).identity
-    assert identity is not None, "an outbox message is sent only once committed"
-    return int(identity[0])
+    if identity is not None:
+        send_soon([int(identity[0])])
 
 
 def outbox_message(

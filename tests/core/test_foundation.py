@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -76,6 +78,24 @@ def test_mail_is_not_sent_when_commit_fails(app: Flask, outbox: MailCatcher) -> 
         with pytest.raises(IntegrityError):
             commit()
     assert len(outbox) == 0
+
+
+def test_mail_queued_in_a_savepoint_rolled_back_is_not_sent(
+    app: Flask, outbox: MailCatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """queue_mail leaves its row to the next flush: one queued in a savepoint that was
+    rolled back (the request going on) was never stored and is not sent, without an
+    error; the one queued after it is."""
+    with app.test_request_context():
+        user = make_user(email="kept@example.org")
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            queue_mail("gone@example.org", "Rolled back", "test_message", user=user)
+            raise RuntimeError("the savepoint's work fails")
+        queue_mail(user.email, "Kept", "test_message", user=user)
+        with caplog.at_level(logging.WARNING):
+            commit()
+    assert [m["To"] for m in outbox.messages] == ["kept@example.org"]
+    assert "callback failed" not in caplog.text
 
 
 def test_each_test_starts_with_an_empty_database(app: Flask) -> None:
