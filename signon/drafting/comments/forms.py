@@ -35,8 +35,7 @@ class NewThreadForm(BaseForm):
     submit = SubmitField("Comment")
 
     def revision_number(self) -> int | None:
-        data = self.revision.data or ""
-        return int(data) if data.isdigit() and len(data) < 10 else None
+        return revision_number(self.revision.data)
 
 
 class ReplyForm(BaseForm):
@@ -44,7 +43,15 @@ class ReplyForm(BaseForm):
     submit = SubmitField("Reply")
 
 
+def revision_number(data: str | None) -> int | None:
+    """The revision number a form's hidden field holds (None: not a number)."""
+    text = data or ""
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 class CommentSettingsForm(BaseForm):
+    #: the revision the coordinator saw as current: "the current revision" means that one
+    revision = HiddenField()
     invitees = BooleanField("Invited organisations may comment on the current revision")
     on_frozen = BooleanField("Comments stay open while the text is frozen for signature")
     submit = SubmitField("Save comment settings")

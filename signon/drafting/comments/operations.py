@@ -241,16 +241,31 @@ def _record_settling(
 
 
 def update_settings(
-    letter: Letter, *, invitees_may_comment: bool, on_frozen: bool, actor: User
+    letter: Letter,
+    *,
+    invitees_may_comment: bool,
+    on_frozen: bool,
+    actor: User,
+    seen_revision: int | None,
 ) -> CommentSettings:
     """Open (or close) the current revision to invited organisations' comments, and say
-    whether comments stay open while the text is frozen."""
+    whether comments stay open while the text is frozen.
+
+    ``seen_revision``: the number of the revision the coordinator saw as the current one.
+    A revision saved since (the live text saves itself every few minutes) is not opened
+    unseen: opening it is refused until they have it before them."""
     settings = db.session.get(CommentSettings, letter.id)
     if settings is None:
         settings = CommentSettings(letter_id=letter.id)
         db.session.add(settings)
     head = letter.head()
     assert head is not None
+    opening = invitees_may_comment and settings.invitees_revision_id != head.id
+    if opening and seen_revision != head.number:
+        raise CommentError(
+            f"Revision {head.number} was saved after you opened this page: read it, then open"
+            " it to comments from invited organisations. Nothing was changed."
+        )
     settings.invitees_revision_id = head.id if invitees_may_comment else None
     settings.on_frozen = on_frozen
     settings.updated_by_id = actor.id

@@ -44,7 +44,12 @@ from signon.core.permissions import Action, log_refusal
 from signon.drafting.blueprint import bp
 from signon.drafting.comments import operations as ops
 from signon.drafting.comments import queries
-from signon.drafting.comments.forms import CommentSettingsForm, NewThreadForm, ReplyForm
+from signon.drafting.comments.forms import (
+    CommentSettingsForm,
+    NewThreadForm,
+    ReplyForm,
+    revision_number,
+)
 from signon.drafting.comments.models import CommentSettings, CommentThread
 from signon.drafting.comments.operations import CommentError
 from signon.extensions import db, limiter
@@ -143,6 +148,7 @@ class CommentPanel:
         form = CommentSettingsForm(formdata=None)
         form.invitees.data = queries.invitees_may_comment(self.letter, self.settings, self.head)
         form.on_frozen.data = self.settings.on_frozen
+        form.revision.data = str(self.head.number)
         return form
 
     def url(self, endpoint: str, **values: Any) -> str:
@@ -345,13 +351,18 @@ def mention_people(letter: Letter) -> Response:
 def comment_settings(letter: Letter) -> Response:
     form = CommentSettingsForm()
     if form.validate_on_submit():
-        ops.update_settings(
-            letter,
-            invitees_may_comment=bool(form.invitees.data),
-            on_frozen=bool(form.on_frozen.data),
-            actor=current_user,
-        )
-        flash("The comment settings are saved.", "success")
+        try:
+            ops.update_settings(
+                letter,
+                invitees_may_comment=bool(form.invitees.data),
+                on_frozen=bool(form.on_frozen.data),
+                actor=current_user,
+                seen_revision=revision_number(form.revision.data),
+            )
+        except CommentError as problem:
+            flash(str(problem), "error")
+        else:
+            flash("The comment settings are saved.", "success")
     return _back(letter)
 
 

@@ -69,6 +69,12 @@ def invitee_comment_on(team: Team, quote: str, body: str = "When?") -> CommentTh
 
 
 def open_to_invitees(team: Team) -> None:
+    head = team.letter.head()
+    assert head is not None
     ops.update_settings(
-        team.letter, invitees_may_comment=True, on_frozen=True, actor=team.coordinator
+        team.letter,
+        invitees_may_comment=True,
+        on_frozen=True,
+        actor=team.coordinator,
+        seen_revision=head.number,
     )

@@ -17,10 +17,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from signon.drafting.comments import operations as ops
-from signon.drafting.comments.models import Comment, CommentThread
+from signon.drafting.comments.models import Comment, CommentSettings, CommentThread
 from signon.drafting.comments.operations import CommentError
 from signon.extensions import db
 from signon.letters.operations import save_revision
+from tests.conftest import login
 from tests.drafting.comments.helpers import BODY, Team, open_to_invitees, team_letter
 from tests.signatures.factories import sign_path
 
@@ -38,7 +39,11 @@ def _own_thread(team: Team) -> CommentThread:
 
 def _close_by_settings(team: Team) -> None:
     ops.update_settings(
-        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+        team.letter,
+        invitees_may_comment=False,
+        on_frozen=True,
+        actor=team.coordinator,
+        seen_revision=None,
     )
 
 
@@ -101,3 +106,33 @@ def test_the_link_refuses_and_the_page_offers_no_form_once_closed(
     db.session.expire_all()
     assert _comments(thread) == 1
     assert not db.session.get(CommentThread, thread.id).is_resolved  # type: ignore[union-attr]
+
+
+def test_a_revision_saved_meanwhile_is_not_opened_to_invitees_unseen(
+    client: FlaskClient,
+) -> None:
+    """The settings say "Opens revision 1 (the current text)"; a revision saved while the
+    coordinator read the page (the live text saves itself every few minutes) was opened
+    in its place, unseen. Now opening it is refused until the page shows it."""
+    team = team_letter()
+    login(client, team.coordinator)
+    page = client.get(f"/letters/{team.letter.slug}/").get_data(as_text=True)
+    assert "Opens revision 1 (the current text)" in page
+    assert 'name="revision" type="hidden" value="1"' in page
+    _close_by_new_revision(team)  # revision 2, saved meanwhile
+    response = client.post(
+        f"/letters/{team.letter.slug}/comments/settings",
+        data={"invitees": "y", "revision": "1"},
+        follow_redirects=True,
+    )
+    assert "Revision 2 was saved after you opened this page" in response.get_data(as_text=True)
+    settings = db.session.get(CommentSettings, team.letter.id)
+    assert settings is None or settings.invitees_revision_id is None
+    page = client.get(f"/letters/{team.letter.slug}/").get_data(as_text=True)
+    assert 'name="revision" type="hidden" value="2"' in page
+    client.post(
+        f"/letters/{team.letter.slug}/comments/settings", data={"invitees": "y", "revision": "2"}
+    )
+    db.session.expire_all()
+    settings = db.session.get(CommentSettings, team.letter.id)
+    assert settings is not None and settings.invitees_revision_id == team.letter.head().id  # type: ignore[union-attr]

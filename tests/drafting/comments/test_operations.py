@@ -183,7 +183,11 @@ def test_frozen_or_closed_letters_take_no_comments_and_keep_their_threads_as_the
 def test_the_coordinator_may_keep_comments_open_on_a_frozen_text_not_a_closed_one() -> None:
     team = team_letter()
     ops.update_settings(
-        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+        team.letter,
+        invitees_may_comment=False,
+        on_frozen=True,
+        actor=team.coordinator,
+        seen_revision=None,
     )
     team.letter.status = LetterStatus.OPEN
     thread = comment_on(team, "public hearing")

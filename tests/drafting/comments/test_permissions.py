@@ -114,7 +114,7 @@ TEAM_ROUTES = [
         "POST",
         "/letters/{slug}/comments/settings",
         SETTINGS_POST,
-        {"invitees": "y"},
+        {"invitees": "y", "revision": "1"},
     ),
 ]
 

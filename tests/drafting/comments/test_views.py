@@ -220,7 +220,11 @@ def test_comments_kept_open_on_a_frozen_letter_can_be_resolved_and_reopened(
 ) -> None:
     team = team_letter()
     ops.update_settings(
-        team.letter, invitees_may_comment=False, on_frozen=True, actor=team.coordinator
+        team.letter,
+        invitees_may_comment=False,
+        on_frozen=True,
+        actor=team.coordinator,
+        seen_revision=None,
     )
     thread = comment_on(team, "public hearing", "A date?")
     team.letter.status = LetterStatus.OPEN
@@ -249,7 +253,9 @@ def test_the_coordinator_opens_a_revision_to_invitees(client: FlaskClient) -> No
     team = team_letter()
     login(client, team.coordinator)
     assert "Comment settings" in _page(client, team.letter.slug)
-    response = client.post(f"/letters/{team.letter.slug}/comments/settings", data={"invitees": "y"})
+    response = client.post(
+        f"/letters/{team.letter.slug}/comments/settings", data={"invitees": "y", "revision": "1"}
+    )
     assert response.status_code == 302
     invitee = client.application.test_client()
     page = invitee.get(sign_path(team.invitation)).get_data(as_text=True)
