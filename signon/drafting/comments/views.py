@@ -125,6 +125,14 @@ class CommentPanel:
         """The resolve or reopen button: while open, for who resolves the thread."""
         return self.is_open and queries.may_settle(thread, **self._reader())
 
+    def resolver(self, thread: CommentThread) -> str | None:
+        """Who resolved ``thread``, as this reader is told: the person or the organisation
+        on the team's page; on an organisation's page, itself, or "the drafting team" (it
+        reads the coordinators' replies, never who on the team did what)."""
+        if self.invitation is None or thread.resolved_by_invitation_id is not None:
+            return thread.resolver_name
+        return "the drafting team" if thread.is_resolved else None
+
     def _reader(self) -> dict[str, Any]:
         if self.invitation is not None:
             return {"invitation": self.invitation}

@@ -136,3 +136,20 @@ def test_a_revision_saved_meanwhile_is_not_opened_to_invitees_unseen(
     db.session.expire_all()
     settings = db.session.get(CommentSettings, team.letter.id)
     assert settings is not None and settings.invitees_revision_id == team.letter.head().id  # type: ignore[union-attr]
+
+
+def test_the_organisation_is_not_told_which_drafter_resolved_its_thread(
+    client: FlaskClient,
+) -> None:
+    """An organisation reads its own comments and the coordinators' replies, never the
+    team's internal words: a drafter (who may resolve its thread, not answer it) is not
+    named to it. The team's page still says who."""
+    team = team_letter()
+    thread = _own_thread(team)
+    ops.resolve_thread(thread, team.drafter)
+    page = client.get(sign_path(team.invitation)).get_data(as_text=True)
+    assert "Resolved by the drafting team" in page
+    assert team.drafter.display_name not in page
+    login(client, team.drafter)
+    page = client.get(f"/letters/{team.letter.slug}/").get_data(as_text=True)
+    assert f"Resolved by {team.drafter.display_name}" in page
