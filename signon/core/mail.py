@@ -244,17 +244,20 @@ def mail_rounds(app: Flask, stop: threading.Event, *, rounds: int | None = None)
     connect, EHLO and QUIT per mail or two. It is closed after a round that sent nothing
     (so it does not sit idle until the server drops it), after an error, and when the
     thread stops; a connection the server dropped meanwhile is reopened (``_deliver``).
-    The thread's database connection is kept likewise (:func:`own_connection`).
+    The thread's database connection is kept likewise (:func:`own_connection`), and
+    taken in the first round that can: a database that is down when the worker starts
+    is one more error to retry, not a thread that never runs.
     """
     done = 0
     with app.app_context():
         smtp = mail.get_connection()
-        database = own_connection()
+    database: Connection | None = None
     try:
         while not stop.is_set() and (rounds is None or done < rounds):
             done += 1
             with app.app_context():
                 try:
+                    database = database or own_connection()
                     report = send_handed_over(smtp=smtp, database=database)
                 except Exception:
                     _close(smtp)

@@ -294,3 +294,27 @@ def test_the_worker_exit_lets_the_mail_thread_finish_its_round(
         assert not thread.is_alive() and mail._mail_thread is None
         assert len(outbox) == 3 and outbox.connections == 1
         db.session.remove()
+
+
+def test_the_mail_thread_outlives_a_database_down_when_it_starts(
+    app: Flask, outbox: MailCatcher, with_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread's own connection cannot be had in its first round (the database is not
+    up yet): the round fails and is logged, the next one takes it and sends the mail."""
+    [message_id] = _queued(1)
+    jobs.redis_connection().rpush(with_redis, message_id)
+    attempts: list[int] = []
+    real = mail.own_connection
+
+    def database_not_up_yet() -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OperationalError("connect", {}, Exception("the database system is starting up"))
+        return real()
+
+    monkeypatch.setattr(mail, "own_connection", database_not_up_yet)
+    mail.mail_rounds(app, threading.Event(), rounds=2)
+    assert len(attempts) == 2
+    assert [str(m["To"]) for m in outbox.messages] == ["r0@ngo.example.org"]
+    [row] = _rows()
+    assert row.sent_at is not None and row.attempts == 1
