@@ -264,8 +264,10 @@ def _measure(args: argparse.Namespace, smtp_port: int, received: Arrived) -> int
     mail thread's figures and check every mail was sent once. Returns how many."""
     context = multiprocessing.get_context("fork")
     queue = f"bench-mail-{secrets.token_hex(4)}"
-    with postgresql_schema(args.database_url, "mailbench") as url:
-        folder = tempfile.mkdtemp(prefix="signon-mailbench-")
+    with (
+        postgresql_schema(args.database_url, "mailbench") as url,
+        tempfile.TemporaryDirectory(prefix="signon-mailbench-") as folder,
+    ):
         app = create_app(
             settings(url, folder).with_(
                 redis_url=args.redis_url,
