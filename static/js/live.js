@@ -525,6 +525,60 @@
     return message;
   }
 
+  /** Signon's own message from the server (protocol.SAVED): a version was saved. */
+  var MESSAGE_SAVED = 100;
+
+  /** On the page that follows the text read only: whether the live text has changes in no
+   * revision yet ([data-live-unsaved]) and which is the last saved revision
+   * ([data-live-last-saved]), as of page load, then kept true: the server says when a
+   * version is saved (MESSAGE_SAVED), and a change of the text after it makes it unsaved
+   * again (back to the saved text: the same again). Null on other pages. */
+  function followSaves(live, ta) {
+    var note = document.querySelector("[data-live-unsaved]");
+    if (!note) { return null; }
+    var last = document.querySelector("[data-live-last-saved]");
+    var revision = note.getAttribute("data-live-revision");
+    // The last saved version's text, when the page knows it: the text as loaded, unless
+    // it already had changes in no revision.
+    var savedText = note.hasAttribute("data-live-unsaved-at-load") ? null : ta.defaultValue;
+    var shown = null;
+    function show(unsaved) {
+      if (unsaved === shown) { return; }
+      shown = unsaved;
+      note.textContent = unsaved
+        ? "The live text has changes that are not in revision " + revision + " yet."
+        : "The live text is the same as revision " + revision + ".";
+    }
+    function compare() { show(savedText === null || live.text.toString() !== savedText); }
+    live.text.observe(function () { if (live.binding) { compare(); } });
+    return {
+      synced: function () { // changes made between the page's load and its socket's
+        if (savedText === null || live.text.toString() !== savedText) { compare(); }
+      },
+      saved: function (state) {
+        revision = String(state.revision);
+        savedText = state.unsaved ? null : live.text.toString();
+        shown = null;
+        show(Boolean(state.unsaved));
+        if (last) { showLastSaved(last, state); }
+      }
+    };
+  }
+
+  function showLastSaved(last, state) {
+    var old = last.querySelector("a");
+    var link = element("a", "", "revision " + state.revision);
+    if (old) { link.href = old.getAttribute("href").replace(/\/\d+$/, "/" + state.revision); }
+    var when = new Date(state.saved_at);
+    var words = ", saved " + (isNaN(when.getTime()) ? "just now"
+      : "at " + when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    if (state.author) { words += " by " + state.author; }
+    while (last.firstChild) { last.removeChild(last.firstChild); }
+    last.appendChild(document.createTextNode("The last saved version is "));
+    last.appendChild(link);
+    last.appendChild(document.createTextNode(words + "."));
+  }
+
   function socketBase(path) {
     var url = new URL(path, window.location.href); // a path on this site, or a ws(s):// address
     if (url.protocol === "https:") { url.protocol = "wss:"; }
@@ -665,6 +719,7 @@
         editor.live = { shared: function () { return live.state === "live" || live.state === "offline"; } };
         classic.forEach(function (el) { el.hidden = true; });
         if (saveButton) { saveButton.hidden = readOnly; }
+        if (saves) { saves.synced(); }
         // The live document is the text only: the title is changed by a classic save.
         var title = form && form.elements.namedItem("title");
         if (title && "readOnly" in title) { title.readOnly = true; }
@@ -706,6 +761,12 @@
     provider.messageHandlers[MESSAGE_AUTH] = function (encoder, decoder) {
       var denied = readVarUint(decoder) === 0;
       refused(denied ? readVarString(decoder) : "");
+    };
+    var saves = followSaves(live, ta);
+    provider.messageHandlers[MESSAGE_SAVED] = function (encoder, decoder) {
+      var state;
+      try { state = JSON.parse(readVarString(decoder)); } catch (error) { return; }
+      if (saves && state && state.revision) { saves.saved(state); }
     };
     provider.on("closed", function (event) { // the server said not to come back (1008, 4xxx)
       refused(event && event.reason);

@@ -508,3 +508,40 @@ def test_what_was_typed_offline_survives_closing_the_page_and_arrives_on_the_nex
     again.get_by_role("button", name="Save version").click()
     expect(again.locator("[data-live-save-status]")).to_contain_text("Saved as revision")
     assert head_body(app, team.slug)[1] == expected + "\n"  # a revision ends its last line
+
+
+def test_the_followers_unsaved_line_follows_the_saves_made_while_it_is_open(
+    app: Flask, live_server: LiveServer, new_page: NewPage
+) -> None:
+    """Issue 13: the read-only page's "unsaved changes" line was right only as of its load;
+    the server now tells the page when a version is saved, and the text's changes after it
+    make it unsaved again."""
+    team = make_team(app)
+    ada = new_page()
+    ada_area = open_live(ada, team, team.people[0])
+    viewer = new_page()
+    login_directly(viewer, team.viewer, f"/letters/{team.slug}/live/follow")
+    expect(panel(viewer)).to_have_attribute("data-live-state", "live")
+    line = viewer.locator("[data-live-unsaved]")
+    last = viewer.locator("[data-live-last-saved]")
+    expect(line).to_have_text(
+        "When this page was opened, the live text was the same as revision 1."
+    )
+
+    caret_at(ada_area, len(TEXT))
+    ada.keyboard.type("Ada was here.")
+    expect(line).to_have_text("The live text has changes that are not in revision 1 yet.")
+    ada.get_by_role("button", name="Save version").click()
+    expect(ada.locator("[data-live-save-status]")).to_contain_text("revision 2")
+    expect(line).to_have_text("The live text is the same as revision 2.")
+    expect(last).to_contain_text("The last saved version is revision 2, saved at ")
+    expect(last).to_contain_text("by Ada Coordinator.")
+    expect(last.get_by_role("link", name="revision 2")).to_have_attribute(
+        "href", f"/letters/{team.slug}/revisions/2"
+    )
+
+    caret_at(ada_area, len(TEXT + "Ada was here."))
+    ada.keyboard.type(" Again.")
+    expect(line).to_have_text("The live text has changes that are not in revision 2 yet.")
+    assert axe_violations(viewer) == []
+    assert live_server.errors == []

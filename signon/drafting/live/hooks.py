@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app
+from flask import current_app, g
 
 from signon.accounts.models import User
 from signon.core import jobs, transaction
-from signon.core.signals import letter_access_changed, text_freezing, user_access_changed
+from signon.core.signals import (
+    letter_access_changed,
+    revision_saved,
+    text_freezing,
+    user_access_changed,
+)
 from signon.drafting.live import operations
 from signon.drafting.live.hub import hub
-from signon.letters.models import Letter
+from signon.letters.models import Letter, Revision
 from signon.letters.operations import SaveStatus
 
 #: How often ``flask scheduler`` looks for quiet live documents to save.
@@ -52,6 +57,24 @@ def _save_before_freezing(sender: Letter, *, user: User, **_extra: object) -> st
             " your draft (see Edit). Resolve it, then freeze the text."
         )
     return None
+
+
+@revision_saved.connect
+def _announce_saved(sender: Revision, **_extra: object) -> None:
+    """Once the revision is committed, the pages that follow the letter's text hear that a
+    version was saved (once per unit of work, however many revisions it made)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    letter_id = sender.letter_id
+    waiting: set[int] = g.setdefault("_live_saved_letters", set())
+    if letter_id in waiting:
+        return
+    waiting.add(letter_id)
+
+    def announce() -> None:
+        waiting.discard(letter_id)
+        hub(app).saved(letter_id)
+
+    transaction.after_commit(announce)
 
 
 @jobs.periodic("live-autosave", every_seconds=AUTOSAVE_EVERY)

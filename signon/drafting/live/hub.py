@@ -172,6 +172,8 @@ class Room:
 
 # Relay message kinds (one byte after the 16-byte server id).
 UPDATE, AWARENESS, RECHECK = b"U", b"A", b"R"
+#: "A version was saved": each server tells its own sockets (:meth:`Hub.tell_saved`).
+SAVED = b"S"
 #: "Check one person's sockets again" (payload: the user id), on :data:`PEOPLE_CHANNEL`.
 RECHECK_PERSON = b"P"
 #: The relay channel (after the prefix) of messages about a person, not a letter (letter
@@ -299,6 +301,9 @@ class Hub:
             return
         if kind == RECHECK_PERSON:
             self.recheck(user_id=int(payload))
+            return
+        if kind == SAVED:
+            self.tell_saved(letter_id)
             return
         room = self.rooms.get(letter_id)
         if room is None or not room.loaded.is_set():
@@ -443,7 +448,9 @@ class Hub:
             self.after_save(letter_id, result.update)
 
     def after_save(self, letter_id: int, update: bytes | None) -> None:
-        """A save (committed) edited the document: send the edit to every editor."""
+        """A save (committed) edited the document: send the edit to every editor, then
+        say again that the version is saved (:meth:`saved`, which the revisions' own
+        announcement said before this edit reached the pages)."""
         if update is None:
             return
         room = self.rooms.get(letter_id)
@@ -451,6 +458,31 @@ class Hub:
             self.share_update(room, None, update)
         else:
             self.publish(letter_id, UPDATE, update)
+        self.saved(letter_id)
+
+    def saved(self, letter_id: int) -> None:
+        """A revision of the letter was saved (committed), live or not: tell its sockets on
+        every server which version is now the last saved one and whether the live text
+        still has changes in none (:meth:`tell_saved`)."""
+        self.tell_saved(letter_id)
+        self.publish(letter_id, SAVED, b"")
+
+    def tell_saved(self, letter_id: int) -> None:
+        """Send ``queries.saved_state`` to the letter's sockets held here (none: no query)."""
+        room = self.rooms.get(letter_id)
+        connections = room.others(None) if room is not None else []
+        if not connections:
+            return
+        with self.app.app_context():
+            try:
+                state = queries.saved_state(letter_id)
+            finally:
+                db.session.remove()
+        if state is None:
+            return
+        message = protocol.saved_message(state)
+        for connection in connections:
+            connection.send(message)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -146,6 +146,18 @@ def permission_denied(reason: str) -> bytes:
     return bytes([AUTH, PERMISSION_DENIED]) + _string(reason.encode())
 
 
+#: Signon's own message, from the server only (after y-protocols' types 0-3): a version
+#: of the text was saved. One JSON string: the revision now last saved (``revision``, its
+#: author's ``author`` name, ``saved_at`` in ISO 8601) and whether the live text still has
+#: changes in no revision (``unsaved``). static/js/live.js shows it on the page that
+#: follows the text.
+SAVED = 100
+
+
+def saved_message(state: dict[str, Any]) -> bytes:
+    return varuint(SAVED) + _string(json.dumps(state).encode())
+
+
 # --- Presence (awareness) -------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import g
 from sqlalchemy import exists, func, or_, select
@@ -115,3 +116,24 @@ def documents_to_save(before: datetime) -> list[int]:
             .order_by(LiveUpdate.letter_id)
         )
     )
+
+
+def saved_state(letter_id: int) -> dict[str, Any] | None:
+    """What the page that follows the text is told once a version is saved
+    (``protocol.saved_message``): the last saved revision, and whether the live text still
+    has changes in none (:func:`has_unsaved_changes`: someone typed since, or saved through
+    the classic editor while the live text had changes)."""
+    head = db.session.scalars(
+        select(Revision)
+        .where(Revision.letter_id == letter_id)
+        .order_by(Revision.number.desc())
+        .limit(1)
+    ).first()
+    if head is None:
+        return None
+    return {
+        "revision": head.number,
+        "author": head.author.display_name if head.author is not None else None,
+        "saved_at": head.created_at.isoformat(),
+        "unsaved": has_unsaved_changes(letter_id),
+    }

@@ -8,6 +8,7 @@ the server applied. Tests type with :meth:`LiveClient.insert` and read :attr:`te
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class LiveClient:
         self.synced = threading.Event()
         self.received: list[bytes] = []
         self.presence: dict[int, dict[str, Any] | None] = {}
+        #: What the server said of each version saved (``protocol.SAVED``), in order.
+        self.saves: list[dict[str, Any]] = []
         #: the reason of the server's "permission denied" (y-protocols' auth message), if any
         self.denied: str | None = None
         #: Called (in the reader thread) after each update from the server is applied.
@@ -125,6 +128,11 @@ class LiveClient:
                     reader = protocol.Reader(data)  # "permission denied": the close follows
                     reader.uint(), reader.uint()
                     self.denied = reader.bytes().decode()
+                    continue
+                if isinstance(data, bytes) and data[:1] == protocol.varuint(protocol.SAVED):
+                    reader = protocol.Reader(data)
+                    reader.uint()
+                    self.saves.append(json.loads(reader.bytes()))
                     continue
                 message = protocol.parse(data)
                 with self.lock:

@@ -171,6 +171,12 @@ def test_a_classic_save_meanwhile_is_merged_and_each_person_keeps_their_words(
         (4, team.coordinator, merged),
     ]
     eventually(lambda: drafter.body == merged, what="the editor gets the merged text")
+    # Each page in the text hears that revision 4 is saved and holds every live change:
+    # once when saved, once more after the merged text (the document's edit) reached it.
+    eventually(lambda: len(drafter.saves) == 2, what="the version is announced")
+    assert [(s["revision"], s["unsaved"], s["author"]) for s in drafter.saves] == [
+        (4, False, name_of(team.coordinator))
+    ] * 2
 
 
 def test_when_one_persons_changes_alone_overlap_a_classic_save_the_version_is_one_revision(

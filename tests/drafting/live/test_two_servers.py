@@ -50,3 +50,19 @@ def test_editors_on_two_servers_see_each_other_and_a_removal_reaches_both(
     )
     eventually(drafter.closed.is_set, timeout=2.0, what="the drafter is cut off on server two")
     assert not viewer.closed.is_set()
+
+
+def test_a_version_saved_on_one_server_is_announced_on_the_other(serve: Serve, team: Team) -> None:
+    """The page that follows the text learns of a save made through another server (its
+    "unsaved changes" line, static/js/live.js): revision 2 holds every live change."""
+    queue = f"test-live-{uuid.uuid4().hex[:8]}"
+    one = serve(redis_url=REDIS_URL, job_queue=queue)
+    two = serve(redis_url=REDIS_URL, job_queue=queue)
+    coordinator = editor(one, team, team.coordinator)
+    viewer = editor(two, team, team.viewer)
+    coordinator.append("Live words.\n")
+    eventually(lambda: viewer.body.endswith("Live words.\n"), what="the edit is relayed")
+    assert viewer.saves == []
+    post(one, team, team.coordinator, f"/letters/{team.slug}/live/save")
+    eventually(lambda: len(viewer.saves) == 1, what="the save is announced on server two")
+    assert (viewer.saves[0]["revision"], viewer.saves[0]["unsaved"]) == (2, False)
