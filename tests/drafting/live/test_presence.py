@@ -95,12 +95,18 @@ def test_a_client_sending_back_the_others_presence_is_neither_closed_nor_renamed
         person.announce({"cursor": number})
     echoer = editor(server, team, team.drafter)
     ids = [person.doc.client_id for person in people]
+    observer = people[0]
     eventually(lambda: all(i in echoer.presence for i in ids), what="everyone is seen")
+    # a person's presence reaches each socket from that person's own server thread, in no
+    # set order: the echoer can have everyone (in its greeting) before the observer has
+    # the others, whom the last assertion needs it to have seen
+    eventually(
+        lambda: all(i in observer.presence for i in ids[1:]), what="the observer sees the others"
+    )
     # as y-websocket's provider does: every change of its awareness is sent back, the
     # others' entries included (with the clocks it received)
     _send_presence(echoer, [Presence(i, 1, echoer.presence[i]) for i in ids])
     _send_presence(echoer, [Presence(echoer.doc.client_id, 1, {"cursor": 7})])
-    observer = people[0]
     eventually(lambda: echoer.doc.client_id in observer.presence)
     assert not echoer.closed.is_set()
     late = editor(server, team, team.viewer)
