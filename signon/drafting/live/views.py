@@ -10,7 +10,7 @@ HTTP answer (302 to the login page, 404, 403, 409 when the text is frozen).
 from __future__ import annotations
 
 import contextlib
-from socket import IPPROTO_TCP, TCP_NODELAY
+from socket import IPPROTO_TCP, SHUT_WR, TCP_NODELAY
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +37,9 @@ __all__ = ["hooks"]  # registers the signal receiver and the periodic auto-save
 
 #: Seconds between the server's pings (keeps proxies from closing a quiet socket).
 PING_SECONDS = 25
+#: Behind Werkzeug: how long the server waits for the browser to end the connection after
+#: the server's close frame (the browser answers it and closes at once).
+CLOSING_SECONDS = 2.0
 
 
 def same_origin() -> bool:
@@ -86,6 +89,26 @@ def _send_at_once(socket: Server) -> None:
         socket.sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
 
 
+def _end_behind_werkzeug(socket: Server) -> None:
+    """Behind Werkzeug's server, end the connection before the view returns it to Werkzeug.
+
+    Werkzeug reads the connection again for a next HTTP request. simple-websocket's reader
+    stops as soon as the server has sent its close frame, so the browser's answering close
+    frame was sometimes still unread: Werkzeug took it for a bad request line and wrote a
+    400 page onto the socket after the close frame, where the browser expects nothing (the
+    forged-message journey failed 1 run in 18 under load, Werkzeug logging "Bad request
+    syntax ('\\x88...')"; a request sent after the close was even answered). So the
+    server closes its side first (RFC 6455 7.1.1) and reads until the browser closes: then
+    Werkzeug reads the end of the connection and writes nothing.
+    """
+    sock = socket.sock
+    with contextlib.suppress(OSError):  # already gone, or the browser never answered
+        sock.shutdown(SHUT_WR)
+        sock.settimeout(CLOSING_SECONDS)
+        while sock.recv(4096):
+            pass
+
+
 @bp.app_template_global()
 def live_socket_url(slug: str) -> str:
     """The absolute ``ws(s)://`` address of a letter's live socket, for the page's script.
@@ -130,6 +153,8 @@ def live_socket(letter: Letter) -> Response:
         with connection.send_lock, contextlib.suppress(Exception):  # already closed
             connection.closed = True
             socket.close()
+    if socket.mode == "werkzeug":
+        _end_behind_werkzeug(socket)
     response = _SocketResponse()
     response.mode = socket.mode
     return response

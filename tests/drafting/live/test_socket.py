@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
+
 import pytest
+from pycrdt import Doc, Text
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Message, Request
 
 from signon.accounts.models import User
 from signon.drafting.live import protocol
+from signon.drafting.live.crdt import TEXT_NAME
 from signon.extensions import db
 from tests.drafting.live.client import LiveClient, eventually, handshake_status
 from tests.drafting.live.conftest import Serve
@@ -197,3 +205,46 @@ def test_a_frozen_letter_closes_its_sockets_and_refuses_new_ones(serve: Serve, t
     eventually(drafter.closed.is_set, timeout=1.0, what="the socket closes at the freeze")
     status = handshake_status(server.url, team.slug, team.cookie(server, team.drafter), server.url)
     assert status == 409
+
+
+def test_behind_werkzeug_the_connection_ends_with_the_servers_close_frame(
+    serve: Serve, team: Team
+) -> None:
+    """Werkzeug reads a connection again once the view returns: a browser's late answering
+    close frame was read as a request line and answered with a 400 page after the close
+    frame (the browser then saw 1006, not 1008). Here the bytes that follow the answer are
+    an HTTP request: the server must not read or answer anything after its close frame."""
+    server = serve()
+    host, port = server.url.removeprefix("http://").split(":")
+    raw = socket.create_connection((host, int(port)), timeout=5)
+    ws = WSConnection(ConnectionType.CLIENT)
+    cookie = team.cookie(server, team.viewer)
+    headers = [(b"Origin", server.url.encode()), (b"Cookie", f"session={cookie}".encode())]
+    raw.sendall(
+        ws.send(
+            Request(
+                host=f"{host}:{port}", target=f"/letters/{team.slug}/live", extra_headers=headers
+            )
+        )
+    )
+    doc: Doc[Text] = Doc()
+    doc.get(TEXT_NAME, type=Text).insert(0, "Forged by the viewer.\n")
+    closing: CloseConnection | None = None
+    while closing is None:
+        ws.receive_data(raw.recv(65536))
+        for event in ws.events():
+            if isinstance(event, AcceptConnection):
+                raw.sendall(ws.send(Message(protocol.update_message(doc.get_update()))))
+            elif isinstance(event, CloseConnection):
+                closing = event
+    assert closing.code == 1008
+    raw.sendall(ws.send(closing.response()))
+    time.sleep(0.3)  # simple-websocket's reader has read the answer and stopped
+    raw.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    after = b""
+    with contextlib.suppress(TimeoutError):
+        raw.settimeout(3)
+        while chunk := raw.recv(65536):
+            after += chunk
+    raw.close()
+    assert after == b""
