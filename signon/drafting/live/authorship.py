@@ -23,7 +23,7 @@ from typing import TypeAlias
 from pycrdt import Doc, Snapshot
 
 from signon.drafting.live import crdt
-from signon.drafting.live.protocol import Reader, varuint
+from signon.drafting.live.protocol import Reader, read_state, varuint
 
 #: Yjs item ids as clock ranges per client: client id -> sorted, disjoint [start, end).
 IdRanges: TypeAlias = dict[int, list[tuple[int, int]]]
@@ -126,7 +126,7 @@ class _Reading:
     def growth(self) -> tuple[IdRanges, IdRanges]:
         """The items added and the items deleted since the last reading."""
         snapshot, state_bytes = Snapshot.from_doc(self.doc).encode(), self.doc.get_state()
-        state = _read_state(Reader(state_bytes))
+        state = read_state(Reader(state_bytes))
         added = _growth(self.state, state)
         deleted_bytes = snapshot[: -len(state_bytes)]
         if snapshot.endswith(state_bytes) and deleted_bytes == self.deleted_bytes:
@@ -212,14 +212,8 @@ def _read_snapshot(data: bytes) -> tuple[IdRanges, State]:
             clock, length = reader.uint(), reader.uint()
             ranges.append((clock, clock + length))
         deleted[client] = _normalised(ranges)
-    state = _read_state(reader)
+    state = read_state(reader)
     return deleted, state
-
-
-def _read_state(reader: Reader) -> State:
-    state = {reader.uint(): reader.uint() for _ in range(reader.uint())}
-    reader.end()
-    return state
 
 
 def _write_snapshot(deleted: IdRanges, state: State) -> bytes:

@@ -18,6 +18,7 @@ from flask import current_app
 
 from signon.core import transaction
 from signon.drafting.live import crdt, operations, protocol
+from signon.drafting.live.clientids import ClientIdTakenError
 from signon.drafting.live.hub import (
     CLOSE_ERROR,
     CLOSE_POLICY,
@@ -130,7 +131,9 @@ def _write(hub: Hub, room: Room, connection: Connection, update: bytes) -> None:
         raise RefusedError(CLOSE_POLICY, "this socket may not change the document")
     limits = crdt.Limits.for_letter(current_app.config["SIGNON"].max_body_chars)
     try:
-        admitted = room.admit(update, limits)
+        admitted = room.admit(update, limits, connection.user_id)
+    except ClientIdTakenError as error:
+        raise RefusedError(CLOSE_POLICY, f"update refused: {error}") from error
     except crdt.TooBigError as error:
         raise RefusedError(CLOSE_TOO_BIG, str(error)) from error
     except ForbiddenUpdateError as error:

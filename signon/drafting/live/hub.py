@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 
 from signon.core import transaction
-from signon.drafting.live import crdt, operations, protocol, queries
+from signon.drafting.live import clientids, crdt, operations, protocol, queries
 from signon.drafting.live.protocol import Presence
 from signon.drafting.live.queries import Access
 from signon.extensions import db
@@ -134,13 +134,15 @@ class Room:
         self.load_error: BaseException | None = None
         #: at least ``len(doc.get_update())``: exact after a trial, raised by every apply
         self.state_bytes = 0
+        #: who writes with each Yjs client id (:mod:`.clientids`)
+        self.owners: clientids.Owners = {}
 
     def apply(self, update: bytes) -> None:
         with self.lock:
             self.doc.apply_update(update)
             self.state_bytes += GROWTH_PER_BYTE * len(update)
 
-    def admit(self, update: bytes, limits: crdt.Limits) -> bytes | None:
+    def admit(self, update: bytes, limits: crdt.Limits, writer: int) -> bytes | None:
         """The update to store and share, checked against this document and its limits.
 
         Its shape first (plain text into the shared ``Y.Text`` only: :func:`crdt.check_shape`).
@@ -149,10 +151,12 @@ class Room:
         (:func:`crdt.try_update`), which measures the result exactly and gives what the
         document really gains (a passage inserted and deleted in the same update is kept
         as its length, what the document had is left out): that is stored, not what was
-        sent. None: nothing new. Raises ``ValueError`` (see :func:`crdt.check_shape`).
+        sent. None: nothing new. Raises ``ValueError`` (see :func:`crdt.check_shape`), or
+        :class:`clientids.ClientIdTakenError` for new items under another ``writer``'s id.
         """
-        crdt.check_shape(update)
+        shape = crdt.check_shape(update)
         with self.lock:
+            clientids.check(self.owners, shape, writer, self.doc)
             chars = len(crdt.text_of(self.doc))
             growth = GROWTH_PER_BYTE * len(update)
             if (
@@ -221,13 +225,17 @@ class Hub:
         try:
             letter = db.session.get(Letter, room.letter_id)
             assert letter is not None
-            _live, doc, update = operations.open_document(letter)
+            live, doc, update = operations.open_document(letter)
+            room.owners = clientids.stored(
+                live.snapshot,
+                [(row.author_id, row.data) for row in queries.pending_updates(letter.id)],
+            )
             transaction.commit()
             state = doc.get_update()
             room.apply(state)
             room.state_bytes = len(state)
             if update is not None:
-                self.publish(room.letter_id, UPDATE, update)
+                self.publish_update(room.letter_id, update, None)
         except BaseException as error:
             transaction.rollback()
             room.load_error = error
@@ -258,12 +266,25 @@ class Hub:
     # --- Fan-out -----------------------------------------------------------------------
 
     def share_update(self, room: Room, sender: Connection | None, update: bytes) -> None:
-        """Apply a stored update to the room, send it to the others, publish it."""
+        """Apply a stored update to the room, send it to the others, publish it.
+
+        ``sender`` None: the server's own edit (its ids are nobody's); a socket's update
+        was checked and its ids claimed by :meth:`Room.admit`.
+        """
+        author = None if sender is None else sender.user_id
+        if sender is None:
+            with room.lock:
+                clientids.record(room.owners, update, None)
         room.apply(update)
         message = protocol.update_message(update)
         for connection in room.others(sender):
             connection.send(message)
-        self.publish(room.letter_id, UPDATE, update)
+        self.publish_update(room.letter_id, update, author)
+
+    def publish_update(self, letter_id: int, update: bytes, author: int | None) -> None:
+        """Publish a stored update with its author (8 bytes, 0: the server's own edit),
+        so that the other servers know whose its client ids are."""
+        self.publish(letter_id, UPDATE, (author or 0).to_bytes(8, "big") + update)
 
     def share_presence(
         self, room: Room, sender: Connection | None, entries: list[Presence]
@@ -311,8 +332,11 @@ class Hub:
                 return
             room.loaded.wait(timeout=30)
         if kind == UPDATE:
-            room.apply(payload)
-            message = protocol.update_message(payload)
+            author, update = int.from_bytes(payload[:8], "big") or None, payload[8:]
+            with room.lock:
+                clientids.record(room.owners, update, author)
+            room.apply(update)
+            message = protocol.update_message(update)
         elif kind == AWARENESS:
             entries = protocol.read_awareness(payload)
             with room.lock:
@@ -457,7 +481,7 @@ class Hub:
         if room is not None and room.loaded.is_set():
             self.share_update(room, None, update)
         else:
-            self.publish(letter_id, UPDATE, update)
+            self.publish_update(letter_id, update, None)
         self.saved(letter_id)
 
     def saved(self, letter_id: int) -> None:

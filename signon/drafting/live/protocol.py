@@ -119,6 +119,13 @@ def parse(data: bytes | str) -> Message:
     return message
 
 
+def read_state(reader: Reader) -> dict[int, int]:
+    """A Yjs state vector (client id -> the next clock), the last thing ``reader`` holds."""
+    state = {reader.uint(): reader.uint() for _ in range(reader.uint())}
+    reader.end()
+    return state
+
+
 def sync_step1(state_vector: bytes) -> bytes:
     return bytes([YMessageType.SYNC, YSyncMessageType.SYNC_STEP1]) + _string(state_vector)
 

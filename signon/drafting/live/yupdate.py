@@ -11,7 +11,7 @@ every byte must be accounted for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from signon.drafting.live.protocol import ProtocolError, Reader
 
@@ -46,6 +46,9 @@ class Shape:
     clients: int
     items: int
     deletions: int
+    #: each client id's structs: the clock after its last one (what a document holding
+    #: them holds of that id); skipped ranges are not structs and not counted
+    ends: dict[int, int] = field(default_factory=dict)
 
 
 class _Reader(Reader):
@@ -99,9 +102,10 @@ def read(update: bytes, text_name: str) -> Shape:
     name = text_name.encode()
     clients = reader.uint()
     items = 0
+    ends: dict[int, int] = {}
     for _ in range(clients):
         structs = reader.uint()
-        reader.uint()  # client id
+        client = reader.uint()
         clock = reader.clock()
         for _ in range(structs):
             info = reader.byte()
@@ -112,6 +116,8 @@ def read(update: bytes, text_name: str) -> Shape:
                 items += 1
             if clock > _MAX_CLOCK:
                 raise MalformedUpdateError("clock out of range")
+            if info & 0x1F != _SKIP:
+                ends[client] = max(ends.get(client, 0), clock)
     deletions = 0
     for _ in range(reader.uint()):
         reader.uint()  # client id
@@ -121,4 +127,4 @@ def read(update: bytes, text_name: str) -> Shape:
                 raise MalformedUpdateError("deletion out of range")
         deletions += ranges
     reader.end()
-    return Shape(clients, items, deletions)
+    return Shape(clients, items, deletions, ends)
