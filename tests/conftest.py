@@ -8,8 +8,10 @@ The database is SQLite (a file in a temporary folder) unless
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -285,14 +287,18 @@ def rq_setup(
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: see the teardown
         )
         workers.append(process)
         return process
 
     yield app, start_worker
     for process in workers:
-        if process.poll() is None:
-            process.kill()
+        # The whole group: a worker's children (RQ's scheduler process, forked with the
+        # worker's command line; the PDF rendering pool) outlive a worker killed alone, and
+        # full runs of the suite left one "flask worker" and its pool behind each.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
     connection = redis.Redis.from_url(JOBS_REDIS_URL)
     for key in connection.scan_iter(f"rq:*{queue}*"):  # the queue's and its jobs' keys
