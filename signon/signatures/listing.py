@@ -328,24 +328,10 @@ class Entry:
     group_kind: GroupKind = GroupKind.ALL
 
 
-class Printable(Protocol):
+class Printable(Listable, Protocol):
     """What a download prints of a listed signature, and what :func:`group_of` reads: a
-    :class:`Signature`, or these columns alone (a row, no ORM object)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def sort_name(self) -> str | None: ...
-
-    @property
-    def country(self) -> str | None: ...
-
-    @property
-    def kind(self) -> SignatoryKind: ...
+    :class:`Signature`, or these columns alone (a row, no ORM object); what ordering
+    needs (:class:`Listable`) and the printed columns."""
 
     @property
     def representative_name(self) -> str | None: ...
