@@ -29,7 +29,7 @@ import secrets
 import smtplib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -464,10 +464,19 @@ def own_connection() -> Connection | None:
     return bind.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _record_failure(message_id: int, token: str, error: str) -> None:
+def added_to_outbox(session: Session) -> list[OutboxMessage]:
+    """The messages added to ``session`` and not flushed yet: those a short unit of work
+    of its own queued, to be sent once it has committed (:func:`send_outbox`), as
+    promptly as the request's after its commit, instead of waiting for ``send-mail``."""
+    return [row for row in session.new if isinstance(row, OutboxMessage)]
+
+
+def _record_failure(message_id: int, token: str, error: str) -> list[int]:
     """Record a failed attempt (the server's answer, when to try again) at once, and
-    tell the letter's coordinators about the first one."""
+    tell the letter's coordinators about the first one; return the ids of the messages
+    that telling queued (immediate notices), committed with the failure."""
     now = utcnow()
+    queued: list[OutboxMessage] = []
     with _session() as session, session.begin():
         row = session.execute(
             select(
@@ -486,6 +495,7 @@ def _record_failure(message_id: int, token: str, error: str) -> None:
                 subject=row.subject,
                 error=error,
             )
+            queued = added_to_outbox(session)
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
@@ -498,12 +508,15 @@ def _record_failure(message_id: int, token: str, error: str) -> None:
             )
             .execution_options(synchronize_session=False)
         )
+    return [row.id for row in queued]
 
 
 @dataclass
 class SendReport:
     sent: int = 0
     failed: int = 0
+    #: Messages queued by the failures' notices (committed), for the same sender to send.
+    follow_up: list[int] = field(default_factory=list)
 
 
 def send_outbox(
@@ -519,41 +532,58 @@ def send_outbox(
     transaction per message), also when the batch stops on an error. Only a process
     that dies in the middle of a batch leaves accepted messages unmarked: they are sent
     again once their claim expires (:data:`CLAIM_SECONDS`), SMTP's own at-least-once.
+
+    The immediate notices that a first failure queues ("mail could not be delivered",
+    to the letter's coordinators) are sent after the batch over the same connection, as
+    promptly as any other immediate mail. They carry no letter, so their own failure
+    queues nothing more: this goes one level deep at most.
     """
-    report = SendReport()
     if not ids:
-        return report
+        return SendReport()
     token, claimed = _claim(ids, utcnow(), database)
     if not claimed:
-        return report
+        return SendReport()
     connection = smtp if smtp is not None else mail.get_connection()
+    try:
+        report = _send_claimed(connection, claimed, token, database)
+        if report.follow_up:
+            more = send_outbox(report.follow_up, smtp=connection, database=database)
+            report.sent += more.sent
+            report.failed += more.failed
+    finally:
+        if smtp is None:
+            _close(connection)
+    return report
+
+
+def _send_claimed(
+    connection: Any, claimed: Sequence[Claimed], token: str, database: Connection | None
+) -> SendReport:
+    report = SendReport()
     sent: list[int] = []
     try:
         for row in claimed:
-            if _send_one(connection, row, token):
+            if _send_one(connection, row, token, report.follow_up):
                 sent.append(row.id)
             else:
                 report.failed += 1
     finally:
-        try:
-            _record_sent(sent, token, database)
-        finally:
-            if smtp is None:
-                _close(connection)
+        _record_sent(sent, token, database)
     report.sent = len(sent)
     metrics.MAIL_SENT.inc(len(sent))
     return report
 
 
-def _send_one(connection: Any, row: Claimed, token: str) -> bool:
-    """Send one claimed message; a failure is recorded (and counted) here and now."""
+def _send_one(connection: Any, row: Claimed, token: str, follow_up: list[int]) -> bool:
+    """Send one claimed message; a failure is recorded (and counted) here and now, and
+    the messages its record queued are added to ``follow_up``."""
     message = _message(row.recipient, row.subject, row.text, row.html)
     message.connection = connection
     try:
         _deliver(connection, message)
     except Exception as exc:  # every failure is recorded, none stops the others
         log.warning("mail %s to %s not sent: %s", row.id, row.recipient, exc)
-        _record_failure(row.id, token, describe_send_error(exc))
+        follow_up.extend(_record_failure(row.id, token, describe_send_error(exc)))
         metrics.MAIL_FAILED.inc()
         return False
     _print_if_file_backend(message)

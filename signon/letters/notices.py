@@ -86,8 +86,10 @@ def notify(
     ``dedup_key``: the occasion, for what a periodic run may find twice; a second
     notice with the same key is not recorded (``None`` is returned). ``session``: the
     unit of work to write in (default: the request's); outside the request's session
-    the mails are left in the outbox for ``send-mail``. ``to``: a notice for this one
-    person on the team (a mention), told by their own choice for ``kind``.
+    the mails are only added to it: its owner sends them once it has committed
+    (``core.mail.added_to_outbox``, as the mail senders do), else ``send-mail`` will.
+    ``to``: a notice for this one person on the team (a mention), told by their own
+    choice for ``kind``.
     """
     unit: AnySession = session if session is not None else db.session
     notice = Notice(
@@ -204,7 +206,7 @@ def _settings_link() -> str:
 
 def _queue_immediate(user: User, letter: Letter, notice: Notice, session: Session | None) -> None:
     """In the request's unit of work, sent after its commit; in another (``session``),
-    left in the outbox for ``send-mail``."""
+    added to it for its owner to send after its commit (:func:`notify`)."""
     subject = f"{notice.kind.label}: {notice.summary} (“{letter.title}”)"
     context: dict[str, Any] = {
         "notice_letter": letter,

@@ -210,10 +210,32 @@ def test_mail_that_fails_is_recorded_for_the_coordinators_once(
     assert "could not be delivered" in MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
 
 
+def test_an_immediate_failed_mail_notice_goes_out_with_the_failure_not_at_the_next_run(
+    app: Flask,
+) -> None:
+    """The sender that met the failure also sends the notice it queued, over the same
+    connection: the coordinator does not wait for ``send-mail`` (every 5 minutes)."""
+    letter, team = _letter()
+    _choose(team["coordinator"], NoticeKind.MAIL_FAILED, Delivery.IMMEDIATE)
+    with refusing_mail_server(app) as server:
+        queue_mail(
+            "refuse-me@ngo.example.org",
+            "A receipt",
+            "test_message",
+            letter_id=letter.id,
+            user=team["coordinator"],
+        )
+        commit()  # the receipt is sent after the commit, and refused
+        assert server.accepted == [team["coordinator"].email]
+        report = send_due(utcnow() + timedelta(days=1))  # refused again: no second notice
+    assert (report.sent, report.failed) == (0, 1)
+    assert server.accepted == [team["coordinator"].email]
+
+
 def test_invitations_that_fail_are_one_notice(outbox: MailCatcher, app: Flask) -> None:
     letter, team = _letter()
     _choose(team["coordinator"], NoticeKind.MAIL_FAILED, Delivery.IMMEDIATE)
-    with refusing_mail_server(app):
+    with refusing_mail_server(app) as server:
         invitation_ops.create_invitations(
             letter,
             invitation_ops.parse_pasted(
@@ -222,13 +244,13 @@ def test_invitations_that_fail_are_one_notice(outbox: MailCatcher, app: Flask) -
             invited_by=team["coordinator"],
         )
         commit()
+        # sent by the sender that met the failures, over its connection, at once
+        assert server.accepted == [team["coordinator"].email]
     (notice,) = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id))
     assert notice.kind == NoticeKind.MAIL_FAILED
     assert notice.summary.startswith("7 invitations could not be delivered (refuse-0@")
     assert "and 2 more" in notice.summary
-    send_due()  # the immediate mail waits in the outbox for the next round of sending
-    (mail,) = outbox.to(team["coordinator"].email)
-    assert "7 invitations could not be delivered" in MailCatcher.text_of(mail)
+    assert send_due().sent == 0  # nothing was left for the next round of sending
 
 
 def test_an_imported_approval_is_no_notice() -> None:

@@ -33,7 +33,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from signon.accounts.models import User
 from signon.core import jobs
-from signon.core.mail import build_message, describe_send_error, queue_mail
+from signon.core.mail import (
+    added_to_outbox,
+    build_message,
+    describe_send_error,
+    queue_mail,
+    send_outbox,
+)
 from signon.core.notices import NoticeKind
 from signon.core.transaction import after_commit
 from signon.db import utcnow
@@ -235,7 +241,8 @@ def send_invitation_mails(
                     failed[invitation_id] = describe_send_error(exc)
                 else:
                     sent.append(invitation_id)
-            record_send_outcomes(sent, failed)
+            # the coordinators hear of the failures as promptly as of anything else
+            send_outbox(record_send_outcomes(sent, failed), smtp=connection)
             done += len(chunk)
             if after_chunk is not None:
                 after_chunk(done)
@@ -246,8 +253,10 @@ def send_invitation_mails(
             log.exception("closing the mail connection failed")
 
 
-def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
-    """Write SENT / FAILED in a short transaction of its own (see the module's docstring).
+def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> list[int]:
+    """Write SENT / FAILED in a short transaction of its own (see the module's docstring);
+    return the ids of the outbox messages its notice of failures queued (the
+    coordinators' immediate mail), committed with it, for the caller to send now.
 
     The session is bound to what the request's session is bound to: the engine in
     production (a new connection and transaction), and in the tests the test's
@@ -256,8 +265,9 @@ def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
     facts (time, attempts, error) change.
     """
     if not sent and not failed:
-        return
+        return []
     now = utcnow()
+    queued: list[int] = []
     with Session(bind=db.session.get_bind()) as session, session.begin():
         if sent:
             session.execute(
@@ -281,6 +291,9 @@ def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
             )
         if failed:
             _notice_failures(session, failed)
+            messages = added_to_outbox(session)
+            session.flush()
+            queued = [message.id for message in messages]
         for invitation_id, error in failed.items():
             session.execute(
                 update(Invitation)
@@ -298,6 +311,7 @@ def record_send_outcomes(sent: Sequence[int], failed: dict[int, str]) -> None:
                 )
                 .execution_options(synchronize_session=False)
             )
+    return queued
 
 
 #: A notice of failed invitations names this many addresses, then a count.
