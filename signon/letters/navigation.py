@@ -61,7 +61,7 @@ GROUPS: tuple[Group, ...] = (
             Page("signatories", "Who has signed", "signatures.dashboard"),
             Page("invitations", "Invitations", "signatures.invitations"),
             Page("moderation", "Public sign-on", "signatures.moderation"),
-            Page("status", "Signing status", "signatures.lifecycle"),
+            Page("status", "Status and deadline", "signatures.lifecycle"),
             # editorial or substantive: whether approvals carry forward
             Page("changes", "Changes to classify", "signatures.lifecycle_changes"),
         ),
@@ -69,7 +69,7 @@ GROUPS: tuple[Group, ...] = (
     Group(
         "Publish",
         (
-            Page("export", "PDF", "exports.pdf_settings"),
+            Page("export", "PDF and Word", "exports.pdf_settings"),
             Page("signatory_list", "Downloads (CSV, JSON)", "exports.signatory_list_page"),
         ),
     ),
@@ -84,6 +84,26 @@ GROUPS: tuple[Group, ...] = (
         ),
     ),
 )
+
+
+def _labels() -> dict[str, str]:
+    labels = {}
+    for group in GROUPS:
+        for page in group.pages:
+            labels[page.key] = page.label
+            if page.otherwise is not None:
+                labels[page.otherwise.key] = page.otherwise.label
+    return labels
+
+
+#: Each page's name, by its ``tab``: the link's words are the page's title, so that the
+#: name a reader clicks is the name of the page they land on (browser tab, screen reader).
+PAGE_LABELS = _labels()
+
+
+def page_label(tab: str) -> str:
+    """The name of the letter's page ``tab`` (a template's ``{% block title %}``)."""
+    return PAGE_LABELS[tab]
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     _fits(page, viewport)
 
     page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")  # not the preview
-    expect(page.get_by_role("heading", name="Export as PDF")).to_be_visible()
+    expect(page.get_by_role("heading", name="PDF and Word")).to_be_visible()
     expect(page.get_by_text(re.compile(r"12\s+signatories\s+will be listed"))).to_be_visible()
     left_out = page.get_by_role("table", name="Approvals that are not listed, and why")
     expect(left_out).to_contain_text(PENDING)

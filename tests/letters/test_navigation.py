@@ -13,7 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from signon.core.permissions import TeamRole
@@ -112,3 +112,56 @@ def test_a_viewer_sees_no_coordination_group(client: FlaskClient) -> None:
     assert nav is not None
     assert "Invitations" not in nav.group(1) and "Audit log" not in nav.group(1)
     assert f"/letters/{letter.slug}/edit" not in nav.group(1)
+
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def _labels_by_path(app: Flask, letter: Letter) -> dict[str, str]:
+    with app.test_request_context():
+        return {
+            url_for(shown.endpoint, slug=letter.slug): shown.label
+            for group in GROUPS
+            for page in group.pages
+            for shown in (page, page.otherwise)
+            if shown is not None
+        }
+
+
+@pytest.mark.parametrize("role", [TeamRole.COORDINATOR, TeamRole.VIEWER])
+def test_each_page_is_called_what_its_link_says(
+    app: Flask, client: FlaskClient, role: TeamRole
+) -> None:
+    """The words a reader clicks are the page's title (the browser tab, the first thing a
+    screen reader says): no "Who has signed" opening "Signatories" next to a "Signatory
+    list" elsewhere, the confusable pair of issue 12."""
+    coordinator = make_user()
+    letter = make_letter(coordinator, is_public=True)
+    member = coordinator
+    if role != TeamRole.COORDINATOR:
+        member = make_user()
+        add_team_member(letter, role=role, user=member)
+    login(client, member)
+    labels = _labels_by_path(app, letter)
+    titled = {}
+    for path in sorted(_walk(client, letter)):
+        html = client.get(path).get_data(as_text=True)
+        titled[labels[path]] = TITLE.search(html).group(1)  # type: ignore[union-attr]
+    for label, title in titled.items():
+        expected = letter.title if label == "Letter" else f"{label} · {letter.title}"
+        assert title == f"{expected} · Signon", (label, title)
+    if role == TeamRole.VIEWER:
+        assert {"Live text", "Team"} <= set(titled)
+    else:
+        assert {"Who has signed", "Downloads (CSV, JSON)", "Status and deadline"} <= set(titled)
+
+
+def test_the_main_navigation_marks_the_account_page(client: FlaskClient) -> None:
+    user = make_user()
+    login(client, user)
+    html = client.get("/account").get_data(as_text=True)
+    assert re.search(r'<a href="/account" aria-current="page">', html), html[:2000]
+    assert (
+        'aria-current="page"'
+        not in client.get("/letters/").get_data(as_text=True).split('href="/account"')[1][:40]
+    )
