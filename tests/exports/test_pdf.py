@@ -421,6 +421,36 @@ def test_the_statement_puts_title_and_addressee_first_unless_chosen_otherwise(
     assert text.count("The Assembly") == 1
 
 
+@pytest.mark.usefixtures("composed")
+@pytest.mark.parametrize("heading_fits", [True, False])
+def test_a_long_statements_title_is_set_above_its_list_not_alone_on_a_page(
+    heading_fits: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list (composed) sets the title and addressee in the band above the first
+    columns, as the single render does: a first page holding only the title is not what a
+    coalition publishes. A heading taller than half a page keeps a page of its own."""
+    if not heading_fits:
+        monkeypatch.setattr(pdf, "BAND_MAX_SHARE", 0.05)
+    letter = make_letter(
+        make_user(), title="Joint statement", addressee="The Assembly", body="Text of it."
+    )
+    sign(letter, [f"Société {i:02d}" for i in range(30)])
+    set_export_settings(letter, layout=Layout.STATEMENT, audit_page=False)
+    data = export(letter)
+    pages = [flat(page.extract_text()) for page in reader(data).pages]
+    first = pages[0]
+    if heading_fits:
+        assert first.index("The Assembly") < first.index("On behalf of:")
+        assert first.index("On behalf of:") < first.index("Société 00")
+        assert len(pages) == 2  # the list's columns, then the text
+    else:
+        assert "The Assembly" in first and "On behalf of:" not in first
+        assert pages[1].index("On behalf of:") < pages[1].index("Société 00")
+        assert len(pages) == 3
+    text = body_text_of(data)
+    assert text.count("The Assembly") == 1 and text.count("On behalf of:") == 1
+
+
 @pytest.mark.parametrize("layout", [Layout.STATEMENT, Layout.LETTER])
 def test_representatives_are_printed_when_asked(layout: Layout) -> None:
     letter = make_letter(make_user(), title="Letter", addressee="The Council")

@@ -79,6 +79,10 @@ MARGIN_SIDE_MM = 20.0
 COLUMN_GAP_MM = 7.0
 #: Height kept free on the first page of a column segment for its heading.
 BAND_MM = 16.0
+#: A band holding the Statement's title and addressee too (measured: :func:`band_height`)
+#: may take at most this share of the first page's content height; a taller heading gets a
+#: page of its own, as before.
+BAND_MAX_SHARE = 0.5
 
 
 class RenderError(RuntimeError):
@@ -152,7 +156,8 @@ class Segment:
 
     ``flow``: one HTML document of ordinary pages (``html``).
     ``columns``: HTML documents of column pages (``chunks``), set ``columns`` to a
-    page; the first page keeps :data:`BAND_MM` free at the top when ``band`` is true.
+    page; the first page keeps ``band_mm`` (the job's) free at the top when ``band`` is
+    true.
     """
 
     kind: str
@@ -189,10 +194,13 @@ class ComposedJob:
     page_label: str
     #: The running title: one small page, drawn at the top of every page.
     title_html: str
-    #: Documents of one page (content width by :data:`BAND_MM`) holding the heading set
+    #: Documents of one page (content width by :attr:`band_mm`) holding the heading set
     #: above the columns on a segment's first page, by segment index.
     bands: dict[int, str]
     metadata: Metadata
+    #: The bands' height: :data:`BAND_MM`, or what the Statement's title, addressee and
+    #: "On behalf of:" take when they are set above the list (:func:`band_height`).
+    band_mm: float = BAND_MM
 
 
 @dataclass(frozen=True)
@@ -466,6 +474,21 @@ def _render_part(html: str, folders: Folders) -> tuple[bytes, int, tuple[str, ..
     return _render_html(html, folders, tagged=False)
 
 
+def _band_height(html: str, folders: Folders) -> float:
+    """The height in millimetres of what a band document draws (its page as tall as a
+    page's content): its root box, margins included."""
+    import weasyprint
+
+    from signon.exports.pdf.fetcher import SCHEME, SafeFetcher
+
+    fetcher = SafeFetcher(folders.static_dir, open_storage(folders.storage))
+    document = weasyprint.HTML(string=html, base_url=SCHEME, url_fetcher=fetcher).render(
+        font_config=_font_config()
+    )
+    root = document.pages[0]._page_box.children[0]
+    return float(root.margin_height()) * 25.4 / 96
+
+
 def _render_single(job: SingleJob, folders: Folders) -> tuple[bytes, int, tuple[str, ...]]:
     return _render_html(
         job.html,
@@ -513,7 +536,9 @@ def _as_xobject(writer: Any, page: Any) -> Any:
 
 
 def _compose_pages(
-    geometry: Geometry, pieces: Sequence[tuple[Segment, Sequence[bytes], bytes | None]]
+    geometry: Geometry,
+    pieces: Sequence[tuple[Segment, Sequence[bytes], bytes | None]],
+    band_mm: float = BAND_MM,
 ) -> Any:
     """The document's pages, without the furniture (done while the workers draw it)."""
     from pypdf import PdfReader, PdfWriter
@@ -542,7 +567,7 @@ def _compose_pages(
         page[NameObject("/Contents")] = writer._add_object(stream)
 
     bottom = MARGIN_BOTTOM_MM * MM  # column pages hang from the top (a band above the first)
-    band_y = (geometry.height - MARGIN_TOP_MM - BAND_MM) * MM
+    band_y = (geometry.height - MARGIN_TOP_MM - band_mm) * MM
     for segment, pdfs, band in pieces:
         pages = [p for pdf in pdfs for p in PdfReader(io.BytesIO(pdf)).pages]
         if segment.kind == "flow":
@@ -761,7 +786,7 @@ def render_composed(
         parts.append(piece(html))
         parts[-1].start(pool, folders)
     # meanwhile, set the pages (pypdf, in this process)
-    writer = _compose_pages(job.geometry, pieces)
+    writer = _compose_pages(job.geometry, pieces, job.band_mm)
     furniture_pdfs = []
     for part in parts:
         furniture_pdf, _, refused_here = part.result(pool, folders, timer)
@@ -1145,12 +1170,13 @@ def _page_css(geometry: Geometry, *, furniture_text: str | None) -> str:
     )
 
 
-def _column_css(geometry: Geometry, columns: int, band: bool) -> str:
+def _column_css(geometry: Geometry, columns: int, band_mm: float | None) -> str:
+    """Column pages; with ``band_mm``, the first page's columns leave that much free above."""
     width = geometry.column_width(columns)
     height = geometry.content_height
     css = f"@page {{ size: {width:.3f}mm {height:.3f}mm; margin: 0; {NO_MARGIN_BOXES} }}"
-    if band:
-        css += f"\n@page :nth(-n+{columns}) {{ size: {width:.3f}mm {height - BAND_MM:.3f}mm; }}"
+    if band_mm is not None:
+        css += f"\n@page :nth(-n+{columns}) {{ size: {width:.3f}mm {height - band_mm:.3f}mm; }}"
     return css
 
 
@@ -1299,13 +1325,52 @@ def statement_chunks(doc: PdfContent, sizes: Sequence[int]) -> list[dict[str, An
     return contexts
 
 
+def band_document(doc: PdfContent, height_mm: float, *, heading: bool = False) -> str:
+    """The band set above the columns on the list's first page: "On behalf of:" or
+    "Signatories"; with ``heading``, the Statement's title and addressee above it."""
+    geometry = Geometry(doc.page_size, doc.list_columns)
+    page_css = (
+        f"@page {{ size: {geometry.content_width:.3f}mm {height_mm:.3f}mm; margin: 0; "
+        f"{NO_MARGIN_BOXES} }}"
+    )
+    return _render(
+        "band.html",
+        doc=_safe_doc(doc),
+        heading=heading,
+        css=[*_sheets(doc.layout), "columns.css"],
+        page_css=page_css,
+    )
+
+
+def heading_band_height(doc: PdfContent, measure: Callable[[str], float]) -> float | None:
+    """How tall the band must be to hold the Statement's title and addressee above the
+    list (``measure``: the height a band document draws, :func:`_band_height` in a
+    worker), or ``None`` when they do not go there: another layout, the list first, or a
+    heading taller than :data:`BAND_MAX_SHARE` of the page (it keeps a page of its own).
+
+    Without this a long list's title and addressee stood alone on the first page, most of
+    it blank: not what a coalition publishes."""
+    if doc.layout != "statement" or not doc.title_first:
+        return None
+    geometry = Geometry(doc.page_size, doc.list_columns)
+    height = measure(band_document(doc, geometry.content_height, heading=True))
+    height = math.ceil(height + 2.0)  # room for rounding and the columns' first line
+    return float(height) if height <= geometry.content_height * BAND_MAX_SHARE else None
+
+
 def build_job(
-    doc: PdfContent, *, workers: int | None = None, content_defined: bool = False
+    doc: PdfContent,
+    *,
+    workers: int | None = None,
+    content_defined: bool = False,
+    heading_band_mm: float | None = None,
 ) -> SingleJob | ComposedJob:
     """The rendering job for ``doc``: one document, or pieces to render in parallel.
 
     ``content_defined``: cut the list where its entries say (chunks.py), so that the
-    pieces of an earlier export can be reused; otherwise in a few equal chunks."""
+    pieces of an earlier export can be reused; otherwise in a few equal chunks.
+    ``heading_band_mm`` (:func:`heading_band_height`): the Statement's title and
+    addressee go in a band of that height above the list's first columns."""
     if plan_mode(doc.count, tagged_always=doc.tagged_always, variant=doc.variant) == "single":
         return SingleJob(
             html_single(doc),
@@ -1317,13 +1382,8 @@ def build_job(
     safe = _safe_doc(doc)
     segments: list[Segment] = []
     bands: dict[int, str] = {}
-    band_css = (
-        f"@page {{ size: {geometry.content_width:.3f}mm {BAND_MM:.3f}mm; margin: 0; "
-        f"{NO_MARGIN_BOXES} }}"
-    )
-    band_html = _render(
-        "band.html", doc=safe, css=[*_sheets(doc.layout), "columns.css"], page_css=band_css
-    )
+    band_mm = heading_band_mm or BAND_MM
+    band_html = band_document(doc, band_mm, heading=heading_band_mm is not None)
     if content_defined:
         sizes = chunks.content_sizes(list_keys(doc))
         audit_sizes = chunks.merged_sizes(sizes, chunks.AUDIT_SPAN)
@@ -1340,7 +1400,7 @@ def build_job(
         htmls: list[str] = []
         numberings: list[chunks.Numbering | None] = []
         for index, context in enumerate(items):
-            css_rules = _column_css(geometry, columns, band and index == 0)
+            css_rules = _column_css(geometry, columns, band_mm if band and index == 0 else None)
             html = _render(
                 "columns.html",
                 doc=safe,
@@ -1367,7 +1427,7 @@ def build_job(
         )
 
     if doc.layout == "statement":
-        if doc.title_first:
+        if doc.title_first and heading_band_mm is None:
             segments.append(_flow(doc, "statement_heading"))
         columns_segment("statement_list", statement_chunks(doc, sizes), doc.list_columns, True)
         segments.append(_flow(doc, "statement_text"))
@@ -1429,6 +1489,7 @@ def build_job(
         title_html=title_html,
         bands=bands,
         metadata=Metadata(doc.title, doc.authors, doc.subject, doc.language, doc.created),
+        band_mm=band_mm,
     )
 
 
@@ -1443,7 +1504,16 @@ def render(
     """Make the PDF of ``doc`` (see the module docstring for the two modes). With a
     ``store``, a long list is cut where its entries say and the pieces rendered for an
     earlier export are reused (chunks.py)."""
-    job = build_job(doc, content_defined=store is not None)
+    heading_band_mm = None
+    if plan_mode(doc.count, tagged_always=doc.tagged_always, variant=doc.variant) == "composed":
+        timer = _Timer(time.monotonic() + timeout, timeout)
+
+        def measure(html: str) -> float:
+            pending = _get_pool(folders).apply_async(_band_height, (html, folders))
+            return float(_wait(pending, timer))
+
+        heading_band_mm = heading_band_height(doc, measure)
+    job = build_job(doc, content_defined=store is not None, heading_band_mm=heading_band_mm)
     if isinstance(job, SingleJob):
         return render_single(job, folders, timeout=timeout)
     return render_composed(job, folders, timeout=timeout, progress=progress, store=store)
