@@ -385,7 +385,9 @@ def _items(old: list[_Atom], new: list[_Atom], opcodes: Sequence[Opcode]) -> lis
             continue
         for a, b in zip(old[i1:i2], new[j1 : j1 + i2 - i1], strict=True):
             pair = (id(a.blocks), id(b.blocks))  # atoms of one block share its path
-            if pair in seen:
+            # Only words tie blocks together: any two blocks end alike (a boundary),
+            # and an old cell whose words all changed is not the next row's last cell.
+            if not a.text.strip() or pair in seen:
                 continue
             seen.add(pair)
             if a.blocks and b.blocks:
@@ -400,14 +402,38 @@ def _items(old: list[_Atom], new: list[_Atom], opcodes: Sequence[Opcode]) -> lis
                     paths.append(b.blocks[: depth + 1])
     items: list[_Item] = []
     shown: _Path = ()
-    for kind, i1, i2, j1, j2 in opcodes:
+    for index, (kind, i1, i2, j1, j2) in enumerate(opcodes):
+        into = _replacing_block(opcodes, index, new) if kind == "delete" else None
         for atom in old[i1:i2] if kind == "delete" else new[j1:j2]:
             blocks = _mapped(atom.blocks, shown, continues) if kind == "delete" else atom.blocks
+            if (
+                into
+                and blocks
+                and blocks[-1] is atom.blocks[-1]  # its block continues none of the new text
+                and blocks[:-1] == into[:-1]
+                and _same_kind(blocks[-1], into[-1])
+            ):
+                blocks = into
             if atom.boundary:
                 blocks = shown
             items.append(_Item(atom, kind, blocks))
             shown = blocks
     return items
+
+
+def _replacing_block(opcodes: Sequence[Opcode], index: int, new: list[_Atom]) -> _Path | None:
+    """The block the insertion right after deletion ``opcodes[index]`` starts in: a
+    block whose words were all replaced is shown once, old and new words together (a
+    table row keeps its number of cells, a list its number of items)."""
+    if index + 1 == len(opcodes) or opcodes[index + 1][0] != "insert":
+        return None
+    _, _, _, j1, j2 = opcodes[index + 1]
+    first = next((atom for atom in new[j1:j2] if atom.text.strip()), None)
+    return first.blocks if first is not None and first.blocks else None
+
+
+def _same_kind(a: _Element, b: _Element) -> bool:
+    return a.tag == b.tag or {a.tag, b.tag} <= _PARAGRAPHS
 
 
 def _mapped(path: _Path, shown: _Path, continues: dict[int, list[_Path]]) -> _Path:

@@ -168,3 +168,16 @@ def test_a_pair_of_revisions_is_diffed_once_per_process() -> None:
         marked_revisions(old, Stored(f"Version {n}.\n"))
     again = marked_revisions(old, new)
     assert again is not first and again.html == first.html
+
+
+def test_a_table_keeps_its_rows_and_cells() -> None:
+    """A cell whose words all changed is marked in its own cell, and an added row does
+    not pull the changed cell out of its row (blocks are tied by their words only)."""
+    old = "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    new = "| a | b |\n|---|---|\n| 1 | 3 |\n| 4 | 5 |\n"
+    html = str(marked_diff(old, new).html)
+    assert html == (
+        "<table><thead><tr><th>a</th><th>b</th></tr></thead><tbody>"
+        "<tr><td>1</td><td><del>2</del><ins>3</ins></td></tr>"
+        "<tr><td><ins>4</ins></td><td><ins>5</ins></td></tr></tbody></table>"
+    )
