@@ -42,6 +42,11 @@ _BLOCKS = frozenset(
 )
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n{3,}")
+#: Struck-through text (Markdown ``~~…~~``): a struck word reads as withdrawn, so striking
+#: or un-striking a word changes what the text says, unlike bold or a heading's level.
+_STRUCK = frozenset({"s", "del"})
+#: How plain text shows struck-through words (the convention mail readers know).
+_STRIKE_MARK = "~~"
 
 
 class _TextOf(HTMLParser):
@@ -63,10 +68,14 @@ class _TextOf(HTMLParser):
             self.parts.append(" | ")
         elif tag == "a":
             self._href = dict(attrs).get("href")
+        elif tag in _STRUCK:
+            self.parts.append(_STRIKE_MARK)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _BLOCKS or tag == "li":
             self.parts.append("\n\n")
+        elif tag in _STRUCK:
+            self.parts.append(_STRIKE_MARK)
         elif tag == "a" and self._href:
             # Where a link leads is part of what was approved: shown after its text.
             self.parts.append(f" ({self._href})")
@@ -136,9 +145,11 @@ class _Atoms(HTMLParser):
     Text is cut into the tokens of :func:`signon.letters.text.tokenise`; each block's
     start and end is a boundary whose key is a line break, so the diff aligns blocks
     as it aligns lines. A word in a link is keyed with the link's address: where a
-    link leads is part of what was approved. Each item of a numbered list carries its
-    number in its own text (``value``): a removed item keeps the number the old text
-    gave it, the items around it the numbers the new text gives them, as each side shows.
+    link leads is part of what was approved; a struck-through word is keyed as struck
+    (``_STRUCK``): striking "not" through turns "do not support" into its opposite. Each
+    item of a numbered list carries its number in its own text (``value``): a removed
+    item keeps the number the old text gave it, the items around it the numbers the new
+    text gives them, as each side shows.
     """
 
     def __init__(self) -> None:
@@ -212,8 +223,11 @@ class _Atoms(HTMLParser):
                 return
         data, self._pending = self._pending + data, ""
         link = next((e.attrs for e in reversed(self._inline) if e.tag == "a"), None)
+        meaning = "" if link is None else f"\0{link}"
+        if any(e.tag in _STRUCK for e in self._inline):
+            meaning += "\0struck"
         for token in tokenise(data):
-            key = token if link is None or token.isspace() else f"{token}\0{link}"
+            key = token if not meaning or token.isspace() else token + meaning
             self._add(key, token)
 
 

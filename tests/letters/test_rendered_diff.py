@@ -74,6 +74,22 @@ def test_a_changed_link_target_is_a_change() -> None:
     assert '<del><a href="https://a.org"' in html and '<ins><a href="https://b.org"' in html
 
 
+def test_striking_a_word_through_is_a_change_in_every_diff() -> None:
+    """A struck word reads as withdrawn: "We do ~~not~~ support" says the opposite of
+    "We do not support". Striking through is no formatting-only change (red team: it was
+    marked nowhere, neither on the pages nor in the re-confirmation mail's parts)."""
+    old, new = "We do not support the motion.\n", "We do ~~not~~ support the motion.\n"
+    marked = marked_diff(old, new)
+    assert "<del>not</del><ins><s>not</s></ins>" in marked.html
+    assert not marked.stats.unchanged
+    assert marked_diff(old, new, changed_only=True).html != ""
+    segments = readable_diff(old, new)
+    assert before_and_after(segments) == (old, "We do ~~not~~ support the motion.\n")
+    assert [s.kind for s in segments] != ["equal"]
+    # and the reverse: a strike taken away
+    assert "<del><s>not</s></del><ins>not</ins>" in marked_diff(new, old).html
+
+
 def test_a_formatting_change_alone_marks_nothing() -> None:
     old, new = "## Title\n\nWe urge the Court.\n", "# Title\n\nWe **urge** the _Court_.\n"
     marked = marked_diff(old, new)
