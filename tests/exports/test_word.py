@@ -166,3 +166,42 @@ def test_a_word_export_is_recorded_like_a_pdf_and_listed(client: FlaskClient) ->
     # a PDF export of the same inputs is a new PDF, not the Word file
     pdf = pdf_operations.export_pdf(letter, coordinator, background=False)
     assert not pdf.reused and pdf.record.file_format == "pdf"
+
+
+def test_control_characters_a_drafter_saved_do_not_break_the_word_export(
+    client: FlaskClient,
+) -> None:
+    """The edit form keeps what is typed in the text, control characters included (ESC,
+    SOH: pasted from a terminal or an old document); XML forbids them, and python-docx
+    raised on them: the coordinator's Word export answered 500 for every later version
+    (red team). The Word file leaves them out, as the page and the PDF show nothing."""
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Statement", body="Hello.\n")
+    login(client, coordinator)
+    saved = client.post(
+        f"/letters/{letter.slug}/edit",
+        data={
+            "title": "Statement",
+            "body": "We \x1burge\x01 the Court\x7f.\n\n- one\x0c item\n",
+            "base_revision": str(letter.head().id),
+        },
+    )
+    assert saved.status_code == 302
+    set_export_settings(letter, layout=Layout.LETTER, addressees=["The\x1b Minister"])
+    response = client.post(f"/letters/{letter.slug}/export.docx")
+    assert response.status_code == 200
+    texts = [text for _, text in paragraphs(response.data)]
+    assert "We urge the Court." in texts and "one item" in texts
+    assert "The Minister" in texts
+
+
+def test_struck_through_words_stay_struck_in_the_word_file() -> None:
+    """The text "We do ~~not~~ support" is struck on the page and in the PDF; the Word file printed
+    "We do not support", the opposite of what the letter shows (red team)."""
+    coordinator = make_user()
+    letter = make_letter(coordinator, title="Statement", body="We do ~~not~~ support it.\n")
+    set_export_settings(letter, layout=Layout.LETTER)
+    document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
+    paragraph = next(p for p in document.paragraphs if p.text == "We do not support it.")
+    struck = [run.text for run in paragraph.runs if run.font.strike]
+    assert struck == ["not"]

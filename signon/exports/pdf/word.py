@@ -5,8 +5,11 @@ set in Word's own styles so that it can be restyled. No audit page: the hashes a
 the PDF export's record.
 
 The letter's text arrives as the sanitised HTML of its page (``body_html``: paragraphs,
-headings, lists, emphasis, links, quotes, code, tables); :class:`_BodyWriter` turns it
-into Word paragraphs and runs (links keep their text, followed by the address).
+headings, lists, emphasis, strikethrough, links, quotes, code, tables); :class:`_BodyWriter`
+turns it into Word paragraphs and runs (links keep their text, followed by the address).
+
+Every string goes into the file through :func:`_text`: XML has no place for most control
+characters, which the text's editor keeps as typed and python-docx refuses (raising).
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ from signon.exports.pdf.render import Group, PdfContent
 #: The file's media type.
 MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
+#: What XML 1.0 cannot hold, and the other control characters (shown as nothing on the
+#: page): tab, line feed and carriage return stay.
+_NOT_IN_WORD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    """``value`` as the file can hold it: without the characters of ``_NOT_IN_WORD``."""
+    return _NOT_IN_WORD.sub("", value)
+
+
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 4, "h6": 4}
 _BLOCKS = {"p", "li", "blockquote", "pre", "td", "th", *_HEADINGS}
 
@@ -33,7 +46,7 @@ class _BodyWriter(HTMLParser):
         self.document = document
         self.paragraph: Any = None
         self.lists: list[str] = []  # "ul" or "ol", innermost last
-        self.bold = self.italic = self.code = 0
+        self.bold = self.italic = self.code = self.struck = 0
         self.quote = 0
         self.link: str | None = None
 
@@ -63,6 +76,8 @@ class _BodyWriter(HTMLParser):
             self.bold += 1
         elif tag in ("em", "i"):
             self.italic += 1
+        elif tag in ("s", "del"):
+            self.struck += 1
         elif tag == "code":
             self.code += 1
         elif tag == "a":
@@ -82,11 +97,13 @@ class _BodyWriter(HTMLParser):
             self.bold = max(0, self.bold - 1)
         elif tag in ("em", "i"):
             self.italic = max(0, self.italic - 1)
+        elif tag in ("s", "del"):
+            self.struck = max(0, self.struck - 1)
         elif tag == "code":
             self.code = max(0, self.code - 1)
         elif tag == "a":
             if self.link and self.paragraph is not None:
-                self.paragraph.add_run(f" ({self.link})")
+                self.paragraph.add_run(_text(f" ({self.link})"))
             self.link = None
 
     def handle_data(self, data: str) -> None:
@@ -94,10 +111,11 @@ class _BodyWriter(HTMLParser):
             if not data.strip():
                 return
             self._start_paragraph("p")
-        text = data if self.code else re.sub(r"\s+", " ", data)
+        text = _text(data if self.code else re.sub(r"\s+", " ", data))
         run = self.paragraph.add_run(text)
         run.bold = bool(self.bold) or None
         run.italic = bool(self.italic) or None
+        run.font.strike = bool(self.struck) or None
         if self.code:
             run.font.name = "Courier New"
 
@@ -105,25 +123,25 @@ class _BodyWriter(HTMLParser):
 def _add_groups(document: Any, groups: tuple[Group, ...]) -> None:
     for group in groups:
         if group.heading:
-            document.add_heading(group.heading, level=3)
+            document.add_heading(_text(group.heading), level=3)
         for entry in group.entries:
             paragraph = document.add_paragraph()
             if entry.number is not None:
                 paragraph.add_run(f"{entry.number}.\u2002")
-            paragraph.add_run(entry.name)
+            paragraph.add_run(_text(entry.name))
             if entry.details:
-                paragraph.add_run(f", {entry.details}")
+                paragraph.add_run(_text(f", {entry.details}"))
             if entry.description:
                 paragraph.add_run().add_break()
-                paragraph.add_run(entry.description).italic = True
+                paragraph.add_run(_text(entry.description)).italic = True
         if group.summary:
-            document.add_paragraph().add_run(group.summary).italic = True
+            document.add_paragraph().add_run(_text(group.summary)).italic = True
 
 
 def _add_heading(document: Any, doc: PdfContent) -> None:
-    document.add_heading(doc.title, level=1)
+    document.add_heading(_text(doc.title), level=1)
     if doc.addressees:
-        document.add_paragraph().add_run("; ".join(doc.addressees)).italic = True
+        document.add_paragraph().add_run(_text("; ".join(doc.addressees))).italic = True
 
 
 def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> bytes:
@@ -134,20 +152,20 @@ def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> b
 
     document = Document()
     properties = document.core_properties
-    properties.title = doc.title
-    properties.author = ", ".join(doc.authors)
-    properties.subject = doc.subject
-    properties.keywords = doc.keywords
-    properties.language = doc.language
+    properties.title = _text(doc.title)
+    properties.author = _text(", ".join(doc.authors))
+    properties.subject = _text(doc.subject)
+    properties.keywords = _text(doc.keywords)
+    properties.language = _text(doc.language)
     if doc.layout == "statement":
         if doc.title_first:
             _add_heading(document, doc)
-        document.add_paragraph().add_run(doc.labels["on_behalf"]).bold = True
+        document.add_paragraph().add_run(_text(doc.labels["on_behalf"])).bold = True
         for item in doc.statement_items:
-            document.add_paragraph(item, style="List Bullet")
+            document.add_paragraph(_text(item), style="List Bullet")
         _add_groups(document, doc.statement_individuals)
         if not doc.statement_items and not doc.statement_individuals:
-            document.add_paragraph(doc.labels["none_yet"])
+            document.add_paragraph(_text(doc.labels["none_yet"]))
         if not doc.title_first:
             _add_heading(document, doc)
         _BodyWriter(document).feed(doc.body_html)
@@ -155,20 +173,20 @@ def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> b
         if letterhead_logo is not None:
             document.add_picture(io.BytesIO(letterhead_logo), height=Mm(18))
         if doc.letterhead:
-            names = "   ".join(org.name for org in doc.letterhead)
+            names = _text("   ".join(org.name for org in doc.letterhead))
             document.add_paragraph().add_run(names).bold = True
         if doc.date_text:
-            document.add_paragraph(doc.date_text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            document.add_paragraph(_text(doc.date_text)).alignment = WD_ALIGN_PARAGRAPH.RIGHT
         for line in doc.addressees:
-            document.add_paragraph(line)
+            document.add_paragraph(_text(line))
         if doc.cc:
-            document.add_paragraph(f"{doc.labels['cc']} {'; '.join(doc.cc)}")
-        document.add_heading(doc.title, level=1)
+            document.add_paragraph(_text(f"{doc.labels['cc']} {'; '.join(doc.cc)}"))
+        document.add_heading(_text(doc.title), level=1)
         _BodyWriter(document).feed(doc.body_html)
-        document.add_heading(doc.labels["signatories"], level=2)
+        document.add_heading(_text(doc.labels["signatories"]), level=2)
         _add_groups(document, doc.groups)
         if not doc.groups:
-            document.add_paragraph(doc.labels["none_yet"])
+            document.add_paragraph(_text(doc.labels["none_yet"]))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
