@@ -60,10 +60,18 @@ _LABELS = {
     NoticeKind.SUGGESTED: "Suggested changes waiting for a decision",
 }
 
-#: Kinds that only some roles may see (the others: everyone on the team).
+#: Kinds that only some roles may see (the others: everyone on the team). A notice
+#: tells no more than the page that shows the same thing, so each kind's action is the
+#: one that page's route checks (tests/signatures/test_notices.py holds them together):
+#: a role that may not open "Who has signed" or "Invitations" is not told who approved,
+#: declined (and why) or withdrew either, by the feed or by mail.
 _ACTIONS = {
-    NoticeKind.PUBLIC_PENDING: Action.SIGNATURE_MODERATE,
-    NoticeKind.MAIL_FAILED: Action.LETTER_MANAGE,
+    # the invitees' answers, with names and reasons: "Who has signed", "Invitations"
+    NoticeKind.APPROVED: Action.INVITATION_SEND,
+    NoticeKind.DECLINED: Action.INVITATION_SEND,
+    NoticeKind.WITHDRAWN: Action.INVITATION_SEND,
+    NoticeKind.PUBLIC_PENDING: Action.SIGNATURE_MODERATE,  # "Public sign-on"
+    NoticeKind.MAIL_FAILED: Action.LETTER_MANAGE,  # "Mail problems"
     # those who accept or reject them
     NoticeKind.SUGGESTED: Action.LETTER_EDIT,
 }

@@ -26,6 +26,7 @@ from signon.core.permissions import TeamRole
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notices, operations
+from signon.letters.guard import guard_of
 from signon.letters.models import Letter, Notice
 from signon.signatures.approvals.operations import SignatoryDetails, approve, decline, withdraw
 from signon.signatures.invitations import operations as invitation_ops
@@ -304,12 +305,70 @@ def test_other_members_choose_to_hear_and_through_an_organisation_too(
         letter, role=TeamRole.DRAFTER, organisation=make_organisation(members=(colleague,))
     )
     for person in (team["drafter"], colleague):
-        _choose(person, NoticeKind.APPROVED, Delivery.IMMEDIATE)
-    approve_through(make_invitation(letter))
+        _choose(person, NoticeKind.CHANGE_WAITING, Delivery.IMMEDIATE)
+    _save_after_an_approval(letter, team["coordinator"])
     commit()
-    assert len(outbox.to(team["drafter"].email)) == 1
-    assert len(outbox.to(colleague.email)) == 1
-    assert outbox.to(team["viewer"].email) == [], "the viewer chose nothing: not at all"
+    assert len(_notice_mails(outbox, team["drafter"])) == 1
+    assert len(_notice_mails(outbox, colleague)) == 1
+    assert _notice_mails(outbox, team["viewer"]) == [], "the viewer chose nothing: not at all"
+
+
+def _save_after_an_approval(letter: Letter, author: User) -> None:
+    """An approval, then a change saved after it: a notice of each, the second for
+    everyone on the team, the first for those who may see who signed."""
+    approve_through(make_invitation(letter, organisation_name="Approving NGO"))
+    head = letter.head()
+    assert head is not None
+    operations.save_revision(letter, author, base=head, title=head.title, body="Changed.\n")
+
+
+def test_the_answers_of_invitees_are_for_those_who_may_see_who_signed(
+    outbox: MailCatcher, app: Flask
+) -> None:
+    """Who approved, declined (and why) or withdrew is shown on "Who has signed" and
+    "Invitations", which only coordinators may open: a drafter or a viewer who asks for
+    every notice of the letter at once is not told either."""
+    letter, team = _letter()
+    for role in ("drafter", "viewer"):
+        operations.choose_letter_notifications(letter, team[role], Delivery.IMMEDIATE)
+        for kind in (NoticeKind.APPROVED, NoticeKind.DECLINED, NoticeKind.WITHDRAWN):
+            _choose(team[role], kind, Delivery.IMMEDIATE)
+    approving = make_invitation(letter, organisation_name="Approving NGO")
+    approve_through(approving)
+    declining = make_invitation(letter, organisation_name="Declining NGO")
+    decline(letter, declining, reason="Our board said no", email=declining.email)
+    withdraw(approving.signature, reason="Changed our mind", email=approving.email)
+    commit()
+    assert _kinds(letter) == [NoticeKind.APPROVED, NoticeKind.DECLINED, NoticeKind.WITHDRAWN]
+    for role in ("drafter", "viewer"):
+        assert _notice_mails(outbox, team[role]) == [], role
+    (withdrawal,) = _notice_mails(outbox, team["coordinator"])  # at once, by default
+    assert "Withdrawals: Approving NGO" in str(withdrawal["Subject"])
+    assert _digest(outbox, app) == 1  # the coordinator's: the approval and the decline
+    digest = _notice_mails(outbox, team["coordinator"])[-1]
+    assert "Declining NGO declined: “Our board said no”" in MailCatcher.text_of(digest)
+    for role in ("drafter", "viewer"):
+        assert _notice_mails(outbox, team[role]) == [], role
+
+
+def test_each_kind_is_seen_by_whoever_may_open_the_page_that_shows_it(app: Flask) -> None:
+    """One rule: a notice's kind asks the action that the page showing the same thing
+    checks (``@letter_route``), so the feed and the mail never tell a role more."""
+    shown_on = {
+        NoticeKind.APPROVED: "signatures.dashboard",
+        NoticeKind.DECLINED: "signatures.invitations",
+        NoticeKind.WITHDRAWN: "signatures.dashboard",
+        NoticeKind.PUBLIC_PENDING: "signatures.moderation",
+        NoticeKind.CHANGE_WAITING: "signatures.lifecycle_changes",
+        NoticeKind.DEADLINE_NEAR: "signatures.lifecycle",
+        NoticeKind.MAIL_FAILED: "mail.problems",
+        NoticeKind.MENTIONED: "letters.show",  # where comments are read
+        NoticeKind.INVITEE_COMMENTED: "letters.show",
+        NoticeKind.SUGGESTED: "drafting.accept_suggestion",  # told: those who decide
+    }
+    assert set(shown_on) == set(NoticeKind)
+    for kind, endpoint in shown_on.items():
+        assert kind.action == guard_of(app.view_functions[endpoint]), kind
 
 
 def test_nobody_is_told_what_their_role_may_not_see(outbox: MailCatcher, app: Flask) -> None:
@@ -479,17 +538,22 @@ def test_a_made_up_choice_is_refused(client: FlaskClient) -> None:
 def test_the_feed_shows_each_role_what_it_may_see(client: FlaskClient) -> None:
     letter, team = _letter(is_public=True, addressee="The Assembly")
     approve_through(make_invitation(letter, organisation_name="<b>Bold NGO</b>"))
+    declining = make_invitation(letter, organisation_name="Declining NGO")
+    decline(letter, declining, reason="Private reason", email=declining.email)
     ask_and_confirm(letter, "Public Friends")
     notices.notify(letter, NoticeKind.MAIL_FAILED, "Mail to x@example.org failed")
+    notices.notify(letter, NoticeKind.DEADLINE_NEAR, "Signing closes in <i>10 hours</i>")
+    everything = {"Bold NGO", "Private reason", "Public Friends", "x@example.org", "10 hours"}
     for role, seen in (
-        ("coordinator", {"Bold NGO", "Public Friends", "x@example.org"}),
-        ("viewer", {"Bold NGO"}),
+        ("coordinator", everything),
+        ("drafter", {"10 hours"}),
+        ("viewer", {"10 hours"}),
     ):
         login(client, team[role])
         page = client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
-        for text in ("Bold NGO", "Public Friends", "x@example.org"):
+        for text in everything:
             assert (text in page) == (text in seen), (role, text)
-        assert "&lt;b&gt;Bold NGO&lt;/b&gt;" in page, "escaped, never markup"
+        assert "&lt;i&gt;10 hours&lt;/i&gt;" in page, "escaped, never markup"
 
 
 def test_the_feed_pages_in_sql_with_a_fixed_number_of_statements(client: FlaskClient) -> None:
@@ -536,9 +600,11 @@ def test_the_one_rule_letter_choice_then_account_choice_then_default() -> None:
     assert delivery_for(approved, coordinator, Delivery.OFF, Delivery.IMMEDIATE) == (
         Delivery.IMMEDIATE
     )
-    assert delivery_for(approved, viewer, None, Delivery.DIGEST) == Delivery.DIGEST
+    waiting = NoticeKind.CHANGE_WAITING
+    assert delivery_for(waiting, viewer, None, Delivery.DIGEST) == Delivery.DIGEST
     # a letter's choice never shows a role what it may not see
     assert delivery_for(pending, viewer, Delivery.IMMEDIATE, Delivery.IMMEDIATE) == Delivery.OFF
+    assert delivery_for(approved, viewer, Delivery.IMMEDIATE, Delivery.IMMEDIATE) == Delivery.OFF
 
 
 def test_a_choice_for_one_letter_overrides_the_account_for_that_letter_only(
@@ -546,8 +612,10 @@ def test_a_choice_for_one_letter_overrides_the_account_for_that_letter_only(
 ) -> None:
     letter, team = _letter()
     other = make_letter(team["coordinator"], title="Other letter")
-    add_team_member(other, role=TeamRole.VIEWER, user=team["viewer"])
-    coordinator, viewer = team["coordinator"], team["viewer"]
+    coordinator = team["coordinator"]
+    viewer = make_user(email="second-coordinator@team.example.org")  # who may see approvals
+    for on in (letter, other):
+        add_team_member(on, role=TeamRole.COORDINATOR, user=viewer)
     _choose(viewer, NoticeKind.APPROVED, Delivery.OFF)  # the account: no approvals
     operations.choose_letter_notifications(letter, viewer, Delivery.IMMEDIATE)
     operations.choose_letter_notifications(letter, coordinator, Delivery.OFF)
