@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from signon.accounts.models import Organisation, User
 from signon.audit.operations import record_event
 from signon.core import names
+from signon.core.timefmt import date_text
 from signon.extensions import db
 from signon.letters.models import ChangeKind, Letter, Revision, TeamMember
 from signon.signatures.collation import name_key, printed_name, text_key
@@ -398,7 +399,7 @@ def group_heading(kind: GroupKind, label: str | None, arrangement: Arrangement) 
     if kind == GroupKind.KIND:
         return label
     if kind == GroupKind.NEW_SINCE and arrangement.new_since is not None:
-        return f"New signatories since {arrangement.new_since.isoformat()}"
+        return f"New signatories since {date_text(arrangement.new_since)}"
     return {
         GroupKind.FIRST_TIER: "Initiated by",
         GroupKind.SECOND_TIER: "Endorsed by",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from signon.audit.models import AuditEvent
@@ -337,3 +338,18 @@ def test_choosing_the_groups_is_audited_keeps_the_order_and_only_the_letters_own
     }
     assert [d["grouping"] for d in details] == ["none", "tier", "tier", "country"]
     assert a.id not in details[1]["first_tier"]
+
+
+def test_the_new_signatories_heading_dates_as_every_page_does(client: FlaskClient) -> None:
+    """The public page (and the CSV, JSON and API, which take the same heading) says
+    "New signatories since 2 January 2026", the app's one date format, not "2026-01-02"."""
+    coordinator = make_user()
+    letter = make_letter(coordinator, body="One.\n", is_public=True)
+    sign(letter, letter.head(), "Alpha")
+    since = Arrangement(OrderMode.ALPHABETICAL, new_since=date(2026, 1, 2))
+    assert set_list_arrangement(letter, coordinator, since)
+    (entry,) = signatory_list(letter).entries
+    assert entry.group == "New signatories since 2 January 2026"
+    page = client.get(f"/p/{letter.slug}").get_data(as_text=True)
+    assert "New signatories since 2 January 2026" in page
+    assert "2026-01-02" not in page
