@@ -160,7 +160,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from signon.core.timefmt import datetime_in, format_date, format_datetime
+    from signon.core.timefmt import datetime_in, format_date, format_datetime, known_reader_zone
     from signon.core.urls import canonical_url
     from signon.letters.navigation import letter_navigation, page_label
 
@@ -169,6 +169,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["datetime_in"] = datetime_in  # mails: {{ t|datetime_in(user.timezone) }}
     app.jinja_env.globals["letter_navigation"] = letter_navigation
     app.jinja_env.globals["page_label"] = page_label
+    app.jinja_env.globals["known_reader_zone"] = known_reader_zone
     app.jinja_env.globals["canonical_url"] = canonical_url
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

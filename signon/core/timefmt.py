@@ -70,6 +70,12 @@ def reader_zone_known() -> bool:
     return _zone(request.cookies.get(ZONE_COOKIE)) is not None
 
 
+def known_reader_zone() -> str | None:
+    """The reader's zone's name when it is theirs (for the page's scripts to write times
+    in it: static/js/timefmt.js), ``None`` when the browser's own should be used."""
+    return reader_zone().key if reader_zone_known() else None
+
+
 @contextmanager
 def shared_page() -> Iterator[None]:
     """Render a page that many readers get the same copy of: its times in UTC."""

@@ -1044,8 +1044,7 @@
     var when = new Date(iso);
     if (isNaN(when.getTime())) { return "earlier"; }
     try {
-      return when.toLocaleString(document.documentElement.lang || undefined,
-                                 { dateStyle: "medium", timeStyle: "short" });
+      return window.signonTime(when, true); // the app's one format (static/js/timefmt.js)
     } catch (e) { return when.toLocaleString(); }
   }
 

@@ -571,7 +571,7 @@
     if (old) { link.href = old.getAttribute("href").replace(/\/\d+$/, "/" + state.revision); }
     var when = new Date(state.saved_at);
     var words = ", saved " + (isNaN(when.getTime()) ? "just now"
-      : "at " + when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+      : window.signonTime(when, true)); // as the server writes it (static/js/timefmt.js)
     if (state.author) { words += " by " + state.author; }
     while (last.firstChild) { last.removeChild(last.firstChild); }
     last.appendChild(document.createTextNode("The last saved version is "));

@@ -61,18 +61,12 @@
   // a first visit before the cookie above is sent, a public page shared by every zone):
   // rewritten in the browser's zone, in the app's format ("4 December 2026, 18:05 CET").
   try {
-    var dayFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
-    var clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
     document.querySelectorAll("time[data-localise]").forEach(function (element) {
       var moment = new Date(element.getAttribute("datetime"));
       if (isNaN(moment.getTime())) { return; }
-      var text = dayFormat.format(moment);
-      if (element.getAttribute("data-localise") === "datetime") {
-        var parts = {};
-        clockFormat.formatToParts(moment).forEach(function (part) { parts[part.type] = part.value; });
-        text += ", " + parts.hour + ":" + parts.minute + " " + parts.timeZoneName;
-      }
-      element.textContent = text;
+      // the browser's own zone: the server did not know the reader's (static/js/timefmt.js)
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      element.textContent = window.signonTime(moment, element.getAttribute("data-localise") === "datetime", zone);
     });
   } catch (error) { /* no Intl: the UTC text stays */ }
   // Fill hidden time-zone fields with the browser's zone, so times show in the reader's sense.
