@@ -86,6 +86,9 @@ def test_drafter_starts_a_letter_edits_the_demo_letter_and_reads_the_changes(
     page.goto("/letters/")
     page.get_by_role("link", name="Joint NGO statement on cooperation").click()
     expect(page).to_have_url(re.compile(rf"/letters/{DEMO_SLUG}/$"))
+    # A drafter there: only the groups their role can use (no Publish: no export).
+    nav = page.get_by_role("navigation", name="Letter")
+    expect(nav.locator("li.nav-group > a")).to_have_text(["Text", "Signatures", "Settings"])
     _open_editor(page)
 
     text = editor_text(page)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes; see the report)
 from signon.core import transaction
+from signon.demo import load_bundle
 from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.signatures.approvals.operations import SignatoryDetails, approve
@@ -36,6 +37,8 @@ pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 
 PENDING = "Awaiting Moderation Collective"
+TITLE = load_bundle()["title"]
+ADDRESSEE = load_bundle()["addressee"]
 
 
 def _letter(app: Flask) -> tuple[TestUser, str]:
@@ -85,7 +88,12 @@ def _answer_invitations(live_server: LiveServer, slug: str) -> None:
         invitations.approve_invitation(
             by_name["Approving Alliance"],
             letter.head(),
-            SignatoryDetails(name="Approving Alliance", authority_confirmed=True),
+            SignatoryDetails(
+                name="Approving Alliance",
+                representative_name="Ana Rep",
+                representative_title="Director",
+                authority_confirmed=True,
+            ),
         )
         invitations.decline_invitation(by_name["Declining Union"], reason="Not our topic")
         transaction.commit()
@@ -199,6 +207,9 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     audit = page.get_by_role("checkbox", name=re.compile(r"Add an audit page"))
     expect(audit).not_to_be_checked()  # off by default: the publishable PDF first
     audit.check()
+    page.get_by_role(
+        "checkbox", name=re.compile(r"^Print each organisation's representative")
+    ).check()
     page.get_by_role("button", name="Export PDF").click()
     expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible()
     with page.expect_download() as info:
@@ -211,6 +222,11 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     assert "No Peace Without Justice; and REDRESS" in text
     assert PENDING not in text
     assert "Audit record" in text  # the box ticked just before “Export PDF”
+    assert "Approving Alliance (Ana Rep, Director)" in text, text  # and this one
+    # the statement layout: the title and the addressee first, then “On behalf of:”
+    first_page = " ".join(document.pages[0].extract_text().split())
+    assert first_page.startswith(f"{TITLE} {ADDRESSEE}"), first_page[:300]
+    assert first_page.index(ADDRESSEE) < first_page.index("On behalf of:")
     with app.app_context():
         from signon.letters import queries
 

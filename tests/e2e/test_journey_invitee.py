@@ -5,10 +5,13 @@ catcher, saying it may be forwarded to colleagues of the organisation; the invit
 the link in a fresh browser (no account; at 1280 and at 390 px); the page records
 "opened" (seen on the coordinator's page); the invitee fills the form with a logo and
 approves; the confirmation shows the revision and its fingerprint; the coordinator's page
-shows "Approved" and offers no "Re-send" to it. Then the text changes substantively: the
-coordinator classifies the change, the invitee is mailed the rendered changes (HTML, and
-a readable plain-text part), reads them on their page, approves the new revision, and
-finally withdraws. Every page is checked with axe-core (tests/e2e/conftest.py).
+shows "Approved" and offers no "Re-send" to it (and, on the default settings, mails the
+coordinator nothing yet: approvals wait for the digest). Then the coordinator changes the
+text in the editor and is mailed at once that a change waits to be classified; classifies
+it substantive; the invitee is mailed the rendered changes (HTML, and a readable
+plain-text part), reads them on their page, approves the new revision, and finally
+withdraws, which the coordinator is mailed at once. Every page is checked with axe-core
+(tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ from signon.extensions import db
 from signon.letters.models import Letter
 from signon.signatures.models import Signature, SignatureStatus
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
-from tests.e2e.helpers import create_user, login_directly
-from tests.factories import add_revision, make_letter
+from tests.e2e.helpers import (
+    create_user,
+    editor_set_text,
+    editor_text,
+    login_directly,
+    mail_from_signon,
+)
+from tests.factories import make_letter
 from tests.signatures.factories import image_bytes, link_in
 from tests.smtp import MailCatcher
 
@@ -74,11 +83,12 @@ def _snapshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"invitee-{name}.png"), full_page=True)
 
 
+def _subjects(mail_catcher: MailCatcher, address: str) -> list[str]:
+    return [" ".join(m["Subject"].split()) for m in mail_catcher.to(address)]
+
+
 def _row(page: Page, organisation: str):
     return page.locator("tr", has=page.get_by_role("rowheader", name=re.compile(organisation)))
-
-
-CHANGED = BODY.replace("cooperate fully", "cooperate fully and promptly")
 
 
 @pytest.mark.parametrize(
@@ -166,6 +176,8 @@ def test_invited_organisation_approves_reconfirms_and_withdraws(
     _snapshot(invitee, "3-approved")
     (mail_receipt,) = [m for m in mail_catcher.to(INVITEE) if m is not message]
     assert sha256 in MailCatcher.text_of(mail_receipt)
+    # the coordinator, on the default settings, hears of approvals in the daily digest only
+    assert _subjects(mail_catcher, coordinator.email) == []
 
     # The coordinator's page shows the approval, with the logo and the domain check.
     page.reload()
@@ -188,11 +200,22 @@ def test_invited_organisation_approves_reconfirms_and_withdraws(
         assert signature.status == SignatureStatus.APPROVED
         assert (signature.name, signature.approved_sha256) == ("REDRESS", sha256)
         assert [p.name for p in (storage / "logos").iterdir()] == [signature.logo_filename]
-        add_revision(letter, db.session.get(User, coordinator.id), CHANGED)
-        transaction.commit()
+
+    # The coordinator changes the text after the approval: a change waiting to be
+    # classified blocks the freeze, so it is mailed at once (the default).
+    mail_catcher.clear()
+    page.goto(f"/letters/{slug}/edit?live=off")
+    editor_set_text(
+        page, editor_text(page).replace("cooperate fully", "cooperate fully and promptly")
+    )
+    page.get_by_role("button", name="Save revision").click()
+    expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
+    waiting = mail_from_signon(
+        mail_catcher, coordinator.email, "Changes waiting for classification"
+    )
+    assert "Revision 2 by Cora Coordinator" in " ".join(MailCatcher.text_of(waiting).split())
 
     # A substantive change: the coordinator says so on the Changes page.
-    mail_catcher.clear()
     page.goto(f"/letters/{slug}/changes")
     change = page.locator("article.lc-change")
     expect(change.locator(".diff ins")).to_have_text("and promptly")
@@ -225,5 +248,8 @@ def test_invited_organisation_approves_reconfirms_and_withdraws(
     invitee.once("dialog", lambda dialog: dialog.accept())
     invitee.get_by_role("button", name="Withdraw my approval").click()
     expect(invitee.get_by_text(re.compile("approval is withdrawn"))).to_be_visible()
+    # a withdrawal is mailed to the coordinator at once (the default)
+    withdrawn = mail_from_signon(mail_catcher, coordinator.email, "Withdrawals")
+    assert "REDRESS" in MailCatcher.text_of(withdrawn)
     page.goto(f"/letters/{slug}/invitations")
     expect(_row(page, "Redress Trust")).to_contain_text("Withdrawn")

@@ -18,7 +18,13 @@ from playwright.sync_api import Page, expect
 
 from signon.core import transaction
 from tests.e2e.conftest import PHONE, BrowserProblems, LiveServer, NewPage
-from tests.e2e.helpers import TestUser, create_user, login_directly, mailed_link
+from tests.e2e.helpers import (
+    TestUser,
+    create_user,
+    login_directly,
+    mail_from_signon,
+    mailed_link,
+)
 from tests.factories import make_letter
 from tests.smtp import MailCatcher
 
@@ -104,6 +110,9 @@ def test_a_visitor_signs_publicly_and_appears_once_accepted(
     visitor = new_page(viewport=PHONE)
     visitor.goto(f"/p/{letter.slug}")
     expect(visitor.get_by_role("heading", name=letter.title)).to_be_visible()
+    # the addressee as the coordinators wrote it, never reworded ("Open letter to ...")
+    expect(visitor.get_by_text("The Assembly of States Parties", exact=True)).to_be_visible()
+    expect(visitor.locator("main")).not_to_contain_text("Open letter to")
     expect(visitor.locator("article.letter-text strong")).to_have_text("urge")
     expect(visitor.get_by_text("No signatories are listed yet")).to_be_visible()
     # a mistake first: nothing typed is lost
@@ -126,6 +135,18 @@ def test_a_visitor_signs_publicly_and_appears_once_accepted(
     signatories = visitor.locator("#signatories")
     expect(signatories).not_to_contain_text(ORGANISATION)  # not before moderation
     assert "/sign/" in mailed_link(mail_catcher, VISITOR, "/sign/")  # their private link
+
+    # The coordinator hears of it in the daily digest (the default), not at once.
+    assert mail_catcher.to(coordinator.email) == []
+    with live_server.app.app_context():
+        from signon.letters.notices import send_digests
+
+        assert send_digests() == 1
+        transaction.commit()
+    digest = mail_from_signon(mail_catcher, coordinator.email, "Signon: ")
+    digest_text = " ".join(MailCatcher.text_of(digest).split())
+    assert "public sign-ons waiting for moderation: " in digest_text, digest_text
+    assert ORGANISATION in digest_text, digest_text
 
     # The coordinator accepts it in the moderation queue.
     coordinator_page = new_page()

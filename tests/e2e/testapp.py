@@ -7,6 +7,8 @@ without going through the login form, or age its session.
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, abort, redirect, render_template_string, request, session
 from flask_login import login_user
 from flask_wtf import FlaskForm
@@ -129,6 +131,73 @@ AXE_VIOLATION_PAGE = """
 @public
 def axe_violation() -> str:
     return render_template_string(AXE_VIOLATION_PAGE)
+
+
+AXE_ROUTES_URL = "/__test__/axe-routes"
+SLOW_AXE_VIOLATION_URL = "/__test__/slow-axe-violation"
+
+#: The ways a journey reaches a page: a redirect, a form post answered by a redirect, a
+#: link opening a new tab. Each leads to the page with a violation.
+AXE_ROUTES_PAGE = """
+{% extends "base.html" %}
+{% block title %}Ways to reach a page{% endblock %}
+{% block content %}
+<h1>Ways to reach a page</h1>
+<form method="post" action="{{ url_for('e2e.axe_routes') }}">
+  {{ form.hidden_tag() }}
+  <button type="submit">Post and be redirected</button>
+</form>
+<p><a href="{{ url_for('e2e.axe_redirect') }}">Follow a redirect</a></p>
+<p><a href="{{ url_for('e2e.axe_violation') }}" target="_blank">Open in a new tab</a></p>
+{% endblock %}
+"""
+
+#: The page with a violation, whose load event waits for an image that takes a while:
+#: a test can act on it (and leave it) long before it has loaded.
+SLOW_AXE_VIOLATION_PAGE = """
+{% extends "base.html" %}
+{% block content %}
+<h1>A slow page with a form field without a label</h1>
+<input type="text" name="nameless">
+<img src="{{ url_for('e2e.slow_image') }}" alt="" width="1" height="1">
+<p><a href="{{ url_for('e2e.axe_routes') }}">Leave at once</a></p>
+{% endblock %}
+"""
+
+
+@bp.route("/axe-routes", methods=["GET", "POST"])
+@public
+def axe_routes() -> str | Response:
+    form = FlaskForm()
+    if form.validate_on_submit():
+        return redirect(AXE_VIOLATION_URL, code=303)
+    return render_template_string(AXE_ROUTES_PAGE, form=form)
+
+
+@bp.get("/axe-redirect")
+@public
+def axe_redirect() -> Response:
+    return redirect(AXE_VIOLATION_URL)
+
+
+@bp.get("/slow-axe-violation")
+@public
+def slow_axe_violation() -> str:
+    return render_template_string(SLOW_AXE_VIOLATION_PAGE)
+
+
+#: A 1x1 transparent GIF.
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+
+
+@bp.get("/slow-image.gif")
+@public
+def slow_image() -> Response:
+    """An image that arrives after 3 seconds (the page's load event waits for it)."""
+    time.sleep(3)
+    return Response(PIXEL, mimetype="image/gif")
 
 
 @bp.get("/login/<int:user_id>")
