@@ -453,10 +453,13 @@ def reset_password(raw_token: str, new_password: str) -> User:
     user = token.user
     user.password_hash = hash_password(new_password)
     _end_sessions(user)
-    if user.email_confirmed_at is None:
+    confirmed_now = user.email_confirmed_at is None
+    if confirmed_now:
         user.email_confirmed_at = utcnow()
     _use_up_tokens(user, TokenPurpose.RESET_PASSWORD)
     db.session.flush()
+    if confirmed_now:  # as confirm_email: what waited for the address (team roles) is taken
+        email_confirmed.send(user)
     clear_login_failures(user.email)
     record_event("account.password_reset", actor=user)
     notifications.mail_password_changed(user)

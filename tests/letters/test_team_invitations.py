@@ -297,6 +297,29 @@ def test_confirming_takes_every_waiting_role_but_not_expired_ones() -> None:
     assert db.session.scalars(select(TeamInvitation.letter_id)).all() == [stale.id]
 
 
+def test_the_owner_who_proves_the_address_by_a_password_reset_takes_the_role() -> None:
+    """Someone registered the invited address and never confirmed it (not its owner, or
+    the owner who lost the mail): they get nothing. The owner, refused at registration,
+    resets the password through the link mailed to the address, which confirms it, and
+    the role waiting for it is theirs at once, as after a confirmation link."""
+    from signon.accounts import operations as accounts
+    from signon.accounts.models import TokenPurpose, UserToken
+
+    coordinator = make_user()
+    squatted = make_user("owner@example.org", confirmed=False)
+    letter = make_letter(coordinator)
+    operations.invite_to_team(
+        letter, email="owner@example.org", role=TeamRole.DRAFTER, invited_by=coordinator
+    )
+    assert letter.role_of(squatted) is None
+    _token, raw = UserToken.issue(squatted, TokenPurpose.RESET_PASSWORD, timedelta(hours=1))
+    db.session.flush()
+    accounts.reset_password(raw, "the owner's own long password")
+    assert squatted.is_confirmed
+    assert letter.role_of(squatted) == TeamRole.DRAFTER
+    assert db.session.scalars(select(TeamInvitation)).all() == []
+
+
 def _fresh_confirmation_token(user: User) -> str:
     from signon.accounts.models import TokenPurpose, UserToken
 
