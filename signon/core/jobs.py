@@ -632,10 +632,17 @@ def on_rq_failure(rq_job: RqJob, connection: Any, kind: type, value: Any, tb: An
 # --- The sweep -------------------------------------------------------------------------------
 
 STALE_REASON = (
-    "The worker running it stopped (no sign of life since {since} UTC): it was killed or "
+    "The worker running it stopped (no sign of life for {quiet}): it was killed or "
     "crashed. Start it again if it is still needed."
 )
 LOST_REASON = "It was never started: the queue lost it (the process holding it stopped)."
+
+
+def _minutes(quiet: timedelta) -> str:
+    """ "12 minutes": a stored reason says how long, not when (a time in it would be in one
+    zone for every reader; the page shows when the job failed in each reader's own)."""
+    minutes = max(1, int(quiet.total_seconds() // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def sweep_stale_jobs(now: datetime | None = None) -> int:
@@ -653,7 +660,7 @@ def sweep_stale_jobs(now: datetime | None = None) -> int:
     ).all()
     for row in stale:
         since = row.heartbeat_at or row.started_at or row.queued_at
-        reason = STALE_REASON.format(since=f"{since:%Y-%m-%d %H:%M:%S}")
+        reason = STALE_REASON.format(quiet=_minutes(now - since))
         still = (BackgroundJob.state == JobState.RUNNING, BackgroundJob.heartbeat_at < cutoff)
         if _fail_if_still(row, reason, *still):
             log.error("background job %s (%s) stopped without a word: failed", row.id, row.kind)

@@ -213,6 +213,7 @@ def _queue_immediate(user: User, letter: Letter, notice: Notice, session: Sessio
         "notice": notice,
         "link": _comments_link(letter) if notice.for_user_id else _letter_link(letter),
         "settings_link": _settings_link(),
+        "zone": user.timezone,
     }
     if session is None:
         queue_mail(user.email, subject, "letters/notice", **context)

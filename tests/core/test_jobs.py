@@ -150,6 +150,10 @@ def test_the_sweep_fails_running_jobs_whose_heartbeat_stopped(app: Flask) -> Non
     transaction.commit()
     assert _job_failures("test.count") == failures_before + 1  # in the metric too
     assert silent.state == JobState.FAILED and "worker running it stopped" in (silent.error or "")
+    minutes = int((stale_after + timedelta(seconds=5)).total_seconds() // 60)
+    # how long, not a UTC time read in every reader's zone (issue 12 item 8)
+    assert f"no sign of life for {minutes} minute" in (silent.error or ""), silent.error
+    assert "UTC" not in (silent.error or "")
     assert alive.state == JobState.RUNNING
     assert kinds.failures == [("test.count", silent.id, "failed", silent.error)]
     assert jobs.sweep_stale_jobs() == 0  # idempotent

@@ -663,3 +663,27 @@ def test_the_letter_page_saves_the_members_choice(client: FlaskClient) -> None:
     assert notices.letter_choice(letter, viewer) == Delivery.IMMEDIATE
     client.post(path, data={"letter-notify-delivery": "account"})
     assert notices.letter_choice(letter, viewer) is None
+
+
+def test_a_deadline_near_is_written_in_each_readers_zone(outbox: MailCatcher, app: Flask) -> None:
+    """Issue 12 item 8: the notice's stored words carry no date ("UTC" for everyone
+    before); the mail writes the deadline in the reader's zone, the digest too."""
+    deadline = datetime(2031, 1, 5, 18, 0, tzinfo=UTC)
+    letter, team = _letter(deadline=deadline)
+    team["coordinator"].timezone = "Asia/Tokyo"
+    team["drafter"].timezone = "America/New_York"
+    _choose(team["drafter"], NoticeKind.DEADLINE_NEAR, Delivery.IMMEDIATE)
+    make_invitation(letter)
+    send_reminders(deadline - timedelta(hours=10))
+    commit()
+    (notice,) = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id))
+    assert notice.summary == "Signing closes in 10 hours"
+    (mail,) = _notice_mails(outbox, team["drafter"])
+    text = MailCatcher.text_of(mail)
+    assert "Signing closes in 10 hours: on 5 January 2031, 13:00 EST" in text
+    assert "UTC" not in text and "UTC" not in str(mail["Subject"])
+    assert _digest(outbox, app) >= 1
+    (digest,) = outbox.to(team["coordinator"].email)
+    text = MailCatcher.text_of(digest)
+    assert "Signing closes in 10 hours (the deadline now: 6 January 2031, 03:00 JST)" in text
+    assert "UTC" not in text

@@ -39,7 +39,7 @@ from signon.letters import notices
 from signon.letters.models import Letter, LetterStatus, Revision
 from signon.signatures.invitations.links import invitation_url
 from signon.signatures.invitations.zones import invitee_time
-from signon.signatures.lifecycle.operations import changes_as_text, summarise_changes, utc_text
+from signon.signatures.lifecycle.operations import changes_as_text, summarise_changes
 from signon.signatures.models import (
     LIVE_INVITATION_STATES,
     Invitation,
@@ -170,7 +170,9 @@ def _notice_deadline(letter: Letter, deadline: datetime, now: datetime, hours: i
     notices.notify(
         letter,
         NoticeKind.DEADLINE_NEAR,
-        f"Signing closes {in_words(deadline - now)} ({utc_text(deadline)})",
+        # no date in the stored words: each reader's mail and page write the deadline in
+        # their own zone (templates/emails/letters/notice.*, digest.*; the letter's header)
+        f"Signing closes {in_words(deadline - now)}",
         dedup_key=f"deadline:{deadline.isoformat()}:{hours}",
     )
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from markupsafe import Markup
 from sqlalchemy import func, select, update
@@ -39,7 +39,6 @@ from signon.core.locks import lock_row
 from signon.core.mail import queue_mail
 from signon.core.notices import NoticeKind
 from signon.core.signals import letter_access_changed, revision_saved, text_freezing
-from signon.core.timefmt import datetime_text
 from signon.db import utcnow
 from signon.extensions import db
 from signon.letters import notices
@@ -300,13 +299,6 @@ def _joined_lines(passage: Passage) -> list[tuple[DiffSegment, ...]]:
     for index, line in enumerate(passage.lines):
         out.append(line if index == 0 else (DiffSegment("equal", "\n"), *line))
     return out
-
-
-def utc_text(value: datetime | None) -> str:
-    """A time for a mail, whose reader's time zone we do not know: "31 January 2030, 18:00 UTC"."""
-    if value is None:
-        return ""
-    return datetime_text(value, zone=UTC)
 
 
 def summarise_changes(old: Revision, new: Revision) -> ChangeSummary:
