@@ -528,11 +528,28 @@
   /** Signon's own message from the server (protocol.SAVED): a version was saved. */
   var MESSAGE_SAVED = 100;
 
+  /** Whether the document described by Yjs snapshot `outer` holds everything `inner` does:
+   * every item (its state vector reaches as far for each client id) and every deletion. */
+  function snapshotHolds(outer, inner) {
+    var beyond = false;
+    inner.sv.forEach(function (clock, client) { if (clock > (outer.sv.get(client) || 0)) { beyond = true; } });
+    return !beyond && Y.equalDeleteSets(Y.mergeDeleteSets([outer.ds]), Y.mergeDeleteSets([outer.ds, inner.ds]));
+  }
+
   /** On the page that follows the text read only: whether the live text has changes in no
    * revision yet ([data-live-unsaved]) and which is the last saved revision
    * ([data-live-last-saved]), as of page load, then kept true: the server says when a
    * version is saved (MESSAGE_SAVED), and a change of the text after it makes it unsaved
-   * again (back to the saved text: the same again). Null on other pages. */
+   * again (back to the saved text: the same again). Null on other pages.
+   *
+   * The saved message leaves from the saving request's thread and can arrive before the
+   * last keystrokes the typist's socket relays (which the revision holds), so the page
+   * does not take its text at that moment for the saved one: the message carries the
+   * saved document's Yjs snapshot (state vector and delete set) and the page compares its
+   * own document with it. A document the snapshot holds entirely has nothing unsaved (it
+   * may still be on its way to the saved text); once it is exactly the snapshot, its text
+   * is the saved text, and once it holds more, it has changes in no revision. Without a snapshot (a classic save: no state of the live document
+   * is that revision) the server's word is taken. */
   function followSaves(live, ta) {
     var note = document.querySelector("[data-live-unsaved]");
     if (!note) { return null; }
@@ -541,6 +558,7 @@
     // The last saved version's text, when the page knows it: the text as loaded, unless
     // it already had changes in no revision.
     var savedText = note.hasAttribute("data-live-unsaved-at-load") ? null : ta.defaultValue;
+    var savedSnapshot = null; // the saved version's document, until the page has reached it
     var shown = null;
     function show(unsaved) {
       if (unsaved === shown) { return; }
@@ -549,17 +567,40 @@
         ? "The live text has changes that are not in revision " + revision + " yet."
         : "The live text is the same as revision " + revision + ".";
     }
-    function compare() { show(savedText === null || live.text.toString() !== savedText); }
+    function compare() {
+      if (savedSnapshot) {
+        var mine = Y.snapshot(live.doc);
+        if (snapshotHolds(savedSnapshot, mine)) {
+          if (snapshotHolds(mine, savedSnapshot)) { // the saved document itself
+            savedText = live.text.toString();
+            savedSnapshot = null;
+          }
+          show(false);
+          return;
+        }
+        savedSnapshot = null; // beyond it: a document only grows, it never will be again
+      }
+      show(savedText === null || live.text.toString() !== savedText);
+    }
     live.text.observe(function () { if (live.binding) { compare(); } });
     return {
       synced: function () { // changes made between the page's load and its socket's
-        if (savedText === null || live.text.toString() !== savedText) { compare(); }
+        if (savedSnapshot || savedText === null || live.text.toString() !== savedText) { compare(); }
       },
       saved: function (state) {
         revision = String(state.revision);
-        savedText = state.unsaved ? null : live.text.toString();
         shown = null;
-        show(Boolean(state.unsaved));
+        savedSnapshot = null;
+        if (typeof state.snapshot === "string") {
+          try { savedSnapshot = Y.decodeSnapshot(fromBase64(state.snapshot)); } catch (error) { savedSnapshot = null; }
+        }
+        if (savedSnapshot) {
+          savedText = null;
+          compare();
+        } else {
+          savedText = state.unsaved ? null : live.text.toString();
+          show(Boolean(state.unsaved));
+        }
         if (last) { showLastSaved(last, state); }
       }
     };

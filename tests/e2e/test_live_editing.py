@@ -11,16 +11,18 @@ follows the live text read only on its own page as it is typed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, WebSocketRoute, expect
 from pycrdt import Doc, Text
 from sqlalchemy import select
 
 from signon.core import transaction
 from signon.core.permissions import TeamRole
+from signon.drafting.live import protocol
 from signon.extensions import db
 from signon.letters.models import Letter, Revision
 from tests.e2e.conftest import DESKTOP, BrowserProblems, LiveServer, NewPage
@@ -537,16 +539,73 @@ def test_what_was_typed_offline_survives_closing_the_page_and_arrives_on_the_nex
     assert head_body(app, team.slug)[1] == expected + "\n"  # a revision ends its last line
 
 
-def test_the_followers_unsaved_line_follows_the_saves_made_while_it_is_open(
+class HeldRelay:
+    """The follower page's socket routed through the test (Playwright's WebSocket route):
+    while :attr:`holding`, the document's changes the server sends the page are held back
+    (its "saved" messages and presence pass), as when the saving request's thread overtakes
+    the typist's socket. :attr:`shadow` applies every change the server sent (a change is
+    stored before it is relayed: the shadow's text is stored)."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.held: list[bytes] = []
+        self.saved = 0
+        self.shadow: Doc[Text] = Doc()
+        self.shadow_text = self.shadow.get("markdown", type=Text)
+        self.page: WebSocketRoute | None = None
+
+    def route(self, page: WebSocketRoute) -> None:
+        self.page = page
+        server = page.connect_to_server()
+        page.on_message(server.send)
+        server.on_message(self._from_server)
+
+    def _from_server(self, message: str | bytes) -> None:
+        assert self.page is not None and isinstance(message, bytes)
+        if message[:1] == protocol.varuint(protocol.SAVED):
+            self.saved += 1
+        elif message[:1] == b"\x00":  # sync: step 1, step 2 or update
+            parsed = protocol.parse(message)
+            if parsed.kind.writes:
+                self.shadow.apply_update(parsed.payload)
+            if self.holding:
+                self.held.append(message)
+                return
+        self.page.send(message)
+
+    def release(self) -> None:
+        assert self.page is not None
+        self.holding = False
+        for message in self.held:
+            self.page.send(message)
+        self.held = []
+
+
+def wait_until(page: Page, check: Callable[[], bool], what: str) -> None:
+    """Poll ``check`` while Playwright delivers the routed socket's messages."""
+    for _ in range(200):
+        if check():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"not within 10 s: {what}")
+
+
+def test_the_followers_unsaved_line_follows_the_saves_whichever_arrives_first(
     app: Flask, live_server: LiveServer, new_page: NewPage
 ) -> None:
     """Issue 13: the read-only page's "unsaved changes" line was right only as of its load;
     the server now tells the page when a version is saved, and the text's changes after it
-    make it unsaved again."""
+    make it unsaved again. The "saved" message leaves from the saving request's thread and
+    can reach the page before the last keystrokes Ada's socket relays (which the revision
+    holds): here they are held back until the save is announced, and the line still says
+    the text is the same as the revision (it said "changes not in revision 2 yet" until
+    the next save when the page took its text at the message for the saved one)."""
     team = make_team(app)
     ada = new_page()
     ada_area = open_live(ada, team, team.people[0])
     viewer = new_page()
+    relay = HeldRelay()
+    viewer.route_web_socket(re.compile(r"/live$"), relay.route)
     login_directly(viewer, team.viewer, f"/letters/{team.slug}/live/follow")
     expect(panel(viewer)).to_have_attribute("data-live-state", "live")
     line = viewer.locator("[data-live-unsaved]")
@@ -556,15 +615,24 @@ def test_the_followers_unsaved_line_follows_the_saves_made_while_it_is_open(
     )
 
     caret_at(ada_area, len(TEXT))
-    ada.keyboard.type("Ada was here.")
+    ada.keyboard.type("Ada was")
     expect(line).to_have_text("The live text has changes that are not in revision 1 yet.")
-    # The server's "saved" message goes out from the saving request's thread and can reach
-    # the page before the last keystrokes Ada's socket relays: a save made within
-    # milliseconds of typing can leave the line saying "changes" (known, left for later).
-    # Here the follower has every keystroke before Ada saves.
-    expect(editor(viewer)).to_have_value(TEXT + "Ada was here.")
+    expect(editor(viewer)).to_have_value(TEXT + "Ada was")
+
+    # The last keystrokes are stored (the server relayed them) but held on their way to
+    # the follower; Ada saves; the follower hears of revision 2 first.
+    relay.holding = True
+    ada.keyboard.type(" here.")
+    wait_until(viewer, lambda: str(relay.shadow_text) == TEXT + "Ada was here.", "stored")
     ada.get_by_role("button", name="Save version").click()
     expect(ada.locator("[data-live-save-status]")).to_contain_text("revision 2")
+    # Announced twice: once saved, once more after the save's own edit (the final newline).
+    wait_until(viewer, lambda: relay.saved == 2, "both announcements of revision 2")
+    expect(line).to_have_text("The live text is the same as revision 2.")
+    assert editor(viewer).input_value() == TEXT + "Ada was"  # held back
+
+    relay.release()
+    expect(editor(viewer)).to_have_value(TEXT + "Ada was here.\n")  # a revision ends its line
     expect(line).to_have_text("The live text is the same as revision 2.")
     # as the server writes it, in the viewer's account's zone (UTC): "5 December 2026, 03:35 UTC"
     expect(last).to_have_text(
@@ -577,8 +645,14 @@ def test_the_followers_unsaved_line_follows_the_saves_made_while_it_is_open(
         "href", f"/letters/{team.slug}/revisions/2"
     )
 
+    # Typing after the save makes the text unsaved; taking it back makes it the same again.
+    expect(ada_area).to_have_value(TEXT + "Ada was here.\n")
     caret_at(ada_area, len(TEXT + "Ada was here."))
     ada.keyboard.type(" Again.")
     expect(line).to_have_text("The live text has changes that are not in revision 2 yet.")
+    for _ in " Again.":
+        ada.keyboard.press("Backspace")
+    expect(editor(viewer)).to_have_value(TEXT + "Ada was here.\n")
+    expect(line).to_have_text("The live text is the same as revision 2.")
     assert axe_violations(viewer) == []
     assert live_server.errors == []

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from pycrdt import Doc, Text, TransactionEvent
+from pycrdt import Doc, Snapshot, Text, TransactionEvent
 
 from signon.drafting.live import yupdate
 
@@ -77,6 +77,13 @@ def load(updates: Iterable[bytes], *, keep_deleted: bool = False) -> YDoc:
             except ValueError:
                 log.exception("live: a stored update could not be applied; skipped")
     return doc
+
+
+def snapshot_of(update: bytes) -> bytes:
+    """The Yjs snapshot of the document ``update`` encodes: its delete set, then its state
+    vector (lib0 v1, what ``Y.decodeSnapshot`` reads in the browser). It names exactly which
+    insertions and deletions the document holds, whatever order they came in."""
+    return Snapshot.from_doc(load([update])).encode()
 
 
 def check_shape(update: bytes) -> yupdate.Shape:

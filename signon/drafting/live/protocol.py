@@ -155,9 +155,10 @@ def permission_denied(reason: str) -> bytes:
 
 #: Signon's own message, from the server only (after y-protocols' types 0-3): a version
 #: of the text was saved. One JSON string: the revision now last saved (``revision``, its
-#: author's ``author`` name, ``saved_at`` in ISO 8601) and whether the live text still has
-#: changes in no revision (``unsaved``). static/js/live.js shows it on the page that
-#: follows the text.
+#: author's ``author`` name, ``saved_at`` in ISO 8601), whether the live text still has
+#: changes in no revision (``unsaved``) and the live document as the revision holds it
+#: (``snapshot``: a Yjs snapshot, base64, or null; ``queries.saved_state``).
+#: static/js/live.js shows it on the page that follows the text.
 SAVED = 100
 
 

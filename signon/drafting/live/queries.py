@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,10 +120,15 @@ def documents_to_save(before: datetime) -> list[int]:
 
 
 def saved_state(letter_id: int) -> dict[str, Any] | None:
-    """What the page that follows the text is told once a version is saved
-    (``protocol.saved_message``): the last saved revision, and whether the live text still
+    """What the pages in the text are told once a version is saved
+    (``protocol.saved_message``): the last saved revision, whether the live text still
     has changes in none (:func:`has_unsaved_changes`: someone typed since, or saved through
-    the classic editor while the live text had changes)."""
+    the classic editor while the live text had changes), and ``snapshot``, the live
+    document as that revision holds it (:func:`saved_snapshot`).
+
+    The page compares ``snapshot`` with its own document rather than trusting the order
+    of messages: this one leaves from the saving request's thread and can reach a page
+    before the last keystrokes the typist's socket relays (which the revision holds)."""
     head = db.session.scalars(
         select(Revision)
         .where(Revision.letter_id == letter_id)
@@ -131,9 +137,22 @@ def saved_state(letter_id: int) -> dict[str, Any] | None:
     ).first()
     if head is None:
         return None
+    snapshot = saved_snapshot(letter_id, head)
     return {
         "revision": head.number,
         "author": head.author.display_name if head.author is not None else None,
         "saved_at": head.created_at.isoformat(),
         "unsaved": has_unsaved_changes(letter_id),
+        "snapshot": base64.b64encode(snapshot).decode() if snapshot is not None else None,
     }
+
+
+def saved_snapshot(letter_id: int, head: Revision) -> bytes | None:
+    """The Yjs snapshot (``crdt.snapshot_of``) of the live document whose text is ``head``'s:
+    the stored snapshot, which a live save (and the first opening after a classic save)
+    leaves holding the revision's text, with ``head`` as its base. None when the base is
+    an older revision (a classic save since: no state of the live document is ``head``)."""
+    live = live_document(letter_id)
+    if live is None or live.base_revision_id != head.id:
+        return None
+    return crdt.snapshot_of(live.snapshot)

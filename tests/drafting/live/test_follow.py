@@ -4,14 +4,17 @@ beside the last saved revision. In a browser: tests/e2e/test_live_editing.py."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
 from flask.testing import FlaskClient
+from pycrdt import Snapshot
 
 from signon.accounts.models import User
 from signon.core.permissions import TeamRole
-from signon.drafting.live import crdt, operations
+from signon.drafting.live import crdt, operations, queries
+from signon.letters import operations as letter_ops
 from signon.letters.models import Letter, LetterStatus
 from tests.conftest import login
 from tests.factories import add_team_member, make_letter, make_user
@@ -90,3 +93,44 @@ def test_the_letter_page_links_to_the_live_text_and_says_when_it_is_unsaved(
     html = client.get(f"/letters/{letter.slug}/").get_data(as_text=True)
     assert "Follow the live text" not in html  # an editor's live view is the editor
     assert f'<a href="/letters/{letter.slug}/edit">see them in the editor</a>' in html
+
+
+def test_the_saved_message_names_the_live_document_the_revision_holds() -> None:
+    """The "saved" message carries the saved document's Yjs snapshot, so that a page
+    compares its own document with it instead of trusting the order in which the message
+    and the last keystrokes reach it (static/js/live.js, followSaves). A classic save
+    made while the live text has changes is no state of the live document: no snapshot."""
+    letter, coordinator, _viewer = _team()
+    live, doc, _ = operations.open_document(letter)
+    seeded = live.snapshot
+    typed = crdt.replace_text(doc, TEXT + "Typed live.")
+    assert typed is not None
+    operations.record_update(letter.id, typed, coordinator.id)
+    state = queries.saved_state(letter.id)
+    assert state is not None
+    assert (state["revision"], state["unsaved"]) == (1, True)
+    assert state["snapshot"] == _encoded(crdt.snapshot_of(seeded))  # revision 1's document
+
+    result = operations.save_live_version(letter, coordinator)
+    assert result.revision is not None and result.update is not None  # the final newline
+    state = queries.saved_state(letter.id)
+    assert state is not None
+    assert (state["revision"], state["unsaved"]) == (2, False)
+    # What a page holds once it has every keystroke and the save's own edit.
+    page = crdt.load([seeded, typed, result.update])
+    assert crdt.text_of(page) == result.revision.body_markdown == TEXT + "Typed live.\n"
+    assert state["snapshot"] == _encoded(Snapshot.from_doc(page).encode())
+    # Before the save's edit reaches it, the page's document is not the saved one.
+    assert state["snapshot"] != _encoded(crdt.snapshot_of(crdt.load([seeded, typed]).get_update()))
+
+    operations.record_update(letter.id, crdt.replace_text(page, TEXT) or b"", coordinator.id)
+    head = letter.head()
+    assert head is not None
+    letter_ops.save_revision(letter, coordinator, base=head, title=letter.title, body="Classic.\n")
+    state = queries.saved_state(letter.id)
+    assert state is not None
+    assert (state["revision"], state["unsaved"], state["snapshot"]) == (3, True, None)
+
+
+def _encoded(snapshot: bytes) -> str:
+    return base64.b64encode(snapshot).decode()
