@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import date
 
 import pytest
@@ -292,15 +293,38 @@ def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) 
     assert first_page_images() == 0
 
 
-def test_a_letterhead_logo_that_is_not_an_image_is_refused(client: FlaskClient) -> None:
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"<svg onload=alert(1)>", "This file is not a PNG, JPEG or WebP image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "The logo is larger than 2 MB."),
+        (b"", "The logo file is empty."),
+    ],
+    ids=["svg named png", "over 2 MB", "empty"],
+)
+def test_a_letterhead_logo_that_is_refused_is_named_and_the_typed_settings_stay(
+    client: FlaskClient, content: bytes, error: str
+) -> None:
     _, letter = _coordinator_letter(client)
+    before = dict(pdf_operations.settings_for(letter).options or {})
     response = client.post(
         f"/letters/{letter.slug}/export",
-        data=_settings(letterhead_logo=(io.BytesIO(b"<svg onload=alert(1)>"), "logo.png")),
+        data=_settings(
+            columns="3",
+            addressees="The President of the Assembly",
+            date_text="14 December 2026, The Hague",
+            letterhead_logo=(io.BytesIO(content), "logo.png"),
+        ),
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    assert "letterhead_logo" not in (pdf_operations.settings_for(letter).options or {})
+    page = response.get_data(as_text=True)
+    assert error in page
+    # what was typed is shown again, nothing is saved
+    assert "The President of the Assembly</textarea>" in page
+    assert 'value="14 December 2026, The Hague"' in page
+    assert re.search(r"<option selected value=\"3\">|<option value=\"3\" selected", page)
+    assert dict(pdf_operations.settings_for(letter).options or {}) == before
 
 
 def test_a_failed_export_says_why_and_has_no_download(client: FlaskClient, app) -> None:
