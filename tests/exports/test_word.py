@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import unicodedata
 
 import pytest
 from docx import Document
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import select
 
 import signon.exports.pdf.views  # noqa: F401  (registers the routes)
+from signon.accounts.models import User
 from signon.audit.models import AuditEvent
 from signon.exports.models import ExportRecord, ExportStatus, Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.exports.pdf import word
 from signon.extensions import db
+from signon.letters.models import Letter
 from signon.signatures.listing import Arrangement, set_list_arrangement
+from signon.signatures.models import SignatoryKind
 from tests.conftest import login
 from tests.exports.factories import demo_letter, set_export_settings, sign, sign_individuals
 from tests.factories import make_letter, make_user
@@ -205,3 +211,139 @@ def test_struck_through_words_stay_struck_in_the_word_file() -> None:
     paragraph = next(p for p in document.paragraphs if p.text == "We do not support it.")
     struck = [run.text for run in paragraph.runs if run.font.strike]
     assert struck == ["not"]
+
+
+def test_links_are_word_hyperlinks_and_each_numbered_list_counts_from_its_start() -> None:
+    coordinator = make_user()
+    body = (
+        "1. first\n2. second\n\nBetween the lists.\n\n- a bullet\n\n1. again one\n2. again two\n"
+        "\nAnd a loose list (items apart, as pasted from Word):\n\n5. fifth\n\n6. sixth\n\n"
+        "   Its second paragraph.\n\n"
+        "See [our site](https://example.org/site) or mail [**the team**](mailto:team@example.org)."
+    )
+    letter = make_letter(coordinator, title="Open letter", body=body)
+    sign(letter, ["Alpha Network"])
+    set_export_settings(letter, layout=Layout.LETTER)
+    document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
+    numbering = document.part.numbering_part.element
+
+    def list_of(paragraph) -> tuple[int, int]:
+        """(the Word numbering id, the number its list starts from)."""
+        num_id = paragraph._p.pPr.numPr.numId.val
+        override = numbering.num_having_numId(num_id).lvlOverride_lst[0]
+        return num_id, override.startOverride.val
+
+    numbered = [p for p in document.paragraphs if p.style.name == "List Number"]
+    assert [p.text for p in numbered] == [
+        "first",
+        "second",
+        "again one",
+        "again two",
+        "fifth",
+        "sixth",
+    ]
+    lists = [list_of(p) for p in numbered]
+    assert lists[0] == lists[1] and lists[2] == lists[3] and lists[4] == lists[5]
+    assert len({lists[0][0], lists[2][0], lists[4][0]}) == 3  # three lists, three counters
+    assert [lists[0][1], lists[2][1], lists[4][1]] == [1, 1, 5]
+    (continued,) = [p for p in document.paragraphs if p.style.name == "List Continue"]
+    assert continued.text == "Its second paragraph."  # under "sixth", without a number
+    assert not [p for p in document.paragraphs if p.style.name.startswith("List") and not p.text]
+    see = next(p for p in document.paragraphs if p.text.startswith("See "))
+    assert see.text == "See our site or mail the team."  # no address printed after a link
+    site, team = see.hyperlinks
+    assert (site.address, site.text) == ("https://example.org/site", "our site")
+    assert (team.address, team.text) == ("mailto:team@example.org", "the team")
+    assert team.runs[0].bold and team.runs[0].style.name == "Hyperlink"
+
+
+#: Individuals in several scripts, with particles, a mononym and two of the same name.
+PEOPLE = (
+    ("Ursula von der Leyen", None, "Professor", "Universität Bonn"),
+    ("Charles de la Fontaine", "de la Fontaine", None, "Sciences Po"),
+    ("ليلى بن علي", None, "محامية", "جامعة القاهرة"),
+    ("王小明", "王", "教授", "北京大学"),
+    ("Анна Петрова", None, "Юрист", None),
+    ("Élodie Àndré", None, None, "Université Laval"),
+    ("Suharto", None, None, None),
+    ("Ana Pérez", None, "Director", "Universidad A"),
+    ("Ana Pérez", None, "Student", "Universidad B"),
+)
+
+
+def _mixed_letter(coordinator: User) -> Letter:
+    """Organisations grouped by country (one with a representative) and individuals."""
+    letter = make_letter(coordinator, title="Joint statement", addressee="The Assembly")
+    sign(letter, ["Zeta Forum", "Alpha Network"], country="Kenya")
+    sign(
+        letter,
+        ["Ñandú Centro"],
+        country="Chile",
+        representative_name="Ana Pérez",
+        representative_title="Director",
+    )
+    sign(letter, ["مؤسسة الحق"], country="Palestine")
+    for name, family, title, affiliation in PEOPLE:
+        sign(
+            letter,
+            [name],
+            kind=SignatoryKind.INDIVIDUAL,
+            sort_name=family,
+            representative_title=title,
+            affiliation=affiliation,
+        )
+    set_list_arrangement(letter, coordinator, Arrangement(grouping="country"))
+    return letter
+
+
+def _word_list(data: bytes, count: int, marker: str) -> list[tuple[str, str]]:
+    """The Word file's list, (style, text) of its group headings and ``count`` entries,
+    from the paragraph after ``marker``."""
+    found = paragraphs(data)
+    start = [text for _, text in found].index(marker) + 1
+    listed: list[tuple[str, str]] = []
+    entries = 0
+    for style, text in found[start:]:
+        if entries == count:
+            break
+        listed.append((style, text))
+        entries += style != "Heading 3"
+    return listed
+
+
+def _rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+
+
+@pytest.mark.parametrize("layout", [Layout.STATEMENT, Layout.LETTER])
+@pytest.mark.parametrize("which", ["demo", "individuals and groups"])
+def test_the_word_file_lists_name_by_name_what_the_pdf_prints(layout: Layout, which: str) -> None:
+    """The .docx and the PDF (read back with pypdf) list the same entries with the same
+    details under the same group headings, in the same order."""
+    coordinator = make_user()
+    letter = demo_letter(coordinator) if which == "demo" else _mixed_letter(coordinator)
+    set_export_settings(letter, layout=layout, audit_page=False, representatives=True)
+    result = pdf_operations.export_pdf(letter, coordinator, actor_label="test")
+    pdf = PdfReader(io.BytesIO(pdf_operations.stored_pdf(result.record)))
+    printed = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    count = len(result.record.signature_ids)
+    marker = "On behalf of:" if layout == Layout.STATEMENT else "Signatories"
+    listed = _word_list(pdf_operations.word_file(letter, coordinator), count, marker)
+    assert sum(style != "Heading 3" for style, _ in listed) == count
+    if which != "demo":
+        headings = [text for style, text in listed if style == "Heading 3"]
+        expected = ["Individual signatories"]
+        if layout == Layout.LETTER:
+            expected = ["Chile", "Kenya", "Palestine", *expected]
+        assert headings == expected
+    position = printed.index(marker)
+    for style, text in listed:
+        entry = re.sub(r"^\d+\.\u2002", "", text).removesuffix("; and").removesuffix(";")
+        # the name, then (left to right only: pypdf gives right-to-left runs in visual
+        # order) the whole entry with its details
+        name = re.split(r", | \(|\n", entry)[0]
+        found = printed.find(name, position)
+        assert found >= position, f"{name!r} ({style}) is not in the PDF after {position}"
+        if not _rtl(entry):
+            assert printed.startswith(" ".join(entry.split()), found), entry
+        position = found + len(name)

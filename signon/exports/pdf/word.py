@@ -6,7 +6,11 @@ the PDF export's record.
 
 The letter's text arrives as the sanitised HTML of its page (``body_html``: paragraphs,
 headings, lists, emphasis, strikethrough, links, quotes, code, tables); :class:`_BodyWriter`
-turns it into Word paragraphs and runs (links keep their text, followed by the address).
+turns it into Word paragraphs and runs. A link to a web or mail address is a Word
+hyperlink on its text (in the style "Hyperlink"), as it is a link in the PDF; any other
+keeps its text, followed by the address. Each numbered list counts from its own start
+(Word's list styles share one counter: without a restart the second list would go on
+from the first).
 
 Every string goes into the file through :func:`_text`: XML has no place for most control
 characters, which the text's editor keeps as typed and python-docx refuses (raising).
@@ -36,6 +40,33 @@ def _text(value: str) -> str:
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 4, "h6": 4}
 _BLOCKS = {"p", "li", "blockquote", "pre", "td", "th", *_HEADINGS}
+#: Addresses made Word hyperlinks (what the sanitiser lets through, bar relative ones).
+_LINKED = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
+
+
+def _hyperlink_style(document: Any) -> Any:
+    """The character style "Hyperlink" (python-docx's template has none): blue, underlined."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import RGBColor
+
+    styles = document.styles
+    if "Hyperlink" in [style.name for style in styles]:
+        return styles["Hyperlink"]
+    style = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+    style.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)
+    style.font.underline = True
+    return style
+
+
+def _restarted_numbering(document: Any, style_name: str, start: int) -> int:
+    """A new Word numbering instance for the list style ``style_name`` counting from
+    ``start``; its id goes on each item of one list."""
+    numbering = document.part.numbering_part.element
+    style_num = document.styles[style_name].element.pPr.numPr.numId.val
+    abstract = numbering.num_having_numId(style_num).abstractNumId.val
+    num = numbering.add_num(abstract)
+    num.add_lvlOverride(ilvl=0).add_startOverride(start)
+    return int(num.numId)
 
 
 class _BodyWriter(HTMLParser):
@@ -46,32 +77,60 @@ class _BodyWriter(HTMLParser):
         self.document = document
         self.paragraph: Any = None
         self.lists: list[str] = []  # "ul" or "ol", innermost last
+        #: per open list, its own numbering id (numbered lists; made at its first item)
+        self.numbering: list[int | None] = []
+        self.starts: list[int] = []
         self.bold = self.italic = self.code = self.struck = 0
         self.quote = 0
         self.link: str | None = None
+        self.hyperlink: Any = None  # the w:hyperlink element the link's runs go in
+        #: the open list items' paragraphs, innermost last
+        self.items: list[Any] = []
 
     def _start_paragraph(self, tag: str) -> None:
         if tag in _HEADINGS:
             self.paragraph = self.document.add_heading(level=_HEADINGS[tag] + 1)
+        elif tag == "p" and self.items and self.paragraph is self.items[-1]:
+            # a "loose" list (items apart): <li><p>…</p></li>, the text goes in the item
+            if self.paragraph.text:  # a second paragraph of the item: under it, no number
+                self.paragraph = self._continued()
+        elif tag == "p" and self.items:
+            self.paragraph = self._continued()
         elif tag == "li" and self.lists:
             style = "List Number" if self.lists[-1] == "ol" else "List Bullet"
             depth = min(len(self.lists), 3)
-            self.paragraph = self.document.add_paragraph(
-                style=style if depth == 1 else f"{style} {depth}"
-            )
+            style = style if depth == 1 else f"{style} {depth}"
+            self.paragraph = self.document.add_paragraph(style=style)
+            if self.lists[-1] == "ol":
+                if self.numbering[-1] is None:
+                    self.numbering[-1] = _restarted_numbering(self.document, style, self.starts[-1])
+                num_pr = self.paragraph._p.get_or_add_pPr().get_or_add_numPr()
+                num_pr.get_or_add_ilvl().val = 0
+                num_pr.get_or_add_numId().val = self.numbering[-1]
         elif self.quote:
             self.paragraph = self.document.add_paragraph(style="Quote")
         else:
             self.paragraph = self.document.add_paragraph()
 
+    def _continued(self) -> Any:
+        depth = min(len(self.lists), 3)
+        return self.document.add_paragraph(
+            style="List Continue" if depth <= 1 else f"List Continue {depth}"
+        )
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("ul", "ol"):
             self.lists.append(tag)
+            self.numbering.append(None)
+            start = dict(attrs).get("start") or "1"
+            self.starts.append(int(start) if start.isdigit() else 1)
             self.paragraph = None
         elif tag == "blockquote":
             self.quote += 1
         elif tag in _BLOCKS:
             self._start_paragraph(tag)
+            if tag == "li" and self.lists:
+                self.items.append(self.paragraph)
         elif tag in ("strong", "b"):
             self.bold += 1
         elif tag in ("em", "i"):
@@ -82,15 +141,21 @@ class _BodyWriter(HTMLParser):
             self.code += 1
         elif tag == "a":
             self.link = dict(attrs).get("href")
+            self.hyperlink = None
         elif tag == "br" and self.paragraph is not None:
             self.paragraph.add_run().add_break()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
+            self.numbering.pop()
+            self.starts.pop()
             self.paragraph = None
         elif tag == "blockquote":
             self.quote = max(0, self.quote - 1)
+        elif tag == "li" and self.items:
+            self.items.pop()
+            self.paragraph = None
         elif tag in _BLOCKS:
             self.paragraph = None
         elif tag in ("strong", "b"):
@@ -102,14 +167,16 @@ class _BodyWriter(HTMLParser):
         elif tag == "code":
             self.code = max(0, self.code - 1)
         elif tag == "a":
-            if self.link and self.paragraph is not None:
+            linked = self.link and _LINKED.match(self.link)
+            if self.link and not linked and self.paragraph is not None:
                 self.paragraph.add_run(_text(f" ({self.link})"))
             self.link = None
+            self.hyperlink = None
 
     def handle_data(self, data: str) -> None:
+        if not data.strip() and (self.paragraph is None or not self.paragraph.text):
+            return  # the line breaks between tags, before any text
         if self.paragraph is None:
-            if not data.strip():
-                return
             self._start_paragraph("p")
         text = _text(data if self.code else re.sub(r"\s+", " ", data))
         run = self.paragraph.add_run(text)
@@ -118,6 +185,24 @@ class _BodyWriter(HTMLParser):
         run.font.strike = bool(self.struck) or None
         if self.code:
             run.font.name = "Courier New"
+        if self.link and _LINKED.match(self.link):
+            self._into_hyperlink(run)
+
+    def _into_hyperlink(self, run: Any) -> None:
+        """Move ``run`` into the current link's w:hyperlink (made at its first run)."""
+        from docx.opc.constants import RELATIONSHIP_TYPE
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        run.style = _hyperlink_style(self.document)
+        if self.hyperlink is None or self.hyperlink.getparent() is not self.paragraph._p:
+            assert self.link is not None
+            part = self.paragraph.part
+            r_id = part.relate_to(_text(self.link), RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+            self.hyperlink = OxmlElement("w:hyperlink")
+            self.hyperlink.set(qn("r:id"), r_id)
+            self.paragraph._p.append(self.hyperlink)
+        self.hyperlink.append(run._r)
 
 
 def _add_groups(document: Any, groups: tuple[Group, ...]) -> None:
