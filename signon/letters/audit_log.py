@@ -9,7 +9,9 @@ invitees and signatories. Others on the team get 403, everyone else 404.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -25,6 +27,7 @@ from signon.core.forms import ActionForm
 from signon.core.input_guard import whole_number
 from signon.core.paging import PageOf, page_count
 from signon.core.permissions import Action
+from signon.core.timefmt import date_text, datetime_text
 from signon.extensions import db
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter
@@ -121,6 +124,28 @@ def describe(action: str) -> str:
 SHOWN_ITEMS = 20
 
 
+#: An instant as the operations record it (``datetime.isoformat()`` of an aware time).
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+#: A day (``date.isoformat()``).
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+#: The detail keys that hold times or days (an organisation's new name "2026-01-31" stays).
+_TIME_KEYS = frozenset({"deadline", "old", "new", "new_since"})
+
+
+def _time_value(key: str, value: Any) -> str | None:
+    """A recorded time or day in the one format, the instant in the reader's zone."""
+    if not isinstance(value, str) or not (key in _TIME_KEYS or key.endswith("_at")):
+        return None
+    try:
+        if _INSTANT.fullmatch(value):
+            return datetime_text(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        if _DAY.fullmatch(value):
+            return date_text(date.fromisoformat(value))
+    except ValueError:
+        return None
+    return None
+
+
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -137,7 +162,7 @@ def detail_pairs(details: dict[str, Any] | None) -> list[tuple[str, str]]:
     pairs = []
     for key, value in sorted((details or {}).items()):
         label = DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
-        pairs.append((label, _value(value)))
+        pairs.append((label, _time_value(key, value) or _value(value)))
     return pairs
 
 

@@ -264,3 +264,36 @@ def test_a_long_list_in_an_entry_is_shown_in_part_with_a_count(
         body = _page(client, letter.slug)
     assert f"Org-{SHOWN_ITEMS - 1:04d}, and 1,234 more" in body
     assert f"Org-{SHOWN_ITEMS:04d}" not in body
+
+
+def test_recorded_times_in_the_details_read_as_every_date_does(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Issue 12 item 8: a deadline moved, an invitation's expiry, a list's "new since"
+    day show in the one format and the reader's zone, not "2027-01-04T18:00:00+00:00"; a
+    name that looks like a day is left as recorded."""
+    with app.test_request_context():
+        coordinator = make_user(timezone="Asia/Tokyo")
+        letter = make_letter(coordinator)
+        record_event(
+            "letter.deadline_extended",
+            letter_id=letter.id,
+            actor=coordinator,
+            old="2027-01-04T18:00:00+00:00",
+            new="2027-02-01T09:30:00+00:00",
+            expires_at="2027-02-01T09:30:00Z",
+        )
+        record_event(
+            "signatures.list_order_changed",
+            letter_id=letter.id,
+            actor=coordinator,
+            new_since="2026-01-31",
+            name="2026-01-31",
+        )
+        login(client, coordinator)
+        body = _page(client, letter.slug)
+    assert "<dd>5 January 2027, 03:00 JST</dd>" in body
+    assert body.count("<dd>1 February 2027, 18:30 JST</dd>") == 2
+    assert "<dd>31 January 2026</dd>" in body
+    assert "<dd>2026-01-31</dd>" in body  # the name, as recorded
+    assert "T18:00:00" not in body
