@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Frame, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from signon.core import transaction
@@ -209,8 +209,11 @@ AXE_RUN = """async ([context, options]) => (await axe.run(context, options)).vio
                 targets: v.nodes.map(n => n.target.join(" "))}))"""
 
 
-def axe_violations(page: Page, context: str = "html", rules: list[str] | None = None) -> list[str]:
-    """axe-core's violations on ``context`` (a selector) of the page: "rule: node" lines.
+def axe_violations(
+    page: Page | Frame, context: str = "html", rules: list[str] | None = None
+) -> list[str]:
+    """axe-core's violations on ``context`` (a selector) of the page or frame: "rule: node"
+    lines.
 
     ``rules`` runs only those; otherwise every rule of axe's default set (in axe-core
     4.14 that includes label-content-name-mismatch, the rule the editor's "1. List"

@@ -9,11 +9,14 @@ takes axe's report of it (clearing it, so that the teardown does not fail the te
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.helpers import AxeOnEveryPage
+from tests.e2e.helpers import AXE, AxeOnEveryPage
 from tests.e2e.testapp import AXE_ROUTES_URL, AXE_VIOLATION_URL, SLOW_AXE_VIOLATION_URL
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
@@ -100,3 +103,15 @@ def test_a_page_left_unchecked_is_reported(
     assert report is not None and f"{live_server(AXE_ROUTES_URL)}: shown but never" in report
     axe.shown.clear()
     _take_the_violation(axe, live_server(AXE_VIOLATION_URL))
+
+
+def test_the_vendored_axe_core_is_the_one_its_readme_names() -> None:
+    """The files are those whose checksums tests/e2e/vendor/README.md lists (npm's
+    axe-core tarball), and the script says the version the table says."""
+    readme = (AXE.parent.parent / "README.md").read_text(encoding="utf-8")
+    for file in (AXE, AXE.parent / "LICENSE"):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        assert f"{digest}  axe-core/{file.name}" in readme, file
+    found = re.search(r"\| `axe-core/` \| .+? \| (\d+\.\d+\.\d+) \|", readme)
+    assert found is not None
+    assert AXE.read_text(encoding="utf-8").startswith(f"/*! axe v{found.group(1)}\n")

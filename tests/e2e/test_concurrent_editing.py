@@ -24,7 +24,7 @@ from tests.e2e.helpers import (
 )
 from tests.factories import add_team_member, make_letter, make_user
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 TEXT = (
     "## Our call\n\n"

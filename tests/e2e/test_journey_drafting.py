@@ -83,6 +83,24 @@ def test_drafter_starts_a_letter_edits_the_demo_letter_and_reads_the_changes(
     )
     _fits(page, viewport)
 
+    # One more demand: Compare shows the headings as headings and the lists as lists,
+    # with the change marked inside them (not Markdown source).
+    page.goto(page.url + "edit?live=off")
+    added = "- Repeal restrictive **NGO laws**\n- Free the detained defenders"
+    editor_set_text(page, editor_text(page).replace("- Repeal restrictive **NGO laws**", added))
+    page.get_by_role("button", name="Save revision").click()
+    expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
+    page.get_by_role("link", name="Compare").click()
+    diff = page.locator(".diff")
+    expect(diff.locator("h2")).to_have_text("Joint statement on civic space")
+    expect(diff.locator("h3")).to_have_text("Our demands")
+    expect(
+        diff.locator("ul li", has_text="Free the detained defenders").locator("ins")
+    ).to_have_text("Free the detained defenders")
+    expect(diff.locator("ol > li").first).to_contain_text("Adopt the resolution")
+    expect(diff).not_to_contain_text("##")
+    _fits(page, viewport)
+
     page.goto("/letters/")
     page.get_by_role("link", name="Joint NGO statement on cooperation").click()
     expect(page).to_have_url(re.compile(rf"/letters/{DEMO_SLUG}/$"))

@@ -20,6 +20,7 @@ from signon.core import transaction
 from tests.e2e.conftest import PHONE, BrowserProblems, LiveServer, NewPage
 from tests.e2e.helpers import (
     TestUser,
+    axe_violations,
     create_user,
     login_directly,
     mail_from_signon,
@@ -182,6 +183,10 @@ def test_a_visitor_signs_publicly_and_appears_once_accepted(
         embed = site.frame_locator("#embed")
         expect(embed.locator(".signatory-list")).to_contain_text(ORGANISATION)
         expect(embed.locator("[data-count]")).to_have_text("1")
+        # a frame of another site's page: checked here (AxeOnEveryPage checks top pages)
+        framed = site.frame(url=re.compile(r"/embed$"))
+        assert framed is not None
+        assert axe_violations(framed) == []
         sign_link = embed.get_by_role("link", name="Sign this letter")
         expect(sign_link).to_have_attribute("target", "_blank")
         with site.expect_popup() as popup:

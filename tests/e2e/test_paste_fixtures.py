@@ -30,7 +30,7 @@ from tests.e2e.helpers import (
     preview,
 )
 
-pytestmark = pytest.mark.real_commits
+pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
 SOURCES = ("word", "google_docs", "libreoffice")
 NEW_LETTER = "/letters/new"
