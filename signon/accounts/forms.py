@@ -120,6 +120,21 @@ class LoginForm(BaseForm):
     submit = SubmitField("Log in")
 
 
+class ConfirmEmailForm(BaseForm):
+    """The mailed confirmation link's page. The link proves who reads the address's mail,
+    not who chose the account's password: someone may have registered another person's
+    address (a colleague invited to a team, say) and wait for its owner to confirm it.
+    The password is asked too, so that only whoever created the account confirms it."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter the password you chose when you created the account.")],
+        description="The one you chose when you created the account.",
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Confirm my address")
+
+
 class EmailOnlyForm(BaseForm):
     """Forgot password, resend confirmation: just an address."""
 

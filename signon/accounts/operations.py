@@ -279,10 +279,32 @@ def resend_email_confirmation(email: str, next_url: str | None = None) -> None:
         send_email_confirmation(user, next_url)
 
 
-def confirm_email(raw_token: str) -> User:
-    """Mark the address confirmed; every confirmation link of this user is then used up."""
+class NotTheRegistrantError(AccountsError):
+    """The password given with a confirmation link is not the account's."""
+
+
+def confirm_email(raw_token: str, password: str) -> User:
+    """Mark the address confirmed; every confirmation link of this user is then used up.
+
+    ``password`` must be the account's: the link proves who reads the address's mail, but
+    whoever registered someone else's address knows the password, and a role waiting for
+    the address (a team invitation) would be theirs once its owner confirmed. A wrong one
+    counts as a failed login (the same back-off) and confirms nothing; the owner of the
+    address can take the account over with a password reset, which proves the address too.
+    """
     token = _usable_token(raw_token, TokenPurpose.CONFIRM_EMAIL)
     user = token.user
+    if login_backoff_remaining(user.email):
+        raise NotTheRegistrantError(
+            "Too many wrong passwords for this address lately: please try again later."
+        )
+    if not verify_password(user.password_hash, password):
+        record_login_failure(user.email)
+        raise NotTheRegistrantError(
+            "This is not the password of the account created with this address. If you "
+            "did not create it, someone else did: reset the password to make the account "
+            "yours."
+        )
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
     _use_up_tokens(user, TokenPurpose.CONFIRM_EMAIL)

@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from signon.accounts import operations, queries, totp
 from signon.accounts.forms import (
     ChangePasswordForm,
+    ConfirmEmailForm,
     EmailOnlyForm,
     InviteForm,
     LoginForm,
@@ -303,27 +304,41 @@ def resend_confirmation() -> Response | str:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @public
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
 def confirm_email(token: str) -> Response | str | tuple[str, int]:
-    """GET shows a button; only the POST confirms (mail scanners follow links)."""
+    """GET shows the form; only the POST confirms (mail scanners follow links), with the
+    account's password (see ``ConfirmEmailForm``)."""
     problem = operations.token_problem(UserToken.find(token, TokenPurpose.CONFIRM_EMAIL))
     if problem is not None:
         return _token_problem_page("confirm", problem, resend_form=EmailOnlyForm(formdata=None))
-    form = ActionForm()
-    if form.validate_on_submit():
+    form = ConfirmEmailForm()
+    if request.method == "POST":
+        if not form.validate():
+            return _confirm_page(form, token, 422)
         try:
-            user = operations.confirm_email(token)
+            user = operations.confirm_email(token, form.password.data or "")
         except operations.InvalidTokenError as error:
             return _token_problem_page(
                 "confirm", error.problem, resend_form=EmailOnlyForm(formdata=None)
             )
+        except operations.NotTheRegistrantError as error:
+            form.password.errors = [str(error)]
+            return _confirm_page(form, token, 422)
         if user.two_step_enabled:  # never in practice (it is set up after confirming)
             _start_pending_login(user)
             return redirect(url_for("accounts.login_code", next=_next_url()))
         _log_in(user)
         flash("Thank you: your email address is confirmed and you are logged in.", "success")
         return redirect(_next_url() or url_for("core.home"))
-    return render_template(
-        "accounts/confirm_email.html", form=form, token=token, next_url=_next_url()
+    return _confirm_page(form, token)
+
+
+def _confirm_page(form: ConfirmEmailForm, token: str, status: int = 200) -> tuple[str, int]:
+    return (
+        render_template(
+            "accounts/confirm_email.html", form=form, token=token, next_url=_next_url()
+        ),
+        status,
     )
 
 

@@ -89,11 +89,11 @@ def test_confirm_email_marks_the_address_and_uses_up_every_confirmation_link() -
     user = make_user(confirmed=False)
     first, first_raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=1))
     second, second_raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=1))
-    assert ops.confirm_email(second_raw) is user
+    assert ops.confirm_email(second_raw, DEFAULT_PASSWORD) is user
     assert user.is_confirmed
     assert first.used_at is not None and second.used_at is not None
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.confirm_email(first_raw)
+        ops.confirm_email(first_raw, DEFAULT_PASSWORD)
     assert caught.value.problem is ops.TokenProblem.USED
 
 
@@ -102,11 +102,11 @@ def test_confirm_email_refuses_expired_and_unknown_links() -> None:
     token, raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=1))
     token.expires_at = utcnow() - timedelta(seconds=1)
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.confirm_email(raw)
+        ops.confirm_email(raw, DEFAULT_PASSWORD)
     assert caught.value.problem is ops.TokenProblem.EXPIRED
     assert not user.is_confirmed
     with pytest.raises(ops.InvalidTokenError) as caught:
-        ops.confirm_email("not-a-token")
+        ops.confirm_email("not-a-token", DEFAULT_PASSWORD)
     assert caught.value.problem is ops.TokenProblem.UNKNOWN
 
 
@@ -114,7 +114,7 @@ def test_a_reset_token_does_not_confirm_an_address() -> None:
     user = make_user(confirmed=False)
     _token, raw = UserToken.issue(user, TokenPurpose.RESET_PASSWORD, timedelta(hours=1))
     with pytest.raises(ops.InvalidTokenError):
-        ops.confirm_email(raw)
+        ops.confirm_email(raw, DEFAULT_PASSWORD)
 
 
 def test_resend_confirmation_mails_only_unconfirmed_accounts(outbox: MailCatcher) -> None:

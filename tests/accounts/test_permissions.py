@@ -19,7 +19,7 @@ from signon.core.tokens import hash_token, new_token
 from signon.core.transaction import commit
 from signon.db import utcnow
 from signon.extensions import db
-from tests.factories import make_organisation, make_user
+from tests.factories import DEFAULT_PASSWORD, make_organisation, make_user
 from tests.permissions import log_in_as
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -57,7 +57,14 @@ ROUTES = [
     Route("POST", "/login", ("200", "200", "200", "200"), {"email": "x@example.org"}),
     Route("POST", "/register", ("200", "200", "200", "200"), {"email": "x@example.org"}),
     Route("POST", "/confirm", ("302", "302", "302", "302"), {"email": "pending@example.org"}),
-    Route("POST", "/confirm/{confirm}", ("302", "302", "302", "302")),
+    # The mailed link with the account's password confirms it; without it, nothing.
+    Route("POST", "/confirm/{confirm}", ("422", "422", "422", "422")),
+    Route(
+        "POST",
+        "/confirm/{confirm}",
+        ("302", "302", "302", "302"),
+        {"password": DEFAULT_PASSWORD},
+    ),
     Route("POST", "/confirm/unknown-token", ("404", "404", "404", "404")),
     Route("POST", "/forgot-password", ("302", "302", "302", "302"), {"email": "x@example.org"}),
     Route("POST", "/reset-password/{reset}", ("200", "200", "200", "200"), {"password": "x"}),

@@ -85,6 +85,8 @@ REGISTRATION = {
     "password_confirm": "a long enough password",
     "timezone": "Africa/Nairobi",
 }
+#: What the confirmation page asks for: the password chosen at registration.
+CHOSEN = {"password": REGISTRATION["password"]}
 
 
 def test_register_page_has_the_fields_and_a_time_zone_input(client: FlaskClient) -> None:
@@ -115,7 +117,11 @@ def test_register_confirm_and_get_logged_in(client: FlaskClient, outbox: MailCat
     db.session.refresh(user)
     assert not user.is_confirmed, "a GET changes nothing (mail scanners follow links)"
 
-    response = client.post(link)
+    response = client.post(link, data={"password": "not the password chosen"})
+    assert response.status_code == 422 and "reset the password" in text(response)
+    db.session.refresh(user)
+    assert not user.is_confirmed and not is_logged_in(client)
+    response = client.post(link, data=CHOSEN)
     assert response.status_code == 302 and response.location == "/"
     db.session.refresh(user)
     assert user.is_confirmed
@@ -191,7 +197,7 @@ def test_register_answers_the_same_for_a_registered_address(
 def test_a_confirmation_link_works_once(client: FlaskClient, outbox: MailCatcher) -> None:
     client.post("/register", data=REGISTRATION)
     link = link_in(outbox.messages[0], "/confirm/")
-    assert client.post(link).status_code == 302
+    assert client.post(link, data=CHOSEN).status_code == 302
     client.post("/logout")
     again = client.get(link)
     assert again.status_code == 410
@@ -214,7 +220,7 @@ def test_an_expired_confirmation_link_offers_a_new_one(
     assert page.status_code == 410
     assert "expired" in text(page)
     assert 'action="/confirm"' in html(page), "a form to send a new link"
-    assert client.post(link).status_code == 410
+    assert client.post(link, data=CHOSEN).status_code == 410
     user = User.find_by_email("amira@example.org")
     assert user is not None and not user.is_confirmed
 
@@ -222,7 +228,7 @@ def test_an_expired_confirmation_link_offers_a_new_one(
     response = client.post("/confirm", data={"email": "amira@example.org"})
     assert response.status_code == 302
     fresh_link = link_in(only_mail_to(outbox, "amira@example.org"), "/confirm/")
-    assert client.post(fresh_link).status_code == 302
+    assert client.post(fresh_link, data=CHOSEN).status_code == 302
     assert is_logged_in(client)
 
 
@@ -261,7 +267,7 @@ def test_registering_from_an_invitation_comes_back_to_it(
     assert "a***@example.org" in text(landing) and "amira@" not in html(landing)
     client.post(register_url, data=REGISTRATION)
     confirm = link_in(only_mail_to(outbox, "amira@example.org"), "/confirm/")
-    response = client.post(confirm)
+    response = client.post(confirm, data=CHOSEN)
     assert response.location == invite_path
     response = client.post(invite_path)
     assert response.status_code == 302
@@ -316,7 +322,7 @@ def test_login_to_an_unconfirmed_account_mails_a_new_link(
     assert "confirm your email address" in flashes(client)[0]
     assert not is_logged_in(client)
     link = link_in(only_mail_to(outbox, "new@example.org"), "/confirm/")
-    assert client.post(link).status_code == 302
+    assert client.post(link, data={"password": DEFAULT_PASSWORD}).status_code == 302
     assert is_logged_in(client)
 
 

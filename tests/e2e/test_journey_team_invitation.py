@@ -85,8 +85,10 @@ def test_a_newcomer_is_invited_registers_confirms_and_lands_on_the_letter_as_dra
     page.reload()
     expect(page.get_by_role("table", name="Invitations waiting")).to_contain_text(NEWCOMER)
 
-    # The confirmation mail's link, then the button that confirms (a GET changes nothing).
+    # The confirmation mail's link, then the password chosen and the button that confirms
+    # (a GET changes nothing; the password shows that whoever confirms created the account).
     phone.goto(mailed_link(mail_catcher, NEWCOMER, "/confirm/"))
+    phone.get_by_label(re.compile(r"^\s*Your password\b")).fill(PASSWORD)
     phone.get_by_role("button", name="Confirm my address").click()
 
     expect(phone).to_have_url(re.compile(rf"/letters/{re.escape(slug)}/$"))

@@ -21,7 +21,7 @@ from signon.letters.operations import LetterError
 from signon.letters.views import TEAM_INVITE_LIMIT
 from tests.accounts.helpers import link_in, only_mail_to
 from tests.conftest import AppFactory, login
-from tests.factories import add_team_member, make_letter, make_user
+from tests.factories import DEFAULT_PASSWORD, add_team_member, make_letter, make_user
 from tests.smtp import MailCatcher
 
 #: operations build the mail's absolute links: they need a request context
@@ -215,7 +215,7 @@ def test_a_new_person_registers_confirms_and_finds_the_role_waiting(
     assert user is not None
     assert letter.role_of(user) is None, "not before the address is confirmed"
     confirm = link_in(only_mail_to(outbox, "newcomer@example.org"), "/confirm/")
-    response = newcomer.post(confirm)
+    response = newcomer.post(confirm, data={"password": "a long enough password"})
     assert response.status_code == 302
     assert response.location == f"/letters/{letter.slug}/"
     assert letter.role_of(user) == TeamRole.DRAFTER
@@ -290,7 +290,7 @@ def test_confirming_takes_every_waiting_role_but_not_expired_ones() -> None:
     old = db.session.scalar(select(TeamInvitation).where(TeamInvitation.letter_id == stale.id))
     assert old is not None
     old.expires_at = utcnow() - timedelta(minutes=1)
-    accounts.confirm_email(_fresh_confirmation_token(user))
+    accounts.confirm_email(_fresh_confirmation_token(user), DEFAULT_PASSWORD)
     assert first.role_of(user) == TeamRole.VIEWER
     assert second.role_of(user) == TeamRole.VIEWER
     assert stale.role_of(user) is None
@@ -364,3 +364,59 @@ def test_the_31st_team_invitation_in_a_minute_is_refused(
         assert "Too many requests" in refused.get_data(as_text=True)
         assert outbox.to("person30@example.org") == []
         assert len(db.session.scalars(select(TeamInvitation)).all()) == 30
+
+
+def test_registering_someone_elses_invited_address_does_not_take_their_role(
+    client: FlaskClient, outbox: MailCatcher
+) -> None:
+    """Red team: Mallory registers the address a coordinator invited (she cannot read its
+    mail) and knows the password. The address's owner, who expects mail from Signon after
+    the invitation, opens the confirmation link and presses "Confirm my address". Before,
+    that confirmed Mallory's account, logged the owner into it and gave it the drafter
+    role: Mallory then logged in with her password and drafted. The link proves who reads
+    the mail, not who chose the password: confirming now asks for the password too, so the
+    owner cannot confirm an account they did not create (they reset the password instead)."""
+    coordinator = make_user()
+    letter = make_letter(coordinator)
+    login(client, coordinator)
+    _invite(client, letter, "ada@example.org", role="drafter")
+    outbox.clear()
+
+    mallory = client.application.test_client()
+    registered = mallory.post(
+        "/register",
+        data={
+            "email": "ada@example.org",
+            "display_name": "Ada",
+            "password": "mallory's long password",
+            "password_confirm": "mallory's long password",
+        },
+    )
+    assert registered.status_code == 302
+    confirm = link_in(only_mail_to(outbox, "ada@example.org"), "/confirm/")
+
+    ada = client.application.test_client()
+    assert "Confirm my address" in ada.get(confirm).get_data(as_text=True)
+    pressed = ada.post(confirm, data={"password": "the password she would choose"})
+    assert pressed.status_code == 422
+    assert "reset" in pressed.get_data(as_text=True).lower()
+    squatted = User.find_by_email("ada@example.org")
+    assert squatted is not None and not squatted.is_confirmed
+    assert letter.role_of(squatted) is None
+    assert ada.get(f"/letters/{letter.slug}/").status_code == 302, "not logged in"
+    pressed = ada.post(confirm)  # no password at all: the same
+    assert pressed.status_code == 422 and not squatted.is_confirmed
+
+    # The owner takes the account over with a new password; the role waiting for the
+    # address is hers then, and Mallory's password is worth nothing.
+    outbox.clear()
+    ada.post("/forgot-password", data={"email": "ada@example.org"})
+    reset = link_in(only_mail_to(outbox, "ada@example.org"), "/reset-password/")
+    mine = "correct horse battery staple 7"
+    chosen = {"password": mine, "password_confirm": mine}
+    assert ada.post(reset, data=chosen).status_code == 302
+    assert squatted.is_confirmed and letter.role_of(squatted) == TeamRole.DRAFTER
+    refused = mallory.post(
+        "/login", data={"email": "ada@example.org", "password": "mallory's long password"}
+    )
+    assert refused.status_code == 200 and "Log in" in refused.get_data(as_text=True)

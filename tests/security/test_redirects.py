@@ -137,7 +137,7 @@ def test_email_confirmation_never_redirects_away(client: FlaskClient, raw: str) 
     page = client.get(f"/confirm/{token}?next={raw}")
     assert page.status_code == 200
     assert "evil.com" not in page.get_data(as_text=True).lower()
-    response = client.post(f"/confirm/{token}?next={raw}")
+    response = client.post(f"/confirm/{token}?next={raw}", data={"password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert_stays_here(response)
     assert response.location == "/"
