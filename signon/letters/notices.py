@@ -18,6 +18,7 @@ an endless chain of them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,8 +27,8 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from signon.accounts.models import Membership, NotificationPreference, User
@@ -48,6 +49,8 @@ from signon.letters.models import (
     NoticeDigest,
     TeamMember,
 )
+
+log = logging.getLogger(__name__)
 
 #: The request's unit of work, or a short one of its own (a mail failure's record).
 AnySession = Session | scoped_session[Any]
@@ -257,14 +260,50 @@ def send_digests(now: datetime | None = None) -> int:
     Idempotent: a person's digest is claimed (their ``NoticeDigest`` row moved to today,
     by an UPDATE that only one run can win, or its first INSERT) in the transaction that
     queues it, so a second run, or two at once, send nothing more that day.
+
+    Nothing is skipped: a digest covers the notices up to a :func:`watermark` below which
+    every notice is committed, so one written by a transaction still open when the digest
+    runs (its id taken before a later one that committed first) waits for the next.
     """
     now = now or utcnow()
+    through = watermark()
+    if through is None:
+        return 0
     people = db.session.scalars(
         select(User)
         .where(User.id.in_(_team_user_ids()), User.email_confirmed_at.is_not(None))
         .order_by(User.id)
     ).all()
-    return sum(1 for user in people if _send_digest(user, now))
+    return sum(1 for user in people if _send_digest(user, now, through))
+
+
+#: How long the digest waits for the transactions writing notices to end (PostgreSQL);
+#: longer, and this run sends nothing (the next hour's does).
+WATERMARK_WAIT_MS = 5000
+
+
+def watermark() -> int | None:
+    """The highest notice id such that no notice with a lower id can still appear: 0 for
+    none; ``None`` when it cannot be known now.
+
+    On PostgreSQL a notice's id is taken when it is INSERTed, not when its transaction
+    commits: a digest cut at the highest id it sees could pass over a lower one committed
+    a moment later, and never send it. ``LOCK TABLE … IN SHARE MODE``, in a short
+    transaction of its own, waits until every transaction that wrote a notice has ended
+    (new writers wait the few milliseconds until it is released), so every id up to the
+    maximum read under it is committed or rolled back. SQLite has one writer at a time:
+    a notice not committed yet has a higher id than every committed one.
+    """
+    with Session(bind=db.session.get_bind(), expire_on_commit=False) as session:
+        try:
+            with session.begin():
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text(f"SET LOCAL lock_timeout = '{WATERMARK_WAIT_MS}ms'"))
+                    session.execute(text(f"LOCK TABLE {Notice.__tablename__} IN SHARE MODE"))
+                return session.scalar(select(func.coalesce(func.max(Notice.id), 0)))
+        except DBAPIError as error:
+            log.warning("digests not sent this time: notices still being written (%s)", error)
+            return None
 
 
 def _team_user_ids() -> list[int]:
@@ -280,7 +319,7 @@ def digest_day(user: User, now: datetime) -> date:
     return now.astimezone(zone_named(user.timezone)).date()
 
 
-def _send_digest(user: User, now: datetime) -> bool:
+def _send_digest(user: User, now: datetime, through: int) -> bool:
     today = digest_day(user, now)
     state = db.session.get(NoticeDigest, user.id)
     if state is not None and state.sent_on >= today:
@@ -288,7 +327,7 @@ def _send_digest(user: User, now: datetime) -> bool:
     query = (
         select(Notice)
         .join(Letter, Letter.id == Notice.letter_id)
-        .where(Letter.visible_to(user.id), Notice.shown_to(user.id))
+        .where(Letter.visible_to(user.id), Notice.shown_to(user.id), Notice.id <= through)
         .order_by(Notice.letter_id, Notice.id)
     )
     if state is None:
@@ -301,7 +340,7 @@ def _send_digest(user: User, now: datetime) -> bool:
     sections = _digest_sections(user, found)
     if not sections:
         return False
-    if not _claim_digest(user, state, today, max(n.id for n in found)):
+    if not _claim_digest(user, state, today, through):
         return False
     count = sum(len(s.notices) for s in sections)
     queue_mail(

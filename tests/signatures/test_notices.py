@@ -9,6 +9,7 @@ through ``flask send-digests`` itself.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -687,3 +688,49 @@ def test_a_deadline_near_is_written_in_each_readers_zone(outbox: MailCatcher, ap
     text = MailCatcher.text_of(digest)
     assert "Signing closes in 10 hours (the deadline now: 6 January 2031, 03:00 JST)" in text
     assert "UTC" not in text
+
+
+# --- nothing skipped: a notice still being written when the digest runs ------------------------
+
+
+@pytest.mark.real_commits
+def test_a_notice_committed_after_a_later_one_is_in_the_digest_not_skipped(
+    app: Flask, outbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL takes a notice's id at its INSERT: a request still open (notice 1) when
+    another one commits (notice 2) and the digest runs. The digest waits for it rather
+    than covering notice 2 alone and moving on past notice 1 for ever."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: ids are taken in commit order")
+    with app.test_request_context():
+        letter, team = _letter()
+        commit()
+        letter_id, coordinator_email = letter.id, team["coordinator"].email
+    with db.engine.connect() as slow:
+        slow.execute(
+            Notice.__table__.insert().values(  # type: ignore[attr-defined]
+                letter_id=letter_id,
+                kind=NoticeKind.APPROVED,
+                summary="Slow NGO approved revision 1",
+                created_at=utcnow(),
+            )
+        )  # notice 1: its transaction stays open
+        with app.test_request_context():
+            notices.notify(db.session.get(Letter, letter_id), NoticeKind.APPROVED, "Quick NGO")
+            commit()  # notice 2, committed first
+        with monkeypatch.context() as patched, app.test_request_context():
+            patched.setattr(notices, "WATERMARK_WAIT_MS", 200)
+            assert notices.send_digests(utcnow()) == 0, "not now, rather than without it"
+            commit()
+        assert outbox.to(coordinator_email) == []
+        ends = threading.Timer(0.5, slow.commit)
+        ends.start()
+        try:
+            with app.test_request_context():
+                assert notices.send_digests(utcnow()) == 1
+                commit()
+        finally:
+            ends.join()
+    (digest,) = outbox.to(coordinator_email)
+    text = MailCatcher.text_of(digest)
+    assert "Quick NGO" in text and "Slow NGO approved revision 1" in text
