@@ -354,6 +354,34 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
         return Revision.hash_content(self.title, self.body_markdown) == self.content_sha256
 
 
+class RevisionDiff(db.Model):  # type: ignore[name-defined,misc]
+    """The diff of two revisions as readers see it (:func:`signon.letters.rendered_diff.
+    marked_revisions`: sanitised HTML and word counts), stored once it is made.
+
+    Revisions never change, so neither does their diff; made in the background when a
+    revision is saved (``letters.diff_store``), it saves every later page the diff's cost
+    (up to a second for a long letter, and the Changes page shows twenty).
+    """
+
+    __tablename__ = "revision_diffs"
+
+    old_revision_id: Mapped[int] = mapped_column(
+        ForeignKey("revisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    new_revision_id: Mapped[int] = mapped_column(
+        ForeignKey("revisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The version of the diff that made it (``rendered_diff.DIFF_VERSION``): an older
+    #: one is made again rather than shown.
+    version: Mapped[int]
+    html: Mapped[str] = mapped_column(Text)
+    words_added: Mapped[int]
+    words_removed: Mapped[int]
+
+    def __repr__(self) -> str:
+        return f"<RevisionDiff {self.old_revision_id}->{self.new_revision_id}>"
+
+
 class UnresolvedDraft(db.Model):  # type: ignore[name-defined,misc]
     """A text that could not be saved because it conflicted with someone else's edit.
 

@@ -248,6 +248,11 @@ class _Item(NamedTuple):
     blocks: _Path  # the blocks it is shown in (a deleted atom's mapped into the new text)
 
 
+#: Raised whenever a change to this module changes what a diff shows: diffs stored by an
+#: older version (``letters.diff_store``) are then made again.
+DIFF_VERSION = 2
+
+
 @dataclass(frozen=True)
 class MarkedDiff:
     """The new text, formatted, with the words removed and added marked inside it."""

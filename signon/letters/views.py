@@ -28,6 +28,7 @@ from signon.core.sessions import (
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
 from signon.letters import notices, operations, queries
+from signon.letters.diff_store import revision_diff
 from signon.letters.forms import (
     AddTeamOrganisationForm,
     AddTeamUserForm,
@@ -42,7 +43,7 @@ from signon.letters.forms import (
 from signon.letters.guard import letter_route
 from signon.letters.models import Letter, LetterStatus
 from signon.letters.operations import LetterError, SaveStatus
-from signon.letters.rendered_diff import conflict_views, marked_diff, marked_revisions
+from signon.letters.rendered_diff import conflict_views, marked_diff
 from signon.letters.text import blame, three_way_merge, word_diff
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")
@@ -534,7 +535,7 @@ def diff(letter: Letter) -> str:
         flash("Choose two revisions from the list.", "warning")
         old_number, new_number = max(1, head.number - 1), head.number
     old, new = by_number[old_number], by_number[new_number]
-    marked = marked_revisions(old, new)
+    marked = revision_diff(old, new)
     return render_template(
         "letters/diff.html",
         letter=letter,

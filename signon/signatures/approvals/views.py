@@ -27,8 +27,8 @@ from werkzeug.wrappers import Response
 from signon.core.access import public
 from signon.core.http_cache import keep_link_private
 from signon.extensions import db
+from signon.letters.diff_store import revision_diff
 from signon.letters.models import Letter, Revision
-from signon.letters.rendered_diff import marked_revisions
 from signon.letters.text import word_diff
 from signon.signatures.approvals.access import LinkProblem, usable_invitation
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
@@ -43,7 +43,7 @@ from signon.signatures.uploads import LogoError, process_logo
 
 
 def _diff(old: Revision, new: Revision) -> dict[str, Any]:
-    marked = marked_revisions(old, new)
+    marked = revision_diff(old, new)
     return {
         "old": old,
         "new": new,

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from signon.letters.models import ChangeKind
 
@@ -149,10 +150,38 @@ def _word_reasons(old: list[str], new: list[str]) -> list[str]:
     return reasons
 
 
+@lru_cache(maxsize=4096)
+def _line_words(line: str) -> tuple[str, ...]:
+    """:func:`words` of one line, kept: consecutive revisions share most of their lines."""
+    return tuple(words(line))
+
+
+def _body_reasons(old_body: str, new_body: str) -> list[str]:
+    """:func:`_word_reasons` of two texts, compared line by line first (by their words)
+    and word by word only within each run of changed lines.
+
+    The word matcher's cost grows with the words' repetitions across the whole text: on
+    a 50,000-character letter one comparison took 0.1-0.9 s, and the Changes page makes
+    one per revision shown. Lines whose words are the same (formatting aside) match
+    first; a line rewrapped or a paragraph split still compares word by word within
+    the run it falls in.
+    """
+    old_lines = [line for line in map(_line_words, old_body.split("\n")) if line]
+    new_lines = [line for line in map(_line_words, new_body.split("\n")) if line]
+    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    reasons: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed = [word for line in old_lines[i1:i2] for word in line]
+            added = [word for line in new_lines[j1:j2] for word in line]
+            reasons += _word_reasons(removed, added)
+    return reasons
+
+
 def propose(old_title: str, old_body: str, new_title: str, new_body: str) -> Proposal:
     """Editorial when only punctuation, spacing, formatting, case or spelling changed."""
     reasons = [f"title: {r}" for r in _word_reasons(words(old_title), words(new_title))]
-    reasons += _word_reasons(words(old_body), words(new_body))
+    reasons += _body_reasons(old_body, new_body)
     if reasons:
         return Proposal(ChangeKind.SUBSTANTIVE, tuple(reasons[:5]))
     return Proposal(

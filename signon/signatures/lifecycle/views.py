@@ -23,9 +23,10 @@ from signon.core.forms import ActionForm
 from signon.core.permissions import Action
 from signon.core.timefmt import format_datetime, local
 from signon.letters import queries
+from signon.letters.diff_store import revision_diffs
 from signon.letters.guard import letter_route
 from signon.letters.models import ChangeKind, Letter, Revision
-from signon.letters.rendered_diff import MarkedDiff, marked_revisions
+from signon.letters.rendered_diff import MarkedDiff
 from signon.letters.text import DiffSegment, DiffStats, word_diff
 from signon.signatures.blueprint import bp
 from signon.signatures.invitations.reminders import REMINDERS_SENT
@@ -65,13 +66,13 @@ class RevisionChange:
 
 
 def _change(
-    revision: Revision, parent: Revision, approvals: list[int], with_diff: bool
+    revision: Revision, parent: Revision, approvals: list[int], marked: MarkedDiff | None
 ) -> RevisionChange:
-    """The change as readers see it: the rendered text's diff, and the proposal."""
+    """The change as readers see it: the rendered text's diff (``marked``, when the page
+    shows it), and the proposal."""
     affected = sum(1 for n in approvals if n < revision.number)
-    if not with_diff:
+    if marked is None:
         return RevisionChange(revision, parent, None, None, None, affected)
-    marked = marked_revisions(parent, revision)
     title = word_diff(parent.title, revision.title) if parent.title != revision.title else None
     proposal = propose(parent.title, parent.body_markdown, revision.title, revision.body_markdown)
     return RevisionChange(revision, parent, marked, title, marked.stats, affected, proposal)
@@ -93,20 +94,33 @@ def _render_changes(letter: Letter, failed: tuple[int, ClassifyForm] | None = No
     by_number = {r.number: r for r in revisions}
     approvals = ops.held_approval_numbers(letter)
     earliest = min(approvals) if approvals else None
+    # Which revisions show their diff: those awaiting classification, and the latest
+    # unclassified ones that no approval depends on (each costs a diff if not stored).
+    shown: list[Revision] = []
+    optional_count = 0
+    for revision in reversed(revisions[1:]):  # newest first
+        if revision.change_kind is not None:
+            continue
+        if earliest is not None and revision.number > earliest:
+            shown.append(revision)
+        elif optional_count < OPTIONAL_DIFFS:
+            optional_count += 1
+            shown.append(revision)
+    diffs = revision_diffs([(by_number[r.number - 1], r) for r in shown])
+    marked = {r.id: diff for r, diff in zip(shown, diffs, strict=True)}
     pending: list[RevisionChange] = []
     optional: list[RevisionChange] = []
     classified: list[RevisionChange] = []
     for revision in reversed(revisions[1:]):  # newest first
-        parent = by_number[revision.number - 1]
-        if revision.change_kind is None:
-            if earliest is not None and revision.number > earliest:
-                pending.append(_change(revision, parent, approvals, with_diff=True))
-            else:
-                # optional: the diffs of the latest ones only (each costs a word diff)
-                with_diff = len(optional) < OPTIONAL_DIFFS
-                optional.append(_change(revision, parent, approvals, with_diff=with_diff))
+        change = _change(
+            revision, by_number[revision.number - 1], approvals, marked.get(revision.id)
+        )
+        if revision.change_kind is not None:
+            classified.append(change)
+        elif earliest is not None and revision.number > earliest:
+            pending.append(change)
         else:
-            classified.append(_change(revision, parent, approvals, with_diff=False))
+            optional.append(change)
     cover = coverage(revisions)
     return render_template(
         "signatures/lifecycle_changes.html",

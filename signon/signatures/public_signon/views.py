@@ -37,8 +37,8 @@ from signon.core.locks import read_shared
 from signon.core.storage import send_stored_or_404
 from signon.extensions import db, limiter
 from signon.letters import queries
+from signon.letters.diff_store import revision_diff
 from signon.letters.models import Letter, Revision
-from signon.letters.rendered_diff import marked_revisions
 from signon.letters.text import word_diff
 from signon.signatures import counts
 from signon.signatures.approvals.operations import SignatureError, StaleRevisionError
@@ -414,7 +414,7 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
             email=sign_request.email,
             form=ConfirmPublicForm(formdata=None, revision_id=str(head.id)),
             changed=changed,
-            body_diff=marked_revisions(shown, head) if changed else None,
+            body_diff=revision_diff(shown, head) if changed else None,
             title_diff=word_diff(shown.title, head.title) if shown.title != head.title else None,
             taken=taken,
             page_lang=letter.language,
