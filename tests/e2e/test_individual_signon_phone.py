@@ -2,7 +2,10 @@
 the signatory-side journey's public sign-on. They give name, title and affiliation (no
 country, no "on behalf of"), confirm from the mail, a coordinator accepts, and the public
 page lists them apart, under "Individual signatories", with the affiliation "for
-identification only". Every page is checked with axe-core (tests/e2e/conftest.py)."""
+identification only". A namesake signs too (allowed; moderation shows the possible
+duplicate), and two more people: the coordinator accepts the three as a selection, and
+the list is sorted by family name. Every page is checked with axe-core
+(tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import re
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ViewportSize, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from sqlalchemy import select
 
 from signon.accounts.models import User
@@ -80,6 +83,23 @@ def test_an_individual_signs_on(
     item.get_by_role("button", name="Accept and publish").click()
     expect(moderator.get_by_text("No signature awaits moderation.")).to_be_visible()
     assert_fits_the_width(moderator, viewport["width"])
+
+    # Three more people: another Ольга Иванова (a namesake is allowed; moderation sees the
+    # possible duplicate), Bruno Young and Zoe Adams (listed by family name: Adams, Young).
+    for person, address in (
+        ("Ольга Иванова", "olga.i@example.net"),
+        ("Bruno Young", "bruno@example.net"),
+        ("Zoe Adams", "zoe@example.net"),
+    ):
+        _sign_as_individual(new_page(viewport), mail_catcher, slug, person, address)
+    moderator.reload()
+    namesake = moderator.locator("article.moderation-item", has_text="olga.i@example.net")
+    expect(namesake.locator(".flash-warning")).to_contain_text("Possible duplicate")
+    expect(namesake.locator(".flash-warning")).to_contain_text("Ольга Иванова")
+    moderator.get_by_label("Select all on this page").check()
+    moderator.get_by_role("button", name="Accept and publish the selected").click()
+    expect(moderator.get_by_text("3 signatures accepted")).to_be_visible()
+
     reader = new_page(viewport)  # another visitor
     reader.goto(f"/p/{slug}")
     listed = reader.locator("#signatories")
@@ -87,4 +107,24 @@ def test_an_individual_signs_on(
     expect(listed).to_contain_text(
         "Ольга Иванова, Professor of Law, University of Nairobi (for identification only)"
     )
+    entries = listed.locator("li")
+    expect(entries).to_have_count(4)
+    expect(entries.nth(0)).to_contain_text("Zoe Adams")  # not Bruno first: family names
+    expect(entries.nth(1)).to_contain_text("Bruno Young")
+    expect(entries.filter(has_text="Ольга Иванова")).to_have_count(2)
     assert_fits_the_width(reader, viewport["width"])
+
+
+def _sign_as_individual(
+    page: Page, mail_catcher: MailCatcher, slug: str, name: str, email: str
+) -> None:
+    """Sign the public letter as an individual and confirm from the mailed link."""
+    page.goto(f"/p/{slug}")
+    page.locator("#person-name").fill(name)
+    page.locator("#person-email").fill(email)
+    form = page.locator("form", has=page.locator("#person-name"))
+    form.get_by_role("button", name="Sign and confirm by e-mail").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.goto(mailed_link(mail_catcher, email, "/confirm/"))
+    page.get_by_role("button", name="Confirm and sign").click()
+    expect(page.get_by_text("your e-mail address is confirmed")).to_be_visible()
