@@ -51,6 +51,7 @@ from signon.accounts.notifications import describe_hours
 from signon.core.access import public
 from signon.core.forms import ActionForm
 from signon.core.permissions import Action, OrganisationRole, require
+from signon.core.sessions import forget_browser_copies
 from signon.core.urls import safe_next_url
 from signon.extensions import db, limiter
 
@@ -245,9 +246,11 @@ def logout() -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    operations.log_out_everywhere(_user())
+    user = _user()
+    operations.log_out_everywhere(user)
     logout_user()
     session.clear()
+    forget_browser_copies(user.id)
     flash("You have logged out, on this device and every other one.", "success")
     return redirect(url_for("core.home"))
 

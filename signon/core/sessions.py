@@ -46,6 +46,8 @@ SEEN_AT = "session_seen_at"
 SEEN_RESOLUTION_SECONDS = 60
 #: The editor's browser copy that the server has just taken (read once by the next page).
 SAVED_BROWSER_DRAFT = "editor_saved_browser_draft"
+#: Whose copies of unsaved text the browser should delete (the page after logging out).
+FORGOTTEN_BROWSER_COPIES = "forgotten_browser_copies"
 
 
 def now() -> float:
@@ -159,17 +161,50 @@ def forget_browser_draft(name: str) -> None:
     session[SAVED_BROWSER_DRAFT] = name
 
 
-#: The editor's browser copy of a letter not created yet (/letters/new).
-NEW_LETTER_DRAFT = "new-letter"
+def browser_copies_owner(user_id: int) -> str:
+    """How the name of every copy of a person's unsaved text kept in the browser starts
+    (localStorage: the editor's drafts, static/js/editor.js; the live editor's unconfirmed
+    changes, static/js/live.js): per person, so that someone else logging in on the same
+    browser is never offered it, and logging out deletes that person's copies
+    (:func:`forget_browser_copies`)."""
+    return f"user-{user_id}:"
 
 
-def browser_draft_name(letter_id: int, base_revision_id: int | None = None) -> str:
-    """The editor's browser copy of a letter's text: per letter, then per base revision.
+def new_letter_draft_name(user_id: int | None = None) -> str:
+    """The editor's browser copy of a letter not created yet (/letters/new)."""
+    return browser_copies_owner(_user_id(user_id)) + "new-letter"
+
+
+def browser_draft_name(
+    letter_id: int, base_revision_id: int | None = None, *, user_id: int | None = None
+) -> str:
+    """The editor's browser copy of a letter's text: the person's (``user_id``, by
+    default who is logged in), per letter, then per base revision.
 
     The editor adds ``:base-<id>`` itself (from the form's base revision) when it stores.
     """
-    name = f"letter-{letter_id}"
+    name = f"{browser_copies_owner(_user_id(user_id))}letter-{letter_id}"
     return name if base_revision_id is None else f"{name}:base-{base_revision_id}"
+
+
+def _user_id(user_id: int | None) -> int:
+    if user_id is not None:
+        return user_id
+    found: int = current_user.id
+    return found
+
+
+def forget_browser_copies(user_id: int) -> None:
+    """The person logged out: the next page deletes their copies of unsaved text from the
+    browser (on a shared computer the next person must not read them). Call after the
+    session is cleared."""
+    session[FORGOTTEN_BROWSER_COPIES] = browser_copies_owner(user_id)
+
+
+def take_forgotten_browser_copies() -> str | None:
+    """For base.html: whose browser copies to delete, once (:func:`forget_browser_copies`)."""
+    owner = session.pop(FORGOTTEN_BROWSER_COPIES, None)
+    return owner if isinstance(owner, str) else None
 
 
 def take_saved_browser_draft() -> str | None:
@@ -185,3 +220,5 @@ def init_app(app: Flask) -> None:
     app.before_request(check_session_age)
     app.jinja_env.globals["take_saved_browser_draft"] = take_saved_browser_draft
     app.jinja_env.globals["browser_draft_name"] = browser_draft_name
+    app.jinja_env.globals["browser_copies_owner"] = browser_copies_owner
+    app.jinja_env.globals["take_forgotten_browser_copies"] = take_forgotten_browser_copies

@@ -20,10 +20,10 @@ from signon.core.input_guard import whole_number
 from signon.core.markdown import render_markdown
 from signon.core.permissions import Action, TeamRole
 from signon.core.sessions import (
-    NEW_LETTER_DRAFT,
     background,
     browser_draft_name,
     forget_browser_draft,
+    new_letter_draft_name,
 )
 from signon.core.timefmt import local
 from signon.extensions import db, limiter
@@ -76,10 +76,10 @@ def new() -> Response | str:
             body=form.body.data or "",
             drafting_organisation=organisation,
         )
-        forget_browser_draft(NEW_LETTER_DRAFT)
+        forget_browser_draft(new_letter_draft_name())
         flash(f"“{letter.title}” is created. Invite your drafting team next.", "success")
         return redirect(url_for("letters.show", slug=letter.slug))
-    return render_template("letters/new.html", form=form, new_letter_draft=NEW_LETTER_DRAFT)
+    return render_template("letters/new.html", form=form, new_letter_draft=new_letter_draft_name())
 
 
 @bp.get("/<slug>/")

@@ -975,7 +975,8 @@
   }
 
   // ---------------------------------------------------------------------------------
-  // Unsaved text kept in this browser (<textarea data-editor-draft="letter-5">).
+  // Unsaved text kept in this browser (<textarea data-editor-draft="user-3:letter-5">: the
+  // person's, core.sessions.browser_draft_name; logging out deletes it, signon.js).
   //
   // What is typed is stored as {body, base, savedAt} under "signon-draft:<name>:base-<id>",
   // <id> being the form's base revision (data-editor-base-field), while typing and

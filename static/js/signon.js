@@ -42,6 +42,46 @@
   if (saved && saved.content) {
     try { window.localStorage.removeItem("signon-draft:" + saved.content); } catch (e) { /* no storage */ }
   }
+  // Copies of a person's unsaved text kept in this browser: editor.js's drafts under
+  // "signon-draft:user-<id>:…", live.js's unconfirmed changes under
+  // "signon-live-unsent:user-<id>:…" (signon/core/sessions.py: browser_copies_owner).
+  // Logging out deletes that person's copies, so that the next person on a shared computer
+  // cannot read them: the page after it names whose (<meta name="signon-forget-copies">);
+  // drafts kept before copies were named per person ("signon-draft:letter-…") go too.
+  // "Log out" asks first when there are some (<form data-browser-copies="user-<id>:">).
+  var COPY_PREFIXES = ["signon-draft:", "signon-live-unsent:"];
+  function browserCopies(owner, withUnowned) {
+    var keys = [];
+    try {
+      var store = window.localStorage;
+      for (var index = 0; index < store.length; index++) {
+        var key = store.key(index) || "";
+        var mine = COPY_PREFIXES.some(function (prefix) { return key.indexOf(prefix + owner) === 0; });
+        var unowned = key.indexOf("signon-draft:") === 0 && key.indexOf("signon-draft:user-") !== 0;
+        if (mine || (withUnowned && unowned)) { keys.push(key); }
+      }
+    } catch (e) { /* no storage */ }
+    return keys;
+  }
+  var forget = document.querySelector('meta[name="signon-forget-copies"]');
+  if (forget && forget.content) {
+    browserCopies(forget.content, true).forEach(function (key) {
+      try { window.localStorage.removeItem(key); } catch (e) { /* no storage */ }
+    });
+  }
+  // Capture: before the confirmation above reads data-confirm.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var owner = form instanceof HTMLFormElement ? form.getAttribute("data-browser-copies") : null;
+    if (!owner) { return; }
+    if (browserCopies(owner, false).length) {
+      form.dataset.confirm = "This browser keeps text you typed that is not saved yet." +
+        " Logging out deletes it from this browser, so that nobody else using it can read it." +
+        " Log out anyway?";
+    } else {
+      delete form.dataset.confirm;
+    }
+  }, true);
   // The conflict page: typing your own wording of a passage chooses "Write it yourself".
   document.addEventListener("input", function (event) {
     var option = event.target.closest && event.target.closest(".conflict-option-edit");

@@ -197,7 +197,7 @@ def test_the_page_after_a_save_clears_the_editors_browser_copy(
         data={"title": letter.title, "body": "After.\n", "base_revision": head.id},
         follow_redirects=True,
     )
-    name = browser_draft_name(letter.id, head.id)
+    name = browser_draft_name(letter.id, head.id, user_id=user.id)
     assert f'<meta name="signon-saved-draft" content="{name}">' in response.get_data(as_text=True)
     # Once only.
     assert "signon-saved-draft" not in client.get("/letters/").get_data(as_text=True)
@@ -224,3 +224,29 @@ def test_the_live_preview_of_an_expired_session_gets_the_message_as_json(
     )
     assert response.status_code == 401
     assert response.get_json() == {"errors": {"body": [IDLE_MESSAGE + " " + KEPT]}}
+
+
+def test_the_editors_browser_copies_are_the_persons_and_logging_out_deletes_them(
+    client: FlaskClient, clock: Clock
+) -> None:
+    """A copy of unsaved text kept in the browser is named after its person (someone else
+    logging in on the same browser is never offered it), and the page after logging out
+    names whose copies the browser deletes (static/js/signon.js; in Chromium:
+    tests/e2e/test_session_expiry.py)."""
+    user, other = make_user(), make_user()
+    letter = make_letter(user, body="Before.\n")
+    assert log_in(client, user.email).status_code == 302
+    edit = client.get(f"/letters/{letter.slug}/edit?live=off").get_data(as_text=True)
+    assert f'data-editor-draft="user-{user.id}:letter-{letter.id}"' in edit
+    assert f'data-browser-copies="user-{user.id}:"' in edit  # the Log out form asks first
+    new = client.get("/letters/new").get_data(as_text=True)
+    assert f'data-editor-draft="user-{user.id}:new-letter"' in new
+    assert "signon-forget-copies" not in edit + new
+
+    after = client.post("/logout", follow_redirects=True).get_data(as_text=True)
+    assert f'<meta name="signon-forget-copies" content="user-{user.id}:">' in after
+    assert "signon-forget-copies" not in client.get("/login").get_data(as_text=True)  # once
+    assert log_in(client, other.email).status_code == 302
+    page = client.get("/letters/").get_data(as_text=True)
+    assert "signon-forget-copies" not in page
+    assert f'data-browser-copies="user-{other.id}:"' in page

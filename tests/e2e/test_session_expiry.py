@@ -13,7 +13,7 @@ import re
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from signon.core import transaction
 from tests.e2e.conftest import LiveServer
@@ -28,7 +28,7 @@ from tests.e2e.helpers import (
     login_directly,
     preview,
 )
-from tests.factories import add_revision, make_letter, make_user
+from tests.factories import add_revision, add_team_member, make_letter, make_user
 
 pytestmark = pytest.mark.real_commits
 
@@ -187,3 +187,86 @@ def test_restored_text_merges_with_what_others_saved_meanwhile(
     expect(text).to_contain_text("Opening words, sharpened.")
     expect(text).to_contain_text("Closing words, softened.")
     _expect_drafts_cleared(page)
+
+
+COPIES = """() => Object.keys(localStorage)
+  .filter(k => k.startsWith('signon-draft:') || k.startsWith('signon-live-unsent:')).sort()"""
+
+
+def test_logging_out_deletes_the_persons_copies_of_unsaved_text_from_the_browser(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """On a shared computer the next person must not read someone's unsaved text: the
+    browser's copies (the editor's draft, the live editor's unconfirmed changes) are the
+    person's, never offered to someone else, and logging out deletes them, after asking."""
+    user = create_user(app)
+    other = create_user(app, name="Olga Other")
+    slug = _letter_of(app, user)
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.core.permissions import TeamRole
+        from signon.extensions import db
+        from signon.letters.models import Letter
+
+        letter = db.session.scalars(db.select(Letter).filter_by(slug=slug)).one()
+        letter_id = letter.id
+        add_team_member(letter, role=TeamRole.DRAFTER, user=db.session.get(User, other.id))
+        transaction.commit()
+
+    login_directly(page, user, f"/letters/{slug}/edit")  # live: where its copy would be kept
+    live_store = page.locator("[data-live-for]").get_attribute("data-live-store")
+    assert live_store == f"user-{user.id}:letter-{letter_id}"
+    page.goto(f"/letters/{slug}/edit?live=off")
+    editor_set_text(page, TYPED)  # typed on one's own, not saved
+    page.wait_for_function(f"() => ({COPIES})().length === 1")
+    page.goto("/letters/")
+    # What the live editor keeps of changes typed offline in a tab since closed, and a
+    # draft kept before copies were named per person.
+    page.evaluate(
+        """([live, unowned]) => {
+          localStorage.setItem(live, JSON.stringify({update: "AAA=", at: Date.now()}));
+          localStorage.setItem(unowned, JSON.stringify({body: "Unowned.", base: "", savedAt: ""}));
+        }""",
+        [f"signon-live-unsent:{live_store}", f"signon-draft:letter-{letter_id}"],
+    )
+
+    # Someone else on the same browser is not offered the text, and keeps their own.
+    login_directly(page, other, f"/letters/{slug}/edit?live=off")
+    expect(editor(page)).to_have_value(FIRST)
+    expect(page.get_by_text("You have unsaved text from")).to_have_count(0)
+    editor_set_text(page, "Olga's own words.")
+    page.wait_for_function(f"() => ({COPIES})().length === 4")
+    page.goto("/letters/")
+    others = [k for k in page.evaluate(COPIES) if k.startswith(f"signon-draft:user-{other.id}:")]
+    assert len(others) == 1
+
+    # Back to the first person, who logs out: asked first, then the copies are deleted.
+    login_directly(page, user, "/letters/")
+    asked: list[str] = []
+    answers = [False, True]  # cancel, then log out
+
+    def on_dialog(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if answers.pop(0):
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()  # still logged in
+    assert asked == [
+        "This browser keeps text you typed that is not saved yet. Logging out deletes it"
+        " from this browser, so that nobody else using it can read it. Log out anyway?"
+    ]
+    assert len(page.evaluate(COPIES)) == 4
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You have logged out")).to_be_visible()
+    page.wait_for_function(f"() => ({COPIES})().length === 1")
+    assert page.evaluate(COPIES) == others  # only the other person's own copy is left
+
+    # Nothing left to lose: logging out asks nothing.
+    login_directly(page, user, "/letters/")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You have logged out")).to_be_visible()
+    assert len(asked) == 2

@@ -33,8 +33,9 @@ class LivePanel:
     #: A viewer follows the text but cannot change it.
     readonly: bool
     #: Where the page keeps the changes the server has not confirmed yet (localStorage,
-    #: static/js/live.js): per person and letter, so that someone else logging in on the
-    #: same browser never sends them under their own name.
+    #: static/js/live.js): per person and letter (``core.sessions.browser_draft_name``), so
+    #: that someone else logging in on the same browser never sends them under their own
+    #: name, and logging out deletes them.
     store: str
 
 
@@ -50,7 +51,7 @@ def live_editing(letter: Letter) -> LivePanel | None:
         save_url=url_for("drafting.live_save", slug=letter.slug),
         name=current_user.display_name,
         readonly=access != Access.WRITE,
-        store=f"user-{current_user.id}:{browser_draft_name(letter.id)}",
+        store=browser_draft_name(letter.id),
     )
 
 
