@@ -130,6 +130,8 @@ SCHEMAS: dict[str, Any] = {
             "approved_at",
             "state",
             "group",
+            "title",
+            "affiliation",
         ],
         "additionalProperties": False,
         "properties": {
@@ -168,6 +170,16 @@ SCHEMAS: dict[str, Any] = {
                 "individuals (`type` `individual`) are always listed, one by one, in the "
                 "last group, `Individual signatories`, sorted by family name, whatever the "
                 "grouping and order. Items come in the list's order, group after group.",
+            },
+            "title": {
+                "type": ["string", "null"],
+                "description": "An individual's title or role, as the public page prints "
+                "it; `null` for organisations.",
+            },
+            "affiliation": {
+                "type": ["string", "null"],
+                "description": "An individual's affiliation, printed “for identification "
+                "only” (the institution does not sign); `null` for organisations.",
             },
         },
     },

@@ -17,6 +17,7 @@ from typing import Any
 from signon.letters.models import Letter, Revision
 from signon.signatures import counts
 from signon.signatures.listing import Entry, Listed, ListPage, listed
+from signon.signatures.models import SignatoryKind
 from signon.signatures.state import SignatoryState
 
 
@@ -86,6 +87,7 @@ def letter_payload(facts: LetterFacts, counts: Counts, links: dict[str, str]) ->
 
 def signatory_payload(item: Entry) -> dict[str, Any]:
     signature = item.signature
+    individual = signature.kind == SignatoryKind.INDIVIDUAL
     return {
         "name": signature.name,
         "sort_name": signature.sort_name,
@@ -98,4 +100,8 @@ def signatory_payload(item: Entry) -> dict[str, Any]:
         "approved_at": iso(signature.approved_at),
         "state": SignatoryState.APPROVED_CURRENT.value,
         "group": item.group,
+        # what the public page prints after an individual's name; an organisation's
+        # representative is not published
+        "title": (signature.representative_title or None) if individual else None,
+        "affiliation": (signature.affiliation or None) if individual else None,
     }

@@ -341,6 +341,9 @@ class Printable(Listable, Protocol):
     def representative_title(self) -> str | None: ...
 
     @property
+    def affiliation(self) -> str | None: ...
+
+    @property
     def website(self) -> str | None: ...
 
     @property
@@ -362,6 +365,7 @@ PRINTED_COLUMNS = (
     Signature.kind,
     Signature.representative_name,
     Signature.representative_title,
+    Signature.affiliation,
     Signature.website,
     Signature.revision_id,
     Signature.approved_sha256,

@@ -24,12 +24,21 @@ def sign(
     kind: SignatoryKind = SignatoryKind.NGO,
     sort_name: str | None = None,
     moderation: Moderation = Moderation.NOT_NEEDED,
+    representative_title: str | None = None,
+    affiliation: str | None = None,
 ) -> Signature:
     """``name`` approves ``revision`` (default: the head), recorded as an import."""
     return operations.approve(
         letter,
         revision or letter.head(),
-        operations.SignatoryDetails(name=name, kind=kind, country=country, sort_name=sort_name),
+        operations.SignatoryDetails(
+            name=name,
+            kind=kind,
+            country=country,
+            sort_name=sort_name,
+            representative_title=representative_title,
+            affiliation=affiliation,
+        ),
         email=None,
         source=SignatureSource.IMPORT,
         moderation=moderation,

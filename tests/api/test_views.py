@@ -158,6 +158,8 @@ def test_signatories_payload_order_and_states(client: FlaskClient) -> None:
         "approved_at": by_name["Amnesty International"]["approved_at"],
         "state": "approved_current",
         "group": None,
+        "title": None,  # an organisation's representative is not published
+        "affiliation": None,
     }
     assert by_name["Amnesty International"]["approved_at"].endswith("Z")
     assert by_name["the Moroccan Coalition for the ICC"]["state"] == "approved_current"
@@ -476,18 +478,29 @@ def test_individuals_are_listed_in_their_own_last_group_as_documented(
     """What the OpenAPI document says of ``group``: organisations ungrouped (``null``),
     individuals one by one in the last group, by family name."""
     world = build_world()
-    sign(world.public, "Zoe Adams", kind=SignatoryKind.INDIVIDUAL)
+    sign(
+        world.public,
+        "Zoe Adams",
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
     sign(world.public, "Aaron Zimmer", kind=SignatoryKind.INDIVIDUAL)
     transaction.commit()
-    items = [(i["group"], i["name"], i["sort_name"]) for i in _page(client, "")["items"]]
+    page = _page(client, "")["items"]
+    items = [(i["group"], i["name"], i["sort_name"]) for i in page]
     assert items[-2:] == [
         ("Individual signatories", "Zoe Adams", "Adams"),
         ("Individual signatories", "Aaron Zimmer", "Zimmer"),
     ]
     assert {group for group, _, _ in items[:-2]} == {None}
+    # what the public page prints after an individual's name
+    details = [(i["title"], i["affiliation"]) for i in page]
+    assert details[-2:] == [("Professor of Law", "University of Nairobi"), (None, None)]
     described = client.get("/api/v1/openapi.json").get_json()
-    group = described["components"]["schemas"]["Signatory"]["properties"]["group"]
-    assert "Individual signatories" in group["description"]
+    properties = described["components"]["schemas"]["Signatory"]["properties"]
+    assert "Individual signatories" in properties["group"]["description"]
+    assert "for identification only" in properties["affiliation"]["description"]
 
 
 def test_the_groups_follow_the_lists_groups(client: FlaskClient) -> None:

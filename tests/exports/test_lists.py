@@ -110,8 +110,8 @@ def test_csv_has_the_columns_in_order_and_neutralises_formulas() -> None:
     assert not body.startswith(b"\xef\xbb\xbf")
     header = body.split(b"\r\n", 1)[0].decode()
     assert header == (
-        "position,group,name,sort_name,country,type,representative,title,website,"
-        "approved_revision,approved_sha256,approved_at"
+        "position,group,name,sort_name,country,type,representative,title,affiliation,"
+        "website,approved_revision,approved_sha256,approved_at"
     )
     rows = parse_csv(body)
     assert [r["name"] for r in rows] == [
@@ -266,6 +266,34 @@ def test_json_download(client: FlaskClient) -> None:
     document = response.get_json()
     assert document["count"] == 3
     assert document["signatories"][1]["approved_at"] == "2017-12-05T09:30:15Z"
+
+
+def test_the_downloads_give_an_individuals_title_and_affiliation(client: FlaskClient) -> None:
+    letter, coordinator = build_letter()
+    sign(
+        letter,
+        letter.head(),
+        "Amina Mohammed",
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="Professor of Law",
+        affiliation="University of Nairobi",
+    )
+    commit()
+    login(client, coordinator)
+    document = client.get(f"/letters/{letter.slug}/export/signatories.json").get_json()
+    person = document["signatories"][-1]
+    assert (person["group"], person["name"], person["sort_name"]) == (
+        "Individual signatories",
+        "Amina Mohammed",
+        "Mohammed",
+    )
+    assert (person["title"], person["affiliation"]) == ("Professor of Law", "University of Nairobi")
+    assert {s["affiliation"] for s in document["signatories"][:-1]} == {None}
+    rows = parse_csv(client.get(f"/letters/{letter.slug}/export/signatories.csv").data)
+    assert (rows[-1]["title"], rows[-1]["affiliation"]) == (
+        "Professor of Law",
+        "University of Nairobi",
+    )
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ COLUMNS: tuple[str, ...] = (
     "type",
     "representative",
     "title",
+    "affiliation",
     "website",
     "approved_revision",
     "approved_sha256",
@@ -54,6 +55,8 @@ class ListRow:
     type: str
     representative: str | None
     title: str | None
+    #: An individual's affiliation (printed "for identification only"); empty otherwise.
+    affiliation: str | None
     website: str | None
     approved_revision: int | None
     approved_sha256: str | None
@@ -79,6 +82,7 @@ def row_values(entry: Entry | PrintedEntry) -> tuple[Any, ...]:
         signature.kind.value,
         signature.representative_name,
         signature.representative_title,
+        signature.affiliation,
         signature.website,
         entry.approved_number,
         signature.approved_sha256,
