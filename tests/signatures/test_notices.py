@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from signon.accounts.models import NotificationPreference, User
+from signon.core import transaction
 from signon.core.jobs import periodic_tasks
 from signon.core.mail import queue_mail, send_due
 from signon.core.notices import Delivery, NoticeKind, delivery_for
@@ -421,6 +422,36 @@ def test_the_digest_is_one_mail_a_day_whatever_the_number_of_runs(
     text = MailCatcher.text_of(outbox.to(team["coordinator"].email)[0])
     assert "Third NGO approved" in text and "First NGO" not in text
     assert _digest(outbox, app, timedelta(days=1)) == 0
+
+
+def test_a_digest_run_that_dies_half_way_loses_nothing_and_sends_nothing_twice(
+    outbox: MailCatcher, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run is one unit of work: dying at the second person (a crash, a lost database)
+    rolls back the first person's claim and mail with it; the next run sends both once."""
+    letter, team = _letter()
+    second = make_user(email="second-coordinator@team.example.org")
+    add_team_member(letter, role=TeamRole.COORDINATOR, user=second)
+    approve_through(make_invitation(letter, organisation_name="Early NGO"))
+    commit()
+    sections = notices._digest_sections
+
+    def dies_at_the_second(user: User, found: Any) -> Any:
+        if user.id == second.id:
+            raise RuntimeError("the process dies here")
+        return sections(user, found)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(notices, "_digest_sections", dies_at_the_second)
+        with pytest.raises(RuntimeError):
+            notices.send_digests(utcnow())
+        transaction.rollback()
+    assert outbox.messages == []
+    assert _digest(outbox, app) == 2
+    assert _digest(outbox, app) == 0
+    for person in (team["coordinator"], second):
+        (mail,) = outbox.to(person.email)
+        assert "Early NGO approved revision 1" in MailCatcher.text_of(mail)
 
 
 def test_the_digest_is_cut_at_the_readers_own_midnight(outbox: MailCatcher, app: Flask) -> None:
