@@ -37,7 +37,7 @@ def test_the_invitee_page_shows_times_in_the_browsers_zone_from_the_first_view(
         transaction.commit()
     page = new_page(viewport=PHONE, timezone_id="Asia/Tokyo")
     page.goto(path)  # the first view: no cookie yet, the browser localises the UTC text
-    personal = page.get_by_text("This link is personal")
+    personal = page.get_by_text("This link answers for")
     expect(personal).to_contain_text(_tokyo_time(expires))
     expect(personal).not_to_contain_text("UTC")
     page.reload()  # with the cookie, the server writes the zone itself (Babel's "JST")

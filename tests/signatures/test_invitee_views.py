@@ -94,6 +94,9 @@ def test_the_page_shows_the_letter_and_changes_nothing(client: FlaskClient, worl
     assert "Cora Coordinator" in page and "Drafting Org" in page
     assert 'value="Redress Trust"' in page  # the name prefilled
     assert "js/invitee.js" in page and "data-seen-url" in page
+    # the mail lets them forward it within the organisation; the page says the same
+    assert "This link answers for Redress Trust only: pass it to colleagues there" in page
+    assert "personal" not in page
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     for kind in SignatoryKind:
