@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
+from pycrdt import Snapshot
 
 from tests.drafting.live.client import eventually
 from tests.drafting.live.conftest import Serve
@@ -66,3 +68,6 @@ def test_a_version_saved_on_one_server_is_announced_on_the_other(serve: Serve, t
     post(one, team, team.coordinator, f"/letters/{team.slug}/live/save")
     eventually(lambda: len(viewer.saves) == 1, what="the save is announced on server two")
     assert (viewer.saves[0]["revision"], viewer.saves[0]["unsaved"]) == (2, False)
+    # ...with the document revision 2 holds, which the viewer's is (the page compares them).
+    snapshot = base64.b64decode(viewer.saves[0]["snapshot"])
+    assert snapshot == Snapshot.from_doc(viewer.doc).encode()
