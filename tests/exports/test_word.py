@@ -118,7 +118,11 @@ def test_the_letter_layout_keeps_groups_numbers_and_representatives() -> None:
     assert len(document.inline_shapes) == 0
 
 
-def test_the_letterhead_logo_is_in_the_word_file_too() -> None:
+@pytest.mark.parametrize("size", [(300, 100), (1200, 60), (100, 400)], ids=str)
+def test_the_letterhead_logo_is_in_the_word_file_too(size: tuple[int, int]) -> None:
+    """In the box the PDF gives it (80 x 22 mm), proportions kept: a wide logo at a fixed
+    height ran off the page."""
+    from docx.shared import Mm
     from PIL import Image
 
     from signon.signatures.uploads import process_logo, save_logo
@@ -127,7 +131,7 @@ def test_the_letterhead_logo_is_in_the_word_file_too() -> None:
     letter = make_letter(coordinator, title="Open letter", body="Text.")
     sign(letter, ["Alpha Network"])
     image = io.BytesIO()
-    Image.new("RGB", (300, 100), (20, 90, 160)).save(image, format="PNG")
+    Image.new("RGB", size, (20, 90, 160)).save(image, format="PNG")
     image.seek(0)
     logo = process_logo(image)
     save_logo(logo)
@@ -135,6 +139,10 @@ def test_the_letterhead_logo_is_in_the_word_file_too() -> None:
     document = Document(io.BytesIO(pdf_operations.word_file(letter, coordinator)))
     assert len(document.inline_shapes) == 1
     assert document.paragraphs[0].text == ""  # the logo's paragraph comes first
+    shape = document.inline_shapes[0]
+    assert shape.width <= Mm(80) + 1 and shape.height <= Mm(22) + 1
+    assert abs(shape.width - Mm(80)) < Mm(0.1) or abs(shape.height - Mm(22)) < Mm(0.1)
+    assert shape.width * size[1] == pytest.approx(shape.height * size[0], rel=0.01)
 
 
 def test_a_word_export_is_recorded_like_a_pdf_and_listed(client: FlaskClient) -> None:

@@ -229,11 +229,29 @@ def _add_heading(document: Any, doc: PdfContent) -> None:
         document.add_paragraph().add_run(_text("; ".join(doc.addressees))).italic = True
 
 
+#: The letterhead logo's box, as in the PDF (static/css/pdf/letter.css, img.letterhead-logo).
+LOGO_MAX_MM = (80.0, 22.0)
+
+
+def _add_letterhead_logo(document: Any, png: bytes) -> None:
+    """The logo scaled to fit :data:`LOGO_MAX_MM` (a wide logo at a fixed height ran off
+    the page), keeping its proportions."""
+    from docx.shared import Mm
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        width, height = image.size
+    max_width, max_height = LOGO_MAX_MM
+    if width * max_height >= height * max_width:  # wider than the box: its width decides
+        document.add_picture(io.BytesIO(png), width=Mm(max_width))
+    else:
+        document.add_picture(io.BytesIO(png), height=Mm(max_height))
+
+
 def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> bytes:
     """``doc`` as a .docx file (``letterhead_logo``: the PNG of ``doc.letterhead_logo``)."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm
 
     document = Document()
     properties = document.core_properties
@@ -256,7 +274,7 @@ def word_document(doc: PdfContent, *, letterhead_logo: bytes | None = None) -> b
         _BodyWriter(document).feed(doc.body_html)
     else:
         if letterhead_logo is not None:
-            document.add_picture(io.BytesIO(letterhead_logo), height=Mm(18))
+            _add_letterhead_logo(document, letterhead_logo)
         if doc.letterhead:
             names = _text("   ".join(org.name for org in doc.letterhead))
             document.add_paragraph().add_run(names).bold = True
