@@ -56,3 +56,26 @@ def plain_text(html: str) -> str:
     """Sanitised HTML (from :func:`render_markdown`) as the words a reader sees: every tag
     dropped, a link's address with it, entities decoded; blocks stay apart by line breaks."""
     return html_entities.unescape(nh3.clean(html, tags=set(), attributes={}))
+
+
+#: Token types that open a list: its lines are read one by one (:func:`block_lines`).
+_LISTS = frozenset({"bullet_list_open", "ordered_list_open"})
+
+
+def block_lines(text: str) -> list[tuple[int, int]]:
+    """The line ranges ``[start, end)`` of ``text``'s blocks as a reader sees them.
+
+    A top-level paragraph (over several lines), heading, table, code block, quote or
+    rule is one range; a list gives one range per line, so that each item (and each
+    nested item) stands on its own. Blank lines between blocks are in no range.
+    """
+    ranges: list[tuple[int, int]] = []
+    for token in _parser.parse(text or ""):
+        if token.level != 0 or token.nesting == -1 or token.map is None:
+            continue
+        start, end = token.map
+        if token.type in _LISTS:
+            ranges.extend((line, line + 1) for line in range(start, end))
+        else:
+            ranges.append((start, end))
+    return ranges

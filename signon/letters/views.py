@@ -17,7 +17,7 @@ from signon.core.access import user_or_address_key
 from signon.core.forms import ActionForm
 from signon.core.http_cache import revalidate_privately
 from signon.core.input_guard import whole_number
-from signon.core.markdown import render_markdown
+from signon.core.markdown import block_lines, render_markdown
 from signon.core.permissions import Action, TeamRole
 from signon.core.sessions import (
     background,
@@ -553,10 +553,13 @@ def diff(letter: Letter) -> str:
 def authorship(letter: Letter) -> str:
     revisions = queries.revisions_of(letter)
     lines = blame([r.body_markdown for r in revisions])
-    # Each line rendered as the reader sees it (a heading, a list item, bold...).
-    rows = [
-        (render_markdown(line.text.strip()), revisions[line.origin])
-        for line in lines
-        if line.text.strip()
-    ]
+    # Each block rendered as the reader sees it (a paragraph over several lines, a
+    # table, a heading, each list item...), credited to the revision that last changed
+    # one of its lines.
+    rows = []
+    for start, end in block_lines("\n".join(line.text for line in lines)):
+        source = "\n".join(line.text for line in lines[start:end]).strip()
+        if source:
+            newest = max(line.origin for line in lines[start:end])
+            rows.append((render_markdown(source), revisions[newest]))
     return render_template("letters/authorship.html", letter=letter, rows=rows, head=revisions[-1])

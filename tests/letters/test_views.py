@@ -231,6 +231,32 @@ def test_who_wrote_what_shows_each_paragraph_formatted(client: FlaskClient) -> N
     assert "## " not in page and "**" not in page
 
 
+def test_who_wrote_what_shows_tables_code_and_wrapped_paragraphs_whole(
+    client: FlaskClient,
+) -> None:
+    """A block over several lines is one row, formatted, credited to whoever last changed
+    one of its lines: a table was shown as "| a | b |" and "|---|", a paragraph wrapped
+    over two lines as two paragraphs."""
+    alice, bob = make_user(name="Alice Author"), make_user(name="Bob Builder")
+    body = (
+        "We urge the Court\nto act now.\n\n| Country | Pledge |\n|---|---|\n| Chile | 5 |\n\n"
+        "```\nkeep  spacing\n```\n\n- top\n  - nested\n"
+    )
+    letter = make_letter(alice, body=body)
+    add_revision(letter, bob, body.replace("| Chile | 5 |", "| Chile | 7 |"))
+    login(client, alice)
+    page = client.get(f"/letters/{letter.slug}/authorship").get_data(as_text=True)
+    rows = who_wrote_what(page)
+    assert rows["<p>We urge the Court\nto act now.</p>"] == (1, "Alice Author")
+    assert rows["<pre><code>keep  spacing\n</code></pre>"] == (1, "Alice Author")
+    # the table is one row of the page (the reader above stops at its first cell)
+    (table_row,) = [row for row in page.split('<td class="who">') if "<table>" in row]
+    assert "Bob Builder" in table_row and "Revision 2" in table_row
+    assert "<td>Chile</td>" in table_row and "<td>7</td>" in table_row
+    assert "|---|" not in page and "```" not in page and "| Chile" not in page
+    assert page.count('<td class="who">') == 5  # paragraph, table, code, each list item
+
+
 def test_team_management(client: FlaskClient) -> None:
     coordinator, colleague = make_user(), make_user(email="colleague@example.org", name="Colleague")
     org = make_organisation("Partner NGO")
