@@ -38,9 +38,17 @@
   });
   // The page after a save: the editor's copy of the text in this browser is saved now
   // (static/js/editor.js keeps it under "signon-draft:<name>").
+  // The conflict page's choices are kept under the same name + ":conflicts-<draft>".
   var saved = document.querySelector('meta[name="signon-saved-draft"]');
   if (saved && saved.content) {
-    try { window.localStorage.removeItem("signon-draft:" + saved.content); } catch (e) { /* no storage */ }
+    try {
+      var storage = window.localStorage;
+      Object.keys(storage).forEach(function (key) {
+        if (key === "signon-draft:" + saved.content || key.indexOf("signon-draft:" + saved.content + ":conflicts-") === 0) {
+          storage.removeItem(key);
+        }
+      });
+    } catch (e) { /* no storage */ }
   }
   // Copies of a person's unsaved text kept in this browser: editor.js's drafts under
   // "signon-draft:user-<id>:…", live.js's unconfirmed changes under
@@ -88,6 +96,61 @@
     var radio = option && option.querySelector("input[type=radio]");
     if (radio && event.target.tagName === "TEXTAREA") { radio.checked = true; }
   });
+  // ... and what is chosen and typed per passage is kept in this browser until the
+  // combined text is saved, so that a session that ends meanwhile (the save refused,
+  // log in again, back here) or a closed tab loses none of it.
+  var conflictForm = document.querySelector("form[data-conflict-draft]");
+  if (conflictForm) { keepConflictChoices(conflictForm); }
+
+  function keepConflictChoices(form) {
+    var store;
+    try { store = window.localStorage; } catch (e) { return; }
+    if (!store) { return; }
+    var key = "signon-draft:" + form.getAttribute("data-conflict-draft");
+    function kept() {
+      var fields = Array.prototype.filter.call(form.elements, function (element) {
+        return /^conflicts-\d+-(choice|text)$/.test(element.name);
+      });
+      return fields;
+    }
+    function remember() {
+      var values = {};
+      kept().forEach(function (element) {
+        if (element.type === "radio") {
+          if (element.checked) { values[element.name] = element.value; }
+        } else {
+          values[element.name] = element.value;
+        }
+      });
+      try {
+        store.setItem(key, JSON.stringify({ values: values, savedAt: new Date().toISOString() }));
+      } catch (e) { /* full or refused: the server keeps the rest */ }
+    }
+    var stored = null;
+    try { stored = JSON.parse(store.getItem(key) || "null"); } catch (e) { stored = null; }
+    if (stored && stored.values) {
+      var restored = false;
+      kept().forEach(function (element) {
+        var value = stored.values[element.name];
+        if (typeof value !== "string") { return; }
+        if (element.type === "radio") {
+          if (element.value === value && !element.checked) { element.checked = true; restored = true; }
+        } else if (element.value !== value) {
+          element.value = value;
+          restored = true;
+        }
+      });
+      if (restored) {
+        var note = document.createElement("p");
+        note.className = "flash";
+        note.setAttribute("role", "status");
+        note.textContent = "Your choices and wording for each passage were restored from this browser.";
+        form.insertBefore(note, form.firstChild);
+      }
+    }
+    form.addEventListener("input", remember);
+    form.addEventListener("change", remember);
+  }
   // The browser's time zone, so that pages show times in it to people without an
   // account (invitees); read by signon/core/timefmt.py, UTC until it is known.
   try {

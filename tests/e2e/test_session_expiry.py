@@ -270,3 +270,62 @@ def test_logging_out_deletes_the_persons_copies_of_unsaved_text_from_the_browser
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You have logged out")).to_be_visible()
     assert len(asked) == 2
+
+
+def test_the_conflict_page_keeps_each_passage_s_choice_across_a_session_end(
+    app: Flask, live_server: LiveServer, page: Page
+) -> None:
+    """Issue 12 item 4: what is chosen and typed per passage on the conflict page is kept
+    in the browser; the save refused by an ended session loses none of it."""
+    user = create_user(app)
+    body = "We ask states to stop counting.\n\nWe ask the Council to act this year.\n"
+    slug = _letter_of(app, user, body=body)
+    with app.app_context():
+        from signon.accounts.models import User
+        from signon.extensions import db
+        from signon.letters import operations
+        from signon.letters.models import Letter
+
+        letter = db.session.scalars(db.select(Letter).filter_by(slug=slug)).one()
+        first = letter.head()
+        assert first is not None
+        add_revision(
+            letter, make_user(), body.replace("stop counting", "count").replace("this", "next")
+        )
+        result = operations.save_revision(
+            letter,
+            db.session.get(User, user.id),
+            base=first,
+            title=first.title,
+            body=body.replace("stop counting", "report").replace("this year", "now"),
+            change_note="",
+        )
+        assert result.draft is not None
+        conflict_page = f"/letters/{slug}/drafts/{result.draft.id}"
+        transaction.commit()
+
+    login_directly(page, user, conflict_page)
+    first_passage = page.get_by_role("group", name="Passage 1 of 2")
+    second_passage = page.get_by_role("group", name="Passage 2 of 2")
+    first_passage.get_by_label("Your wording of this passage").fill("report at once")
+    second_passage.get_by_label(re.compile(r"Keep .*'s \(revision 2\)")).check()
+    page.wait_for_function("() => Object.keys(localStorage).some(k => k.includes(':conflicts-'))")
+    assert page.request.get("/__test__/age-session?hours=13").ok
+
+    page.get_by_role("button", name="Save the combined text").click()  # refused
+    _log_in_again(page, user)
+
+    expect(page).to_have_url(re.compile(rf"{re.escape(conflict_page)}$"))
+    expect(page.get_by_role("status").filter(has_text="restored from this browser")).to_be_visible()
+    expect(first_passage.get_by_label("Your wording of this passage")).to_have_value(
+        "report at once"
+    )
+    expect(first_passage.get_by_label("Write it yourself")).to_be_checked()
+    expect(second_passage.get_by_label(re.compile(r"Keep .*'s \(revision 2\)"))).to_be_checked()
+
+    page.get_by_role("button", name="Save the combined text").click()
+    expect(page.get_by_text("Saved as revision 3.")).to_be_visible()
+    text = page.locator("article.letter-text")
+    expect(text).to_contain_text("We ask states to report at once.")
+    expect(text).to_contain_text("We ask the Council to act next year.")
+    _expect_drafts_cleared(page)
