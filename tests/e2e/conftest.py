@@ -35,6 +35,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -62,6 +63,10 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 #: Playwright's waits (clicks, fills, expect) give up after this many milliseconds.
 TIMEOUT_MS = 10_000
+# The browser contexts' default timeout covers actions only; ``expect`` has its own (5 s
+# unless set), which a request doing real work (a sign-on's mail, a classification) can
+# exceed on a loaded machine: the assertions wait as long as the actions.
+expect.set_options(timeout=TIMEOUT_MS)
 
 #: Reports Content-Security-Policy violations to the test (Chromium also logs them).
 CSP_LISTENER = """

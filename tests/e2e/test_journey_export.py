@@ -25,6 +25,7 @@ from signon.core import transaction
 from signon.demo import load_bundle
 from signon.exports.models import Layout
 from signon.exports.pdf import operations as pdf_operations
+from signon.exports.pdf import render
 from signon.signatures.approvals.operations import SignatoryDetails, approve
 from signon.signatures.models import Moderation, SignatureSource
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
@@ -67,6 +68,15 @@ ORGANISATIONS = {
     "Declining Union": "office@declining.example.org",
     "Silent Society": "office@silent.example.org",
 }
+
+
+def _render_ms(live_server: LiveServer) -> float:
+    """How long to wait for a PDF, a preview or a Word file made on the spot (no job queue
+    in the tests): the app's own limit for making one (``SIGNON_PDF_TIMEOUT``), plus 10 s
+    to serve it. On a busy machine a cold first render takes tens of seconds; the page is
+    right to take that long, so the journey waits as long as the app would."""
+    limit = live_server.app.config.get("SIGNON_PDF_TIMEOUT", render.DEFAULT_TIMEOUT)
+    return (float(limit) + 10) * 1000
 
 
 def _fits(page: Page, viewport: ViewportSize) -> None:
@@ -194,9 +204,11 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     expect(left_out).to_contain_text("awaiting moderation")
 
     preview = page.get_by_role("img", name="Preview of the first two pages of the PDF")
-    expect(preview).to_be_visible(timeout=30_000)  # rendered on the spot
+    expect(preview).to_be_visible(timeout=_render_ms(live_server))  # rendered on the spot
     page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000
+        "img => img.complete && img.naturalWidth > 0",
+        arg=preview.element_handle(),
+        timeout=_render_ms(live_server),
     )
 
     # the settings come first, and apply to the export without a separate save
@@ -211,7 +223,9 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
         "checkbox", name=re.compile(r"^Print each organisation's representative")
     ).check()
     page.get_by_role("button", name="Export PDF").click()
-    expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible(
+        timeout=_render_ms(live_server)
+    )
     with page.expect_download() as info:
         page.get_by_role("link", name="Download PDF").click()
     download = info.value
@@ -238,7 +252,7 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     # The same text, ordering and groups as an editable Word file (the approval of the
     # morning included).
     page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")
-    with page.expect_download() as info:
+    with page.expect_download(timeout=_render_ms(live_server)) as info:
         page.get_by_role("button", name="Download as an editable Word file (.docx)").click()
     assert info.value.suggested_filename.endswith(".docx")
     words = " ".join(p.text for p in Document(str(info.value.path())).paragraphs)
@@ -259,13 +273,15 @@ def test_each_setting_applies_to_the_preview_as_it_changes(
     login_directly(page, user, f"/letters/{slug}/export")
     preview = page.get_by_role("img", name="Preview of the first two pages of the PDF")
     page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000
+        "img => img.complete && img.naturalWidth > 0",
+        arg=preview.element_handle(),
+        timeout=_render_ms(live_server),
     )
     before = preview.get_attribute("src")
     page.get_by_label("Layout", exact=True).select_option("letter")
     expect(
         page.get_by_role("status").filter(has_text="The preview shows your settings")
-    ).to_be_visible(timeout=30_000)
+    ).to_be_visible(timeout=_render_ms(live_server))
     assert preview.get_attribute("src") != before
     with app.app_context():
         from signon.letters import queries
