@@ -476,3 +476,18 @@ def test_logos_are_served_only_for_published_signatories(
     other = make_public_letter()
     commit()
     assert client.get(f"/p/{other.slug}/logos/{shown.id}").status_code == 404
+
+
+def test_a_french_letters_page_is_english_around_the_french_letter(client: FlaskClient) -> None:
+    """The page's own words and dates are the app's (English, "5 December 2026"): the
+    page says so (lang="en"), and only the letter's title, addressee and text are marked
+    French; the whole page claimed French before, so a screen reader read the English
+    form and dates with a French voice."""
+    deadline = (utcnow() + timedelta(days=20)).replace(microsecond=0)
+    letter = make_public_letter(language="fr", addressee="Aux ministres", deadline=deadline)
+    page = client.get(f"/p/{letter.slug}").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert f'<h1 lang="fr">{letter.head().title}</h1>' in page  # type: ignore[union-attr]
+    assert '<span lang="fr">Aux ministres</span>' in page
+    assert '<article class="letter-text card" lang="fr"' in page
+    assert f"{deadline.day} {deadline:%B %Y}" in page  # the app's one date format

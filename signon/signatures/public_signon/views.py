@@ -236,7 +236,6 @@ def _render_page(
         page_number=page_number,
         forms=_sign_forms(letter, head, form),
         closed_error=closed_error,
-        page_lang=letter.language,
         # without the form the page has no CSRF token (base.html): caches may keep it
         public_cacheable=not letter.accepts_signatures,
     )
@@ -417,7 +416,6 @@ def public_confirm(slug: str, token: str) -> Response | str | tuple[str, int]:
             body_diff=revision_diff(shown, head) if changed else None,
             title_diff=word_diff(shown.title, head.title) if shown.title != head.title else None,
             taken=taken,
-            page_lang=letter.language,
         ),
         status,
     )
@@ -439,7 +437,6 @@ def public_embed(slug: str) -> Response:
                 letter=letter,
                 head=_head(letter),
                 listing=_list_page(letter),
-                page_lang=letter.language,
             )
 
     if page_cache.enabled():  # the same for everyone: no menu, no form, no message
