@@ -141,6 +141,14 @@ def save_logo(logo: ProcessedLogo) -> str:
     return name
 
 
+def delete_logo(filename: str | None) -> None:
+    """Remove a logo we generated from the storage (nothing for any other name, or when
+    nothing is stored under it)."""
+    name = logo_name(filename)
+    if name is not None:
+        storage().delete(name)
+
+
 def stored_logo(filename: str | None) -> str | None:
     """The storage name of a logo we generated and stored, or ``None`` (bad name, or
     nothing stored under it)."""

@@ -293,6 +293,45 @@ def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) 
     assert first_page_images() == 0
 
 
+def test_a_replaced_or_removed_letterhead_logo_leaves_the_storage(client: FlaskClient) -> None:
+    """Red team: every upload was kept under a new name and none was ever deleted, not even
+    one replaced or removed (and the page's script posts the chosen file again with each
+    change): any account, coordinator of a letter of its own, could fill the server's
+    disk some megabytes a request. Only the logo in use stays stored."""
+    from PIL import Image
+
+    from signon.core.storage import storage
+    from signon.signatures.uploads import logo_name
+
+    _, letter = _coordinator_letter(client)
+    data = _settings()
+
+    def upload(colour: tuple[int, int, int]) -> str:
+        image = io.BytesIO()
+        Image.new("RGB", (300, 100), colour).save(image, format="PNG")
+        image.seek(0)
+        response = client.post(
+            f"/letters/{letter.slug}/export",
+            data={**data, "letterhead_logo": (image, "logo.png")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+        transaction.commit()
+        stored = logo_name(pdf_operations.settings_for(letter).options["letterhead_logo"])
+        assert stored is not None and storage().exists(stored)
+        return stored
+
+    first = upload((200, 30, 30))
+    second = upload((30, 30, 200))
+    assert second != first and not storage().exists(first)
+    response = client.post(
+        f"/letters/{letter.slug}/export", data={**data, "remove_letterhead_logo": "y"}
+    )
+    assert response.status_code == 302
+    transaction.commit()
+    assert not storage().exists(second)
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [

@@ -79,7 +79,13 @@ from signon.signatures.listing import (
     verdict,
 )
 from signon.signatures.models import OrderMode, SignatoryKind, Signature
-from signon.signatures.uploads import MAX_LOGO_BYTES, ProcessedLogo, logo_name, save_logo
+from signon.signatures.uploads import (
+    MAX_LOGO_BYTES,
+    ProcessedLogo,
+    delete_logo,
+    logo_name,
+    save_logo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +171,9 @@ def save_export_settings(
     remove_letterhead_logo: bool = False,
 ) -> ExportSettings:
     """Store the coordinator's choices; a new letterhead logo is written to the storage
-    once they are committed."""
+    once they are committed, and the one it replaces (or the one removed) deleted then:
+    a letterhead logo is this letter's alone (a name made per upload), and keeping every
+    upload let anyone with a letter of their own fill the disk."""
     settings = db.session.scalar(
         select(ExportSettings).where(ExportSettings.letter_id == letter.id)
     )
@@ -176,11 +184,14 @@ def save_export_settings(
     settings.page_size = page_size
     settings.audit_page = audit_page
     merged = {**(settings.options or {}), **dict(options)}
+    previous = merged.get("letterhead_logo")
     if letterhead_logo is not None:
         merged["letterhead_logo"] = letterhead_logo.filename
         after_commit(functools.partial(save_logo, letterhead_logo))
     elif remove_letterhead_logo:
         merged.pop("letterhead_logo", None)
+    if isinstance(previous, str) and merged.get("letterhead_logo") != previous:
+        after_commit(functools.partial(delete_logo, previous))
     settings.options = merged
     db.session.flush()
     record_event(
