@@ -3,6 +3,9 @@
 // the same POST as "Save and update the preview" (the server answers 204), then reloads
 // the preview image. A change the server refuses is submitted normally, so that the page
 // shows what is wrong. Without JavaScript the two buttons do the same.
+// Choosing a letterhead logo sends the form at once (the page comes back with the logo
+// saved and in the preview, or says why the file was refused); the background saves never
+// carry the file, which each of them would otherwise upload and store again.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-live-preview]");
@@ -41,6 +44,9 @@
     say("Saving and updating the preview…");
     var data = new FormData(form);
     data.delete("export_now");
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+      data.delete(input.name);
+    });
     fetch(form.getAttribute("action") || window.location.pathname, {
       method: "POST",
       body: data,
@@ -59,7 +65,12 @@
 
   form.addEventListener("change", function (event) {
     if (event.target && event.target.type === "file") {
-      return;  // a logo is sent with the buttons
+      if (event.target.files && event.target.files.length) {
+        window.clearTimeout(pending);
+        say("Uploading the logo…");
+        form.submit();
+      }
+      return;
     }
     window.clearTimeout(pending);
     pending = window.setTimeout(save, 250);

@@ -12,6 +12,7 @@ read back with python-docx. Every page is checked with axe-core (tests/e2e/conft
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -289,4 +290,54 @@ def test_each_setting_applies_to_the_preview_as_it_changes(
         letter = queries.letter_by_slug(slug)
         assert pdf_operations.settings_for(letter).layout == Layout.LETTER
     assert page.url.endswith(f"/letters/{slug}/export")  # the page was not reloaded
+    assert axe_violations(page) == []
+
+
+def test_a_letterhead_logo_applies_when_chosen_and_is_uploaded_once(
+    app: Flask, live_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    """Choosing the logo file saves it at once (the page comes back with it and a box to
+    remove it); later changes, saved in the background, do not upload and store it again.
+    A file that is not an image is refused with its reason, the other settings kept."""
+    from PIL import Image
+
+    from signon.letters import queries
+
+    user, slug = _letter(app)
+
+    def stored_logo() -> str | None:
+        with app.app_context():
+            settings = pdf_operations.settings_for(queries.letter_by_slug(slug))
+            name = (settings.options or {}).get("letterhead_logo")
+            return str(name) if name else None
+
+    login_directly(page, user, f"/letters/{slug}/export")
+    page.get_by_label("Layout", exact=True).select_option("letter")
+    expect(
+        page.get_by_role("status").filter(has_text="The preview shows your settings")
+    ).to_be_visible(timeout=30_000)
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (600, 120), (20, 90, 160)).save(logo)
+    with page.expect_navigation():
+        page.get_by_label("Letterhead logo (Letter layout)").set_input_files(str(logo))
+    expect(page.get_by_label("Remove the letterhead logo")).to_be_visible()
+    first = stored_logo()
+    assert first is not None
+    page.get_by_label("Number the signatories (numbers run across groups)").uncheck()
+    expect(
+        page.get_by_role("status").filter(has_text="The preview shows your settings")
+    ).to_be_visible(timeout=30_000)
+    assert stored_logo() == first  # the background save sent no file
+    bad = tmp_path / "not-a-logo.png"
+    bad.write_bytes(b"<svg onload=alert(1)>")
+    page.get_by_label("Date printed on the letter (empty: the day of the export)").fill(
+        "14 December 2026, The Hague"
+    )
+    with page.expect_navigation():
+        page.get_by_label("Letterhead logo (Letter layout)").set_input_files(str(bad))
+    expect(page.get_by_text("This file is not a PNG, JPEG or WebP image")).to_be_visible()
+    expect(
+        page.get_by_label("Date printed on the letter (empty: the day of the export)")
+    ).to_have_value("14 December 2026, The Hague")
+    assert stored_logo() == first
     assert axe_violations(page) == []
