@@ -211,6 +211,10 @@ def test_the_settings_come_first_and_export_pdf_saves_them_and_exports(
     assert page.index('id="settings-title"') < page.index('id="who-title"')
     assert page.index('name="export_now"') < page.index('id="preview-title"')
     assert "Save settings" not in page
+    # the layouts are named in the order they print by default (title first)
+    assert "Statement: the title, “On behalf of:” and the list, then the text" in page
+    (audit_box,) = re.findall(r"<input[^>]*name=\"audit_page\"[^>]*>", page)
+    assert "checked" not in audit_box  # the audit page is off by default
     data = _settings(
         layout="statement",
         audit_page="y",

@@ -43,7 +43,8 @@ class ExportSettingsForm(BaseForm):
         "Layout",
         choices=[
             SelectChoice(
-                Layout.STATEMENT.value, "Statement: “On behalf of:”, the list, then the text"
+                Layout.STATEMENT.value,
+                "Statement: the title, “On behalf of:” and the list, then the text",
             ),
             SelectChoice(Layout.LETTER.value, "Letter: letterhead, addressees, text, signatories"),
         ],
