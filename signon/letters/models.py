@@ -105,6 +105,10 @@ LANGUAGES: dict[str, str] = {
 }
 
 
+#: Languages written right to left (of :data:`LANGUAGES`, and a few more a letter may have).
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "dv", "ckb"})
+
+
 class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "letters"
 
@@ -151,6 +155,12 @@ class Letter(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def language_name(self) -> str:
         return LANGUAGES.get(self.language, self.language)
+
+    @property
+    def text_direction(self) -> str:
+        """``rtl`` for a letter in a right-to-left script (Arabic, Hebrew, Persian...),
+        else ``ltr``: the ``dir`` of every element that shows its text or a diff of it."""
+        return "rtl" if self.language in RTL_LANGUAGES else "ltr"
 
     def role_of(self, user: object, *, cached: bool = False) -> TeamRole | None:
         """The strongest role the user holds, directly or through an organisation.

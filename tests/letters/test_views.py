@@ -314,3 +314,22 @@ def test_settings_update_deadline_in_the_readers_time_zone(client: FlaskClient) 
     assert letter.deadline.isoformat() == "2030-06-01T10:00:00+00:00"
     page = client.get(f"/letters/{letter.slug}/settings").get_data(as_text=True)
     assert 'value="2030-06-01T12:00"' in page
+
+
+def test_an_arabic_letter_reads_right_to_left_on_every_page_that_shows_its_text(
+    client: FlaskClient,
+) -> None:
+    """The text and its diffs carry dir="rtl" for a right-to-left language: without it a
+    list's bullets and a sentence's final full stop sat on the wrong side."""
+    user = make_user()
+    letter = make_letter(user, body="نحن ندعو الدول.\n\n- أولا\n", language="ar")
+    add_revision(letter, user, "نحن ندعو جميع الدول.\n\n- أولا\n")
+    login(client, user)
+    for path in ("", "revisions/2", "diff", "authorship", "changes"):
+        page = client.get(f"/letters/{letter.slug}/{path}").get_data(as_text=True)
+        texts = re.findall(r'<(?:article|div|td) class="[^"]*letter-text[^"]*"[^>]*>', page)
+        assert texts, path
+        assert all('dir="rtl"' in tag and 'lang="ar"' in tag for tag in texts), (path, texts)
+    english = make_letter(user, body="We call.\n")
+    page = client.get(f"/letters/{english.slug}/").get_data(as_text=True)
+    assert 'lang="en" dir="ltr"' in page

@@ -487,7 +487,8 @@ def test_a_french_letters_page_is_english_around_the_french_letter(client: Flask
     letter = make_public_letter(language="fr", addressee="Aux ministres", deadline=deadline)
     page = client.get(f"/p/{letter.slug}").get_data(as_text=True)
     assert '<html lang="en">' in page
-    assert f'<h1 lang="fr">{letter.head().title}</h1>' in page  # type: ignore[union-attr]
-    assert '<span lang="fr">Aux ministres</span>' in page
+    title = letter.head().title  # type: ignore[union-attr]
+    assert f'<h1 lang="fr" dir="ltr">{title}</h1>' in page
+    assert '<span lang="fr" dir="ltr">Aux ministres</span>' in page
     assert '<article class="letter-text card" lang="fr"' in page
     assert f"{deadline.day} {deadline:%B %Y}" in page  # the app's one date format
