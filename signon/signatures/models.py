@@ -9,6 +9,7 @@ classified editorial; otherwise it awaits re-confirmation. That state is derived
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -480,14 +481,22 @@ class Signature(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     def __repr__(self) -> str:
         return f"<Signature {self.id} letter={self.letter_id} {self.name!r} {self.status}>"
 
-    def individual_details(self, identification_only: str = "(for identification only)") -> str:
+    def individual_details(
+        self,
+        identification_only: str = "(for identification only)",
+        isolate: Callable[[str], str] | None = None,
+    ) -> str:
         """An individual's title, then their affiliation marked ``identification_only``
         ("Professor of Law, University of Nairobi (for identification only)"): the one
-        wording of every list (the PDF passes the mark in the letter's language)."""
-        parts = [" ".join((self.representative_title or "").split())]
+        wording of every list (the PDF passes the mark in the letter's language, and
+        ``isolate``, which sets a right-to-left title or affiliation apart from its
+        neighbours so that the parts keep their order on a left-to-right line)."""
+        keep = isolate or (lambda text: text)
+        title = " ".join((self.representative_title or "").split())
+        parts = [keep(title) if title else ""]
         affiliation = " ".join((self.affiliation or "").split())
         if affiliation:
-            parts.append(f"{affiliation} {identification_only}".strip())
+            parts.append(f"{keep(affiliation)} {identification_only}".strip())
         return ", ".join(part for part in parts if part)
 
     @staticmethod

@@ -61,6 +61,10 @@ def reader(data: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(data))
 
 
+def text_of_lines(data: bytes) -> list[str]:
+    return [line for page in reader(data).pages for line in page.extract_text().splitlines()]
+
+
 def text_of(data: bytes) -> str:
     return flat(" ".join(page.extract_text() for page in reader(data).pages))
 
@@ -449,6 +453,38 @@ def test_a_long_statements_title_is_set_above_its_list_not_alone_on_a_page(
         assert len(pages) == 3
     text = body_text_of(data)
     assert text.count("The Assembly") == 1 and text.count("On behalf of:") == 1
+
+
+@pytest.mark.parametrize("layout", [Layout.STATEMENT, Layout.LETTER])
+def test_a_right_to_left_individuals_title_and_affiliation_keep_their_order(
+    layout: Layout,
+) -> None:
+    """On the left-to-right line, name, title and affiliation in Arabic each stand apart
+    (isolated), in that order: run together, the title and affiliation swapped places."""
+    letter = make_letter(make_user(), title="Letter", addressee="The Council")
+    sign(
+        letter,
+        ["ليلى بن علي"],
+        kind=SignatoryKind.INDIVIDUAL,
+        representative_title="محامية",
+        affiliation="جامعة القاهرة",
+    )
+    set_export_settings(letter, layout=layout, audit_page=False)
+    data = export(letter)
+    line = next(
+        line for line in text_of_lines(data) if "ليلى بن علي" in line
+    )  # pypdf gives each right-to-left run in reading order, the runs in visual order
+    assert line.index("ليلى بن علي") < line.index("محامية") < line.index("جامعة القاهرة")
+    assert "identification only" in text_of(data)
+    from docx import Document
+
+    # Word lays the entry out itself: the same words, without the isolates
+    document = Document(io.BytesIO(pdf_operations.word_file(letter, None)))
+    texts = [p.text for p in document.paragraphs]
+    assert any(
+        t.endswith("ليلى بن علي, محامية, جامعة القاهرة (for identification only)") for t in texts
+    )
+    assert not any("\u2068" in t or "\u2069" in t for t in texts)
 
 
 @pytest.mark.parametrize("layout", [Layout.STATEMENT, Layout.LETTER])

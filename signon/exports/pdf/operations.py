@@ -460,7 +460,9 @@ def _pdf_entry(
     s = entry.signature
     details = ""
     if s.kind == SignatoryKind.INDIVIDUAL:
-        details = s.individual_details(options.get("identification_only", ""))
+        details = s.individual_details(
+            options.get("identification_only", ""), isolate=pdf.isolated_if_rtl
+        )
     elif s.country and not by_country:
         details = " ".join(s.country.split())
     description = ""

@@ -912,6 +912,13 @@ def is_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
 
 
+def isolated_if_rtl(text: str) -> str:
+    """``text`` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE when it is written
+    right to left: on a left-to-right line, "ليلى بن علي, محامية, جامعة القاهرة" otherwise
+    runs together as one right-to-left stretch and its parts read in the opposite order."""
+    return f"\u2068{text}\u2069" if is_rtl(text) else text
+
+
 def groups_html(parts: Sequence[Group]) -> Any:
     """The signatories' paragraphs (templates/pdf/_macros.html ``groups``), escaped, built
     here rather than in Jinja: for thousands of names that is several times faster."""

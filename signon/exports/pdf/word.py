@@ -214,8 +214,9 @@ def _add_groups(document: Any, groups: tuple[Group, ...]) -> None:
             if entry.number is not None:
                 paragraph.add_run(f"{entry.number}.\u2002")
             paragraph.add_run(_text(entry.name))
-            if entry.details:
-                paragraph.add_run(_text(f", {entry.details}"))
+            if entry.details:  # without the PDF's isolates (render.isolated_if_rtl)
+                details = entry.details.replace("\u2068", "").replace("\u2069", "")
+                paragraph.add_run(_text(f", {details}"))
             if entry.description:
                 paragraph.add_run().add_break()
                 paragraph.add_run(_text(entry.description)).italic = True
