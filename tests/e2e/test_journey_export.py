@@ -223,7 +223,8 @@ def test_the_coordinators_day_from_notifications_to_the_published_pdf_and_docx(
     page.get_by_role(
         "checkbox", name=re.compile(r"^Print each organisation's representative")
     ).check()
-    page.get_by_role("button", name="Export PDF").click()
+    # the POST makes the PDF before it answers: the click waits for that navigation
+    page.get_by_role("button", name="Export PDF").click(timeout=_render_ms(live_server))
     expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible(
         timeout=_render_ms(live_server)
     )
