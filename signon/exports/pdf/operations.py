@@ -47,7 +47,7 @@ from signon.core.storage import (
     storage,
     storage_config,
 )
-from signon.core.timefmt import date_text, locale_for
+from signon.core.timefmt import date_text, locale_for, zone_named
 from signon.core.tokens import sha256_text
 from signon.core.transaction import after_commit, commit
 from signon.db import utcnow
@@ -491,8 +491,12 @@ def build_content(
     limit: int | None = None,
     audit: bool | None = None,
     variant: str | None = None,
+    day: date | None = None,
 ) -> pdf.PdfContent:
-    """What the PDF prints, as plain values (``limit``: the first names only, for previews)."""
+    """What the PDF prints, as plain values (``limit``: the first names only, for previews).
+
+    ``day``: the date printed when the coordinator typed none (:func:`export_day`, the
+    exporter's day); the UTC day of ``exported_at`` without one (previews, pre-rendering)."""
     letter, revision, settings = prepared.letter, prepared.revision, prepared.settings
     options = options_of(settings)
     labels = pdf.labels_for(letter.language)
@@ -592,7 +596,7 @@ def build_content(
     if settings.layout == Layout.STATEMENT and count <= 40:
         columns = 1
     dated = str(options.get("date_text") or "").strip() or date_text(
-        exported_at.date(), locale_for(letter.language)
+        day or exported_at.astimezone(UTC).date(), locale_for(letter.language)
     )
     return pdf.PdfContent(
         layout=settings.layout.value,
@@ -723,6 +727,15 @@ def _attachments(
 
 
 # --- Fingerprint ---------------------------------------------------------------------------
+
+
+def export_day(user: User | None, now: datetime) -> date:
+    """The day an export made at ``now`` is dated when no date was typed: the exporter's,
+    in their account's time zone, as every other date they read (UTC for the command
+    line). Near midnight that is not the UTC day: a coordinator in Tokyo exporting at
+    08:00 on 6 December (23:00 UTC on the 5th) sends a letter dated the 6th. The input
+    fingerprint is keyed by this day, so no file dated another day is reused."""
+    return now.astimezone(zone_named(user.timezone if user else None)).date()
 
 
 def input_fingerprint(letter: Letter, settings: ExportSettings, *, today: date) -> str:
@@ -930,12 +943,26 @@ def stored_pdf(record: ExportRecord) -> bytes:
         return stream.read()
 
 
-def word_file(letter: Letter, user: User | None, *, prepared: Prepared | None = None) -> bytes:
+def word_file(
+    letter: Letter,
+    user: User | None,
+    *,
+    prepared: Prepared | None = None,
+    now: datetime | None = None,
+) -> bytes:
     """The current text and its listed signatories as an editable Word file, printed as
-    the PDF would be with the saved settings (without the audit page)."""
+    the PDF would be with the saved settings (without the audit page), dated ``now``
+    (the export's instant, on the exporter's day: :func:`export_day`)."""
     prepared = prepared or prepare(letter)
     exported_by = user.display_name if user else "system"
-    content = build_content(prepared, exported_at=utcnow(), exported_by=exported_by, audit=False)
+    now = now or utcnow()
+    content = build_content(
+        prepared,
+        exported_at=now,
+        exported_by=exported_by,
+        audit=False,
+        day=export_day(user, now),
+    )
     logo = None
     stored = logo_file(options_of(prepared.settings).get("letterhead_logo"))
     if content.letterhead_logo is not None and stored is not None:
@@ -961,11 +988,11 @@ def export_word(letter: Letter, user: User | None) -> tuple[ExportRecord, bytes]
     record.file_format = "docx"
     # its own fingerprint: a PDF export never reuses a Word file, nor the other way round
     record.input_sha256 = sha256_text(
-        "docx:" + input_fingerprint(letter, settings, today=now.date())
+        "docx:" + input_fingerprint(letter, settings, today=export_day(user, now))
     )
     db.session.add(record)
     db.session.flush()
-    data = word_file(letter, user, prepared=prepared)
+    data = word_file(letter, user, prepared=prepared, now=now)
     _store(record, data)
     record.status = ExportStatus.DONE
     record.progress = 100
@@ -1119,7 +1146,8 @@ def export_pdf(
             options=dict(settings.options or {}),
         )
     now = utcnow()
-    fingerprint = input_fingerprint(letter, settings, today=now.date())
+    day = export_day(user, now)
+    fingerprint = input_fingerprint(letter, settings, today=day)
     earlier = _reusable(letter, fingerprint)
     if earlier is not None:
         metrics.count_after_commit(metrics.EXPORTS, outcome="reused")
@@ -1149,7 +1177,7 @@ def export_pdf(
     )
     metrics.count_after_commit(metrics.EXPORTS, outcome="started")
     exported_by = (user.display_name if user else actor_label) or "system"
-    content = build_content(prepared, exported_at=now, exported_by=exported_by)
+    content = build_content(prepared, exported_at=now, exported_by=exported_by, day=day)
     if background is None:
         # with a queue, PDFs are made only by `flask worker` (the rendering pool lives there)
         background = jobs.uses_worker() or len(prepared.printed) > int(
