@@ -388,3 +388,21 @@ def test_starting_the_app_never_upgrades_the_database(
     with started.app_context():
         assert inspect(db.engine).get_table_names() == []
         db.engine.dispose()
+
+
+def test_stored_addresses_are_brought_to_nfc(migration_app: Flask) -> None:
+    """An address stored decomposed ("e" + U+0301) becomes composed, so lookups by the
+    one normal form find it; one whose composed form is already taken is left alone."""
+    upgrade(revision="d1ff00000001")
+    composed, decomposed = "jos\u00e9@example.org", "jose\u0301@example.org"
+    lone = _insert("users", email="ana\u0308@example.org")
+    twin = _insert("users", email=decomposed)
+    kept = _insert("users", email=composed)
+    letter_id = _insert("letters", slug="old-letter", status="drafting", created_by_id=kept)
+    _insert("team_invitations", letter_id=letter_id, email=decomposed, role="viewer")
+    upgrade()
+    with db.engine.connect() as conn:
+        users = {row[0]: row[1] for row in conn.execute(text("SELECT id, email FROM users"))}
+        invited = conn.execute(text("SELECT email FROM team_invitations")).scalar_one()
+    assert users == {lone: "an\u00e4@example.org", twin: decomposed, kept: composed}
+    assert invited == composed

@@ -10,6 +10,7 @@ WTForms ``filters`` and ``validators``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,9 +44,15 @@ def squash_or_none(value: Any) -> Any:
 
 
 def normalise_email(email: str) -> str:
-    """The stored form of an address: trimmed and lower-cased (one account, invitation
-    or signature per address, however it was typed)."""
-    return email.strip().lower()
+    """The stored form of an address: trimmed, in Unicode NFC and lower-cased (one
+    account, invitation or signature per address, however it was typed).
+
+    NFC because the same address can arrive composed ("é", one code point, as most
+    keyboards type it) or decomposed ("e" and a combining accent, as some macOS and
+    copy-paste paths produce); without it "josé@x.org" would be two accounts. NFC
+    before and after lower-casing: lower-casing can decompose (``"İ".lower()``).
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", email.strip()).lower())
 
 
 def email(value: Any) -> Any:

@@ -145,6 +145,38 @@ def test_login_records_the_time_and_refuses_wrong_passwords_and_unknown_addresse
     assert user.last_login_at is not None
 
 
+COMPOSED = "jos\u00e9@example.org"
+DECOMPOSED = "jose\u0301@example.org"
+
+
+def test_the_decomposed_spelling_of_an_address_is_the_same_account(outbox: MailCatcher) -> None:
+    """NFC and NFD spellings of one address are one account: registering again with the
+    other spelling is refused (the owner is told), and login and password reset find it."""
+    assert COMPOSED != DECOMPOSED
+    user = ops.register_user(DECOMPOSED, "José", "x" * 12, "UTC")
+    assert user is not None and user.email == COMPOSED
+    commit()
+    user.email_confirmed_at = utcnow()
+    assert ops.register_user(COMPOSED.upper(), "Someone", "x" * 12, "UTC") is None
+    assert _count(User) == 1
+    assert ops.attempt_login(COMPOSED, "x" * 12).user is user
+    assert ops.attempt_login(DECOMPOSED, "x" * 12).user is user
+    assert User.find_by_email(DECOMPOSED) is user
+    ops.request_password_reset(DECOMPOSED)
+    commit()
+    resets = [m for m in outbox.to(COMPOSED) if "Reset" in m["Subject"]]
+    assert len(resets) == 1 and link_in(resets[0], "/reset-password/")
+
+
+def test_inviting_the_decomposed_spelling_renews_the_one_invitation() -> None:
+    admin = make_user()
+    org = make_organisation(admin=admin)
+    first = ops.invite_to_organisation(org, admin, COMPOSED, OrganisationRole.MEMBER)
+    second = ops.invite_to_organisation(org, admin, DECOMPOSED, OrganisationRole.MEMBER)
+    assert second.id == first.id and second.email == COMPOSED
+    assert _count(OrganisationInvitation) == 1
+
+
 def test_login_on_an_unconfirmed_account_mails_a_fresh_link(outbox: MailCatcher) -> None:
     user = make_user("pending@example.org", confirmed=False)
     result = ops.attempt_login("pending@example.org", DEFAULT_PASSWORD, "/organisations")

@@ -408,7 +408,14 @@ def test_every_website_field_uses_the_one_rule() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [(" Ada@Example.ORG ", "ada@example.org"), ("ADA@EXAMPLE.ORG\n", "ada@example.org")],
+    [
+        (" Ada@Example.ORG ", "ada@example.org"),
+        ("ADA@EXAMPLE.ORG\n", "ada@example.org"),
+        # decomposed (e + U+0301, as some macOS and paste paths give it) -> composed
+        ("Jose\u0301@Example.org", "jos\u00e9@example.org"),
+        ("jos\u00e9@caf\u00e9.example", "jos\u00e9@caf\u00e9.example"),
+        ("JOSE\u0301@CAFE\u0301.EXAMPLE", "jos\u00e9@caf\u00e9.example"),
+    ],
 )
 def test_addresses_are_stored_in_one_form(raw: str, clean: str) -> None:
     assert fields.normalise_email(raw) == clean

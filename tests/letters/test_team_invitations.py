@@ -165,6 +165,28 @@ def test_inviting_an_address_again_renews_the_one_invitation() -> None:
     assert len(db.session.scalars(select(TeamInvitation)).all()) == 1
 
 
+def test_the_decomposed_spelling_of_an_address_is_the_same_invitation() -> None:
+    """ "josé" typed with a combining accent is the composed "josé": one invitation, and
+    the account that confirmed the composed spelling is found as already on the team."""
+    coordinator = make_user()
+    letter = make_letter(coordinator)
+    composed, decomposed = "jos\u00e9@example.org", "jose\u0301@example.org"
+    first = operations.invite_to_team(
+        letter, email=composed, role=TeamRole.VIEWER, invited_by=coordinator
+    )
+    second = operations.invite_to_team(
+        letter, email=decomposed, role=TeamRole.DRAFTER, invited_by=coordinator
+    )
+    assert second.id == first.id and second.email == composed
+    assert len(db.session.scalars(select(TeamInvitation)).all()) == 1
+    member = make_user(composed)
+    add_team_member(letter, role=TeamRole.VIEWER, user=member)
+    with pytest.raises(LetterError):
+        operations.invite_to_team(
+            letter, email=decomposed, role=TeamRole.DRAFTER, invited_by=coordinator
+        )
+
+
 def test_send_again_mails_an_expired_invitation_anew_with_its_role(
     client: FlaskClient, outbox: MailCatcher
 ) -> None:

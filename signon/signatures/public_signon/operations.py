@@ -406,7 +406,7 @@ def request_public_signature(
             name=data.name,
             own_request=(
                 existing.email is not None
-                and existing.email.lower() == email
+                and fields.normalise_email(existing.email) == email
                 and existing.source == SignatureSource.PUBLIC
                 and existing.moderation == Moderation.PENDING
             ),
