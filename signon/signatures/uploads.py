@@ -17,6 +17,7 @@ the file is written only once the approval it belongs to has been recorded.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import secrets
@@ -27,6 +28,7 @@ from typing import IO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from signon.core.storage import storage
+from signon.core.transaction import after_commit
 
 #: Uploads larger than this are refused before any decoding.
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -147,6 +149,16 @@ def delete_logo(filename: str | None) -> None:
     name = logo_name(filename)
     if name is not None:
         storage().delete(name)
+
+
+def forget_replaced_logo(previous: str | None, current: str | None) -> None:
+    """Delete ``previous`` from the storage once the request's commit succeeds, unless it is
+    still ``current``. Each upload is stored under a name made for it and kept by one row
+    alone, so a logo replaced or removed is nobody's; keeping every one let anyone who can
+    upload fill the disk. A request that fails deletes nothing (the callbacks are dropped
+    with the rollback)."""
+    if previous is not None and previous != current:
+        after_commit(functools.partial(delete_logo, previous))
 
 
 def stored_logo(filename: str | None) -> str | None:

@@ -346,6 +346,40 @@ def test_a_good_logo_is_stored_re_encoded_under_a_new_name(
     assert Image.open(stored).size == (1200, 300)
 
 
+def test_a_replaced_logo_leaves_the_storage_and_a_failed_request_deletes_nothing(
+    client: FlaskClient, world, storage: Path
+) -> None:
+    """Each upload is stored under a new name: the one a new approval replaces is deleted
+    once that approval is committed, so only the current logo stays; a refused request
+    (here a stale revision) keeps the current one."""
+    coordinator, letter, invitation = world
+
+    def approve(revision_id: int, name: str) -> int:
+        data = _approve_data(revision_id, **{"approve-name": name})
+        data["approve-logo"] = (io.BytesIO(image_bytes(40, 20)), "logo.png")
+        return client.post(
+            sign_path(invitation, "/approve"), data=data, content_type="multipart/form-data"
+        ).status_code
+
+    def stored() -> list[str]:
+        return sorted(path.name for path in (storage / "logos").iterdir())
+
+    first = letter.head().id
+    assert approve(first, "REDRESS") == 302
+    (signature,) = _signatures(letter.id)
+    old = signature.logo_filename
+    assert stored() == [old]
+    assert approve(first, "REDRESS Trust") == 302
+    db.session.refresh(signature)
+    assert signature.logo_filename != old
+    assert stored() == [signature.logo_filename]
+    add_revision(letter, coordinator, BODY + "\nA newer text.\n")
+    commit()
+    assert approve(first, "REDRESS Again") == 409, "a stale revision is refused"
+    db.session.refresh(signature)
+    assert stored() == [signature.logo_filename]
+
+
 def test_an_earlier_approval_awaits_reconfirmation_with_the_diff(
     client: FlaskClient, world
 ) -> None:

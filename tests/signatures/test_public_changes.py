@@ -32,6 +32,7 @@ from signon.signatures.models import (
 )
 from signon.signatures.public_signon import changes as public_changes
 from signon.signatures.public_signon import operations as public_ops
+from signon.signatures.uploads import process_logo, save_logo
 from tests.api.factories import token_for
 from tests.conftest import login
 from tests.factories import add_revision, make_user
@@ -302,6 +303,41 @@ def test_a_new_logo_waits_for_review_too(client: FlaskClient, storage: Path) -> 
     db.session.expire_all()
     assert signature.logo_filename == change.logo_filename
     assert client.get(f"/p/{letter.slug}/logos/{signature.id}").status_code == 200
+
+
+def test_a_replaced_proposed_logo_and_the_replaced_listed_logo_leave_the_storage(
+    client: FlaskClient, storage: Path
+) -> None:
+    """A second proposed logo makes the first nobody's, and accepting the change makes the
+    listed one nobody's: each is deleted after its commit, only the current file stays."""
+    coordinator, letter, signature = _accepted_choir()
+    listed = process_logo(io.BytesIO(image_bytes(30, 30)))
+    save_logo(listed)
+    signature.logo_filename = listed.filename
+    commit()
+
+    def propose() -> str:
+        data = _form(letter)
+        data["approve-logo"] = (io.BytesIO(image_bytes(400, 100)), "logo.png", "image/png")
+        response = client.post(
+            _sign_path(signature, "/approve"), data=data, content_type="multipart/form-data"
+        )
+        assert response.status_code == 302
+        db.session.expire_all()
+        return db.session.scalars(select(SignatureChange)).one().logo_filename or ""
+
+    def stored() -> set[str]:
+        return {path.name for path in (storage / "logos").iterdir()}
+
+    first = propose()
+    assert stored() == {listed.filename, first}
+    second = propose()
+    assert second != first and stored() == {listed.filename, second}
+    login(client, coordinator)
+    client.post(f"/letters/{letter.slug}/moderation/{signature.id}/change/accept")
+    db.session.expire_all()
+    assert signature.logo_filename == second
+    assert stored() == {second}
 
 
 def test_before_acceptance_and_for_invited_organisations_changes_apply_at_once(

@@ -82,7 +82,7 @@ from signon.signatures.models import OrderMode, SignatoryKind, Signature
 from signon.signatures.uploads import (
     MAX_LOGO_BYTES,
     ProcessedLogo,
-    delete_logo,
+    forget_replaced_logo,
     logo_name,
     save_logo,
 )
@@ -190,8 +190,8 @@ def save_export_settings(
         after_commit(functools.partial(save_logo, letterhead_logo))
     elif remove_letterhead_logo:
         merged.pop("letterhead_logo", None)
-    if isinstance(previous, str) and merged.get("letterhead_logo") != previous:
-        after_commit(functools.partial(delete_logo, previous))
+    if isinstance(previous, str):
+        forget_replaced_logo(previous, merged.get("letterhead_logo"))
     settings.options = merged
     db.session.flush()
     record_event(

@@ -41,6 +41,7 @@ from signon.signatures.models import (
     SignatureStatus,
     store_orders,
 )
+from signon.signatures.uploads import forget_replaced_logo
 
 
 class SignatureError(Exception):
@@ -223,6 +224,7 @@ def approve(
     )
     _approved(signature, revision, details, email=email, approved_at=approved_at)
     if logo_filename is not None:
+        forget_replaced_logo(signature.logo_filename, logo_filename)
         signature.logo_filename = logo_filename
     if existing is None:
         store_orders(signature, letter.language)  # the language is at hand: no read per INSERT

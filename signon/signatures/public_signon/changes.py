@@ -48,6 +48,7 @@ from signon.signatures.public_signon.operations import (
     record_decision,
     signature_event,
 )
+from signon.signatures.uploads import forget_replaced_logo
 
 #: The printed fields a change may propose, with the label the coordinators see.
 CHANGE_FIELDS: dict[str, str] = {
@@ -274,7 +275,9 @@ def propose_change(
         pending = SignatureChange(signature=signature, status=ChangeStatus.PENDING)
         db.session.add(pending)
     pending.proposed = proposed
-    pending.logo_filename = logo_filename or pending.logo_filename
+    if logo_filename is not None:  # a newer proposed logo: the one it replaces is nobody's
+        forget_replaced_logo(pending.logo_filename, logo_filename)
+        pending.logo_filename = logo_filename
     pending.proposed_by_email = email
     pending.proposed_at = utcnow()
     db.session.flush()
@@ -317,6 +320,7 @@ def _apply(signature: Signature, change: SignatureChange) -> None:
         signature.affiliation = values.get("affiliation") or None
     signature.domain_verified = domain_matches(signature.email, signature.website)
     if change.logo_filename is not None:
+        forget_replaced_logo(signature.logo_filename, change.logo_filename)
         signature.logo_filename = change.logo_filename
 
 
