@@ -86,12 +86,12 @@ def test_save_version_credits_each_person_with_their_own_words(serve: Serve, tea
         editor(server, team, team.drafter),
         editor(server, team, team.coordinator),
     )
-    drafter.append("Drafter's words.\n")
+    drafter.append("\nDrafter's words.\n")
     eventually(lambda: stored_updates(team.letter) == 1)
     coordinator.insert(0, "Dear all,\n\n")
     eventually(lambda: stored_updates(team.letter) == 2)
     drafter.insert(drafter.body.index(" paragraph.\n\nSecond"), ", amended")
-    expected = "Dear all,\n\nFirst, amended paragraph.\n\nSecond paragraph.\nDrafter's words.\n"
+    expected = "Dear all,\n\nFirst, amended paragraph.\n\nSecond paragraph.\n\nDrafter's words.\n"
     eventually(lambda: stored_updates(team.letter) == 3)
     save_version(server, team, team.drafter)
     # One revision per person, in the order of their last change, each with only their
@@ -138,7 +138,7 @@ def test_a_save_by_someone_who_typed_nothing_credits_only_those_who_typed(
     editor(server, team, saver_id)  # in the text, typing nothing
     drafter.insert(0, "Drafter's opening.\n\n")
     eventually(lambda: stored_updates(team.letter) == 1)
-    coordinator.append("Coordinator's closing.\n")
+    coordinator.append("\nCoordinator's closing.\n")
     eventually(lambda: stored_updates(team.letter) == 2)
     save_version(server, team, saver_id)
     saved = revisions(team.letter)[1:]
@@ -228,23 +228,23 @@ def test_a_quiet_document_is_saved_automatically_one_revision_per_author(
     server = serve(live_autosave_seconds=1)
     drafter = editor(server, team, team.drafter)
     coordinator = editor(server, team, team.coordinator)
-    drafter.append("One.\n")
+    drafter.append("\nOne.\n")
     drafter.insert(0, "Two.\n\n")
     eventually(lambda: coordinator.body.startswith("Two.\n"))
-    coordinator.append("Three.\n")
+    coordinator.append("\nThree.\n")
     eventually(lambda: len(revisions(team.letter)) == 3, timeout=10, what="auto-saved revisions")
     drafter_name, coordinator_name = name_of(team.drafter), name_of(team.coordinator)
     assert revisions(team.letter)[1:] == [
         (
             2,
             team.drafter,
-            "Two.\n\n" + BODY + "One.\n",
+            "Two.\n\n" + BODY + "\nOne.\n",
             f"Auto-saved from live editing: changes by {drafter_name}",
         ),
         (
             3,
             team.coordinator,
-            "Two.\n\n" + BODY + "One.\nThree.\n",
+            "Two.\n\n" + BODY + "\nOne.\n\nThree.\n",
             f"Auto-saved from live editing: changes by {coordinator_name}",
         ),
     ]
