@@ -15,7 +15,7 @@ from signon.core import transaction
 from signon.extensions import db
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, NewPage
 from tests.e2e.helpers import assert_fits_the_width, create_user, login_directly
-from tests.signatures.factories import make_letter
+from tests.factories import make_letter
 
 pytestmark = [pytest.mark.real_commits, pytest.mark.axe_every_page]
 
