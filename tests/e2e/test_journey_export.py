@@ -294,12 +294,18 @@ def test_each_setting_applies_to_the_preview_as_it_changes(
     assert axe_violations(page) == []
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_letterhead_logo_applies_when_chosen_and_is_uploaded_once(
-    app: Flask, live_server: LiveServer, page: Page, tmp_path: Path
+    app: Flask,
+    live_server: LiveServer,
+    new_page: NewPage,
+    tmp_path: Path,
+    viewport: ViewportSize,
 ) -> None:
     """Choosing the logo file saves it at once (the page comes back with it and a box to
     remove it); later changes, saved in the background, do not upload and store it again.
-    A file that is not an image is refused with its reason, the other settings kept."""
+    The exported PDF prints it on its first page. A file that is not an image is refused
+    with its reason, the other settings kept."""
     from PIL import Image
 
     from signon.letters import queries
@@ -312,11 +318,13 @@ def test_a_letterhead_logo_applies_when_chosen_and_is_uploaded_once(
             name = (settings.options or {}).get("letterhead_logo")
             return str(name) if name else None
 
-    login_directly(page, user, f"/letters/{slug}/export")
+    page = new_page(viewport)
+    login_directly(page, user, f"/letters/{slug}/")
+    page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")  # not the preview
     page.get_by_label("Layout", exact=True).select_option("letter")
     expect(
         page.get_by_role("status").filter(has_text="The preview shows your settings")
-    ).to_be_visible(timeout=30_000)
+    ).to_be_visible(timeout=_render_ms(live_server))
     logo = tmp_path / "logo.png"
     Image.new("RGB", (600, 120), (20, 90, 160)).save(logo)
     with page.expect_navigation():
@@ -327,8 +335,20 @@ def test_a_letterhead_logo_applies_when_chosen_and_is_uploaded_once(
     page.get_by_label("Number the signatories (numbers run across groups)").uncheck()
     expect(
         page.get_by_role("status").filter(has_text="The preview shows your settings")
-    ).to_be_visible(timeout=30_000)
+    ).to_be_visible(timeout=_render_ms(live_server))
     assert stored_logo() == first  # the background save sent no file
+    _fits(page, viewport)
+    # the PDF prints it: an image of the logo's proportions (600 x 120) on the first page
+    page.get_by_role("button", name="Export PDF").click(timeout=_render_ms(live_server))
+    expect(page.get_by_text(re.compile(r"The PDF is ready \(\d+ pages\)"))).to_be_visible(
+        timeout=_render_ms(live_server)
+    )
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download PDF").click()
+    images = PdfReader(info.value.path()).pages[0].images
+    shapes = [image.image.size for image in images if image.image is not None]
+    assert any(abs(width / height - 5) < 0.1 for width, height in shapes), shapes
+    page.goto(f"/letters/{slug}/export", wait_until="domcontentloaded")  # not the preview
     bad = tmp_path / "not-a-logo.png"
     bad.write_bytes(b"<svg onload=alert(1)>")
     page.get_by_label("Date printed on the letter (empty: the day of the export)").fill(
