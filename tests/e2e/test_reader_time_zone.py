@@ -4,12 +4,13 @@ zones (the server writes UTC there, and static/js/signon.js rewrites it)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from signon.core import page_cache, transaction
 from signon.db import utcnow
@@ -27,6 +28,22 @@ def _tokyo_time(moment) -> str:
     return f"{tokyo.day} {tokyo:%B %Y, %H:%M}"
 
 
+#: The other ways the app once wrote a date (issue 12 item 8 found three): "04 Dec 2026",
+#: "December 4, 2026", "Dec 4, 2026", and ISO "2026-12-04".
+OTHER_DATE_FORMATS = re.compile(
+    r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b"
+    r"|\b[A-Z][a-z]+ \d{1,2}, \d{4}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+)
+
+
+def _only_the_one_date_format(page: Page) -> None:
+    """What the page shows writes every date one way: "5 December 2026"."""
+    shown = page.locator("body").inner_text()
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]{3,} \d{4}\b", shown), shown
+    assert not OTHER_DATE_FORMATS.search(shown), OTHER_DATE_FORMATS.findall(shown)
+
+
 def test_the_invitee_page_shows_times_in_the_browsers_zone_from_the_first_view(
     app: Flask, live_server: LiveServer, new_page: NewPage
 ) -> None:
@@ -42,6 +59,7 @@ def test_the_invitee_page_shows_times_in_the_browsers_zone_from_the_first_view(
     expect(personal).not_to_contain_text("UTC")
     page.reload()  # with the cookie, the server writes the zone itself (Babel's "JST")
     expect(personal).to_contain_text(f"{_tokyo_time(expires)} JST")
+    _only_the_one_date_format(page)
     with app.app_context():  # the page reported the zone for later mail
         for _ in range(50):
             zone = db.session.get(Invitation, invitation_id).timezone
@@ -71,5 +89,7 @@ def test_a_shared_public_page_shows_each_visitor_their_own_zone(
         expect(new_york_page.get_by_text("Open for signature until")).to_contain_text(
             f"{new_york.day} {new_york:%B %Y, %H:%M}"
         )
+        _only_the_one_date_format(tokyo)
+        _only_the_one_date_format(new_york_page)
     source = tokyo.request.get(live_server(f"/p/{slug}")).text()
     assert f"{deadline.day} {deadline:%B %Y, %H:%M} UTC" in source  # the fallback, no zone
