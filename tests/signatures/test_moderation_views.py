@@ -83,14 +83,24 @@ def test_switching_the_public_page_on_and_off(client: FlaskClient) -> None:
     assert client.get(f"/p/{letter.slug}").status_code == 404
     response = client.post(f"/letters/{letter.slug}/moderation/public", data={"is_public": "y"})
     assert response.status_code == 302
+    follow = client.get(response.location).get_data(as_text=True)
+    assert "The public page is on: anyone with its address" in follow
+    assert "Who may sign: organisations only." in follow
     assert letter.is_public
     assert client.get(f"/p/{letter.slug}").status_code == 200
-    follow = client.get(response.location).get_data(as_text=True)
-    assert "The public page is on" in follow
 
-    client.post(f"/letters/{letter.slug}/moderation/public", data={})
+    response = client.post(f"/letters/{letter.slug}/moderation/public", data={})
+    follow = client.get(response.location).get_data(as_text=True)
+    assert "The public page is off: its address, its embed and its links do not work." in follow
     assert not letter.is_public
     assert client.get(f"/p/{letter.slug}").status_code == 404
+    # Changing who may sign while the page is off says so, not that it was just switched off.
+    response = client.post(
+        f"/letters/{letter.slug}/moderation/public", data={"signatories": "both"}
+    )
+    follow = client.get(response.location).get_data(as_text=True)
+    assert letter.public_signatories.value == "both" and not letter.is_public
+    assert "Who may sign: organisations and individuals. (applies once the page is on)" in follow
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.letter_id == letter.id)
     ).all()

@@ -213,15 +213,25 @@ def moderation_public_settings(letter: Letter) -> Response:
     enabled = bool(form.is_public.data)
     signatories = PublicSignatories(form.signatories.data)  # a validated choice
     if operations.set_public_page(letter, enabled=enabled, user=_user(), signatories=signatories):
-        flash(
-            "The public page is on: anyone with its address can read the letter and ask to sign."
-            if enabled
-            else "The public page is off: its address, its embed and its links no longer work.",
-            "success",
-        )
+        flash(_public_settings_saved(enabled, signatories), "success")
     else:
         flash("Nothing changed.", "info")
     return redirect(url_for("signatures.moderation", slug=letter.slug))
+
+
+def _public_settings_saved(enabled: bool, signatories: PublicSignatories) -> str:
+    """What the coordinator just saved: the page's state and who may sign (a change of the
+    choice alone must not read as if the page had just been switched off)."""
+    who = f"Who may sign: {signatories.label.lower()}."
+    if enabled:
+        return (
+            "The public page is on: anyone with its address can read the letter and ask "
+            f"to sign. {who}"
+        )
+    return (
+        "The public page is off: its address, its embed and its links do not work. "
+        f"{who} (applies once the page is on)"
+    )
 
 
 @bp.post("/letters/<slug>/moderation/<int:signature_id>/accept")
