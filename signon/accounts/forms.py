@@ -414,8 +414,8 @@ for _kind in NoticeKind:
         _kind.value,
         SelectField(
             _kind.label,
-            choices=[(DEFAULT_DELIVERY, _default_label(_kind))]
-            + [(delivery.value, delivery.label) for delivery in Delivery],
+            choices=[SelectChoice(DEFAULT_DELIVERY, _default_label(_kind))]
+            + [SelectChoice(delivery.value, delivery.label) for delivery in Delivery],
             default=DEFAULT_DELIVERY,
             validate_choice=True,
         ),
