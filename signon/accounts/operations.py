@@ -289,17 +289,15 @@ def confirm_email(raw_token: str, password: str) -> User:
     ``password`` must be the account's: the link proves who reads the address's mail, but
     whoever registered someone else's address knows the password, and a role waiting for
     the address (a team invitation) would be theirs once its owner confirmed. A wrong one
-    counts as a failed login (the same back-off) and confirms nothing; the owner of the
+    is audited and counts as a failed login (the same back-off, as every secret check:
+    :func:`check_current_password`) and confirms nothing; the owner of the
     address can take the account over with a password reset, which proves the address too.
     """
     token = _usable_token(raw_token, TokenPurpose.CONFIRM_EMAIL)
     user = token.user
-    if login_backoff_remaining(user.email):
-        raise NotTheRegistrantError(
-            "Too many wrong passwords for this address lately: please try again later."
-        )
+    _refuse_while_backing_off(user)
     if not verify_password(user.password_hash, password):
-        record_login_failure(user.email)
+        _count_failed_check(user, "account.password_check_failed", "confirm_email")
         raise NotTheRegistrantError(
             "This is not the password of the account created with this address. If you "
             "did not create it, someone else did: reset the password to make the account "

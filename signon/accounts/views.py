@@ -324,7 +324,7 @@ def confirm_email(token: str) -> Response | str | tuple[str, int]:
             return _token_problem_page(
                 "confirm", error.problem, resend_form=EmailOnlyForm(formdata=None)
             )
-        except operations.NotTheRegistrantError as error:
+        except (operations.NotTheRegistrantError, operations.TooManyAttemptsError) as error:
             form.password.errors = [str(error)]
             return _confirm_page(form, token, 422)
         if user.two_step_enabled:  # never in practice (it is set up after confirming)

@@ -312,3 +312,39 @@ def test_a_pending_secret_ends_with_the_session_and_after_an_hour(client: FlaskC
     commit()
     assert client.get("/account/two-step/setup").location == "/account"
     assert not reload(user).two_step_enabled
+
+
+# --- The password asked with a confirmation link ----------------------------------------------
+
+
+def test_wrong_passwords_with_a_confirmation_link_back_off_as_every_secret_check(
+    limited_app: Flask,
+) -> None:
+    """Someone who registered another's address cannot guess at the account's password
+    through its confirmation page: each wrong one counts toward the address's back-off,
+    and while it lasts even the right one confirms nothing (then the same answer as the
+    other secret checks, above the field)."""
+    from signon.accounts.models import TokenPurpose, UserToken
+
+    with limited_app.test_request_context():
+        user = make_user("unconfirmed@example.org", confirmed=False)
+        _token, raw = UserToken.issue(user, TokenPurpose.CONFIRM_EMAIL, timedelta(hours=1))
+        db.session.commit()
+        client = limited_app.test_client()
+        link = f"/confirm/{raw}"
+        for n in range(4):
+            wrong = client.post(link, data={"password": WRONG}, **_from(n))
+            assert wrong.status_code == 422 and "reset the password" in text(wrong), n
+        fifth = client.post(link, data={"password": WRONG}, **_from(4))
+        assert fifth.status_code == 422
+        assert "too many wrong passwords or codes" in text(fifth)
+        right = client.post(link, data={"password": DEFAULT_PASSWORD}, **_from(5))
+        assert right.status_code == 422 and "too many wrong passwords or codes" in text(right)
+        assert _is_confirmed(user) is False
+        assert operations.login_backoff_remaining(user.email) > 0
+
+
+def _is_confirmed(user: User) -> bool:
+    db.session.expire_all()
+    reloaded = db.session.get(User, user.id)
+    return reloaded is not None and reloaded.is_confirmed
