@@ -94,41 +94,33 @@ def _render_changes(letter: Letter, failed: tuple[int, ClassifyForm] | None = No
     by_number = {r.number: r for r in revisions}
     approvals = ops.held_approval_numbers(letter)
     earliest = min(approvals) if approvals else None
-    # Which revisions show their diff: those awaiting classification, and the latest
-    # unclassified ones that no approval depends on (each costs a diff if not stored).
-    shown: list[Revision] = []
-    optional_count = 0
+    pending: list[Revision] = []
+    optional: list[Revision] = []
+    classified: list[Revision] = []
     for revision in reversed(revisions[1:]):  # newest first
         if revision.change_kind is not None:
-            continue
-        if earliest is not None and revision.number > earliest:
-            shown.append(revision)
-        elif optional_count < OPTIONAL_DIFFS:
-            optional_count += 1
-            shown.append(revision)
+            classified.append(revision)
+        elif earliest is not None and revision.number > earliest:
+            pending.append(revision)
+        else:
+            optional.append(revision)
+    # The diffs shown: every change awaiting classification, and the latest optional ones
+    # (each costs a diff if not stored).
+    shown = pending + optional[:OPTIONAL_DIFFS]
     diffs = revision_diffs([(by_number[r.number - 1], r) for r in shown])
     marked = {r.id: diff for r, diff in zip(shown, diffs, strict=True)}
-    pending: list[RevisionChange] = []
-    optional: list[RevisionChange] = []
-    classified: list[RevisionChange] = []
-    for revision in reversed(revisions[1:]):  # newest first
-        change = _change(
-            revision, by_number[revision.number - 1], approvals, marked.get(revision.id)
-        )
-        if revision.change_kind is not None:
-            classified.append(change)
-        elif earliest is not None and revision.number > earliest:
-            pending.append(change)
-        else:
-            optional.append(change)
+
+    def changes(section: list[Revision]) -> list[RevisionChange]:
+        return [_change(r, by_number[r.number - 1], approvals, marked.get(r.id)) for r in section]
+
     cover = coverage(revisions)
     return render_template(
         "signatures/lifecycle_changes.html",
         letter=letter,
         head=revisions[-1],
-        pending=pending[::-1],  # oldest first: classify them in order
-        optional=optional,
-        classified=classified,
+        pending=changes(pending)[::-1],  # oldest first: classify them in order
+        optional=changes(optional),
+        classified=changes(classified),
         approvals=len(approvals),
         current=sum(1 for n in approvals if cover.covers(n)),
         can_manage=letter.can(current_user, Action.LETTER_MANAGE),
