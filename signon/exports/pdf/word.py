@@ -23,7 +23,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from signon.exports.pdf.render import Group, PdfContent
+from signon.exports.pdf.render import ISOLATE, POP_ISOLATE, Group, PdfContent
 
 #: The file's media type.
 MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -215,7 +215,7 @@ def _add_groups(document: Any, groups: tuple[Group, ...]) -> None:
                 paragraph.add_run(f"{entry.number}.\u2002")
             paragraph.add_run(_text(entry.name))
             if entry.details:  # without the PDF's isolates (render.isolated_if_rtl)
-                details = entry.details.replace("\u2068", "").replace("\u2069", "")
+                details = entry.details.replace(ISOLATE, "").replace(POP_ISOLATE, "")
                 paragraph.add_run(_text(f", {details}"))
             if entry.description:
                 paragraph.add_run().add_break()
