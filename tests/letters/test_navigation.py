@@ -63,10 +63,8 @@ def _walk(client: FlaskClient, letter: Letter) -> set[str]:
     return linked
 
 
-@pytest.mark.parametrize("role", list(TeamRole))
-def test_the_navigation_links_exactly_the_pages_the_role_can_open(
-    app: Flask, client: FlaskClient, role: TeamRole
-) -> None:
+def _public_letter_seen_as(client: FlaskClient, role: TeamRole) -> Letter:
+    """A public letter, with ``client`` logged in as a member of its team in ``role``."""
     coordinator = make_user()
     letter = make_letter(coordinator, is_public=True)
     member = coordinator
@@ -74,6 +72,14 @@ def test_the_navigation_links_exactly_the_pages_the_role_can_open(
         member = make_user()
         add_team_member(letter, role=role, user=member)
     login(client, member)
+    return letter
+
+
+@pytest.mark.parametrize("role", list(TeamRole))
+def test_the_navigation_links_exactly_the_pages_the_role_can_open(
+    app: Flask, client: FlaskClient, role: TeamRole
+) -> None:
+    letter = _public_letter_seen_as(client, role)
     can_open = set()
     for path in _letter_pages(app, letter):
         response = client.get(path)
@@ -135,13 +141,7 @@ def test_each_page_is_called_what_its_link_says(
     """The words a reader clicks are the page's title (the browser tab, the first thing a
     screen reader says): no "Who has signed" opening "Signatories" next to a "Signatory
     list" elsewhere, the confusable pair of issue 12."""
-    coordinator = make_user()
-    letter = make_letter(coordinator, is_public=True)
-    member = coordinator
-    if role != TeamRole.COORDINATOR:
-        member = make_user()
-        add_team_member(letter, role=role, user=member)
-    login(client, member)
+    letter = _public_letter_seen_as(client, role)
     labels = _labels_by_path(app, letter)
     titled = {}
     for path in sorted(_walk(client, letter)):
