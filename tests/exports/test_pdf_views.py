@@ -19,7 +19,7 @@ from signon.core import transaction
 from signon.exports.models import ExportStatus, Layout
 from signon.exports.pdf import operations as pdf_operations
 from signon.extensions import db
-from signon.letters.models import ChangeKind
+from signon.letters.models import ChangeKind, Letter
 from signon.signatures.listing import signatory_list, stored_arrangement
 from tests.conftest import login
 from tests.exports.factories import demo_letter, sign
@@ -49,6 +49,31 @@ def _settings(**changes: object) -> dict[str, object]:
         "individuals": "list",
         **changes,
     }
+
+
+def _upload_letterhead_logo(
+    client: FlaskClient, letter: Letter, data: dict[str, object], colour: tuple[int, int, int]
+) -> str:
+    """Post the export settings ``data`` with a 300 x 100 PNG logo of ``colour``, commit,
+    and return the storage name the settings now hold (written after the commit)."""
+    from PIL import Image
+
+    from signon.core.storage import storage
+    from signon.signatures.uploads import logo_name
+
+    image = io.BytesIO()
+    Image.new("RGB", (300, 100), colour).save(image, format="PNG")
+    image.seek(0)
+    response = client.post(
+        f"/letters/{letter.slug}/export",
+        data={**data, "letterhead_logo": (image, "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    transaction.commit()
+    stored = logo_name(pdf_operations.settings_for(letter).options["letterhead_logo"])
+    assert stored is not None and storage().exists(stored)
+    return stored
 
 
 def test_the_export_page_shows_who_is_listed_and_who_is_left_out(client: FlaskClient) -> None:
@@ -260,26 +285,9 @@ def test_the_pages_script_saves_a_change_with_no_redirect(client: FlaskClient) -
 
 
 def test_a_letterhead_logo_is_uploaded_printed_and_removed(client: FlaskClient) -> None:
-    from PIL import Image
-
-    from signon.core.storage import storage
-    from signon.signatures.uploads import logo_name
-
     _, letter = _coordinator_letter(client)
-    image = io.BytesIO()
-    Image.new("RGB", (300, 100), (200, 30, 30)).save(image, format="PNG")
-    image.seek(0)
     data = _settings()
-    response = client.post(
-        f"/letters/{letter.slug}/export",
-        data={**data, "letterhead_logo": (image, "logo.png")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 302
-    transaction.commit()
-    name = pdf_operations.settings_for(letter).options["letterhead_logo"]
-    stored = logo_name(name)
-    assert stored is not None and storage().exists(stored)  # written after the commit
+    _upload_letterhead_logo(client, letter, data, (200, 30, 30))  # written after the commit
 
     def first_page_images() -> int:
         result = pdf_operations.export_pdf(letter, None, actor_label="test")
@@ -302,31 +310,12 @@ def test_a_replaced_or_removed_letterhead_logo_leaves_the_storage(client: FlaskC
     one replaced or removed (and the page's script posts the chosen file again with each
     change): any account, coordinator of a letter of its own, could fill the server's
     disk some megabytes a request. Only the logo in use stays stored."""
-    from PIL import Image
-
     from signon.core.storage import storage
-    from signon.signatures.uploads import logo_name
 
     _, letter = _coordinator_letter(client)
     data = _settings()
-
-    def upload(colour: tuple[int, int, int]) -> str:
-        image = io.BytesIO()
-        Image.new("RGB", (300, 100), colour).save(image, format="PNG")
-        image.seek(0)
-        response = client.post(
-            f"/letters/{letter.slug}/export",
-            data={**data, "letterhead_logo": (image, "logo.png")},
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 302
-        transaction.commit()
-        stored = logo_name(pdf_operations.settings_for(letter).options["letterhead_logo"])
-        assert stored is not None and storage().exists(stored)
-        return stored
-
-    first = upload((200, 30, 30))
-    second = upload((30, 30, 200))
+    first = _upload_letterhead_logo(client, letter, data, (200, 30, 30))
+    second = _upload_letterhead_logo(client, letter, data, (30, 30, 200))
     assert second != first and not storage().exists(first)
     response = client.post(
         f"/letters/{letter.slug}/export", data={**data, "remove_letterhead_logo": "y"}
